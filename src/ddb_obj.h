@@ -82,6 +82,12 @@ typedef struct ddb_symbase {
     int32_t n;                  /* entries; entry 0 is "" */
     int64_t *offs;              /* n+1, same layout as VARLEN */
     char *bytes;
+    /* codec-private (appended; zero when unused): spare capacity and the interning
+     * index that ddb_symbol_append keeps; never read these from other layers. */
+    int32_t cap_n;
+    int64_t cap_bytes;
+    int32_t *index;             /* open-addressing table of entry numbers, -1 empty */
+    int32_t index_cap;          /* power of two, 0 = not built */
 } ddb_symbase;
 
 typedef struct ddb_obj ddb_obj;
@@ -112,6 +118,11 @@ struct ddb_obj {
     char *name;                 /* TABLE name ("" usually) */
     char **col_names;           /* TABLE */
     ddb_obj **columns;          /* TABLE */
+
+    /* codec-private (appended): allocated capacity used by the appenders —
+     * cells/offsets (cap_rows) and VARLEN bytes (cap_bytes). */
+    int64_t cap_rows;
+    int64_t cap_bytes;
 };
 
 /* ---- type facts ---- */
