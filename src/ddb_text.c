@@ -1,0 +1,760 @@
+/* ddb_text.c — DolphinDB literal text: formatting and parsing (see ddb_text.h).
+ *
+ * Reads ddb_obj fields directly and keeps its own small tables of cell widths and
+ * NULL rules, so it depends on nothing but ddb_buf: ddbmini's parser and the Lua
+ * module can both use it, and its tests need no decoder. */
+#include "ddb_text.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef __int128 i128;
+typedef unsigned __int128 u128;
+
+/* ------------------------------------------------------------------ calendar */
+
+/* Howard Hinnant's civil algorithms: eras of 400 years (146097 days) make the
+ * proleptic Gregorian calendar a pure function of integer division. */
+int64_t ddb_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;                                  /* [0, 399] */
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1; /* [0, 365] */
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;          /* [0, 146096] */
+    return era * 146097 + doe - 719468;
+}
+
+void ddb_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+static unsigned days_in_month(int64_t y, unsigned m)
+{
+    static const unsigned dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap(y) ? 29 : dim[m - 1];
+}
+
+/* Floor division: pre-1970 values must land on the previous day, not round to 0. */
+static int64_t floordiv(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/* ------------------------------------------------------------------ cells */
+
+static int cell_width(int type)
+{
+    switch (type) {
+    case DDB_BOOL: case DDB_CHAR: return 1;
+    case DDB_SHORT: return 2;
+    case DDB_INT: case DDB_DATE: case DDB_MONTH: case DDB_TIME: case DDB_MINUTE:
+    case DDB_SECOND: case DDB_DATETIME: case DDB_DATEHOUR: case DDB_DATEMINUTE:
+    case DDB_FLOAT: case DDB_DECIMAL32: case DDB_SYMBOL: return 4;
+    case DDB_LONG: case DDB_TIMESTAMP: case DDB_NANOTIME: case DDB_NANOTIMESTAMP:
+    case DDB_DOUBLE: case DDB_DECIMAL64: case DDB_DURATION: return 8;
+    case DDB_UUID: case DDB_IPADDR: case DDB_INT128: case DDB_DECIMAL128:
+    case DDB_COMPLEX: case DDB_POINT: return 16;
+    default: return 0;
+    }
+}
+
+static int is_varlen(int type)
+{
+    return type == DDB_STRING || type == DDB_BLOB || type == DDB_CODE ||
+           type == DDB_HANDLE || type == DDB_DATASOURCE || type == DDB_RESOURCE ||
+           type == DDB_FUNCTIONDEF;
+}
+
+static int64_t load_int(const void *cell, int width)
+{
+    switch (width) {
+    case 1: { int8_t v; memcpy(&v, cell, 1); return v; }
+    case 2: { int16_t v; memcpy(&v, cell, 2); return v; }
+    case 4: { int32_t v; memcpy(&v, cell, 4); return v; }
+    default: { int64_t v; memcpy(&v, cell, 8); return v; }
+    }
+}
+
+static i128 load_i128(const void *cell)
+{
+    uint64_t lo, hi;
+    memcpy(&lo, cell, 8);
+    memcpy(&hi, (const char *)cell + 8, 8);
+    return (i128)(((u128)hi << 64) | lo);
+}
+
+static int all_zero(const uint8_t *p, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (p[i]) return 0;
+    return 1;
+}
+
+static int64_t null_of_width(int width)
+{
+    return width == 1 ? INT8_MIN : width == 2 ? INT16_MIN : width == 4 ? INT32_MIN : INT64_MIN;
+}
+
+/* NULL rule of one FIXED cell (PROTOCOL.md §4.3). */
+static int cell_is_null(int type, const void *cell)
+{
+    int w = cell_width(type);
+    switch (type) {
+    case DDB_FLOAT: { float f; memcpy(&f, cell, 4); return f == DDB_NULL_F32; }
+    case DDB_DOUBLE: { double d; memcpy(&d, cell, 8); return d == DDB_NULL_F64; }
+    case DDB_UUID: case DDB_IPADDR: case DDB_INT128: return all_zero(cell, 16);
+    case DDB_DECIMAL128: return load_i128(cell) == (i128)((u128)1 << 127);
+    case DDB_COMPLEX: case DDB_POINT: {
+        double a, b;
+        memcpy(&a, cell, 8);
+        memcpy(&b, (const char *)cell + 8, 8);
+        return a == DDB_NULL_F64 && b == DDB_NULL_F64;
+    }
+    case DDB_DURATION: return load_int(cell, 4) == INT32_MIN;
+    default: return w ? load_int(cell, w) == null_of_width(w) : 0;
+    }
+}
+
+static int put_date(ddb_buf *out, int64_t days)
+{
+    int64_t y; unsigned m, d;
+    ddb_civil_from_days(days, &y, &m, &d);
+    return ddb_buf_printf(out, "%04lld.%02u.%02u", (long long)y, m, d);
+}
+
+/* Time of day from a count of `unit` per second (1 s, 1000 ms, 1e9 ns): HH:MM:SS and
+ * `digits` fraction digits. */
+static int put_clock(ddb_buf *out, int64_t v, int64_t per_sec, int digits)
+{
+    int64_t secs = floordiv(v, per_sec), frac = v - secs * per_sec;
+    int r = ddb_buf_printf(out, "%02lld:%02lld:%02lld", (long long)(secs / 3600),
+                           (long long)(secs / 60 % 60), (long long)(secs % 60));
+    if (digits) r |= ddb_buf_printf(out, ".%0*lld", digits, (long long)frac);
+    return r;
+}
+
+/* A timestamp-like value: date, 'T', time of day. */
+static int put_stamp(ddb_buf *out, int64_t v, int64_t per_day, int64_t per_sec, int digits)
+{
+    int64_t days = floordiv(v, per_day);
+    int r = put_date(out, days);
+    r |= ddb_buf_u8(out, 'T');
+    return r | put_clock(out, v - days * per_day, per_sec, digits);
+}
+
+static int put_temporal(ddb_buf *out, int type, int64_t v)
+{
+    switch (type) {
+    case DDB_DATE: return put_date(out, v);
+    case DDB_MONTH: {
+        int64_t y = floordiv(v, 12);
+        return ddb_buf_printf(out, "%04lld.%02lldM", (long long)y, (long long)(v - y * 12 + 1));
+    }
+    case DDB_TIME: return put_clock(out, v, 1000, 3);
+    case DDB_MINUTE:
+        return ddb_buf_printf(out, "%02lld:%02lldm", (long long)(v / 60), (long long)(v % 60));
+    case DDB_SECOND: return put_clock(out, v, 1, 0);
+    case DDB_DATETIME: return put_stamp(out, v, 86400, 1, 0);
+    case DDB_TIMESTAMP: return put_stamp(out, v, 86400000LL, 1000, 3);
+    case DDB_NANOTIME: return put_clock(out, v, 1000000000LL, 9);
+    case DDB_NANOTIMESTAMP: return put_stamp(out, v, 86400000000000LL, 1000000000LL, 9);
+    case DDB_DATEHOUR: {
+        int64_t days = floordiv(v, 24);
+        return put_date(out, days) | ddb_buf_printf(out, "T%02lld", (long long)(v - days * 24));
+    }
+    case DDB_DATEMINUTE: {
+        int64_t days = floordiv(v, 1440), m = v - days * 1440;
+        return put_date(out, days) |
+               ddb_buf_printf(out, "T%02lld:%02lldm", (long long)(m / 60), (long long)(m % 60));
+    }
+    default: return -1;
+    }
+}
+
+/* Shortest "%.Ng" that reads back to the same value. */
+static int put_real(ddb_buf *out, double v, int is_float)
+{
+    char tmp[40];
+    if (isnan(v)) return ddb_buf_puts(out, "NaN");
+    if (isinf(v)) return ddb_buf_puts(out, v < 0 ? "-inf" : "inf");
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+        if (is_float ? strtof(tmp, NULL) == (float)v : strtod(tmp, NULL) == v) {
+            /* %g turns 100 into 1e+02: print whole numbers below 1e17 in full. */
+            const char *e = strchr(tmp, 'e');
+            int exp10 = e ? atoi(e + 1) : 0;
+            if (e && exp10 >= prec && exp10 < 17) snprintf(tmp, sizeof tmp, "%.*g", exp10 + 1, v);
+            break;
+        }
+    }
+    return ddb_buf_puts(out, tmp);
+}
+
+static int put_u128_decimal(ddb_buf *out, u128 v, int min_digits)
+{
+    char tmp[48];
+    int n = 0;
+    do { tmp[n++] = (char)('0' + (int)(v % 10)); v /= 10; } while (v);
+    while (n < min_digits) tmp[n++] = '0';
+    char rev[48];
+    for (int i = 0; i < n; i++) rev[i] = tmp[n - 1 - i];
+    return ddb_buf_put(out, rev, (size_t)n);
+}
+
+static u128 pow10_u128(int e)
+{
+    u128 p = 1;
+    while (e-- > 0) p *= 10;
+    return p;
+}
+
+static int put_decimal(ddb_buf *out, i128 v, int scale)
+{
+    int r = 0;
+    u128 mag = v < 0 ? -(u128)v : (u128)v;
+    if (v < 0) r |= ddb_buf_u8(out, '-');
+    if (scale <= 0) return r | put_u128_decimal(out, mag, 1);
+    u128 p = pow10_u128(scale);
+    r |= put_u128_decimal(out, mag / p, 1);
+    r |= ddb_buf_u8(out, '.');
+    return r | put_u128_decimal(out, mag % p, scale);
+}
+
+static int put_hex_reversed(ddb_buf *out, const uint8_t *cell, int dashes)
+{
+    static const char hex[] = "0123456789abcdef";
+    char tmp[40];
+    int n = 0;
+    for (int i = 15; i >= 0; i--) {
+        int k = 15 - i;
+        if (dashes && (k == 4 || k == 6 || k == 8 || k == 10)) tmp[n++] = '-';
+        tmp[n++] = hex[cell[i] >> 4];
+        tmp[n++] = hex[cell[i] & 15];
+    }
+    return ddb_buf_put(out, tmp, (size_t)n);
+}
+
+static int put_ipaddr(ddb_buf *out, const uint8_t *c)
+{
+    if (all_zero(c + 4, 12))
+        return ddb_buf_printf(out, "%u.%u.%u.%u", c[3], c[2], c[1], c[0]);
+    int r = 0;
+    for (int g = 0; g < 8; g++)
+        r |= ddb_buf_printf(out, g ? ":%x" : "%x", (unsigned)(c[15 - 2 * g] << 8 | c[14 - 2 * g]));
+    return r;
+}
+
+static const char *const duration_units[] = {"ns", "us", "ms", "s", "m", "H", "d", "w", "M", "y", "B"};
+
+static int put_duration(ddb_buf *out, const void *cell)
+{
+    int32_t value = (int32_t)load_int(cell, 4), unit = (int32_t)load_int((const char *)cell + 4, 4);
+    int r = ddb_buf_printf(out, "%d", value);
+    if (unit >= 0 && unit <= 10) return r | ddb_buf_puts(out, duration_units[unit]);
+    char code[4] = {(char)(unit >> 24), (char)(unit >> 16), (char)(unit >> 8), (char)unit};
+    return r | ddb_buf_put(out, code, 4);
+}
+
+static int put_char(ddb_buf *out, int8_t c)
+{
+    if (c >= 32 && c < 127) return ddb_buf_u8(out, (uint8_t)c);
+    return ddb_buf_printf(out, "%d", c);
+}
+
+static int format_fixed(ddb_buf *out, int type, const uint8_t *cell, int scale)
+{
+    if (cell_is_null(type, cell)) return 0;
+    switch (type) {
+    case DDB_BOOL: return ddb_buf_puts(out, cell[0] ? "true" : "false");
+    case DDB_CHAR: return put_char(out, (int8_t)cell[0]);
+    case DDB_SHORT: case DDB_INT: case DDB_LONG:
+        return ddb_buf_printf(out, "%lld", (long long)load_int(cell, cell_width(type)));
+    case DDB_FLOAT: { float f; memcpy(&f, cell, 4); return put_real(out, f, 1); }
+    case DDB_DOUBLE: { double d; memcpy(&d, cell, 8); return put_real(out, d, 0); }
+    case DDB_UUID: return put_hex_reversed(out, cell, 1);
+    case DDB_INT128: return put_hex_reversed(out, cell, 0);
+    case DDB_IPADDR: return put_ipaddr(out, cell);
+    case DDB_DECIMAL32: case DDB_DECIMAL64:
+        return put_decimal(out, load_int(cell, cell_width(type)), scale);
+    case DDB_DECIMAL128: return put_decimal(out, load_i128(cell), scale);
+    case DDB_DURATION: return put_duration(out, cell);
+    case DDB_COMPLEX: case DDB_POINT: {
+        double a, b;
+        memcpy(&a, cell, 8);
+        memcpy(&b, cell + 8, 8);
+        int r = ddb_buf_puts(out, type == DDB_POINT ? "(" : "");
+        r |= put_real(out, a, 0);
+        if (type == DDB_POINT) r |= ddb_buf_puts(out, ", ");
+        else if (b >= 0 || isnan(b)) r |= ddb_buf_u8(out, '+');
+        r |= put_real(out, b, 0);
+        return r | ddb_buf_puts(out, type == DDB_POINT ? ")" : "i");
+    }
+    default: return put_temporal(out, type, load_int(cell, cell_width(type)));
+    }
+}
+
+/* Element type of a vector-like object; array vectors and tables have none. */
+static int elem_type(const ddb_obj *v) { return v->type; }
+
+int ddb_format_cell(ddb_buf *out, const ddb_obj *v, int64_t i)
+{
+    int type = elem_type(v);
+    if (i < 0) return -1;
+    if (type == DDB_VOID) return 0;
+    if (type == DDB_ANY) return v->items && v->items[i] ? ddb_format_obj(out, v->items[i]) : 0;
+    if (type == DDB_SYMBOL && v->symbase) {
+        int32_t idx;
+        memcpy(&idx, (const char *)v->data + 4 * i, 4);
+        if (idx < 0 || idx >= v->symbase->n) return -1;
+        const ddb_symbase *b = v->symbase;
+        return ddb_buf_put(out, b->bytes + b->offs[idx], (size_t)(b->offs[idx + 1] - b->offs[idx] - 1));
+    }
+    if (is_varlen(type) || type == DDB_SYMBOL) {
+        if (!v->offs) return -1;
+        return ddb_buf_put(out, v->bytes + v->offs[i], (size_t)(v->offs[i + 1] - v->offs[i] - 1));
+    }
+    int w = cell_width(type);
+    if (!w || !v->data) return -1;
+    return format_fixed(out, type, (const uint8_t *)v->data + (size_t)w * (size_t)i, v->scale);
+}
+
+/* ------------------------------------------------------------------ objects */
+
+enum { DISPLAY_MAX_ELEMS = 1024 };
+
+static int quoted_type(int type) { return type == DDB_STRING || type == DDB_SYMBOL; }
+
+/* One element inside a vector display: strings in double quotes, printable CHARs in
+ * single quotes (the C++ API's display), everything else as ddb_format_cell. */
+static int format_elem(ddb_buf *out, const ddb_obj *v, int64_t i)
+{
+    int type = elem_type(v);
+    if (type == DDB_CHAR && v->data) {
+        int8_t c = ((const int8_t *)v->data)[i];
+        if (c == INT8_MIN) return 0;
+        if (c >= 32 && c < 127) return ddb_buf_printf(out, "'%c'", c);
+        return ddb_buf_printf(out, "%d", c);
+    }
+    if (quoted_type(type)) {
+        size_t before = out->len;
+        if (ddb_format_cell(out, v, i) < 0) return -1;
+        if (out->len == before) return 0;                       /* NULL */
+        if (ddb_buf_u8(out, '"') < 0) return -1;
+        memmove(out->p + before + 1, out->p + before, out->len - before - 1);
+        out->p[before] = '"';
+        return ddb_buf_u8(out, '"');
+    }
+    return ddb_format_cell(out, v, i);
+}
+
+static int format_list(ddb_buf *out, const ddb_obj *v, int64_t from, int64_t n,
+                       const char *open, const char *sep, const char *close)
+{
+    int r = ddb_buf_puts(out, open);
+    for (int64_t i = 0; i < n && r == 0; i++) {
+        if (i) r |= ddb_buf_puts(out, sep);
+        if (i == DISPLAY_MAX_ELEMS) { r |= ddb_buf_puts(out, "..."); break; }
+        r |= format_elem(out, v, from + i);
+    }
+    return r | ddb_buf_puts(out, close);
+}
+
+static int format_array_vector(ddb_buf *out, const ddb_obj *o)
+{
+    int r = ddb_buf_u8(out, '[');
+    for (int64_t i = 0; i < o->rows && r == 0; i++) {
+        if (i) r |= ddb_buf_u8(out, ',');
+        if (i == DISPLAY_MAX_ELEMS) { r |= ddb_buf_puts(out, "..."); break; }
+        int64_t a = o->row_offs[i], b = o->row_offs[i + 1];
+        r |= format_list(out, o->values, a, b - a, "[", ",", "]");
+    }
+    return r | ddb_buf_u8(out, ']');
+}
+
+static int format_matrix(ddb_buf *out, const ddb_obj *o)
+{
+    int r = 0;
+    for (int64_t c = 0; c < o->cols && r == 0; c++) {
+        if (c) r |= ddb_buf_u8(out, ' ');
+        if (o->col_labels) r |= ddb_format_cell(out, o->col_labels, c);
+        else r |= ddb_buf_printf(out, "#%lld", (long long)c);
+    }
+    r |= ddb_buf_u8(out, '\n');
+    for (int64_t row = 0; row < o->rows && r == 0; row++) {
+        if (o->row_labels) r |= ddb_format_cell(out, o->row_labels, row) | ddb_buf_u8(out, '|');
+        for (int64_t c = 0; c < o->cols; c++) {
+            if (c) r |= ddb_buf_u8(out, ' ');
+            r |= ddb_format_cell(out, o, c * o->rows + row);
+        }
+        r |= ddb_buf_u8(out, '\n');
+    }
+    return r;
+}
+
+static int format_dict(ddb_buf *out, const ddb_obj *o)
+{
+    int r = 0;
+    if (!o->keys || !o->values) return -1;
+    for (int64_t i = 0; i < o->keys->rows && r == 0; i++) {
+        r |= ddb_format_cell(out, o->keys, i) | ddb_buf_puts(out, "->");
+        r |= ddb_format_cell(out, o->values, i) | ddb_buf_u8(out, '\n');
+    }
+    return r;
+}
+
+static int format_table(ddb_buf *out, const ddb_obj *o)
+{
+    int r = 0;
+    for (int64_t c = 0; c < o->cols; c++)
+        r |= ddb_buf_puts(out, c ? " " : "") | ddb_buf_puts(out, o->col_names[c]);
+    r |= ddb_buf_u8(out, '\n');
+    for (int64_t row = 0; row < o->rows && r == 0; row++) {
+        if (row == DISPLAY_MAX_ELEMS) { r |= ddb_buf_puts(out, "...\n"); break; }
+        for (int64_t c = 0; c < o->cols; c++) {
+            const ddb_obj *col = o->columns[c];
+            if (c) r |= ddb_buf_u8(out, ' ');
+            if (col->type >= DDB_ARRAY_BASE && col->row_offs) {
+                int64_t a = col->row_offs[row], b = col->row_offs[row + 1];
+                r |= format_list(out, col->values, a, b - a, "[", ",", "]");
+            } else {
+                r |= ddb_format_cell(out, col, row);
+            }
+        }
+        r |= ddb_buf_u8(out, '\n');
+    }
+    return r;
+}
+
+int ddb_format_obj(ddb_buf *out, const ddb_obj *o)
+{
+    if (!o) return -1;
+    switch (o->form) {
+    case DDB_SCALAR: return ddb_format_cell(out, o, 0);
+    case DDB_VECTOR:
+        if (o->type >= DDB_ARRAY_BASE && o->type < DDB_SYMBOL_BASE_FLAG) return format_array_vector(out, o);
+        if (o->type == DDB_ANY) return format_list(out, o, 0, o->rows, "(", ",", ")");
+        return format_list(out, o, 0, o->rows, "[", ",", "]");
+    case DDB_PAIR: return format_list(out, o, 0, o->rows, "", " : ", "");
+    case DDB_MATRIX: return format_matrix(out, o);
+    case DDB_SET:
+        return o->keys ? format_list(out, o->keys, 0, o->keys->rows, "set(", ",", ")") : -1;
+    case DDB_DICTIONARY: case DDB_CHART: return format_dict(out, o);
+    case DDB_TABLE: return format_table(out, o);
+    case DDB_CHUNK: return ddb_buf_printf(out, "chunk(%lld bytes)", (long long)o->nbytes);
+    default: return -1;
+    }
+}
+
+/* ------------------------------------------------------------------ parsing */
+
+/* A cursor over the text being parsed; every reader fails closed. */
+typedef struct scan { const char *p, *end; } scan;
+
+static int digits(scan *s, int min, int max, int64_t *v)
+{
+    int n = 0;
+    *v = 0;
+    while (s->p < s->end && n < max && *s->p >= '0' && *s->p <= '9') {
+        *v = *v * 10 + (*s->p++ - '0');
+        n++;
+    }
+    return n >= min ? n : -1;
+}
+
+static int lit(scan *s, char c)
+{
+    if (s->p < s->end && *s->p == c) { s->p++; return 1; }
+    return 0;
+}
+
+static int at_end(const scan *s) { return s->p == s->end; }
+
+/* YYYY.MM.DD -> days */
+static int scan_date(scan *s, int64_t *days)
+{
+    int64_t y, m, d;
+    if (digits(s, 4, 4, &y) < 0 || !lit(s, '.') || digits(s, 2, 2, &m) < 0 || !lit(s, '.') ||
+        digits(s, 2, 2, &d) < 0)
+        return -1;
+    if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, (unsigned)m)) return -1;
+    *days = ddb_days_from_civil(y, (unsigned)m, (unsigned)d);
+    return 0;
+}
+
+/* HH:MM[:SS[.fraction]] -> value in 10^-frac_max seconds. need_sec: seconds required. */
+static int scan_clock(scan *s, int need_sec, int frac_max, int64_t *v)
+{
+    int64_t h, m, sec = 0, frac = 0;
+    if (digits(s, 2, 2, &h) < 0 || !lit(s, ':') || digits(s, 2, 2, &m) < 0) return -1;
+    if (h > 23 || m > 59) return -1;
+    if (need_sec) {
+        if (!lit(s, ':') || digits(s, 2, 2, &sec) < 0 || sec > 59) return -1;
+        if (frac_max && lit(s, '.')) {
+            int n = digits(s, 1, frac_max, &frac);
+            if (n < 0) return -1;
+            for (; n < frac_max; n++) frac *= 10;
+        }
+    }
+    int64_t scale = 1;
+    for (int i = 0; i < frac_max; i++) scale *= 10;
+    *v = ((h * 60 + m) * 60 + sec) * scale + frac;
+    return 0;
+}
+
+static int date_time_sep(scan *s) { return lit(s, 'T') || lit(s, ' '); }
+
+int ddb_parse_temporal(int type, const char *text, size_t len, int64_t *out)
+{
+    scan s = {text, text + len};
+    int64_t days = 0, t = 0, v;
+    switch (type) {
+    case DDB_DATE:
+        if (scan_date(&s, &v) < 0) return -1;
+        break;
+    case DDB_MONTH: {
+        int64_t y, m;
+        if (digits(&s, 4, 4, &y) < 0 || !lit(&s, '.') || digits(&s, 2, 2, &m) < 0) return -1;
+        lit(&s, 'M');
+        if (m < 1 || m > 12) return -1;
+        v = y * 12 + m - 1;
+        break;
+    }
+    case DDB_TIME:
+        if (scan_clock(&s, 1, 3, &v) < 0) return -1;
+        break;
+    case DDB_MINUTE:
+        if (scan_clock(&s, 0, 0, &t) < 0) return -1;
+        lit(&s, 'm');
+        v = t / 60;
+        break;
+    case DDB_SECOND:
+        if (scan_clock(&s, 1, 0, &v) < 0) return -1;
+        break;
+    case DDB_NANOTIME:
+        if (scan_clock(&s, 1, 9, &v) < 0) return -1;
+        break;
+    case DDB_DATETIME: case DDB_TIMESTAMP: case DDB_NANOTIMESTAMP: {
+        static const int frac[] = {[DDB_DATETIME] = 0, [DDB_TIMESTAMP] = 3, [DDB_NANOTIMESTAMP] = 9};
+        static const int64_t per_day[] = {[DDB_DATETIME] = 86400, [DDB_TIMESTAMP] = 86400000LL,
+                                          [DDB_NANOTIMESTAMP] = 86400000000000LL};
+        if (scan_date(&s, &days) < 0 || !date_time_sep(&s) || scan_clock(&s, 1, frac[type], &t) < 0)
+            return -1;
+        if (type == DDB_NANOTIMESTAMP && (days > 106751 || days < -106752)) return -1;
+        v = days * per_day[type] + t;
+        if (type == DDB_DATETIME && (v > INT32_MAX || v <= INT32_MIN)) return -1;
+        break;
+    }
+    case DDB_DATEHOUR: {
+        int64_t h;
+        if (scan_date(&s, &days) < 0 || !date_time_sep(&s) || digits(&s, 2, 2, &h) < 0 || h > 23)
+            return -1;
+        v = days * 24 + h;
+        break;
+    }
+    case DDB_DATEMINUTE:
+        if (scan_date(&s, &days) < 0 || !date_time_sep(&s) || scan_clock(&s, 0, 0, &t) < 0) return -1;
+        lit(&s, 'm');
+        v = days * 1440 + t / 60;
+        break;
+    default:
+        return -1;
+    }
+    if (!at_end(&s)) return -1;
+    *out = v;
+    return 0;
+}
+
+/* Shape first, then a full parse decides: a shape alone would accept 2024.02.30. */
+int ddb_temporal_type_of(const char *s, size_t len)
+{
+    const char *dot = memchr(s, '.', len), *colon = memchr(s, ':', len);
+    int has_date = len >= 10 && dot == s + 4 && s[7] == '.';
+    int candidates[3], n = 0;
+    if (has_date) {
+        if (len == 10) candidates[n++] = DDB_DATE;
+        else if (len == 13) candidates[n++] = DDB_DATEHOUR;
+        else if (len == 19) candidates[n++] = DDB_DATETIME;
+        else if (len > 20 && len <= 23) candidates[n++] = DDB_TIMESTAMP;
+        else if (len > 23) candidates[n++] = DDB_NANOTIMESTAMP;
+    } else if (len == 8 && dot == s + 4 && s[7] == 'M') {
+        candidates[n++] = DDB_MONTH;
+    } else if (colon == s + 2) {
+        if (len == 6 && s[5] == 'm') candidates[n++] = DDB_MINUTE;
+        else if (len == 8) candidates[n++] = DDB_SECOND;
+        else if (len > 9 && len <= 12) candidates[n++] = DDB_TIME;
+        else if (len > 12) candidates[n++] = DDB_NANOTIME;
+    }
+    int64_t v;
+    for (int i = 0; i < n; i++)
+        if (ddb_parse_temporal(candidates[i], s, len, &v) == 0) return candidates[i];
+    return -1;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* 32 hex digits (most significant first), dashes allowed where `dash_at` says,
+ * into little-endian wire bytes. */
+static int parse_hex128(const char *s, size_t len, int dashes, uint8_t out[16])
+{
+    uint8_t tmp[16] = {0};
+    size_t need = dashes ? 36 : 32;
+    if (len == 0) { memset(out, 0, 16); return 0; }        /* "" is the NULL value */
+    if (len != need) return -1;
+    int nib = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (dashes && (i == 8 || i == 13 || i == 18 || i == 23)) {
+            if (s[i] != '-') return -1;
+            continue;
+        }
+        int h = hexval(s[i]);
+        if (h < 0) return -1;
+        int byte = 15 - nib / 2;
+        tmp[byte] = (uint8_t)(tmp[byte] | (nib % 2 ? h : h << 4));
+        nib++;
+    }
+    memcpy(out, tmp, 16);
+    return 0;
+}
+
+int ddb_parse_uuid(const char *s, size_t len, uint8_t out[16]) { return parse_hex128(s, len, 1, out); }
+
+int ddb_parse_int128(const char *s, size_t len, uint8_t out[16]) { return parse_hex128(s, len, 0, out); }
+
+static int parse_ipv4(const char *s, size_t len, uint8_t out[16])
+{
+    scan sc = {s, s + len};
+    uint8_t tmp[16] = {0};
+    for (int i = 0; i < 4; i++) {
+        int64_t part;
+        if ((i && !lit(&sc, '.')) || digits(&sc, 1, 3, &part) < 0 || part > 255) return -1;
+        tmp[3 - i] = (uint8_t)part;
+    }
+    if (!at_end(&sc)) return -1;
+    memcpy(out, tmp, 16);
+    return 0;
+}
+
+/* IPv6 with at most one "::"; groups are 1-4 hex digits. */
+static int parse_ipv6(const char *s, size_t len, uint8_t out[16])
+{
+    uint16_t head[8], tail[8];
+    int nh = 0, nt = 0, gap = 0;
+    size_t i = 0;
+    if (len >= 2 && s[0] == ':' && s[1] == ':') { gap = 1; i = 2; }
+    while (i < len) {
+        unsigned g = 0;
+        int nd = 0;
+        while (i < len && nd < 5 && hexval(s[i]) >= 0) g = g * 16 + (unsigned)hexval(s[i++]), nd++;
+        if (nd == 0 || nd > 4 || nh + nt >= 8) return -1;
+        if (gap) tail[nt++] = (uint16_t)g; else head[nh++] = (uint16_t)g;
+        if (i == len) break;
+        if (s[i] != ':') return -1;
+        i++;
+        if (i < len && s[i] == ':') {
+            if (gap) return -1;
+            gap = 1;
+            i++;
+        } else if (i == len) {
+            return -1;                                       /* trailing single ':' */
+        }
+    }
+    if (gap ? nh + nt > 7 : nh != 8) return -1;
+    uint16_t groups[8] = {0};
+    for (int k = 0; k < nh; k++) groups[k] = head[k];
+    for (int k = 0; k < nt; k++) groups[8 - nt + k] = tail[k];
+    for (int k = 0; k < 8; k++) {
+        out[15 - 2 * k] = (uint8_t)(groups[k] >> 8);
+        out[14 - 2 * k] = (uint8_t)groups[k];
+    }
+    return 0;
+}
+
+int ddb_parse_ipaddr(const char *s, size_t len, uint8_t out[16])
+{
+    if (len == 0) { memset(out, 0, 16); return 0; }
+    if (memchr(s, ':', len)) return parse_ipv6(s, len, out);
+    return parse_ipv4(s, len, out);
+}
+
+int ddb_parse_decimal(const char *s, size_t len, int scale, int64_t out[2])
+{
+    static const u128 limit = ((u128)1 << 127) - 1;
+    size_t i = 0;
+    int neg = 0, ndig = 0, frac_digits = 0, round_up = 0, seen_dot = 0;
+    u128 mag = 0;
+    if (scale < 0 || scale > 38) return -1;
+    if (i < len && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+    for (; i < len; i++) {
+        char c = s[i];
+        if (c == '.' && !seen_dot) { seen_dot = 1; continue; }
+        if (c < '0' || c > '9') return -1;
+        ndig++;
+        if (seen_dot && frac_digits == scale) {                   /* past the scale: round */
+            if (frac_digits++ == scale) round_up = c >= '5';
+            continue;
+        }
+        if (seen_dot) frac_digits++;
+        if (mag > (limit - (u128)(c - '0')) / 10) return -1;
+        mag = mag * 10 + (u128)(c - '0');
+    }
+    if (ndig == 0) return -1;
+    for (int k = frac_digits < scale ? frac_digits : scale; k < scale; k++) {
+        if (mag > limit / 10) return -1;
+        mag *= 10;
+    }
+    if (round_up) {
+        if (mag == limit) return -1;
+        mag++;
+    }
+    i128 v = neg ? -(i128)mag : (i128)mag;
+    out[0] = (int64_t)(uint64_t)(u128)v;
+    out[1] = (int64_t)(uint64_t)((u128)v >> 64);
+    return 0;
+}
+
+int ddb_parse_duration(const char *s, size_t len, int32_t *value, int32_t *unit)
+{
+    scan sc = {s, s + len};
+    int neg = lit(&sc, '-');
+    int64_t v;
+    if (digits(&sc, 1, 10, &v) < 0 || v > INT32_MAX) return -1;
+    size_t ulen = (size_t)(sc.end - sc.p);
+    for (int u = 0; u <= 10; u++) {
+        if (ulen == strlen(duration_units[u]) && memcmp(sc.p, duration_units[u], ulen) == 0) {
+            *value = (int32_t)(neg ? -v : v);
+            *unit = u;
+            return 0;
+        }
+    }
+    if (ulen != 4) return -1;
+    uint32_t code = 0;
+    for (int k = 0; k < 4; k++) {
+        if (sc.p[k] < 'A' || sc.p[k] > 'Z') return -1;     /* exchange codes: XNYS, XSHG */
+        code = code << 8 | (uint8_t)sc.p[k];
+    }
+    *value = (int32_t)(neg ? -v : v);
+    *unit = (int32_t)code;
+    return 0;
+}
