@@ -1,0 +1,434 @@
+-- dolphindb.sched — the coroutine scheduler over the module's libuv loop.
+--
+-- Model (DESIGN.md "Where to yield"): C starts an operation and returns a ticket;
+-- libuv callbacks only append finished tickets to a ready list; core.run_once() runs
+-- the loop once and hands that list to Lua; here we resume whoever parked on each
+-- ticket. coroutine.yield() therefore stays in Lua and no Lua code runs inside libuv.
+--
+-- Who waits how:
+--   * a coroutine started by spawn() (or the ddblua script itself) parks: it yields
+--     to the scheduler and is resumed when its ticket or event completes;
+--   * anything else (the main chunk under plain luajit, or a coroutine the scheduler
+--     does not own) drives the loop right there until the thing it waits for is done,
+--     resuming the spawned coroutines on the way. So pool:run() works everywhere.
+--
+-- Waitables (spawn handles, futures) share one protocol: a table with `_done` (boolean)
+-- and `_waiters` (list); M.signal(obj) completes it and wakes every waiter once.
+
+local core = require "dolphindb.core"
+
+local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
+local co_running, co_status = coroutine.running, coroutine.status
+local select, type, unpack, tostring = select, type, unpack, tostring
+local traceback = debug.traceback
+local timer_start, timer_stop, run_once, pending = core.timer_start, core.timer_stop,
+  core.run_once, core.pending
+local now = core.now
+
+local M = {}
+
+local PARK = setmetatable({}, { __tostring = function() return "dolphindb.sched.park" end })
+
+local on_ticket = {}        -- ticket -> parked coroutine | function(ticket)
+local managed = setmetatable({}, { __mode = "k" })   -- coroutine -> its spawn handle
+local live = 0              -- spawned coroutines that have not finished
+local unretrieved = 0       -- failed spawned coroutines whose error nobody looked at
+local loop_waiters = {}     -- spawned coroutines parked in ddb.loop()
+local ready_buf = {}        -- filled by core.run_once
+
+-- Run queue: coroutines to resume (with one value) at the next turn.
+local runq_co, runq_val, runq_head, runq_tail = {}, {}, 1, 0
+
+local function enqueue(co, value)
+  runq_tail = runq_tail + 1
+  runq_co[runq_tail], runq_val[runq_tail] = co, value
+end
+
+local function report(msg)
+  io.stderr:write(msg, "\n")
+  io.stderr:flush()
+end
+
+local function owned_coroutine()
+  local co = co_running()
+  if co and managed[co] then return co end
+  return nil
+end
+M.owned_coroutine = owned_coroutine
+
+-- ---- spawn handles -------------------------------------------------------------
+
+local Handle = {}
+Handle.__index = Handle
+Handle.__tostring = function(h)
+  return ("dolphindb.task(%s, %s)"):format(h.name,
+    not h._done and "running" or (h._ok and "done" or "failed"))
+end
+
+local function wake_waiters(obj)
+  local waiters = obj._waiters
+  obj._waiters = {}
+  for i = 1, #waiters do
+    local w = waiters[i]
+    if type(w) == "thread" then
+      enqueue(w, obj)
+    else
+      w(obj)
+    end
+  end
+end
+
+-- Completes a waitable and wakes each waiter exactly once (at the next turn).
+function M.signal(obj)
+  if obj._done then return end
+  obj._done = true
+  wake_waiters(obj)
+end
+
+local function finish(co, ok, ...)
+  local h = managed[co]
+  managed[co] = nil
+  live = live - 1
+  h._ok = ok
+  if ok then
+    h._values = { n = select("#", ...), ... }
+  else
+    local err = ...
+    h._err = err
+    h._traceback = traceback(co, tostring(err))
+    h._unretrieved = true
+    unretrieved = unretrieved + 1
+    if h.is_main then
+      report("ddblua: " .. h._traceback)
+    else
+      report(("dolphindb: error in %s: %s"):format(h.name, h._traceback))
+    end
+  end
+  M.signal(h)
+end
+
+local function settle(co, ok, first, ...)
+  if co_status(co) == "dead" then
+    if ok then finish(co, true, first, ...) else finish(co, false, first) end
+  elseif first ~= PARK then
+    enqueue(co, nil)        -- a plain coroutine.yield(): give the others a turn
+  end
+end
+
+local function resume(co, value)
+  local h = managed[co]
+  if h._args then         -- first run: pass the spawn arguments
+    local args = h._args
+    h._args = nil
+    return settle(co, co_resume(co, unpack(args, 1, args.n)))
+  end
+  return settle(co, co_resume(co, value))
+end
+
+local spawned_count = 0
+local function spawn(fn, name, is_main, ...)
+  local co = co_create(fn)
+  spawned_count = spawned_count + 1
+  local h = setmetatable({
+    name = name or ("coroutine #" .. spawned_count), is_main = is_main,
+    _done = false, _waiters = {}, _args = { n = select("#", ...), ... },
+  }, Handle)
+  managed[co] = h
+  live = live + 1
+  enqueue(co, nil)
+  return h
+end
+
+-- ---- the driver ----------------------------------------------------------------
+
+local function dispatch(t)
+  local w = on_ticket[t]
+  if w == nil then return end       -- nobody waits any more (timed out, cancelled)
+  on_ticket[t] = nil
+  if type(w) == "thread" then
+    enqueue(w, t)
+  else
+    w(t)
+  end
+end
+
+local function protected_dispatch(t)
+  local ok, err = xpcall(dispatch, traceback, t)
+  if not ok then report("dolphindb: error in a completion handler: " .. tostring(err)) end
+end
+
+local function run_ready()
+  while runq_head <= runq_tail do
+    local co, value = runq_co[runq_head], runq_val[runq_head]
+    runq_co[runq_head], runq_val[runq_head] = nil, nil
+    runq_head = runq_head + 1
+    if managed[co] and co_status(co) == "suspended" then resume(co, value) end
+  end
+  runq_head, runq_tail = 1, 0
+end
+
+-- ddb.loop() callers inside spawned coroutines wait for every *other* one to end.
+local function release_loop_waiters()
+  local n = #loop_waiters
+  if n > 0 and live == n and pending() == 0 and runq_head > runq_tail then
+    for i = 1, n do
+      enqueue(loop_waiters[i], nil)
+      loop_waiters[i] = nil
+    end
+  end
+end
+
+local function take_completions(block)
+  local n = run_once(block, ready_buf)
+  for i = 1, n do
+    local t = ready_buf[i]
+    ready_buf[i] = nil
+    protected_dispatch(t)
+  end
+end
+
+-- Runs coroutines and the loop until done() is true, or until the deadline (a
+-- core.now() value) passes. Returns true when done() became true.
+local function drive(done, deadline)
+  local timer, expired = nil, false
+  while true do
+    run_ready()
+    if done() then break end
+    if deadline then
+      if expired or now() >= deadline then break end
+      if not timer then
+        timer = timer_start((deadline - now()) * 1000)
+        on_ticket[timer] = function() expired = true end
+      end
+    end
+    release_loop_waiters()
+    if runq_head > runq_tail then
+      if pending() == 0 then
+        if timer then timer_stop(timer); on_ticket[timer] = nil end
+        error(("dolphindb: deadlock: waiting for something that cannot happen "
+          .. "(%d spawned coroutine(s) blocked, no operation pending)"):format(live), 3)
+      end
+      take_completions(true)
+    end
+  end
+  if timer and not expired then
+    timer_stop(timer)
+    on_ticket[timer] = nil
+  end
+  return done()
+end
+
+-- ---- waiting primitives --------------------------------------------------------
+
+-- Waits until ticket `t` completes (the operation's result is then ready in C).
+function M.await_ticket(t)
+  local co = owned_coroutine()
+  if co then
+    on_ticket[t] = co
+    repeat until co_yield(PARK) == t
+    return
+  end
+  local completed = false
+  on_ticket[t] = function() completed = true end
+  drive(function() return completed end)
+end
+
+-- Waits until waitable `obj` is done or `timeout` seconds passed (nil: no limit).
+-- Returns true when it is done.
+function M.wait_for(obj, timeout)
+  if obj._done then return true end
+  if timeout ~= nil and (type(timeout) ~= "number" or timeout ~= timeout or timeout < 0) then
+    error("dolphindb: timeout must be a number of seconds >= 0", 3)
+  end
+  local co = owned_coroutine()
+  if not co then
+    return drive(function() return obj._done end, timeout and now() + timeout)
+  end
+  if timeout == 0 then return false end
+  local waiters = obj._waiters
+  waiters[#waiters + 1] = co
+  local timer
+  if timeout then
+    timer = timer_start(timeout * 1000)
+    on_ticket[timer] = co
+  end
+  while true do
+    local why = co_yield(PARK)
+    if why == obj then break end
+    if timer and why == timer then break end
+  end
+  if timer then
+    if obj._done then
+      timer_stop(timer)
+      on_ticket[timer] = nil
+    else            -- timed out: stop waiting on obj
+      local list = obj._waiters
+      for i = #list, 1, -1 do
+        if list[i] == co then table.remove(list, i) end
+      end
+    end
+  end
+  return obj._done
+end
+
+-- ---- public API ----------------------------------------------------------------
+
+local function check_callable(fn, what)
+  local t = type(fn)
+  if t == "function" then return end
+  local mt = getmetatable(fn)
+  if t == "table" and mt and mt.__call then return end
+  error(("dolphindb: %s expects a function, got %s"):format(what, t), 3)
+end
+
+-- ddb.spawn(fn, ...) -> handle. fn(...) runs as a coroutine at the next turn.
+function M.spawn(fn, ...)
+  check_callable(fn, "spawn")
+  return spawn(fn, nil, false, ...)
+end
+
+-- ddb.sleep(seconds): parks a spawned coroutine, or drives the loop elsewhere.
+function M.sleep(sec)
+  if sec == nil then sec = 0 end
+  if type(sec) ~= "number" or sec ~= sec or sec < 0 then
+    error("dolphindb: sleep expects a number of seconds >= 0", 2)
+  end
+  local co = owned_coroutine()
+  if co then
+    if sec == 0 then            -- just a turn
+      enqueue(co, PARK)
+      repeat until co_yield(PARK) == PARK
+      return
+    end
+    M.await_ticket(timer_start(sec * 1000))
+    return
+  end
+  if sec == 0 then
+    run_ready()
+    take_completions(false)
+    run_ready()
+    return
+  end
+  local deadline = now() + sec
+  drive(function() return false end, deadline)
+end
+
+-- ddb.loop(): runs until no spawned coroutine is left and no operation is pending.
+-- Inside a spawned coroutine it waits for all the others.
+function M.loop()
+  local co = owned_coroutine()
+  if co then
+    loop_waiters[#loop_waiters + 1] = co
+    repeat until co_yield(PARK) == nil and not M._in_loop_waiters(co)
+    return
+  end
+  drive(function() return live == 0 and pending() == 0 end)
+end
+
+function M._in_loop_waiters(co)
+  for i = 1, #loop_waiters do
+    if loop_waiters[i] == co then return true end
+  end
+  return false
+end
+
+local function is_waitable(x)
+  return type(x) == "table" and x._waiters ~= nil and x._done ~= nil
+end
+
+-- ddb.wait(list[, timeout]) -> done, pending (two lists, in the input's order).
+-- `list` holds spawn handles and/or futures; a single one is accepted too.
+function M.wait(list, timeout)
+  if is_waitable(list) then list = { list } end
+  if type(list) ~= "table" then
+    error("dolphindb: wait expects a handle, a future or a list of them", 2)
+  end
+  for i = 1, #list do
+    if not is_waitable(list[i]) then
+      error(("dolphindb: wait: item %d is not a handle or future (%s)"):format(i, type(list[i])), 2)
+    end
+  end
+  local deadline = timeout and now() + timeout
+  for i = 1, #list do
+    local left = deadline and math.max(0, deadline - now())
+    if not M.wait_for(list[i], left) then break end
+  end
+  local done, notdone = {}, {}
+  for i = 1, #list do
+    local x = list[i]
+    if x._done then done[#done + 1] = x else notdone[#notdone + 1] = x end
+  end
+  return done, notdone
+end
+
+M.now = now
+
+function M.is_timeout(err)
+  return type(err) == "string" and err:find("timed out", 1, true) ~= nil
+end
+
+-- handle methods
+function Handle:done() return self._done end
+function Handle:wait(timeout) return M.wait_for(self, timeout) end
+
+function Handle:result(timeout)
+  if not M.wait_for(self, timeout) then
+    error(("dolphindb: %s timed out after %g s"):format(self.name, timeout), 2)
+  end
+  if not self._ok then
+    self:_retrieve()
+    error(self._err, 0)
+  end
+  return unpack(self._values, 1, self._values.n)
+end
+
+function Handle:error()
+  if self._done and not self._ok then
+    self:_retrieve()
+    return self._err
+  end
+  return nil
+end
+
+function Handle:traceback()
+  return self._traceback
+end
+
+function Handle:_retrieve()
+  if self._unretrieved then
+    self._unretrieved = false
+    unretrieved = unretrieved - 1
+  end
+end
+
+-- Statistics for specs and diagnostics.
+function M.stats()
+  local parked = 0
+  for _ in pairs(on_ticket) do parked = parked + 1 end
+  return { live = live, pending = pending(), parked = parked,
+           unretrieved = unretrieved, queued = runq_tail - runq_head + 1 }
+end
+
+-- ddblua's entry point: runs `fn(...)` as the first coroutine, then the loop until
+-- everything is finished. Returns the process exit status.
+function M.host_main(fn, ...)
+  local main = spawn(fn, "the script", true, ...)
+  local ok, err = xpcall(M.loop, traceback)
+  if not ok then
+    report("ddblua: " .. tostring(err))
+    return 1
+  end
+  if not main._ok then
+    main:_retrieve()
+    return 1
+  end
+  if unretrieved > 0 then
+    report(("ddblua: %d spawned coroutine(s) failed and nobody retrieved the error")
+      :format(unretrieved))
+    return 1
+  end
+  return 0
+end
+
+M.Handle = Handle
+return M

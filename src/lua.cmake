@@ -1,0 +1,58 @@
+# The Lua side: the C module `dolphindb.core` (loaded by any LuaJIT, including nginx's)
+# and the `ddblua` host program that embeds LuaJIT and runs a script under the scheduler.
+#
+# The module never links libluajit: on Linux a Lua C module takes lua_* from the host
+# process (luajit, nginx, ddblua). Only ddblua links libluajit, because it is the host.
+
+set(DDB_LUA_MODULE_SOURCES src/lua_core.c src/lua_loop.c)
+set(DDB_LUA_MODULE_DEFS "")
+if(EXISTS "${CMAKE_SOURCE_DIR}/src/lua_value.c" AND EXISTS "${CMAKE_SOURCE_DIR}/src/lua_value.h")
+  list(APPEND DDB_LUA_MODULE_SOURCES src/lua_value.c)
+  list(APPEND DDB_LUA_MODULE_DEFS DDB_HAVE_LUA_VALUE)
+endif()
+if(TARGET ddbcore AND EXISTS "${CMAKE_SOURCE_DIR}/src/lua_pool.c"
+   AND EXISTS "${CMAKE_SOURCE_DIR}/include/dolphindb.h")
+  list(APPEND DDB_LUA_MODULE_SOURCES src/lua_pool.c)
+  list(APPEND DDB_LUA_MODULE_DEFS DDB_HAVE_LUA_POOL)
+endif()
+
+add_library(dolphindb_core MODULE ${DDB_LUA_MODULE_SOURCES})
+set_target_properties(dolphindb_core PROPERTIES
+  OUTPUT_NAME core
+  PREFIX ""
+  LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lua/dolphindb
+  C_VISIBILITY_PRESET hidden)
+target_include_directories(dolphindb_core PRIVATE ${LUAJIT_INCLUDE_DIRS} ${CMAKE_SOURCE_DIR}/src)
+if(EXISTS "${CMAKE_SOURCE_DIR}/include")
+  target_include_directories(dolphindb_core PRIVATE ${CMAKE_SOURCE_DIR}/include)
+endif()
+target_compile_definitions(dolphindb_core PRIVATE ${DDB_LUA_MODULE_DEFS})
+if(TARGET ddbcore AND "DDB_HAVE_LUA_POOL" IN_LIST DDB_LUA_MODULE_DEFS)
+  target_link_libraries(dolphindb_core PRIVATE ddbcore)
+endif()
+foreach(lib ddbcodec ddbtext)
+  if(TARGET ${lib})
+    target_link_libraries(dolphindb_core PRIVATE ${lib})
+  endif()
+endforeach()
+target_link_libraries(dolphindb_core PRIVATE PkgConfig::LIBUV PkgConfig::LZ4 m)
+
+# ddblua: the host. Finds the module next to itself (build tree), in the source tree
+# and under the install prefix.
+include(GNUInstallDirs)
+set(DDB_LUA_INSTALL_LDIR "${CMAKE_INSTALL_FULL_DATADIR}/lua/5.1")
+set(DDB_LUA_INSTALL_CDIR "${CMAKE_INSTALL_FULL_LIBDIR}/lua/5.1")
+add_executable(ddblua src/ddblua.c)
+set_target_properties(ddblua PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
+target_include_directories(ddblua PRIVATE ${LUAJIT_INCLUDE_DIRS})
+target_link_directories(ddblua PRIVATE ${LUAJIT_LIBRARY_DIRS})
+target_link_libraries(ddblua PRIVATE ${LUAJIT_LIBRARIES} m dl)
+target_compile_definitions(ddblua PRIVATE
+  DDB_SOURCE_LUA_DIR="${CMAKE_SOURCE_DIR}/lua"
+  DDB_INSTALL_LUA_LDIR="${DDB_LUA_INSTALL_LDIR}"
+  DDB_INSTALL_LUA_CDIR="${DDB_LUA_INSTALL_CDIR}")
+add_dependencies(ddblua dolphindb_core)
+
+install(TARGETS dolphindb_core LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/lua/5.1/dolphindb)
+install(DIRECTORY lua/dolphindb DESTINATION ${CMAKE_INSTALL_DATADIR}/lua/5.1 FILES_MATCHING PATTERN "*.lua")
+install(TARGETS ddblua RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -1,0 +1,361 @@
+/* lua_loop.c — the libuv loop of a Lua state: tickets, the ready list, timers, and the
+ * finalizer that closes everything cleanly. See lua_loop.h for the model. */
+#include "lua_loop.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lauxlib.h"
+
+#define LOOP_METATABLE "dolphindb.loop"
+static const char loop_registry_key = 0;   /* its address keys the registry */
+
+typedef struct timer_op {
+    uv_timer_t handle;
+    ddb_lua_loop *loop;
+    double ticket;
+    struct timer_op *next_in_bucket;
+} timer_op;
+
+typedef struct attached_obj {
+    void *obj;
+    ddb_lua_loop_closer closer;
+} attached_obj;
+
+struct ddb_lua_loop {
+    uv_loop_t uv;
+    int finalized;
+    int running;                /* inside uv_run: guards against re-entry */
+    double next_ticket;
+    uint64_t pending;
+    double *ready;              /* tickets completed, not yet taken by Lua */
+    size_t nready, cap_ready;
+    int ready_overflow;         /* a completion could not be queued (out of memory) */
+    timer_op **buckets;         /* ticket -> running timer, so timer_stop can find it */
+    size_t nbuckets, ntimers;
+    attached_obj *attached;
+    size_t nattached, cap_attached;
+};
+
+/* ---- tickets ------------------------------------------------------------------ */
+
+uv_loop_t *ddb_lua_loop_uv(ddb_lua_loop *loop) { return &loop->uv; }
+
+double ddb_lua_ticket_new(ddb_lua_loop *loop)
+{
+    loop->pending++;
+    return ++loop->next_ticket;   /* exact up to 2^53: centuries at any realistic rate */
+}
+
+int ddb_lua_ticket_complete(ddb_lua_loop *loop, double ticket)
+{
+    if (loop->nready == loop->cap_ready) {
+        size_t cap = loop->cap_ready ? loop->cap_ready * 2 : 64;
+        double *grown = realloc(loop->ready, cap * sizeof *grown);
+        if (!grown) {
+            /* Nobody can be told: uncount it and make the next run_once raise. */
+            loop->ready_overflow = 1;
+            ddb_lua_ticket_drop(loop, ticket);
+            return -1;
+        }
+        loop->ready = grown;
+        loop->cap_ready = cap;
+    }
+    loop->ready[loop->nready++] = ticket;
+    return 0;
+}
+
+void ddb_lua_ticket_drop(ddb_lua_loop *loop, double ticket)
+{
+    (void)ticket;
+    if (loop->pending > 0) loop->pending--;
+}
+
+/* ---- attached objects --------------------------------------------------------- */
+
+int ddb_lua_loop_attach(ddb_lua_loop *loop, void *obj, ddb_lua_loop_closer closer)
+{
+    if (loop->nattached == loop->cap_attached) {
+        size_t cap = loop->cap_attached ? loop->cap_attached * 2 : 8;
+        attached_obj *grown = realloc(loop->attached, cap * sizeof *grown);
+        if (!grown) return -1;
+        loop->attached = grown;
+        loop->cap_attached = cap;
+    }
+    loop->attached[loop->nattached].obj = obj;
+    loop->attached[loop->nattached].closer = closer;
+    loop->nattached++;
+    return 0;
+}
+
+void ddb_lua_loop_detach(ddb_lua_loop *loop, void *obj)
+{
+    for (size_t i = 0; i < loop->nattached; i++) {
+        if (loop->attached[i].obj == obj) {
+            loop->attached[i] = loop->attached[--loop->nattached];
+            return;
+        }
+    }
+}
+
+/* ---- timers: a chained hash from ticket to the running timer -------------------- */
+
+static size_t bucket_of(const ddb_lua_loop *loop, double ticket)
+{
+    uint64_t k = (uint64_t)ticket * UINT64_C(0x9E3779B97F4A7C15);
+    return (size_t)(k >> 20) & (loop->nbuckets - 1);
+}
+
+static int timers_grow(ddb_lua_loop *loop)
+{
+    size_t n = loop->nbuckets ? loop->nbuckets * 2 : 64;
+    timer_op **fresh = calloc(n, sizeof *fresh);
+    if (!fresh) return -1;
+    timer_op **old = loop->buckets;
+    size_t oldn = loop->nbuckets;
+    loop->buckets = fresh;
+    loop->nbuckets = n;
+    for (size_t i = 0; i < oldn; i++) {
+        for (timer_op *t = old[i], *next; t; t = next) {
+            next = t->next_in_bucket;
+            size_t b = bucket_of(loop, t->ticket);
+            t->next_in_bucket = fresh[b];
+            fresh[b] = t;
+        }
+    }
+    free(old);
+    return 0;
+}
+
+/* Removes and returns the timer for this ticket, or NULL. */
+static timer_op *timers_take(ddb_lua_loop *loop, double ticket)
+{
+    if (!loop->nbuckets) return NULL;
+    timer_op **link = &loop->buckets[bucket_of(loop, ticket)];
+    for (; *link; link = &(*link)->next_in_bucket) {
+        if ((*link)->ticket == ticket) {
+            timer_op *t = *link;
+            *link = t->next_in_bucket;
+            loop->ntimers--;
+            return t;
+        }
+    }
+    return NULL;
+}
+
+static void timer_freed(uv_handle_t *h) { free(h->data); }
+
+static void timer_fired(uv_timer_t *h)
+{
+    timer_op *t = h->data;
+    timers_take(t->loop, t->ticket);
+    ddb_lua_ticket_complete(t->loop, t->ticket);
+    uv_close((uv_handle_t *)h, timer_freed);
+}
+
+/* ---- the loop userdata -------------------------------------------------------- */
+
+static void close_foreign_handle(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    /* Attached objects closed their own handles in their closers; whatever is still
+     * open now belongs to nobody we know, so it is only closed. */
+    if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+static void close_running_timers(ddb_lua_loop *loop)
+{
+    for (size_t i = 0; i < loop->nbuckets; i++) {
+        for (timer_op *t = loop->buckets[i], *next; t; t = next) {
+            next = t->next_in_bucket;
+            uv_close((uv_handle_t *)&t->handle, timer_freed);
+        }
+        loop->buckets[i] = NULL;
+    }
+    loop->ntimers = 0;
+}
+
+static int loop_gc(lua_State *L)
+{
+    ddb_lua_loop *loop = luaL_checkudata(L, 1, LOOP_METATABLE);
+    if (loop->finalized) return 0;
+    loop->finalized = 1;
+    /* A closer may detach its object while we iterate, so pop from the end. */
+    while (loop->nattached > 0) {
+        attached_obj a = loop->attached[--loop->nattached];
+        a.closer(a.obj);
+    }
+    close_running_timers(loop);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        uv_walk(&loop->uv, close_foreign_handle, NULL);
+        uv_run(&loop->uv, UV_RUN_DEFAULT);   /* returns once every handle is closed */
+        if (uv_loop_close(&loop->uv) != UV_EBUSY) break;
+    }
+    free(loop->ready);
+    free(loop->buckets);
+    free(loop->attached);
+    loop->ready = NULL;
+    loop->buckets = NULL;
+    loop->attached = NULL;
+    return 0;
+}
+
+static ddb_lua_loop *loop_create(lua_State *L)
+{
+    ddb_lua_loop *loop = lua_newuserdata(L, sizeof *loop);
+    memset(loop, 0, sizeof *loop);
+    int rc = uv_loop_init(&loop->uv);
+    if (rc != 0) {
+        loop->finalized = 1;
+        luaL_error(L, "dolphindb: cannot create the event loop: %s", uv_strerror(rc));
+    }
+    if (luaL_newmetatable(L, LOOP_METATABLE)) {
+        lua_pushcfunction(L, loop_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    lua_pushlightuserdata(L, (void *)&loop_registry_key);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    return loop;   /* left on the stack */
+}
+
+void ddb_lua_loop_push(lua_State *L)
+{
+    lua_pushlightuserdata(L, (void *)&loop_registry_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        loop_create(L);
+    }
+}
+
+ddb_lua_loop *ddb_lua_loop_of(lua_State *L)
+{
+    ddb_lua_loop_push(L);
+    ddb_lua_loop *loop = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (loop->finalized) luaL_error(L, "dolphindb: the event loop is closed");
+    return loop;
+}
+
+/* ---- Lua functions (upvalue 1: the loop userdata) ------------------------------ */
+
+static ddb_lua_loop *upvalue_loop(lua_State *L)
+{
+    ddb_lua_loop *loop = lua_touserdata(L, lua_upvalueindex(1));
+    if (loop->finalized) luaL_error(L, "dolphindb: the event loop is closed");
+    return loop;
+}
+
+/* core.run_once(block, out) -> n: runs one loop iteration (blocking for I/O when
+ * `block` is true and nothing is ready yet), then moves the ready tickets into
+ * out[1..n]. */
+static int l_run_once(lua_State *L)
+{
+    ddb_lua_loop *loop = upvalue_loop(L);
+    int block = lua_toboolean(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if (loop->running) return luaL_error(L, "dolphindb: run_once called re-entrantly");
+    uv_run_mode mode = (block && loop->nready == 0) ? UV_RUN_ONCE : UV_RUN_NOWAIT;
+    loop->running = 1;
+    uv_run(&loop->uv, mode);
+    loop->running = 0;
+    if (loop->ready_overflow) {
+        loop->ready_overflow = 0;
+        return luaL_error(L, "dolphindb: out of memory queueing completions");
+    }
+    size_t n = loop->nready;
+    for (size_t i = 0; i < n; i++) {
+        lua_pushnumber(L, loop->ready[i]);
+        lua_rawseti(L, 2, (int)(i + 1));
+    }
+    loop->nready = 0;
+    loop->pending -= n < loop->pending ? n : loop->pending;
+    lua_pushinteger(L, (lua_Integer)n);
+    return 1;
+}
+
+/* core.timer_start(ms) -> ticket: completes after `ms` milliseconds (rounded up). */
+static int l_timer_start(lua_State *L)
+{
+    ddb_lua_loop *loop = upvalue_loop(L);
+    lua_Number ms = luaL_checknumber(L, 1);
+    if (!(ms >= 0) || ms > 1e15) return luaL_argerror(L, 1, "expected milliseconds >= 0");
+    if (loop->ntimers >= loop->nbuckets && timers_grow(loop) != 0)
+        return luaL_error(L, "dolphindb: out of memory starting a timer");
+    timer_op *t = malloc(sizeof *t);
+    if (!t) return luaL_error(L, "dolphindb: out of memory starting a timer");
+    int rc = uv_timer_init(&loop->uv, &t->handle);
+    if (rc != 0) {
+        free(t);
+        return luaL_error(L, "dolphindb: cannot start a timer: %s", uv_strerror(rc));
+    }
+    t->handle.data = t;
+    t->loop = loop;
+    t->ticket = ddb_lua_ticket_new(loop);
+    uv_update_time(&loop->uv);   /* the cached "now" may be stale after Lua ran */
+    uv_timer_start(&t->handle, timer_fired, (uint64_t)ceil(ms), 0);
+    size_t b = bucket_of(loop, t->ticket);
+    t->next_in_bucket = loop->buckets[b];
+    loop->buckets[b] = t;
+    loop->ntimers++;
+    lua_pushnumber(L, t->ticket);
+    return 1;
+}
+
+/* core.timer_stop(ticket) -> true if the timer was stopped before it fired. */
+static int l_timer_stop(lua_State *L)
+{
+    ddb_lua_loop *loop = upvalue_loop(L);
+    timer_op *t = timers_take(loop, luaL_checknumber(L, 1));
+    if (!t) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    uv_timer_stop(&t->handle);
+    ddb_lua_ticket_drop(loop, t->ticket);
+    uv_close((uv_handle_t *)&t->handle, timer_freed);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* core.now() -> seconds from an arbitrary origin, monotonic, sub-microsecond. */
+static int l_now(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)uv_hrtime() / 1e9);
+    return 1;
+}
+
+/* core.pending() -> number of tickets not yet handed to Lua. */
+static int l_pending(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)upvalue_loop(L)->pending);
+    return 1;
+}
+
+/* core.active_handles() -> handles alive on the loop (diagnostics for leak specs). */
+static int l_active_handles(lua_State *L)
+{
+    ddb_lua_loop *loop = upvalue_loop(L);
+    lua_pushinteger(L, (lua_Integer)loop->uv.active_handles);
+    return 1;
+}
+
+void ddb_lua_loop_register(lua_State *L)
+{
+    static const luaL_Reg fns[] = {
+        {"run_once", l_run_once},       {"timer_start", l_timer_start},
+        {"timer_stop", l_timer_stop},   {"now", l_now},
+        {"pending", l_pending},         {"active_handles", l_active_handles},
+        {NULL, NULL},
+    };
+    int table = lua_gettop(L);
+    ddb_lua_loop_of(L);   /* create it now so a failure surfaces at require time */
+    for (const luaL_Reg *f = fns; f->name; f++) {
+        ddb_lua_loop_push(L);
+        lua_pushcclosure(L, f->func, 1);
+        lua_setfield(L, table, f->name);
+    }
+}

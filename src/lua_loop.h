@@ -1,0 +1,56 @@
+/* lua_loop.h — the libuv loop owned by one Lua state, and its tickets.
+ *
+ * Why tickets: coroutine.yield() must stay in Lua (DESIGN.md "Where to yield"). C code
+ * starts an operation and hands Lua a ticket (a number); libuv callbacks only append
+ * the ticket of a finished operation to the ready list; after uv_run returns, Lua takes
+ * the ready list (core.run_once) and resumes whoever parked on those tickets. No Lua
+ * code ever runs inside a libuv callback, so a Lua error never unwinds through libuv.
+ *
+ * Counting: a ticket is "pending" from ddb_lua_ticket_new until Lua has taken it from
+ * the ready list, or until it is dropped (operation cancelled, nobody will be told).
+ * core.pending() reports that count so a host knows when there is nothing left to wait.
+ *
+ * Lifetime: the loop lives in a userdata kept in the registry of the Lua state. Objects
+ * with libuv handles on the loop (pools) attach a closer; when the state is closed the
+ * loop's finalizer calls every closer, closes whatever handle is left and runs the loop
+ * until every close callback ran, then closes the loop.
+ */
+#ifndef DDB_LUA_LOOP_H
+#define DDB_LUA_LOOP_H
+
+#include <stdint.h>
+#include <uv.h>
+#include "lua.h"
+
+typedef struct ddb_lua_loop ddb_lua_loop;
+
+/* Called from the loop's finalizer: the object must close its handles (the loop is run
+ * afterwards so their close callbacks fire) and must not touch the loop again. */
+typedef void (*ddb_lua_loop_closer)(void *obj);
+
+/* The loop of this Lua state, created on first use. Raises a Lua error if it has
+ * already been finalized. */
+ddb_lua_loop *ddb_lua_loop_of(lua_State *L);
+/* Pushes the loop userdata (so an object can keep it alive by reference). */
+void ddb_lua_loop_push(lua_State *L);
+
+uv_loop_t *ddb_lua_loop_uv(ddb_lua_loop *loop);
+
+/* A fresh ticket for an operation that is starting (counts as pending). Never 0. */
+double ddb_lua_ticket_new(ddb_lua_loop *loop);
+/* The operation finished: queue the ticket for Lua. Safe inside libuv callbacks.
+ * Returns 0, or -1 when the ready list could not grow (reported by the next run). */
+int ddb_lua_ticket_complete(ddb_lua_loop *loop, double ticket);
+/* The operation will never complete (cancelled before it reported): uncount it. */
+void ddb_lua_ticket_drop(ddb_lua_loop *loop, double ticket);
+
+/* Attach/detach an object with handles on this loop (see "Lifetime" above).
+ * Returns 0, or -1 when out of memory. */
+int ddb_lua_loop_attach(ddb_lua_loop *loop, void *obj, ddb_lua_loop_closer closer);
+void ddb_lua_loop_detach(ddb_lua_loop *loop, void *obj);
+
+/* Registers the loop functions (run_once, timer_start, timer_stop, now, pending, ...)
+ * into the table at the top of the stack. */
+void ddb_lua_loop_register(lua_State *L);
+
+#endif
