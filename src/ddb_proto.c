@@ -1,0 +1,553 @@
+/* ddb_proto.c — request builders and the response stream parser (see ddb_proto.h). */
+#include "ddb_proto.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ERR(...) do { if (errbuf && errlen) snprintf(errbuf, errlen, __VA_ARGS__); } while (0)
+
+void ddb_behavior_default(ddb_behavior *b)
+{
+    memset(b, 0, sizeof *b);
+    b->priority = 4;
+    b->parallelism = 64;
+}
+
+int ddb_behavior_format(const ddb_behavior *b, char *out, size_t outlen)
+{
+    int n;
+    int ha = b->client_id && b->client_id[0];
+    /* Fields 5 (rootId) and 7 (offset) are always empty; trailing empty fields are
+     * dropped (§3.1). */
+    if (ha)
+        n = b->fetch_size > 0
+            ? snprintf(out, outlen, "%d_1_%d_%d__%d__%s_%lld", b->flag, b->priority,
+                       b->parallelism, b->fetch_size, b->client_id, (long long)b->seqno)
+            : snprintf(out, outlen, "%d_1_%d_%d____%s_%lld", b->flag, b->priority,
+                       b->parallelism, b->client_id, (long long)b->seqno);
+    else if (b->fetch_size > 0)
+        n = snprintf(out, outlen, "%d_1_%d_%d__%d", b->flag, b->priority,
+                     b->parallelism, b->fetch_size);
+    else
+        n = snprintf(out, outlen, "%d_1_%d_%d", b->flag, b->priority, b->parallelism);
+    return (n < 0 || (size_t)n >= outlen) ? -1 : n;
+}
+
+static int has_byte(const char *s, size_t n, char c)
+{
+    return memchr(s, c, n) != NULL;
+}
+
+int ddb_req_connect(ddb_buf *out, int flag, const char *user, const char *pwd,
+                    char *errbuf, size_t errlen)
+{
+    size_t start = out->len;
+    if (!pwd)
+        pwd = "";
+    if (user && user[0] && (strchr(user, '\n') || strchr(pwd, '\n'))) {
+        ERR("user name or password contains a line feed");
+        return -1;
+    }
+    ddb_buf body;
+    ddb_buf_init(&body);
+    if (user && user[0])
+        ddb_buf_printf(&body, "connect\nlogin\n%s\n%s\nfalse", user, pwd);
+    else
+        ddb_buf_puts(&body, "connect\n");
+    ddb_buf_printf(out, "API 0 %zu / %d_1_4_2\n", body.len, flag);
+    ddb_buf_put(out, body.p, body.len);
+    int oom = body.oom || out->oom;
+    ddb_buf_free(&body);
+    if (oom) {
+        out->len = start;
+        ERR("out of memory building the connect request");
+        return -1;
+    }
+    return 0;
+}
+
+static int format_behavior(const ddb_behavior *b, char *out, size_t n,
+                           char *errbuf, size_t errlen)
+{
+    ddb_behavior def;
+    if (!b) {
+        ddb_behavior_default(&def);
+        b = &def;
+    }
+    if (b->client_id && (strchr(b->client_id, '_') || strchr(b->client_id, ' ') ||
+                         strchr(b->client_id, '\n'))) {
+        ERR("client id must not contain '_', ' ' or LF");
+        return -1;
+    }
+    if (ddb_behavior_format(b, out, n) < 0) {
+        ERR("behavior string too long");
+        return -1;
+    }
+    return 0;
+}
+
+int ddb_req_header(ddb_buf *out, const char *kind, const char *session_id,
+                   size_t body_len, const ddb_behavior *b, char *errbuf, size_t errlen)
+{
+    char behavior[160];
+    if (format_behavior(b, behavior, sizeof behavior, errbuf, errlen))
+        return -1;
+    if (ddb_buf_printf(out, "%s %s %zu / %s\n", kind,
+                       session_id && session_id[0] ? session_id : "0", body_len,
+                       behavior)) {
+        ERR("out of memory building a request header");
+        return -1;
+    }
+    return 0;
+}
+
+int ddb_body_script(ddb_buf *body, const char *text, size_t text_len, size_t *body_len,
+                    char *errbuf, size_t errlen)
+{
+    if (!text || has_byte(text, text_len, '\0')) {
+        ERR("script is NULL or contains a NUL byte");
+        return -1;
+    }
+    size_t start = body->len;
+    ddb_buf_puts(body, "script\n");
+    ddb_buf_put(body, text, text_len);
+    if (body->oom) {
+        body->len = start;
+        ERR("out of memory building the script request");
+        return -1;
+    }
+    *body_len = body->len - start;
+    return 0;
+}
+
+static int encode_objects(ddb_buf *out, ddb_obj *const *objs, int n,
+                          char *errbuf, size_t errlen)
+{
+    ddb_encoder enc;
+    ddb_encoder_init(&enc);
+    for (int i = 0; i < n; i++) {
+        char why[200];
+        if (!objs[i]) {
+            ERR("argument %d is NULL", i + 1);
+            return -1;
+        }
+        if (ddb_encode(&enc, out, objs[i], why, sizeof why)) {
+            ERR("argument %d cannot be serialized: %s", i + 1, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* "<cmd>\n<what>\n<n>\n1" followed by the encoded objects. */
+static int put_call(ddb_buf *body, const char *cmd, const char *what,
+                    ddb_obj *const *objs, int n, size_t *body_len,
+                    char *errbuf, size_t errlen)
+{
+    if (n < 0 || (n > 0 && !objs)) {
+        ERR("invalid argument count %d", n);
+        return -1;
+    }
+    size_t start = body->len;
+    ddb_buf_printf(body, "%s\n%s\n%d\n1", cmd, what, n);
+    size_t text_len = body->len - start;
+    int rc = body->oom ? -1 : encode_objects(body, objs, n, errbuf, errlen);
+    if (rc == 0 && body->oom) {
+        ERR("out of memory building the %s request", cmd);
+        rc = -1;
+    }
+    if (rc) {
+        body->len = start;      /* leave no half-built request behind */
+        return -1;
+    }
+    *body_len = text_len;
+    return 0;
+}
+
+int ddb_body_function(ddb_buf *body, const char *name, ddb_obj *const *args, int nargs,
+                      size_t *body_len, char *errbuf, size_t errlen)
+{
+    if (!name || !name[0] || strchr(name, '\n')) {
+        ERR("function name must be non-empty and on one line");
+        return -1;
+    }
+    return put_call(body, "function", name, args, nargs, body_len, errbuf, errlen);
+}
+
+static int valid_var_name(const char *s)
+{
+    if (!s || !isalpha((unsigned char)s[0]))
+        return 0;
+    for (const char *p = s + 1; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_')
+            return 0;
+    return 1;
+}
+
+int ddb_body_upload(ddb_buf *body, const char *const *names, ddb_obj *const *values,
+                    int n, size_t *body_len, char *errbuf, size_t errlen)
+{
+    if (n <= 0 || !names) {
+        ERR("an upload needs at least one name and value");
+        return -1;
+    }
+    ddb_buf list;
+    ddb_buf_init(&list);
+    for (int i = 0; i < n; i++) {
+        if (!valid_var_name(names[i])) {
+            ERR("invalid variable name '%s' (a letter, then letters, digits or _)",
+                names[i] ? names[i] : "(null)");
+            ddb_buf_free(&list);
+            return -1;
+        }
+        if (i)
+            ddb_buf_u8(&list, ',');
+        ddb_buf_puts(&list, names[i]);
+    }
+    ddb_buf_u8(&list, 0);
+    int rc = list.oom ? -1 : put_call(body, "variable", list.p, values, n, body_len,
+                                      errbuf, errlen);
+    ddb_buf_free(&list);
+    return rc;
+}
+
+/* Header + body in one buffer: the form the unit tests compare byte for byte. */
+static int whole_request(ddb_buf *out, const char *sid, const ddb_behavior *b,
+                         ddb_buf *body, size_t body_len, char *errbuf, size_t errlen)
+{
+    size_t start = out->len;
+    int rc = ddb_req_header(out, "API2", sid, body_len, b, errbuf, errlen);
+    if (rc == 0 && ddb_buf_put(out, body->p, body->len)) {
+        ERR("out of memory building a request");
+        rc = -1;
+    }
+    if (rc)
+        out->len = start;
+    ddb_buf_free(body);
+    return rc;
+}
+
+int ddb_req_script(ddb_buf *out, const char *session_id, const ddb_behavior *b,
+                   const char *text, size_t text_len, char *errbuf, size_t errlen)
+{
+    ddb_buf body;
+    size_t n;
+    ddb_buf_init(&body);
+    if (ddb_body_script(&body, text, text_len, &n, errbuf, errlen)) {
+        ddb_buf_free(&body);
+        return -1;
+    }
+    return whole_request(out, session_id, b, &body, n, errbuf, errlen);
+}
+
+int ddb_req_function(ddb_buf *out, const char *session_id, const ddb_behavior *b,
+                     const char *name, ddb_obj *const *args, int nargs,
+                     char *errbuf, size_t errlen)
+{
+    ddb_buf body;
+    size_t n;
+    ddb_buf_init(&body);
+    if (ddb_body_function(&body, name, args, nargs, &n, errbuf, errlen)) {
+        ddb_buf_free(&body);
+        return -1;
+    }
+    return whole_request(out, session_id, b, &body, n, errbuf, errlen);
+}
+
+int ddb_req_upload(ddb_buf *out, const char *session_id, const ddb_behavior *b,
+                   const char *const *names, ddb_obj *const *values, int n,
+                   char *errbuf, size_t errlen)
+{
+    ddb_buf body;
+    size_t len;
+    ddb_buf_init(&body);
+    if (ddb_body_upload(&body, names, values, n, &len, errbuf, errlen)) {
+        ddb_buf_free(&body);
+        return -1;
+    }
+    return whole_request(out, session_id, b, &body, len, errbuf, errlen);
+}
+
+/* ------------------------------------------------------------------ parser */
+
+enum { ST_LINE, ST_MSG_TEXT, ST_STATUS, ST_OBJECT, ST_DONE, ST_FAILED };
+
+int ddb_resp_init(ddb_resp *r, const ddb_limits *lim)
+{
+    memset(r, 0, sizeof *r);
+    if (lim)
+        r->limits = *lim;
+    else
+        ddb_limits_default(&r->limits);
+    ddb_buf_init(&r->line);
+    r->dec = ddb_decoder_new(&r->limits);
+    ddb_resp_reset(r);
+    return r->dec ? 0 : -1;
+}
+
+static void free_results(ddb_resp *r)
+{
+    free(r->error);
+    r->error = NULL;
+    ddb_obj_unref(r->obj);
+    r->obj = NULL;
+    for (int i = 0; i < r->nmsgs; i++)
+        free(r->msgs[i]);
+    free(r->msgs);
+    r->msgs = NULL;
+    r->nmsgs = r->msgs_cap = 0;
+}
+
+void ddb_resp_free(ddb_resp *r)
+{
+    free_results(r);
+    ddb_buf_free(&r->line);
+    ddb_decoder_free(r->dec);
+    r->dec = NULL;
+}
+
+void ddb_resp_reset(ddb_resp *r)
+{
+    free_results(r);
+    ddb_buf_reset(&r->line);
+    r->state = ST_LINE;
+    r->msg_bytes = 0;
+    r->session_id[0] = 0;
+    r->little_endian = 1;
+    r->object_count = 0;
+    r->is_error = 0;
+    r->parse_error[0] = 0;
+}
+
+static int fail(ddb_resp *r, const char *fmt, const char *detail)
+{
+    snprintf(r->parse_error, sizeof r->parse_error, fmt, detail);
+    r->state = ST_FAILED;
+    return DDB_RESP_ERROR;
+}
+
+/* Accumulate bytes up to `stop` into r->line. Returns 1 when the terminator was
+ * found (not stored), 0 when more bytes are needed, -1 when `cap` was exceeded. */
+static int collect_until(ddb_resp *r, const char *p, size_t len, size_t *used,
+                         char stop, size_t cap)
+{
+    const char *end = memchr(p, stop, len);
+    size_t take = end ? (size_t)(end - p) : len;
+    if (r->line.len + take > cap)
+        return -1;
+    if (ddb_buf_put(&r->line, p, take))
+        return -1;
+    *used = take + (end ? 1 : 0);
+    return end ? 1 : 0;
+}
+
+static int all_digits(const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* "<sid> <count> <e>": exactly three fields, each strictly formatted. */
+static int parse_header(ddb_resp *r, const char *s, size_t n)
+{
+    const char *sp1 = memchr(s, ' ', n);
+    if (!sp1)
+        return -1;
+    const char *rest = sp1 + 1;
+    const char *sp2 = memchr(rest, ' ', n - (size_t)(rest - s));
+    if (!sp2)
+        return -1;
+    const char *e = sp2 + 1;
+    size_t sid_len = (size_t)(sp1 - s), cnt_len = (size_t)(sp2 - rest);
+    size_t e_len = n - (size_t)(e - s);
+    if (!all_digits(s, sid_len) || sid_len >= sizeof r->session_id)
+        return -1;
+    if (!all_digits(rest, cnt_len) || cnt_len > 3 || e_len != 1 ||
+        (e[0] != '0' && e[0] != '1'))
+        return -1;
+    memcpy(r->session_id, s, sid_len);
+    r->session_id[sid_len] = 0;
+    int count = atoi(rest);     /* digits only, at most 3 of them */
+    if (count > 1)
+        return -2;
+    r->object_count = count;
+    r->little_endian = e[0] == '1';
+    return 0;
+}
+
+static int push_msg(ddb_resp *r)
+{
+    if (r->nmsgs == r->msgs_cap) {
+        int cap = r->msgs_cap ? r->msgs_cap * 2 : 4;
+        char **m = realloc(r->msgs, (size_t)cap * sizeof *m);
+        if (!m)
+            return -1;
+        r->msgs = m;
+        r->msgs_cap = cap;
+    }
+    char *text = malloc(r->line.len + 1);
+    if (!text)
+        return -1;
+    memcpy(text, r->line.p, r->line.len);
+    text[r->line.len] = 0;
+    r->msgs[r->nmsgs++] = text;
+    return 0;
+}
+
+/* One step of the first-line state: a MSG marker or the header line. */
+static int on_first_line(ddb_resp *r)
+{
+    const char *s = r->line.p;
+    size_t n = r->line.len;
+    if (n == 3 && memcmp(s, "MSG", 3) == 0) {
+        r->state = ST_MSG_TEXT;
+        return 0;
+    }
+    char shown[DDB_RESP_MAX_HEADER_LINE + 1];
+    size_t k = n < DDB_RESP_MAX_HEADER_LINE ? n : DDB_RESP_MAX_HEADER_LINE;
+    memcpy(shown, s ? s : "", k);
+    shown[k] = 0;
+    int rc = parse_header(r, s, n);
+    if (rc == -2)
+        return fail(r, "response announces more than one object: '%s'", shown);
+    if (rc)
+        return fail(r, "malformed response header line '%.100s'", shown);
+    r->state = ST_STATUS;
+    return 0;
+}
+
+static int on_status_line(ddb_resp *r)
+{
+    if (r->line.len == 2 && memcmp(r->line.p, "OK", 2) == 0) {
+        r->state = r->object_count ? ST_OBJECT : ST_DONE;
+        if (r->object_count)
+            ddb_decoder_reset(r->dec, r->little_endian);
+        return 0;
+    }
+    /* Any other line is the error message; no object follows, whatever the count. */
+    r->error = malloc(r->line.len + 1);
+    if (!r->error)
+        return fail(r, "%s", "out of memory for the error line");
+    memcpy(r->error, r->line.p, r->line.len);
+    r->error[r->line.len] = 0;
+    r->is_error = 1;
+    r->object_count = 0;
+    r->state = ST_DONE;
+    return 0;
+}
+
+int ddb_resp_feed(ddb_resp *r, const void *data, size_t len, size_t *consumed)
+{
+    const char *p = data;
+    size_t pos = 0;
+    *consumed = 0;
+    while (r->state != ST_DONE) {
+        if (r->state == ST_FAILED)
+            return DDB_RESP_ERROR;
+        if (pos == len && r->state != ST_DONE)
+            break;
+        size_t used = 0;
+        int rc;
+        switch (r->state) {
+        case ST_LINE:
+            rc = collect_until(r, p + pos, len - pos, &used, '\n', DDB_RESP_MAX_HEADER_LINE);
+            pos += used;
+            if (rc < 0)
+                return fail(r, "%s", "response header line too long (or not a DolphinDB "
+                            "response)");
+            if (rc == 1) {
+                if (on_first_line(r))
+                    return DDB_RESP_ERROR;
+                ddb_buf_reset(&r->line);
+            }
+            break;
+        case ST_MSG_TEXT: {
+            size_t cap = DDB_RESP_MAX_MSG_BYTES - r->msg_bytes;
+            rc = collect_until(r, p + pos, len - pos, &used, '\0', cap);
+            pos += used;
+            if (rc < 0)
+                return fail(r, "%s", "MSG (print output) blocks exceed 16 MiB");
+            if (rc == 1) {
+                r->msg_bytes += r->line.len;
+                if (push_msg(r))
+                    return fail(r, "%s", "out of memory for a MSG block");
+                ddb_buf_reset(&r->line);
+                r->state = ST_LINE;
+            }
+            break;
+        }
+        case ST_STATUS:
+            rc = collect_until(r, p + pos, len - pos, &used, '\n', DDB_RESP_MAX_STATUS_LINE);
+            pos += used;
+            if (rc < 0)
+                return fail(r, "%s", "response status line longer than 1 MiB");
+            if (rc == 1) {
+                if (on_status_line(r))
+                    return DDB_RESP_ERROR;
+                ddb_buf_reset(&r->line);
+            }
+            break;
+        case ST_OBJECT:
+            rc = ddb_decoder_feed(r->dec, p + pos, len - pos, &used);
+            pos += used;
+            if (rc == DDB_DEC_ERROR)
+                return fail(r, "bad object in response: %s", ddb_decoder_error(r->dec));
+            if (rc == DDB_DEC_DONE) {
+                r->obj = ddb_decoder_take(r->dec);
+                r->state = ST_DONE;
+            }
+            break;
+        }
+    }
+    *consumed = pos;
+    return r->state == ST_DONE ? DDB_RESP_DONE : DDB_RESP_NEED_MORE;
+}
+
+ddb_obj *ddb_resp_take_obj(ddb_resp *r)
+{
+    ddb_obj *o = r->obj;
+    r->obj = NULL;
+    return o;
+}
+
+char **ddb_resp_take_msgs(ddb_resp *r, int *n)
+{
+    char **m = r->msgs;
+    *n = r->nmsgs;
+    r->msgs = NULL;
+    r->nmsgs = r->msgs_cap = 0;
+    return m;
+}
+
+char *ddb_resp_take_error(ddb_resp *r)
+{
+    char *e = r->error;
+    r->error = NULL;
+    return e;
+}
+
+int ddb_parse_not_leader(const char *msg, char *host, size_t hostlen, int *port)
+{
+    static const char tag[] = "<NotLeader>";
+    const char *s = msg ? strstr(msg, tag) : NULL;
+    if (!s)
+        return 0;
+    s += sizeof tag - 1;
+    const char *colon = strchr(s, ':');
+    if (!colon || colon == s || (size_t)(colon - s) >= hostlen)
+        return 0;
+    char *end;
+    long v = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || v <= 0 || v > 65535)
+        return 0;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = 0;
+    *port = (int)v;
+    return 1;
+}
