@@ -127,6 +127,10 @@ end
 
 local spawned_count = 0
 local function spawn(fn, name, is_main, ...)
+  if type(fn) ~= "function" then          -- a callable table
+    local callable = fn
+    fn = function(...) return callable(...) end
+  end
   local co = co_create(fn)
   spawned_count = spawned_count + 1
   local h = setmetatable({
@@ -233,13 +237,18 @@ function M.await_ticket(t)
   drive(function() return completed end)
 end
 
+local function check_timeout(timeout, level)
+  if timeout ~= nil and (type(timeout) ~= "number" or timeout ~= timeout or timeout < 0) then
+    error("dolphindb: timeout must be a number of seconds >= 0 (or nil)", level + 1)
+  end
+end
+M.check_timeout = check_timeout
+
 -- Waits until waitable `obj` is done or `timeout` seconds passed (nil: no limit).
 -- Returns true when it is done.
 function M.wait_for(obj, timeout)
+  check_timeout(timeout, 2)
   if obj._done then return true end
-  if timeout ~= nil and (type(timeout) ~= "number" or timeout ~= timeout or timeout < 0) then
-    error("dolphindb: timeout must be a number of seconds >= 0", 3)
-  end
   local co = owned_coroutine()
   if not co then
     return drive(function() return obj._done end, timeout and now() + timeout)
@@ -348,6 +357,7 @@ function M.wait(list, timeout)
       error(("dolphindb: wait: item %d is not a handle or future (%s)"):format(i, type(list[i])), 2)
     end
   end
+  check_timeout(timeout, 2)
   local deadline = timeout and now() + timeout
   for i = 1, #list do
     local left = deadline and math.max(0, deadline - now())

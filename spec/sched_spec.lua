@@ -1,0 +1,290 @@
+-- The coroutine scheduler: spawn / sleep / wait / loop / errors, over the module's
+-- libuv loop (real timers, no mocks). Under busted the specs run on the main thread,
+-- so every wait here drives the loop itself, which is the plain-luajit way of use.
+
+local ddb = require "dolphindb"
+local core = require "dolphindb.core"
+local sched = require "dolphindb.sched"
+
+-- Captures what the scheduler reports on stderr while fn runs.
+local function capture_stderr(fn)
+  local real = io.stderr
+  local lines = {}
+  io.stderr = { write = function(_, ...) for _, s in ipairs { ... } do lines[#lines + 1] = s end end,
+                flush = function() end }
+  local ok, err = pcall(fn)
+  io.stderr = real
+  assert(ok, err)
+  return table.concat(lines)
+end
+
+local function settle()
+  ddb.loop()
+  assert.are.equal(0, core.pending())
+  assert.are.equal(0, sched.stats().live)
+end
+
+describe("the event loop core", function()
+  after_each(settle)
+
+  it("has monotonic time in seconds", function()
+    local a = core.now()
+    local b = core.now()
+    assert.is_true(b >= a)
+    assert.is_true(a > 0)
+  end)
+
+  it("counts a timer as pending until its ticket is handed out", function()
+    local t = core.timer_start(10)
+    assert.are.equal(1, core.pending())
+    local out, got = {}, 0
+    while got == 0 do got = core.run_once(true, out) end
+    assert.are.equal(1, got)
+    assert.are.equal(t, out[1])
+    assert.are.equal(0, core.pending())
+  end)
+
+  it("stops a timer before it fires, once", function()
+    local t = core.timer_start(1000)
+    assert.is_true(core.timer_stop(t))
+    assert.is_false(core.timer_stop(t))
+    assert.are.equal(0, core.pending())
+    assert.is_false(core.timer_stop(123456789))
+  end)
+
+  it("rejects a negative or non-numeric delay", function()
+    assert.has_error(function() core.timer_start(-1) end)
+    assert.has_error(function() core.timer_start("soon") end)
+    assert.has_error(function() core.timer_start(0 / 0) end)
+  end)
+
+  it("keeps 2000 timers apart and fires each exactly once", function()
+    local seen, tickets = {}, {}
+    for i = 1, 2000 do tickets[i] = core.timer_start(i % 7) end
+    for i = 1, 2000, 3 do core.timer_stop(tickets[i]) end   -- stop a third of them
+    local out = {}
+    while core.pending() > 0 do
+      for i = 1, core.run_once(true, out) do
+        local t = out[i]
+        assert.is_nil(seen[t])
+        seen[t] = true
+      end
+    end
+    local fired = 0
+    for i = 1, 2000 do
+      if i % 3 == 1 then assert.is_nil(seen[tickets[i]]) else
+        assert.is_true(seen[tickets[i]]); fired = fired + 1 end
+    end
+    assert.are.equal(1333, fired)
+  end)
+end)
+
+describe("ddb.spawn", function()
+  after_each(settle)
+
+  it("runs a function as a coroutine and keeps all its results", function()
+    local h = ddb.spawn(function(a, b) return a + b, nil, "x" end, 2, 3)
+    assert.is_false(h:done())
+    local r1, r2, r3 = h:result()
+    assert.are.equal(5, r1)
+    assert.is_nil(r2)
+    assert.are.equal("x", r3)
+    assert.is_true(h:done())
+    assert.is_nil(h:error())
+  end)
+
+  it("starts coroutines at the next turn, in spawn order", function()
+    local order = {}
+    for i = 1, 5 do ddb.spawn(function() order[#order + 1] = i end) end
+    assert.are.same({}, order)
+    ddb.loop()
+    assert.are.same({ 1, 2, 3, 4, 5 }, order)
+  end)
+
+  it("rejects what cannot be called", function()
+    assert.has_error(function() ddb.spawn(42) end, "dolphindb: spawn expects a function, got number")
+    assert.has_error(function() ddb.spawn() end)
+  end)
+
+  it("accepts a callable table", function()
+    local callable = setmetatable({}, { __call = function(_, x) return x * 10 end })
+    assert.are.equal(70, ddb.spawn(callable, 7):result())
+  end)
+end)
+
+describe("ddb.sleep", function()
+  after_each(settle)
+
+  it("lets four 0.2 s sleepers finish together", function()
+    local t0 = ddb.now()
+    local hs = {}
+    for i = 1, 4 do hs[i] = ddb.spawn(function() ddb.sleep(0.2); return ddb.now() - t0 end) end
+    local done, notdone = ddb.wait(hs)
+    assert.are.equal(4, #done)
+    assert.are.equal(0, #notdone)
+    for i = 1, 4 do
+      local t = hs[i]:result()
+      assert.is_true(t >= 0.19 and t < 0.35, "finished at " .. t)
+    end
+    local total = ddb.now() - t0
+    assert.is_true(total < 0.35, "total " .. total)
+  end)
+
+  it("on the main thread drives the spawned coroutines meanwhile", function()
+    local ticks = 0
+    ddb.spawn(function() for _ = 1, 3 do ddb.sleep(0.02); ticks = ticks + 1 end end)
+    local t0 = ddb.now()
+    ddb.sleep(0.15)
+    local waited = ddb.now() - t0
+    assert.are.equal(3, ticks)
+    assert.is_true(waited >= 0.149 and waited < 0.3, "slept " .. waited)
+  end)
+
+  it("sleep(0) yields a turn to the others", function()
+    local order = {}
+    ddb.spawn(function() order[#order + 1] = "a1"; ddb.sleep(0); order[#order + 1] = "a2" end)
+    ddb.spawn(function() order[#order + 1] = "b1"; ddb.sleep(); order[#order + 1] = "b2" end)
+    ddb.loop()
+    assert.are.same({ "a1", "b1", "a2", "b2" }, order)
+  end)
+
+  it("a plain coroutine.yield() in a spawned coroutine also yields a turn", function()
+    local order = {}
+    ddb.spawn(function() order[#order + 1] = 1; coroutine.yield("ignored"); order[#order + 1] = 3 end)
+    ddb.spawn(function() order[#order + 1] = 2 end)
+    ddb.loop()
+    assert.are.same({ 1, 2, 3 }, order)
+  end)
+
+  it("rejects bad durations", function()
+    assert.has_error(function() ddb.sleep(-1) end, "dolphindb: sleep expects a number of seconds >= 0")
+    assert.has_error(function() ddb.sleep("1") end)
+    assert.has_error(function() ddb.sleep(0 / 0) end)
+  end)
+
+  it("works inside a coroutine the scheduler does not own", function()
+    local h = ddb.spawn(function()
+      local inner = coroutine.wrap(function() ddb.sleep(0.05); coroutine.yield("slept") end)
+      return inner()
+    end)
+    assert.are.equal("slept", h:result())
+  end)
+end)
+
+describe("ddb.wait", function()
+  after_each(settle)
+
+  it("returns done and pending lists when the timeout passes first", function()
+    local fast = ddb.spawn(function() ddb.sleep(0.01); return "fast" end)
+    local slow = ddb.spawn(function() ddb.sleep(0.3); return "slow" end)
+    local t0 = ddb.now()
+    local done, notdone = ddb.wait({ fast, slow }, 0.1)
+    local waited = ddb.now() - t0
+    assert.are.same({ fast }, done)
+    assert.are.same({ slow }, notdone)
+    assert.is_true(waited >= 0.09 and waited < 0.25, "waited " .. waited)
+    assert.are.equal("slow", slow:result())   -- it kept running
+  end)
+
+  it("accepts one handle", function()
+    local h = ddb.spawn(function() return 1 end)
+    local done = ddb.wait(h)
+    assert.are.same({ h }, done)
+  end)
+
+  it("times out result() inside a coroutine and stops its timer when the value comes", function()
+    local slow = ddb.spawn(function() ddb.sleep(0.2); return "late" end)
+    local waiter = ddb.spawn(function()
+      local ok, err = pcall(slow.result, slow, 0.05)
+      local v = slow:result(5)       -- arrives before 5 s: the 5 s timer must be stopped
+      return ok, err, v
+    end)
+    local t0 = ddb.now()
+    local ok, err, v = waiter:result()
+    assert.is_false(ok)
+    assert.is_true(ddb.is_timeout(err), err)
+    assert.are.equal("late", v)
+    ddb.loop()
+    assert.is_true(ddb.now() - t0 < 1, "a 5 s timer kept the loop alive")
+  end)
+
+  it("with timeout 0 only checks", function()
+    local h = ddb.spawn(function() ddb.sleep(0.05) end)
+    local done, notdone = ddb.wait({ h }, 0)
+    assert.are.equal(0, #done)
+    assert.are.equal(1, #notdone)
+  end)
+
+  it("rejects what is not waitable", function()
+    assert.has_error(function() ddb.wait("x") end)
+    assert.has_error(function() ddb.wait({ 1, 2 }) end, "dolphindb: wait: item 1 is not a handle or future (number)")
+    local h = ddb.spawn(function() end)
+    assert.has_error(function() ddb.wait({ h }, -1) end)
+  end)
+
+  it("lets one coroutine wait for another", function()
+    local producer = ddb.spawn(function() ddb.sleep(0.02); return 21 end)
+    local consumer = ddb.spawn(function() return producer:result() * 2 end)
+    assert.are.equal(42, consumer:result())
+  end)
+end)
+
+describe("errors in spawned coroutines", function()
+  after_each(settle)
+
+  it("are reported with a traceback, carried by the handle, and stop nobody else", function()
+    local good, bad
+    local report = capture_stderr(function()
+      bad = ddb.spawn(function() ddb.sleep(0.01); error("boom in coroutine") end)
+      good = ddb.spawn(function() ddb.sleep(0.03); return "fine" end)
+      ddb.loop()
+    end)
+    assert.matches("boom in coroutine", report)
+    assert.matches("stack traceback", report)
+    assert.are.equal("fine", good:result())
+    assert.is_true(bad:done())
+    assert.matches("boom in coroutine", bad:error())
+    assert.has_error(function() bad:result() end)
+    assert.matches("stack traceback", bad:traceback())
+    assert.are.equal(0, sched.stats().unretrieved)
+  end)
+
+  it("keeps non-string error values", function()
+    local obj = { code = 7 }
+    local h
+    capture_stderr(function() h = ddb.spawn(function() error(obj) end); ddb.loop() end)
+    assert.are.equal(obj, h:error())
+  end)
+end)
+
+describe("many coroutines", function()
+  after_each(settle)
+
+  it("runs every callback exactly once", function()
+    local count, hs = 0, {}
+    for i = 1, 3000 do
+      hs[i] = ddb.spawn(function()
+        ddb.sleep((i % 10) / 1000)
+        count = count + 1
+        ddb.sleep(0)
+        return i
+      end)
+    end
+    ddb.loop()
+    assert.are.equal(3000, count)
+    for i = 1, 3000 do assert.are.equal(i, hs[i]:result()) end
+    assert.are.equal(0, sched.stats().parked)
+  end)
+
+  it("ddb.loop() inside a spawned coroutine waits for all the others", function()
+    local finished = {}
+    local looper = ddb.spawn(function()
+      ddb.spawn(function() ddb.sleep(0.05); finished[#finished + 1] = "child" end)
+      ddb.loop()
+      finished[#finished + 1] = "looper"
+    end)
+    ddb.loop()
+    assert.is_true(looper:done())
+    assert.are.same({ "child", "looper" }, finished)
+  end)
+end)
