@@ -415,9 +415,9 @@ static int on_first_line(ddb_resp *r)
     shown[k] = 0;
     int rc = parse_header(r, s, n);
     if (rc == -2)
-        return fail(r, "response announces more than one object: '%s'", shown);
+        return fail(r, "response announces more than one object: '%.60s'", shown);
     if (rc)
-        return fail(r, "malformed response header line '%.100s'", shown);
+        return fail(r, "malformed response header line '%.60s'", shown);
     r->state = ST_STATUS;
     return 0;
 }

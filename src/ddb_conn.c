@@ -1,0 +1,548 @@
+/* ddb_conn.c — one connection on libuv: connect with timeout, handshake, login,
+ * initial script, one request at a time, per-request deadline, reconnect with
+ * back-off. See ddb_conn.h for the state machine. */
+#include "ddb_conn.h"
+#include "ddb_pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct conn_write {
+    uv_write_t req;
+    ddb_buf head;                   /* header line (+ whole handshake requests) */
+    ddb_task *task;                 /* keeps the task's body alive until written */
+    ddb_sock *sock;
+} conn_write;
+
+typedef struct conn_resolve {
+    uv_getaddrinfo_t req;
+    ddb_conn *conn;
+    unsigned gen;
+} conn_resolve;
+
+static void begin_attempt(ddb_conn *c);
+static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail);
+static void conn_broken(ddb_conn *c, const char *what);
+static void conn_timer_cb(uv_timer_t *timer);
+
+int ddb_conn_init(ddb_conn *c, ddb_pool *pool, int index, int site)
+{
+    memset(c, 0, sizeof *c);
+    c->pool = pool;
+    c->index = index;
+    c->site = site;
+    c->state = DDB_CONN_IDLE;
+    c->little_endian = 1;
+    if (ddb_resp_init(&c->resp, NULL))
+        return -1;
+    if (uv_timer_init(pool->loop, &c->timer))
+        return -1;
+    c->timer.data = c;
+    c->timer_open = 1;
+    pool->live++;
+    return 0;
+}
+
+static void sock_closed(uv_handle_t *h)
+{
+    ddb_sock *s = h->data;
+    ddb_pool *p = s->pool;
+    free(s);
+    ddb_pool_handle_closed(p);
+}
+
+static void close_sock(ddb_conn *c)
+{
+    ddb_sock *s = c->sock;
+    if (!s)
+        return;
+    c->sock = NULL;
+    s->conn = NULL;
+    uv_close((uv_handle_t *)&s->tcp, sock_closed);
+}
+
+static void set_error(ddb_conn *c, const char *fmt, const char *detail)
+{
+    char what[300];
+    snprintf(what, sizeof what, fmt, detail);
+    snprintf(c->last_error, sizeof c->last_error, "%.200s:%d: %.300s", c->host, c->port,
+             what);
+}
+
+/* ------------------------------------------------------------------ writing */
+
+static void write_done(uv_write_t *req, int status)
+{
+    conn_write *w = req->data;
+    ddb_sock *s = w->sock;
+    ddb_task_unref(w->task);
+    ddb_buf_free(&w->head);
+    free(w);
+    if (status < 0 && status != UV_ECANCELED && s->conn)
+        conn_broken(s->conn, uv_strerror(status));
+}
+
+/* Write `head` (taken over) and, when t is given, its body. */
+static int send_request(ddb_conn *c, ddb_buf *head, ddb_task *t)
+{
+    conn_write *w = calloc(1, sizeof *w);
+    if (!w) {
+        ddb_buf_free(head);
+        return UV_ENOMEM;
+    }
+    w->head = *head;
+    w->task = ddb_task_ref(t);
+    w->sock = c->sock;
+    w->req.data = w;
+    uv_buf_t bufs[2] = { uv_buf_init(w->head.p, (unsigned)w->head.len) };
+    int n = 1;
+    if (t)
+        bufs[n++] = uv_buf_init(t->body.p, (unsigned)t->body.len);
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->sock->tcp, bufs, n, write_done);
+    if (rc) {
+        ddb_task_unref(w->task);
+        ddb_buf_free(&w->head);
+        free(w);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------ handshake */
+
+static void become_ready(ddb_conn *c)
+{
+    uv_timer_stop(&c->timer);
+    if (c->ever_ready)
+        c->reconnects++;
+    c->ever_ready = 1;
+    c->attempts = 0;
+    c->state = DDB_CONN_READY;
+    c->last_error[0] = 0;
+    ddb_pool_conn_ready(c->pool, c);
+}
+
+/* Send the next handshake request after `done_step`, or become READY. */
+static void handshake_next(ddb_conn *c, int done_step)
+{
+    ddb_pool *p = c->pool;
+    ddb_buf head;
+    char err[200];
+    int rc = 0;
+    ddb_buf_init(&head);
+    ddb_resp_reset(&c->resp);
+    int want_login = p->userid && p->userid[0] && !p->cfg.login_in_connect;
+    if (done_step == HS_CONNECT && want_login) {
+        ddb_obj *args[3] = { ddb_string_new(DDB_STRING, p->userid, strlen(p->userid)),
+                             ddb_string_new(DDB_STRING, p->password, strlen(p->password)),
+                             ddb_int_new(DDB_BOOL, 0) };
+        ddb_behavior b;
+        ddb_behavior_default(&b);
+        rc = args[0] && args[1] && args[2] ?
+             ddb_req_function(&head, c->session_id, &b, "login", args, 3, err, sizeof err) :
+             -1;
+        for (int i = 0; i < 3; i++)
+            ddb_obj_unref(args[i]);
+        c->hs_step = HS_LOGIN;
+    } else if (done_step != HS_INIT && p->initial_script && p->initial_script[0]) {
+        ddb_behavior b;
+        ddb_behavior_default(&b);
+        rc = ddb_req_script(&head, c->session_id, &b, p->initial_script,
+                            strlen(p->initial_script), err, sizeof err);
+        c->hs_step = HS_INIT;
+    } else {
+        ddb_buf_free(&head);
+        become_ready(c);
+        return;
+    }
+    if (rc || send_request(c, &head, NULL)) {
+        ddb_buf_free(&head);
+        attempt_failed(c, "cannot send the handshake: %s", rc ? err : "write failed");
+    }
+}
+
+static int is_bool_false(const ddb_obj *o)
+{
+    return o && o->form == DDB_SCALAR && o->type == DDB_BOOL && ddb_int_at(o, 0) == 0;
+}
+
+static void handshake_reply(ddb_conn *c)
+{
+    ddb_resp *r = &c->resp;
+    char host[256];
+    int port;
+    snprintf(c->session_id, sizeof c->session_id, "%s", r->session_id);
+    c->little_endian = r->little_endian;
+    if (r->is_error && ddb_parse_not_leader(r->error, host, sizeof host, &port)) {
+        ddb_conn_redirect(c, host, port);
+        return;
+    }
+    static const char *steps[] = { "connect", "login", "initial script" };
+    if (r->is_error || is_bool_false(r->obj)) {
+        char msg[220];
+        snprintf(msg, sizeof msg, "%s failed: %s", steps[c->hs_step],
+                 r->is_error ? r->error : "the server answered false");
+        set_error(c, "%s", msg);
+        /* Bad credentials or a failing initial script will not heal by retrying. */
+        close_sock(c);
+        uv_timer_stop(&c->timer);
+        c->state = DDB_CONN_DEAD;
+        ddb_pool_conn_dead(c->pool, c);
+        return;
+    }
+    handshake_next(c, c->hs_step);
+}
+
+/* ------------------------------------------------------------------ reading */
+
+static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    ddb_sock *s = h->data;
+    if (s->conn)
+        *buf = uv_buf_init(s->conn->rbuf, sizeof s->conn->rbuf);
+    else
+        *buf = uv_buf_init(NULL, 0);
+}
+
+static void task_reply(ddb_conn *c)
+{
+    ddb_task *t = c->task;
+    c->task = NULL;
+    uv_timer_stop(&c->timer);
+    c->tasks_run++;
+    snprintf(c->session_id, sizeof c->session_id, "%s", c->resp.session_id);
+    c->state = DDB_CONN_READY;
+    ddb_pool_task_response(c->pool, c, t);  /* may redirect c or give it a new task */
+}
+
+static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    ddb_sock *s = stream->data;
+    ddb_conn *c = s->conn;
+    if (!c || nread == 0)
+        return;
+    if (nread < 0) {
+        conn_broken(c, nread == UV_EOF ? "the server closed the connection"
+                                       : uv_strerror((int)nread));
+        return;
+    }
+    if (c->state != DDB_CONN_BUSY && c->state != DDB_CONN_HANDSHAKE) {
+        conn_broken(c, "unexpected bytes from the server while idle");
+        return;
+    }
+    size_t used = 0;
+    int rc = ddb_resp_feed(&c->resp, buf->base, (size_t)nread, &used);
+    if (rc == DDB_RESP_ERROR) {
+        char msg[220];
+        snprintf(msg, sizeof msg, "protocol error: %s", c->resp.parse_error);
+        conn_broken(c, msg);
+        return;
+    }
+    if (rc == DDB_RESP_NEED_MORE)
+        return;
+    if (used != (size_t)nread) {
+        /* A request/response protocol never sends more than one response. */
+        conn_broken(c, "protocol error: unexpected bytes after a response");
+        return;
+    }
+    if (c->state == DDB_CONN_HANDSHAKE)
+        handshake_reply(c);
+    else
+        task_reply(c);
+}
+
+/* ------------------------------------------------------------------ connecting */
+
+static void connect_cb(uv_connect_t *req, int status)
+{
+    ddb_sock *s = req->data;
+    ddb_conn *c = s->conn;
+    if (!c || status == UV_ECANCELED)
+        return;
+    if (status < 0) {
+        attempt_failed(c, "connect failed: %s", uv_strerror(status));
+        return;
+    }
+    uv_tcp_nodelay(&s->tcp, 1);
+    if (c->pool->cfg.keepalive_sec > 0)
+        uv_tcp_keepalive(&s->tcp, 1, (unsigned)c->pool->cfg.keepalive_sec);
+    int rc = uv_read_start((uv_stream_t *)&s->tcp, alloc_cb, read_cb);
+    if (rc) {
+        attempt_failed(c, "cannot read: %s", uv_strerror(rc));
+        return;
+    }
+    c->state = DDB_CONN_HANDSHAKE;
+    c->hs_step = HS_CONNECT;
+    ddb_resp_reset(&c->resp);
+    ddb_pool *p = c->pool;
+    ddb_buf head;
+    char err[200] = "write failed";
+    ddb_buf_init(&head);
+    const char *user = p->cfg.login_in_connect ? p->userid : NULL;
+    int flag = p->cfg.compress ? DDB_FLAG_COMPRESS : 0;
+    if (ddb_req_connect(&head, flag, user, p->password, err, sizeof err) ||
+        send_request(c, &head, NULL)) {
+        ddb_buf_free(&head);
+        attempt_failed(c, "cannot send connect: %s", err);
+    }
+}
+
+static void connect_to(ddb_conn *c, const struct sockaddr *addr)
+{
+    ddb_sock *s = calloc(1, sizeof *s);
+    if (!s) {
+        attempt_failed(c, "%s", "out of memory");
+        return;
+    }
+    s->pool = c->pool;
+    s->conn = c;
+    s->tcp.data = s;
+    s->creq.data = s;
+    int rc = uv_tcp_init(c->pool->loop, &s->tcp);
+    if (rc) {
+        free(s);
+        attempt_failed(c, "socket: %s", uv_strerror(rc));
+        return;
+    }
+    c->pool->live++;
+    c->sock = s;
+    rc = uv_tcp_connect(&s->creq, &s->tcp, addr, connect_cb);
+    if (rc)
+        attempt_failed(c, "connect failed: %s", uv_strerror(rc));
+}
+
+static void resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    conn_resolve *r = req->data;
+    ddb_conn *c = r->conn;
+    ddb_pool *p = c->pool;
+    int current = c->attempt_gen == r->gen && c->state == DDB_CONN_CONNECTING &&
+                  !ddb_pool_is_stopping(p);
+    free(r);
+    if (current) {
+        if (status < 0 || !res)
+            attempt_failed(c, "cannot resolve host: %s", uv_strerror(status));
+        else
+            connect_to(c, res->ai_addr);
+    }
+    if (res)
+        uv_freeaddrinfo(res);
+    ddb_pool_handle_closed(p);
+}
+
+static void begin_attempt(ddb_conn *c)
+{
+    ddb_pool *p = c->pool;
+    if (ddb_pool_is_stopping(p))
+        return;
+    if (!c->redirected) {
+        snprintf(c->host, sizeof c->host, "%s", p->sites[c->site].host);
+        c->port = p->sites[c->site].port;
+    }
+    c->attempt_gen++;
+    c->state = DDB_CONN_CONNECTING;
+    uv_timer_start(&c->timer, conn_timer_cb, ddb_pool_connect_timeout_ms(p), 0);
+    struct sockaddr_storage ss;
+    if (uv_ip4_addr(c->host, c->port, (struct sockaddr_in *)&ss) == 0 ||
+        uv_ip6_addr(c->host, c->port, (struct sockaddr_in6 *)&ss) == 0) {
+        connect_to(c, (struct sockaddr *)&ss);
+        return;
+    }
+    conn_resolve *r = calloc(1, sizeof *r);
+    if (!r) {
+        attempt_failed(c, "%s", "out of memory");
+        return;
+    }
+    r->conn = c;
+    r->gen = c->attempt_gen;
+    r->req.data = r;
+    char port[16];
+    snprintf(port, sizeof port, "%d", c->port);
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    int rc = uv_getaddrinfo(p->loop, &r->req, resolved, c->host, port, &hints);
+    if (rc) {
+        free(r);
+        attempt_failed(c, "cannot resolve host: %s", uv_strerror(rc));
+        return;
+    }
+    p->live++;
+}
+
+/* A connect/handshake attempt failed: back off and retry, or give up (DEAD). */
+static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail)
+{
+    ddb_pool *p = c->pool;
+    set_error(c, fmt, detail);
+    close_sock(c);
+    uv_timer_stop(&c->timer);
+    c->attempt_gen++;           /* a resolver reply still in flight is now stale */
+    if (ddb_pool_is_stopping(p)) {
+        c->state = DDB_CONN_IDLE;
+        return;
+    }
+    c->attempts++;
+    if (c->redirected)
+        c->redirected = 0;      /* the redirect target failed: back to the site list */
+    else
+        c->site = ddb_pool_next_site(p, c->site);
+    if (c->max_attempts > 0 && c->attempts >= c->max_attempts) {
+        c->state = DDB_CONN_DEAD;
+        ddb_pool_conn_dead(p, c);
+        return;
+    }
+    c->state = DDB_CONN_BACKOFF;
+    uv_timer_start(&c->timer, conn_timer_cb, ddb_pool_backoff_ms(p, c->attempts), 0);
+}
+
+/* An established connection broke (READY, BUSY or during the handshake). */
+static void conn_broken(ddb_conn *c, const char *what)
+{
+    ddb_pool *p = c->pool;
+    if (c->state == DDB_CONN_HANDSHAKE || c->state == DDB_CONN_CONNECTING) {
+        attempt_failed(c, "%s", what);
+        return;
+    }
+    set_error(c, "%s", what);
+    ddb_task *t = c->task;
+    c->task = NULL;
+    close_sock(c);
+    uv_timer_stop(&c->timer);
+    if (ddb_pool_is_stopping(p)) {
+        c->state = DDB_CONN_IDLE;
+    } else if (p->cfg.reconnect) {
+        c->attempts = 0;
+        begin_attempt(c);       /* first retry at once; back-off after failures */
+    } else {
+        c->state = DDB_CONN_DEAD;
+    }
+    char why[sizeof c->last_error];
+    snprintf(why, sizeof why, "%s", c->last_error);
+    if (t)
+        ddb_pool_task_conn_lost(p, c, t, why);
+    if (c->state == DDB_CONN_DEAD)
+        ddb_pool_conn_dead(p, c);
+}
+
+static void conn_timer_cb(uv_timer_t *timer)
+{
+    ddb_conn *c = timer->data;
+    char secs[32];
+    switch (c->state) {
+    case DDB_CONN_CONNECTING:
+    case DDB_CONN_HANDSHAKE:
+        snprintf(secs, sizeof secs, "%.3g s", c->pool->cfg.connect_timeout);
+        attempt_failed(c, "connect timed out after %s", secs);
+        break;
+    case DDB_CONN_BACKOFF:
+        begin_attempt(c);
+        break;
+    case DDB_CONN_BUSY: {
+        ddb_task *t = ddb_conn_abort_task(c, "timed out");
+        if (t)
+            ddb_pool_task_timed_out(c->pool, c, t);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------ public to pool */
+
+void ddb_conn_start(ddb_conn *c, int max_attempts)
+{
+    c->attempts = 0;
+    c->max_attempts = max_attempts;
+    begin_attempt(c);
+}
+
+void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms)
+{
+    ddb_pool *p = c->pool;
+    ddb_behavior b = t->behavior;
+    if (p->cfg.high_availability) {
+        if (t->seqno == 0)
+            t->seqno = ++p->seqno;
+        b.client_id = p->client_id;
+        b.seqno = t->resends ? -t->seqno : t->seqno;   /* §2.6: a resend is negated */
+    }
+    ddb_buf head;
+    char err[200];
+    ddb_buf_init(&head);
+    c->task = t;
+    c->state = DDB_CONN_BUSY;
+    t->conn_index = c->index;
+    ddb_resp_reset(&c->resp);
+    const char *kind = "API2";
+    if (ddb_req_header(&head, kind, c->session_id, t->body_len, &b, err, sizeof err) ||
+        send_request(c, &head, t)) {
+        ddb_buf_free(&head);
+        conn_broken(c, "cannot send the request");
+        return;
+    }
+    if (t->deadline_ms) {
+        uint64_t left = t->deadline_ms > now_ms ? t->deadline_ms - now_ms : 1;
+        uv_timer_start(&c->timer, conn_timer_cb, left, 0);
+    }
+}
+
+ddb_task *ddb_conn_abort_task(ddb_conn *c, const char *why)
+{
+    ddb_task *t = c->task;
+    c->task = NULL;
+    set_error(c, "request abandoned: %s", why);
+    close_sock(c);
+    uv_timer_stop(&c->timer);
+    c->attempts = 0;
+    if (!ddb_pool_is_stopping(c->pool))
+        begin_attempt(c);       /* a fresh session replaces the one we walked away from */
+    else
+        c->state = DDB_CONN_IDLE;
+    return t;
+}
+
+void ddb_conn_redirect(ddb_conn *c, const char *host, int port)
+{
+    close_sock(c);
+    uv_timer_stop(&c->timer);
+    snprintf(c->host, sizeof c->host, "%s", host);
+    c->port = port;
+    c->redirected = 1;
+    c->attempts++;
+    if (c->max_attempts > 0 && c->attempts >= c->max_attempts + 2) {
+        set_error(c, "%s", "too many <NotLeader> redirects");
+        c->state = DDB_CONN_DEAD;
+        ddb_pool_conn_dead(c->pool, c);
+        return;
+    }
+    begin_attempt(c);
+}
+
+void ddb_conn_close(ddb_conn *c)
+{
+    close_sock(c);
+    c->attempt_gen++;
+    if (c->timer_open)
+        uv_timer_stop(&c->timer);
+    c->state = DDB_CONN_CLOSING;
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+    ddb_conn *c = h->data;
+    ddb_pool_handle_closed(c->pool);
+}
+
+void ddb_conn_close_timer(ddb_conn *c)
+{
+    if (c->timer_open) {
+        c->timer_open = 0;
+        uv_close((uv_handle_t *)&c->timer, timer_closed);
+    }
+}
+
+void ddb_conn_free(ddb_conn *c)
+{
+    ddb_resp_free(&c->resp);
+    free(c);
+}

@@ -1,0 +1,813 @@
+/* ddb_pool.c — the pool: config, open, FIFO queue, dispatch to READY connections,
+ * task ids, completions, cancel, timeouts, shutdown. Inline driver (the caller's
+ * uv_loop_t); ddb_thread.c runs the same pool on a loop thread.
+ *
+ * Reference counting: the pool holds one reference on every task from enqueue until
+ * its completion callback has run, plus one while the task is in the user-id table.
+ * Completions are queued and delivered from a uv_idle callback ("pump"), so the
+ * callback never runs inside a ddb_* call, only inside uv_run. */
+#include "ddb_pool.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ERR(...) do { if (err && errlen) snprintf(err, errlen, __VA_ARGS__); } while (0)
+
+static void dispatch(ddb_pool *p);
+static void maybe_teardown(ddb_pool *p);
+static void close_all_conns(ddb_pool *p);
+static void start_shutdown(ddb_pool *p);
+
+void ddb_pool_config_init(ddb_pool_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->port = 8848;
+    cfg->thread_num = 10;
+    cfg->reconnect = 1;
+    cfg->try_reconnect_nums = -1;
+    cfg->reconnect_delay = 0.1;
+    cfg->connect_timeout = 10;
+    cfg->keepalive_sec = 30;
+}
+
+const char *ddb_pool_state_name(int state)
+{
+    static const char *n[] = { "OPENING", "OPEN", "FAILED", "SHUTDOWN", "CLOSED" };
+    return state >= 0 && state <= DDB_POOL_CLOSED ? n[state] : "UNKNOWN";
+}
+
+const char *ddb_conn_state_name(int state)
+{
+    static const char *n[] = { "IDLE", "CONNECTING", "HANDSHAKE", "READY", "BUSY",
+                               "BACKOFF", "DEAD", "CLOSING" };
+    return state >= 0 && state <= DDB_CONN_CLOSING ? n[state] : "UNKNOWN";
+}
+
+int ddb_pool_is_stopping(const ddb_pool *p)
+{
+    return p->state >= DDB_POOL_FAILED;
+}
+
+uint64_t ddb_pool_connect_timeout_ms(const ddb_pool *p)
+{
+    return (uint64_t)(p->cfg.connect_timeout * 1000.0) + 1;
+}
+
+uint64_t ddb_pool_backoff_ms(const ddb_pool *p, int attempt)
+{
+    double d = p->cfg.reconnect_delay * pow(2.0, attempt > 1 ? attempt - 1 : 0);
+    return (uint64_t)((d < 2.0 ? d : 2.0) * 1000.0);
+}
+
+int64_t ddb_pool_queue_limit(const ddb_pool *p)
+{
+    return p->cfg.queue_limit;
+}
+
+/* Attempts one connection may make before it is DEAD: per round every site once. */
+static int attempt_budget(const ddb_pool *p, int opening)
+{
+    int rounds = p->cfg.try_reconnect_nums;
+    if (opening || !p->cfg.reconnect)
+        rounds = rounds > 0 ? rounds : 1;       /* the open never retries forever */
+    return rounds > 0 ? rounds * p->nsites : 0;
+}
+
+/* ------------------------------------------------------------------ id table */
+
+static size_t id_slot(const ddb_pool *p, int64_t id)
+{
+    uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 32) & (p->idcap - 1);
+}
+
+static ddb_task *id_find(const ddb_pool *p, int64_t id)
+{
+    if (!p->idcap)
+        return NULL;
+    for (ddb_task *t = p->idtab[id_slot(p, id)]; t; t = t->hnext)
+        if (t->id == id)
+            return t;
+    return NULL;
+}
+
+static int id_grow(ddb_pool *p)
+{
+    size_t cap = p->idcap ? p->idcap * 2 : 64;
+    ddb_task **tab = calloc(cap, sizeof *tab);
+    if (!tab)
+        return -1;
+    size_t old = p->idcap;
+    ddb_task **otab = p->idtab;
+    p->idtab = tab;
+    p->idcap = cap;
+    for (size_t i = 0; i < old; i++)
+        for (ddb_task *t = otab[i], *next; t; t = next) {
+            next = t->hnext;
+            size_t s = id_slot(p, t->id);
+            t->hnext = tab[s];
+            tab[s] = t;
+        }
+    free(otab);
+    return 0;
+}
+
+static int id_insert(ddb_pool *p, ddb_task *t)
+{
+    if (p->idcount >= p->idcap && id_grow(p))
+        return -1;
+    size_t s = id_slot(p, t->id);
+    t->hnext = p->idtab[s];
+    p->idtab[s] = t;
+    t->in_table = 1;
+    p->idcount++;
+    ddb_task_ref(t);
+    return 0;
+}
+
+static void id_remove(ddb_pool *p, ddb_task *t)
+{
+    ddb_task **pp = &p->idtab[id_slot(p, t->id)];
+    while (*pp && *pp != t)
+        pp = &(*pp)->hnext;
+    if (*pp) {
+        *pp = t->hnext;
+        t->hnext = NULL;
+        t->in_table = 0;
+        p->idcount--;
+        ddb_task_unref(t);
+    }
+}
+
+/* ------------------------------------------------------------------ queue */
+
+static void queue_push(ddb_pool *p, ddb_task *t, int at_head)
+{
+    t->qprev = t->qnext = NULL;
+    if (at_head) {
+        t->qnext = p->qhead;
+        if (p->qhead)
+            p->qhead->qprev = t;
+        else
+            p->qtail = t;
+        p->qhead = t;
+    } else {
+        t->qprev = p->qtail;
+        if (p->qtail)
+            p->qtail->qnext = t;
+        else
+            p->qhead = t;
+        p->qtail = t;
+    }
+    t->in_queue = 1;
+    p->nqueued++;
+}
+
+static void queue_remove(ddb_pool *p, ddb_task *t)
+{
+    if (!t->in_queue)
+        return;
+    if (t->qprev)
+        t->qprev->qnext = t->qnext;
+    else
+        p->qhead = t->qnext;
+    if (t->qnext)
+        t->qnext->qprev = t->qprev;
+    else
+        p->qtail = t->qprev;
+    t->qprev = t->qnext = NULL;
+    t->in_queue = 0;
+    p->nqueued--;
+    if (p->on_dequeue)
+        p->on_dequeue(p, p->hook_ud);
+}
+
+/* ------------------------------------------------------------------ completion */
+
+static void pump_cb(uv_idle_t *h);
+
+void ddb_pool_complete(ddb_pool *p, ddb_task *t, int state)
+{
+    if (ddb_task_state_is_terminal(ddb_task_state(t)))
+        return;                 /* never twice: exactly one terminal state */
+    queue_remove(p, t);
+    switch (state) {
+    case DDB_TASK_DONE: p->ndone++; break;
+    case DDB_TASK_FAILED: p->nfailed++; break;
+    case DDB_TASK_CANCELLED: p->ncancelled++; break;
+    default: p->nabandoned++; break;
+    }
+    ddb_task_finish(t, state, uv_now(p->loop));
+    t->dnext = NULL;
+    if (p->dtail)
+        p->dtail->dnext = t;
+    else
+        p->dhead = t;
+    p->dtail = t;
+    if (!p->torn_down)
+        uv_idle_start(&p->pump, pump_cb);
+}
+
+static void deliver(ddb_pool *p)
+{
+    while (p->dhead) {
+        ddb_task *t = p->dhead;
+        p->dhead = t->dnext;
+        if (!p->dhead)
+            p->dtail = NULL;
+        t->dnext = NULL;
+        if (p->cfg.on_complete && !p->freed)
+            p->cfg.on_complete(p, t, t->ud, p->cfg.cb_ud);
+        ddb_task_unref(t);      /* the pool's "active" reference */
+    }
+}
+
+static void pump_cb(uv_idle_t *h)
+{
+    ddb_pool *p = h->data;
+    deliver(p);
+    uv_idle_stop(&p->pump);
+    maybe_teardown(p);
+}
+
+static void fail_with(ddb_pool *p, ddb_task *t, int state, const char *server_error,
+                      const char *what)
+{
+    ddb_task_set_error(t, server_error, "%s", what);
+    ddb_pool_complete(p, t, state);
+}
+
+static void fail_queued(ddb_pool *p, int state, const char *what)
+{
+    while (p->qhead)
+        fail_with(p, p->qhead, state, NULL, what);
+}
+
+/* ------------------------------------------------------------------ dispatch */
+
+static ddb_conn *ready_conn(ddb_pool *p)
+{
+    for (int k = 0; k < p->nconns; k++) {
+        ddb_conn *c = p->conns[k];
+        if (c->state == DDB_CONN_READY)
+            return c;
+    }
+    return NULL;
+}
+
+static void dispatch(ddb_pool *p)
+{
+    if (p->dispatching || p->state > DDB_POOL_OPEN)
+        return;                 /* a synchronous send failure re-enters: the loop goes on */
+    p->dispatching = 1;
+    ddb_conn *c;
+    while (p->qhead && (c = ready_conn(p))) {
+        ddb_task *t = p->qhead;
+        queue_remove(p, t);
+        atomic_store(&t->state, DDB_TASK_RUNNING);
+        p->nrunning++;
+        ddb_conn_run(c, t, uv_now(p->loop));
+    }
+    p->dispatching = 0;
+}
+
+static int any_conn_alive(const ddb_pool *p)
+{
+    for (int i = 0; i < p->nconns; i++)
+        if (p->conns[i]->state != DDB_CONN_DEAD)
+            return 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ from connections */
+
+void ddb_pool_conn_ready(ddb_pool *p, ddb_conn *c)
+{
+    c->max_attempts = attempt_budget(p, 0);     /* later breaks: the runtime budget */
+    if (!c->open_counted) {
+        c->open_counted = 1;
+        if (--p->open_pending == 0 && p->state == DDB_POOL_OPENING)
+            p->state = DDB_POOL_OPEN;
+    }
+    if (ddb_pool_is_stopping(p)) {
+        ddb_conn_close(c);
+        maybe_teardown(p);
+        return;
+    }
+    dispatch(p);
+}
+
+void ddb_pool_task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
+{
+    ddb_resp *r = &c->resp;
+    char host[256];
+    int port;
+    p->nrunning--;
+    int n = 0;
+    char **msgs = ddb_resp_take_msgs(r, &n);
+    for (int i = 0; i < t->nmsgs; i++)
+        free(t->msgs[i]);
+    free(t->msgs);
+    t->msgs = msgs;
+    t->nmsgs = n;
+    if (r->is_error && p->cfg.high_availability && !ddb_pool_is_stopping(p) &&
+        ddb_parse_not_leader(r->error, host, sizeof host, &port) && t->resends < 8) {
+        /* Not executed there: run it again on the leader (same seqNo is fine, but
+         * a negated one is harmless and guards against a half-done request). */
+        t->resends++;
+        atomic_store(&t->state, DDB_TASK_QUEUED);
+        queue_push(p, t, 1);
+        ddb_conn_redirect(c, host, port);
+        dispatch(p);
+        return;
+    }
+    if (r->is_error) {
+        char what[1200];
+        snprintf(what, sizeof what, "server error: %s", r->error);
+        fail_with(p, t, DDB_TASK_FAILED, r->error, what);
+    } else if (t->replaced) {
+        fail_with(p, t, DDB_TASK_CANCELLED, NULL,
+                  "replaced by a newer task with the same id (result discarded)");
+    } else {
+        t->result = ddb_resp_take_obj(r);
+        ddb_pool_complete(p, t, DDB_TASK_DONE);
+    }
+    if (ddb_pool_is_stopping(p)) {
+        ddb_conn_close(c);
+        if (p->nrunning == 0)
+            close_all_conns(p);
+        maybe_teardown(p);
+        return;
+    }
+    dispatch(p);
+}
+
+void ddb_pool_task_conn_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *why)
+{
+    p->nrunning--;
+    if (p->cfg.high_availability && !ddb_pool_is_stopping(p) && t->resends < p->nsites + 1) {
+        /* HA: resend on the next READY connection; the negated seqNo lets the server
+         * recognise a request it already executed (§2.6). */
+        t->resends++;
+        atomic_store(&t->state, DDB_TASK_QUEUED);
+        queue_push(p, t, 1);
+        dispatch(p);
+        return;
+    }
+    char what[400];
+    snprintf(what, sizeof what, "connection lost while running: %s", why);
+    fail_with(p, t, ddb_pool_is_stopping(p) ? DDB_TASK_ABANDONED : DDB_TASK_FAILED, NULL,
+              what);
+    if (ddb_pool_is_stopping(p) && p->nrunning == 0)
+        close_all_conns(p);
+    dispatch(p);
+}
+
+void ddb_pool_task_timed_out(ddb_pool *p, ddb_conn *c, ddb_task *t)
+{
+    p->nrunning--;
+    char what[200];
+    snprintf(what, sizeof what, "timed out after %.3g s (connection %.100s:%d recycled)",
+             t->timeout, c->host, c->port);
+    fail_with(p, t, DDB_TASK_FAILED, NULL, what);
+}
+
+void ddb_pool_conn_dead(ddb_pool *p, ddb_conn *c)
+{
+    if (p->state == DDB_POOL_OPENING && !c->open_counted) {
+        snprintf(p->error, sizeof p->error, "cannot open the pool: %.480s", c->last_error);
+        p->state = DDB_POOL_FAILED;
+        fail_queued(p, DDB_TASK_FAILED, p->error);
+        start_shutdown(p);
+        return;
+    }
+    if (!any_conn_alive(p)) {
+        /* Nothing can run the queue: fail it now rather than let it hang. */
+        char what[600];
+        snprintf(what, sizeof what, "no live connection (last error: %.500s)", c->last_error);
+        fail_queued(p, DDB_TASK_FAILED, what);
+    }
+}
+
+void ddb_pool_handle_closed(ddb_pool *p)
+{
+    p->live--;
+    if (p->torn_down && p->live == 0) {
+        p->state = DDB_POOL_CLOSED;
+        if (p->freed)
+            ddb_pool_free(p);
+        return;
+    }
+    if (ddb_pool_is_stopping(p) && !p->torn_down)
+        uv_idle_start(&p->pump, pump_cb);     /* re-check teardown from the loop */
+}
+
+/* ------------------------------------------------------------------ timers */
+
+static void arm_sweep(ddb_pool *p, uint64_t at);
+
+static void sweep_cb(uv_timer_t *h)
+{
+    ddb_pool *p = h->data;
+    uint64_t now = uv_now(p->loop), next = 0;
+    p->sweep_at = 0;
+    for (ddb_task *t = p->qhead, *nx; t; t = nx) {
+        nx = t->qnext;
+        if (!t->deadline_ms)
+            continue;
+        if (t->deadline_ms <= now) {
+            char what[120];
+            snprintf(what, sizeof what, "timed out after %.3g s while queued", t->timeout);
+            fail_with(p, t, DDB_TASK_FAILED, NULL, what);
+        } else if (!next || t->deadline_ms < next) {
+            next = t->deadline_ms;
+        }
+    }
+    if (next)
+        arm_sweep(p, next);
+}
+
+static void arm_sweep(ddb_pool *p, uint64_t at)
+{
+    if (p->torn_down || (p->sweep_at && p->sweep_at <= at))
+        return;
+    uint64_t now = uv_now(p->loop);
+    p->sweep_at = at;
+    uv_timer_start(&p->sweep, sweep_cb, at > now ? at - now : 0, 0);
+}
+
+static void grace_cb(uv_timer_t *h)
+{
+    close_all_conns(h->data);
+}
+
+/* ------------------------------------------------------------------ create */
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static int validate(const ddb_pool_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg) {
+        ERR("config is NULL");
+        return -1;
+    }
+    if (cfg->thread_num < 1 || cfg->thread_num > 4096) {
+        ERR("threadNum %d out of range 1..4096", cfg->thread_num);
+        return -1;
+    }
+    if (!(cfg->connect_timeout > 0) || !(cfg->reconnect_delay >= 0) ||
+        !(cfg->task_timeout >= 0) || !(cfg->shutdown_grace >= 0)) {
+        ERR("timeouts must be >= 0 (connect_timeout > 0)");
+        return -1;
+    }
+    if (cfg->queue_limit < 0 || cfg->keepalive_sec < 0 || cfg->try_reconnect_nums < -1 ||
+        cfg->try_reconnect_nums == 0) {
+        ERR("queue_limit and keepalive_sec must be >= 0, tryReconnectNums -1 or >= 1");
+        return -1;
+    }
+    if (cfg->userid && cfg->userid[0] && cfg->login_in_connect &&
+        (strchr(cfg->userid, '\n') || (cfg->password && strchr(cfg->password, '\n')))) {
+        ERR("user name or password contains a line feed");
+        return -1;
+    }
+    return 0;
+}
+
+static int init_handles(ddb_pool *p)
+{
+    if (uv_idle_init(p->loop, &p->pump) || uv_timer_init(p->loop, &p->sweep) ||
+        uv_timer_init(p->loop, &p->grace))
+        return -1;
+    p->pump.data = p->sweep.data = p->grace.data = p;
+    p->live += 3;
+    return 0;
+}
+
+ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
+                       size_t errlen)
+{
+    if (!loop) {
+        ERR("loop is NULL");
+        return NULL;
+    }
+    if (validate(cfg, err, errlen))
+        return NULL;
+    ddb_pool *p = calloc(1, sizeof *p);
+    if (!p) {
+        ERR("out of memory");
+        return NULL;
+    }
+    p->loop = loop;
+    p->cfg = *cfg;
+    p->userid = dup_or_null(cfg->userid);
+    p->password = strdup(cfg->password ? cfg->password : "");
+    p->initial_script = dup_or_null(cfg->initial_script);
+    p->cfg.host = NULL;
+    p->cfg.sites = NULL;
+    p->next_auto_id = -1;
+    ddb_ha_client_id(p->client_id, sizeof p->client_id);
+    if (ddb_ha_build_sites(p, cfg, err, errlen)) {
+        free(p->userid);
+        free(p->password);
+        free(p->initial_script);
+        free(p->sites);
+        free(p);
+        return NULL;
+    }
+    /* From here on, failures are reported through the normal shutdown path so the
+     * handles already opened are closed properly. */
+    int n = cfg->thread_num;
+    p->conns = calloc((size_t)n, sizeof *p->conns);
+    if (!p->conns || init_handles(p)) {
+        /* idle/timer init only fails on a broken loop; nothing is open yet */
+        ERR("cannot initialise the pool's libuv handles");
+        free(p->conns);
+        free(p->userid);
+        free(p->password);
+        free(p->initial_script);
+        free(p->sites);
+        free(p);
+        return NULL;
+    }
+    p->state = DDB_POOL_OPENING;
+    for (int i = 0; i < n; i++) {
+        ddb_conn *c = malloc(sizeof *c);
+        if (!c || ddb_conn_init(c, p, i, ddb_ha_initial_site(p, i))) {
+            free(c);
+            ERR("cannot initialise connection %d", i);
+            p->freed = 1;
+            p->state = DDB_POOL_FAILED;
+            start_shutdown(p);
+            return NULL;
+        }
+        p->conns[p->nconns++] = c;
+    }
+    p->open_pending = n;
+    for (int i = 0; i < n; i++)     /* all connections open concurrently */
+        ddb_conn_start(p->conns[i], attempt_budget(p, 1));
+    return p;
+}
+
+int ddb_pool_state(const ddb_pool *p) { return p->state; }
+const char *ddb_pool_error(const ddb_pool *p) { return p->error; }
+
+/* ------------------------------------------------------------------ submit */
+
+int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen)
+{
+    if (ddb_pool_is_stopping(p)) {
+        ERR("pool is shut down%s%s", p->error[0] ? ": " : "", p->error);
+        return DDB_ESHUTDOWN;
+    }
+    if (p->cfg.queue_limit && p->nqueued >= p->cfg.queue_limit) {
+        ERR("queue is full (%d tasks waiting)", p->cfg.queue_limit);
+        return DDB_EFULL;
+    }
+    if (!t->has_user_id) {
+        t->id = p->next_auto_id--;
+    } else {
+        ddb_task *old = id_find(p, t->id);
+        if (old) {
+            old->replaced = 1;
+            id_remove(p, old);
+            if (ddb_task_state(old) == DDB_TASK_QUEUED)
+                fail_with(p, old, DDB_TASK_CANCELLED, NULL,
+                          "replaced by a newer task with the same id");
+        }
+        if (id_insert(p, t)) {
+            ERR("out of memory for the task id table");
+            return DDB_ENOMEM;
+        }
+    }
+    if (!any_conn_alive(p)) {
+        /* Every connection gave up earlier: give them a fresh bounded attempt. */
+        for (int i = 0; i < p->nconns; i++)
+            ddb_conn_start(p->conns[i], attempt_budget(p, 0) ? attempt_budget(p, 0)
+                                                              : p->nsites);
+    }
+    uv_update_time(p->loop);    /* the caller may have been busy outside uv_run */
+    uint64_t now = uv_now(p->loop);
+    t->submit_ms = now;
+    if (t->timeout > 0) {
+        t->deadline_ms = now + (uint64_t)(t->timeout * 1000.0 + 0.5);
+        arm_sweep(p, t->deadline_ms);
+    }
+    ddb_task_ref(t);            /* the pool's "active" reference */
+    queue_push(p, t, 0);
+    dispatch(p);
+    return DDB_OK;
+}
+
+int ddb_pool_submit(ddb_pool *p, const ddb_task_spec *spec, ddb_task **out, char *err,
+                    size_t errlen)
+{
+    int code;
+    if (out)
+        *out = NULL;
+    if (!p) {
+        ERR("pool is NULL");
+        return DDB_EINVAL;
+    }
+    if (ddb_pool_is_stopping(p)) {
+        ERR("pool is shut down%s%s", p->error[0] ? ": " : "", p->error);
+        return DDB_ESHUTDOWN;
+    }
+    ddb_task *t = ddb_task_create(spec, p->cfg.task_timeout, p->cfg.compress, &code, err,
+                                  errlen);
+    if (!t)
+        return code;
+    code = ddb_pool_enqueue(p, t, err, errlen);
+    if (code == DDB_OK && out)
+        *out = t;
+    else
+        ddb_task_unref(t);
+    return code;
+}
+
+int ddb_task_cancel(ddb_pool *p, ddb_task *t)
+{
+    int st = ddb_task_state(t);
+    if (st == DDB_TASK_QUEUED && t->in_queue) {
+        fail_with(p, t, DDB_TASK_CANCELLED, NULL, "cancelled while queued");
+        return DDB_OK;
+    }
+    if (st == DDB_TASK_RUNNING && t->conn_index >= 0 && t->conn_index < p->nconns &&
+        p->conns[t->conn_index]->task == t) {
+        ddb_conn *c = p->conns[t->conn_index];
+        ddb_conn_abort_task(c, "cancelled");
+        p->nrunning--;
+        char what[200];
+        snprintf(what, sizeof what, "cancelled while running (connection %.100s:%d closed "
+                 "and reopened)", c->host, c->port);
+        fail_with(p, t, DDB_TASK_CANCELLED, NULL, what);
+        return DDB_OK;
+    }
+    return DDB_ESTATE;
+}
+
+ddb_task *ddb_pool_find(ddb_pool *p, int64_t user_id)
+{
+    return ddb_task_ref(id_find(p, user_id));
+}
+
+int ddb_pool_forget(ddb_pool *p, int64_t user_id)
+{
+    ddb_task *t = id_find(p, user_id);
+    if (!t)
+        return DDB_ENOTFOUND;
+    id_remove(p, t);
+    return DDB_OK;
+}
+
+/* ------------------------------------------------------------------ shutdown */
+
+/* Abandon every running task and close every connection. */
+static void close_all_conns(ddb_pool *p)
+{
+    uv_timer_stop(&p->grace);
+    for (int i = 0; i < p->nconns; i++) {
+        ddb_conn *c = p->conns[i];
+        if (c->task) {
+            ddb_task *t = ddb_conn_abort_task(c, "pool is shut down");
+            p->nrunning--;
+            fail_with(p, t, DDB_TASK_ABANDONED, NULL, "pool is shut down while running");
+        }
+        ddb_conn_close(c);
+    }
+    uv_idle_start(&p->pump, pump_cb);
+}
+
+static void start_shutdown(ddb_pool *p)
+{
+    fail_queued(p, DDB_TASK_ABANDONED, "pool is shut down");
+    uv_timer_stop(&p->sweep);
+    if (p->nrunning > 0 && p->cfg.shutdown_grace > 0) {
+        /* Idle connections close now; busy ones get the grace period. */
+        for (int i = 0; i < p->nconns; i++)
+            if (!p->conns[i]->task)
+                ddb_conn_close(p->conns[i]);
+        uv_timer_start(&p->grace, grace_cb, (uint64_t)(p->cfg.shutdown_grace * 1000.0), 0);
+    } else {
+        close_all_conns(p);
+    }
+    if (p->live > 0)
+        uv_idle_start(&p->pump, pump_cb);
+}
+
+void ddb_pool_shutdown(ddb_pool *p)
+{
+    if (!p || ddb_pool_is_stopping(p))
+        return;                 /* idempotent (an open failure already shut down) */
+    p->state = DDB_POOL_SHUTDOWN;
+    start_shutdown(p);
+}
+
+static int io_pending(const ddb_pool *p)
+{
+    /* live = sockets + resolver requests + fixed handles (3 + one timer per conn) */
+    int fixed = 3;
+    for (int i = 0; i < p->nconns; i++)
+        fixed += p->conns[i]->timer_open;
+    return p->live - fixed;
+}
+
+static void pool_handle_closed_cb(uv_handle_t *h)
+{
+    ddb_pool_handle_closed(h->data);
+}
+
+/* Once every socket is closed and every completion delivered, close the pool's own
+ * handles; the last close callback marks the pool CLOSED. */
+static void maybe_teardown(ddb_pool *p)
+{
+    if (!ddb_pool_is_stopping(p) || p->torn_down || p->nrunning > 0 || io_pending(p) > 0)
+        return;
+    for (int i = 0; i < p->nconns; i++)
+        if (p->conns[i]->sock)
+            return;
+    deliver(p);
+    p->torn_down = 1;
+    for (int i = 0; i < p->nconns; i++)
+        ddb_conn_close_timer(p->conns[i]);
+    uv_close((uv_handle_t *)&p->pump, pool_handle_closed_cb);
+    uv_close((uv_handle_t *)&p->sweep, pool_handle_closed_cb);
+    uv_close((uv_handle_t *)&p->grace, pool_handle_closed_cb);
+}
+
+void ddb_pool_free(ddb_pool *p)
+{
+    if (!p)
+        return;
+    if (p->state != DDB_POOL_CLOSED) {
+        p->freed = 1;           /* finish closing; the last close callback frees */
+        if (!ddb_pool_is_stopping(p)) {
+            p->state = DDB_POOL_SHUTDOWN;
+            start_shutdown(p);
+        }
+        return;
+    }
+    deliver(p);
+    for (size_t i = 0; i < p->idcap; i++)
+        for (ddb_task *t = p->idtab[i], *nx; t; t = nx) {
+            nx = t->hnext;
+            ddb_task_unref(t);
+        }
+    free(p->idtab);
+    for (int i = 0; i < p->nconns; i++)
+        ddb_conn_free(p->conns[i]);
+    free(p->conns);
+    free(p->sites);
+    free(p->userid);
+    free(p->password);
+    free(p->initial_script);
+    free(p);
+}
+
+/* ------------------------------------------------------------------ inspection */
+
+void ddb_pool_get_stats(const ddb_pool *p, ddb_pool_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->queued = p->nqueued;
+    out->running = p->nrunning;
+    out->done = p->ndone;
+    out->failed = p->nfailed;
+    out->cancelled = p->ncancelled;
+    out->abandoned = p->nabandoned;
+    out->conns = p->nconns;
+    for (int i = 0; i < p->nconns; i++) {
+        out->conns_ready += p->conns[i]->state == DDB_CONN_READY;
+        out->conns_busy += p->conns[i]->state == DDB_CONN_BUSY;
+    }
+}
+
+int ddb_pool_conn_count(const ddb_pool *p)
+{
+    return p->nconns;
+}
+
+int ddb_pool_conn_info(const ddb_pool *p, int i, ddb_conn_info *out)
+{
+    if (i < 0 || i >= p->nconns)
+        return DDB_EINVAL;
+    const ddb_conn *c = p->conns[i];
+    memset(out, 0, sizeof *out);
+    out->state = c->state;
+    snprintf(out->host, sizeof out->host, "%s", c->host);
+    out->port = c->port;
+    snprintf(out->session_id, sizeof out->session_id, "%s", c->session_id);
+    out->tasks_run = c->tasks_run;
+    out->reconnects = c->reconnects;
+    snprintf(out->last_error, sizeof out->last_error, "%.255s", c->last_error);
+    return DDB_OK;
+}
+
+const char *ddb_pool_session_id(const ddb_pool *p, int i)
+{
+    return i >= 0 && i < p->nconns ? p->conns[i]->session_id : "";
+}

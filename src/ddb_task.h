@@ -1,0 +1,68 @@
+/* ddb_task.h — the task record (private layout behind include/dolphindb.h's ddb_task).
+ *
+ * A task is created (validated, request body serialized) without touching the pool,
+ * so the loop-thread driver can build it on the submitting thread. Everything after
+ * creation happens on the loop thread until the task is terminal; from then on it is
+ * immutable and readable from any thread holding a reference. */
+#ifndef DDB_TASK_H
+#define DDB_TASK_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include "dolphindb.h"
+#include "ddb_buf.h"
+#include "ddb_proto.h"
+
+struct ddb_conn;
+
+struct ddb_task {
+    atomic_int refcount;
+    atomic_int state;                /* DDB_TASK_* */
+    int kind;
+    int has_user_id;
+    int64_t id;
+    void *ud;
+    char *text;                      /* script or function name (owned) */
+
+    ddb_buf body;                    /* body text + serialized payload */
+    size_t body_len;                 /* length of the text part (header's count) */
+    ddb_behavior behavior;           /* flag, priority, parallelism (no HA fields) */
+
+    double timeout;                  /* seconds, 0 none (pool default applied) */
+    uint64_t submit_ms;              /* uv_now at submission */
+    uint64_t deadline_ms;            /* 0: none */
+    uint64_t end_ms;
+    int conn_index;                  /* last connection that ran it, -1 none */
+    int64_t seqno;                   /* HA: assigned at first dispatch */
+    int resends;                     /* HA resends so far */
+    int replaced;                    /* a newer same-id task took its id */
+
+    /* results (written once, before the terminal state is published) */
+    ddb_obj *result;
+    char *error;
+    char *server_error;
+    char **msgs;
+    int nmsgs;
+
+    /* pool bookkeeping (loop thread only) */
+    struct ddb_task *qprev, *qnext;  /* FIFO queue links */
+    int in_queue;
+    struct ddb_task *hnext;          /* id table chain */
+    int in_table;
+    struct ddb_task *dnext;          /* completion delivery list */
+};
+
+/* Validate `spec` and build the task (one reference for the caller). NULL with err
+ * filled; *code is DDB_EINVAL or DDB_ENOMEM. `default_timeout` comes from the pool. */
+ddb_task *ddb_task_create(const ddb_task_spec *spec, double default_timeout,
+                          int compress, int *code, char *err, size_t errlen);
+
+/* Store the failure message "task <id>: <what> (script: <text>)" and, for server
+ * errors, the server's text. Must be called before the terminal state is set. */
+void ddb_task_set_error(ddb_task *t, const char *server_error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Publish the terminal state (release store). */
+void ddb_task_finish(ddb_task *t, int state, uint64_t now_ms);
+
+#endif
