@@ -1,0 +1,892 @@
+-- dolphindb.value — DolphinDB values as Lua values, and back.
+--
+-- Decoded objects (ddb.decode, query results) map like this:
+--   NULL scalar           nil (ddb.decode(b, 1, {typed=true}) keeps typed NULL scalars)
+--   BOOL                  boolean
+--   CHAR SHORT INT FLOAT DOUBLE   number
+--   LONG                  int64_t cdata (1LL), always: no silent precision loss
+--   STRING SYMBOL BLOB    string (an empty string is DolphinDB's string NULL)
+--   temporal, DECIMAL, UUID, IPADDR, INT128, DURATION, COMPLEX, POINT,
+--   CODE/FUNCTIONDEF/...  typed scalar {type=, value=, [scale=], [unit=]} whose
+--                         tostring is the DolphinDB literal; `value` is the raw cell
+--                         (epoch days/ms/ns..., unscaled decimal; int64 cdata for
+--                         64-bit cells, 16-byte little-endian string for 128-bit ones)
+--   vector / pair         Lua array with v.n; NULL elements are ddb.null (no holes);
+--                         ddb.typeof(v) -> "INT", "VECTOR"; v:ptr() zero-copy FFI view
+--   array vector          array of row arrays, typeof "INT[]"
+--   table                 t.colnames, t.columns (vectors), t.n rows, t:col(name),
+--                         t:rows() iterator, t:tolist() list of row tables
+--   dictionary / set      Lua table key -> value / key -> true; keys of temporal and
+--                         other typed key types are their literal text, LONG keys are
+--                         numbers up to 2^53; ddb.keys(d) gives the wire order
+--   matrix                m.nrows, m.ncols, m.data (column-major vector), m:get(r, c)
+-- Lua values sent to DolphinDB: nil -> VOID NULL, boolean -> BOOL, integral number
+-- -> INT within int32 else LONG, other numbers -> DOUBLE, string -> STRING, int64
+-- cdata -> LONG, arrays -> typed vectors when homogeneous else ANY, string-keyed
+-- tables -> dictionaries; the typed constructors below cover everything else.
+local ffi = require "ffi"
+local core = require "dolphindb.core"
+
+local M = {}
+
+pcall(ffi.cdef, [[
+typedef struct ddbv_symbase { int refcount; int32_t n; int64_t *offs; char *bytes; } ddbv_symbase;
+typedef struct ddbv_obj ddbv_obj;
+struct ddbv_obj {
+  int refcount; uint8_t form, type, void_kind, fkind; int32_t scale; int64_t rows, cols;
+  void *data; int64_t *offs; char *bytes; int64_t nbytes; ddbv_symbase *symbase; ddbv_obj **items;
+  int64_t *row_offs; ddbv_obj *values; ddbv_obj *row_labels, *col_labels; ddbv_obj *keys;
+  char *name; char **col_names; ddbv_obj **columns;
+};
+]])
+for field, off in pairs(core._obj_layout()) do
+  local st, f = field:match("^(%w+)%.(%w+)$")
+  local mine = st and ffi.offsetof("struct ddbv_symbase", f) or ffi.offsetof("struct ddbv_obj", field)
+  assert(mine == off, "dolphindb.value: ddb_obj layout changed (field " .. field .. ")")
+end
+
+local OBJ = ffi.typeof("struct ddbv_obj *")
+local I64 = ffi.typeof("int64_t")
+local U64 = ffi.typeof("uint64_t")
+local I64_MIN = -9223372036854775807LL - 1
+local FLT_NULL = -3.4028234663852886e+38
+local DBL_NULL = -1.7976931348623157e+308
+local C_I8, C_I16, C_I32 = ffi.typeof("int8_t *"), ffi.typeof("int16_t *"), ffi.typeof("int32_t *")
+local C_I64, C_F32, C_F64 = ffi.typeof("int64_t *"), ffi.typeof("float *"), ffi.typeof("double *")
+local C_U8 = ffi.typeof("uint8_t *")
+
+local function P(h) return ffi.cast(OBJ, core._obj_addr(h)) end
+
+---------------------------------------------------------------- types
+
+local FORM = { SCALAR = 0, VECTOR = 1, PAIR = 2, MATRIX = 3, SET = 4, DICTIONARY = 5,
+               TABLE = 6, CHART = 7, CHUNK = 8 }
+local FORM_NAME = {}
+for k, v in pairs(FORM) do FORM_NAME[v] = k end
+
+local T = { VOID = 0, BOOL = 1, CHAR = 2, SHORT = 3, INT = 4, LONG = 5, DATE = 6, MONTH = 7,
+  TIME = 8, MINUTE = 9, SECOND = 10, DATETIME = 11, TIMESTAMP = 12, NANOTIME = 13,
+  NANOTIMESTAMP = 14, FLOAT = 15, DOUBLE = 16, SYMBOL = 17, STRING = 18, UUID = 19,
+  FUNCTIONDEF = 20, HANDLE = 21, CODE = 22, DATASOURCE = 23, RESOURCE = 24, ANY = 25,
+  DATEHOUR = 28, DATEMINUTE = 29, IPADDR = 30, INT128 = 31, BLOB = 32, COMPLEX = 34,
+  POINT = 35, DURATION = 36, DECIMAL32 = 37, DECIMAL64 = 38, DECIMAL128 = 39 }
+local NAME = {}
+for k, v in pairs(T) do NAME[v] = k end
+
+-- How a cell is stored and shown in Lua.
+local KIND, CTYPE = {}, {}
+local function kind(k, ct, ...) for _, n in ipairs({...}) do KIND[T[n]] = k; CTYPE[T[n]] = ct end end
+kind("bool", C_I8, "BOOL")
+kind("int", C_I8, "CHAR"); kind("int", C_I16, "SHORT"); kind("int", C_I32, "INT")
+kind("long", C_I64, "LONG")
+kind("real", C_F32, "FLOAT"); kind("real", C_F64, "DOUBLE")
+kind("time32", C_I32, "DATE", "MONTH", "TIME", "MINUTE", "SECOND", "DATETIME", "DATEHOUR", "DATEMINUTE")
+kind("time64", C_I64, "TIMESTAMP", "NANOTIME", "NANOTIMESTAMP")
+kind("dec32", C_I32, "DECIMAL32"); kind("dec64", C_I64, "DECIMAL64"); kind("b16", C_U8, "DECIMAL128")
+kind("b16", C_U8, "UUID", "IPADDR", "INT128")
+kind("dur", C_I32, "DURATION"); kind("xy", C_F64, "COMPLEX", "POINT")
+kind("str", nil, "STRING", "SYMBOL", "BLOB", "CODE", "HANDLE", "DATASOURCE", "RESOURCE", "FUNCTIONDEF")
+kind("void", nil, "VOID"); kind("any", nil, "ANY")
+local INT_RANGE = { [T.CHAR] = 127, [T.SHORT] = 32767, [T.INT] = 2147483647 }
+local DEC_MAX_SCALE = { [T.DECIMAL32] = 9, [T.DECIMAL64] = 18, [T.DECIMAL128] = 38 }
+
+-- "INT", "int", "DECIMAL32(2)", "INT[]" -> type id, scale
+local function type_id(name, level)
+  if type(name) == "number" and (NAME[name] or NAME[name - 64]) then return name, 0 end
+  if type(name) ~= "string" then error("dolphindb: type name expected, got " .. type(name), level or 3) end
+  local base, scale = name:upper():match("^(DECIMAL%d+)%((%d+)%)$")
+  if base then name = base end
+  local arr = name:upper():match("^(.-)%[%]$")
+  local id = T[(arr or name):upper()]
+  if not id then error("dolphindb: unknown type '" .. name .. "'", level or 3) end
+  return arr and id + 64 or id, tonumber(scale)
+end
+
+local function type_name(id)
+  if id >= 64 then return NAME[id - 64] .. "[]" end
+  return NAME[id]
+end
+
+---------------------------------------------------------------- null, scalars
+
+local null = setmetatable({}, {
+  __tostring = function() return "NULL" end,
+  __newindex = function() error("dolphindb: ddb.null is read-only", 2) end,
+  __metatable = "ddb.null",
+})
+M.null = null
+
+local Scalar = { __name = "ddb.scalar" }
+Scalar.__index = Scalar
+local function scalar(tid, value, extra)
+  local s = { type = NAME[tid], value = value }
+  if extra then for k, v in pairs(extra) do s[k] = v end end
+  return setmetatable(s, Scalar)
+end
+local function is_scalar(v) return getmetatable(v) == Scalar end
+
+function Scalar:isnull() return self.value == nil end
+function Scalar:raw() return self.value end
+
+local function b16_to_number(s)
+  local p = ffi.cast("const uint8_t *", s)
+  local lo, hi = ffi.cast("const uint64_t *", p)[0], ffi.cast("const int64_t *", p + 8)[0]
+  return tonumber(hi) * 18446744073709551616 + tonumber(lo)
+end
+
+-- Decimals as numbers (scaled), every integer-valued cell as its raw number.
+function Scalar:tonumber()
+  local v, k = self.value, KIND[T[self.type]]
+  if v == nil then return nil end
+  if k == "b16" then
+    if self.type ~= "DECIMAL128" then return nil end
+    v = b16_to_number(v)
+  end
+  if k == "dur" or k == "xy" or k == "str" then return nil end
+  v = tonumber(v)
+  if self.scale and self.scale > 0 then v = v / 10 ^ self.scale end
+  return v
+end
+
+function Scalar.__eq(a, b)
+  if a.type ~= b.type or a.scale ~= b.scale or a.unit ~= b.unit or a.fkind ~= b.fkind then return false end
+  if type(a.value) == "table" and type(b.value) == "table" then
+    return a.value[1] == b.value[1] and a.value[2] == b.value[2]
+  end
+  return a.value == b.value
+end
+function Scalar.__lt(a, b)
+  if a.type ~= b.type or a.value == nil or b.value == nil or type(a.value) ~= type(b.value) then
+    error("dolphindb: cannot order " .. a.type .. " and " .. b.type, 2)
+  end
+  if a.scale ~= b.scale then return a:tonumber() < b:tonumber() end
+  return a.value < b.value
+end
+function Scalar.__le(a, b) return not Scalar.__lt(b, a) end
+
+---------------------------------------------------------------- Lua -> cells
+
+local function fail(msg, level) error("dolphindb: " .. msg, level or 4) end
+
+local function is_i64(v) return type(v) == "cdata" and (ffi.istype(I64, v) or ffi.istype(U64, v)) end
+
+-- Integral number or int64 -> int64-compatible Lua value; checks range.
+local function integral(v, tid)
+  local tv = type(v)
+  if tv == "number" then
+    if v ~= v or v % 1 ~= 0 or v >= 2^63 or v < -2^63 then fail(("%s cannot hold %s"):format(NAME[tid], tostring(v))) end
+  elseif tv == "cdata" and ffi.istype(U64, v) then
+    if v >= 9223372036854775808ULL then fail(NAME[tid] .. " cannot hold " .. tostring(v)) end
+    v = ffi.cast(I64, v)
+  elseif not (tv == "cdata" and ffi.istype(I64, v)) then
+    fail(("%s expected, got %s"):format(NAME[tid], tv))
+  end
+  local r = INT_RANGE[tid]
+  if r and (v > r or v <= -r - 1) then fail(("%s out of range: %s"):format(NAME[tid], tostring(v))) end
+  if (v == I64_MIN) and not r then fail(NAME[tid] .. " out of range (that is the NULL value)") end
+  return v
+end
+
+local parse_scalar   -- defined below (needs handles)
+
+-- The raw cell content for `v` as a cell of type tid (nil = NULL).
+local function raw_of(v, tid, scale)
+  if v == nil or v == null then return nil end
+  if is_scalar(v) then
+    local k, sk = KIND[tid], KIND[T[v.type]]
+    if v.type == NAME[tid] and (v.scale or 0) == (scale or 0) then
+      if k == "bool" and v.value ~= nil then return v.value and 1 or 0 end
+      return v.value, v
+    end
+    if v.value == nil then return nil end
+    local numeric = { int = true, long = true, real = true, bool = true }
+    if numeric[k] and numeric[sk] then return raw_of(v.value, tid, scale) end
+    local dec = sk == "dec32" or sk == "dec64" or v.type == "DECIMAL128"
+    if k == "real" and dec then return v:tonumber() end
+    if DEC_MAX_SCALE[tid] and (dec or sk == "int" or sk == "long") then return raw_of(tostring(v), tid, scale) end
+    fail(("cannot use a %s value as %s"):format(v.type, NAME[tid]))
+  end
+  local k = KIND[tid]
+  if k == "bool" then
+    if type(v) == "boolean" then return v and 1 or 0 end
+    if type(v) == "number" and (v == 0 or v == 1) then return v end
+    fail("BOOL expected, got " .. type(v))
+  elseif k == "int" or k == "long" then
+    if tid == T.CHAR and type(v) == "string" and #v == 1 then return v:byte() end
+    return integral(v, tid)
+  elseif k == "real" then
+    if type(v) == "number" then return v end
+    if is_i64(v) then return tonumber(v) end
+    fail(NAME[tid] .. " expected, got " .. type(v))
+  elseif k == "time32" or k == "time64" then
+    if type(v) == "string" then return parse_scalar(tid, v).value end
+    return integral(v, k == "time32" and T.INT or T.LONG)
+  elseif k == "dec32" or k == "dec64" or tid == T.DECIMAL128 then
+    if type(v) == "number" then v = ("%.17g"):format(v) end
+    if is_i64(v) then v = tostring(v):gsub("U?LL$", "") end
+    if type(v) ~= "string" then fail(NAME[tid] .. " expected, got " .. type(v)) end
+    return parse_scalar(tid, v, scale).value
+  elseif k == "b16" or k == "dur" then
+    if type(v) == "string" then local p = parse_scalar(tid, v); return p.value, p end
+    fail(NAME[tid] .. " literal expected, got " .. type(v))
+  elseif k == "xy" then
+    if type(v) == "table" and type(v[1]) == "number" and type(v[2]) == "number" then return v end
+    fail(NAME[tid] .. " expects {x, y}")
+  end
+  fail("cannot store a value in a " .. tostring(NAME[tid]))
+end
+
+-- Write element i (0-based) of a FIXED cell array.
+local function put_cell(tid, data, i, v, scale)
+  local raw, src = raw_of(v, tid, scale)
+  local k, p = KIND[tid], ffi.cast(CTYPE[tid], data)
+  if raw == nil then
+    if k == "b16" then
+      ffi.fill(p + 16 * i, 16, 0)
+      if tid == T.DECIMAL128 then p[16 * i + 15] = 0x80 end
+    elseif k == "dur" then p[2 * i] = -2147483648; p[2 * i + 1] = 0
+    elseif k == "xy" then p[2 * i] = DBL_NULL; p[2 * i + 1] = DBL_NULL
+    elseif k == "real" then p[i] = tid == T.FLOAT and FLT_NULL or DBL_NULL
+    elseif k == "bool" or tid == T.CHAR then p[i] = -128
+    elseif tid == T.SHORT then p[i] = -32768
+    elseif CTYPE[tid] == C_I64 then p[i] = I64_MIN
+    else p[i] = -2147483648 end
+  elseif k == "b16" then ffi.copy(p + 16 * i, raw, 16)
+  elseif k == "dur" then p[2 * i] = raw; p[2 * i + 1] = src and src.unit or 0
+  elseif k == "xy" then p[2 * i] = raw[1]; p[2 * i + 1] = raw[2]
+  else p[i] = raw end
+end
+
+---------------------------------------------------------------- Lua -> handles
+
+local to_handle
+local Vector, Table, Matrix, Dict, Set, ArrayVector, Chunk = {}, {}, {}, {}, {}, {}, {}
+local meta_info = setmetatable({}, { __mode = "k" })   -- metatable -> {form, type, scale, ...}
+local anchors = setmetatable({}, { __mode = "k" })     -- decoded vector -> {handle, obj}
+local order = setmetatable({}, { __mode = "k" })       -- dict/set -> keys in wire order
+
+local function info(v) local mt = getmetatable(v); return mt and meta_info[mt] end
+
+-- n of an array-like table: v.n, else #v.
+local function length(t)
+  local n = rawget(t, "n")
+  if type(n) == "number" then return n end
+  return #t
+end
+
+-- Plain list of Lua values -> (type id, scale) of the vector they make.
+local function infer(list, n)
+  local tid, scale, int32, any
+  for i = 1, n do
+    local v = list[i]
+    local et, es
+    if v == nil or v == null then
+    elseif type(v) == "boolean" then et = T.BOOL
+    elseif type(v) == "string" then et = T.STRING
+    elseif type(v) == "number" then
+      if v % 1 == 0 and v < 2^63 and v >= -2^63 + 1024 then
+        et = T.LONG
+        if v > -2^31 and v < 2^31 then int32 = (int32 ~= false) else int32 = false end
+      else et = T.DOUBLE end
+    elseif is_i64(v) then et = T.LONG; int32 = false
+    elseif is_scalar(v) then et, es = T[v.type], v.scale
+    else any = true end
+    if et then
+      if tid == nil then tid, scale = et, es
+      elseif tid ~= et or scale ~= es then
+        if (tid == T.LONG and et == T.DOUBLE) or (tid == T.DOUBLE and et == T.LONG) then tid = T.DOUBLE
+        else any = true end
+      end
+    end
+  end
+  if any or tid == nil then return T.ANY end
+  if tid == T.LONG and int32 then return T.INT end
+  return tid, scale
+end
+
+local function build_vector(tid, list, n, form, scale)
+  form = form or FORM.VECTOR
+  local k = KIND[tid]
+  if k == nil then fail("cannot make a vector of " .. type_name(tid)) end
+  if k == "str" then
+    local strs = {}
+    for i = 1, n do
+      local v = list[i]
+      if is_scalar(v) then v = v.value end
+      if v ~= nil and v ~= null and type(v) ~= "string" then fail(NAME[tid] .. " element " .. i .. " is a " .. type(v)) end
+      strs[i] = v
+    end
+    return core._obj_strings(tid, form, strs, n)
+  elseif k == "any" then
+    local hs = {}
+    for i = 1, n do hs[i] = to_handle(list[i]) end
+    return core._obj_any(hs, n, form)
+  end
+  local h = core._obj_new(form, tid, n)
+  local o = P(h)
+  if DEC_MAX_SCALE[tid] then
+    scale = scale or 0
+    if scale < 0 or scale > DEC_MAX_SCALE[tid] then fail(("bad scale %d for %s"):format(scale, NAME[tid])) end
+    o.scale = scale
+  end
+  if k ~= "void" then
+    for i = 1, n do put_cell(tid, o.data, i - 1, list[i], scale) end
+  end
+  return h
+end
+
+local function build_scalar(s)
+  local tid = T[s.type]
+  if KIND[tid] == "str" then return core._obj_strings(tid, FORM.SCALAR, { s.value }, 1, s.fkind) end
+  if tid == T.VOID then return core._obj_void(s.value == nil and 1 or s.value) end
+  local h = core._obj_new(FORM.SCALAR, tid, 1)
+  local o = P(h)
+  if s.scale then o.scale = s.scale end
+  put_cell(tid, o.data, 0, s, s.scale)
+  return h
+end
+
+-- Keys of a dictionary/set in a stable order: the decoded wire order first.
+local function ordered_keys(d, is_set)
+  local keys, seen = {}, {}
+  for _, k in ipairs(order[d] or {}) do
+    if rawget(d, k) ~= nil then keys[#keys + 1] = k; seen[k] = true end
+  end
+  local rest = {}
+  for k in pairs(d) do if not seen[k] then rest[#rest + 1] = k end end
+  table.sort(rest, function(a, b)
+    local ta, tb = type(a), type(b)
+    if ta ~= tb then return ta < tb end
+    if ta == "number" or ta == "string" then return a < b end
+    return tostring(a) < tostring(b)
+  end)
+  for _, k in ipairs(rest) do keys[#keys + 1] = k end
+  return keys
+end
+
+local function map_handle(d, kt, vt, form, scale)
+  local keys = ordered_keys(d)
+  local vals = {}
+  for i, k in ipairs(keys) do vals[i] = rawget(d, k) end
+  if form == FORM.SET then return core._obj_set(build_vector(kt, keys, #keys, nil, scale)) end
+  if vt == nil then vt = infer(vals, #vals) end
+  return core._obj_dict(build_vector(kt, keys, #keys), build_vector(vt, vals, #vals, nil, scale), form)
+end
+
+local function plain_table_handle(t, depth)
+  local n, other, strkeys = length(t), false, false
+  for k in pairs(t) do
+    if type(k) == "number" then
+      if k % 1 ~= 0 or k < 1 or k > n then other = true end
+    elseif k == "n" then
+    elseif type(k) == "string" then strkeys = true
+    else other = true end
+  end
+  if not strkeys and not other then
+    local tid, scale = infer(t, n)
+    return build_vector(tid, t, n, nil, scale)
+  end
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  local kt = infer(keys, #keys)
+  if kt == T.ANY then fail("cannot convert a table with mixed key types") end
+  return map_handle(t, kt, nil, FORM.DICTIONARY)
+end
+
+local depth_now = 0
+function to_handle(v)
+  local tv = type(v)
+  if v == nil or v == null then return core._obj_void(1) end
+  if tv == "boolean" then return build_vector(T.BOOL, { v }, 1, FORM.SCALAR) end
+  if tv == "string" then return core._obj_strings(T.STRING, FORM.SCALAR, { v }, 1) end
+  if tv == "number" or is_i64(v) then
+    local tid = infer({ v }, 1)
+    return build_vector(tid, { v }, 1, FORM.SCALAR)
+  end
+  if tv == "userdata" and tostring(getmetatable(v)) == "dolphindb.obj" then return v end
+  if tv ~= "table" then fail("cannot convert a " .. tv .. " to a DolphinDB object") end
+  if is_scalar(v) then return build_scalar(v) end
+  depth_now = depth_now + 1
+  if depth_now > 64 then depth_now = 0; fail("value nested too deeply (a cycle?)") end
+  local ok, h = pcall(function()
+    local i = info(v)
+    if not i then return plain_table_handle(v) end
+    if i.form == FORM.VECTOR or i.form == FORM.PAIR then
+      if i.array then
+        local rows, total = length(v), 0
+        for r = 1, rows do total = total + length(v[r]) end
+        local h = core._obj_arrayvector(i.type, rows, total)
+        local o = P(h)
+        o.values.scale = i.scale or 0
+        local at = 0
+        for r = 1, rows do
+          local row = v[r]
+          for j = 1, length(row) do put_cell(i.type, o.values.data, at, row[j], i.scale); at = at + 1 end
+          o.row_offs[r] = at
+        end
+        return h
+      end
+      return build_vector(i.type, v, length(v), i.form, i.scale)
+    elseif i.form == FORM.TABLE then
+      local hs = {}
+      for c = 1, #v.columns do hs[c] = to_handle(v.columns[c]) end
+      return core._obj_table(v.colnames, hs, #v.columns, v.name)
+    elseif i.form == FORM.MATRIX then
+      local h = core._obj_new(FORM.MATRIX, i.type, v.nrows, v.ncols)
+      local data = v.data
+      if KIND[i.type] == "str" or KIND[i.type] == "any" then fail("matrices of " .. NAME[i.type] .. " are not supported") end
+      local o = P(h)
+      o.scale = i.scale or 0
+      for c = 1, v.nrows * v.ncols do put_cell(i.type, o.data, c - 1, data[c], i.scale) end
+      core._obj_setlabels(h, v.rowlabels and to_handle(v.rowlabels), v.collabels and to_handle(v.collabels))
+      return h
+    elseif i.form == FORM.DICTIONARY or i.form == FORM.CHART or i.form == FORM.SET then
+      return map_handle(v, i.key, i.type, i.form, i.scale)
+    end
+    fail("cannot send a " .. FORM_NAME[i.form] .. " object")
+  end)
+  depth_now = depth_now - 1
+  if not ok then error(h, 0) end
+  return h
+end
+
+function parse_scalar(tid, text, scale)
+  local h, err = core._obj_parse(tid, text, scale or 0)
+  if not h then fail(err) end
+  return M._from_handle(h, { typed = true })
+end
+
+---------------------------------------------------------------- handles -> Lua
+
+local vector_mt_cache = {}
+local function vector_mt(form, tid, scale, array)
+  local key = form * 100000 + tid * 100 + (scale or 0)
+  local mt = vector_mt_cache[key]
+  if not mt then
+    mt = { __index = array and ArrayVector or Vector, __tostring = Vector.__tostring, __name = "ddb.vector" }
+    meta_info[mt] = { form = form, type = tid, scale = DEC_MAX_SCALE[array and tid or tid] and (scale or 0) or nil, array = array }
+    vector_mt_cache[key] = mt
+  end
+  return mt
+end
+
+local function map_mt(form, kt, vt, scale)
+  local mt = { __name = form == FORM.SET and "ddb.set" or "ddb.dict", __index = function() return nil end,
+               __tostring = function(d) return core._obj_format(to_handle(d)) end }
+  meta_info[mt] = { form = form, key = kt, type = vt, scale = scale }
+  return mt
+end
+
+-- A reader of elements of a flat object: f(i) for 0-based i -> Lua value or null.
+local function element_reader(o, typed)
+  local tid, scale = o.type, o.scale
+  local k = KIND[tid]
+  local p = CTYPE[tid] and o.data ~= nil and ffi.cast(CTYPE[tid], o.data)
+  if k == "bool" then
+    return function(i) local v = p[i]; if v == -128 then return null end return v ~= 0 end
+  elseif k == "int" then
+    local nv = tid == T.CHAR and -128 or tid == T.SHORT and -32768 or -2147483648
+    return function(i) local v = p[i]; if v == nv then return null end return v end
+  elseif k == "long" then
+    return function(i) local v = p[i]; if v == I64_MIN then return null end return v end
+  elseif k == "real" then
+    local nv = tid == T.FLOAT and FLT_NULL or DBL_NULL
+    return function(i) local v = p[i]; if v == nv then return null end return v end
+  elseif k == "time32" or k == "time64" or k == "dec32" or k == "dec64" then
+    local nv = CTYPE[tid] == C_I64 and I64_MIN or -2147483648
+    local extra = DEC_MAX_SCALE[tid] and { scale = scale } or nil
+    return function(i)
+      local v = p[i]
+      if v == nv then return null end
+      return scalar(tid, (k == "time32" or k == "dec32") and tonumber(v) or v, extra)
+    end
+  elseif k == "b16" then
+    local extra = DEC_MAX_SCALE[tid] and { scale = scale } or nil
+    return function(i)
+      local s = ffi.string(p + 16 * i, 16)
+      if tid == T.DECIMAL128 then
+        if s == "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\128" then return null end
+      elseif s == "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0" then return null end
+      return scalar(tid, s, extra)
+    end
+  elseif k == "dur" then
+    return function(i)
+      if p[2 * i] == -2147483648 then return null end
+      return scalar(tid, p[2 * i], { unit = p[2 * i + 1] })
+    end
+  elseif k == "xy" then
+    return function(i)
+      if p[2 * i] == DBL_NULL and p[2 * i + 1] == DBL_NULL then return null end
+      return scalar(tid, { p[2 * i], p[2 * i + 1] })
+    end
+  elseif k == "str" then
+    local base = o.symbase
+    if base ~= nil and o.offs == nil then
+      local idx, cache = ffi.cast(C_I32, o.data), {}
+      return function(i)
+        local e = idx[i]
+        local s = cache[e]
+        if not s then
+          if e < 0 or e >= base.n then error("dolphindb: symbol index out of range", 0) end
+          s = ffi.string(base.bytes + base.offs[e], base.offs[e + 1] - base.offs[e] - 1)
+          cache[e] = s
+        end
+        return s
+      end
+    end
+    local offs, bytes = o.offs, o.bytes
+    return function(i) return ffi.string(bytes + offs[i], offs[i + 1] - offs[i] - 1) end
+  elseif k == "void" then
+    return function() return null end
+  end
+  error("dolphindb: cannot read cells of type " .. tostring(NAME[tid]), 0)
+end
+
+local from_obj
+
+-- A plain Lua scalar for a SCALAR object (nil for NULL unless typed).
+local function scalar_value(o, typed)
+  local tid = o.type
+  if tid == T.VOID then
+    if typed then return scalar(tid, o.void_kind ~= 1 and o.void_kind or nil) end
+    return nil
+  end
+  local v = element_reader(o, typed)(0)
+  local k = KIND[tid]
+  if k == "str" then
+    if typed or (tid ~= T.STRING and tid ~= T.SYMBOL and tid ~= T.BLOB) then
+      return scalar(tid, v, o.fkind ~= 0 and { fkind = o.fkind } or nil)
+    end
+    return v
+  end
+  if v == null then
+    if not typed then return nil end
+    return scalar(tid, nil, DEC_MAX_SCALE[tid] and { scale = o.scale } or nil)
+  end
+  if typed and not is_scalar(v) then return scalar(tid, v) end
+  return v
+end
+
+local function fill(list, o, from, n, typed, anchor)
+  if o.type == T.ANY then
+    for i = 1, n do
+      local v = from_obj(o.items[from + i - 1], typed, anchor)
+      if v == nil then v = null end
+      list[i] = v
+    end
+  else
+    local read = element_reader(o, typed)
+    for i = 1, n do list[i] = read(from + i - 1) end
+  end
+  list.n = n
+  return list
+end
+
+local function vector_value(o, typed, anchor)
+  local v = fill({}, o, 0, tonumber(o.rows), typed, anchor)
+  anchors[v] = { anchor, o }
+  return setmetatable(v, vector_mt(o.form, o.type, o.scale))
+end
+
+-- Dictionary/set keys must work as Lua table keys: typed values become their text.
+local function key_value(k)
+  if is_scalar(k) then return tostring(k) end
+  if is_i64(k) and k >= -2^53 and k <= 2^53 then return tonumber(k) end
+  return k
+end
+
+local function map_value(o, typed, anchor)
+  local keys = fill({}, o.keys, 0, tonumber(o.keys.rows), typed, anchor)
+  local vals = o.form ~= FORM.SET and fill({}, o.values, 0, tonumber(o.values.rows), typed, anchor)
+  local d, ord = {}, {}
+  for i = 1, keys.n do
+    local k = key_value(keys[i])
+    ord[i] = k
+    d[k] = vals and vals[i] or true
+  end
+  order[d] = ord
+  local vt = vals and o.values.type or nil
+  local scale = (vals and o.values or o.keys).scale
+  return setmetatable(d, map_mt(o.form, o.keys.type, vt, scale))
+end
+
+local Table_mt = { __index = Table, __name = "ddb.table" }
+meta_info[Table_mt] = { form = FORM.TABLE }
+local Matrix_mt = { __index = Matrix, __name = "ddb.matrix" }
+
+function from_obj(o, typed, anchor)
+  local form, tid = o.form, o.type
+  if form == FORM.SCALAR then return scalar_value(o, typed) end
+  if form == FORM.VECTOR or form == FORM.PAIR then
+    if tid >= 64 and tid < 128 then
+      local rows, av = tonumber(o.rows), {}
+      for r = 1, rows do
+        local a, b = tonumber(o.row_offs[r - 1]), tonumber(o.row_offs[r])
+        av[r] = fill({}, o.values, a, b - a, typed, anchor)
+      end
+      av.n = rows
+      anchors[av] = { anchor, o }
+      return setmetatable(av, vector_mt(form, tid - 64, o.values.scale, true))
+    end
+    return vector_value(o, typed, anchor)
+  elseif form == FORM.TABLE then
+    local t = { colnames = {}, columns = {}, n = tonumber(o.rows), name = ffi.string(o.name) }
+    for c = 1, tonumber(o.cols) do
+      t.colnames[c] = ffi.string(o.col_names[c - 1])
+      t.columns[c] = from_obj(o.columns[c - 1], typed, anchor)
+    end
+    return setmetatable(t, Table_mt)
+  elseif form == FORM.MATRIX then
+    local m = { nrows = tonumber(o.rows), ncols = tonumber(o.cols) }
+    m.data = vector_value(o, typed, anchor)
+    setmetatable(m.data, vector_mt(FORM.VECTOR, tid, o.scale))
+    if o.row_labels ~= nil then m.rowlabels = from_obj(o.row_labels, typed, anchor) end
+    if o.col_labels ~= nil then m.collabels = from_obj(o.col_labels, typed, anchor) end
+    local mt = { __index = Matrix, __name = "ddb.matrix", __tostring = Matrix.__tostring }
+    meta_info[mt] = { form = FORM.MATRIX, type = tid, scale = DEC_MAX_SCALE[tid] and o.scale or nil }
+    return setmetatable(m, mt)
+  elseif form == FORM.SET or form == FORM.DICTIONARY or form == FORM.CHART then
+    return map_value(o, typed, anchor)
+  elseif form == FORM.CHUNK then
+    return setmetatable({ bytes = ffi.string(o.bytes, o.nbytes) }, Chunk)
+  end
+  error("dolphindb: cannot convert a " .. tostring(FORM_NAME[form]) .. " object", 0)
+end
+
+-- Hook for the C side: a handle (one object) -> Lua value.
+function M._from_handle(h, opts)
+  local typed = type(opts) == "table" and opts.typed
+  local v = from_obj(P(h), typed, h)
+  if type(opts) == "table" and opts.pickleTableToList and getmetatable(v) == Table_mt then
+    return v:tolist()
+  end
+  return v
+end
+M._to_handle = to_handle
+core._obj_hooks(M._from_handle, to_handle)
+
+---------------------------------------------------------------- methods
+
+function Scalar.__tostring(s) return core._obj_format(build_scalar(s)) end
+
+function Vector.__tostring(v) return core._obj_format(to_handle(v)) end
+
+-- Zero-copy FFI pointer to the cells of a decoded (or freshly built) vector, its
+-- length and the handle that owns the memory. The pointer stays valid while the
+-- vector is alive; it shows the decoded cells, not later edits of the Lua array.
+function Vector:ptr()
+  local a = anchors[self]
+  if not a then
+    local h = to_handle(self)
+    a = { h, P(h) }
+    anchors[self] = a
+  end
+  local o = a[2]
+  local ct = CTYPE[o.type]
+  if not ct or o.type >= 64 then error("dolphindb: no FFI view for " .. type_name(o.type) .. " vectors", 2) end
+  return ffi.cast(ct, o.data), tonumber(o.rows), a[1]
+end
+Vector.view = Vector.ptr
+ArrayVector.ptr = function(self)
+  local a = anchors[self]
+  if not a then local h = to_handle(self); a = { h, P(h) }; anchors[self] = a end
+  local o = a[2]
+  return ffi.cast(CTYPE[o.type - 64], o.values.data), ffi.cast(C_I64, o.row_offs), tonumber(o.rows), a[1]
+end
+
+function Table:col(name)
+  for i, n in ipairs(self.colnames) do if n == name then return self.columns[i] end end
+  return nil
+end
+function Table:ncols() return #self.columns end
+function Table:row(r)
+  local row = {}
+  for c, name in ipairs(self.colnames) do row[name] = self.columns[c][r] end
+  return row
+end
+function Table:rows()
+  local r = 0
+  return function()
+    r = r + 1
+    if r <= self.n then return r, self:row(r) end
+  end
+end
+function Table:tolist()
+  local list = { n = self.n }
+  for r = 1, self.n do list[r] = self:row(r) end
+  return list
+end
+Table_mt.__tostring = function(t) return core._obj_format(to_handle(t)) end
+
+function Matrix:get(r, c) return self.data[(c - 1) * self.nrows + r] end
+function Matrix:column(c)
+  local col = { n = self.nrows }
+  for r = 1, self.nrows do col[r] = self:get(r, c) end
+  return col
+end
+Matrix.__tostring = function(m) return core._obj_format(to_handle(m)) end
+Chunk.__index = Chunk
+Chunk.__tostring = function(c) return ("chunk(%d bytes)"):format(#c.bytes) end
+meta_info[Chunk] = { form = FORM.CHUNK }
+
+---------------------------------------------------------------- public API
+
+-- Canonical value: build the object (validates everything), read it back.
+local function canonical(h) return M._from_handle(h) end
+
+function M.typeof(v)
+  local tv = type(v)
+  if v == nil or v == null then return "VOID", "SCALAR" end
+  if is_scalar(v) then return v.type, "SCALAR" end
+  local i = tv == "table" and info(v)
+  if i then
+    local t = i.type and (i.array and NAME[i.type] .. "[]" or NAME[i.type])
+    if i.form == FORM.TABLE then t = "VOID" end
+    return t or "ANY", FORM_NAME[i.form]
+  end
+  local o = P(to_handle(v))
+  return type_name(o.type), FORM_NAME[o.form]
+end
+
+local function typed_ctor(tname)
+  local tid = T[tname]
+  return function(v, scale)
+    if v == nil or v == null then return scalar(tid, nil) end
+    if type(v) == "string" and (KIND[tid] == "time32" or KIND[tid] == "time64" or KIND[tid] == "b16" or KIND[tid] == "dur") then
+      return parse_scalar(tid, v)
+    end
+    return canonical(build_vector(tid, { v }, 1, FORM.SCALAR)) or scalar(tid, nil)
+  end
+end
+for _, n in ipairs({ "BOOL", "CHAR", "SHORT", "INT", "LONG", "FLOAT", "DOUBLE", "DATE", "MONTH",
+  "TIME", "MINUTE", "SECOND", "DATETIME", "TIMESTAMP", "NANOTIME", "NANOTIMESTAMP", "DATEHOUR",
+  "UUID", "IPADDR", "INT128", "DURATION", "COMPLEX", "POINT" }) do
+  M[n:lower()] = typed_ctor(n)
+end
+-- Friendly mode returns plain Lua values for these; constructors keep the type.
+for _, n in ipairs({ "BOOL", "CHAR", "SHORT", "INT", "LONG", "FLOAT", "DOUBLE" }) do
+  local f = M[n:lower()]
+  M[n:lower()] = function(v)
+    local r = f(v)
+    if is_scalar(r) then return r end
+    return scalar(T[n], r)
+  end
+end
+for _, n in ipairs({ "STRING", "SYMBOL", "BLOB", "CODE" }) do
+  M[n:lower()] = function(s)
+    if s ~= nil and s ~= null and type(s) ~= "string" then error("dolphindb: string expected for " .. n .. ", got " .. type(s), 2) end
+    return scalar(T[n], (s == nil or s == null) and "" or s)
+  end
+end
+for _, n in ipairs({ "DECIMAL32", "DECIMAL64", "DECIMAL128" }) do
+  local tid = T[n]
+  M[n:lower()] = function(v, scale)
+    if type(scale) ~= "number" or scale % 1 ~= 0 or scale < 0 or scale > DEC_MAX_SCALE[tid] then
+      error(("dolphindb: %s needs a scale 0..%d"):format(n, DEC_MAX_SCALE[tid]), 2)
+    end
+    if v == nil or v == null then return scalar(tid, nil, { scale = scale }) end
+    local raw, src = raw_of(v, tid, scale)
+    if src then return src end
+    return scalar(tid, raw, { scale = scale })
+  end
+end
+function M.duration(v, unit)
+  if type(v) == "number" and type(unit) == "string" then v = ("%d%s"):format(v, unit) end
+  if type(v) ~= "string" then error("dolphindb: duration literal expected, e.g. \"3d\"", 2) end
+  return parse_scalar(T.DURATION, v)
+end
+
+function M.vector(tname, list, scale)
+  local tid, s = type_id(tname)
+  if type(list) ~= "table" then error("dolphindb: ddb.vector expects a list", 2) end
+  if tid >= 64 then return M.arrayvector(tid - 64, list, s or scale) end
+  return canonical(build_vector(tid, list, length(list), nil, s or scale))
+end
+function M.arrayvector(tname, rows, scale)
+  local tid, s = type_id(tname)
+  if tid >= 64 then tid = tid - 64 end
+  if KIND[tid] == "str" or KIND[tid] == "any" or KIND[tid] == "void" then
+    error("dolphindb: array vectors need a fixed-width base type", 2)
+  end
+  if type(rows) ~= "table" then error("dolphindb: ddb.arrayvector expects a list of rows", 2) end
+  for r = 1, length(rows) do
+    if type(rows[r]) ~= "table" then error("dolphindb: array vector row " .. r .. " is not a list", 2) end
+  end
+  local av = setmetatable({ n = length(rows) }, vector_mt(FORM.VECTOR, tid, s or scale, true))
+  for r = 1, av.n do av[r] = rows[r] end
+  return canonical(to_handle(av))
+end
+function M.pair(tname, a, b)
+  local tid, s = type_id(tname)
+  return canonical(build_vector(tid, { a, b, n = 2 }, 2, FORM.PAIR, s))
+end
+-- ddb.matrix(type, columns[, {rowlabels=, collabels=}]): columns is a list of columns.
+function M.matrix(tname, columns, opts)
+  local tid, s = type_id(tname)
+  if type(columns) ~= "table" then error("dolphindb: ddb.matrix expects a list of columns", 2) end
+  local ncols, nrows = #columns, columns[1] and length(columns[1]) or 0
+  local data = {}
+  for c = 1, ncols do
+    if length(columns[c]) ~= nrows then error("dolphindb: matrix columns differ in length", 2) end
+    for r = 1, nrows do data[(c - 1) * nrows + r] = columns[c][r] end
+  end
+  local mt = { __index = Matrix }
+  meta_info[mt] = { form = FORM.MATRIX, type = tid, scale = s }
+  local m = setmetatable({ nrows = nrows, ncols = ncols, data = data,
+    rowlabels = opts and opts.rowlabels, collabels = opts and opts.collabels }, mt)
+  return canonical(to_handle(m))
+end
+function M.set(tname, list)
+  if list == nil then list, tname = tname, nil end
+  if type(list) ~= "table" then error("dolphindb: ddb.set expects a list", 2) end
+  local tid, s
+  if tname then tid, s = type_id(tname) else tid, s = infer(list, length(list)) end
+  return canonical(core._obj_set(build_vector(tid, list, length(list), nil, s)))
+end
+-- ddb.dict(keyType, valueType, map) or ddb.dict(keyType, valueType, keys, values).
+function M.dict(kt, vt, map, values)
+  local kid = type_id(kt)
+  local vid, s = type_id(vt)
+  if values then
+    if type(map) ~= "table" or type(values) ~= "table" or length(map) ~= length(values) then
+      error("dolphindb: ddb.dict needs key and value lists of equal length", 2)
+    end
+    return canonical(core._obj_dict(build_vector(kid, map, length(map)),
+                                    build_vector(vid, values, length(values), nil, s)))
+  end
+  if type(map) ~= "table" then error("dolphindb: ddb.dict expects a table", 2) end
+  return canonical(map_handle(map, kid, vid, FORM.DICTIONARY, s))
+end
+-- ddb.table{ {"name", column}, ... , name = "t" }: column order is kept.
+function M.table(spec)
+  if type(spec) ~= "table" or #spec == 0 then error("dolphindb: ddb.table expects { {name, column}, ... }", 2) end
+  local names, hs = {}, {}
+  for i, c in ipairs(spec) do
+    if type(c) ~= "table" or type(c[1]) ~= "string" or type(c[2]) ~= "table" then
+      error("dolphindb: ddb.table column " .. i .. " must be {name, list}", 2)
+    end
+    names[i], hs[i] = c[1], to_handle(c[2])
+  end
+  return canonical(core._obj_table(names, hs, #spec, spec.name))
+end
+
+function M.keys(d)
+  if type(d) ~= "table" then error("dolphindb: ddb.keys expects a dictionary or set", 2) end
+  return ordered_keys(d)
+end
+function M.tolist(t)
+  if getmetatable(t) ~= Table_mt then error("dolphindb: ddb.tolist expects a table", 2) end
+  return t:tolist()
+end
+function M.view(v)
+  local mt = getmetatable(v)
+  if not (mt and (mt.__index == Vector or mt.__index == ArrayVector)) then
+    error("dolphindb: ddb.view expects a vector", 2)
+  end
+  return v:ptr()
+end
+M.encode = core.encode
+M.decode = core.decode
+M.isnull = function(v) return v == nil or v == null or (is_scalar(v) and v.value == nil) end
+
+return M

@@ -1,0 +1,34 @@
+/* lua_value.h — conversion between DolphinDB objects and Lua values.
+ *
+ * The mapping itself lives in lua/dolphindb/value.lua, which reads and fills objects
+ * through LuaJIT's FFI (so big columns never cost one C call per element); this C
+ * half owns object handles (a userdata holding one reference to a ddb_obj), the
+ * codec entry points and the literal parsers/formatters. The two functions below
+ * hand an object to value.lua and back; they load `dolphindb.value` on first use.
+ *
+ * Only LuaJIT's headers are used; the module never links libluajit. */
+#ifndef DDB_LUA_VALUE_H
+#define DDB_LUA_VALUE_H
+
+#include <stddef.h>
+#include "lua.h"
+#include "ddb_obj.h"
+
+/* Add encode, decode and the internal `_obj_*` helpers value.lua uses to the module
+ * table at `module_table_index` (an absolute or relative index). */
+void ddb_lua_value_open(lua_State *L, int module_table_index);
+
+/* Push the Lua value for `o` (the value keeps its own reference; the caller's stays
+ * the caller's). Returns 1 with the value pushed, or -1 with an error message pushed
+ * instead (out of memory, dolphindb.value not loadable). Never raises. */
+int ddb_lua_push_obj(lua_State *L, ddb_obj *o);
+
+/* Build an object from the Lua value at `idx`. Returns a new reference, or NULL with
+ * `err` filled ("cannot convert a function to a DolphinDB object", ...). Never raises;
+ * the stack is left as it was. */
+ddb_obj *ddb_lua_to_obj(lua_State *L, int idx, char *err, size_t errlen);
+
+/* The object inside a handle userdata at `idx`, or NULL if it is not a handle. */
+ddb_obj *ddb_lua_check_handle(lua_State *L, int idx);
+
+#endif
