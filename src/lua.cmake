@@ -10,8 +10,10 @@ if(EXISTS "${CMAKE_SOURCE_DIR}/src/lua_value.c" AND EXISTS "${CMAKE_SOURCE_DIR}/
   list(APPEND DDB_LUA_MODULE_SOURCES src/lua_value.c)
   list(APPEND DDB_LUA_MODULE_DEFS DDB_HAVE_LUA_VALUE)
 endif()
+# The pool binding needs the pool itself and the value conversion.
 if(TARGET ddbcore AND EXISTS "${CMAKE_SOURCE_DIR}/src/lua_pool.c"
-   AND EXISTS "${CMAKE_SOURCE_DIR}/include/dolphindb.h")
+   AND EXISTS "${CMAKE_SOURCE_DIR}/src/ddb_pool.c"
+   AND "DDB_HAVE_LUA_VALUE" IN_LIST DDB_LUA_MODULE_DEFS)
   list(APPEND DDB_LUA_MODULE_SOURCES src/lua_pool.c)
   list(APPEND DDB_LUA_MODULE_DEFS DDB_HAVE_LUA_POOL)
 endif()

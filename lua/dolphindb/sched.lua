@@ -182,13 +182,19 @@ local function release_loop_waiters()
   end
 end
 
+-- One buffer per nesting level: a completion handler may poll again.
+local ready_bufs, depth = { ready_buf }, 1
 local function take_completions(block)
-  local n = run_once(block, ready_buf)
+  local buf = ready_bufs[depth]
+  if not buf then buf = {}; ready_bufs[depth] = buf end
+  local n = run_once(block, buf)
+  depth = depth + 1
   for i = 1, n do
-    local t = ready_buf[i]
-    ready_buf[i] = nil
+    local t = buf[i]
+    buf[i] = nil
     protected_dispatch(t)
   end
+  depth = depth - 1
 end
 
 -- Runs coroutines and the loop until done() is true, or until the deadline (a
@@ -280,6 +286,25 @@ function M.wait_for(obj, timeout)
   return obj._done
 end
 
+-- Calls fn(ticket) from the scheduler (never inside libuv) when `t` completes. The
+-- closure, and whatever it holds, stays referenced exactly until then.
+function M.on_ticket(t, fn)
+  on_ticket[t] = fn
+end
+
+-- One non-blocking turn: collects finished operations so code that polls (isFinished
+-- in a loop) makes progress. Coroutines woken here run now on the main thread, or at
+-- the next turn when called from a spawned coroutine.
+function M.poll()
+  if owned_coroutine() then
+    take_completions(false)
+    return
+  end
+  run_ready()
+  take_completions(false)
+  run_ready()
+end
+
 -- ---- public API ----------------------------------------------------------------
 
 local function check_callable(fn, what)
@@ -313,9 +338,7 @@ function M.sleep(sec)
     return
   end
   if sec == 0 then
-    run_ready()
-    take_completions(false)
-    run_ready()
+    M.poll()
     return
   end
   local deadline = now() + sec

@@ -1,0 +1,126 @@
+-- dolphindb.future — what pool:runTaskAsync() returns (Python's concurrent.futures
+-- Future, for Lua).
+--
+--   f:result([timeout])     waits; returns the value or raises the task's error; on
+--                           timeout raises "... timed out ..." and the task keeps running
+--   f:exception([timeout])  waits; returns the error message, or nil on success
+--   f:done()  f:running()  f:cancelled()
+--   f:cancel()              true if the task was cancelled (queued or running: a running
+--                           task's connection is recycled), false if it had ended
+--   f:add_done_callback(fn) fn(f) runs as a coroutine at the next scheduler turn after
+--                           the future is done (at once if it already is)
+--   f:task_id()
+--
+-- Waiting follows the scheduler's rule: a spawned coroutine parks, anything else
+-- drives the loop. A future is a waitable, so ddb.wait({f1, f2, ...}) works too.
+-- The future keeps its task (and the pool) referenced only until the task ends.
+
+local sched = require "dolphindb.sched"
+
+local Future = {}
+Future.__index = Future
+Future.__tostring = function(f)
+  local state = f._cancelled and "cancelled" or (f._done and (f._ok and "done" or "failed")) or "pending"
+  return ("dolphindb.future(task %s, %s)"):format(tostring(f._id), state)
+end
+
+local function run_callbacks(f)
+  local callbacks = f._callbacks
+  f._callbacks = nil
+  for i = 1, #callbacks do sched.spawn(callbacks[i], f) end
+end
+
+local function settle(f, ok, value)
+  f._ok = ok
+  if ok then f._value = value else f._err = value end
+  f._task, f._pool, f._finish = nil, nil, nil
+  sched.signal(f)
+  run_callbacks(f)
+end
+
+-- `finish(task)` turns the finished task into `true, value` or `false, message`.
+function Future.new(pool, task, ticket, finish)
+  local f = setmetatable({
+    _done = false, _waiters = {}, _callbacks = {},
+    _pool = pool, _task = task, _finish = finish, _id = task:id(),
+  }, Future)
+  sched.on_ticket(ticket, function()
+    if f._done then return end          -- cancelled meanwhile
+    local ok, finished, value = pcall(f._finish, f._task)
+    if ok then settle(f, finished, value) else settle(f, false, finished) end
+  end)
+  return f
+end
+
+local function check(f, method)
+  if getmetatable(f) ~= Future then
+    error(("dolphindb: future:%s() called on a %s (use f:%s, not f.%s)")
+      :format(method, type(f), method, method), 3)
+  end
+end
+
+local function wait(f, timeout, what)
+  if not sched.wait_for(f, timeout) then
+    error(("dolphindb: timed out after %g s waiting for the %s of task %s (the task keeps running)")
+      :format(timeout, what, tostring(f._id)), 3)
+  end
+end
+
+function Future:result(timeout)
+  check(self, "result")
+  wait(self, timeout, "result")
+  if self._ok then return self._value end
+  error(self._err, 2)
+end
+
+function Future:exception(timeout)
+  check(self, "exception")
+  wait(self, timeout, "exception")
+  if self._cancelled then error(self._err, 2) end
+  if self._ok then return nil end
+  return self._err
+end
+
+function Future:done()
+  check(self, "done")
+  return self._done
+end
+
+function Future:cancelled()
+  check(self, "cancelled")
+  return self._cancelled == true
+end
+
+function Future:running()
+  check(self, "running")
+  return not self._done and self._task:state() == "RUNNING"
+end
+
+function Future:cancel()
+  check(self, "cancel")
+  if self._done then return self._cancelled == true end
+  if not self._pool:_cancel_task(self._task) then return false end
+  self._cancelled = true
+  settle(self, false, ("dolphindb: task %s was cancelled"):format(tostring(self._id)))
+  return true
+end
+
+function Future:add_done_callback(fn)
+  check(self, "add_done_callback")
+  local t = type(fn)
+  local mt = getmetatable(fn)
+  if t ~= "function" and not (t == "table" and mt and mt.__call) then
+    error("dolphindb: add_done_callback expects a function, got " .. t, 2)
+  end
+  if self._done then
+    sched.spawn(fn, self)
+  else
+    self._callbacks[#self._callbacks + 1] = fn
+  end
+end
+
+function Future:task_id()
+  return self._id
+end
+
+return Future

@@ -1,0 +1,627 @@
+/* lua_pool.c — pool and task userdata over the inline pool of include/dolphindb.h.
+ *
+ * Every pool lives on the Lua state's loop (lua_loop.c). A submitted task gets a
+ * ticket; the pool's completion callback (called from inside uv_run) only completes
+ * that ticket, and Lua reads the task after core.run_once handed the ticket over.
+ * Opening and closing a pool are not task completions, so a small 1 ms watch timer
+ * turns "the pool left OPENING" / "the pool is CLOSED" into tickets as well.
+ *
+ * Lifetimes: the pool userdata owns the ddb_pool; it is attached to the loop so that
+ * closing the Lua state frees it before the loop closes. Task userdata own one task
+ * reference each. When a pool is freed with tasks still in flight, their callbacks
+ * never come, so their tickets are dropped from the pending count. */
+#include "lua_pool.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lauxlib.h"
+#include "dolphindb.h"
+#include "lua_loop.h"
+#include "lua_value.h"
+
+#define POOL_MT "dolphindb.pool"
+#define TASK_MT "dolphindb.task"
+#define ERRLEN 512
+
+enum { WATCH_OPEN, WATCH_CLOSE, NWATCH };
+
+struct lua_pool;
+
+typedef struct state_watch {
+    uv_timer_t timer;
+    struct lua_pool *lp;
+    double ticket;
+    int kind;               /* WATCH_OPEN: state != OPENING; WATCH_CLOSE: state == CLOSED */
+} state_watch;
+
+typedef struct lua_pool {
+    ddb_pool *pool;         /* NULL once freed */
+    ddb_lua_loop *loop;
+    int64_t inflight;       /* submitted tasks whose callback has not come yet */
+    state_watch *watch[NWATCH];
+} lua_pool;
+
+typedef struct lua_task {
+    ddb_task *task;
+} lua_task;
+
+/* ---- completion and watches (called inside uv_run: no Lua here) ---------------- */
+
+static void on_task_complete(ddb_pool *pool, ddb_task *task, void *task_ud, void *pool_ud)
+{
+    (void)pool;
+    (void)task;
+    lua_pool *lp = pool_ud;
+    lp->inflight--;
+    ddb_lua_ticket_complete(lp->loop, (double)(uintptr_t)task_ud);
+}
+
+static void watch_freed(uv_handle_t *h) { free(h->data); }
+
+static void watch_end(state_watch *w, int completed)
+{
+    lua_pool *lp = w->lp;
+    lp->watch[w->kind] = NULL;
+    if (completed) ddb_lua_ticket_complete(lp->loop, w->ticket);
+    else ddb_lua_ticket_drop(lp->loop, w->ticket);
+    uv_timer_stop(&w->timer);
+    uv_close((uv_handle_t *)&w->timer, watch_freed);
+}
+
+static int watch_satisfied(const state_watch *w)
+{
+    int state = ddb_pool_state(w->lp->pool);
+    return w->kind == WATCH_OPEN ? state != DDB_POOL_OPENING : state == DDB_POOL_CLOSED;
+}
+
+static void watch_tick(uv_timer_t *t)
+{
+    state_watch *w = t->data;
+    if (watch_satisfied(w)) watch_end(w, 1);
+}
+
+/* Returns the ticket of a new watch (pushed), or pushes nil when already satisfied. */
+static void push_watch(lua_State *L, lua_pool *lp, int kind)
+{
+    if (lp->watch[kind]) {            /* already watching: the same ticket (pool.lua
+                                         lets only one waiter park on it) */
+        lua_pushnumber(L, lp->watch[kind]->ticket);
+        return;
+    }
+    state_watch probe = { .lp = lp, .kind = kind };
+    if (watch_satisfied(&probe)) {
+        lua_pushnil(L);
+        return;
+    }
+    state_watch *w = malloc(sizeof *w);
+    if (!w) luaL_error(L, "dolphindb: out of memory");
+    *w = probe;
+    int rc = uv_timer_init(ddb_lua_loop_uv(lp->loop), &w->timer);
+    if (rc != 0) {
+        free(w);
+        luaL_error(L, "dolphindb: cannot start a timer: %s", uv_strerror(rc));
+    }
+    w->timer.data = w;
+    w->ticket = ddb_lua_ticket_new(lp->loop);
+    uv_timer_start(&w->timer, watch_tick, 1, 1);
+    lp->watch[kind] = w;
+    lua_pushnumber(L, w->ticket);
+}
+
+/* Frees the C pool: no callback comes after this, so in-flight tickets are dropped. */
+static void pool_release(lua_pool *lp)
+{
+    if (!lp->pool) return;
+    for (int k = 0; k < NWATCH; k++)
+        if (lp->watch[k]) watch_end(lp->watch[k], 0);
+    ddb_lua_loop_detach(lp->loop, lp);
+    ddb_pool_free(lp->pool);
+    lp->pool = NULL;
+    for (; lp->inflight > 0; lp->inflight--) ddb_lua_ticket_drop(lp->loop, 0);
+}
+
+static void pool_closer(void *obj) { pool_release(obj); }
+
+/* ---- config -------------------------------------------------------------------- */
+
+static int opt_present(lua_State *L, int cfg, const char *name)
+{
+    lua_getfield(L, cfg, name);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    return 1;
+}
+
+static const char *opt_string(lua_State *L, int cfg, const char *name, const char *dflt)
+{
+    if (!opt_present(L, cfg, name)) return dflt;
+    if (lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "dolphindb: option '%s' must be a string", name);
+    const char *s = lua_tostring(L, -1);   /* anchored by the config table */
+    lua_pop(L, 1);
+    return s;
+}
+
+static double opt_number(lua_State *L, int cfg, const char *name, double dflt)
+{
+    if (!opt_present(L, cfg, name)) return dflt;
+    if (lua_type(L, -1) != LUA_TNUMBER)
+        luaL_error(L, "dolphindb: option '%s' must be a number", name);
+    double v = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+static int opt_int(lua_State *L, int cfg, const char *name, int dflt)
+{
+    double v = opt_number(L, cfg, name, dflt);
+    if (v != (double)(int)v) luaL_error(L, "dolphindb: option '%s' must be an integer", name);
+    return (int)v;
+}
+
+static int opt_bool(lua_State *L, int cfg, const char *name, int dflt)
+{
+    if (!opt_present(L, cfg, name)) return dflt;
+    if (lua_type(L, -1) != LUA_TBOOLEAN)
+        luaL_error(L, "dolphindb: option '%s' must be a boolean", name);
+    int v = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* sites = { {host=, port=}, ... } -> array (left on the stack as a userdata). */
+static ddb_site *opt_sites(lua_State *L, int cfg, int *nsites)
+{
+    *nsites = 0;
+    if (!opt_present(L, cfg, "sites")) return NULL;
+    if (!lua_istable(L, -1)) luaL_error(L, "dolphindb: option 'sites' must be a list");
+    int list = lua_gettop(L);
+    int n = (int)lua_objlen(L, list);
+    if (n == 0) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    ddb_site *sites = lua_newuserdata(L, (size_t)n * sizeof *sites);   /* GC-owned */
+    lua_insert(L, list);          /* keep it below the list while we read */
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, list + 1, i + 1);
+        int site = lua_gettop(L);
+        if (!lua_istable(L, site)) luaL_error(L, "dolphindb: sites[%d] must be {host=, port=}", i + 1);
+        sites[i].host = opt_string(L, site, "host", NULL);
+        sites[i].port = opt_int(L, site, "port", 0);
+        if (!sites[i].host) luaL_error(L, "dolphindb: sites[%d] has no host", i + 1);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);                /* the list; the array userdata stays on the stack */
+    *nsites = n;
+    return sites;
+}
+
+/* core.pool_new(cfg) -> pool, ticket|nil (ticket completes when the open settled). */
+static int l_pool_new(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    ddb_lua_loop *loop = ddb_lua_loop_of(L);
+    ddb_pool_config cfg;
+    ddb_pool_config_init(&cfg);
+    cfg.host = opt_string(L, 1, "host", NULL);
+    cfg.port = opt_int(L, 1, "port", cfg.port);
+    cfg.thread_num = opt_int(L, 1, "thread_num", cfg.thread_num);
+    cfg.userid = opt_string(L, 1, "userid", NULL);
+    cfg.password = opt_string(L, 1, "password", NULL);
+    cfg.login_in_connect = opt_bool(L, 1, "login_in_connect", cfg.login_in_connect);
+    cfg.initial_script = opt_string(L, 1, "initial_script", NULL);
+    cfg.reconnect = opt_bool(L, 1, "reconnect", cfg.reconnect);
+    cfg.try_reconnect_nums = opt_int(L, 1, "try_reconnect_nums", cfg.try_reconnect_nums);
+    cfg.reconnect_delay = opt_number(L, 1, "reconnect_delay", cfg.reconnect_delay);
+    cfg.connect_timeout = opt_number(L, 1, "connect_timeout", cfg.connect_timeout);
+    cfg.keepalive_sec = opt_int(L, 1, "keepalive_sec", cfg.keepalive_sec);
+    cfg.high_availability = opt_bool(L, 1, "high_availability", cfg.high_availability);
+    cfg.load_balance = opt_bool(L, 1, "load_balance", cfg.load_balance);
+    cfg.compress = opt_bool(L, 1, "compress", cfg.compress);
+    cfg.queue_limit = opt_int(L, 1, "queue_limit", cfg.queue_limit);
+    cfg.task_timeout = opt_number(L, 1, "task_timeout", cfg.task_timeout);
+    cfg.shutdown_grace = opt_number(L, 1, "shutdown_grace", cfg.shutdown_grace);
+    cfg.sites = opt_sites(L, 1, &cfg.nsites);
+
+    lua_pool *lp = lua_newuserdata(L, sizeof *lp);
+    memset(lp, 0, sizeof *lp);
+    lp->loop = loop;
+    luaL_getmetatable(L, POOL_MT);
+    lua_setmetatable(L, -2);
+    if (ddb_lua_loop_attach(loop, lp, pool_closer) != 0)
+        return luaL_error(L, "dolphindb: out of memory");
+    cfg.on_complete = on_task_complete;
+    cfg.cb_ud = lp;
+    char err[ERRLEN] = "";
+    lp->pool = ddb_pool_new(ddb_lua_loop_uv(loop), &cfg, err, sizeof err);
+    if (!lp->pool) {
+        ddb_lua_loop_detach(loop, lp);
+        return luaL_error(L, "dolphindb: %s", err[0] ? err : "cannot create the pool");
+    }
+    push_watch(L, lp, WATCH_OPEN);
+    return 2;
+}
+
+/* ---- pool methods ----------------------------------------------------------------- */
+
+static lua_pool *check_pool(lua_State *L)
+{
+    lua_pool *lp = luaL_checkudata(L, 1, POOL_MT);
+    if (!lp->pool) luaL_error(L, "dolphindb: the pool has been freed");
+    return lp;
+}
+
+static lua_task *push_task(lua_State *L, ddb_task *t)
+{
+    lua_task *lt = lua_newuserdata(L, sizeof *lt);
+    lt->task = t;
+    luaL_getmetatable(L, TASK_MT);
+    lua_setmetatable(L, -2);
+    return lt;
+}
+
+static int l_pool_state(lua_State *L)
+{
+    lua_pool *lp = luaL_checkudata(L, 1, POOL_MT);
+    lua_pushstring(L, lp->pool ? ddb_pool_state_name(ddb_pool_state(lp->pool)) : "CLOSED");
+    return 1;
+}
+
+static int l_pool_error(lua_State *L)
+{
+    lua_pushstring(L, ddb_pool_error(check_pool(L)->pool));
+    return 1;
+}
+
+static int opt_arg_int(lua_State *L, int idx, int dflt, const char *what)
+{
+    if (lua_isnoneornil(L, idx)) return dflt;
+    lua_Number v = luaL_checknumber(L, idx);
+    if (v != (lua_Number)(int)v) luaL_error(L, "dolphindb: %s must be an integer", what);
+    return (int)v;
+}
+
+/* Converts args[1..n] into objects; returns how many (objs filled), raising on error
+ * after releasing what was built. */
+static int convert_args(lua_State *L, int idx, ddb_obj **objs, int n)
+{
+    char err[ERRLEN];
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, idx, i + 1);
+        objs[i] = ddb_lua_to_obj(L, -1, err, sizeof err);
+        lua_pop(L, 1);
+        if (!objs[i]) {
+            for (int j = 0; j < i; j++) ddb_obj_unref(objs[j]);
+            free(objs);
+            luaL_error(L, "dolphindb: argument %d: %s", i + 1, err);
+        }
+    }
+    return n;
+}
+
+/* pool:submit(text, args|nil, id|nil, clear_memory|nil, priority|nil, parallelism|nil,
+ *             timeout|nil) -> task, ticket. `args` (with field n) selects a function
+ * call; nil runs `text` as a script. */
+static int l_pool_submit(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    ddb_task_spec spec;
+    ddb_task_spec_init(&spec);
+    spec.text = luaL_checkstring(L, 2);
+    if (!lua_isnil(L, 4)) {
+        lua_Number id = luaL_checknumber(L, 4);
+        if (id < 0 || id != (lua_Number)(int64_t)id || id > 9007199254740992.0)
+            return luaL_error(L, "dolphindb: task id must be an integer >= 0");
+        spec.has_id = 1;
+        spec.id = (int64_t)id;
+    }
+    spec.clear_memory = lua_isnoneornil(L, 5) ? -1 : lua_toboolean(L, 5);
+    spec.priority = opt_arg_int(L, 6, -1, "priority");
+    spec.parallelism = opt_arg_int(L, 7, -1, "parallelism");
+    spec.timeout = lua_isnoneornil(L, 8) ? 0 : luaL_checknumber(L, 8);
+
+    ddb_obj **objs = NULL;
+    int nargs = 0;
+    if (!lua_isnil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        spec.kind = DDB_KIND_FUNCTION;
+        lua_getfield(L, 3, "n");
+        nargs = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : (int)lua_objlen(L, 3);
+        lua_pop(L, 1);
+        if (nargs < 0 || nargs > 4096) return luaL_error(L, "dolphindb: too many arguments");
+        if (nargs > 0) {
+            objs = calloc((size_t)nargs, sizeof *objs);
+            if (!objs) return luaL_error(L, "dolphindb: out of memory");
+            convert_args(L, 3, objs, nargs);
+        }
+        spec.args = objs;
+        spec.nargs = nargs;
+    }
+    /* Push the task userdata first, so a Lua allocation error cannot leak the task. */
+    lua_task *lt = push_task(L, NULL);
+    double ticket = ddb_lua_ticket_new(lp->loop);
+    spec.ud = (void *)(uintptr_t)ticket;
+    char err[ERRLEN] = "";
+    int rc = ddb_pool_submit(lp->pool, &spec, &lt->task, err, sizeof err);
+    for (int i = 0; i < nargs; i++) ddb_obj_unref(objs[i]);
+    free(objs);
+    if (rc != DDB_OK) {
+        ddb_lua_ticket_drop(lp->loop, ticket);
+        if (rc == DDB_ESHUTDOWN) return luaL_error(L, "dolphindb: the pool is shut down");
+        return luaL_error(L, "dolphindb: %s", err[0] ? err : "cannot submit the task");
+    }
+    lp->inflight++;
+    lua_pushnumber(L, ticket);
+    return 2;
+}
+
+static lua_task *check_task(lua_State *L, int idx)
+{
+    lua_task *lt = luaL_checkudata(L, idx, TASK_MT);
+    if (!lt->task) luaL_error(L, "dolphindb: invalid task handle");
+    return lt;
+}
+
+/* pool:cancel(task) -> true if it was cancelled, false if it had already ended. */
+static int l_pool_cancel(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    lua_task *lt = check_task(L, 2);
+    lua_pushboolean(L, ddb_task_cancel(lp->pool, lt->task) == DDB_OK);
+    return 1;
+}
+
+static int64_t check_user_id(lua_State *L, int idx)
+{
+    lua_Number id = luaL_checknumber(L, idx);
+    if (id < 0 || id != (lua_Number)(int64_t)id || id > 9007199254740992.0)
+        luaL_error(L, "dolphindb: task id must be an integer >= 0");
+    return (int64_t)id;
+}
+
+/* pool:find(id) -> task | nil */
+static int l_pool_find(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    int64_t id = check_user_id(L, 2);
+    lua_task *lt = push_task(L, NULL);
+    lt->task = ddb_pool_find(lp->pool, id);
+    if (!lt->task) lua_pushnil(L);
+    return 1;
+}
+
+/* pool:forget(id) -> true if the id was known. */
+static int l_pool_forget(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    lua_pushboolean(L, ddb_pool_forget(lp->pool, check_user_id(L, 2)) == DDB_OK);
+    return 1;
+}
+
+/* pool:shutdown() -> ticket|nil (completes when every handle of the pool is closed). */
+static int l_pool_shutdown(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    ddb_pool_shutdown(lp->pool);
+    push_watch(L, lp, WATCH_CLOSE);
+    return 1;
+}
+
+static void set_int(lua_State *L, const char *k, int64_t v)
+{
+    lua_pushnumber(L, (lua_Number)v);
+    lua_setfield(L, -2, k);
+}
+
+static int l_pool_stats(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    ddb_pool_stats s;
+    ddb_pool_get_stats(lp->pool, &s);
+    lua_createtable(L, 0, 12);
+    set_int(L, "queued", s.queued);
+    set_int(L, "running", s.running);
+    set_int(L, "done", s.done);
+    set_int(L, "failed", s.failed);
+    set_int(L, "cancelled", s.cancelled);
+    set_int(L, "abandoned", s.abandoned);
+    set_int(L, "conns", s.conns);
+    set_int(L, "conns_ready", s.conns_ready);
+    set_int(L, "conns_busy", s.conns_busy);
+    set_int(L, "inflight", lp->inflight);
+    lua_pushstring(L, ddb_pool_state_name(ddb_pool_state(lp->pool)));
+    lua_setfield(L, -2, "state");
+    return 1;
+}
+
+static int l_pool_conn_count(lua_State *L)
+{
+    lua_pushinteger(L, ddb_pool_conn_count(check_pool(L)->pool));
+    return 1;
+}
+
+/* pool:conn_info(i) (1-based) -> table | nil */
+static int l_pool_conn_info(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    ddb_conn_info ci;
+    if (ddb_pool_conn_info(lp->pool, (int)luaL_checkinteger(L, 2) - 1, &ci) != DDB_OK) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_createtable(L, 0, 7);
+    lua_pushstring(L, ddb_conn_state_name(ci.state));
+    lua_setfield(L, -2, "state");
+    lua_pushstring(L, ci.host);
+    lua_setfield(L, -2, "host");
+    set_int(L, "port", ci.port);
+    lua_pushstring(L, ci.session_id);
+    lua_setfield(L, -2, "session_id");
+    set_int(L, "tasks_run", ci.tasks_run);
+    set_int(L, "reconnects", ci.reconnects);
+    lua_pushstring(L, ci.last_error);
+    lua_setfield(L, -2, "last_error");
+    return 1;
+}
+
+static int l_pool_gc(lua_State *L)
+{
+    pool_release(luaL_checkudata(L, 1, POOL_MT));
+    return 0;
+}
+
+/* ---- task methods ----------------------------------------------------------------- */
+
+static int l_task_state(lua_State *L)
+{
+    lua_pushstring(L, ddb_task_state_name(ddb_task_state(check_task(L, 1)->task)));
+    return 1;
+}
+
+static int l_task_terminal(lua_State *L)
+{
+    lua_pushboolean(L, ddb_task_state_is_terminal(ddb_task_state(check_task(L, 1)->task)));
+    return 1;
+}
+
+static int l_task_id(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)ddb_task_id(check_task(L, 1)->task));
+    return 1;
+}
+
+static int l_task_text(lua_State *L)
+{
+    lua_pushstring(L, ddb_task_text(check_task(L, 1)->task));
+    return 1;
+}
+
+static int push_result(lua_State *L, ddb_obj *o, int owned)
+{
+    if (!o) {
+        lua_pushnil(L);
+        return 1;
+    }
+    int rc = ddb_lua_push_obj(L, o);
+    if (owned) ddb_obj_unref(o);
+    if (rc < 0) return lua_error(L);     /* the message is on the stack */
+    return 1;
+}
+
+/* task:result() -> value (the task keeps its object) */
+static int l_task_result(lua_State *L)
+{
+    return push_result(L, ddb_task_result(check_task(L, 1)->task), 0);
+}
+
+/* task:take_result() -> value (the task's reference is released) */
+static int l_task_take_result(lua_State *L)
+{
+    return push_result(L, ddb_task_take_result(check_task(L, 1)->task), 1);
+}
+
+static int l_task_error(lua_State *L)
+{
+    const char *e = ddb_task_error(check_task(L, 1)->task);
+    if (e) lua_pushstring(L, e); else lua_pushnil(L);
+    return 1;
+}
+
+static int l_task_server_error(lua_State *L)
+{
+    const char *e = ddb_task_server_error(check_task(L, 1)->task);
+    if (e) lua_pushstring(L, e); else lua_pushnil(L);
+    return 1;
+}
+
+static int l_task_messages(lua_State *L)
+{
+    ddb_task *t = check_task(L, 1)->task;
+    int n = ddb_task_msg_count(t);
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushstring(L, ddb_task_msg(t, i));
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+static int l_task_elapsed(lua_State *L)
+{
+    lua_pushnumber(L, ddb_task_elapsed(check_task(L, 1)->task));
+    return 1;
+}
+
+static int l_task_conn_index(lua_State *L)
+{
+    lua_pushinteger(L, ddb_task_conn_index(check_task(L, 1)->task) + 1);
+    return 1;
+}
+
+static int l_task_gc(lua_State *L)
+{
+    lua_task *lt = luaL_checkudata(L, 1, TASK_MT);
+    ddb_task_unref(lt->task);
+    lt->task = NULL;
+    return 0;
+}
+
+static int l_task_tostring(lua_State *L)
+{
+    lua_task *lt = luaL_checkudata(L, 1, TASK_MT);
+    if (!lt->task) {
+        lua_pushliteral(L, "dolphindb.task(released)");
+        return 1;
+    }
+    lua_pushfstring(L, "dolphindb.task(%f, %s)", (lua_Number)ddb_task_id(lt->task),
+                    ddb_task_state_name(ddb_task_state(lt->task)));
+    return 1;
+}
+
+/* ---- registration --------------------------------------------------------------- */
+
+static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
+                      lua_CFunction gc, lua_CFunction tostr)
+{
+    luaL_newmetatable(L, name);
+    lua_newtable(L);
+    luaL_register(L, NULL, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, -2, "__gc");
+    if (tostr) {
+        lua_pushcfunction(L, tostr);
+        lua_setfield(L, -2, "__tostring");
+    }
+    lua_pop(L, 1);
+}
+
+void ddb_lua_pool_open(lua_State *L, int module_table_index)
+{
+    static const luaL_Reg pool_methods[] = {
+        {"state", l_pool_state},   {"error", l_pool_error},         {"submit", l_pool_submit},
+        {"cancel", l_pool_cancel}, {"find", l_pool_find},           {"forget", l_pool_forget},
+        {"shutdown", l_pool_shutdown}, {"stats", l_pool_stats},
+        {"conn_count", l_pool_conn_count}, {"conn_info", l_pool_conn_info},
+        {NULL, NULL},
+    };
+    static const luaL_Reg task_methods[] = {
+        {"state", l_task_state},     {"terminal", l_task_terminal}, {"id", l_task_id},
+        {"text", l_task_text},       {"result", l_task_result},
+        {"take_result", l_task_take_result}, {"error", l_task_error},
+        {"server_error", l_task_server_error}, {"messages", l_task_messages},
+        {"elapsed", l_task_elapsed}, {"conn_index", l_task_conn_index},
+        {NULL, NULL},
+    };
+    int module = module_table_index < 0 ? lua_gettop(L) + module_table_index + 1
+                                        : module_table_index;
+    new_class(L, POOL_MT, pool_methods, l_pool_gc, NULL);
+    new_class(L, TASK_MT, task_methods, l_task_gc, l_task_tostring);
+    lua_pushcfunction(L, l_pool_new);
+    lua_setfield(L, module, "pool_new");
+}
