@@ -5,6 +5,23 @@ add_library(ddbcodec STATIC
   ${DDB_CODEC_ROOT}/src/ddb_buf.c
   ${DDB_CODEC_ROOT}/src/ddb_obj.c
   ${DDB_CODEC_ROOT}/src/ddb_obj_equal.c
+  ${DDB_CODEC_ROOT}/src/ddb_decode.c
+  ${DDB_CODEC_ROOT}/src/ddb_decode_compressed.c
+  ${DDB_CODEC_ROOT}/src/ddb_encode.c
+  ${DDB_CODEC_ROOT}/src/ddb_compress.c
 )
 target_include_directories(ddbcodec PUBLIC ${DDB_CODEC_ROOT}/src)
 target_link_libraries(ddbcodec PUBLIC PkgConfig::LZ4 m)
+
+# ---- tests (C programs; each prints what it checked, non-zero exit on failure)
+add_library(codec_test_support STATIC
+  ${DDB_CODEC_ROOT}/tests/codec_support.c
+  ${DDB_CODEC_ROOT}/tests/codec_values.c
+  ${DDB_CODEC_ROOT}/tests/codec_go_rows.c
+)
+target_link_libraries(codec_test_support PUBLIC ddbcodec)
+target_include_directories(codec_test_support PUBLIC ${DDB_CODEC_ROOT}/tests)
+
+add_executable(test_codec_vectors ${DDB_CODEC_ROOT}/tests/test_codec_vectors.c)
+target_link_libraries(test_codec_vectors codec_test_support)
+add_test(NAME test_codec_vectors COMMAND test_codec_vectors ${DDB_SHARED_DIR})

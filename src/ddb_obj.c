@@ -670,7 +670,11 @@ double ddb_double_at(const ddb_obj *v, int64_t i)
     case DDB_DECIMAL128: { __int128 w; memcpy(&w, c, 16); x = (double)w; break; }
     default: x = (double)ddb_int_at(v, i); break;
     }
-    if (ddb_is_decimal(v->type))
-        for (int s = 0; s < v->scale; s++) x /= 10.0;
+    if (ddb_is_decimal(v->type) && v->scale > 0) {
+        /* one division by an exact power of ten (exact up to 1e22) rounds once */
+        double p = 1;
+        for (int s = 0; s < v->scale; s++) p *= 10.0;
+        x /= p;
+    }
     return x;
 }

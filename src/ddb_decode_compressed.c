@@ -1,0 +1,172 @@
+/* ddb_decode_compressed.c — compressed vectors (type 26, PROTOCOL.md §4.18).
+ *
+ * The whole compressed payload has been gathered (its size is in the header). We
+ * inflate the blocks into one buffer that starts with a synthesized ordinary vector
+ * header, then decode that buffer with a nested decoder, so every element type the
+ * plain decoder knows (including array vectors and strings) works compressed too. */
+#include "ddb_decode_internal.h"
+
+#include <lz4.h>
+#include <stdlib.h>
+
+#define LZ4_BLOCK_MAX 65536
+
+typedef struct outbuf {
+    uint8_t *p;
+    int64_t len, cap;
+} outbuf;
+
+static void put_u32(uint8_t *p, uint32_t v, int le)
+{
+    for (int k = 0; k < 4; k++) p[le ? k : 3 - k] = (uint8_t)(v >> (8 * k));
+}
+
+/* Header of the equivalent plain vector, in the payload's byte order. */
+static int64_t write_prefix(uint8_t *p, int type, int32_t rows, int32_t cols, int32_t scale,
+                            bool decimal, int le)
+{
+    p[le ? 0 : 1] = (uint8_t)type;
+    p[le ? 1 : 0] = DDB_VECTOR;
+    put_u32(p + 2, (uint32_t)rows, le);
+    put_u32(p + 6, (uint32_t)cols, le);
+    if (!decimal) return 10;
+    put_u32(p + 10, (uint32_t)scale, le);
+    return 14;
+}
+
+static int inflate_lz4(ddb_decoder *d, outbuf *o, const uint8_t *src, int32_t blen, int64_t at)
+{
+    int64_t room = LZ4_BLOCK_MAX;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (ddb__dec_grow(d, (void **)&o->p, &o->cap, o->len + room, 1) != 0) return -1;
+        int got = LZ4_decompress_safe((const char *)src, (char *)o->p + o->len, blen,
+                                      (int)room);
+        if (got >= 0) { o->len += got; return 0; }
+        /* A writer other than C++ may put more than 64 KiB in a block. */
+        int64_t bigger = (int64_t)blen * 255 + 16;
+        if (bigger <= room || bigger > INT32_MAX) break;
+        room = bigger;
+    }
+    ddb__dec_fail(d, at, "corrupt LZ4 block of %d bytes in a compressed vector", blen);
+    return -1;
+}
+
+static bool dod_type_ok(int type)
+{
+    switch (type) {
+    case DDB_SHORT: case DDB_INT: case DDB_LONG: case DDB_DATE: case DDB_MONTH:
+    case DDB_TIME: case DDB_MINUTE: case DDB_SECOND: case DDB_DATETIME:
+    case DDB_TIMESTAMP: case DDB_NANOTIME: case DDB_NANOTIMESTAMP: case DDB_DATEHOUR:
+    case DDB_DATEMINUTE: case DDB_DECIMAL32: case DDB_DECIMAL64:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Run a nested decoder over the inflated buffer and adopt its object. */
+static int decode_inflated(ddb_decoder *d, frame *f, const outbuf *o, int le, int type)
+{
+    ddb_limits sub = d->lim;
+    sub.max_object_bytes = d->lim.max_object_bytes - d->charged;
+    sub.max_depth = d->lim.max_depth - d->depth + 1;
+    ddb_decoder *s = ddb_decoder_new(&sub);
+    if (!s) return ddb__dec_fail(d, f->start, "out of memory"), -1;
+    ddb_decoder_reset(s, le);
+    size_t used = 0;
+    int r = ddb_decoder_feed(s, o->p, (size_t)o->len, &used);
+    int64_t charged = s->charged;
+    if (r == DDB_DEC_DONE) f->obj = ddb_decoder_take(s);
+    if (r == DDB_DEC_ERROR)
+        ddb__dec_fail(d, f->start, "compressed %s vector: %s", ddb_type_name(type),
+                      ddb_decoder_error(s));
+    ddb_decoder_free(s);
+    if (r == DDB_DEC_ERROR) return -1;
+    if (r != DDB_DEC_DONE)
+        return ddb__dec_fail(d, f->start, "compressed %s vector: decompressed data too short",
+                             ddb_type_name(type)), -1;
+    if ((int64_t)used != o->len)
+        return ddb__dec_fail(d, f->start, "compressed %s vector: %lld bytes left after its elements",
+                             ddb_type_name(type), (long long)(o->len - (int64_t)used)), -1;
+    d->charged += charged;
+    return 0;
+}
+
+int ddb__dec_compressed(ddb_decoder *d, frame *f)
+{
+    const uint8_t *h = f->comp;
+    int le = h[1] & 1;
+    int method = h[3], type = h[4], unit = h[5];
+    int16_t scale = (int16_t)(d->le ? (h[6] | h[7] << 8) : (h[7] | h[6] << 8));
+    int32_t extra = ddb__dec_rd32(d, h + 8);
+    int32_t count = ddb__dec_rd32(d, h + 12);
+    int64_t at = f->start;
+    ddb_type_class c = ddb_type_class_of(type);
+    bool arr = c == DDB_CLASS_ARRAY;
+    int base = arr ? type - DDB_ARRAY_BASE : type;
+
+    if (count < 0)
+        return ddb__dec_fail(d, at, "compressed vector with negative element count %d", count), -1;
+    if (method != 1 && method != 2)
+        return ddb__dec_fail(d, at, "unknown compression method %d", method), -1;
+    if (c != DDB_CLASS_FIXED && c != DDB_CLASS_VARLEN && !arr)
+        return ddb__dec_fail(d, at, "data type %d cannot be compressed", type), -1;
+    if (type == DDB_FUNCTIONDEF)
+        return ddb__dec_fail(d, at, "data type %d cannot be compressed", type), -1;
+    if (ddb_is_decimal(base) && (scale < 0 || scale > ddb_decimal_max_scale(base)))
+        return ddb__dec_fail(d, at, "invalid %s scale %d in a compressed vector",
+                             ddb_type_name(base), scale), -1;
+    if (method == 2 && (!dod_type_ok(type) || unit != ddb_type_width(type)))
+        return ddb__dec_fail(d, at, "delta-of-delta compression of %s with unit %d",
+                             ddb_type_name(type), unit), -1;
+
+    outbuf o = { NULL, 0, 0 };
+    int64_t width = ddb_type_width(type);
+    int64_t want = 14 + (method == 2 ? (int64_t)count * width : 0);
+    if (ddb__dec_grow(d, (void **)&o.p, &o.cap, want, 1) != 0) goto fail;
+    o.len = write_prefix(o.p, type, count, arr && extra > 0 ? extra : 1, scale,
+                         ddb_is_decimal(base), le);
+    int64_t done = 0, off = 0;
+    while (off < f->tmp_len) {
+        int64_t blk_at = f->data_at + off;
+        if (f->tmp_len - off < 4) {
+            ddb__dec_fail(d, blk_at, "truncated block length in a compressed vector");
+            goto fail;
+        }
+        uint32_t word = (uint32_t)ddb__dec_rd32(d, f->tmp + off);
+        int32_t blen = (int32_t)(word & 0x7fffffffu);
+        int64_t lsn = (word & 0x80000000u) ? 8 : 0;
+        off += 4;
+        if (blen > f->tmp_len - off - lsn) {
+            ddb__dec_fail(d, blk_at, "compressed block of %d bytes overruns the vector", blen);
+            goto fail;
+        }
+        const uint8_t *src = f->tmp + off;
+        off += blen + lsn;
+        if (method == 1) {
+            if (inflate_lz4(d, &o, src, blen, blk_at) < 0) goto fail;
+            continue;
+        }
+        int64_t got = ddb__dod_decode_block(src, (size_t)blen, o.p + o.len, count - done,
+                                            unit, le);
+        if (got < 0) {
+            ddb__dec_fail(d, blk_at, "corrupt delta-of-delta block of %d bytes", blen);
+            goto fail;
+        }
+        done += got;
+        o.len += got * width;
+    }
+    if (method == 2 && done != count) {
+        ddb__dec_fail(d, at, "delta-of-delta blocks hold %lld of %d elements", (long long)done,
+                      count);
+        goto fail;
+    }
+    if (decode_inflated(d, f, &o, le, type) < 0) goto fail;
+    ddb__dec_uncharge(d, o.cap);
+    free(o.p);
+    return 0;
+fail:
+    ddb__dec_uncharge(d, o.cap);
+    free(o.p);
+    return -1;
+}

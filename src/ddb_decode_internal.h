@@ -1,0 +1,73 @@
+/* ddb_decode_internal.h — the incremental decoder's state, shared by
+ * ddb_decode.c (the state machine) and ddb_decode_compressed.c (type 26). */
+#ifndef DDB_DECODE_INTERNAL_H
+#define DDB_DECODE_INTERNAL_H
+
+#include "ddb_codec_internal.h"
+
+/* One object under construction. The decoder keeps an explicit stack of these so a
+ * feed can stop anywhere and resume without recursion or re-parsing. */
+typedef struct frame {
+    uint8_t st;                 /* state (enum in ddb_decode.c) */
+    uint8_t after;              /* state to enter when the cells are complete */
+    uint8_t form, wtype;        /* form and wire type byte of this object */
+    uint8_t mat_flags;          /* matrix label flags */
+    uint8_t count_bytes;        /* array vector: current block's count width */
+    int64_t start;              /* byte offset of the object's header */
+    ddb_obj *obj;               /* the object being built */
+    ddb_obj *child_a, *child_b; /* finished parts: labels, dictionary keys */
+    int64_t rows, cols;         /* declared dimensions */
+    int64_t n, i;               /* cells (items, columns, entries) expected / done */
+    uint8_t *dst;               /* bulk copy target */
+    int64_t left;               /* bulk bytes still to copy */
+    int64_t data_at;            /* byte offset where the bulk cells began */
+    int64_t blob_len;           /* BLOB cell: bytes still to copy */
+    ddb_symbase *base;          /* symbol base being read or used */
+    int32_t base_id;
+    int64_t blk_rows;           /* array vector: rows in the current block */
+    int64_t rows_done;          /* array vector: rows described so far */
+    uint8_t *tmp;               /* array-vector counts or compressed payload */
+    int64_t tmp_cap, tmp_len;
+    int64_t cap_a, cap_b;       /* table: capacity of col_names / columns */
+    uint8_t comp[20];           /* compressed vector: fixed header after colCount */
+} frame;
+
+struct ddb_decoder {
+    ddb_limits lim;
+    int le;                     /* byte order of the object */
+    bool swap;                  /* le differs from the host */
+    int status;                 /* DDB_DEC_* of the last feed, or 2 after take */
+    const uint8_t *in;          /* the current feed's unread bytes */
+    size_t avail;
+    int64_t pos;                /* bytes of this object consumed so far */
+    int64_t mark;               /* offset of the field being read (for errors) */
+    uint8_t scratch[32];        /* a small field split across feeds */
+    size_t scratch_len;
+    char *str;                  /* a string split across feeds */
+    int64_t str_len, str_cap;
+    frame *stack;
+    int depth, stack_cap;
+    ddb_obj *child;             /* object just finished by the popped frame */
+    ddb_obj *result;
+    int64_t charged;            /* bytes allocated for the object being built */
+    struct scope_entry { int32_t id; ddb_symbase *base; } *scope;
+    int nscope, scope_cap;
+    char err[256];
+};
+
+/* Error: formats the message, appends " at byte N" and marks the decoder failed. */
+int ddb__dec_fail(ddb_decoder *d, int64_t at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Account for `bytes` more of allocation; fails when over max_object_bytes. */
+int ddb__dec_charge(ddb_decoder *d, int64_t bytes, int64_t at);
+void ddb__dec_uncharge(ddb_decoder *d, int64_t bytes);
+/* Grow an array to hold `need` elements within the object's byte budget. */
+int ddb__dec_grow(ddb_decoder *d, void **p, int64_t *cap, int64_t need, size_t size);
+int32_t ddb__dec_rd32(const ddb_decoder *d, const uint8_t *p);
+
+/* Compressed vectors (ddb_decode_compressed.c): the frame has read byteSize and
+ * colCount (rows/cols) and the 20-byte header into f->comp, and f->tmp holds the
+ * byteSize - 20 block bytes. Builds f->obj; returns 0 or -1 (decoder failed). */
+int ddb__dec_compressed(ddb_decoder *d, frame *f);
+
+#endif
