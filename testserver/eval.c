@@ -1,0 +1,564 @@
+/* eval.c — tree evaluator for the script subset (see eval.h). */
+#include "eval.h"
+#include "values.h"
+#include "ddb_text.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_DEPTH 64
+#define MAX_ARGS 64
+
+static int eval_node(eval_ctx *ctx, node *n, ddb_obj **out);
+
+int ctx_error(eval_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
+    va_end(ap);
+    for (char *p = ctx->err; *p; p++)       /* an error line must stay one line */
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    return -1;
+}
+
+int ctx_oom(eval_ctx *ctx) { return ctx_error(ctx, "Out of memory"); }
+
+int ctx_sleep(eval_ctx *ctx, int64_t ms)
+{
+    while (ms > 0) {
+        if (ctx->job && ctx->job->cancelled)
+            return ctx_error(ctx, "The task was cancelled.");
+        int64_t step = ms > 10 ? 10 : ms;
+        struct timespec ts = {0, (long)step * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= step;
+    }
+    return 0;
+}
+
+int ctx_print(eval_ctx *ctx, const ddb_obj *o)
+{
+    if (!ctx->api2 || !ctx->msgs)
+        return 0;
+    ddb_buf text;
+    ddb_buf_init(&text);
+    if (o)
+        ddb_format_obj(&text, o);
+    for (size_t i = 0; i < text.len; i++)      /* MSG text ends at the first NUL */
+        if (text.p[i] == 0)
+            text.p[i] = ' ';
+    ddb_buf_puts(ctx->msgs, "MSG\n");
+    ddb_buf_put(ctx->msgs, text.p ? text.p : "", text.len);
+    ddb_buf_u8(ctx->msgs, 0);
+    int bad = text.oom || ctx->msgs->oom;
+    ddb_buf_free(&text);
+    return bad ? ctx_oom(ctx) : 0;
+}
+
+static int cancelled(eval_ctx *ctx)
+{
+    return ctx->job && ctx->job->cancelled ? ctx_error(ctx, "The task was cancelled.") : 0;
+}
+
+/* "Syntax Error: [line #N] Cannot recognize the token x" — what the server says
+ * about an unknown name. */
+static int unknown_token(eval_ctx *ctx, const node *n)
+{
+    ctx->err_quoted = 1;
+    return ctx_error(ctx, "Syntax Error: [line #%d] Cannot recognize the token %s", n->line, n->name);
+}
+
+/* Prefix the message with the failing call's text, as the server does:
+ * "add(1) => The function [add] expects ...". */
+static void quote_call(eval_ctx *ctx, const node *n)
+{
+    if (ctx->err_quoted || !ctx->src)
+        return;
+    ctx->err_quoted = 1;
+    char msg[sizeof ctx->err];
+    memcpy(msg, ctx->err, sizeof msg);
+    size_t len = n->src_len > 200 ? 200 : n->src_len;
+    ctx_error(ctx, "%.*s => %s", (int)len, ctx->src + n->src_off, msg);
+}
+
+static int lookup_var(eval_ctx *ctx, const node *n, ddb_obj **out)
+{
+    ddb_obj *v = ctx->locals ? vars_get(ctx->locals, n->name) : vars_get(&ctx->sess->vars, n->name);
+    if (!v)
+        return unknown_token(ctx, n);
+    *out = ddb_obj_ref(v);
+    return 0;
+}
+
+static int assign(eval_ctx *ctx, const char *name, ddb_obj *v)
+{
+    var_list *l = ctx->locals ? ctx->locals : &ctx->sess->vars;
+    return vars_set(l, name, v, ctx->sess->request_no) ? ctx_oom(ctx) : 0;
+}
+
+static void unref_all(ddb_obj **v, int n)
+{
+    for (int i = 0; i < n; i++)
+        ddb_obj_unref(v[i]);
+}
+
+/* Evaluates the kids of n into vals (nothing becomes a VOID NULL). */
+static int eval_list(eval_ctx *ctx, node *n, ddb_obj **vals, const char **labels, int first)
+{
+    if (first + n->nkids > MAX_ARGS)
+        return ctx_error(ctx, "Too many arguments");
+    for (int i = 0; i < n->nkids; i++) {
+        node *k = n->kids[i];
+        if (labels)
+            labels[first + i] = k->kind == N_AS ? k->name : k->kind == N_VAR ? k->name : NULL;
+        ddb_obj *v = NULL;
+        if (eval_node(ctx, k->kind == N_AS ? k->a : k, &v)) {
+            unref_all(vals, first + i);
+            return -1;
+        }
+        if (!v && !(v = ddb_void_new(1))) {
+            unref_all(vals, first + i);
+            return ctx_oom(ctx);
+        }
+        vals[first + i] = v;
+    }
+    return 0;
+}
+
+static int call_user(eval_ctx *ctx, const char *name, const node *def, ddb_obj **args, int nargs,
+                     ddb_obj **out)
+{
+    if (nargs != def->nparams)
+        return ctx_error(ctx,
+                         "The function [%s] expects %d argument(s), but the actual number of "
+                         "arguments is: %d", name, def->nparams, nargs);
+    if (ctx->depth >= MAX_DEPTH)
+        return ctx_error(ctx, "The function call depth exceeds %d", MAX_DEPTH);
+    var_list locals = {0};
+    for (int i = 0; i < nargs; i++)
+        if (vars_set(&locals, def->params[i], args[i], 0)) {
+            vars_free(&locals);
+            return ctx_oom(ctx);
+        }
+    var_list *saved = ctx->locals;
+    ctx->locals = &locals;
+    ctx->depth++;
+    ddb_obj *v = NULL;
+    int rc = eval_node(ctx, def->a, &v);
+    ctx->depth--;
+    ctx->locals = saved;
+    vars_free(&locals);
+    if (ctx->returning) {
+        ctx->returning = 0;
+        ddb_obj_unref(v);
+        v = ctx->retval;
+        ctx->retval = NULL;
+    }
+    if (rc) {
+        ddb_obj_unref(v);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int call_named(eval_ctx *ctx, const char *name, ddb_obj **args, int nargs,
+               const char *const *labels, ddb_obj **out)
+{
+    *out = NULL;
+    const node *def = session_func(ctx->sess, name);
+    if (def)
+        return call_user(ctx, name, def, args, nargs, out);
+    const builtin *b = builtin_find(name);
+    if (!b) {
+        ctx->err_quoted = 1;
+        return ctx_error(ctx, "Can't recognize function name %s", name);
+    }
+    if (nargs < b->min_args || nargs > b->max_args) {
+        if (b->min_args == b->max_args)
+            return ctx_error(ctx,
+                             "The function [%s] expects %d argument(s), but the actual number of "
+                             "arguments is: %d", name, b->min_args, nargs);
+        return ctx_error(ctx,
+                         "The function [%s] expects %d~%d argument(s), but the actual number of "
+                         "arguments is: %d", name, b->min_args, b->max_args, nargs);
+    }
+    if ((b->flags & BI_ADMIN) && !ctx->sess->is_admin)
+        return ctx_error(ctx, "Only administrators can execute function %s", name);
+    static const char *const none[MAX_ARGS];
+    return b->fn(ctx, args, nargs, labels ? labels : none, out);
+}
+
+/* Resolves a callee node (N_VAR or N_PARTIAL) into a name plus bound arguments. */
+static int bind_callee(eval_ctx *ctx, node *callee, const char **name, ddb_obj **vals,
+                       const char **labels, int *nbound)
+{
+    *nbound = 0;
+    if (callee->kind == N_VAR) {
+        *name = callee->name;
+        return 0;
+    }
+    *name = callee->a->name;
+    if (eval_list(ctx, callee, vals, labels, 0))
+        return -1;
+    *nbound = callee->nkids;
+    return 0;
+}
+
+/* rpc(alias, fn, args...): this pretend cluster runs every node's work locally,
+ * but the alias must name a live node. */
+static int eval_rpc(eval_ctx *ctx, node *n, ddb_obj **out)
+{
+    if (n->nkids < 2)
+        return ctx_error(ctx,
+                         "The function [rpc] expects 2~%d argument(s), but the actual number of "
+                         "arguments is: %d", MAX_ARGS, n->nkids);
+    ddb_obj *alias = NULL;
+    if (eval_node(ctx, n->kids[0], &alias))
+        return -1;
+    char cbuf[2];
+    const char *text = alias ? obj_text(alias, cbuf) : NULL;
+    int found = 0;
+    if (text) {
+        pthread_mutex_lock(&g_mini.lock);
+        found = !strcmp(text, g_mini.controller_alias);
+        for (int i = 0; i < g_mini.nnodes && !found; i++)
+            found = !strcmp(g_mini.nodes[i].alias, text) && !g_mini.nodes[i].down;
+        pthread_mutex_unlock(&g_mini.lock);
+    }
+    if (!found) {
+        int rc = ctx_error(ctx, "Can't find the node [%s] or the node is not alive", text ? text : "?");
+        ddb_obj_unref(alias);
+        return rc;
+    }
+    ddb_obj_unref(alias);
+    node *fn = n->kids[1];
+    if (fn->kind != N_VAR && fn->kind != N_PARTIAL)
+        return ctx_error(ctx, "The second argument of rpc must be a function");
+    ddb_obj *vals[MAX_ARGS];
+    const char *labels[MAX_ARGS] = {0};
+    const char *name;
+    int nb;
+    if (bind_callee(ctx, fn, &name, vals, labels, &nb))
+        return -1;
+    if (nb + n->nkids - 2 > MAX_ARGS) {
+        unref_all(vals, nb);
+        return ctx_error(ctx, "Too many arguments");
+    }
+    for (int i = 2; i < n->nkids; i++) {
+        ddb_obj *v = NULL;
+        if (eval_node(ctx, n->kids[i], &v)) {
+            unref_all(vals, nb);
+            return -1;
+        }
+        if (!v && !(v = ddb_void_new(1))) {
+            unref_all(vals, nb);
+            return ctx_oom(ctx);
+        }
+        vals[nb++] = v;
+    }
+    int rc = call_named(ctx, name, vals, nb, labels, out);
+    unref_all(vals, nb);
+    return rc;
+}
+
+static int eval_call(eval_ctx *ctx, node *n, ddb_obj **out)
+{
+    if (n->a->kind == N_VAR && !strcmp(n->a->name, "rpc") && !session_func(ctx->sess, "rpc")) {
+        int rc = eval_rpc(ctx, n, out);
+        if (rc)
+            quote_call(ctx, n);
+        return rc;
+    }
+    ddb_obj *vals[MAX_ARGS];
+    const char *labels[MAX_ARGS] = {0};
+    const char *name;
+    int nb;
+    if (bind_callee(ctx, n->a, &name, vals, labels, &nb))
+        return -1;
+    if (eval_list(ctx, n, vals, labels, nb)) {
+        unref_all(vals, nb);
+        return -1;
+    }
+    int nargs = nb + n->nkids;
+    int rc = call_named(ctx, name, vals, nargs, labels, out);
+    unref_all(vals, nargs);
+    if (rc)
+        quote_call(ctx, n);
+    return rc;
+}
+
+static int index_table(eval_ctx *ctx, const ddb_obj *t, const ddb_obj *key, ddb_obj **out)
+{
+    char cbuf[2];
+    const char *name = obj_text(key, cbuf);
+    for (int64_t c = 0; name && c < t->cols; c++)
+        if (!strcmp(t->col_names[c], name)) {
+            *out = ddb_obj_ref(t->columns[c]);
+            return 0;
+        }
+    return ctx_error(ctx, "Can't find the column %s in the table", name ? name : "?");
+}
+
+static int eval_index(eval_ctx *ctx, node *n, ddb_obj **out)
+{
+    ddb_obj *a = NULL, *b = NULL;
+    if (eval_node(ctx, n->a, &a) || !a || eval_node(ctx, n->b, &b) || !b) {
+        ddb_obj_unref(a);
+        ddb_obj_unref(b);
+        return ctx->err[0] ? -1 : ctx_error(ctx, "Cannot index nothing");
+    }
+    int rc = 0;
+    if (a->form == DDB_TABLE)
+        rc = index_table(ctx, a, b, out);
+    else if (!obj_is_vectorlike(a) || !type_is_integer(b->type))
+        rc = ctx_error(ctx, "Unsupported index: %s[%s]", ddb_form_name(a->form), ddb_type_name(b->type));
+    else {
+        int64_t n_idx = obj_len(b);
+        ddb_obj *res = b->form == DDB_SCALAR ? NULL : ddb_vector_new(DDB_ANY, n_idx);
+        for (int64_t i = 0; i < n_idx && rc == 0; i++) {
+            int isnull;
+            int64_t k = cell_i64(b, i, &isnull);
+            ddb_obj *e = isnull || k < 0 || k >= a->rows ? NULL : obj_element(a, k);
+            if (!e) {   /* out of range: a NULL of the vector's type, as the server */
+                e = ddb_vector_new(a->type, 1);
+                if (e) {
+                    ddb_obj *s = obj_element(e, 0);
+                    ddb_obj_unref(e);
+                    e = s;
+                    if (e && ddb_type_class_of(e->type) == DDB_CLASS_FIXED)
+                        cell_put_null(e, 0);
+                }
+            }
+            if (!e)
+                rc = ctx_oom(ctx);
+            else if (!res)
+                *out = e;
+            else {
+                ddb_obj_unref(res->items[i]);
+                res->items[i] = e;
+            }
+        }
+        if (res && rc == 0) {   /* typed vector from the gathered scalars */
+            rc = n_idx > MAX_ARGS * 1024 ? ctx_error(ctx, "Index vector too long")
+                                         : make_vector(ctx, res->items, (int)n_idx, out);
+        }
+        ddb_obj_unref(res);
+    }
+    ddb_obj_unref(a);
+    ddb_obj_unref(b);
+    return rc;
+}
+
+static int eval_block_node(eval_ctx *ctx, node *n, ddb_obj **out)
+{
+    ddb_obj *last = NULL;
+    for (int i = 0; i < n->nkids; i++) {
+        ddb_obj_unref(last);
+        last = NULL;
+        if (cancelled(ctx) || eval_node(ctx, n->kids[i], &last))
+            return -1;
+        if (ctx->returning)
+            break;
+        node_kind k = n->kids[i]->kind;
+        if (k == N_ASSIGN || k == N_DEF || k == N_IF) {
+            if (k != N_IF || i + 1 < n->nkids) {
+                ddb_obj_unref(last);
+                last = NULL;
+            }
+        }
+    }
+    *out = last;
+    return 0;
+}
+
+static int eval_node(eval_ctx *ctx, node *n, ddb_obj **out)
+{
+    *out = NULL;
+    ddb_obj *a = NULL, *b = NULL;
+    ddb_obj *vals[MAX_ARGS];
+    int rc;
+    switch (n->kind) {
+    case N_CONST:
+        *out = ddb_obj_ref(n->value);
+        return 0;
+    case N_VAR:
+        return lookup_var(ctx, n, out);
+    case N_VECTOR:
+    case N_TUPLE:
+        if (eval_list(ctx, n, vals, NULL, 0))
+            return -1;
+        if (n->kind == N_TUPLE || n->nkids == 0) {
+            ddb_obj *v = ddb_vector_new(DDB_ANY, n->nkids);
+            for (int i = 0; v && i < n->nkids; i++) {
+                ddb_obj_unref(v->items[i]);
+                v->items[i] = ddb_obj_ref(vals[i]);
+            }
+            rc = v ? 0 : ctx_oom(ctx);
+            *out = v;
+        } else
+            rc = make_vector(ctx, vals, n->nkids, out);
+        unref_all(vals, n->nkids);
+        return rc;
+    case N_UNARY:
+        if (eval_node(ctx, n->a, &a))
+            return -1;
+        if (!a && !(a = ddb_void_new(1)))
+            return ctx_oom(ctx);
+        rc = op_unary(ctx, n->op, a, out);
+        ddb_obj_unref(a);
+        return rc;
+    case N_BINARY:
+        if (eval_node(ctx, n->a, &a))
+            return -1;
+        if (eval_node(ctx, n->b, &b)) {
+            ddb_obj_unref(a);
+            return -1;
+        }
+        if ((!a && !(a = ddb_void_new(1))) || (!b && !(b = ddb_void_new(1))))
+            rc = ctx_oom(ctx);
+        else
+            rc = op_binary(ctx, n->op, a, b, out);
+        ddb_obj_unref(a);
+        ddb_obj_unref(b);
+        return rc;
+    case N_CALL:
+        return eval_call(ctx, n, out);
+    case N_PARTIAL:
+        return ctx_error(ctx, "A partial application can only be called");
+    case N_INDEX:
+        return eval_index(ctx, n, out);
+    case N_AS:
+        return eval_node(ctx, n->a, out);
+    case N_ASSIGN:
+        if (eval_node(ctx, n->a, &a))
+            return -1;
+        if (!a)
+            return ctx_error(ctx, "The right side of the assignment to %s returns nothing", n->name);
+        rc = assign(ctx, n->name, a);
+        ddb_obj_unref(a);
+        return rc;
+    case N_DEF: {
+        node *copy = node_clone(n);
+        if (!copy || session_def(ctx->sess, n->name, copy))
+            return ctx_oom(ctx);
+        return 0;
+    }
+    case N_RETURN:
+        if (n->a && eval_node(ctx, n->a, &a))
+            return -1;
+        ctx->retval = a;
+        ctx->returning = 1;
+        return 0;
+    case N_IF: {
+        if (eval_node(ctx, n->a, &a))
+            return -1;
+        int t = a ? obj_truth(a) : -1;
+        ddb_obj_unref(a);
+        if (t == -2)
+            return ctx_error(ctx, "The condition of if must be a scalar");
+        node *branch = t == 1 ? n->b : n->c;
+        return branch ? eval_node(ctx, branch, out) : 0;
+    }
+    case N_BLOCK:
+        return eval_block_node(ctx, n, out);
+    }
+    return ctx_error(ctx, "Unsupported syntax");
+}
+
+int eval_block(eval_ctx *ctx, node *script, ddb_obj **out)
+{
+    *out = NULL;
+    int rc = eval_node(ctx, script, out);
+    if (ctx->returning) {       /* a top-level return ends the script with its value */
+        ctx->returning = 0;
+        ddb_obj_unref(*out);
+        *out = ctx->retval;
+        ctx->retval = NULL;
+    }
+    if (rc) {
+        ddb_obj_unref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int eval_script(eval_ctx *ctx, const char *text, size_t len, ddb_obj **out)
+{
+    *out = NULL;
+    node *script = parse_script(text, len, ctx->err, sizeof ctx->err);
+    if (!script)
+        return -1;
+    const char *saved = ctx->src;
+    ctx->src = text;
+    int rc = eval_block(ctx, script, out);
+    ctx->src = saved;
+    node_free(script);
+    return rc;
+}
+
+int eval_function_request(eval_ctx *ctx, const char *callable, ddb_obj **args, int nargs,
+                          ddb_obj **out)
+{
+    *out = NULL;
+    node *callee = parse_callable(callable, strlen(callable), ctx->err, sizeof ctx->err);
+    if (!callee)
+        return -1;
+    ddb_obj *vals[MAX_ARGS];
+    const char *labels[MAX_ARGS] = {0};
+    const char *name;
+    int nb, rc = -1;
+    if (nargs > MAX_ARGS)
+        ctx_error(ctx, "Too many arguments");
+    else if (bind_callee(ctx, callee, &name, vals, labels, &nb) == 0) {
+        if (nb + nargs > MAX_ARGS)
+            ctx_error(ctx, "Too many arguments");
+        else {
+            for (int i = 0; i < nargs; i++)
+                vals[nb + i] = ddb_obj_ref(args[i]);
+            rc = call_named(ctx, name, vals, nb + nargs, labels, out);
+            unref_all(vals + nb, nargs);
+        }
+        unref_all(vals, nb);
+    }
+    node_free(callee);
+    return rc;
+}
+
+static int const_args(const node *call)
+{
+    for (int i = 0; i < call->nkids; i++)
+        if (call->kids[i]->kind != N_CONST)
+            return 0;
+    return 1;
+}
+
+int script_only_calls(const node *script, unsigned flags)
+{
+    if (!script || script->kind != N_BLOCK || script->nkids == 0)
+        return 0;
+    for (int i = 0; i < script->nkids; i++) {
+        const node *st = script->kids[i];
+        if (st->kind != N_CALL || st->a->kind != N_VAR || !const_args(st))
+            return 0;
+        const builtin *b = builtin_find(st->a->name);
+        if (!b || (b->flags & flags) != flags)
+            return 0;
+    }
+    return 1;
+}
+
+const builtin *builtin_find(const char *name)
+{
+    const builtin *tables[] = {builtins_core, builtins_data, builtins_server};
+    for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
+        for (const builtin *b = tables[t]; b->name; b++)
+            if (!strcmp(b->name, name))
+                return b;
+    return NULL;
+}

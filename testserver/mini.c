@@ -1,0 +1,155 @@
+/* mini.c — process-wide state: users, console jobs, the HA retry cache. */
+#include "mini.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+mini_state g_mini;
+
+int64_t mini_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void mini_state_init(void)
+{
+    memset(&g_mini, 0, sizeof g_mini);
+    pthread_mutex_init(&g_mini.lock, NULL);
+    g_mini.compress_method = 1;     /* DDB_COMPRESS_LZ4 */
+    g_mini.next_job_id = 1;
+    snprintf(g_mini.controller_alias, sizeof g_mini.controller_alias, "controller");
+    mini_add_user("admin:123456", 1);
+}
+
+void mini_state_free(void)
+{
+    for (int i = 0; i < MINI_HA_CACHE; i++) {
+        ddb_obj_unref(g_mini.ha[i].result);
+        free(g_mini.ha[i].error);
+    }
+    memset(g_mini.ha, 0, sizeof g_mini.ha);
+}
+
+int mini_add_user(const char *spec, int admin)
+{
+    const char *colon = strchr(spec, ':');
+    if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof g_mini.users[0].name ||
+        strlen(colon + 1) >= sizeof g_mini.users[0].password)
+        return -1;
+    pthread_mutex_lock(&g_mini.lock);
+    int rc = -1;
+    mini_user *u = NULL;
+    for (int i = 0; i < g_mini.nusers; i++)
+        if (!strncmp(g_mini.users[i].name, spec, (size_t)(colon - spec)) &&
+            g_mini.users[i].name[colon - spec] == 0)
+            u = &g_mini.users[i];
+    if (!u && g_mini.nusers < MINI_MAX_USERS)
+        u = &g_mini.users[g_mini.nusers++];
+    if (u) {
+        snprintf(u->name, sizeof u->name, "%.*s", (int)(colon - spec), spec);
+        snprintf(u->password, sizeof u->password, "%s", colon + 1);
+        u->admin = admin || !strcmp(u->name, "admin");
+        rc = 0;
+    }
+    pthread_mutex_unlock(&g_mini.lock);
+    return rc;
+}
+
+int mini_check_login(const char *user, const char *password, int *admin)
+{
+    int ok = 0;
+    pthread_mutex_lock(&g_mini.lock);
+    for (int i = 0; !g_mini.faults.reject_login && i < g_mini.nusers; i++)
+        if (!strcmp(g_mini.users[i].name, user) && !strcmp(g_mini.users[i].password, password)) {
+            ok = 1;
+            *admin = g_mini.users[i].admin;
+        }
+    pthread_mutex_unlock(&g_mini.lock);
+    return ok;
+}
+
+/* ---- jobs ---- */
+
+mini_job *jobs_start(int64_t session_id, const char *user, const char *desc, int priority,
+                     int parallelism)
+{
+    mini_job *job = NULL;
+    pthread_mutex_lock(&g_mini.lock);
+    for (int i = 0; i < MINI_MAX_JOBS && !job; i++)
+        if (!g_mini.jobs[i].used)
+            job = &g_mini.jobs[i];
+    if (job) {
+        memset(job, 0, sizeof *job);
+        job->used = 1;
+        job->session_id = session_id;
+        job->job_id = g_mini.next_job_id++;
+        job->receive_ms = mini_now_ms();
+        job->priority = priority;
+        job->parallelism = parallelism;
+        snprintf(job->user, sizeof job->user, "%s", user);
+        snprintf(job->desc, sizeof job->desc, "%s", desc);
+        for (char *p = job->desc; *p; p++)
+            if (*p == '\n')
+                *p = ' ';
+    }
+    pthread_mutex_unlock(&g_mini.lock);
+    return job;
+}
+
+void jobs_finish(mini_job *job)
+{
+    if (!job)
+        return;
+    pthread_mutex_lock(&g_mini.lock);
+    job->used = 0;
+    pthread_mutex_unlock(&g_mini.lock);
+}
+
+/* ---- HA retry cache ---- */
+
+int ha_lookup(const char *client_id, int64_t seq, ddb_obj **result, char **error)
+{
+    int found = 0;
+    pthread_mutex_lock(&g_mini.lock);
+    for (int i = 0; i < MINI_HA_CACHE && !found; i++) {
+        mini_ha_entry *e = &g_mini.ha[i];
+        if (e->used && !strcmp(e->client_id, client_id) && e->seq_no == -seq) {
+            *result = ddb_obj_ref(e->result);
+            *error = e->error ? strdup(e->error) : NULL;
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&g_mini.lock);
+    return found;
+}
+
+void ha_store(const char *client_id, int64_t seq, ddb_obj *result, const char *error)
+{
+    pthread_mutex_lock(&g_mini.lock);
+    mini_ha_entry *slot = NULL;
+    for (int i = 0; i < MINI_HA_CACHE && !slot; i++)     /* this client's entry */
+        if (g_mini.ha[i].used && !strcmp(g_mini.ha[i].client_id, client_id))
+            slot = &g_mini.ha[i];
+    for (int i = 0; i < MINI_HA_CACHE && !slot; i++)     /* a free one */
+        if (!g_mini.ha[i].used)
+            slot = &g_mini.ha[i];
+    if (!slot) {                                         /* else the least recent */
+        slot = &g_mini.ha[0];
+        for (int i = 1; i < MINI_HA_CACHE; i++)
+            if (g_mini.ha[i].touched < slot->touched)
+                slot = &g_mini.ha[i];
+    }
+    ddb_obj_unref(slot->result);
+    free(slot->error);
+    snprintf(slot->client_id, sizeof slot->client_id, "%s", client_id);
+    slot->seq_no = seq;
+    slot->result = ddb_obj_ref(result);
+    slot->error = error ? strdup(error) : NULL;
+    slot->used = 1;
+    slot->touched = ++g_mini.ha_clock;
+    pthread_mutex_unlock(&g_mini.lock);
+}

@@ -1,0 +1,481 @@
+/* server.c — libuv side of ddbmini: accept, request framing, hand-off of each
+ * request to the thread pool, and bounded-chunk writing of responses (with the
+ * fault switches applied). One session per connection; one request at a time per
+ * connection (no pipelining: reading pauses while a request runs). */
+#include "server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define READ_CHUNK (64 * 1024)
+#define WRITE_CHUNK (4 * 1024 * 1024)   /* bytes handed to one uv_write */
+#define WRITE_BUFS 32
+
+enum { ST_HEADER, ST_BODY, ST_PAYLOAD, ST_RUNNING, ST_WRITING, ST_STALLED };
+
+typedef struct conn conn;
+
+struct mini_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    int port;
+    int stopping;
+    conn *conns;                /* doubly linked list of open connections */
+};
+
+struct conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_work_t work;
+    uv_write_t wreq;
+    mini_server *srv;
+    conn *prev, *next;
+    int open_handles;           /* closed via uv_close; the conn is freed at zero */
+    int working;                /* a request is on the thread pool */
+    int closing;
+    int state;
+    session sess;
+    ddb_buf rbuf;
+    size_t rpos;
+    size_t body_need;
+    request req;
+    ddb_decoder *dec;
+    response resp;
+    /* writer */
+    int seg;                    /* -1: the head buffer */
+    size_t seg_off;
+    int64_t written;
+    mini_fault_plan plan;
+    char *garbage;
+    uv_buf_t bufs[WRITE_BUFS];
+};
+
+static void process_input(conn *c);
+static void write_next(conn *c);
+static void begin_reading(conn *c);
+
+/* ---------------------------------------------------------------- closing */
+
+static void maybe_free(conn *c)
+{
+    if (c->open_handles > 0 || c->working)
+        return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (c->srv->conns == c)
+        c->srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_lock(&g_mini.lock);
+    g_mini.connections--;
+    pthread_mutex_unlock(&g_mini.lock);
+    request_free(&c->req);
+    response_free(&c->resp);
+    ddb_decoder_free(c->dec);
+    ddb_buf_free(&c->rbuf);
+    session_free(&c->sess);
+    free(c->garbage);
+    free(c);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    conn *c = h->data;
+    c->open_handles--;
+    maybe_free(c);
+}
+
+static void conn_close(conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
+/* ---------------------------------------------------------------- writing */
+
+static void finish_response(conn *c)
+{
+    response_free(&c->resp);
+    free(c->garbage);
+    c->garbage = NULL;
+    request_free(&c->req);
+    c->state = ST_HEADER;
+    if (c->closing)
+        return;
+    begin_reading(c);
+    process_input(c);
+}
+
+static void on_write(uv_write_t *w, int status)
+{
+    conn *c = w->data;
+    if (status < 0 || c->closing) {
+        conn_close(c);
+        return;
+    }
+    if (c->plan.drop_after >= 0 && c->written >= c->plan.drop_after) {
+        conn_close(c);          /* fault: the connection dies mid-response */
+        return;
+    }
+    write_next(c);
+}
+
+/* Gathers up to WRITE_CHUNK bytes from the head and the segments into one write. */
+static void write_next(conn *c)
+{
+    size_t total = 0;
+    int nb = 0;
+    while (nb < WRITE_BUFS && total < WRITE_CHUNK) {
+        const char *p;
+        size_t len;
+        if (c->seg < 0) {
+            p = c->resp.head.p;
+            len = c->resp.head.len;
+        } else if (c->seg < c->resp.nsegs) {
+            p = c->resp.segs[c->seg].p;
+            len = c->resp.segs[c->seg].len;
+        } else
+            break;
+        size_t take = len - c->seg_off;
+        if (take > WRITE_CHUNK - total)
+            take = WRITE_CHUNK - total;
+        if (c->plan.drop_after >= 0 && (int64_t)(total + take) + c->written > c->plan.drop_after)
+            take = (size_t)(c->plan.drop_after - c->written - (int64_t)total);
+        if (take > 0)
+            c->bufs[nb++] = uv_buf_init((char *)p + c->seg_off, (unsigned)take);
+        total += take;
+        c->seg_off += take;
+        if (c->seg_off == len) {
+            c->seg++;
+            c->seg_off = 0;
+        }
+        if (c->plan.drop_after >= 0 && c->written + (int64_t)total >= c->plan.drop_after)
+            break;
+    }
+    if (nb == 0) {
+        if (c->plan.drop_after >= 0 && c->written >= c->plan.drop_after &&
+            response_total(&c->resp) > (size_t)c->plan.drop_after) {
+            conn_close(c);
+            return;
+        }
+        finish_response(c);
+        return;
+    }
+    c->written += (int64_t)total;
+    c->wreq.data = c;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, c->bufs, (unsigned)nb, on_write) < 0)
+        conn_close(c);
+}
+
+static void start_writing(conn *c)
+{
+    c->state = ST_WRITING;
+    c->seg = -1;
+    c->seg_off = 0;
+    c->written = 0;
+    if (c->plan.garbage_bytes > 0) {
+        /* fault: random bytes instead of the response (kept as the only segment) */
+        size_t n = (size_t)c->plan.garbage_bytes;
+        c->garbage = malloc(n);
+        if (!c->garbage) {
+            conn_close(c);
+            return;
+        }
+        for (size_t off = 0; off < n;) {
+            ssize_t got = getrandom(c->garbage + off, n - off, 0);
+            if (got <= 0)
+                break;
+            off += (size_t)got;
+        }
+        c->garbage[0] = (char)0xff;     /* never a valid session-id digit */
+        response_free(&c->resp);
+        response_init(&c->resp);
+        ddb_buf_put(&c->resp.head, c->garbage, n);
+    }
+    write_next(c);
+}
+
+static void on_stall_done(uv_timer_t *t)
+{
+    conn *c = t->data;
+    start_writing(c);
+}
+
+/* ---------------------------------------------------------------- executing */
+
+static void work_cb(uv_work_t *w)
+{
+    conn *c = w->data;
+    request_execute(&c->sess, &c->req, &c->resp);
+}
+
+static void after_work_cb(uv_work_t *w, int status)
+{
+    conn *c = w->data;
+    c->working = 0;
+    if (c->closing) {
+        maybe_free(c);
+        return;
+    }
+    if (c->resp.no_reply) {
+        finish_response(c);
+        return;
+    }
+    memset(&c->plan, 0, sizeof c->plan);
+    c->plan.drop_after = -1;
+    if (!c->resp.control)
+        faults_take(&c->plan);
+    if (c->plan.stall_ms < 0) {     /* stall forever: the response never comes */
+        c->state = ST_STALLED;
+        begin_reading(c);           /* only to notice the client hanging up */
+        return;
+    }
+    if (c->plan.stall_ms > 0) {
+        c->state = ST_STALLED;
+        uv_timer_start(&c->timer, on_stall_done, (uint64_t)c->plan.stall_ms, 0);
+        return;
+    }
+    start_writing(c);
+}
+
+static void dispatch(conn *c)
+{
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->state = ST_RUNNING;
+    response_init(&c->resp);
+    c->work.data = c;
+    c->working = 1;
+    if (uv_queue_work(c->srv->loop, &c->work, work_cb, after_work_cb) < 0) {
+        c->working = 0;
+        conn_close(c);
+    }
+}
+
+/* ---------------------------------------------------------------- framing */
+
+static void framing_error(conn *c, const char *why)
+{
+    (void)why;                  /* the protocol has no way to report it: close */
+    conn_close(c);
+}
+
+static int read_header(conn *c)
+{
+    const char *start = c->rbuf.p + c->rpos;
+    size_t avail = c->rbuf.len - c->rpos;
+    const char *lf = memchr(start, '\n', avail);
+    if (!lf) {
+        if (avail > MINI_MAX_HEADER_LINE)
+            framing_error(c, "header line too long");
+        return 0;
+    }
+    size_t len = (size_t)(lf - start);
+    if (len > MINI_MAX_HEADER_LINE) {
+        framing_error(c, "header line too long");
+        return 0;
+    }
+    char err[128];
+    if (request_parse_header(&c->req, start, len, &c->body_need, err, sizeof err)) {
+        framing_error(c, err);
+        return 0;
+    }
+    c->rpos += len + 1;
+    c->state = ST_BODY;
+    return 1;
+}
+
+static int read_body(conn *c)
+{
+    if (c->rbuf.len - c->rpos < c->body_need)
+        return 0;
+    c->req.body = malloc(c->body_need + 1);
+    if (!c->req.body) {
+        framing_error(c, "out of memory");
+        return 0;
+    }
+    memcpy(c->req.body, c->rbuf.p + c->rpos, c->body_need);
+    c->req.body[c->body_need] = 0;
+    c->req.body_len = c->body_need;
+    c->rpos += c->body_need;
+    char err[128];
+    if (request_parse_body(&c->req, err, sizeof err)) {
+        framing_error(c, err);
+        return 0;
+    }
+    if (c->req.nobjs > 0) {
+        ddb_decoder_reset(c->dec, c->req.little);
+        c->state = ST_PAYLOAD;
+        return 1;
+    }
+    dispatch(c);
+    return 0;
+}
+
+static int read_payload(conn *c)
+{
+    while (c->req.ngot < c->req.nobjs) {
+        size_t avail = c->rbuf.len - c->rpos, used = 0;
+        if (avail == 0)
+            return 0;
+        int rc = ddb_decoder_feed(c->dec, c->rbuf.p + c->rpos, avail, &used);
+        c->rpos += used;
+        if (rc == DDB_DEC_ERROR) {
+            framing_error(c, ddb_decoder_error(c->dec));
+            return 0;
+        }
+        if (rc == DDB_DEC_NEED_MORE)
+            return 0;
+        c->req.objs[c->req.ngot++] = ddb_decoder_take(c->dec);
+        ddb_decoder_reset(c->dec, c->req.little);   /* fresh symbol-base scope per object */
+    }
+    dispatch(c);
+    return 0;
+}
+
+static void compact(conn *c)
+{
+    if (c->rpos == c->rbuf.len) {
+        c->rbuf.len = 0;
+        c->rpos = 0;
+    } else if (c->rpos > (1 << 20)) {
+        memmove(c->rbuf.p, c->rbuf.p + c->rpos, c->rbuf.len - c->rpos);
+        c->rbuf.len -= c->rpos;
+        c->rpos = 0;
+    }
+}
+
+static void process_input(conn *c)
+{
+    int progress = 1;
+    while (progress && !c->closing) {
+        switch (c->state) {
+        case ST_HEADER: progress = read_header(c); break;
+        case ST_BODY: progress = read_body(c); break;
+        case ST_PAYLOAD: progress = read_payload(c); break;
+        default: progress = 0;
+        }
+    }
+    compact(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    conn *c = h->data;
+    if (ddb_buf_reserve(&c->rbuf, READ_CHUNK)) {
+        *buf = uv_buf_init(NULL, 0);
+        return;
+    }
+    *buf = uv_buf_init(c->rbuf.p + c->rbuf.len, (unsigned)(c->rbuf.cap - c->rbuf.len));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    conn *c = s->data;
+    if (nread < 0) {
+        conn_close(c);          /* EOF or error: the session goes away */
+        return;
+    }
+    c->rbuf.len += (size_t)nread;
+    if (c->state == ST_HEADER || c->state == ST_BODY || c->state == ST_PAYLOAD)
+        process_input(c);
+}
+
+/* ---------------------------------------------------------------- accepting */
+
+static void begin_reading(conn *c)
+{
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
+        conn_close(c);
+}
+
+static void on_accept_delay_done(uv_timer_t *t) { begin_reading(t->data); }
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    mini_server *srv = server->data;
+    if (status < 0)
+        return;
+    conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    c->srv = srv;
+    c->dec = ddb_decoder_new(NULL);
+    session_init(&c->sess);
+    ddb_buf_init(&c->rbuf);
+    uv_tcp_init(srv->loop, &c->tcp);
+    uv_timer_init(srv->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->open_handles = 2;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    pthread_mutex_lock(&g_mini.lock);
+    g_mini.connections++;
+    pthread_mutex_unlock(&g_mini.lock);
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 || !c->dec || faults_refuse()) {
+        conn_close(c);          /* --refuse: accepted, then closed at once */
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    int64_t delay = faults_accept_delay();
+    if (delay > 0)
+        uv_timer_start(&c->timer, on_accept_delay_done, (uint64_t)delay, 0);
+    else
+        begin_reading(c);
+}
+
+static void on_failed_listener_closed(uv_handle_t *h) { free(h->data); }
+
+mini_server *server_start(uv_loop_t *loop, const char *host, int port, char *err, size_t errlen)
+{
+    mini_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->loop = loop;
+    struct sockaddr_in addr;
+    int rc = uv_ip4_addr(host, port, &addr);
+    if (rc == 0 && (rc = uv_tcp_init(loop, &s->listener)) != 0)
+        s->listener.loop = NULL;
+    s->listener.data = s;
+    if (rc == 0)
+        rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&s->listener, 1024, on_connection);
+    if (rc == 0) {
+        struct sockaddr_in bound;
+        int len = sizeof bound;
+        rc = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &len);
+        s->port = ntohs(bound.sin_port);
+    }
+    if (rc) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, uv_strerror(rc));
+        if (s->listener.loop)       /* initialized: free once libuv is done with it */
+            uv_close((uv_handle_t *)&s->listener, on_failed_listener_closed);
+        else
+            free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int server_port(const mini_server *s) { return s->port; }
+
+void server_free(mini_server *s) { free(s); }
+
+void server_stop(mini_server *s)
+{
+    if (s->stopping)
+        return;
+    s->stopping = 1;
+    for (conn *c = s->conns; c; c = c->next)
+        conn_close(c);
+    uv_close((uv_handle_t *)&s->listener, NULL);
+}

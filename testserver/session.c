@@ -1,0 +1,143 @@
+/* session.c — session ids, variables and user functions (see session.h). */
+#include "session.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+int64_t session_new_id(void)
+{
+    uint64_t v = 0;
+    while (v == 0) {
+        if (getrandom(&v, sizeof v, 0) != sizeof v) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            v = (uint64_t)ts.tv_nsec * 6364136223846793005ULL + (uint64_t)ts.tv_sec;
+        }
+        v &= INT64_MAX;
+    }
+    return (int64_t)v;
+}
+
+void session_init(session *s)
+{
+    memset(s, 0, sizeof *s);
+    s->id = session_new_id();
+}
+
+void vars_free(var_list *l)
+{
+    for (int i = 0; i < l->n; i++) {
+        free(l->v[i].name);
+        ddb_obj_unref(l->v[i].value);
+    }
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+void session_free(session *s)
+{
+    vars_free(&s->vars);
+    for (int i = 0; i < s->nfuncs; i++) {
+        free(s->funcs[i].name);
+        node_free(s->funcs[i].def);
+    }
+    free(s->funcs);
+    memset(s, 0, sizeof *s);
+}
+
+static var_entry *vars_find(var_list *l, const char *name)
+{
+    for (int i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i].name, name))
+            return &l->v[i];
+    return NULL;
+}
+
+ddb_obj *vars_get(var_list *l, const char *name)
+{
+    var_entry *e = vars_find(l, name);
+    return e ? e->value : NULL;
+}
+
+int vars_set(var_list *l, const char *name, ddb_obj *value, uint64_t stamp)
+{
+    var_entry *e = vars_find(l, name);
+    if (e) {
+        ddb_obj_ref(value);
+        ddb_obj_unref(e->value);
+        e->value = value;
+        return 0;
+    }
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 8;
+        var_entry *v = realloc(l->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        return -1;
+    l->v[l->n++] = (var_entry){copy, ddb_obj_ref(value), stamp};
+    return 0;
+}
+
+const node *session_func(session *s, const char *name)
+{
+    for (int i = 0; i < s->nfuncs; i++)
+        if (!strcmp(s->funcs[i].name, name))
+            return s->funcs[i].def;
+    return NULL;
+}
+
+int session_def(session *s, const char *name, node *def)
+{
+    for (int i = 0; i < s->nfuncs; i++)
+        if (!strcmp(s->funcs[i].name, name)) {
+            node_free(s->funcs[i].def);
+            s->funcs[i].def = def;
+            return 0;
+        }
+    if (s->nfuncs == s->capfuncs) {
+        int cap = s->capfuncs ? s->capfuncs * 2 : 4;
+        func_entry *f = realloc(s->funcs, (size_t)cap * sizeof *f);
+        if (!f) {
+            node_free(def);
+            return -1;
+        }
+        s->funcs = f;
+        s->capfuncs = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy) {
+        node_free(def);
+        return -1;
+    }
+    s->funcs[s->nfuncs++] = (func_entry){copy, def, s->request_no};
+    return 0;
+}
+
+void session_release_created(session *s, uint64_t stamp)
+{
+    int j = 0;
+    for (int i = 0; i < s->vars.n; i++) {
+        if (s->vars.v[i].created_by == stamp) {
+            free(s->vars.v[i].name);
+            ddb_obj_unref(s->vars.v[i].value);
+        } else
+            s->vars.v[j++] = s->vars.v[i];
+    }
+    s->vars.n = j;
+    j = 0;
+    for (int i = 0; i < s->nfuncs; i++) {
+        if (s->funcs[i].created_by == stamp) {
+            free(s->funcs[i].name);
+            node_free(s->funcs[i].def);
+        } else
+            s->funcs[j++] = s->funcs[i];
+    }
+    s->nfuncs = j;
+}
