@@ -1,0 +1,94 @@
+-- Starts and stops ddbmini (the bundled test server) for specs.
+--
+--   local srv = require("support.ddbmini").start{ "--require-login", "--user", "bob:pw" }
+--   ... connect to "127.0.0.1", srv.port ...
+--   srv:stop()
+--
+-- The binary is $DDB_BUILD_DIR/ddbmini (default ./build/ddbmini). The server listens
+-- on an ephemeral port; start() waits for its "ddbmini listening on HOST:PORT" line.
+-- stop() sends SIGTERM and waits until the process is gone (SIGKILL after 5 s).
+local M = {}
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function sleep(sec)
+  os.execute("sleep " .. tostring(sec))
+end
+
+local function read_file(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function alive(pid)
+  -- the process exists and is not a zombie waiting for its (re)parent to reap it
+  local f = io.open("/proc/" .. pid .. "/stat", "r")
+  if not f then return false end
+  local stat = f:read("*l") or ""
+  f:close()
+  local state = stat:match("^%d+ %b() (%a)")
+  return state ~= nil and state ~= "Z" and state ~= "X"
+end
+
+function M.binary()
+  local dir = os.getenv("DDB_BUILD_DIR") or "build"
+  return dir .. "/ddbmini"
+end
+
+local Server = {}
+Server.__index = Server
+
+-- Stops the server and waits for it to exit. Idempotent.
+function Server:stop()
+  if not self.pid then return end
+  os.execute("kill -TERM " .. self.pid .. " 2>/dev/null")
+  local deadline = os.time() + 5
+  while alive(self.pid) and os.time() <= deadline do sleep(0.02) end
+  if alive(self.pid) then os.execute("kill -KILL " .. self.pid .. " 2>/dev/null") end
+  self.pid = nil
+  os.remove(self.out)
+end
+
+-- The server's stdout+stderr so far (useful in failure messages).
+function Server:output()
+  return read_file(self.out) or ""
+end
+
+-- args: a list of extra command-line arguments (strings or numbers).
+function M.start(args)
+  args = args or {}
+  local bin = M.binary()
+  local f = io.open(bin, "r")
+  if not f then error("ddbmini not found at " .. bin .. " (set DDB_BUILD_DIR)") end
+  f:close()
+  local out = os.tmpname()
+  local cmd = { shell_quote(bin), "--port", "0" }
+  for _, a in ipairs(args) do cmd[#cmd + 1] = shell_quote(a) end
+  local p = io.popen(table.concat(cmd, " ") .. " >" .. shell_quote(out) .. " 2>&1 & echo $!")
+  local pid = tonumber(p:read("*l"))
+  p:close()
+  if not pid then error("could not start ddbmini") end
+  local srv = setmetatable({ pid = pid, out = out, host = "127.0.0.1" }, Server)
+  local deadline = os.time() + 10
+  while true do
+    local text = read_file(out) or ""
+    local host, port = text:match("ddbmini listening on ([%d%.]+):(%d+)")
+    if port then
+      srv.host, srv.port = host, tonumber(port)
+      return srv
+    end
+    if not alive(pid) or os.time() > deadline then
+      srv.pid = alive(pid) and pid or nil
+      srv:stop()
+      error("ddbmini did not start: " .. text)
+    end
+    sleep(0.01)
+  end
+end
+
+return M
