@@ -1,0 +1,215 @@
+/* pool_support.c — see pool_support.h. */
+#include "pool_support.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef DDBMINI_PATH
+#define DDBMINI_PATH "ddbmini"
+#endif
+
+int ps_failures, ps_checks;
+
+double now_sec(void)
+{
+    return (double)uv_hrtime() / 1e9;
+}
+
+static int read_port(const char *log)
+{
+    FILE *f = fopen(log, "r");
+    if (!f)
+        return 0;
+    char line[256];
+    int port = 0;
+    while (fgets(line, sizeof line, f)) {
+        const char *s = strstr(line, "ddbmini listening on ");
+        const char *colon = s ? strrchr(s, ':') : NULL;
+        if (colon)
+            port = atoi(colon + 1);
+    }
+    fclose(f);
+    return port;
+}
+
+int ddbmini_start(ddbmini_proc *m, int port, const char *const *extra)
+{
+    const char *exe = getenv("DDBMINI") ? getenv("DDBMINI") : DDBMINI_PATH;
+    memset(m, 0, sizeof *m);
+    snprintf(m->log, sizeof m->log, "/tmp/ddbmini-test-XXXXXX");
+    int fd = mkstemp(m->log);
+    if (fd < 0) {
+        printf("cannot create a log file: %s\n", strerror(errno));
+        return -1;
+    }
+    char portbuf[16];
+    snprintf(portbuf, sizeof portbuf, "%d", port);
+    const char *argv[32] = { exe, "--port", portbuf, "--threads", "16" };
+    int argc = 5;
+    for (int i = 0; extra && extra[i] && argc < 30; i++)
+        argv[argc++] = extra[i];
+    argv[argc] = NULL;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+        execv(exe, (char *const *)argv);
+        fprintf(stderr, "cannot exec %s: %s\n", exe, strerror(errno));
+        _exit(127);
+    }
+    close(fd);
+    m->pid = pid;
+    for (int i = 0; i < 500; i++) {       /* 5 s */
+        m->port = read_port(m->log);
+        if (m->port > 0)
+            return 0;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            printf("ddbmini exited before listening (see %s)\n", m->log);
+            m->pid = 0;
+            return -1;
+        }
+        usleep(10000);
+    }
+    printf("ddbmini did not print its port within 5 s\n");
+    ddbmini_kill(m);
+    return -1;
+}
+
+static void reap(ddbmini_proc *m, int first_signal)
+{
+    if (m->pid <= 0)
+        return;
+    kill(m->pid, first_signal);
+    for (int i = 0; i < 200; i++) {
+        int status;
+        if (waitpid(m->pid, &status, WNOHANG) == m->pid) {
+            m->pid = 0;
+            return;
+        }
+        usleep(10000);
+    }
+    kill(m->pid, SIGKILL);
+    waitpid(m->pid, NULL, 0);
+    m->pid = 0;
+}
+
+void ddbmini_stop(ddbmini_proc *m)
+{
+    reap(m, SIGTERM);
+    if (m->log[0])
+        unlink(m->log);
+}
+
+void ddbmini_kill(ddbmini_proc *m)
+{
+    reap(m, SIGKILL);
+}
+
+static void noop_timer(uv_timer_t *t) { (void)t; }
+
+int run_until(uv_loop_t *loop, int (*pred)(void *ud), void *ud, int timeout_ms)
+{
+    uv_timer_t guard;
+    uv_timer_init(loop, &guard);
+    /* The guard wakes the loop at least every 50 ms so the deadline is observed. */
+    uv_timer_start(&guard, noop_timer, 50, 50);
+    double deadline = now_sec() + timeout_ms / 1000.0;
+    int ok;
+    while (!(ok = pred(ud)) && now_sec() < deadline)
+        uv_run(loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&guard, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    return ok;
+}
+
+static int never(void *ud) { (void)ud; return 0; }
+
+void run_for(uv_loop_t *loop, int ms)
+{
+    run_until(loop, never, NULL, ms);
+}
+
+void test_config(ddb_pool_config *cfg, int port, int nconns)
+{
+    ddb_pool_config_init(cfg);
+    cfg->host = "127.0.0.1";
+    cfg->port = port;
+    cfg->thread_num = nconns;
+    cfg->userid = "admin";
+    cfg->password = "123456";
+    cfg->connect_timeout = 3;
+    cfg->reconnect_delay = 0.05;
+}
+
+static int not_opening(void *p)
+{
+    return ddb_pool_state(p) != DDB_POOL_OPENING;
+}
+
+ddb_pool *open_pool(uv_loop_t *loop, const ddb_pool_config *cfg)
+{
+    char err[300];
+    ddb_pool *p = ddb_pool_new(loop, cfg, err, sizeof err);
+    if (!p) {
+        printf("ddb_pool_new: %s\n", err);
+        return NULL;
+    }
+    run_until(loop, not_opening, p, 10000);
+    return p;
+}
+
+static int is_closed(void *p)
+{
+    return ddb_pool_state(p) == DDB_POOL_CLOSED;
+}
+
+void close_pool(uv_loop_t *loop, ddb_pool *p)
+{
+    if (!p)
+        return;
+    ddb_pool_shutdown(p);
+    CHECK(run_until(loop, is_closed, p, 5000), "pool closes within 5 s (state %s)",
+          ddb_pool_state_name(ddb_pool_state(p)));
+    ddb_pool_free(p);
+}
+
+int task_done(void *t)
+{
+    return ddb_task_state_is_terminal(ddb_task_state(t));
+}
+
+ddb_task *run_script(uv_loop_t *loop, ddb_pool *p, const char *script, int timeout_ms)
+{
+    ddb_task_spec spec;
+    ddb_task_spec_init(&spec);
+    spec.text = script;
+    ddb_task *t = NULL;
+    char err[300];
+    if (ddb_pool_submit(p, &spec, &t, err, sizeof err) != DDB_OK) {
+        printf("submit '%s': %s\n", script, err);
+        return NULL;
+    }
+    run_until(loop, task_done, t, timeout_ms);
+    return t;
+}
+
+long long task_int(const ddb_task *t)
+{
+    const ddb_obj *o = t ? ddb_task_result(t) : NULL;
+    if (!o || o->form != DDB_SCALAR)
+        return INT64_MIN;
+    return (long long)ddb_int_at(o, 0);
+}
