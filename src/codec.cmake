@@ -33,3 +33,7 @@ add_test(NAME test_codec_examples COMMAND test_codec_examples ${DDB_SHARED_DIR})
 add_executable(test_codec_compress ${DDB_CODEC_ROOT}/tests/test_codec_compress.c)
 target_link_libraries(test_codec_compress codec_test_support)
 add_test(NAME test_codec_compress COMMAND test_codec_compress)
+
+add_executable(test_codec_malformed ${DDB_CODEC_ROOT}/tests/test_codec_malformed.c)
+target_link_libraries(test_codec_malformed codec_test_support)
+add_test(NAME test_codec_malformed COMMAND test_codec_malformed ${DDB_SHARED_DIR})

@@ -403,6 +403,10 @@ static int step_header(ddb_decoder *d, frame *f)
         f->st = ST_SCALAR;
         return GO;
     case DDB_VECTOR: case DDB_PAIR:
+        if (t != DDB_COMPRESS && t != DDB_SYMBOL + DDB_SYMBOL_BASE_FLAG &&
+            (ddb_type_class_of(t) == DDB_CLASS_INVALID || t == DDB_FUNCTIONDEF))
+            return ddb__dec_fail(d, f->start, "invalid data type %d in a %s header", t,
+                                 ddb_form_name(f->form));
         f->st = ST_VEC_DIMS;
         return GO;
     case DDB_MATRIX:
