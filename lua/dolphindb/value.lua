@@ -166,13 +166,23 @@ function Scalar.__le(a, b) return not Scalar.__lt(b, a) end
 
 ---------------------------------------------------------------- Lua -> cells
 
-local function fail(msg, level) error("dolphindb: " .. msg, level or 4) end
+-- Conversion errors carry no position: they are raised at varying depths below the
+-- public call, and the message names the value and the type instead.
+local function fail(msg) error("dolphindb: " .. msg, 0) end
 
 local function is_i64(v) return type(v) == "cdata" and (ffi.istype(I64, v) or ffi.istype(U64, v)) end
 
 -- Integral number or int64 -> int64-compatible Lua value; checks range.
 local function integral(v, tid)
   local tv = type(v)
+  if tv == "string" and KIND[tid] == "long" and v:match("^%-?%d+$") and #v <= 20 then
+    local neg, acc = v:sub(1, 1) == "-", 0LL
+    for d in v:gmatch("%d") do
+      if acc > (9223372036854775807LL - (d:byte() - 48)) / 10 then fail("LONG out of range: " .. v) end
+      acc = acc * 10 + (d:byte() - 48)
+    end
+    return neg and -acc or acc
+  end
   if tv == "number" then
     if v ~= v or v % 1 ~= 0 or v >= 2^63 or v < -2^63 then fail(("%s cannot hold %s"):format(NAME[tid], tostring(v))) end
   elseif tv == "cdata" and ffi.istype(U64, v) then
@@ -460,7 +470,7 @@ end
 
 local vector_mt_cache = {}
 local function vector_mt(form, tid, scale, array)
-  local key = form * 100000 + tid * 100 + (scale or 0)
+  local key = (array and 1000000 or 0) + form * 100000 + tid * 100 + (scale or 0)
   local mt = vector_mt_cache[key]
   if not mt then
     mt = { __index = array and ArrayVector or Vector, __tostring = Vector.__tostring, __name = "ddb.vector" }
@@ -582,8 +592,8 @@ local function fill(list, o, from, n, typed, anchor)
   return list
 end
 
-local function vector_value(o, typed, anchor)
-  local v = fill({}, o, 0, tonumber(o.rows), typed, anchor)
+local function vector_value(o, typed, anchor, n)
+  local v = fill({}, o, 0, n or tonumber(o.rows), typed, anchor)
   anchors[v] = { anchor, o }
   return setmetatable(v, vector_mt(o.form, o.type, o.scale))
 end
@@ -638,7 +648,7 @@ function from_obj(o, typed, anchor)
     return setmetatable(t, Table_mt)
   elseif form == FORM.MATRIX then
     local m = { nrows = tonumber(o.rows), ncols = tonumber(o.cols) }
-    m.data = vector_value(o, typed, anchor)
+    m.data = vector_value(o, typed, anchor, tonumber(o.rows * o.cols))
     setmetatable(m.data, vector_mt(FORM.VECTOR, tid, o.scale))
     if o.row_labels ~= nil then m.rowlabels = from_obj(o.row_labels, typed, anchor) end
     if o.col_labels ~= nil then m.collabels = from_obj(o.col_labels, typed, anchor) end
@@ -741,6 +751,7 @@ function M.typeof(v)
   local i = tv == "table" and info(v)
   if i then
     local t = i.type and (i.array and NAME[i.type] .. "[]" or NAME[i.type])
+    if i.form == FORM.SET then t = NAME[i.key] end
     if i.form == FORM.TABLE then t = "VOID" end
     return t or "ANY", FORM_NAME[i.form]
   end
