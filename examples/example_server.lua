@@ -12,6 +12,28 @@ local function here()
   return src:match("^@(.*/)[^/]*$") or "./"
 end
 
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+local function find_ddbmini()
+  local candidates = {}
+  local dir = os.getenv("DDB_BUILD_DIR")
+  if dir then candidates[#candidates + 1] = dir .. "/ddbmini" end
+  local host = arg and arg[-1]                 -- the program running us (ddblua)
+  if host and host:find("/", 1, true) then
+    candidates[#candidates + 1] = host:match("^(.*)/[^/]*$") .. "/ddbmini"
+  end
+  candidates[#candidates + 1] = here() .. "../build/ddbmini"
+  candidates[#candidates + 1] = "build/ddbmini"
+  for _, c in ipairs(candidates) do
+    if exists(c) then return c end
+  end
+  return nil
+end
+
 function M.open()
   local host, port = os.getenv("DDB_HOST"), os.getenv("DDB_PORT")
   if host or port then
@@ -21,10 +43,16 @@ function M.open()
       close = function() end,
     }
   end
-  -- spec/support/ddbmini.lua knows how to find and start the binary
-  -- ($DDB_BUILD_DIR/ddbmini, else build/ddbmini).
+  -- spec/support/ddbmini.lua starts the binary and waits for its port; we only tell
+  -- it where the binary is: $DDB_BUILD_DIR, beside the ddblua running us, or build/.
   package.path = here() .. "../spec/?.lua;" .. package.path
   local ddbmini = require "support.ddbmini"
+  local binary = find_ddbmini()
+  if not binary then
+    error("ddbmini not found: build it (cmake --build build) or set DDB_BUILD_DIR, "
+      .. "or point DDB_HOST/DDB_PORT at a DolphinDB server", 0)
+  end
+  ddbmini.binary = function() return binary end
   local server = ddbmini.start {}
   return {
     host = "127.0.0.1", port = server.port,
