@@ -6,6 +6,7 @@ add_library(ddbcodec STATIC
   ${DDB_CODEC_ROOT}/src/ddb_obj.c
   ${DDB_CODEC_ROOT}/src/ddb_obj_equal.c
   ${DDB_CODEC_ROOT}/src/ddb_decode.c
+  ${DDB_CODEC_ROOT}/src/ddb_decode_forms.c
   ${DDB_CODEC_ROOT}/src/ddb_decode_compressed.c
   ${DDB_CODEC_ROOT}/src/ddb_encode.c
   ${DDB_CODEC_ROOT}/src/ddb_compress.c

@@ -13,20 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-enum {
-    ST_HEADER, ST_SCALAR, ST_VOID_BYTE, ST_FKIND, ST_SCALE, ST_CELLS, ST_VEC_DIMS,
-    ST_SYM_HDR, ST_SYM_ENTRIES, ST_SYM_CHECK, ST_ANY_ITEM, ST_ANY_GOT,
-    ST_ARR_BLOCK, ST_ARR_COUNTS, ST_ARR_VALUES, ST_MAT_FLAGS, ST_MAT_ROWLBL,
-    ST_MAT_COLLBL, ST_MAT_COLGOT, ST_MAT_HDR2, ST_MAT_DIMS, ST_MAT_CHECK, ST_SET_GOT, ST_DICT_KEYS,
-    ST_DICT_VALUES, ST_TABLE_DIMS, ST_TABLE_NAME, ST_TABLE_COLNAME, ST_TABLE_COL,
-    ST_TABLE_GOT, ST_CHUNK_SIZE, ST_CHUNK_BODY, ST_COMP_HDR, ST_COMP_BODY,
-    ST_SYMBOLIZE, ST_DONE
-};
-
-/* step results */
-enum { GO = 0, WAIT = 1, FAIL = 2 };
-
-#define OBJ_OVERHEAD ((int64_t)sizeof(ddb_obj))
 
 /* ---------------------------------------------------------------- errors, budget */
 
@@ -79,7 +65,7 @@ int32_t ddb__dec_rd32(const ddb_decoder *d, const uint8_t *p)
     return (int32_t)v;
 }
 
-static int16_t rd16(const ddb_decoder *d, const uint8_t *p)
+int16_t ddb__dec_rd16(const ddb_decoder *d, const uint8_t *p)
 {
     uint16_t v = (uint16_t)(p[0] | p[1] << 8);
     if (!d->le) v = ddb__bswap16(v);
@@ -90,7 +76,7 @@ static int16_t rd16(const ddb_decoder *d, const uint8_t *p)
 
 /* n contiguous bytes of input (n <= sizeof scratch), or NULL after stashing what
  * there is. A resumed call must ask for the same n. */
-static const uint8_t *take(ddb_decoder *d, size_t n)
+const uint8_t *ddb__dec_take(ddb_decoder *d, size_t n)
 {
     if (d->scratch_len == 0) {
         d->mark = d->pos;
@@ -110,7 +96,7 @@ static const uint8_t *take(ddb_decoder *d, size_t n)
 }
 
 /* Copy up to f->left bytes to f->dst; true when complete. */
-static bool bulk(ddb_decoder *d, frame *f)
+bool ddb__dec_bulk(ddb_decoder *d, frame *f)
 {
     size_t k = f->left < (int64_t)d->avail ? (size_t)f->left : d->avail;
     if (k) {
@@ -123,7 +109,7 @@ static bool bulk(ddb_decoder *d, frame *f)
 
 /* Read a NUL-terminated string. Returns GO with *s and *len set (valid until the next
  * input call), WAIT when more input is needed, FAIL when too long. */
-static int read_str(ddb_decoder *d, const char **s, int64_t *len)
+int ddb__dec_read_str(ddb_decoder *d, const char **s, int64_t *len)
 {
     if (d->str_len == 0) d->mark = d->pos;
     const uint8_t *nul = d->avail ? memchr(d->in, 0, d->avail) : NULL;
@@ -157,7 +143,7 @@ static int read_str(ddb_decoder *d, const char **s, int64_t *len)
 
 /* ---------------------------------------------------------------- building */
 
-static int new_obj(ddb_decoder *d, frame *f, int form, int type)
+int ddb__dec_new_obj(ddb_decoder *d, frame *f, int form, int type)
 {
     if (ddb__dec_charge(d, OBJ_OVERHEAD, f->start) != GO) return FAIL;
     f->obj = ddb__obj_alloc(form, type);
@@ -234,7 +220,7 @@ static void frame_clear(frame *f)
     memset(f, 0, sizeof *f);
 }
 
-static int push_frame(ddb_decoder *d)
+int ddb__dec_push(ddb_decoder *d)
 {
     if (d->depth >= d->lim.max_depth)
         return ddb__dec_fail(d, d->pos, "nesting deeper than max_depth (%d)",
@@ -258,7 +244,7 @@ static int push_frame(ddb_decoder *d)
 /* Allocate storage for f->n cells of f->obj's type and enter ST_CELLS. Fixed-width
  * cells get their final array now (size checked against the budget); strings,
  * blobs and items grow as they arrive. */
-static int cells_begin(ddb_decoder *d, frame *f, int after)
+int ddb__dec_cells_begin(ddb_decoder *d, frame *f, int after)
 {
     ddb_obj *o = f->obj;
     f->after = (uint8_t)after;
@@ -293,7 +279,7 @@ static int step_cells(ddb_decoder *d, frame *f)
 {
     ddb_obj *o = f->obj;
     if (ddb_type_class_of(o->type) == DDB_CLASS_FIXED) {
-        if (!bulk(d, f)) return WAIT;
+        if (!ddb__dec_bulk(d, f)) return WAIT;
         if (d->swap)
             ddb__swap_cells(o->data, f->n, ddb_type_width(o->type),
                             ddb__swap_halves(o->type));
@@ -304,7 +290,7 @@ static int step_cells(ddb_decoder *d, frame *f)
     while (f->i < f->n) {                         /* VARLEN, one element at a time */
         if (is_blob(o->type)) {
             if (f->blob_len < 0) {                /* length prefix not read yet */
-                const uint8_t *p = take(d, 4);
+                const uint8_t *p = ddb__dec_take(d, 4);
                 if (!p) return WAIT;
                 int32_t len = ddb__dec_rd32(d, p);
                 if (len < 0) return ddb__dec_fail(d, d->mark, "negative BLOB length %d", len);
@@ -329,7 +315,7 @@ static int step_cells(ddb_decoder *d, frame *f)
         } else {
             const char *s;
             int64_t len;
-            int r = read_str(d, &s, &len);
+            int r = ddb__dec_read_str(d, &s, &len);
             if (r != GO) return r;
             if (varlen_push(d, o, s, len) != GO) return FAIL;
         }
@@ -391,7 +377,7 @@ static bool scalar_type_ok(int t)
 
 static int step_header(ddb_decoder *d, frame *f)
 {
-    const uint8_t *p = take(d, 2);
+    const uint8_t *p = ddb__dec_take(d, 2);
     if (!p) return WAIT;
     f->wtype = d->le ? p[0] : p[1];
     f->form = d->le ? p[1] : p[0];
@@ -416,10 +402,10 @@ static int step_header(ddb_decoder *d, frame *f)
         return GO;
     case DDB_SET:
         f->st = ST_SET_GOT;
-        return push_frame(d);            /* f is stale after a push */
+        return ddb__dec_push(d);            /* f is stale after a push */
     case DDB_DICTIONARY: case DDB_CHART:
         f->st = ST_DICT_KEYS;
-        return push_frame(d);
+        return ddb__dec_push(d);
     case DDB_TABLE:
         f->st = ST_TABLE_DIMS;
         return GO;
@@ -435,17 +421,17 @@ static int step_scalar(ddb_decoder *d, frame *f)
 {
     int t = f->wtype;
     if (t == DDB_VOID) { f->st = ST_VOID_BYTE; return GO; }
-    if (new_obj(d, f, DDB_SCALAR, t) != GO) return FAIL;
+    if (ddb__dec_new_obj(d, f, DDB_SCALAR, t) != GO) return FAIL;
     f->n = 1;
     f->blob_len = -1;
     if (ddb_is_decimal(t)) { f->st = ST_SCALE; f->after = ST_CELLS; return GO; }
     if (t == DDB_FUNCTIONDEF) { f->st = ST_FKIND; return GO; }
-    return cells_begin(d, f, ST_DONE);
+    return ddb__dec_cells_begin(d, f, ST_DONE);
 }
 
 static int step_vec_dims(ddb_decoder *d, frame *f)
 {
-    const uint8_t *p = take(d, 8);
+    const uint8_t *p = ddb__dec_take(d, 8);
     if (!p) return WAIT;
     int32_t rows = ddb__dec_rd32(d, p), cols = ddb__dec_rd32(d, p + 4);
     int t = f->wtype;
@@ -460,14 +446,14 @@ static int step_vec_dims(ddb_decoder *d, frame *f)
     f->n = rows;
     f->blob_len = -1;
     if (t == DDB_SYMBOL + DDB_SYMBOL_BASE_FLAG) {
-        if (new_obj(d, f, f->form, DDB_SYMBOL) != GO) return FAIL;
+        if (ddb__dec_new_obj(d, f, f->form, DDB_SYMBOL) != GO) return FAIL;
         f->st = ST_SYM_HDR;
         return GO;
     }
     ddb_type_class c = ddb_type_class_of(t);
     if (c == DDB_CLASS_INVALID || t == DDB_FUNCTIONDEF)
         return ddb__dec_fail(d, f->start, "invalid data type %d in a %s header", t, fname);
-    if (new_obj(d, f, f->form, t) != GO) return FAIL;
+    if (ddb__dec_new_obj(d, f, f->form, t) != GO) return FAIL;
     f->obj->rows = c == DDB_CLASS_VOID ? rows : 0;
     if (c == DDB_CLASS_VOID) { f->st = ST_DONE; return GO; }
     if (c == DDB_CLASS_ARRAY) {
@@ -482,13 +468,13 @@ static int step_vec_dims(ddb_decoder *d, frame *f)
         return GO;
     }
     if (ddb_is_decimal(t)) { f->st = ST_SCALE; f->after = ST_CELLS; return GO; }
-    return cells_begin(d, f, t == DDB_SYMBOL ? ST_SYMBOLIZE : ST_DONE);
+    return ddb__dec_cells_begin(d, f, t == DDB_SYMBOL ? ST_SYMBOLIZE : ST_DONE);
 }
 
 /* Scale of a decimal scalar/vector/matrix/array vector; then f->after. */
 static int step_scale(ddb_decoder *d, frame *f)
 {
-    const uint8_t *p = take(d, 4);
+    const uint8_t *p = ddb__dec_take(d, 4);
     if (!p) return WAIT;
     int32_t scale = ddb__dec_rd32(d, p);
     ddb_obj *o = f->obj;
@@ -497,7 +483,7 @@ static int step_scale(ddb_decoder *d, frame *f)
     if (check_scale(d, base, scale) != GO) return FAIL;
     o->scale = scale;
     if (o->values) o->values->scale = scale;
-    if (f->after == ST_CELLS) return cells_begin(d, f, ST_DONE);
+    if (f->after == ST_CELLS) return ddb__dec_cells_begin(d, f, ST_DONE);
     f->st = f->after;
     return GO;
 }
@@ -506,7 +492,7 @@ static int step_scale(ddb_decoder *d, frame *f)
 
 static int step_sym_hdr(ddb_decoder *d, frame *f)
 {
-    const uint8_t *p = take(d, 8);
+    const uint8_t *p = ddb__dec_take(d, 8);
     if (!p) return WAIT;
     int32_t id = ddb__dec_rd32(d, p), size = ddb__dec_rd32(d, p + 4);
     if (size < 0 || size > DDB_MAX_SYMBASE)
@@ -539,7 +525,7 @@ static int step_sym_entries(ddb_decoder *d, frame *f)
     while (f->i < f->cols) {
         const char *s;
         int64_t len;
-        int r = read_str(d, &s, &len);
+        int r = ddb__dec_read_str(d, &s, &len);
         if (r != GO) return r;
         if (symbase_push(d, f->base, s, len) != GO) return FAIL;
         f->i++;
@@ -568,7 +554,7 @@ static int step_sym_indices(ddb_decoder *d, frame *f)
         f->left = f->n * 4;
         f->data_at = d->pos;
     }
-    if (!bulk(d, f)) return WAIT;
+    if (!ddb__dec_bulk(d, f)) return WAIT;
     int32_t *idx = o->data;
     if (d->swap) ddb__swap_cells(idx, f->n, 4, 1);
     uint32_t limit = (uint32_t)f->base->n;
@@ -579,369 +565,6 @@ static int step_sym_indices(ddb_decoder *d, frame *f)
     o->rows = f->n;
     o->symbase = f->base;
     f->base = NULL;
-    f->st = ST_DONE;
-    return GO;
-}
-
-/* ---------------------------------------------------------------- ANY vectors */
-
-/* Next element of an ANY vector (or ANY matrix): a complete object of its own. */
-static int step_any_item(ddb_decoder *d, frame *f)
-{
-    if (f->i == f->n) {
-        f->obj->rows = f->n;
-        f->st = f->after;
-        return GO;
-    }
-    f->st = ST_ANY_GOT;
-    return push_frame(d);
-}
-
-static int step_any_got(ddb_decoder *d, frame *f)
-{
-    ddb_obj *o = f->obj, *child = d->child;
-    d->child = NULL;
-    int64_t old = o->cap_rows;
-    if (ddb__dec_grow(d, (void **)&o->items, &o->cap_rows, f->i + 1, sizeof *o->items) != GO) {
-        ddb_obj_unref(child);
-        return FAIL;
-    }
-    memset(o->items + old, 0, (size_t)(o->cap_rows - old) * sizeof *o->items);
-    o->items[f->i++] = child;
-    f->st = ST_ANY_ITEM;
-    return GO;
-}
-
-/* ---------------------------------------------------------------- array vectors */
-
-static int step_arr_block(ddb_decoder *d, frame *f)
-{
-    ddb_obj *o = f->obj;
-    if (f->rows_done == 0 && !o->row_offs) {
-        if (ddb__dec_grow(d, (void **)&o->row_offs, &o->cap_rows, 1, 8) != GO) return FAIL;
-        o->row_offs[0] = 0;
-    }
-    if (f->rows_done == f->rows) {
-        o->rows = f->rows;
-        f->st = ST_DONE;
-        return GO;
-    }
-    const uint8_t *p = take(d, 4);
-    if (!p) return WAIT;
-    f->blk_rows = (uint16_t)rd16(d, p);
-    f->count_bytes = p[2];
-    if (f->count_bytes != 1 && f->count_bytes != 2 && f->count_bytes != 4)
-        return ddb__dec_fail(d, d->mark, "array vector block countBytes %d (must be 1, 2 or 4)",
-                             f->count_bytes);
-    if (f->blk_rows == 0 || f->blk_rows > f->rows - f->rows_done)
-        return ddb__dec_fail(d, d->mark, "array vector block of %lld rows (%lld rows left)",
-                             (long long)f->blk_rows, (long long)(f->rows - f->rows_done));
-    if (ddb__dec_grow(d, (void **)&f->tmp, &f->tmp_cap, f->blk_rows * f->count_bytes, 1) != GO)
-        return FAIL;
-    f->dst = f->tmp;
-    f->left = f->blk_rows * f->count_bytes;
-    f->data_at = d->pos;
-    f->st = ST_ARR_COUNTS;
-    return GO;
-}
-
-static uint32_t count_at(const ddb_decoder *d, const uint8_t *p, int width)
-{
-    if (width == 1) return p[0];
-    if (width == 2) return (uint16_t)rd16(d, p);
-    return (uint32_t)ddb__dec_rd32(d, p);
-}
-
-static int step_arr_counts(ddb_decoder *d, frame *f)
-{
-    if (!bulk(d, f)) return WAIT;
-    ddb_obj *o = f->obj, *v = o->values;
-    if (ddb__dec_grow(d, (void **)&o->row_offs, &o->cap_rows, f->rows_done + f->blk_rows + 1,
-                      8) != GO)
-        return FAIL;
-    int64_t total = o->row_offs[f->rows_done];
-    for (int64_t r = 0; r < f->blk_rows; r++) {
-        total += count_at(d, f->tmp + r * f->count_bytes, f->count_bytes);
-        o->row_offs[f->rows_done + r + 1] = total;
-    }
-    int w = ddb_type_width(v->type);
-    int64_t first = v->rows;
-    if (total - first > (d->lim.max_object_bytes - d->charged) / w)
-        return ddb__dec_fail(d, f->data_at, "array vector of %lld values exceeds max_object_bytes (%lld)",
-                             (long long)total, (long long)d->lim.max_object_bytes);
-    if (ddb__dec_grow(d, &v->data, &v->cap_rows, total, (size_t)w) != GO) return FAIL;
-    f->dst = (uint8_t *)v->data + first * w;
-    f->left = (total - first) * w;
-    f->n = total;                     /* values expected once this block is in */
-    f->st = ST_ARR_VALUES;
-    return GO;
-}
-
-static int step_arr_values(ddb_decoder *d, frame *f)
-{
-    if (!bulk(d, f)) return WAIT;
-    ddb_obj *v = f->obj->values;
-    int w = ddb_type_width(v->type);
-    if (d->swap)
-        ddb__swap_cells((uint8_t *)v->data + v->rows * w, f->n - v->rows, w,
-                        ddb__swap_halves(v->type));
-    v->rows = f->n;
-    f->rows_done += f->blk_rows;
-    f->st = ST_ARR_BLOCK;
-    return GO;
-}
-
-/* ---------------------------------------------------------------- matrix */
-
-static int take_child_vector(ddb_decoder *d, frame *f, ddb_obj **slot, const char *what)
-{
-    ddb_obj *c = d->child;
-    d->child = NULL;
-    *slot = c;
-    if (c->form != DDB_VECTOR)
-        return ddb__dec_fail(d, d->pos, "%s must be a VECTOR, got a %s", what,
-                             ddb_form_name(c->form));
-    return GO;
-}
-
-static int step_mat_flags(ddb_decoder *d, frame *f)
-{
-    const uint8_t *p = take(d, 1);
-    if (!p) return WAIT;
-    f->mat_flags = p[0];
-    if (f->mat_flags & ~3u)
-        return ddb__dec_fail(d, d->mark, "invalid matrix label flags 0x%02x", f->mat_flags);
-    if (f->mat_flags & 1) { f->st = ST_MAT_ROWLBL; return push_frame(d); }
-    f->st = ST_MAT_COLLBL;
-    return GO;
-}
-
-static int step_mat_labels(ddb_decoder *d, frame *f)
-{
-    if (f->st == ST_MAT_ROWLBL) {
-        if (take_child_vector(d, f, &f->child_a, "matrix row labels") != GO) return FAIL;
-        f->st = ST_MAT_COLLBL;
-        return GO;
-    }
-    if (f->st == ST_MAT_COLGOT) {
-        if (take_child_vector(d, f, &f->child_b, "matrix column labels") != GO) return FAIL;
-        f->st = ST_MAT_HDR2;
-        return GO;
-    }
-    if (f->mat_flags & 2) { f->st = ST_MAT_COLGOT; return push_frame(d); }
-    f->st = ST_MAT_HDR2;
-    return GO;
-}
-
-static int step_mat_hdr2(ddb_decoder *d, frame *f)
-{
-    const uint8_t *p = take(d, 2);
-    if (!p) return WAIT;
-    int t = d->le ? p[0] : p[1];
-    if (t != f->wtype)
-        return ddb__dec_fail(d, d->mark, "matrix data header has type %d, outer header %d",
-                             t, f->wtype);
-    f->st = ST_MAT_DIMS;
-    return GO;
-}
-
-static int step_mat_dims(ddb_decoder *d, frame *f)
-{
-    const uint8_t *p = take(d, 8);
-    if (!p) return WAIT;
-    int32_t rows = ddb__dec_rd32(d, p), cols = ddb__dec_rd32(d, p + 4);
-    if (rows < 0 || cols < 0)
-        return ddb__dec_fail(d, d->mark, "negative MATRIX dimensions %d x %d", rows, cols);
-    if (f->child_a && f->child_a->rows != rows)
-        return ddb__dec_fail(d, d->mark, "matrix has %d rows but %lld row labels", rows,
-                             (long long)f->child_a->rows);
-    if (f->child_b && f->child_b->rows != cols)
-        return ddb__dec_fail(d, d->mark, "matrix has %d columns but %lld column labels", cols,
-                             (long long)f->child_b->rows);
-    if (new_obj(d, f, DDB_MATRIX, f->wtype) != GO) return FAIL;
-    ddb_obj *o = f->obj;
-    o->row_labels = f->child_a;
-    o->col_labels = f->child_b;
-    f->child_a = f->child_b = NULL;
-    f->rows = rows;
-    f->cols = cols;
-    f->n = (int64_t)rows * cols;
-    f->blob_len = -1;
-    if (ddb_is_decimal(f->wtype)) {
-        f->st = ST_SCALE;
-        f->after = ST_CELLS;
-        return GO;
-    }
-    return cells_begin(d, f, ST_MAT_CHECK);
-}
-
-/* ---------------------------------------------------------------- set, dictionary */
-
-static int step_set_got(ddb_decoder *d, frame *f)
-{
-    ddb_obj *keys;
-    if (take_child_vector(d, f, &f->child_a, "set keys") != GO) return FAIL;
-    keys = f->child_a;
-    if (new_obj(d, f, DDB_SET, keys->type) != GO) return FAIL;
-    f->obj->keys = keys;
-    f->obj->rows = keys->rows;
-    f->child_a = NULL;
-    f->st = ST_DONE;
-    return GO;
-}
-
-static int step_dict(ddb_decoder *d, frame *f)
-{
-    if (f->st == ST_DICT_KEYS) {
-        if (take_child_vector(d, f, &f->child_a, "dictionary keys") != GO) return FAIL;
-        f->st = ST_DICT_VALUES;
-        return push_frame(d);
-    }
-    if (take_child_vector(d, f, &f->child_b, "dictionary values") != GO) return FAIL;
-    if (f->child_a->rows != f->child_b->rows)
-        return ddb__dec_fail(d, f->start, "dictionary has %lld keys but %lld values",
-                             (long long)f->child_a->rows, (long long)f->child_b->rows);
-    if (new_obj(d, f, f->form, f->child_b->type) != GO) return FAIL;
-    f->obj->keys = f->child_a;
-    f->obj->values = f->child_b;
-    f->obj->rows = f->child_a->rows;
-    f->child_a = f->child_b = NULL;
-    f->st = ST_DONE;
-    return GO;
-}
-
-/* ---------------------------------------------------------------- table */
-
-static int step_table_dims(ddb_decoder *d, frame *f)
-{
-    const uint8_t *p = take(d, 8);
-    if (!p) return WAIT;
-    int32_t rows = ddb__dec_rd32(d, p), cols = ddb__dec_rd32(d, p + 4);
-    if (rows < 0 || cols < 0)
-        return ddb__dec_fail(d, d->mark, "negative TABLE dimensions %d rows x %d columns",
-                             rows, cols);
-    if (new_obj(d, f, DDB_TABLE, DDB_VOID) != GO) return FAIL;
-    f->obj->rows = rows;
-    f->obj->cols = 0;               /* slots filled so far; the declared count is f->cols */
-    f->rows = rows;
-    f->cols = cols;
-    f->i = 0;
-    f->st = ST_TABLE_NAME;
-    return GO;
-}
-
-static char *dup_charged(ddb_decoder *d, const char *s, int64_t len)
-{
-    if (ddb__dec_charge(d, len + 1, d->mark) != GO) return NULL;
-    char *c = malloc((size_t)len + 1);
-    if (!c) { ddb__dec_fail(d, d->mark, "out of memory"); return NULL; }
-    memcpy(c, s, (size_t)len);
-    c[len] = 0;
-    return c;
-}
-
-static int step_table_names(ddb_decoder *d, frame *f)
-{
-    ddb_obj *o = f->obj;
-    const char *s;
-    int64_t len;
-    if (f->st == ST_TABLE_NAME) {
-        int r = read_str(d, &s, &len);
-        if (r != GO) return r;
-        if (!(o->name = dup_charged(d, s, len))) return FAIL;
-        f->st = ST_TABLE_COLNAME;
-    }
-    while (f->i < f->cols) {
-        int r = read_str(d, &s, &len);
-        if (r != GO) return r;
-        if (ddb__dec_grow(d, (void **)&o->col_names, &f->cap_a, f->i + 1, sizeof(char *)) != GO ||
-            ddb__dec_grow(d, (void **)&o->columns, &f->cap_b, f->i + 1, sizeof(ddb_obj *)) != GO)
-            return FAIL;
-        o->columns[f->i] = NULL;
-        o->col_names[f->i] = dup_charged(d, s, len);
-        o->cols = ++f->i;
-        if (!o->col_names[f->i - 1]) return FAIL;
-    }
-    f->i = 0;
-    f->st = ST_TABLE_COL;
-    return GO;
-}
-
-static int step_table_col(ddb_decoder *d, frame *f)
-{
-    ddb_obj *o = f->obj;
-    if (f->st == ST_TABLE_GOT) {
-        ddb_obj *c = d->child;
-        d->child = NULL;
-        o->columns[f->i] = c;
-        if (c->form != DDB_VECTOR)
-            return ddb__dec_fail(d, d->pos, "table column %lld ('%s') is a %s, not a VECTOR",
-                                 (long long)f->i, o->col_names[f->i], ddb_form_name(c->form));
-        if (c->rows != f->rows)
-            return ddb__dec_fail(d, d->pos, "table column %lld ('%s') has %lld rows, expected %lld",
-                                 (long long)f->i, o->col_names[f->i], (long long)c->rows,
-                                 (long long)f->rows);
-        f->i++;
-    }
-    if (f->i == f->cols) { f->st = ST_DONE; return GO; }
-    f->st = ST_TABLE_GOT;
-    return push_frame(d);
-}
-
-/* ---------------------------------------------------------------- chunk, compressed */
-
-static int step_chunk(ddb_decoder *d, frame *f)
-{
-    if (f->st == ST_CHUNK_SIZE) {
-        const uint8_t *p = take(d, 2);
-        if (!p) return WAIT;
-        int16_t size = rd16(d, p);
-        if (size < 0) return ddb__dec_fail(d, d->mark, "negative CHUNK size %d", size);
-        if (new_obj(d, f, DDB_CHUNK, f->wtype) != GO) return FAIL;
-        if (ddb__dec_charge(d, size + 1, d->mark) != GO) return FAIL;
-        if (!(f->obj->bytes = malloc((size_t)size + 1)))
-            return ddb__dec_fail(d, d->mark, "out of memory");
-        f->obj->nbytes = size;
-        f->obj->bytes[size] = 0;
-        f->dst = (uint8_t *)f->obj->bytes;
-        f->left = size;
-        f->st = ST_CHUNK_BODY;
-    }
-    if (!bulk(d, f)) return WAIT;
-    f->st = ST_DONE;
-    return GO;
-}
-
-static int step_comp(ddb_decoder *d, frame *f)
-{
-    if (f->st == ST_COMP_HDR) {
-        if (f->rows < 20)
-            return ddb__dec_fail(d, f->start + 2,
-                                 "compressed vector byteSize %lld is smaller than its 20-byte header",
-                                 (long long)f->rows);
-        const uint8_t *p = take(d, 20);
-        if (!p) return WAIT;
-        memcpy(f->comp, p, 20);
-        f->tmp_len = 0;
-        f->left = f->rows - 20;
-        f->data_at = d->pos;
-        f->st = ST_COMP_BODY;
-    }
-    /* The payload grows only as its bytes arrive (byteSize is unchecked input). */
-    while (f->left > 0) {
-        if (d->avail == 0) return WAIT;
-        int64_t k = f->left < (int64_t)d->avail ? f->left : (int64_t)d->avail;
-        if (ddb__dec_grow(d, (void **)&f->tmp, &f->tmp_cap, f->tmp_len + k, 1) != GO)
-            return FAIL;
-        memcpy(f->tmp + f->tmp_len, d->in, (size_t)k);
-        f->tmp_len += k; f->left -= k;
-        d->in += k; d->avail -= (size_t)k; d->pos += k;
-    }
-    if (ddb__dec_compressed(d, f) < 0) return FAIL;
-    ddb__dec_uncharge(d, f->tmp_cap);
-    free(f->tmp);
-    f->tmp = NULL;
-    f->tmp_cap = f->tmp_len = 0;
     f->st = ST_DONE;
     return GO;
 }
@@ -969,7 +592,7 @@ static int step(ddb_decoder *d, frame *f)
     case ST_HEADER: return step_header(d, f);
     case ST_SCALAR: return step_scalar(d, f);
     case ST_VOID_BYTE: {
-        const uint8_t *p = take(d, 1);
+        const uint8_t *p = ddb__dec_take(d, 1);
         if (!p) return WAIT;
         if (p[0] > 2) return ddb__dec_fail(d, d->mark, "invalid VOID scalar byte %d", p[0]);
         if (ddb__dec_charge(d, OBJ_OVERHEAD, f->start) != GO) return FAIL;
@@ -978,10 +601,10 @@ static int step(ddb_decoder *d, frame *f)
         return GO;
     }
     case ST_FKIND: {
-        const uint8_t *p = take(d, 1);
+        const uint8_t *p = ddb__dec_take(d, 1);
         if (!p) return WAIT;
         f->obj->fkind = p[0];
-        return cells_begin(d, f, ST_DONE);
+        return ddb__dec_cells_begin(d, f, ST_DONE);
     }
     case ST_SCALE: return step_scale(d, f);
     case ST_CELLS: return step_cells(d, f);
@@ -989,27 +612,27 @@ static int step(ddb_decoder *d, frame *f)
     case ST_SYM_HDR: return step_sym_hdr(d, f);
     case ST_SYM_ENTRIES: return step_sym_entries(d, f);
     case ST_SYM_CHECK: return step_sym_indices(d, f);
-    case ST_ANY_ITEM: return step_any_item(d, f);
-    case ST_ANY_GOT: return step_any_got(d, f);
-    case ST_ARR_BLOCK: return step_arr_block(d, f);
-    case ST_ARR_COUNTS: return step_arr_counts(d, f);
-    case ST_ARR_VALUES: return step_arr_values(d, f);
-    case ST_MAT_FLAGS: return step_mat_flags(d, f);
-    case ST_MAT_ROWLBL: case ST_MAT_COLLBL: case ST_MAT_COLGOT: return step_mat_labels(d, f);
-    case ST_MAT_HDR2: return step_mat_hdr2(d, f);
-    case ST_MAT_DIMS: return step_mat_dims(d, f);
+    case ST_ANY_ITEM: return ddb__step_any_item(d, f);
+    case ST_ANY_GOT: return ddb__step_any_got(d, f);
+    case ST_ARR_BLOCK: return ddb__step_arr_block(d, f);
+    case ST_ARR_COUNTS: return ddb__step_arr_counts(d, f);
+    case ST_ARR_VALUES: return ddb__step_arr_values(d, f);
+    case ST_MAT_FLAGS: return ddb__step_mat_flags(d, f);
+    case ST_MAT_ROWLBL: case ST_MAT_COLLBL: case ST_MAT_COLGOT: return ddb__step_mat_labels(d, f);
+    case ST_MAT_HDR2: return ddb__step_mat_hdr2(d, f);
+    case ST_MAT_DIMS: return ddb__step_mat_dims(d, f);
     case ST_MAT_CHECK:
         f->obj->rows = f->rows;
         f->obj->cols = f->cols;
         f->st = f->obj->type == DDB_SYMBOL ? ST_SYMBOLIZE : ST_DONE;
         return GO;
-    case ST_SET_GOT: return step_set_got(d, f);
-    case ST_DICT_KEYS: case ST_DICT_VALUES: return step_dict(d, f);
-    case ST_TABLE_DIMS: return step_table_dims(d, f);
-    case ST_TABLE_NAME: case ST_TABLE_COLNAME: return step_table_names(d, f);
-    case ST_TABLE_COL: case ST_TABLE_GOT: return step_table_col(d, f);
-    case ST_CHUNK_SIZE: case ST_CHUNK_BODY: return step_chunk(d, f);
-    case ST_COMP_HDR: case ST_COMP_BODY: return step_comp(d, f);
+    case ST_SET_GOT: return ddb__step_set_got(d, f);
+    case ST_DICT_KEYS: case ST_DICT_VALUES: return ddb__step_dict(d, f);
+    case ST_TABLE_DIMS: return ddb__step_table_dims(d, f);
+    case ST_TABLE_NAME: case ST_TABLE_COLNAME: return ddb__step_table_names(d, f);
+    case ST_TABLE_COL: case ST_TABLE_GOT: return ddb__step_table_col(d, f);
+    case ST_CHUNK_SIZE: case ST_CHUNK_BODY: return ddb__step_chunk(d, f);
+    case ST_COMP_HDR: case ST_COMP_BODY: return ddb__step_comp(d, f);
     case ST_SYMBOLIZE: return symbolize(d, f);
     case ST_DONE: pop_frame(d, f); return GO;
     default: return ddb__dec_fail(d, d->pos, "decoder in an invalid state %d", f->st);
@@ -1066,7 +689,7 @@ void ddb_decoder_reset(ddb_decoder *d, int little_endian)
     d->str_len = 0;
     d->charged = 0;
     d->err[0] = 0;
-    push_frame(d);              /* the top-level object; cannot fail at depth 0 but OOM */
+    ddb__dec_push(d);              /* the top-level object; cannot fail at depth 0 but OOM */
 }
 
 int ddb_decoder_feed(ddb_decoder *d, const void *p, size_t len, size_t *consumed)

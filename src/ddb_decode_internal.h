@@ -65,6 +65,49 @@ void ddb__dec_uncharge(ddb_decoder *d, int64_t bytes);
 int ddb__dec_grow(ddb_decoder *d, void **p, int64_t *cap, int64_t need, size_t size);
 int32_t ddb__dec_rd32(const ddb_decoder *d, const uint8_t *p);
 
+/* States of a frame (see ddb_decode.c) and step results. */
+enum {
+    ST_HEADER, ST_SCALAR, ST_VOID_BYTE, ST_FKIND, ST_SCALE, ST_CELLS, ST_VEC_DIMS,
+    ST_SYM_HDR, ST_SYM_ENTRIES, ST_SYM_CHECK, ST_ANY_ITEM, ST_ANY_GOT,
+    ST_ARR_BLOCK, ST_ARR_COUNTS, ST_ARR_VALUES, ST_MAT_FLAGS, ST_MAT_ROWLBL,
+    ST_MAT_COLLBL, ST_MAT_COLGOT, ST_MAT_HDR2, ST_MAT_DIMS, ST_MAT_CHECK, ST_SET_GOT, ST_DICT_KEYS,
+    ST_DICT_VALUES, ST_TABLE_DIMS, ST_TABLE_NAME, ST_TABLE_COLNAME, ST_TABLE_COL,
+    ST_TABLE_GOT, ST_CHUNK_SIZE, ST_CHUNK_BODY, ST_COMP_HDR, ST_COMP_BODY,
+    ST_SYMBOLIZE, ST_DONE
+};
+
+/* step results */
+enum { GO = 0, WAIT = 1, FAIL = 2 };
+
+#define OBJ_OVERHEAD ((int64_t)sizeof(ddb_obj))
+
+/* Shared input and building primitives (ddb_decode.c). */
+const uint8_t *ddb__dec_take(ddb_decoder *d, size_t n);
+bool ddb__dec_bulk(ddb_decoder *d, frame *f);
+int ddb__dec_read_str(ddb_decoder *d, const char **s, int64_t *len);
+int ddb__dec_new_obj(ddb_decoder *d, frame *f, int form, int type);
+int ddb__dec_push(ddb_decoder *d);
+int ddb__dec_cells_begin(ddb_decoder *d, frame *f, int after);
+int16_t ddb__dec_rd16(const ddb_decoder *d, const uint8_t *p);
+
+/* Steps of the container forms (ddb_decode_forms.c). */
+int ddb__step_any_item(ddb_decoder *d, frame *f);
+int ddb__step_any_got(ddb_decoder *d, frame *f);
+int ddb__step_arr_block(ddb_decoder *d, frame *f);
+int ddb__step_arr_counts(ddb_decoder *d, frame *f);
+int ddb__step_arr_values(ddb_decoder *d, frame *f);
+int ddb__step_mat_flags(ddb_decoder *d, frame *f);
+int ddb__step_mat_labels(ddb_decoder *d, frame *f);
+int ddb__step_mat_hdr2(ddb_decoder *d, frame *f);
+int ddb__step_mat_dims(ddb_decoder *d, frame *f);
+int ddb__step_set_got(ddb_decoder *d, frame *f);
+int ddb__step_dict(ddb_decoder *d, frame *f);
+int ddb__step_table_dims(ddb_decoder *d, frame *f);
+int ddb__step_table_names(ddb_decoder *d, frame *f);
+int ddb__step_table_col(ddb_decoder *d, frame *f);
+int ddb__step_chunk(ddb_decoder *d, frame *f);
+int ddb__step_comp(ddb_decoder *d, frame *f);
+
 /* Compressed vectors (ddb_decode_compressed.c): the frame has read byteSize and
  * colCount (rows/cols) and the 20-byte header into f->comp, and f->tmp holds the
  * byteSize - 20 block bytes. Builds f->obj; returns 0 or -1 (decoder failed). */
