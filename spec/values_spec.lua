@@ -332,3 +332,24 @@ describe("decimals", function()
     assert.are.equal("1.01", tostring(ddb.decimal32("1.005", 2)))       -- half away from zero
   end)
 end)
+
+describe("the C entry points the pool binding uses", function()
+  local core = require "dolphindb.core"
+
+  it("convert arguments and results like encode/decode", function()
+    assert.are.equal(42, core._obj_via_c(42))
+    assert.are.equal(2 ^ 40, tonumber(core._obj_via_c(2 ^ 40)))
+    local t = ddb.table { { "a", { 1, 2 } }, { "d", ddb.vector("DATE", { "2024.01.02", ddb.null }) } }
+    assert.is_true(same(t, core._obj_via_c(t)))
+    assert.is_nil(core._obj_via_c(nil))
+  end)
+
+  it("report conversion errors as nil and a message instead of raising", function()
+    local v, err = core._obj_via_c(print)
+    assert.is_nil(v)
+    assert.are.equal("dolphindb: cannot convert a function to a DolphinDB object", err)
+    v, err = core._obj_via_c({ 1, "x", a = 1 })
+    assert.is_nil(v)
+    assert.matches("mixed key types", err)
+  end)
+end)

@@ -579,6 +579,24 @@ static int lua_decode(lua_State *L)
     return 2;
 }
 
+/* _obj_via_c(value) -> value | nil, message: the round trip the pool binding makes
+ * (ddb_lua_to_obj for arguments, ddb_lua_push_obj for results), for the specs. */
+static int obj_via_c(lua_State *L)
+{
+    char err[256];
+    luaL_checkany(L, 1);
+    ddb_obj *o = ddb_lua_to_obj(L, 1, err, sizeof err);
+    if (!o) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    int rc = ddb_lua_push_obj(L, o);
+    ddb_obj_unref(o);
+    if (rc < 0) return lua_error(L);
+    return 1;
+}
+
 void ddb_lua_value_open(lua_State *L, int module)
 {
     static const luaL_Reg funcs[] = {
@@ -590,6 +608,7 @@ void ddb_lua_value_open(lua_State *L, int module)
         {"_obj_setlabels", obj_setlabels}, {"_obj_child", obj_child},
         {"_obj_format", obj_format}, {"_obj_parse", obj_parse},
         {"_obj_temporal_type", obj_temporal_type}, {"_obj_hooks", obj_hooks},
+        {"_obj_via_c", obj_via_c},
         {NULL, NULL},
     };
     if (module < 0 && module > LUA_REGISTRYINDEX) module = lua_gettop(L) + module + 1;
