@@ -314,6 +314,30 @@ local function infer(list, n)
   return tid, scale
 end
 
+-- Store list[1..n] as cells. Plain numbers and same-typed scalars take a fast path
+-- (one cast, no per-element dispatch); everything else goes through put_cell.
+local FAST_LIMIT = { int = true, long = true, real = true, time32 = true, time64 = true, dec32 = false }
+local function fill_cells(tid, data, list, n, scale)
+  local k = KIND[tid]
+  if not FAST_LIMIT[k] then
+    for i = 1, n do put_cell(tid, data, i - 1, list[i], scale) end
+    return
+  end
+  local p, name = ffi.cast(CTYPE[tid], data), NAME[tid]
+  local hi = INT_RANGE[tid] or (CTYPE[tid] == C_I32 and 2147483647) or 2^63 - 1025
+  local lo = -hi
+  for i = 1, n do
+    local v = list[i]
+    if type(v) == "number" and (k == "real" or (v % 1 == 0 and v >= lo and v <= hi)) then
+      p[i - 1] = v
+    elseif getmetatable(v) == Scalar and v.type == name and v.value ~= nil then
+      p[i - 1] = v.value
+    else
+      put_cell(tid, data, i - 1, v, scale)
+    end
+  end
+end
+
 local function build_vector(tid, list, n, form, scale)
   form = form or FORM.VECTOR
   local k = KIND[tid]
@@ -339,9 +363,7 @@ local function build_vector(tid, list, n, form, scale)
     if scale < 0 or scale > DEC_MAX_SCALE[tid] then fail(("bad scale %d for %s"):format(scale, NAME[tid])) end
     o.scale = scale
   end
-  if k ~= "void" then
-    for i = 1, n do put_cell(tid, o.data, i - 1, list[i], scale) end
-  end
+  if k ~= "void" and n > 0 then fill_cells(tid, o.data, list, n, scale) end
   return h
 end
 
