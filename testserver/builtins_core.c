@@ -153,9 +153,18 @@ static int bi_take(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_
     int64_t src = obj_len(x);
     if (src == 0 && cnt > 0)
         return ctx_error(ctx, "Can't take from an empty vector");
-    ddb_type_class cls = ddb_type_class_of(x->type);
+    ddb_type_class cls = obj_class(x);
     ddb_obj *r;
-    if (cls == DDB_CLASS_FIXED || cls == DDB_CLASS_SYMBOL) {
+    if (x->form == DDB_SCALAR && x->type == DDB_SYMBOL) {
+        size_t len;
+        const char *s = ddb_str_at(x, 0, &len);
+        r = ddb_vector_new(DDB_SYMBOL, 0);
+        for (int64_t i = 0; r && i < cnt; i++)
+            if (ddb_symbol_append(r, s, len)) {
+                ddb_obj_unref(r);
+                r = NULL;
+            }
+    } else if (cls == DDB_CLASS_FIXED || cls == DDB_CLASS_SYMBOL) {
         r = ddb_vector_new(x->type, cnt);
         if (!r)
             return ctx_oom(ctx);
@@ -220,7 +229,7 @@ static int bi_rand(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_
         for (int64_t i = 0; r && i < cnt; i++)
             cell_put_f64(r, i, rng_unit() * lim);
     } else if (obj_is_vectorlike(x) && x->rows > 0) {
-        ddb_type_class cls = ddb_type_class_of(x->type);
+        ddb_type_class cls = obj_class(x);
         if (cls == DDB_CLASS_FIXED || cls == DDB_CLASS_SYMBOL) {
             r = ddb_vector_new(x->type, cnt);
             int w = ddb_type_width(x->type);

@@ -264,7 +264,7 @@ static int make_decimal(eval_ctx *ctx, ddb_obj **a, int type, ddb_obj **out)
         if (isnull)
             s = "";
         else {
-            snprintf(text, sizeof text, type_is_integer(a[0]->type) ? "%.0f" : "%.17g", d);
+            snprintf(text, sizeof text, "%.*f", (int)scale, d);   /* rounds at the scale */
             s = text;
         }
     }

@@ -89,8 +89,18 @@ static void quote_call(eval_ctx *ctx, const node *n)
 static int lookup_var(eval_ctx *ctx, const node *n, ddb_obj **out)
 {
     ddb_obj *v = ctx->locals ? vars_get(ctx->locals, n->name) : vars_get(&ctx->sess->vars, n->name);
-    if (!v)
+    if (!v) {
+        /* data type constants (INT, DOUBLE, ...) as in dict(INT, DOUBLE): the type id */
+        int t = ddb_type_from_name(n->name);
+        int upper = 1;
+        for (const char *p = n->name; *p; p++)
+            upper &= (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');
+        if (t >= 0 && t < DDB_ARRAY_BASE && upper) {
+            *out = ddb_int_new(DDB_INT, t);
+            return *out ? 0 : ctx_oom(ctx);
+        }
         return unknown_token(ctx, n);
+    }
     *out = ddb_obj_ref(v);
     return 0;
 }

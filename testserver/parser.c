@@ -101,12 +101,9 @@ static node *error_at(parser *p, const token *t, const char *msg)
 {
     if (!p->failed) {
         p->failed = 1;
-        if (t->kind == T_EOF)
-            snprintf(p->err, p->errlen, "Syntax Error: [line #%d] %s the end of the script",
-                     t->line, msg);
-        else if (t->kind == T_SEP)
-            snprintf(p->err, p->errlen, "Syntax Error: [line #%d] %s the end of the statement",
-                     t->line, msg);
+        if (t->kind == T_EOF || t->kind == T_SEP)
+            snprintf(p->err, p->errlen, "Syntax Error: [line #%d] Incomplete statement: unexpected end of %s",
+                     t->line, t->kind == T_EOF ? "script" : "line");
         else
             snprintf(p->err, p->errlen, "Syntax Error: [line #%d] %s %.*s", t->line, msg,
                      (int)(t->len > 60 ? 60 : t->len), p->src + t->off);
@@ -170,6 +167,8 @@ static int expect(parser *p, const char *op)
 
 /* ---- expressions ---- */
 
+static int is_null_word(const token *t) { return t->kind == T_IDENT && !strcmp(t->text, "NULL"); }
+
 static int is_plain_scalar_literal(const token *t)
 {
     if (t->kind != T_CONST || t->value->form != DDB_SCALAR)
@@ -186,7 +185,8 @@ static node *parse_literal(parser *p)
     if (!n)
         return NULL;
     n->value = ddb_obj_ref(t->value);
-    if (!is_plain_scalar_literal(t) || !is_plain_scalar_literal(peek(p)) || !peek(p)->space_before)
+    if (!is_plain_scalar_literal(t) ||
+        !(is_plain_scalar_literal(peek(p)) || is_null_word(peek(p))) || !peek(p)->space_before)
         return finish(p, n);
     node *vec = new_node(p, N_VECTOR, t);
     if (!vec) {
@@ -194,11 +194,14 @@ static node *parse_literal(parser *p)
         return NULL;
     }
     add_kid(p, vec, finish(p, n));
-    while (!p->failed && is_plain_scalar_literal(peek(p)) && peek(p)->space_before) {
+    while (!p->failed && (is_plain_scalar_literal(peek(p)) || is_null_word(peek(p))) &&
+           peek(p)->space_before) {
         token *e = advance(p);
         node *k = new_node(p, N_CONST, e);
-        if (k)
-            k->value = ddb_obj_ref(e->value);
+        if (k && !(k->value = is_null_word(e) ? ddb_void_new(1) : ddb_obj_ref(e->value))) {
+            node_free(k);
+            k = NULL;
+        }
         add_kid(p, vec, finish(p, k));
     }
     if (p->failed) {

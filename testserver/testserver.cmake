@@ -21,3 +21,17 @@ add_executable(ddbmini
 target_include_directories(ddbmini PRIVATE ${DDBMINI_DIR})
 target_link_libraries(ddbmini PRIVATE ddbtext ddbcodec PkgConfig::LIBUV Threads::Threads m)
 set_target_properties(ddbmini PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
+
+# ---- tests: C programs talking to a real ddbmini over sockets ----
+add_library(mini_client STATIC ${CMAKE_SOURCE_DIR}/tests/mini_client.c)
+target_include_directories(mini_client PUBLIC ${CMAKE_SOURCE_DIR}/tests)
+target_link_libraries(mini_client PUBLIC ddbcodec)
+
+add_library(ddbmini_harness STATIC ${CMAKE_SOURCE_DIR}/tests/ddbmini_harness.c)
+target_link_libraries(ddbmini_harness PUBLIC mini_client ddbtext)
+
+foreach(t script)
+  add_executable(test_ddbmini_${t} ${CMAKE_SOURCE_DIR}/tests/test_ddbmini_${t}.c)
+  target_link_libraries(test_ddbmini_${t} PRIVATE ddbmini_harness Threads::Threads)
+  add_test(NAME ddbmini_${t} COMMAND test_ddbmini_${t} $<TARGET_FILE:ddbmini>)
+endforeach()

@@ -16,6 +16,13 @@ int type_is_int64(int t)
     return t == DDB_LONG || t == DDB_TIMESTAMP || t == DDB_NANOTIME || t == DDB_NANOTIMESTAMP;
 }
 
+ddb_type_class obj_class(const ddb_obj *o)
+{
+    if (o->type == DDB_SYMBOL && !o->symbase)
+        return DDB_CLASS_VARLEN;
+    return ddb_type_class_of(o->type);
+}
+
 int64_t obj_len(const ddb_obj *o)
 {
     if (o->form == DDB_SCALAR)
@@ -118,7 +125,7 @@ void cell_put_null(ddb_obj *o, int64_t i)
 
 ddb_obj *obj_element(const ddb_obj *o, int64_t i)
 {
-    switch (ddb_type_class_of(o->type)) {
+    switch (obj_class(o)) {
     case DDB_CLASS_ANY:
         return ddb_obj_ref(o->items[i]);
     case DDB_CLASS_VOID:
@@ -163,7 +170,7 @@ int vec_append_scalar(ddb_obj *vec, const ddb_obj *s)
 ddb_obj *vec_slice(const ddb_obj *v, int64_t r0, int64_t r1)
 {
     int64_t n = r1 - r0;
-    ddb_type_class cls = ddb_type_class_of(v->type);
+    ddb_type_class cls = obj_class(v);
     if (cls == DDB_CLASS_FIXED || cls == DDB_CLASS_SYMBOL) {
         ddb_obj *r = ddb_vector_new(v->type, n);
         if (!r)

@@ -12,6 +12,8 @@ int type_is_temporal(int t);    /* DATE .. NANOTIMESTAMP, DATEHOUR, DATEMINUTE *
 int type_is_numeric(int t);     /* integer or floating */
 int type_is_text(int t);        /* STRING SYMBOL */
 int type_is_int64(int t);       /* stored in 8 bytes as an integer */
+/* Storage class of an object's cells: a SYMBOL scalar is VARLEN (no symbol base). */
+ddb_type_class obj_class(const ddb_obj *o);
 
 /* Elements of a scalar (1), vector/pair (rows), else 0. */
 int64_t obj_len(const ddb_obj *o);

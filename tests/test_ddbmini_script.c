@@ -1,0 +1,189 @@
+/* test_ddbmini_script.c — the script subset of ddbmini over a real socket: a table
+ * of script -> expected printed value and type/form, plus error wordings.
+ * usage: test_ddbmini_script path/to/ddbmini */
+#include "ddbmini_harness.h"
+
+#include <string.h>
+
+typedef struct script_case {
+    const char *script;
+    const char *value;      /* ddb_format_obj text; "ERROR: ..." for an error line */
+    const char *kind;       /* "INT SCALAR", ...; NULL for errors */
+} script_case;
+
+static const script_case CASES[] = {
+    /* literals of every type */
+    {"1+1", "2", "INT SCALAR"},
+    {"42", "42", "INT SCALAR"},
+    {"3000000000", "3000000000", "LONG SCALAR"},
+    {"1l", "1", "LONG SCALAR"},
+    {"7h", "7", "SHORT SCALAR"},
+    {"97c", "a", "CHAR SCALAR"},
+    {"take(`a, 2)", "[\"a\",\"a\"]", "SYMBOL VECTOR"},
+    {"x = `a`b; x[1]", "b", "SYMBOL SCALAR"},
+    {"'a'", "a", "CHAR SCALAR"},
+    {"2.5", "2.5", "DOUBLE SCALAR"},
+    {"1.5f", "1.5", "FLOAT SCALAR"},
+    {"1e3", "1000", "DOUBLE SCALAR"},
+    {"true", "true", "BOOL SCALAR"},
+    {"false", "false", "BOOL SCALAR"},
+    {"\"hello\"", "hello", "STRING SCALAR"},
+    {"'hello'", "hello", "STRING SCALAR"},
+    {"\"a\\nb\" == \"a\\nb\"", "true", "BOOL SCALAR"},
+    {"`abc", "abc", "SYMBOL SCALAR"},
+    {"`a`b`c", "[\"a\",\"b\",\"c\"]", "SYMBOL VECTOR"},
+    {"NULL", "", "VOID SCALAR"},
+    {"2024.01.02", "2024.01.02", "DATE SCALAR"},
+    {"2024.01M", "2024.01M", "MONTH SCALAR"},
+    {"12:30:00", "12:30:00", "SECOND SCALAR"},
+    {"12:30m", "12:30m", "MINUTE SCALAR"},
+    {"12:30:00.123", "12:30:00.123", "TIME SCALAR"},
+    {"12:30:00.000000001", "12:30:00.000000001", "NANOTIME SCALAR"},
+    {"2024.01.02T12:30:00", "2024.01.02T12:30:00", "DATETIME SCALAR"},
+    {"2024.01.02T12:30:00.500", "2024.01.02T12:30:00.500", "TIMESTAMP SCALAR"},
+    {"2024.01.02T12:30:00.000000007", "2024.01.02T12:30:00.000000007", "NANOTIMESTAMP SCALAR"},
+    {"2024.01.02T03", "2024.01.02T03", "DATEHOUR SCALAR"},
+    {"uuid(\"5d212a78-cc48-e3b1-4235-b4d91473ee87\")", "5d212a78-cc48-e3b1-4235-b4d91473ee87", "UUID SCALAR"},
+    {"ipaddr(\"192.168.1.1\")", "192.168.1.1", "IPADDR SCALAR"},
+    {"decimal32(3.14, 2)", "3.14", "DECIMAL32 SCALAR"},
+    {"decimal64(\"-1.5\", 4)", "-1.5000", "DECIMAL64 SCALAR"},
+    {"blob(\"ab\")", "ab", "BLOB SCALAR"},
+    /* vectors */
+    {"1 2 3", "[1,2,3]", "INT VECTOR"},
+    {"[1, 2, 3]", "[1,2,3]", "INT VECTOR"},
+    {"[1, 2.5]", "[1,2.5]", "DOUBLE VECTOR"},
+    {"1 2 NULL", "[1,2,]", "INT VECTOR"},
+    {"1..5", "[1,2,3,4,5]", "INT VECTOR"},
+    {"3..1", "[3,2,1]", "INT VECTOR"},
+    {"n = 4; 1..n", "[1,2,3,4]", "INT VECTOR"},
+    {"2024.01.01 2024.01.02", "[2024.01.01,2024.01.02]", "DATE VECTOR"},
+    {"[\"a\", \"b\"]", "[\"a\",\"b\"]", "STRING VECTOR"},
+    {"(1, \"a\", 2.5)", "(1,a,2.5)", "ANY VECTOR"},
+    {"1:5", "1 : 5", "INT PAIR"},
+    {"pair(1, 2)", "1 : 2", "INT PAIR"},
+    /* arithmetic and NULL rules */
+    {"5/2", "2.5", "DOUBLE SCALAR"},
+    {"4/2", "2", "DOUBLE SCALAR"},
+    {"7%3", "1", "INT SCALAR"},
+    {"-7%3", "2", "INT SCALAR"},
+    {"2*3+4", "10", "INT SCALAR"},
+    {"2*(3+4)", "14", "INT SCALAR"},
+    {"1-2-3", "-4", "INT SCALAR"},
+    {"-5", "-5", "INT SCALAR"},
+    {"-1h", "-1", "SHORT SCALAR"},
+    {"1 + 1l", "2", "LONG SCALAR"},
+    {"1 + 0.5", "1.5", "DOUBLE SCALAR"},
+    {"1h + 1h", "2", "INT SCALAR"},
+    {"1+NULL", "", "INT SCALAR"},
+    {"1 2 NULL + 1", "[2,3,]", "INT VECTOR"},
+    {"1 2 3 * 2", "[2,4,6]", "INT VECTOR"},
+    {"1 2 3 + 10 20 30", "[11,22,33]", "INT VECTOR"},
+    {"1/0", "", "DOUBLE SCALAR"},
+    {"2024.01.02 + 1", "2024.01.03", "DATE SCALAR"},
+    {"2024.01.03 - 2024.01.01", "2", "INT SCALAR"},
+    {"\"a\" + \"b\"", "ab", "STRING SCALAR"},
+    /* comparisons and logic */
+    {"1 < 2", "true", "BOOL SCALAR"},
+    {"1 2 3 == 2", "[false,true,false]", "BOOL VECTOR"},
+    {"1 != 1", "false", "BOOL SCALAR"},
+    {"1 <> 2", "true", "BOOL SCALAR"},
+    {"NULL == NULL", "true", "BOOL SCALAR"},
+    {"NULL < 1", "true", "BOOL SCALAR"},
+    {"\"a\" < \"b\"", "true", "BOOL SCALAR"},
+    {"true && false", "false", "BOOL SCALAR"},
+    {"true || false", "true", "BOOL SCALAR"},
+    {"!true", "false", "BOOL SCALAR"},
+    {"1 < 2 && 2 < 3", "true", "BOOL SCALAR"},
+    /* variables, statements, user functions */
+    {"x = 1", "", "NOTHING"},
+    {"x = 2; x + 1", "3", "INT SCALAR"},
+    {"x = 1 2 3\nx[1]", "2", "INT SCALAR"},
+    {"x = 1 2 3; x[5]", "", "INT SCALAR"},
+    {"def f(a, b) { return a + b }; f(1, 2)", "3", "INT SCALAR"},
+    {"def g(a) { if (a > 0) { return 1 } else { return -1 } }\ng(-3)", "-1", "INT SCALAR"},
+    {"def h(x): x * x; h(5)", "25", "INT SCALAR"},
+    {"if (1 > 2) 5 else 6", "6", "INT SCALAR"},
+    {"// a comment\n1 /* inline */ + 1", "2", "INT SCALAR"},
+    /* built-ins */
+    {"add(1, 2)", "3", "INT SCALAR"},
+    {"size(1..10)", "10", "INT SCALAR"},
+    {"sum(1..10)", "55", "INT SCALAR"},
+    {"sum(1.5 2.5)", "4", "DOUBLE SCALAR"},
+    {"sum(1 NULL 3)", "4", "INT SCALAR"},
+    {"take(1 2, 5)", "[1,2,1,2,1]", "INT VECTOR"},
+    {"take(`a, 2)", "[\"a\",\"a\"]", "SYMBOL VECTOR"},
+    {"size(rand(10, 100))", "100", "INT SCALAR"},
+    {"sum(rand(10, 1000) >= 10)", "0", "INT SCALAR"},
+    {"typestr(rand(100.0, 3))", "FAST DOUBLE VECTOR", "STRING SCALAR"},
+    {"size(rand(`a`b, 7))", "7", "INT SCALAR"},
+    {"typestr(1)", "INT", "STRING SCALAR"},
+    {"typestr(1..3)", "FAST INT VECTOR", "STRING SCALAR"},
+    {"typestr(table(1 2 as a))", "IN-MEMORY TABLE", "STRING SCALAR"},
+    {"echo(1 2)", "[1,2]", "INT VECTOR"},
+    {"sleep(1)", "", "NOTHING"},
+    {"sleep(1); 1+1", "2", "INT SCALAR"},
+    {"version()", "3.00.2.1 2024.09.01", "STRING SCALAR"},
+    {"isNodeInitialized()", "true", "BOOL SCALAR"},
+    {"string(12)", "12", "STRING SCALAR"},
+    {"long(7)", "7", "LONG SCALAR"},
+    {"int(\"12\")", "12", "INT SCALAR"},
+    {"double(1)", "1", "DOUBLE SCALAR"},
+    {"date(2024.01.02T12:30:00.000)", "2024.01.02", "DATE SCALAR"},
+    {"timestamp(2024.01.02)", "2024.01.02T00:00:00.000", "TIMESTAMP SCALAR"},
+    {"month(2024.03.15)", "2024.03M", "MONTH SCALAR"},
+    {"second(2024.01.02T12:30:05)", "12:30:05", "SECOND SCALAR"},
+    {"date(\"2024.01.02\")", "2024.01.02", "DATE SCALAR"},
+    {"table(1..3 as id, `a`b`c as s)", "id s\n1 a\n2 b\n3 c\n", "VOID TABLE"},
+    {"a = 1 2; b = 3.5 4.5; table(a, b)", "a b\n1 3.5\n2 4.5\n", "VOID TABLE"},
+    {"size(table(1..10000 as id))", "10000", "INT SCALAR"},
+    {"t = table(1 2 as x, 3 4 as y); t[\"y\"]", "[3,4]", "INT VECTOR"},
+    {"dict(`a`b, 1 2)", "a->1\nb->2\n", "INT DICTIONARY"},
+    {"size(dict(INT, DOUBLE))", "0", "INT SCALAR"},
+    {"set(1 2 2 3)", "set(1,2,3)", "INT SET"},
+    {"matrix(1 2, 3 4)", "#0 #1\n1 3\n2 4\n", "INT MATRIX"},
+    {"isNull(NULL)", "true", "BOOL SCALAR"},
+    {"INT", "4", "INT SCALAR"},
+    {"getControllerAlias()", "controller", "STRING SCALAR"},
+    /* error wordings */
+    {"foo", "ERROR: Syntax Error: [line #1] Cannot recognize the token foo", NULL},
+    {"1 + 1\nbar", "ERROR: Syntax Error: [line #2] Cannot recognize the token bar", NULL},
+    {"foo(1)", "ERROR: Can't recognize function name foo", NULL},
+    {"add(1)", "ERROR: add(1) => The function [add] expects 2 argument(s), but the actual number of arguments is: 1", NULL},
+    {"scramClientFirst(\"u\", \"n\")", "ERROR: Can't recognize function name scramClientFirst", NULL},
+    {"getRequiredAPIVersion()", "ERROR: Can't recognize function name getRequiredAPIVersion", NULL},
+    {"login(\"admin\", \"wrong\")", "ERROR: login(\"admin\", \"wrong\") => The user name or password is incorrect.", NULL},
+    {"1 +", "ERROR: Syntax Error: [line #1] Incomplete statement: unexpected end of script", NULL},
+    {"x y", "ERROR: Syntax Error: [line #1] Cannot recognize the token y", NULL},
+    {"#", "ERROR: Syntax Error: [line #1] Cannot recognize the token #", NULL},
+    {"\"abc", "ERROR: Syntax Error: [line #1] Unterminated string \"abc", NULL},
+    {"1 2 3 + 1 2", "ERROR: Incompatible vector size: 3 and 2", NULL},
+    {"`a + 1", "ERROR: The operator + doesn't support data types SYMBOL and INT", NULL},
+    {"take(1, -1)", "ERROR: take(1, -1) => The count of take must be between 0 and 500000000", NULL},
+    {"faultReset()", "ERROR: faultReset() => Only administrators can execute function faultReset", NULL},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s ddbmini\n", argv[0]);
+        return 2;
+    }
+    mini_proc p;
+    if (mini_proc_start(&p, argv[1], NULL))
+        return 1;
+    size_t n = sizeof CASES / sizeof *CASES;
+    for (size_t i = 0; i < n; i++) {
+        mini_client c;      /* a fresh session per case: no variable leaks between */
+        open_client(&c, &p);
+        const script_case *k = &CASES[i];
+        const char *got = run_text(&c, k->script);
+        CHECK(!strcmp(got, k->value), "script [%s]: expected [%s], got [%s]", k->script, k->value, got);
+        if (k->kind)
+            CHECK(!strcmp(last_kind(), k->kind), "script [%s]: expected %s, got %s", k->script,
+                  k->kind, last_kind());
+        mini_client_close(&c);
+    }
+    printf("%zu scripts checked\n", n);
+    CHECK(mini_proc_stop(&p) == 0, "ddbmini exits 0 on SIGTERM");
+    return finish("test_ddbmini_script");
+}
