@@ -88,6 +88,7 @@ kind("dur", C_I32, "DURATION"); kind("xy", C_F64, "COMPLEX", "POINT")
 kind("str", nil, "STRING", "SYMBOL", "BLOB", "CODE", "HANDLE", "DATASOURCE", "RESOURCE", "FUNCTIONDEF")
 kind("void", nil, "VOID"); kind("any", nil, "ANY")
 local INT_RANGE = { [T.CHAR] = 127, [T.SHORT] = 32767, [T.INT] = 2147483647 }
+for tid, k in pairs(KIND) do if k == "time32" then INT_RANGE[tid] = 2147483647 end end
 local DEC_MAX_SCALE = { [T.DECIMAL32] = 9, [T.DECIMAL64] = 18, [T.DECIMAL128] = 38 }
 
 -- "INT", "int", "DECIMAL32(2)", "INT[]" -> type id, scale
@@ -230,7 +231,7 @@ local function raw_of(v, tid, scale)
     fail(NAME[tid] .. " expected, got " .. type(v))
   elseif k == "time32" or k == "time64" then
     if type(v) == "string" then return parse_scalar(tid, v).value end
-    return integral(v, k == "time32" and T.INT or T.LONG)
+    return integral(v, tid)
   elseif k == "dec32" or k == "dec64" or tid == T.DECIMAL128 then
     if type(v) == "number" then v = ("%.17g"):format(v) end
     if is_i64(v) then v = tostring(v):gsub("U?LL$", "") end
@@ -286,7 +287,7 @@ end
 
 -- Plain list of Lua values -> (type id, scale) of the vector they make.
 local function infer(list, n)
-  local tid, scale, int32, any
+  local tid, scale, int32, any, wide
   for i = 1, n do
     local v = list[i]
     local et, es
@@ -298,13 +299,14 @@ local function infer(list, n)
         et = T.LONG
         if v > -2^31 and v < 2^31 then int32 = (int32 ~= false) else int32 = false end
       else et = T.DOUBLE end
-    elseif is_i64(v) then et = T.LONG; int32 = false
+    elseif is_i64(v) then et = T.LONG; int32 = false; wide = true
     elseif is_scalar(v) then et, es = T[v.type], v.scale
     else any = true end
     if et then
       if tid == nil then tid, scale = et, es
       elseif tid ~= et or scale ~= es then
-        if (tid == T.LONG and et == T.DOUBLE) or (tid == T.DOUBLE and et == T.LONG) then tid = T.DOUBLE
+        -- Integers and reals mix into DOUBLE, unless an int64 would lose precision.
+        if not wide and ((tid == T.LONG and et == T.DOUBLE) or (tid == T.DOUBLE and et == T.LONG)) then tid = T.DOUBLE
         else any = true end
       end
     end
@@ -316,7 +318,7 @@ end
 
 -- Store list[1..n] as cells. Plain numbers and same-typed scalars take a fast path
 -- (one cast, no per-element dispatch); everything else goes through put_cell.
-local FAST_LIMIT = { int = true, long = true, real = true, time32 = true, time64 = true, dec32 = false }
+local FAST_LIMIT = { int = true, long = true, real = true, time32 = true, time64 = true }
 local function fill_cells(tid, data, list, n, scale)
   local k = KIND[tid]
   if not FAST_LIMIT[k] then
@@ -502,10 +504,26 @@ local function vector_mt(form, tid, scale, array)
   return mt
 end
 
+local map_mt_cache = {}
 local function map_mt(form, kt, vt, scale)
+  local key = ("%d:%d:%s:%s"):format(form, kt, tostring(vt), tostring(scale))
+  if map_mt_cache[key] then return map_mt_cache[key] end
   local mt = { __name = form == FORM.SET and "ddb.set" or "ddb.dict", __index = function() return nil end,
                __tostring = function(d) return core._obj_format(to_handle(d)) end }
   meta_info[mt] = { form = form, key = kt, type = vt, scale = scale }
+  map_mt_cache[key] = mt
+  return mt
+end
+
+local matrix_mt_cache = {}
+local function matrix_mt(tid, scale)
+  local key = tid * 100 + (scale or 0)
+  local mt = matrix_mt_cache[key]
+  if not mt then
+    mt = { __index = Matrix, __name = "ddb.matrix", __tostring = function(m) return Matrix.__tostring(m) end }
+    meta_info[mt] = { form = FORM.MATRIX, type = tid, scale = scale }
+    matrix_mt_cache[key] = mt
+  end
   return mt
 end
 
@@ -634,7 +652,7 @@ local function map_value(o, typed, anchor)
   for i = 1, keys.n do
     local k = key_value(keys[i])
     ord[i] = k
-    d[k] = vals and vals[i] or true
+    if vals then d[k] = vals[i] else d[k] = true end
   end
   order[d] = ord
   local vt = vals and o.values.type or nil
@@ -644,7 +662,6 @@ end
 
 local Table_mt = { __index = Table, __name = "ddb.table" }
 meta_info[Table_mt] = { form = FORM.TABLE }
-local Matrix_mt = { __index = Matrix, __name = "ddb.matrix" }
 
 function from_obj(o, typed, anchor)
   local form, tid = o.form, o.type
@@ -674,9 +691,7 @@ function from_obj(o, typed, anchor)
     setmetatable(m.data, vector_mt(FORM.VECTOR, tid, o.scale))
     if o.row_labels ~= nil then m.rowlabels = from_obj(o.row_labels, typed, anchor) end
     if o.col_labels ~= nil then m.collabels = from_obj(o.col_labels, typed, anchor) end
-    local mt = { __index = Matrix, __name = "ddb.matrix", __tostring = Matrix.__tostring }
-    meta_info[mt] = { form = FORM.MATRIX, type = tid, scale = DEC_MAX_SCALE[tid] and o.scale or nil }
-    return setmetatable(m, mt)
+    return setmetatable(m, matrix_mt(tid, DEC_MAX_SCALE[tid] and o.scale or nil))
   elseif form == FORM.SET or form == FORM.DICTIONARY or form == FORM.CHART then
     return map_value(o, typed, anchor)
   elseif form == FORM.CHUNK then
@@ -716,7 +731,8 @@ function Vector:ptr()
   local o = a[2]
   local ct = CTYPE[o.type]
   if not ct or o.type >= 64 then error("dolphindb: no FFI view for " .. type_name(o.type) .. " vectors", 2) end
-  return ffi.cast(ct, o.data), tonumber(o.rows), a[1]
+  local n = o.form == FORM.MATRIX and o.rows * o.cols or o.rows
+  return ffi.cast(ct, o.data), tonumber(n), a[1]
 end
 Vector.view = Vector.ptr
 ArrayVector.ptr = function(self)
@@ -863,10 +879,8 @@ function M.matrix(tname, columns, opts)
     if length(columns[c]) ~= nrows then error("dolphindb: matrix columns differ in length", 2) end
     for r = 1, nrows do data[(c - 1) * nrows + r] = columns[c][r] end
   end
-  local mt = { __index = Matrix }
-  meta_info[mt] = { form = FORM.MATRIX, type = tid, scale = s }
   local m = setmetatable({ nrows = nrows, ncols = ncols, data = data,
-    rowlabels = opts and opts.rowlabels, collabels = opts and opts.collabels }, mt)
+    rowlabels = opts and opts.rowlabels, collabels = opts and opts.collabels }, matrix_mt(tid, s))
   return canonical(to_handle(m))
 end
 function M.set(tname, list)
