@@ -176,6 +176,26 @@ static void close_running_timers(ddb_lua_loop *loop)
     loop->ntimers = 0;
 }
 
+static void grace_over(uv_timer_t *t) { uv_stop(t->loop); }
+
+/* Attached objects close asynchronously (a pool frees its memory from its last close
+ * callback), so let the loop run until they are done before anything is forced
+ * closed; an unreferenced timer bounds the wait to one second. */
+static void let_owners_close(ddb_lua_loop *loop)
+{
+    uv_timer_t *grace = malloc(sizeof *grace);
+    if (!grace) return;
+    if (uv_timer_init(&loop->uv, grace) != 0) {
+        free(grace);
+        return;
+    }
+    grace->data = grace;
+    uv_timer_start(grace, grace_over, 1000, 0);
+    uv_unref((uv_handle_t *)grace);
+    uv_run(&loop->uv, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)grace, timer_freed);   /* timer_freed frees h->data */
+}
+
 static int loop_gc(lua_State *L)
 {
     ddb_lua_loop *loop = luaL_checkudata(L, 1, LOOP_METATABLE);
@@ -187,6 +207,7 @@ static int loop_gc(lua_State *L)
         a.closer(a.obj);
     }
     close_running_timers(loop);
+    let_owners_close(loop);
     for (int attempt = 0; attempt < 100; attempt++) {
         uv_walk(&loop->uv, close_foreign_handle, NULL);
         uv_run(&loop->uv, UV_RUN_DEFAULT);   /* returns once every handle is closed */
