@@ -442,6 +442,20 @@ static int on_status_line(ddb_resp *r)
     return 0;
 }
 
+/* The first line is "MSG" or "<digits> <digits> <digit>": reject anything else as
+ * soon as it arrives instead of waiting for a line feed that may never come. */
+static int plausible_first_line(const ddb_resp *r)
+{
+    const char *s = r->line.p;
+    size_t n = r->line.len;
+    if (n > 0 && s[0] == 'M')
+        return n <= 3 && memcmp(s, "MSG", n) == 0;
+    for (size_t i = 0; i < n; i++)
+        if ((s[i] < '0' || s[i] > '9') && s[i] != ' ')
+            return 0;
+    return 1;
+}
+
 int ddb_resp_feed(ddb_resp *r, const void *data, size_t len, size_t *consumed)
 {
     const char *p = data;
@@ -458,6 +472,9 @@ int ddb_resp_feed(ddb_resp *r, const void *data, size_t len, size_t *consumed)
         case ST_LINE:
             rc = collect_until(r, p + pos, len - pos, &used, '\n', DDB_RESP_MAX_HEADER_LINE);
             pos += used;
+            if (rc >= 0 && !plausible_first_line(r))
+                return fail(r, "%s", "not a DolphinDB response (bad bytes in the header "
+                            "line)");
             if (rc < 0)
                 return fail(r, "%s", "response header line too long (or not a DolphinDB "
                             "response)");

@@ -310,9 +310,12 @@ static void test_responses(void)
 
     check_parse_error("a header with 2 fields", "37 20 31 0a 4f 4b 0a", "malformed");
     check_parse_error("a header with 4 fields", "37 20 31 20 31 20 31 0a 4f 4b 0a", "malformed");
-    check_parse_error("a non-numeric session id", "37 61 20 30 20 31 0a", "malformed");
+    check_parse_error("a non-numeric session id", "37 61 20 30 20 31 0a", "not a");
     check_parse_error("an endianness digit 2", "37 20 30 20 32 0a", "malformed");
     check_parse_error("an empty header line", "0a", "malformed");
+    check_parse_error("an HTTP reply (no LF needed to reject it)", "48 54 54 50", "not a");
+    check_parse_error("a letter inside the header", "31 32 61", "not a");
+    check_parse_error("MSX instead of MSG", "4d 53 58", "not a");
     check_parse_error("two spaces in the header", "37 20 20 30 20 31 0a", "malformed");
     check_parse_error("an object count of 2", "37 20 32 20 31 0a 4f 4b 0a", "more than one");
     check_parse_error("a bad object type", "37 20 31 20 31 0a 4f 4b 0a 4d 00 00 00",
@@ -320,7 +323,7 @@ static void test_responses(void)
     /* 200 bytes without LF: HTTP-like garbage must not be buffered forever */
     char garbage[700] = "";
     for (int i = 0; i < 200; i++)
-        strcat(garbage, "41 ");
+        strcat(garbage, "31 ");
     check_parse_error("a header line over the cap", garbage, "too long");
 }
 
