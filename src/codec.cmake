@@ -38,3 +38,7 @@ add_test(NAME test_codec_compress COMMAND test_codec_compress)
 add_executable(test_codec_malformed ${DDB_CODEC_ROOT}/tests/test_codec_malformed.c)
 target_link_libraries(test_codec_malformed codec_test_support)
 add_test(NAME test_codec_malformed COMMAND test_codec_malformed ${DDB_SHARED_DIR})
+
+# ---- benchmark (an executable, not a test): bench_decode [rows] [runs]
+add_executable(bench_decode ${DDB_CODEC_ROOT}/bench/bench_decode.c)
+target_link_libraries(bench_decode ddbcodec)

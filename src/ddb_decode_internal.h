@@ -82,6 +82,7 @@ enum { GO = 0, WAIT = 1, FAIL = 2 };
 #define OBJ_OVERHEAD ((int64_t)sizeof(ddb_obj))
 
 /* Shared input and building primitives (ddb_decode.c). */
+void *ddb__big_alloc(size_t bytes);
 const uint8_t *ddb__dec_take(ddb_decoder *d, size_t n);
 bool ddb__dec_bulk(ddb_decoder *d, frame *f);
 int ddb__dec_read_str(ddb_decoder *d, const char **s, int64_t *len);
