@@ -103,6 +103,15 @@ local expected = {
   },
 }
 
+-- Rows whose display differs by convention: Lua shows true/false, a CHAR scalar is
+-- the number 97, int64 cdata prints with LL, NULL scalars are nil; the C++ API
+-- prints sets and dictionaries in its own hash order and cuts long tables short.
+local function display_differs(id)
+  return id:match("^null_") or id:match("^set_") or id:match("^dict_") or id == "scalar_bool" or
+         id == "scalar_char" or id == "scalar_long" or id == "scalar_void_null" or
+         id == "vec_bool" or id == "table_100rows"
+end
+
 describe("cpp-api.tsv vectors", function()
   it("has every row (97)", function()
     assert.are.equal(97, #rows)
@@ -152,11 +161,9 @@ describe("cpp-api.tsv vectors", function()
         end
       end
 
-      local t = ddb.decode(row.bytes)
-      local mt = getmetatable(t)
-      if mt and mt.__name == "ddb.scalar" and row.rendering ~= "" then
+      if not display_differs(row.id) then
         it("prints as the C++ API's rendering", function()
-          assert.are.equal(row.rendering, tostring(t))
+          assert.are.equal(row.rendering, tostring(ddb.decode(row.bytes)))
         end)
       end
     end)

@@ -338,7 +338,7 @@ int ddb_format_cell(ddb_buf *out, const ddb_obj *v, int64_t i)
 
 enum { DISPLAY_MAX_ELEMS = 1024 };
 
-static int quoted_type(int type) { return type == DDB_STRING || type == DDB_SYMBOL; }
+static int quoted_type(int type) { return type == DDB_STRING || type == DDB_SYMBOL || type == DDB_BLOB; }
 
 /* One element inside a vector display: strings in double quotes, printable CHARs in
  * single quotes (the C++ API's display), everything else as ddb_format_cell. */
@@ -351,6 +351,9 @@ static int format_elem(ddb_buf *out, const ddb_obj *v, int64_t i)
         if (c >= 32 && c < 127) return ddb_buf_printf(out, "'%c'", c);
         return ddb_buf_printf(out, "%d", c);
     }
+    if (type == DDB_ANY && v->items && v->items[i] && v->items[i]->form == DDB_SCALAR &&
+        quoted_type(v->items[i]->type))
+        v = v->items[i], i = 0, type = v->type;
     if (quoted_type(type)) {
         size_t before = out->len;
         if (ddb_format_cell(out, v, i) < 0) return -1;
@@ -387,24 +390,69 @@ static int format_array_vector(ddb_buf *out, const ddb_obj *o)
     return r | ddb_buf_u8(out, ']');
 }
 
-static int format_matrix(ddb_buf *out, const ddb_obj *o)
+/* Tables and matrices print as a grid like the C++ API's display: each cell padded
+ * to its column's width, columns joined by a space, a dashed line under the header.
+ * A matrix with row labels gets a leading label column joined by '|'. `cell` writes
+ * one cell; row -1 is the header. */
+typedef int (*grid_cell_fn)(ddb_buf *out, const ddb_obj *o, int64_t col, int64_t row);
+
+static int grid_line(ddb_buf *out, ddb_buf *scratch, const ddb_obj *o, grid_cell_fn cell,
+                     const size_t *width, int64_t cols, int64_t row, int labels)
 {
     int r = 0;
-    for (int64_t c = 0; c < o->cols && r == 0; c++) {
-        if (c) r |= ddb_buf_u8(out, ' ');
-        if (o->col_labels) r |= ddb_format_cell(out, o->col_labels, c);
-        else r |= ddb_buf_printf(out, "#%lld", (long long)c);
-    }
-    r |= ddb_buf_u8(out, '\n');
-    for (int64_t row = 0; row < o->rows && r == 0; row++) {
-        if (o->row_labels) r |= ddb_format_cell(out, o->row_labels, row) | ddb_buf_u8(out, '|');
-        for (int64_t c = 0; c < o->cols; c++) {
-            if (c) r |= ddb_buf_u8(out, ' ');
-            r |= ddb_format_cell(out, o, c * o->rows + row);
+    for (int64_t c = 0; c < cols && r == 0; c++) {
+        if (c) r |= ddb_buf_u8(out, labels && c == 1 && row >= 0 ? '|' : ' ');
+        scratch->len = 0;
+        if (row == -2) {                                   /* the dashed line */
+            for (size_t k = 0; k < width[c]; k++) r |= ddb_buf_u8(scratch, labels && c == 0 ? ' ' : '-');
+        } else if (!(labels && c == 0 && row < 0)) {
+            r |= cell(scratch, o, c, row);
         }
-        r |= ddb_buf_u8(out, '\n');
+        r |= ddb_buf_put(out, scratch->p, scratch->len);
+        for (size_t k = scratch->len; k < width[c]; k++) r |= ddb_buf_u8(out, ' ');
     }
+    return r | ddb_buf_u8(out, '\n');
+}
+
+static int format_grid(ddb_buf *out, const ddb_obj *o, int64_t cols, int64_t rows,
+                       grid_cell_fn cell, int labels)
+{
+    int64_t shown = rows < DISPLAY_MAX_ELEMS ? rows : DISPLAY_MAX_ELEMS;
+    size_t *width = calloc((size_t)cols + 1, sizeof *width);
+    ddb_buf scratch;
+    ddb_buf_init(&scratch);
+    int r = width ? 0 : -1;
+    for (int64_t c = 0; c < cols && r == 0; c++) {
+        for (int64_t row = -1; row < shown && r == 0; row++) {
+            scratch.len = 0;
+            if (!(labels && c == 0 && row < 0)) r |= cell(&scratch, o, c, row);
+            if (scratch.len > width[c]) width[c] = scratch.len;
+        }
+    }
+    for (int64_t row = -1; row < shown && r == 0; row++) {
+        r |= grid_line(out, &scratch, o, cell, width, cols, row, labels);
+        if (row == -1) r |= grid_line(out, &scratch, o, cell, width, cols, -2, labels);
+    }
+    if (r == 0 && shown < rows) r |= ddb_buf_puts(out, "...\n");
+    ddb_buf_free(&scratch);
+    free(width);
     return r;
+}
+
+static int matrix_cell(ddb_buf *out, const ddb_obj *o, int64_t col, int64_t row)
+{
+    if (o->row_labels && col-- == 0) return ddb_format_cell(out, o->row_labels, row);
+    if (row < 0) {
+        if (o->col_labels) return ddb_format_cell(out, o->col_labels, col);
+        return ddb_buf_printf(out, "#%lld", (long long)col);
+    }
+    return ddb_format_cell(out, o, col * o->rows + row);
+}
+
+static int format_matrix(ddb_buf *out, const ddb_obj *o)
+{
+    int labels = o->row_labels != NULL;
+    return format_grid(out, o, o->cols + labels, o->rows, matrix_cell, labels);
 }
 
 static int format_dict(ddb_buf *out, const ddb_obj *o)
@@ -418,27 +466,20 @@ static int format_dict(ddb_buf *out, const ddb_obj *o)
     return r;
 }
 
+static int table_cell(ddb_buf *out, const ddb_obj *o, int64_t col, int64_t row)
+{
+    const ddb_obj *c = o->columns[col];
+    if (row < 0) return ddb_buf_puts(out, o->col_names[col]);
+    if (c->type >= DDB_ARRAY_BASE && c->row_offs) {
+        int64_t a = c->row_offs[row], b = c->row_offs[row + 1];
+        return format_list(out, c->values, a, b - a, "[", ",", "]");
+    }
+    return ddb_format_cell(out, c, row);
+}
+
 static int format_table(ddb_buf *out, const ddb_obj *o)
 {
-    int r = 0;
-    for (int64_t c = 0; c < o->cols; c++)
-        r |= ddb_buf_puts(out, c ? " " : "") | ddb_buf_puts(out, o->col_names[c]);
-    r |= ddb_buf_u8(out, '\n');
-    for (int64_t row = 0; row < o->rows && r == 0; row++) {
-        if (row == DISPLAY_MAX_ELEMS) { r |= ddb_buf_puts(out, "...\n"); break; }
-        for (int64_t c = 0; c < o->cols; c++) {
-            const ddb_obj *col = o->columns[c];
-            if (c) r |= ddb_buf_u8(out, ' ');
-            if (col->type >= DDB_ARRAY_BASE && col->row_offs) {
-                int64_t a = col->row_offs[row], b = col->row_offs[row + 1];
-                r |= format_list(out, col->values, a, b - a, "[", ",", "]");
-            } else {
-                r |= ddb_format_cell(out, col, row);
-            }
-        }
-        r |= ddb_buf_u8(out, '\n');
-    }
-    return r;
+    return format_grid(out, o, o->cols, o->rows, table_cell, 0);
 }
 
 int ddb_format_obj(ddb_buf *out, const ddb_obj *o)

@@ -330,6 +330,66 @@ static void test_vectors(const char *path)
     printf("vectors: %d scalar renderings equal the C++ API's\n", compared);
 }
 
+
+static char *fmt_obj(const ddb_obj *o)
+{
+    static char text[512];
+    ddb_buf b;
+    ddb_buf_init(&b);
+    int r = ddb_format_obj(&b, o);
+    snprintf(text, sizeof text, "%s%.*s", r < 0 ? "<error>" : "", (int)b.len, b.p ? b.p : "");
+    ddb_buf_free(&b);
+    return text;
+}
+
+/* Objects built over stack memory, checked against the C++ API's renderings. */
+static void test_display(void)
+{
+    int32_t ints[6] = {1, 2, INT32_MIN, 4, 5, 6};
+    ddb_obj vec = scalar_over(DDB_INT, ints, 0);
+    vec.form = DDB_VECTOR;
+    vec.rows = 3;
+    CHECK(strcmp(fmt_obj(&vec), "[1,2,]") == 0, "int vector: %s", fmt_obj(&vec));
+    vec.form = DDB_PAIR;
+    vec.rows = 2;
+    CHECK(strcmp(fmt_obj(&vec), "1 : 2") == 0, "pair: %s", fmt_obj(&vec));
+
+    int64_t offs[4] = {0, 2, 3, 15};
+    char bytes[] = "a\0\0hello world";
+    ddb_obj strs = scalar_over(DDB_STRING, NULL, 0);
+    strs.form = DDB_VECTOR;
+    strs.rows = 3;
+    strs.offs = offs;
+    strs.bytes = bytes;
+    CHECK(strcmp(fmt_obj(&strs), "[\"a\",,\"hello world\"]") == 0, "string vector: %s", fmt_obj(&strs));
+
+    int32_t cells[6] = {1, 2, 3, 4, 5, 6};
+    ddb_obj m = scalar_over(DDB_INT, cells, 0);
+    m.form = DDB_MATRIX;
+    m.rows = 2;
+    m.cols = 3;
+    CHECK(strcmp(fmt_obj(&m), "#0 #1 #2\n-- -- --\n1  3  5 \n2  4  6 \n") == 0, "matrix: %s", fmt_obj(&m));
+
+    int32_t id[2] = {1, 2};
+    int64_t soffs[3] = {0, 2, 4};
+    char sbytes[] = "x\0y";
+    ddb_obj c1 = scalar_over(DDB_INT, id, 0), c2 = scalar_over(DDB_STRING, NULL, 0);
+    c1.form = c2.form = DDB_VECTOR;
+    c1.rows = c2.rows = 2;
+    c2.offs = soffs;
+    c2.bytes = sbytes;
+    char *names[2] = {"a", "b"};
+    ddb_obj *cols[2] = {&c1, &c2};
+    ddb_obj t = scalar_over(DDB_VOID, NULL, 0);
+    t.form = DDB_TABLE;
+    t.rows = 2;
+    t.cols = 2;
+    t.col_names = names;
+    t.columns = cols;
+    CHECK(strcmp(fmt_obj(&t), "a b\n- -\n1 x\n2 y\n") == 0, "table: %s", fmt_obj(&t));
+    printf("display: vector, pair, string vector, matrix and table as the C++ API shows them\n");
+}
+
 int main(int argc, char **argv)
 {
     test_calendar();
@@ -338,6 +398,7 @@ int main(int argc, char **argv)
     test_decimal();
     test_duration();
     test_reals();
+    test_display();
     if (argc > 1) test_vectors(argv[1]);
     else { failures++; fprintf(stderr, "FAIL: no cpp-api.tsv path given\n"); }
     printf("test_text: %d checks, %d failures\n", checks, failures);
