@@ -356,6 +356,8 @@ static int all_digits(const char *s, size_t n)
 /* "<sid> <count> <e>": exactly three fields, each strictly formatted. */
 static int parse_header(ddb_resp *r, const char *s, size_t n)
 {
+    if (n == 0)
+        return -1;
     const char *sp1 = memchr(s, ' ', n);
     if (!sp1)
         return -1;
@@ -394,7 +396,8 @@ static int push_msg(ddb_resp *r)
     char *text = malloc(r->line.len + 1);
     if (!text)
         return -1;
-    memcpy(text, r->line.p, r->line.len);
+    if (r->line.len)
+        memcpy(text, r->line.p, r->line.len);
     text[r->line.len] = 0;
     r->msgs[r->nmsgs++] = text;
     return 0;
@@ -434,7 +437,8 @@ static int on_status_line(ddb_resp *r)
     r->error = malloc(r->line.len + 1);
     if (!r->error)
         return fail(r, "%s", "out of memory for the error line");
-    memcpy(r->error, r->line.p, r->line.len);
+    if (r->line.len)
+        memcpy(r->error, r->line.p, r->line.len);
     r->error[r->line.len] = 0;
     r->is_error = 1;
     r->object_count = 0;
