@@ -34,6 +34,7 @@ int ddb_conn_init(ddb_conn *c, ddb_pool *pool, int index, int site)
     c->site = site;
     c->state = DDB_CONN_IDLE;
     c->little_endian = 1;
+    ddb_ha_client_id(c->client_id, sizeof c->client_id);
     if (ddb_resp_init(&c->resp, NULL))
         return -1;
     if (uv_timer_init(pool->loop, &c->timer))
@@ -461,9 +462,13 @@ void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms)
     ddb_pool *p = c->pool;
     ddb_behavior b = t->behavior;
     if (p->cfg.high_availability) {
-        if (t->seqno == 0)
+        /* A resend keeps the clientId of the connection that first sent it, so the
+         * server can match -seqNo against what that client executed (§2.6). */
+        if (t->seqno == 0) {
             t->seqno = ++p->seqno;
-        b.client_id = p->client_id;
+            memcpy(t->client_id, c->client_id, sizeof t->client_id);
+        }
+        b.client_id = t->client_id;
         b.seqno = t->resends ? -t->seqno : t->seqno;   /* §2.6: a resend is negated */
     }
     ddb_buf head;

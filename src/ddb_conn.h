@@ -45,6 +45,7 @@ typedef struct ddb_conn {
     int hs_step;                    /* HS_* while HANDSHAKE */
     ddb_task *task;                 /* running task (pool holds the reference) */
     char session_id[32];
+    char client_id[40];             /* HA: this connection's client id (UUID) */
     int little_endian;
 
     int attempts;                   /* failed attempts since the last success */

@@ -510,7 +510,6 @@ ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
     p->cfg.host = NULL;
     p->cfg.sites = NULL;
     p->next_auto_id = -1;
-    ddb_ha_client_id(p->client_id, sizeof p->client_id);
     if (ddb_ha_build_sites(p, cfg, err, errlen)) {
         free(p->userid);
         free(p->password);

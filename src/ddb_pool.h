@@ -43,8 +43,7 @@ struct ddb_pool {
     int freed;                      /* ddb_pool_free called: free at CLOSED */
     int dispatching;
 
-    char client_id[40];             /* HA clientId */
-    int64_t seqno;
+    int64_t seqno;                  /* HA: last request number */
 
     /* loop-thread driver hooks (NULL inline) */
     void (*on_dequeue)(struct ddb_pool *p, void *ud);

@@ -34,6 +34,7 @@ struct ddb_task {
     uint64_t end_ms;
     int conn_index;                  /* last connection that ran it, -1 none */
     int64_t seqno;                   /* HA: assigned at first dispatch */
+    char client_id[40];              /* HA: the first connection's client id */
     int resends;                     /* HA resends so far */
     int replaced;                    /* a newer same-id task took its id */
 
