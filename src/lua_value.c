@@ -345,6 +345,21 @@ static int obj_setlabels(lua_State *L)
     return 0;
 }
 
+/* _obj_reshape(vector, rows, cols): a freshly built string-like vector becomes a
+ * column-major matrix (the only way to build STRING/SYMBOL matrices). */
+static int obj_reshape(lua_State *L)
+{
+    ddb_obj *o = arg_handle(L, 1);
+    int64_t rows = arg_rows(L, 2), cols = arg_rows(L, 3);
+    if (o->form != DDB_VECTOR || o->type == DDB_ANY || o->type >= DDB_ARRAY_BASE)
+        luaL_argerror(L, 1, "a plain vector expected");
+    if (rows * cols != o->rows) luaL_argerror(L, 3, "rows x cols must equal the vector's length");
+    o->form = DDB_MATRIX;
+    o->rows = rows;
+    o->cols = cols;
+    return 0;
+}
+
 /* _obj_child(h, kind, i): a handle on a part of h (it holds its own reference). */
 static int obj_child(lua_State *L)
 {
@@ -608,7 +623,7 @@ void ddb_lua_value_open(lua_State *L, int module)
         {"_obj_setlabels", obj_setlabels}, {"_obj_child", obj_child},
         {"_obj_format", obj_format}, {"_obj_parse", obj_parse},
         {"_obj_temporal_type", obj_temporal_type}, {"_obj_hooks", obj_hooks},
-        {"_obj_via_c", obj_via_c},
+        {"_obj_via_c", obj_via_c}, {"_obj_reshape", obj_reshape},
         {NULL, NULL},
     };
     if (module < 0 && module > LUA_REGISTRYINDEX) module = lua_gettop(L) + module + 1;

@@ -149,6 +149,16 @@ function Scalar:tonumber()
   return v
 end
 
+-- Temporal values in seconds (a Lua number): since 1970-01-01 for date-bearing
+-- types, since midnight for times of day; nil for MONTH and non-temporal values.
+local SECONDS_PER_UNIT = { DATE = 86400, DATETIME = 1, TIMESTAMP = 1e-3, NANOTIMESTAMP = 1e-9,
+  DATEHOUR = 3600, DATEMINUTE = 60, TIME = 1e-3, SECOND = 1, MINUTE = 60, NANOTIME = 1e-9 }
+function Scalar:seconds()
+  local f = SECONDS_PER_UNIT[self.type]
+  if not f or self.value == nil then return nil end
+  return tonumber(self.value) * f
+end
+
 function Scalar.__eq(a, b)
   if a.type ~= b.type or a.scale ~= b.scale or a.unit ~= b.unit or a.fkind ~= b.fkind then return false end
   if type(a.value) == "table" and type(b.value) == "table" then
@@ -466,12 +476,17 @@ function to_handle(v)
       for c = 1, #v.columns do hs[c] = to_handle(v.columns[c]) end
       return core._obj_table(v.colnames, hs, #v.columns, v.name)
     elseif i.form == FORM.MATRIX then
-      local h = core._obj_new(FORM.MATRIX, i.type, v.nrows, v.ncols)
-      local data = v.data
-      if KIND[i.type] == "str" or KIND[i.type] == "any" then fail("matrices of " .. NAME[i.type] .. " are not supported") end
-      local o = P(h)
-      o.scale = i.scale or 0
-      for c = 1, v.nrows * v.ncols do put_cell(i.type, o.data, c - 1, data[c], i.scale) end
+      local h, data, k = nil, v.data, KIND[i.type]
+      if k == "any" or k == "void" then fail("matrices of " .. NAME[i.type] .. " are not supported") end
+      if k == "str" then
+        h = build_vector(i.type, data, v.nrows * v.ncols)
+        core._obj_reshape(h, v.nrows, v.ncols)
+      else
+        h = core._obj_new(FORM.MATRIX, i.type, v.nrows, v.ncols)
+        local o = P(h)
+        o.scale = i.scale or 0
+        for c = 1, v.nrows * v.ncols do put_cell(i.type, o.data, c - 1, data[c], i.scale) end
+      end
       core._obj_setlabels(h, v.rowlabels and to_handle(v.rowlabels), v.collabels and to_handle(v.collabels))
       return h
     elseif i.form == FORM.DICTIONARY or i.form == FORM.CHART or i.form == FORM.SET then

@@ -36,14 +36,14 @@ function M.load(name)
     for field in (line .. "\t"):gmatch("(.-)\t") do fields[#fields + 1] = field end
     if not header then
       header = fields
-    elseif #fields >= 4 then
+    elseif #fields >= 3 then
       local row = {}
       for i, h in ipairs(header) do row[h] = fields[i] or "" end
       row.description = unescape(row.description or "")
       row.rendering = unescape(row.rendering or "")
       row.bytes = M.unhex(row.hex)
       rows[#rows + 1] = row
-      rows[row.id or #rows] = row
+      if row.id then rows[row.id] = row end
     end
   end
   f:close()
