@@ -72,6 +72,15 @@ void ddb_lua_ticket_drop(ddb_lua_loop *loop, double ticket)
     if (loop->pending > 0) loop->pending--;
 }
 
+int ddb_lua_loop_run(ddb_lua_loop *loop, uv_run_mode mode)
+{
+    if (loop->running || loop->finalized) return -1;
+    loop->running = 1;
+    int rc = uv_run(&loop->uv, mode);
+    loop->running = 0;
+    return rc;
+}
+
 /* ---- attached objects --------------------------------------------------------- */
 
 int ddb_lua_loop_attach(ddb_lua_loop *loop, void *obj, ddb_lua_loop_closer closer)

@@ -44,6 +44,10 @@ int ddb_lua_ticket_complete(ddb_lua_loop *loop, double ticket);
 /* The operation will never complete (cancelled before it reported): uncount it. */
 void ddb_lua_ticket_drop(ddb_lua_loop *loop, double ticket);
 
+/* Runs the loop once in `mode` from C (a benchmark driving the core without Lua).
+ * Returns -1 when the loop is already running (re-entry), else uv_run's result. */
+int ddb_lua_loop_run(ddb_lua_loop *loop, uv_run_mode mode);
+
 /* Attach/detach an object with handles on this loop (see "Lifetime" above).
  * Returns 0, or -1 when out of memory. */
 int ddb_lua_loop_attach(ddb_lua_loop *loop, void *obj, ddb_lua_loop_closer closer);

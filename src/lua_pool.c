@@ -36,11 +36,18 @@ typedef struct state_watch {
     int kind;               /* WATCH_OPEN: state != OPENING; WATCH_CLOSE: state == CLOSED */
 } state_watch;
 
+/* pool:_bench(): tasks submitted and completed from C, no Lua per task. */
+typedef struct c_bench {
+    const char *script;
+    int64_t to_submit, completed, failed;
+} c_bench;
+
 typedef struct lua_pool {
     ddb_pool *pool;         /* NULL once freed */
     ddb_lua_loop *loop;
     int64_t inflight;       /* submitted tasks whose callback has not come yet */
     state_watch *watch[NWATCH];
+    c_bench *bench;         /* set while pool:_bench() runs */
 } lua_pool;
 
 typedef struct lua_task {
@@ -49,13 +56,21 @@ typedef struct lua_task {
 
 /* ---- completion and watches (called inside uv_run: no Lua here) ---------------- */
 
+static int bench_submit(lua_pool *lp);
+
 static void on_task_complete(ddb_pool *pool, ddb_task *task, void *task_ud, void *pool_ud)
 {
     (void)pool;
-    (void)task;
     lua_pool *lp = pool_ud;
     lp->inflight--;
-    ddb_lua_ticket_complete(lp->loop, (double)(uintptr_t)task_ud);
+    if (task_ud) {                      /* tickets are never 0 */
+        ddb_lua_ticket_complete(lp->loop, (double)(uintptr_t)task_ud);
+        return;
+    }
+    if (!lp->bench) return;
+    lp->bench->completed++;
+    if (ddb_task_state(task) != DDB_TASK_DONE) lp->bench->failed++;
+    if (lp->bench->to_submit > 0) bench_submit(lp);
 }
 
 static void watch_freed(uv_handle_t *h) { free(h->data); }
@@ -469,6 +484,46 @@ static int l_pool_conn_info(lua_State *L)
     return 1;
 }
 
+static int bench_submit(lua_pool *lp)
+{
+    ddb_task_spec spec;
+    ddb_task_spec_init(&spec);
+    spec.text = lp->bench->script;
+    char err[ERRLEN];
+    if (ddb_pool_submit(lp->pool, &spec, NULL, err, sizeof err) != DDB_OK) return -1;
+    lp->bench->to_submit--;
+    lp->inflight++;
+    return 0;
+}
+
+/* pool:_bench(n, window, script) -> seconds, failed: runs n tasks from C, keeping
+ * `window` in flight, driving the loop from C. The baseline for the Lua overhead. */
+static int l_pool_bench(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    lua_Integer window = luaL_checkinteger(L, 3);
+    const char *script = luaL_checkstring(L, 4);
+    if (n < 1 || window < 1) return luaL_error(L, "dolphindb: _bench needs n >= 1, window >= 1");
+    if (lp->bench) return luaL_error(L, "dolphindb: _bench is already running");
+    c_bench b = { .script = script, .to_submit = n };
+    lp->bench = &b;
+    uint64_t t0 = uv_hrtime();
+    for (lua_Integer i = 0; i < window && b.to_submit > 0; i++) {
+        if (bench_submit(lp) != 0) break;
+    }
+    while (b.completed < n - b.to_submit) {          /* while tasks are in flight */
+        if (ddb_lua_loop_run(lp->loop, UV_RUN_ONCE) < 0) break;
+    }
+    double secs = (double)(uv_hrtime() - t0) / 1e9;
+    lp->bench = NULL;
+    if (b.completed < n) return luaL_error(L, "dolphindb: _bench stopped after %d of %d tasks",
+                                           (int)b.completed, (int)n);
+    lua_pushnumber(L, secs);
+    lua_pushinteger(L, (lua_Integer)b.failed);
+    return 2;
+}
+
 static int l_pool_gc(lua_State *L)
 {
     pool_release(luaL_checkudata(L, 1, POOL_MT));
@@ -539,10 +594,13 @@ static int l_task_server_error(lua_State *L)
     return 1;
 }
 
+/* task:messages() -> list of print() lines, or nil when there are none (the common
+ * case costs no table). */
 static int l_task_messages(lua_State *L)
 {
     ddb_task *t = check_task(L, 1)->task;
     int n = ddb_task_msg_count(t);
+    if (n == 0) return 0;
     lua_createtable(L, n, 0);
     for (int i = 0; i < n; i++) {
         lua_pushstring(L, ddb_task_msg(t, i));
@@ -608,6 +666,7 @@ void ddb_lua_pool_open(lua_State *L, int module_table_index)
         {"cancel", l_pool_cancel}, {"find", l_pool_find},           {"forget", l_pool_forget},
         {"shutdown", l_pool_shutdown}, {"stats", l_pool_stats},
         {"conn_count", l_pool_conn_count}, {"conn_info", l_pool_conn_info},
+        {"_bench", l_pool_bench},
         {NULL, NULL},
     };
     static const luaL_Reg task_methods[] = {

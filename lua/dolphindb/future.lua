@@ -41,7 +41,7 @@ end
 -- `finish(task)` turns the finished task into `true, value` or `false, message`.
 function Future.new(pool, task, ticket, finish)
   local f = setmetatable({
-    _done = false, _waiters = {}, _callbacks = {},
+    _done = false, _callbacks = {},
     _pool = pool, _task = task, _finish = finish, _id = task:id(),
   }, Future)
   sched.on_ticket(ticket, function()

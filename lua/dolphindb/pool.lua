@@ -206,7 +206,9 @@ end
 local function show_messages(self, task)
   if not self._show_output then return end
   local msgs = task:messages()
-  for i = 1, #msgs do io.write(msgs[i], "\n") end
+  if msgs then
+    for i = 1, #msgs do io.write(msgs[i], "\n") end
+  end
 end
 
 -- A table result as a list of columns (pickleTableToList).
@@ -302,7 +304,7 @@ end
 -- Closes the C pool and waits until its connections are closed.
 function Pool:_close()
   if not self._closing then
-    local closing = { _done = false, _waiters = {} }
+    local closing = { _done = false }
     self._closing = closing
     local ticket = self._c:shutdown()
     if ticket then

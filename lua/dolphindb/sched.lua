@@ -13,7 +13,8 @@
 --     resuming the spawned coroutines on the way. So pool:run() works everywhere.
 --
 -- Waitables (spawn handles, futures) share one protocol: a table with `_done` (boolean)
--- and `_waiters` (list); M.signal(obj) completes it and wakes every waiter once.
+-- and `_waiters` (list, created when the first waiter comes); M.signal(obj) completes
+-- it and wakes every waiter once.
 
 local core = require "dolphindb.core"
 
@@ -60,14 +61,18 @@ M.owned_coroutine = owned_coroutine
 
 local Handle = {}
 Handle.__index = Handle
+local function handle_name(h)
+  return h.is_main and "the script" or ("coroutine #" .. h.id)
+end
 Handle.__tostring = function(h)
-  return ("dolphindb.task(%s, %s)"):format(h.name,
+  return ("dolphindb.task(%s, %s)"):format(handle_name(h),
     not h._done and "running" or (h._ok and "done" or "failed"))
 end
 
 local function wake_waiters(obj)
   local waiters = obj._waiters
-  obj._waiters = {}
+  if not waiters then return end
+  obj._waiters = nil
   for i = 1, #waiters do
     local w = waiters[i]
     if type(w) == "thread" then
@@ -91,7 +96,8 @@ local function finish(co, ok, ...)
   live = live - 1
   h._ok = ok
   if ok then
-    h._values = { n = select("#", ...), ... }
+    local n = select("#", ...)
+    if n == 1 then h._value = ... elseif n > 1 then h._values = { n = n, ... } end
   else
     local err = ...
     h._err = err
@@ -101,7 +107,7 @@ local function finish(co, ok, ...)
     if h.is_main then
       report("ddblua: " .. h._traceback)
     else
-      report(("dolphindb: error in %s: %s"):format(h.name, h._traceback))
+      report(("dolphindb: error in %s: %s"):format(handle_name(h), h._traceback))
     end
   end
   M.signal(h)
@@ -117,25 +123,27 @@ end
 
 local function resume(co, value)
   local h = managed[co]
-  if h._args then         -- first run: pass the spawn arguments
-    local args = h._args
+  local args = h._args
+  if args ~= nil then      -- first run: pass the spawn arguments
     h._args = nil
+    if args == false then return settle(co, co_resume(co)) end
     return settle(co, co_resume(co, unpack(args, 1, args.n)))
   end
   return settle(co, co_resume(co, value))
 end
 
 local spawned_count = 0
-local function spawn(fn, name, is_main, ...)
+local function spawn(fn, is_main, ...)
   if type(fn) ~= "function" then          -- a callable table
     local callable = fn
     fn = function(...) return callable(...) end
   end
   local co = co_create(fn)
   spawned_count = spawned_count + 1
+  local nargs = select("#", ...)
   local h = setmetatable({
-    name = name or ("coroutine #" .. spawned_count), is_main = is_main,
-    _done = false, _waiters = {}, _args = { n = select("#", ...), ... },
+    id = spawned_count, is_main = is_main, _done = false,
+    _args = nargs > 0 and { n = nargs, ... } or false,
   }, Handle)
   managed[co] = h
   live = live + 1
@@ -192,7 +200,13 @@ local function take_completions(block)
   for i = 1, n do
     local t = buf[i]
     buf[i] = nil
-    protected_dispatch(t)
+    local w = on_ticket[t]
+    if type(w) == "thread" then      -- the common case, nothing can fail: no xpcall
+      on_ticket[t] = nil
+      enqueue(w, t)
+    elseif w ~= nil then
+      protected_dispatch(t)
+    end
   end
   depth = depth - 1
 end
@@ -261,6 +275,7 @@ function M.wait_for(obj, timeout)
   end
   if timeout == 0 then return false end
   local waiters = obj._waiters
+  if not waiters then waiters = {}; obj._waiters = waiters end
   waiters[#waiters + 1] = co
   local timer
   if timeout then
@@ -277,7 +292,7 @@ function M.wait_for(obj, timeout)
       timer_stop(timer)
       on_ticket[timer] = nil
     else            -- timed out: stop waiting on obj
-      local list = obj._waiters
+      local list = obj._waiters or {}
       for i = #list, 1, -1 do
         if list[i] == co then table.remove(list, i) end
       end
@@ -318,7 +333,7 @@ end
 -- ddb.spawn(fn, ...) -> handle. fn(...) runs as a coroutine at the next turn.
 function M.spawn(fn, ...)
   check_callable(fn, "spawn")
-  return spawn(fn, nil, false, ...)
+  return spawn(fn, false, ...)
 end
 
 -- ddb.sleep(seconds): parks a spawned coroutine, or drives the loop elsewhere.
@@ -365,7 +380,7 @@ function M._in_loop_waiters(co)
 end
 
 local function is_waitable(x)
-  return type(x) == "table" and x._waiters ~= nil and x._done ~= nil
+  return type(x) == "table" and type(x._done) == "boolean"
 end
 
 -- ddb.wait(list[, timeout]) -> done, pending (two lists, in the input's order).
@@ -406,13 +421,14 @@ function Handle:wait(timeout) return M.wait_for(self, timeout) end
 
 function Handle:result(timeout)
   if not M.wait_for(self, timeout) then
-    error(("dolphindb: %s timed out after %g s"):format(self.name, timeout), 2)
+    error(("dolphindb: %s timed out after %g s"):format(handle_name(self), timeout), 2)
   end
   if not self._ok then
     self:_retrieve()
     error(self._err, 0)
   end
-  return unpack(self._values, 1, self._values.n)
+  if self._values then return unpack(self._values, 1, self._values.n) end
+  return self._value
 end
 
 function Handle:error()
@@ -445,7 +461,7 @@ end
 -- ddblua's entry point: runs `fn(...)` as the first coroutine, then the loop until
 -- everything is finished. Returns the process exit status.
 function M.host_main(fn, ...)
-  local main = spawn(fn, "the script", true, ...)
+  local main = spawn(fn, true, ...)
   local ok, err = xpcall(M.loop, traceback)
   if not ok then
     report("ddblua: " .. tostring(err))
