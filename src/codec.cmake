@@ -42,3 +42,21 @@ add_test(NAME test_codec_malformed COMMAND test_codec_malformed ${DDB_SHARED_DIR
 # ---- benchmark (an executable, not a test): bench_decode [rows] [runs]
 add_executable(bench_decode ${DDB_CODEC_ROOT}/bench/bench_decode.c)
 target_link_libraries(bench_decode ddbcodec)
+
+# ---- libFuzzer targets (clang, -DDDB_FUZZ=ON): build-*/fuzz/fuzz_*
+if(DDB_FUZZ)
+  get_target_property(_ddbcodec_sources ddbcodec SOURCES)
+  add_library(ddbcodec_fuzz STATIC ${_ddbcodec_sources})
+  target_include_directories(ddbcodec_fuzz PUBLIC ${DDB_CODEC_ROOT}/src)
+  target_link_libraries(ddbcodec_fuzz PUBLIC PkgConfig::LZ4 m)
+  target_compile_options(ddbcodec_fuzz PRIVATE -fsanitize=fuzzer-no-link,address,undefined
+                         -fno-sanitize-recover=all)
+  foreach(target fuzz_decode fuzz_roundtrip)
+    add_executable(${target} ${DDB_CODEC_ROOT}/fuzz/${target}.c)
+    target_link_libraries(${target} ddbcodec_fuzz)
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined
+                           -fno-sanitize-recover=all)
+    target_link_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined)
+    set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
+  endforeach()
+endif()

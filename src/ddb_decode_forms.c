@@ -92,7 +92,7 @@ int ddb__step_arr_counts(ddb_decoder *d, frame *f)
         return ddb__dec_fail(d, f->data_at, "array vector of %lld values exceeds max_object_bytes (%lld)",
                              (long long)total, (long long)d->lim.max_object_bytes);
     if (ddb__dec_grow(d, &v->data, &v->cap_rows, total, (size_t)w) != GO) return FAIL;
-    f->dst = (uint8_t *)v->data + first * w;
+    f->dst = total > first ? (uint8_t *)v->data + first * w : NULL;
     f->left = (total - first) * w;
     f->n = total;                     /* values expected once this block is in */
     f->st = ST_ARR_VALUES;
@@ -104,7 +104,7 @@ int ddb__step_arr_values(ddb_decoder *d, frame *f)
     if (!ddb__dec_bulk(d, f)) return WAIT;
     ddb_obj *v = f->obj->values;
     int w = ddb_type_width(v->type);
-    if (d->swap)
+    if (d->swap && f->n > v->rows)
         ddb__swap_cells((uint8_t *)v->data + v->rows * w, f->n - v->rows, w,
                         ddb__swap_halves(v->type));
     v->rows = f->n;
