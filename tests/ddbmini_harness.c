@@ -90,6 +90,60 @@ void open_client(mini_client *c, const mini_proc *p)
     }
 }
 
+/* A format-independent text of a value: cells through ddb_format_cell, structure
+ * spelled out, so the expectations do not depend on display layout. */
+static void repr(ddb_buf *b, const ddb_obj *o)
+{
+    switch (o->form) {
+    case DDB_SCALAR:
+        if (o->type == DDB_ANY)
+            break;
+        ddb_format_cell(b, o, 0);
+        return;
+    case DDB_VECTOR:
+    case DDB_PAIR:
+        ddb_buf_puts(b, o->type == DDB_ANY ? "(" : "[");
+        for (int64_t i = 0; i < o->rows; i++) {
+            if (i)
+                ddb_buf_puts(b, ",");
+            if (o->type == DDB_ANY)
+                repr(b, o->items[i]);
+            else
+                ddb_format_cell(b, o, i);
+        }
+        ddb_buf_puts(b, o->type == DDB_ANY ? ")" : "]");
+        if (o->form == DDB_PAIR)
+            ddb_buf_puts(b, "pair");
+        return;
+    case DDB_TABLE:
+        ddb_buf_puts(b, "table(");
+        for (int64_t c = 0; c < o->cols; c++) {
+            ddb_buf_printf(b, "%s%s=", c ? "," : "", o->col_names[c]);
+            repr(b, o->columns[c]);
+        }
+        ddb_buf_puts(b, ")");
+        return;
+    case DDB_MATRIX:
+        ddb_buf_printf(b, "matrix%lldx%lld[", (long long)o->rows, (long long)o->cols);
+        for (int64_t i = 0; i < o->rows * o->cols; i++) {
+            ddb_buf_puts(b, i ? "," : "");
+            ddb_format_cell(b, o, i);
+        }
+        ddb_buf_puts(b, "]");
+        return;
+    case DDB_SET:
+        ddb_buf_puts(b, "set");
+        repr(b, o->keys);
+        return;
+    case DDB_DICTIONARY:
+        ddb_buf_puts(b, "dict");
+        repr(b, o->keys);
+        repr(b, o->values);
+        return;
+    }
+    ddb_format_obj(b, o);
+}
+
 const char *run_text(mini_client *c, const char *script)
 {
     static char out[4096];
@@ -111,7 +165,7 @@ const char *run_text(mini_client *c, const char *script)
     }
     ddb_buf b;
     ddb_buf_init(&b);
-    ddb_format_obj(&b, o);
+    repr(&b, o);
     snprintf(out, sizeof out, "%.*s", (int)b.len, b.p ? b.p : "");
     ddb_buf_free(&b);
     snprintf(g_kind, sizeof g_kind, "%s %s", ddb_type_name(o->type), ddb_form_name(o->form));

@@ -32,8 +32,10 @@ int mini_proc_stop(mini_proc *p);
 
 /* Opens a client and does the connect handshake (aborts the test on failure). */
 void open_client(mini_client *c, const mini_proc *p);
-/* Runs a script and returns ddb_format_obj of the result ("" for no object) in a
- * static buffer; on a server error returns "ERROR: <message>". */
+/* Runs a script and returns a text of the result ("" for no object) in a static
+ * buffer: cells as ddb_format_cell prints them, vectors [a,b], ANY vectors (a,b),
+ * pairs [a,b]pair, table(col=[..],...), matrixRxC[column-major cells], set[..],
+ * dict[keys][values]. On a server error returns "ERROR: <message>". */
 const char *run_text(mini_client *c, const char *script);
 /* Type and form of the last run_text result, e.g. "INT SCALAR". */
 const char *last_kind(void);

@@ -336,8 +336,19 @@ static int lex_ident(lexer *lx, int space)
     size_t start = lx->pos;
     while (lx->pos < lx->len && (isalnum((unsigned char)lx->s[lx->pos]) || lx->s[lx->pos] == '_'))
         lx->pos++;
+    size_t n = lx->pos - start;
+    if ((n == 4 && !memcmp(lx->s + start, "true", 4)) || (n == 5 && !memcmp(lx->s + start, "false", 5))) {
+        ddb_obj *o = ddb_int_new(DDB_BOOL, n == 4);     /* BOOL literals, also in `true false` */
+        token *t = o ? push(lx, T_CONST, start, space) : NULL;
+        if (!t) {
+            ddb_obj_unref(o);
+            return oom(lx);
+        }
+        t->value = o;
+        return 0;
+    }
     token *t = push(lx, T_IDENT, start, space);
-    if (!t || !(t->text = strndup(lx->s + start, lx->pos - start)))
+    if (!t || !(t->text = strndup(lx->s + start, n)))
         return oom(lx);
     return 0;
 }

@@ -255,12 +255,11 @@ static node *parse_primary(parser *p)
     if (t->kind == T_CONST)
         return parse_literal(p);
     if (t->kind == T_IDENT) {
-        if (is_word(t, "true") || is_word(t, "false") || is_word(t, "NULL")) {
+        if (is_word(t, "NULL")) {
             advance(p);
             node *n = new_node(p, N_CONST, t);
             if (n) {
-                n->value = is_word(t, "NULL") ? ddb_void_new(1)
-                                              : ddb_int_new(DDB_BOOL, is_word(t, "true"));
+                n->value = ddb_void_new(1);
                 if (!n->value) {
                     node_free(n);
                     return error_at(p, t, "Out of memory near");
