@@ -281,7 +281,7 @@ end
 ---------------------------------------------------------------- Lua -> handles
 
 local to_handle
-local Vector, Table, Matrix, Dict, Set, ArrayVector, Chunk = {}, {}, {}, {}, {}, {}, {}
+local Vector, Table, Matrix, ArrayVector, Chunk = {}, {}, {}, {}, {}
 local meta_info = setmetatable({}, { __mode = "k" })   -- metatable -> {form, type, scale, ...}
 local anchors = setmetatable({}, { __mode = "k" })     -- decoded vector -> {handle, obj}
 local order = setmetatable({}, { __mode = "k" })       -- dict/set -> keys in wire order
@@ -461,6 +461,7 @@ function to_handle(v)
         for r = 1, rows do total = total + length(v[r]) end
         local h = core._obj_arrayvector(i.type, rows, total)
         local o = P(h)
+        o.scale = i.scale or 0         -- the encoder reads the outer scale, readers the inner
         o.values.scale = i.scale or 0
         local at = 0
         for r = 1, rows do
@@ -812,28 +813,15 @@ function M.typeof(v)
   return type_name(o.type), FORM_NAME[o.form]
 end
 
-local function typed_ctor(tname)
-  local tid = T[tname]
-  return function(v, scale)
-    if v == nil or v == null then return scalar(tid, nil) end
-    if type(v) == "string" and (KIND[tid] == "time32" or KIND[tid] == "time64" or KIND[tid] == "b16" or KIND[tid] == "dur") then
-      return parse_scalar(tid, v)
-    end
-    return canonical(build_vector(tid, { v }, 1, FORM.SCALAR)) or scalar(tid, nil)
-  end
-end
+-- ddb.int(1), ddb.date("2024.01.02"), ddb.uuid("..."), ...: typed scalars (nil -> NULL).
+local TYPED = { typed = true }
 for _, n in ipairs({ "BOOL", "CHAR", "SHORT", "INT", "LONG", "FLOAT", "DOUBLE", "DATE", "MONTH",
   "TIME", "MINUTE", "SECOND", "DATETIME", "TIMESTAMP", "NANOTIME", "NANOTIMESTAMP", "DATEHOUR",
   "UUID", "IPADDR", "INT128", "DURATION", "COMPLEX", "POINT" }) do
-  M[n:lower()] = typed_ctor(n)
-end
--- Friendly mode returns plain Lua values for these; constructors keep the type.
-for _, n in ipairs({ "BOOL", "CHAR", "SHORT", "INT", "LONG", "FLOAT", "DOUBLE" }) do
-  local f = M[n:lower()]
+  local tid = T[n]
   M[n:lower()] = function(v)
-    local r = f(v)
-    if is_scalar(r) then return r end
-    return scalar(T[n], r)
+    if v == nil or v == null then return scalar(tid, nil) end
+    return M._from_handle(build_vector(tid, { v }, 1, FORM.SCALAR), TYPED)
   end
 end
 for _, n in ipairs({ "STRING", "SYMBOL", "BLOB", "CODE" }) do
