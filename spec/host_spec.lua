@@ -171,4 +171,58 @@ describe("ddblua", function()
     assert.matches("deadlock", err)
     assert.is_true(secs < 5)
   end)
+
+  describe("running the seed examples", function()
+    local function example(name)
+      local rc, out, err, secs = run { "examples/" .. name .. ".lua" }
+      assert.are.equal(0, rc, err)
+      return out, secs
+    end
+    local function num(s) return tonumber(s) end
+
+    it("seed_run_coroutines: four 2 s tasks in ~2 s", function()
+      local out = example("seed_run_coroutines")
+      local t = num(out:match("time:%s+([%d%.e%-]+)"))
+      assert.is_true(t > 1.9 and t < 2.8, out)
+      assert.matches("\n2\n4\n6\n8\n$", out)
+    end)
+
+    it("seed_helper: the script ends at once, the loop finishes 1, 1, 3, 5 s tasks", function()
+      local out, secs = example("seed_helper")
+      assert.is_true(num(out:match("main thread time:%s+([%d%.e%-]+)")) < 0.05, out)
+      local results = {}
+      for t, r in out:gmatch("time: ([%d%.]+) result: %[(%d+)%]") do results[#results + 1] = { num(t), r } end
+      assert.are.equal(4, #results, out)
+      table.sort(results, function(a, b) return a[1] < b[1] end)
+      local want = { 1, 1, 3, 5 }
+      for i = 1, 4 do
+        assert.is_true(math.abs(results[i][1] - want[i]) < 0.5, out)
+      end
+      assert.are.equal("4", results[4][2])
+      assert.is_true(secs < 8, "took " .. secs)
+    end)
+
+    it("seed_addtask prints 3", function()
+      assert.are.equal("3\n", example("seed_addtask"))
+    end)
+
+    it("seed_runtaskasync: results after ~1, 2, 2 and 4 s", function()
+      local out = example("seed_runtaskasync")
+      local want = { Task1 = 1, Task2 = 2, Task4 = 2, Task3 = 4 }
+      for name, at in pairs(want) do
+        local t = num(out:match("Get " .. name .. ":%s+([%d%.e%-]+)"))
+        assert.is_true(t and math.abs(t - at) < 0.5, name .. " in " .. out)
+      end
+      assert.is_true(num(out:match("Add Tasks:%s+([%d%.e%-]+)")) < 0.1, out)
+      assert.matches("Task3 Result: \t3", out)
+    end)
+
+    it("large_table round-trips a million rows", function()
+      local out = example("large_table")
+      assert.matches("downloaded 1000000 rows x 2 columns", out)
+      assert.matches("%(matches%)", out)
+      assert.matches("the server counted 200000 rows", out)
+      assert.matches("pickleTableToList: 2 columns, a = {1,2,3}, b = {x,y,z}", out)
+    end)
+  end)
 end)

@@ -253,6 +253,9 @@ static int l_pool_new(lua_State *L)
     cfg.on_complete = on_task_complete;
     cfg.cb_ud = lp;
     char err[ERRLEN] = "";
+    /* libuv caches "now" per iteration and Lua may have run for long since the last
+     * one: refresh it so the pool's connect deadlines start from the real time. */
+    uv_update_time(ddb_lua_loop_uv(loop));
     lp->pool = ddb_pool_new(ddb_lua_loop_uv(loop), &cfg, err, sizeof err);
     if (!lp->pool) {
         ddb_lua_loop_detach(loop, lp);
@@ -361,6 +364,7 @@ static int l_pool_submit(lua_State *L)
     lua_task *lt = push_task(L, NULL);
     double ticket = ddb_lua_ticket_new(lp->loop);
     spec.ud = (void *)(uintptr_t)ticket;
+    uv_update_time(ddb_lua_loop_uv(lp->loop));   /* task deadlines count from uv_now */
     char err[ERRLEN] = "";
     int rc = ddb_pool_submit(lp->pool, &spec, &lt->task, err, sizeof err);
     for (int i = 0; i < nargs; i++) ddb_obj_unref(objs[i]);

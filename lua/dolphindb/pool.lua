@@ -146,8 +146,8 @@ local function check_options(opts, level)
       if type(v) ~= want then fail(level, "option '%s' must be a %s, got %s", k, want, type(v)) end
     end
   end
-  if opts.priority and (not is_integer(opts.priority) or opts.priority < 0 or opts.priority > 9) then
-    fail(level, "priority must be an integer in 0..9")
+  if opts.priority and (not is_integer(opts.priority) or opts.priority < 0 or opts.priority > 8) then
+    fail(level, "priority must be an integer in 0..8")
   end
   if opts.parallelism and (not is_integer(opts.parallelism) or opts.parallelism < 1 or opts.parallelism > 64) then
     fail(level, "parallelism must be an integer in 1..64")
