@@ -93,6 +93,45 @@ describe("DBConnectionPool", function()
     end)
   end)
 
+  describe("options", function()
+    it("logs in with userid and password, and names the failure otherwise", function()
+      local secure = start_server { "--require-login", "--user", "bob:pw" }
+      local p = ddb.DBConnectionPool("127.0.0.1", secure.port, 2, "bob", "pw")
+      assert.are.equal(2, p:run("1+1"))
+      p:shutDown()
+      local ok, err = pcall(ddb.DBConnectionPool, "127.0.0.1", secure.port, 1, "bob", "wrong")
+      assert.is_false(ok)
+      assert.matches("127%.0%.0%.1:" .. secure.port, err)
+      secure:stop()
+    end)
+
+    it("spreads connections over highAvailabilitySites with loadBalance", function()
+      local other = start_server {}
+      local p = ddb.DBConnectionPool {
+        host = "127.0.0.1", port = server.port, threadNum = 4, loadBalance = true,
+        highAvailabilitySites = { "127.0.0.1:" .. server.port, "127.0.0.1:" .. other.port },
+      }
+      local ports = {}
+      for _, c in ipairs(p:stats().connections) do ports[c.port] = (ports[c.port] or 0) + 1 end
+      assert.are.equal(2, ports[server.port])
+      assert.are.equal(2, ports[other.port])
+      assert.are.equal(3, p:run("1+2"))
+      p:shutDown()
+      other:stop()
+    end)
+
+    it("decodes compressed tables with compress = true", function()
+      local packing = start_server { "--compress", "lz4" }
+      local p = ddb.DBConnectionPool { host = "127.0.0.1", port = packing.port, threadNum = 1, compress = true }
+      local t = p:run("table(1..50000 as id, take(`a`b`c, 50000) as s)")
+      assert.are.equal(50000, t.n)
+      assert.are.equal(50000, t:col("id")[50000])
+      assert.are.equal("b", t:col("s")[2])
+      p:shutDown()
+      packing:stop()
+    end)
+  end)
+
   describe("run on the main thread", function()
     it("returns the value of a script", function()
       assert.are.equal(3, pool:run("1+2"))
