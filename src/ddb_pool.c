@@ -396,6 +396,8 @@ void ddb_pool_handle_closed(ddb_pool *p)
     p->live--;
     if (p->torn_down && p->live == 0) {
         p->state = DDB_POOL_CLOSED;
+        if (p->on_closed)
+            p->on_closed(p, p->hook_ud);
         if (p->freed)
             ddb_pool_free(p);
         return;

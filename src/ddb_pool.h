@@ -47,6 +47,7 @@ struct ddb_pool {
 
     /* loop-thread driver hooks (NULL inline) */
     void (*on_dequeue)(struct ddb_pool *p, void *ud);
+    void (*on_closed)(struct ddb_pool *p, void *ud);   /* from the last close callback */
     void *hook_ud;
 };
 

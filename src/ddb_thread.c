@@ -147,20 +147,24 @@ static void wake_cb(uv_async_t *h)
 static void watch_cb(uv_check_t *h)
 {
     ddb_pool_thread *tp = h->data;
-    int st = ddb_pool_state(tp->pool);
-    if (!tp->open_finished && st != DDB_POOL_OPENING) {
+    if (ddb_pool_state(tp->pool) != DDB_POOL_OPENING) {
         uv_mutex_lock(&tp->mu);
         tp->open_finished = 1;
         uv_cond_broadcast(&tp->changed);
         uv_mutex_unlock(&tp->mu);
+        uv_check_stop(&tp->watch);
     }
-    if (st == DDB_POOL_CLOSED) {
-        uv_mutex_lock(&tp->mu);
-        tp->wake_closed = 1;
-        uv_mutex_unlock(&tp->mu);
-        uv_close((uv_handle_t *)&tp->wake, NULL);
-        uv_close((uv_handle_t *)&tp->watch, NULL);
-    }
+}
+
+/* The pool's last handle closed: close ours so uv_run returns and the thread ends. */
+static void pool_closed(ddb_pool *p, void *ud)
+{
+    ddb_pool_thread *tp = ud;
+    uv_mutex_lock(&tp->mu);
+    tp->wake_closed = 1;
+    uv_mutex_unlock(&tp->mu);
+    uv_close((uv_handle_t *)&tp->wake, NULL);
+    uv_close((uv_handle_t *)&tp->watch, NULL);
 }
 
 static void thread_main(void *arg)
@@ -241,6 +245,7 @@ ddb_pool_thread *ddb_pool_thread_start(const ddb_pool_config *cfg, char *err,
         return NULL;
     }
     tp->pool->on_dequeue = on_dequeue;
+    tp->pool->on_closed = pool_closed;
     tp->pool->hook_ud = tp;
     uv_async_init(&tp->loop, &tp->wake, wake_cb);
     uv_check_init(&tp->loop, &tp->watch);
