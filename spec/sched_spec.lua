@@ -148,6 +148,20 @@ describe("ddb.sleep", function()
     assert.are.same({ "a1", "b1", "a2", "b2" }, order)
   end)
 
+  it("a coroutine spinning on sleep(0) does not starve timers and I/O", function()
+    local flag, spins = false, 0
+    local spinner = ddb.spawn(function()
+      while not flag do
+        spins = spins + 1
+        if spins > 5e6 then error("starved: the timer never fired") end
+        ddb.sleep(0)
+      end
+      return spins
+    end)
+    ddb.spawn(function() ddb.sleep(0.05); flag = true end)
+    assert.is_true(spinner:result() > 1)
+  end)
+
   it("a plain coroutine.yield() in a spawned coroutine also yields a turn", function()
     local order = {}
     ddb.spawn(function() order[#order + 1] = 1; coroutine.yield("ignored"); order[#order + 1] = 3 end)

@@ -169,14 +169,17 @@ local function protected_dispatch(t)
   if not ok then report("dolphindb: error in a completion handler: " .. tostring(err)) end
 end
 
+-- Resumes what was queued when the turn began; what those coroutines queue (a
+-- sleep(0) loop) waits for the next turn, so I/O is polled in between.
 local function run_ready()
-  while runq_head <= runq_tail do
+  local last = runq_tail
+  while runq_head <= last do
     local co, value = runq_co[runq_head], runq_val[runq_head]
     runq_co[runq_head], runq_val[runq_head] = nil, nil
     runq_head = runq_head + 1
     if managed[co] and co_status(co) == "suspended" then resume(co, value) end
   end
-  runq_head, runq_tail = 1, 0
+  if runq_head > runq_tail then runq_head, runq_tail = 1, 0 end
 end
 
 -- ddb.loop() callers inside spawned coroutines wait for every *other* one to end.
@@ -233,6 +236,8 @@ local function drive(done, deadline)
           .. "(%d spawned coroutine(s) blocked, no operation pending)"):format(live), 3)
       end
       take_completions(true)
+    else
+      take_completions(false)     -- coroutines are ready: poll I/O without blocking
     end
   end
   if timer and not expired then
