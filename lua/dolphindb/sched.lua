@@ -12,6 +12,21 @@
 --     does not own) drives the loop right there until the thing it waits for is done,
 --     resuming the spawned coroutines on the way. So pool:run() works everywhere.
 --
+-- Public API (re-exported by `dolphindb`):
+--   ddb.spawn(fn, ...) -> handle   fn(...) starts at the next turn; handle:done(),
+--                                  handle:result([timeout]) (values or raises the
+--                                  error), handle:error(), handle:traceback(),
+--                                  handle:wait([timeout]) -> true when done
+--   ddb.sleep(sec)                 sec = 0 (or nil) only yields a turn
+--   ddb.loop()                     until no spawned coroutine and no operation is left;
+--                                  in a spawned coroutine: until all the others ended.
+--                                  Raises on a deadlock instead of hanging.
+--   ddb.wait(list[, timeout])      -> done, pending (lists of handles / futures)
+--   ddb.now()                      monotonic seconds
+-- A spawned coroutine's error is reported on stderr with its traceback at once and
+-- kept in its handle; the others go on. Under plain luajit nothing runs a spawned
+-- coroutine until something waits (ddb.loop/wait/sleep, pool:run, future:result).
+--
 -- Waitables (spawn handles, futures) share one protocol: a table with `_done` (boolean)
 -- and `_waiters` (list, created when the first waiter comes); M.signal(obj) completes
 -- it and wakes every waiter once.
