@@ -316,7 +316,8 @@ static int convert_args(lua_State *L, int idx, ddb_obj **objs, int n)
         if (!objs[i]) {
             for (int j = 0; j < i; j++) ddb_obj_unref(objs[j]);
             free(objs);
-            luaL_error(L, "dolphindb: argument %d: %s", i + 1, err);
+            const char *why = strncmp(err, "dolphindb: ", 11) == 0 ? err + 11 : err;
+            luaL_error(L, "dolphindb: argument %d: %s", i + 1, why);
         }
     }
     return n;

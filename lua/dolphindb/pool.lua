@@ -194,9 +194,15 @@ function Pool:_check_open(method)
   if self._shut then fail(3, "%s: the pool is shut down", method) end
 end
 
-function Pool:_submit(script, args, id, opts)
-  return self._c:submit(script, args, id, opts.clearMemory, opts.priority,
-    opts.parallelism, opts.timeout)
+-- Submits; a rejected submission (argument conversion, closed pool) is raised at the
+-- user's call, `level` frames up from here.
+function Pool:_submit(level, script, args, id, opts)
+  local ok, task, ticket = pcall(self._c.submit, self._c, script, args, id, opts.clearMemory,
+    opts.priority, opts.parallelism, opts.timeout)
+  if not ok then
+    error((tostring(task):gsub("^[^\n]-:%d+: ", "")), level + 1)
+  end
+  return task, ticket
 end
 
 function Pool:_cancel_task(task)
@@ -236,7 +242,7 @@ end
 function Pool:run(...)
   self:_check_open("run")
   local script, args, opts = parse_call(3, "run", 0, ...)
-  local task, ticket = self:_submit(script, args, nil, opts)
+  local task, ticket = self:_submit(2, script, args, nil, opts)
   await_ticket(ticket)
   local ok, v = outcome(self, task, opts)
   if ok then return v end
@@ -255,7 +261,7 @@ function Pool:addTask(...)
   local script, args, opts, extra = parse_call(3, "addTask", 1, ...)
   local id = extra[1]
   check_task_id(id, 2)
-  self:_submit(script, args, id, opts)   -- its ticket completes unobserved
+  self:_submit(2, script, args, id, opts)   -- its ticket completes unobserved
   return id
 end
 
@@ -295,7 +301,7 @@ end
 function Pool:runTaskAsync(...)
   self:_check_open("runTaskAsync")
   local script, args, opts = parse_call(3, "runTaskAsync", 0, ...)
-  local task, ticket = self:_submit(script, args, nil, opts)
+  local task, ticket = self:_submit(2, script, args, nil, opts)
   return Future.new(self, task, ticket, function(t) return outcome(self, t, opts) end)
 end
 
