@@ -26,6 +26,7 @@ end
 
 local function run_callbacks(f)
   local callbacks = f._callbacks
+  if not callbacks then return end
   f._callbacks = nil
   for i = 1, #callbacks do sched.spawn(callbacks[i], f) end
 end
@@ -41,7 +42,7 @@ end
 -- `finish(task)` turns the finished task into `true, value` or `false, message`.
 function Future.new(pool, task, ticket, finish)
   local f = setmetatable({
-    _done = false, _callbacks = {},
+    _done = false,
     _pool = pool, _task = task, _finish = finish, _id = task:id(),
   }, Future)
   sched.on_ticket(ticket, function()
@@ -115,7 +116,9 @@ function Future:add_done_callback(fn)
   if self._done then
     sched.spawn(fn, self)
   else
-    self._callbacks[#self._callbacks + 1] = fn
+    local callbacks = self._callbacks or {}
+    callbacks[#callbacks + 1] = fn
+    self._callbacks = callbacks
   end
 end
 
