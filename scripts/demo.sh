@@ -13,8 +13,11 @@ echo "all present"
 
 step "2/3 build (cmake, Release, build/)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j "$(nproc)" --target ddblua ddbmini dolphindb_core 2>&1 |
-  grep -E '^\[ *[0-9]+%\] (Built|Linking)' || true
+log=$(mktemp)
+if ! cmake --build build -j "$(nproc)" --target ddblua ddbmini dolphindb_core >"$log" 2>&1; then
+  tail -40 "$log"; echo "build failed (full log: $log)"; exit 1
+fi
+echo "built build/ddblua, build/ddbmini, build/lua/dolphindb/core.so"
 
 run() {
   step "$1"; shift
