@@ -63,6 +63,11 @@ static uint32_t elem_hash(const ddb_obj *v, int64_t i)
     case DDB_CLASS_SYMBOL: case DDB_CLASS_VARLEN:
         p = (const uint8_t *)ddb_str_at(v, i, &len);
         break;
+    case DDB_CLASS_ANY: {          /* scalar items hash by their cell, others alike */
+        const ddb_obj *it = v->items[i];
+        if (!it || it->form != DDB_SCALAR || it->type == DDB_ANY) return 0;
+        return elem_hash(it, 0) ^ it->type;
+    }
     default:
         return 0;
     }
@@ -101,7 +106,8 @@ static bool vector_equal(const ddb_obj *a, const ddb_obj *b)
         (a->cols != b->cols || !ddb_obj_equal(a->row_labels, b->row_labels) ||
          !ddb_obj_equal(a->col_labels, b->col_labels)))
         return false;
-    if (a->type == DDB_VOID && a->form == DDB_SCALAR) return a->void_kind == b->void_kind;
+    if (a->type == DDB_VOID)        /* no cells: a VOID vector is all NULLs */
+        return a->form != DDB_SCALAR || a->void_kind == b->void_kind;
     if (a->type == DDB_FUNCTIONDEF && a->fkind != b->fkind) return false;
     int64_t n = ddb__cell_count(a);
     for (int64_t i = 0; i < n; i++)
@@ -121,6 +127,8 @@ static bool keyed_equal(const ddb_obj *a, const ddb_obj *b)
         if (!va || !vb || !same_type(va, vb) || va->scale != vb->scale) return false;
         if (va->rows != ka->rows || vb->rows != kb->rows) return false;
     }
+    if (ka->type == DDB_VOID && kb->type == DDB_VOID)     /* every key is NULL */
+        return a->form == DDB_SET || ddb_obj_equal(va, vb);
     /* Same order (the common case, and the only sound answer when keys repeat). */
     bool in_order = true;
     for (int64_t i = 0; in_order && i < ka->rows; i++)
