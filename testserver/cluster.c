@@ -17,9 +17,14 @@ static int parse_node(const char *s, size_t len, mini_node *nd, int index)
     buf[len] = 0;
     memset(nd, 0, sizeof *nd);
     snprintf(nd->alias, sizeof nd->alias, "node%d", index + 1);
-    if (!strcmp(buf, "self")) {
+    if (!strcmp(buf, "self") || !strncmp(buf, "self:", 5)) {     /* self[:alias] */
         nd->self = 1;
         snprintf(nd->host, sizeof nd->host, "127.0.0.1");
+        if (buf[4] == ':') {
+            if (!buf[5] || strlen(buf + 5) >= sizeof nd->alias)
+                return -1;
+            snprintf(nd->alias, sizeof nd->alias, "%s", buf + 5);
+        }
         return 0;
     }
     char *c1 = strchr(buf, ':');

@@ -540,10 +540,26 @@ int eval_function_request(eval_ctx *ctx, const char *callable, ddb_obj **args, i
     return rc;
 }
 
+/* Literal-only expressions: constants, -constant, vectors/tuples of those. */
+static int is_constant(const node *n)
+{
+    if (n->kind == N_CONST)
+        return 1;
+    if (n->kind == N_UNARY)
+        return is_constant(n->a);
+    if (n->kind == N_VECTOR || n->kind == N_TUPLE) {
+        for (int i = 0; i < n->nkids; i++)
+            if (!is_constant(n->kids[i]))
+                return 0;
+        return 1;
+    }
+    return 0;
+}
+
 static int const_args(const node *call)
 {
     for (int i = 0; i < call->nkids; i++)
-        if (call->kids[i]->kind != N_CONST)
+        if (!is_constant(call->kids[i]))
             return 0;
     return 1;
 }

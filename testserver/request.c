@@ -359,7 +359,7 @@ void request_execute(session *s, request *r, response *resp)
     execute(s, r, &msgs, &o, &control);
     if (r->b.flag & FLAG_CLEAR_MEMORY)
         session_release_created(s, s->request_no);
-    resp->control = control;
+    resp->control = control || r->cmd == CMD_CONNECT;   /* response faults skip connect */
     resp->no_reply = (r->b.flag & FLAG_ASYNC) && r->cmd != CMD_CONNECT;
     if (!o.error[0] && o.result) {
         char err[512];
