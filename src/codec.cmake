@@ -43,6 +43,10 @@ add_test(NAME test_codec_malformed COMMAND test_codec_malformed ${DDB_SHARED_DIR
 add_executable(bench_decode ${DDB_CODEC_ROOT}/bench/bench_decode.c)
 target_link_libraries(bench_decode ddbcodec)
 
+add_executable(test_codec_obj ${DDB_CODEC_ROOT}/tests/test_codec_obj.c)
+target_link_libraries(test_codec_obj codec_test_support)
+add_test(NAME test_codec_obj COMMAND test_codec_obj)
+
 # ---- libFuzzer targets (clang, -DDDB_FUZZ=ON): build-*/fuzz/fuzz_*
 if(DDB_FUZZ)
   get_target_property(_ddbcodec_sources ddbcodec SOURCES)

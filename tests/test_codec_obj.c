@@ -1,0 +1,181 @@
+/* test_codec_obj — the object model API: type facts, constructors and their NULLs,
+ * appenders, accessors, equality rules (sets/dictionaries by content, SYMBOL vs
+ * STRING by text), and encoder refusals. */
+#include "codec_support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void type_facts(void)
+{
+    CHECK(!strcmp(ddb_type_name(DDB_INT), "INT"), "INT name");
+    CHECK(!strcmp(ddb_type_name(DDB_ARRAY_BASE + DDB_DOUBLE), "DOUBLE[]"), "DOUBLE[] name");
+    CHECK(!strcmp(ddb_type_name(DDB_DECIMAL128), "DECIMAL128"), "DECIMAL128 name");
+    CHECK(!strcmp(ddb_type_name(200), "UNKNOWN"), "unknown name");
+    CHECK(ddb_type_from_name("nanotimestamp") == DDB_NANOTIMESTAMP, "from_name case-insensitive");
+    CHECK(ddb_type_from_name("INT[]") == DDB_ARRAY_BASE + DDB_INT, "from_name INT[]");
+    CHECK(ddb_type_from_name("nope") == -1, "from_name unknown");
+    for (int t = 0; t < 128; t++) {
+        const char *n = ddb_type_name(t);
+        if (strcmp(n, "UNKNOWN")) CHECK(ddb_type_from_name(n) == t, "name round trip %d %s", t, n);
+    }
+    CHECK(ddb_type_width(DDB_BOOL) == 1 && ddb_type_width(DDB_SHORT) == 2 &&
+          ddb_type_width(DDB_DATE) == 4 && ddb_type_width(DDB_TIMESTAMP) == 8 &&
+          ddb_type_width(DDB_UUID) == 16 && ddb_type_width(DDB_DURATION) == 8 &&
+          ddb_type_width(DDB_SYMBOL) == 4 && ddb_type_width(DDB_STRING) == 0, "widths");
+    CHECK(ddb_type_class_of(DDB_STRING) == DDB_CLASS_VARLEN &&
+          ddb_type_class_of(DDB_SYMBOL) == DDB_CLASS_SYMBOL &&
+          ddb_type_class_of(DDB_ANY) == DDB_CLASS_ANY &&
+          ddb_type_class_of(DDB_ARRAY_BASE + DDB_INT) == DDB_CLASS_ARRAY &&
+          ddb_type_class_of(DDB_ARRAY_BASE + DDB_STRING) == DDB_CLASS_INVALID &&
+          ddb_type_class_of(DDB_COMPRESS) == DDB_CLASS_INVALID, "classes");
+    CHECK(ddb_decimal_max_scale(DDB_DECIMAL64) == 18 && ddb_decimal_max_scale(DDB_INT) == -1,
+          "decimal scales");
+    CHECK(!strcmp(ddb_form_name(DDB_DICTIONARY), "DICTIONARY"), "form name");
+}
+
+static void constructors(void)
+{
+    static const int types[] = { DDB_BOOL, DDB_CHAR, DDB_SHORT, DDB_INT, DDB_LONG, DDB_DATE,
+                                 DDB_TIMESTAMP, DDB_FLOAT, DDB_DOUBLE, DDB_UUID, DDB_IPADDR,
+                                 DDB_INT128, DDB_COMPLEX, DDB_POINT, DDB_DURATION,
+                                 DDB_DECIMAL32, DDB_DECIMAL64, DDB_DECIMAL128, DDB_STRING,
+                                 DDB_SYMBOL, DDB_BLOB, DDB_VOID };
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        ddb_obj *s = ddb_scalar_new(types[i]);
+        CHECK(s && ddb_is_null(s, 0), "%s scalar is NULL", ddb_type_name(types[i]));
+        ddb_obj_unref(s);
+    }
+    ddb_obj *i = ddb_int_new(DDB_INT, -5), *d = ddb_double_new(DDB_DOUBLE, 2.5);
+    ddb_obj *s = ddb_string_new(DDB_STRING, "hi", 2);
+    size_t len;
+    CHECK(ddb_int_at(i, 0) == -5 && !ddb_is_null(i, 0), "int scalar");
+    CHECK(ddb_double_at(d, 0) == 2.5, "double scalar");
+    CHECK(!strcmp(ddb_str_at(s, 0, &len), "hi") && len == 2, "string scalar");
+    ddb_obj *dec = ddb_int_new(DDB_DECIMAL128, -100);
+    dec->scale = 2;
+    CHECK(ddb_double_at(dec, 0) == -1.0, "DECIMAL128 -1.00");
+    ddb_obj_unref(i); ddb_obj_unref(d); ddb_obj_unref(s); ddb_obj_unref(dec);
+
+    ddb_obj *v = ddb_vector_new(DDB_STRING, 3);
+    CHECK(v->rows == 3 && ddb_is_null(v, 2) && !strcmp(ddb_str_at(v, 1, &len), ""), "3 empty strings");
+    ddb_obj_unref(v);
+    v = ddb_vector_new(DDB_ANY, 2);
+    CHECK(v->items[1] && v->items[1]->type == DDB_VOID && ddb_is_null(v, 1), "ANY of VOIDs");
+    ddb_obj_unref(v);
+    v = ddb_vector_new(DDB_SYMBOL, 2);
+    CHECK(v->symbase && v->symbase->n == 1 && ddb_is_null(v, 0), "SYMBOL vector with base {\"\"}");
+    ddb_obj_unref(v);
+    ddb_obj *m = ddb_matrix_new(DDB_INT, 2, 3);
+    CHECK(m->form == DDB_MATRIX && m->rows == 2 && m->cols == 3 && ddb_int_at(m, 5) == 0, "matrix");
+    ddb_obj_unref(m);
+    ddb_obj *a = ddb_array_vector_new(DDB_INT, 2, 3);
+    CHECK(a->type == DDB_ARRAY_BASE + DDB_INT && a->values->rows == 3 && a->row_offs[2] == 0, "array vector");
+    ddb_obj_unref(a);
+    CHECK(ddb_vector_new(DDB_INT, -1) == NULL, "negative length refused");
+}
+
+static void appenders(void)
+{
+    ddb_obj *v = ddb_vector_new(DDB_SYMBOL, 0);
+    const char *words[] = { "b", "a", "b", "", "a", "c" };
+    for (int i = 0; i < 6; i++) ddb_symbol_append(v, words[i], strlen(words[i]));
+    CHECK(v->rows == 6 && v->symbase->n == 4, "interning: 3 symbols + \"\" (base %d)", v->symbase->n);
+    size_t len;
+    CHECK(!strcmp(ddb_str_at(v, 4, &len), "a") && ddb_is_null(v, 3), "symbol access");
+    for (int i = 0; i < 5000; i++) {
+        char s[16];
+        int n = snprintf(s, sizeof s, "k%d", i % 700);
+        ddb_varlen_append(v, s, (size_t)n);      /* on a SYMBOL vector: interns */
+    }
+    CHECK(v->rows == 5006 && v->symbase->n == 704, "5000 appends, 700 distinct");
+    ddb_obj *w = ddb_vector_new(DDB_STRING, 0);
+    for (int i = 0; i < 6; i++) ddb_varlen_append(w, words[i], strlen(words[i]));
+    for (int i = 0; i < 5000; i++) {
+        char s[16];
+        int n = snprintf(s, sizeof s, "k%d", i % 700);
+        ddb_varlen_append(w, s, (size_t)n);
+    }
+    CHECK(ddb_obj_equal(v, w), "SYMBOL and STRING vectors compare by text");
+    ddb_varlen_append(w, "x", 1);
+    CHECK(!ddb_obj_equal(v, w), "different lengths differ");
+    ddb_obj_unref(v);
+    ddb_obj_unref(w);
+    ddb_obj *f = ddb_vector_new(DDB_LONG, 0);
+    for (int64_t i = 0; i < 10000; i++) ddb_fixed_append(f, &i);
+    CHECK(f->rows == 10000 && ddb_int_at(f, 9999) == 9999, "fixed appends");
+    ddb_obj_unref(f);
+}
+
+static ddb_obj *int_vec(int n, const int32_t *vals)
+{
+    ddb_obj *v = ddb_vector_new(DDB_INT, 0);
+    for (int i = 0; i < n; i++) ddb_fixed_append(v, &vals[i]);
+    return v;
+}
+
+static void equality(void)
+{
+    int32_t a[] = { 1, 2, 3 }, b[] = { 3, 1, 2 }, c[] = { 3, 1, 4 };
+    ddb_obj *s1 = ddb_set_new(int_vec(3, a)), *s2 = ddb_set_new(int_vec(3, b));
+    ddb_obj *s3 = ddb_set_new(int_vec(3, c));
+    CHECK(ddb_obj_equal(s1, s2) && !ddb_obj_equal(s1, s3), "sets compare as sets");
+    ddb_obj *d1 = ddb_dict_new(int_vec(3, a), int_vec(3, b));
+    int32_t b2[] = { 2, 3, 1 };   /* keys 3,1,2 -> values 2,3,1 is the same map */
+    ddb_obj *d2 = ddb_dict_new(int_vec(3, b), int_vec(3, b2));
+    ddb_obj *d3 = ddb_dict_new(int_vec(3, b), int_vec(3, a));
+    CHECK(ddb_obj_equal(d1, d2), "dictionaries compare as maps");
+    CHECK(!ddb_obj_equal(d1, d3), "a different mapping differs");
+    ddb_obj_unref(s1); ddb_obj_unref(s2); ddb_obj_unref(s3);
+    ddb_obj_unref(d1); ddb_obj_unref(d2); ddb_obj_unref(d3);
+    ddb_obj *x = ddb_int_new(DDB_INT, 1), *y = ddb_int_new(DDB_LONG, 1);
+    CHECK(!ddb_obj_equal(x, y), "INT 1 and LONG 1 are different objects");
+    ddb_obj_unref(x); ddb_obj_unref(y);
+}
+
+static void encoder_refusals(void)
+{
+    char err[256] = "";
+    size_t len;
+    char *big = malloc(DDB_MAX_STRING_LEN + 1);
+    memset(big, 'a', DDB_MAX_STRING_LEN + 1);
+    ddb_obj *s = ddb_string_new(DDB_STRING, big, DDB_MAX_STRING_LEN + 1);
+    uint8_t *e = cs_encode(s, &len, 0, err, sizeof err);
+    CHECK(!e && strstr(err, "longer than the protocol allows"), "long string refused: %s", err);
+    free(e); ddb_obj_unref(s);
+    s = ddb_string_new(DDB_STRING, big, DDB_MAX_STRING_LEN);
+    e = cs_encode(s, &len, 0, err, sizeof err);
+    CHECK(e && len == DDB_MAX_STRING_LEN + 3, "longest string accepted");
+    free(e); ddb_obj_unref(s);
+    free(big);
+    s = ddb_string_new(DDB_STRING, "a\0b", 3);
+    e = cs_encode(s, &len, 0, err, sizeof err);
+    CHECK(!e && strstr(err, "NUL"), "embedded NUL refused: %s", err);
+    free(e); ddb_obj_unref(s);
+    ddb_obj *t = ddb_table_new(2, 1);
+    t->columns[0] = ddb_vector_new(DDB_INT, 3);
+    e = cs_encode(t, &len, 0, err, sizeof err);
+    CHECK(!e && strstr(err, "has 3 rows"), "table column length refused: %s", err);
+    free(e); ddb_obj_unref(t);
+    /* a failed encode leaves the buffer as it was */
+    ddb_buf b;
+    ddb_buf_init(&b);
+    ddb_buf_puts(&b, "keep");
+    ddb_encoder enc;
+    ddb_encoder_init(&enc);
+    s = ddb_string_new(DDB_STRING, "a\0b", 3);
+    CHECK(ddb_encode(&enc, &b, s, err, sizeof err) < 0 && b.len == 4, "buffer rolled back");
+    ddb_obj_unref(s);
+    ddb_buf_free(&b);
+}
+
+int main(void)
+{
+    type_facts();
+    constructors();
+    appenders();
+    equality();
+    encoder_refusals();
+    return cs_finish("test_codec_obj");
+}
