@@ -30,7 +30,7 @@ target_link_libraries(mini_client PUBLIC ddbcodec)
 add_library(ddbmini_harness STATIC ${CMAKE_SOURCE_DIR}/tests/ddbmini_harness.c)
 target_link_libraries(ddbmini_harness PUBLIC mini_client ddbtext)
 
-foreach(t script protocol faults)
+foreach(t script protocol faults load)
   add_executable(test_ddbmini_${t} ${CMAKE_SOURCE_DIR}/tests/test_ddbmini_${t}.c)
   target_link_libraries(test_ddbmini_${t} PRIVATE ddbmini_harness Threads::Threads)
   add_test(NAME ddbmini_${t} COMMAND test_ddbmini_${t} $<TARGET_FILE:ddbmini>)
