@@ -58,3 +58,11 @@ add_dependencies(ddblua dolphindb_core)
 install(TARGETS dolphindb_core LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/lua/5.1/dolphindb)
 install(DIRECTORY lua/dolphindb DESTINATION ${CMAKE_INSTALL_DATADIR}/lua/5.1 FILES_MATCHING PATTERN "*.lua")
 install(TARGETS ddblua RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+# The module may leave only lua_*/luaL_* (from the host) and system libraries
+# unresolved: anything else means a part of the core was not linked in and
+# `require "dolphindb.core"` would fail at run time.
+add_test(NAME lua_module_symbols COMMAND sh -c
+  "bad=$(nm -D --undefined-only \"$1\" | awk '$1 == \"U\" {print $2}' | grep -Ev '^(lua_|luaL_|uv_|LZ4|__asan|__ubsan|__sanitizer)|@' ); if [ -n \"$bad\" ]; then echo \"unresolved in core.so: $bad\"; exit 1; fi; echo 'core.so: only lua_*/luaL_* and system symbols unresolved'"
+  sh $<TARGET_FILE:dolphindb_core>)
+add_test(NAME ddblua_runs COMMAND ddblua -e "local ddb = require 'dolphindb'; assert(ddb.core.features.loop); ddb.sleep(0.01); print('ddblua ok', ddb._VERSION)")
