@@ -176,7 +176,7 @@ local function parse_call(level, method, skip, first, ...)
   else
     script, opts = first, NO_OPTIONS
     local n = select("#", ...)
-    extra = { n = skip, ... }
+    if skip > 0 then extra = { n = skip, ... } end
     if n > skip then
       args = { n = n - skip, select(skip + 1, ...) }
     end
