@@ -23,6 +23,29 @@
 --   threadNum = 10, reConnect = false, compress = false, loadBalance = false,
 --     highAvailability = false (the Python defaults); connectTimeout = 10 s.
 --
+-- Pool options (the table form; the positional form sets the first five):
+--   host, port            entry node (required)
+--   threadNum             connections, 1..4096 (10)
+--   userid, password      login after connecting (none)
+--   reConnect             reconnect a broken connection (false)
+--   tryReconnectNums      attempts per reconnect round, -1 unlimited (-1); also bounds
+--                         the attempts of the initial open when reConnect is on
+--   reconnectDelay        first back-off delay in seconds, doubling up to 2 s (0.1)
+--   connectTimeout        seconds for TCP connect + handshake + login (10)
+--   keepAliveTime         TCP keep-alive idle seconds, 0 off (30)
+--   highAvailability      HA: tasks on a broken connection are re-sent, possibly to
+--                         another site; <NotLeader> redirects followed (false)
+--   highAvailabilitySites list of "host:port" (or {host=, port=}) sites
+--   loadBalance           spread connections over all sites (false)
+--   compress              ask for compressed tables (false)
+--   initialScript         script run after every (re)connect + login (none)
+--   taskTimeout           default per-task timeout in seconds, 0 none (0)
+--   queueLimit            max queued tasks, 0 unbounded (0); past it submits raise
+--   shutdownGrace         seconds running tasks may finish after shutDown (0)
+--   loginInConnect        send the login inside the connect request (false)
+--   show_output           print the server's print() output to stdout (true)
+-- A function call with no arguments cannot be told from a script: run "f()".
+--
 -- Errors: misuse (wrong types, unknown option, closed pool, unknown task id) raises
 -- "dolphindb: ..." at the call. A task that fails (server error, lost connection,
 -- timeout, cancel, shutdown) raises its message, which names the task id and the
