@@ -102,6 +102,8 @@ static int fill(mini_client *c)
 static int read_until(mini_client *c, char term, char *out, size_t cap)
 {
     for (;;) {
+        if (c->in_pos == c->in.len && fill(c))     /* also: c->in.p may still be NULL */
+            return -1;
         const char *start = c->in.p + c->in_pos;
         const char *end = memchr(start, term, c->in.len - c->in_pos);
         if (end) {
@@ -122,6 +124,8 @@ static int read_until(mini_client *c, char term, char *out, size_t cap)
 
 int mini_client_read_raw(mini_client *c, void *buf, size_t n)
 {
+    if (n == 0)
+        return 0;
     while (c->in.len - c->in_pos < n)
         if (fill(c))
             return -1;
