@@ -281,6 +281,10 @@ int ddb__dec_cells_begin(ddb_decoder *d, frame *f, int after)
     } else if (c == DDB_CLASS_ANY) {
         f->st = ST_ANY_ITEM;
         return GO;
+    } else if (c == DDB_CLASS_VOID) {   /* VOID cells take no bytes */
+        o->rows = f->n;
+        f->st = f->after;
+        return GO;
     }
     f->st = ST_CELLS;
     return GO;
