@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 static mini_proc P;
 
@@ -76,6 +77,50 @@ static void test_back_to_back(void)
     ddb_obj_unref(a);
     ddb_obj_unref(b);
     mini_client_close(&c);
+}
+
+/* getConsoleJobs() sees a running job; cancelConsoleJob() ends it; SIGTERM does not
+ * wait for a long sleep. */
+static void test_jobs(const char *bin)
+{
+    mini_client a, b;
+    open_client(&a, &P);
+    open_client(&b, &P);
+    const char *body = "script\nsleep(20000); 1";
+    double t0 = now_s();
+    CHECK(mini_client_send(&a, body, strlen(body), NULL, 0) == 0, "send the sleeper");
+    ddb_obj *jobs = NULL;
+    char id[32] = "";
+    for (int tries = 0; tries < 100 && !id[0]; tries++) {
+        ddb_obj_unref(jobs);
+        jobs = NULL;
+        CHECK(mini_client_script(&b, "getConsoleJobs()", &jobs) == MINI_OK, "getConsoleJobs");
+        for (int64_t r = 0; jobs && jobs->form == DDB_TABLE && r < jobs->rows; r++)
+            if (ddb_int_at(jobs->columns[2], r) == a.session_id)
+                snprintf(id, sizeof id, "%s", ddb_str_at(jobs->columns[3], r, NULL));
+    }
+    ddb_obj_unref(jobs);
+    CHECK(id[0], "the sleeping job is listed");
+    char cancel[96];
+    snprintf(cancel, sizeof cancel, "cancelConsoleJob(\"%s\")", id);
+    CHECK(mini_client_script(&b, cancel, NULL) == MINI_OK, "cancelConsoleJob: %s", b.error);
+    ddb_obj *o = NULL;
+    CHECK(mini_client_read(&a, &o) == MINI_SERVER_ERROR && strstr(a.error, "cancelled"),
+          "the cancelled job fails: [%s]", a.error);
+    CHECK(now_s() - t0 < 5, "cancelled quickly (%.3f s)", now_s() - t0);
+    mini_client_close(&a);
+    mini_client_close(&b);
+
+    mini_proc q;
+    if (mini_proc_start(&q, bin, NULL))
+        return;
+    open_client(&a, &q);
+    CHECK(mini_client_send(&a, body, strlen(body), NULL, 0) == 0, "send a long sleep");
+    usleep(100000);
+    t0 = now_s();
+    CHECK(mini_proc_stop(&q) == 0, "SIGTERM during a sleep: exit 0");
+    CHECK(now_s() - t0 < 2, "and promptly (%.3f s)", now_s() - t0);
+    mini_client_close(&a);
 }
 
 static void test_startup(const char *bin)
@@ -161,6 +206,7 @@ int main(int argc, char **argv)
     if (mini_proc_start(&P, argv[1], NULL))
         return 1;
     test_back_to_back();
+    test_jobs(argv[1]);
     test_concurrent_sleep();
     test_many_connections();
     if (!getenv("DDBMINI_SKIP_LARGE"))

@@ -175,6 +175,7 @@ static uv_signal_t g_sigterm, g_sigint;
 
 static void on_signal(uv_signal_t *h, int signum)
 {
+    jobs_cancel_all();          /* a running sleep() must not hold up the exit */
     server_stop(g_server);
     uv_close((uv_handle_t *)&g_sigterm, NULL);
     uv_close((uv_handle_t *)&g_sigint, NULL);

@@ -1,5 +1,6 @@
 /* mini.c — process-wide state: users, console jobs, the HA retry cache. */
 #include "mini.h"
+#include "ddb_codec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ void mini_state_init(void)
 void mini_state_free(void)
 {
     for (int i = 0; i < MINI_HA_CACHE; i++) {
-        ddb_obj_unref(g_mini.ha[i].result);
+        free(g_mini.ha[i].result);
         free(g_mini.ha[i].error);
     }
     memset(g_mini.ha, 0, sizeof g_mini.ha);
@@ -100,6 +101,15 @@ mini_job *jobs_start(int64_t session_id, const char *user, const char *desc, int
     return job;
 }
 
+void jobs_cancel_all(void)
+{
+    pthread_mutex_lock(&g_mini.lock);
+    for (int i = 0; i < MINI_MAX_JOBS; i++)
+        if (g_mini.jobs[i].used)
+            g_mini.jobs[i].cancelled = 1;
+    pthread_mutex_unlock(&g_mini.lock);
+}
+
 void jobs_finish(mini_job *job)
 {
     if (!job)
@@ -114,21 +124,44 @@ void jobs_finish(mini_job *job)
 int ha_lookup(const char *client_id, int64_t seq, ddb_obj **result, char **error)
 {
     int found = 0;
+    char *bytes = NULL;
+    size_t len = 0;
+    *result = NULL;
+    *error = NULL;
     pthread_mutex_lock(&g_mini.lock);
     for (int i = 0; i < MINI_HA_CACHE && !found; i++) {
         mini_ha_entry *e = &g_mini.ha[i];
         if (e->used && !strcmp(e->client_id, client_id) && e->seq_no == -seq) {
-            *result = ddb_obj_ref(e->result);
-            *error = e->error ? strdup(e->error) : NULL;
             found = 1;
+            *error = e->error ? strdup(e->error) : NULL;
+            if (e->result && (bytes = malloc(e->result_len))) {
+                memcpy(bytes, e->result, e->result_len);
+                len = e->result_len;
+            }
         }
     }
     pthread_mutex_unlock(&g_mini.lock);
+    if (bytes) {
+        char err[256];
+        *result = ddb_decode(bytes, len, 1, NULL, NULL, err, sizeof err);
+        free(bytes);
+    }
     return found;
 }
 
-void ha_store(const char *client_id, int64_t seq, ddb_obj *result, const char *error)
+void ha_store(const char *client_id, int64_t seq, const ddb_obj *result, const char *error)
 {
+    ddb_buf enc;
+    ddb_buf_init(&enc);
+    if (result) {
+        ddb_encoder e;
+        ddb_encoder_init(&e);
+        char err[256];
+        if (ddb_encode(&e, &enc, result, err, sizeof err) || enc.len > MINI_HA_MAX_RESULT) {
+            ddb_buf_free(&enc);
+            return;             /* not cacheable: a retry will simply run again */
+        }
+    }
     pthread_mutex_lock(&g_mini.lock);
     mini_ha_entry *slot = NULL;
     for (int i = 0; i < MINI_HA_CACHE && !slot; i++)     /* this client's entry */
@@ -143,11 +176,14 @@ void ha_store(const char *client_id, int64_t seq, ddb_obj *result, const char *e
             if (g_mini.ha[i].touched < slot->touched)
                 slot = &g_mini.ha[i];
     }
-    ddb_obj_unref(slot->result);
+    free(slot->result);
     free(slot->error);
     snprintf(slot->client_id, sizeof slot->client_id, "%s", client_id);
     slot->seq_no = seq;
-    slot->result = ddb_obj_ref(result);
+    slot->result = result ? enc.p : NULL;
+    slot->result_len = result ? enc.len : 0;
+    if (!result)
+        ddb_buf_free(&enc);
     slot->error = error ? strdup(error) : NULL;
     slot->used = 1;
     slot->touched = ++g_mini.ha_clock;

@@ -69,7 +69,10 @@ typedef struct mini_job {
 typedef struct mini_ha_entry {
     char client_id[64];
     int64_t seq_no;
-    ddb_obj *result;            /* may be NULL (no object) */
+    /* the result serialized: objects are not shared between sessions' threads
+     * (reference counts are not atomic), bytes are */
+    char *result;               /* NULL: no object */
+    size_t result_len;
     char *error;                /* NULL on success */
     int used;
     uint64_t touched;
@@ -118,11 +121,13 @@ int cluster_set_down(const char *hostport, int down);      /* 0, -1 unknown node
 mini_job *jobs_start(int64_t session_id, const char *user, const char *desc,
                      int priority, int parallelism);
 void jobs_finish(mini_job *job);
+void jobs_cancel_all(void);                                /* shutdown */
 
 /* ---- HA retry cache (§8.5) ---- */
+#define MINI_HA_MAX_RESULT (16 * 1024 * 1024)  /* bigger results are not cached */
 /* On a retry (seq < 0) of a cached request returns 1 with copies in result and error. */
 int ha_lookup(const char *client_id, int64_t seq, ddb_obj **result, char **error);
-void ha_store(const char *client_id, int64_t seq, ddb_obj *result, const char *error);
+void ha_store(const char *client_id, int64_t seq, const ddb_obj *result, const char *error);
 
 int64_t mini_now_ms(void);
 
