@@ -67,7 +67,9 @@ function M.start(args)
   if not f then error("ddbmini not found at " .. bin .. " (set DDB_BUILD_DIR)") end
   f:close()
   local out = os.tmpname()
-  local cmd = { shell_quote(bin), "--port", "0" }
+  -- LD_PRELOAD carries the ASan runtime for luajit in sanitizer runs; ddbmini has
+  -- its own (static) runtime and refuses a second one
+  local cmd = { "exec env -u LD_PRELOAD", shell_quote(bin), "--port", "0" }
   for _, a in ipairs(args) do cmd[#cmd + 1] = shell_quote(a) end
   local p = io.popen(table.concat(cmd, " ") .. " >" .. shell_quote(out) .. " 2>&1 & echo $!")
   local pid = tonumber(p:read("*l"))
