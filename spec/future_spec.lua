@@ -113,6 +113,15 @@ describe("futures", function()
     assert.has_error(function() f:add_done_callback(5) end)
   end)
 
+  it("run callbacks as coroutines that may wait themselves", function()
+    local f = pool:runTaskAsync("20")
+    local chained
+    f:add_done_callback(function(fut) chained = pool:run("add", fut:result(), 22) end)
+    f:result()
+    ddb.loop()
+    assert.are.equal(42, chained)
+  end)
+
   it("are waitables for ddb.wait and work inside coroutines", function()
     local fs = {}
     for i = 1, 5 do fs[i] = pool:runTaskAsync("sleep(50); " .. i) end

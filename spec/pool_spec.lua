@@ -120,6 +120,23 @@ describe("DBConnectionPool", function()
       other:stop()
     end)
 
+    it("applies taskTimeout to every task and queueLimit to the queue", function()
+      local p = ddb.DBConnectionPool { host = "127.0.0.1", port = server.port, threadNum = 1,
+                                       taskTimeout = 0.2, queueLimit = 1 }
+      local ok, err = pcall(p.run, p, "sleep(3000); 1")
+      assert.is_false(ok)
+      assert.matches("timed out", err)
+      local busy = p:runTaskAsync("sleep(300); 1")
+      ddb.sleep(0.05)                                   -- busy is running now
+      local queued = p:runTaskAsync("2")                -- the one queue slot
+      local ok2, err2 = pcall(function() return p:runTaskAsync("3") end)
+      assert.is_false(ok2)
+      assert.matches("^spec/pool_spec%.lua:%d+: dolphindb: queue is full", err2)
+      assert.is_string(busy:exception())                -- 0.3 s > taskTimeout
+      assert.are.equal(2, queued:result())
+      p:shutDown()
+    end)
+
     it("decodes compressed tables with compress = true", function()
       local packing = start_server { "--compress", "lz4" }
       local p = ddb.DBConnectionPool { host = "127.0.0.1", port = packing.port, threadNum = 1, compress = true }

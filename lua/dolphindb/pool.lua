@@ -18,8 +18,10 @@
 -- Defaults, documented choices:
 --   clearMemory = true for run, addTask and runTaskAsync alike (the Python API's
 --     addTask default of false contradicts its own docs; we pick one rule);
---   pickleTableToList = false; priority 4; parallelism 64; timeout: none (per task,
---     seconds; a timed-out task fails and its connection is recycled);
+--   pickleTableToList = false (true: a table comes back as the list of its columns);
+--   priority 4 (0..8); parallelism 64 (1..64); timeout: the pool's taskTimeout (per
+--     task, seconds counted from submission, queue time included; a task that times
+--     out fails and, if it was running, its connection is recycled);
 --   threadNum = 10, reConnect = false, compress = false, loadBalance = false,
 --     highAvailability = false (the Python defaults); connectTimeout = 10 s.
 --
