@@ -129,7 +129,7 @@ describe("DBConnectionPool", function()
       local busy = p:runTaskAsync("sleep(300); 1")
       ddb.sleep(0.05)                                   -- busy is running now
       local queued = p:runTaskAsync("2")                -- the one queue slot
-      local ok2, err2 = pcall(function() return p:runTaskAsync("3") end)
+      local ok2, err2 = pcall(function() local f = p:runTaskAsync("3"); return f end)
       assert.is_false(ok2)
       assert.matches("^spec/pool_spec%.lua:%d+: dolphindb: queue is full", err2)
       assert.is_string(busy:exception())                -- 0.3 s > taskTimeout
