@@ -20,6 +20,17 @@ local function start_server(args)
   return srv
 end
 
+-- Runs fn with the scheduler's stderr reports captured; returns them.
+local function capture_stderr(fn)
+  local real, lines = io.stderr, {}
+  io.stderr = { write = function(_, ...) for _, x in ipairs { ... } do lines[#lines + 1] = x end end,
+                flush = function() end }
+  local ok, err = pcall(fn)
+  io.stderr = real
+  assert(ok, err)
+  return table.concat(lines)
+end
+
 local function elapsed(fn)
   local t0 = ddb.now()
   local r = { fn() }
@@ -240,7 +251,12 @@ describe("DBConnectionPool", function()
     end)
 
     it("carries a failed task's error in the coroutine's handle", function()
-      local h = ddb.spawn(function() return pool:run("1 + ") end)
+      local h
+      local report = capture_stderr(function()
+        h = ddb.spawn(function() return pool:run("1 + ") end)
+        ddb.wait(h)
+      end)
+      assert.matches("error in coroutine", report)
       local ok, err = pcall(h.result, h)
       assert.is_false(ok)
       assert.matches("dolphindb: task", err)
@@ -352,10 +368,14 @@ describe("DBConnectionPool", function()
       local running = ddb.spawn(function() return p:run("sleep(2000); 1") end)
       local queued = ddb.spawn(function() return p:run("2") end)
       ddb.sleep(0.1)
-      local secs = elapsed(function() p:shutDown() end)
+      local secs
+      local report = capture_stderr(function()
+        secs = elapsed(function() p:shutDown() end)
+        p:shutDown()
+        ddb.wait({ running, queued })
+      end)
       assert.is_true(secs < 1, "shutDown took " .. secs)
-      p:shutDown()
-      ddb.wait({ running, queued })
+      assert.matches("pool is shut down", report)
       assert.matches("shut down", queued:error())
       assert.is_not_nil(running:error())
       assert.has_error(function() p:run("1") end, "dolphindb: run: the pool is shut down")
