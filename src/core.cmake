@@ -16,16 +16,30 @@ target_link_libraries(test_proto ddbcore)
 add_test(NAME proto COMMAND test_proto)
 
 # Pool tests run against ddbmini (built by testserver/testserver.cmake) over sockets.
+# testserver.cmake is included after this file: targets are referenced by name.
+set(DDB_HAVE_DDBMINI FALSE)
+if(EXISTS "${CMAKE_SOURCE_DIR}/testserver/testserver.cmake")
+  set(DDB_HAVE_DDBMINI TRUE)
+endif()
 set(DDB_POOL_TESTS test_pool_basic test_pool_faults test_pool_ha test_pool_thread)
 foreach(t ${DDB_POOL_TESTS})
   if(EXISTS "${CMAKE_SOURCE_DIR}/tests/${t}.c")
     add_executable(${t} tests/${t}.c tests/pool_support.c)
     target_link_libraries(${t} ddbcore)
     target_compile_definitions(${t} PRIVATE DDBMINI_PATH="${CMAKE_BINARY_DIR}/ddbmini")
-    if(TARGET ddbmini)
-      add_dependencies(${t} ddbmini)
+    if(DDB_HAVE_DDBMINI)
+      add_dependencies(${t} ddbmini)   # defined later by testserver.cmake
     endif()
     add_test(NAME ${t} COMMAND ${t})
     set_tests_properties(${t} PROPERTIES TIMEOUT 120)
   endif()
 endforeach()
+
+# bench_pool: pool throughput beside a raw blocking client (not a test).
+if(DDB_HAVE_DDBMINI AND EXISTS "${CMAKE_SOURCE_DIR}/bench/bench_pool.c")
+  add_executable(bench_pool bench/bench_pool.c tests/pool_support.c)
+  target_include_directories(bench_pool PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+  target_link_libraries(bench_pool ddbcore)
+  target_compile_definitions(bench_pool PRIVATE DDBMINI_PATH="${CMAKE_BINARY_DIR}/ddbmini")
+  add_dependencies(bench_pool ddbmini)
+endif()

@@ -84,23 +84,48 @@ static void write_done(uv_write_t *req, int status)
         conn_broken(s->conn, uv_strerror(status));
 }
 
-/* Write `head` (taken over) and, when t is given, its body. */
+/* Write `head` and, when t is given, its body. Takes over head's memory (leaves
+ * *head empty). Most requests fit the socket buffer and go out at once with
+ * uv_try_write (no request object, no callback); the rest is queued with uv_write. */
 static int send_request(ddb_conn *c, ddb_buf *head, ddb_task *t)
 {
-    conn_write *w = calloc(1, sizeof *w);
-    if (!w) {
-        ddb_buf_free(head);
-        return UV_ENOMEM;
-    }
-    w->head = *head;
-    w->task = ddb_task_ref(t);
-    w->sock = c->sock;
-    w->req.data = w;
-    uv_buf_t bufs[2] = { uv_buf_init(w->head.p, (unsigned)w->head.len) };
+    uv_stream_t *stream = (uv_stream_t *)&c->sock->tcp;
+    uv_buf_t bufs[2] = { uv_buf_init(head->p, (unsigned)head->len) };
     int n = 1;
     if (t)
         bufs[n++] = uv_buf_init(t->body.p, (unsigned)t->body.len);
-    int rc = uv_write(&w->req, (uv_stream_t *)&c->sock->tcp, bufs, n, write_done);
+    size_t total = head->len + (t ? t->body.len : 0);
+    int wrote = uv_try_write(stream, bufs, (unsigned)n);
+    if (wrote >= 0 && (size_t)wrote == total) {
+        ddb_buf_free(head);
+        ddb_buf_init(head);
+        return 0;
+    }
+    if (wrote < 0 && wrote != UV_EAGAIN) {
+        ddb_buf_free(head);
+        ddb_buf_init(head);
+        return wrote;
+    }
+    size_t skip = wrote > 0 ? (size_t)wrote : 0;
+    int first = 0;
+    while (first < n && skip >= bufs[first].len) {
+        skip -= bufs[first].len;
+        first++;
+    }
+    bufs[first].base += skip;
+    bufs[first].len -= skip;
+    conn_write *w = calloc(1, sizeof *w);
+    if (!w) {
+        ddb_buf_free(head);
+        ddb_buf_init(head);
+        return UV_ENOMEM;
+    }
+    w->head = *head;            /* bufs may point into it: it lives until write_done */
+    ddb_buf_init(head);
+    w->task = ddb_task_ref(t);
+    w->sock = c->sock;
+    w->req.data = w;
+    int rc = uv_write(&w->req, stream, bufs + first, (unsigned)(n - first), write_done);
     if (rc) {
         ddb_task_unref(w->task);
         ddb_buf_free(&w->head);
