@@ -89,7 +89,7 @@ const uint8_t *ddb__dec_take(ddb_decoder *d, size_t n)
     }
     size_t k = n - d->scratch_len;
     if (k > d->avail) k = d->avail;
-    memcpy(d->scratch + d->scratch_len, d->in, k);
+    if (k) memcpy(d->scratch + d->scratch_len, d->in, k);   /* d->in may be NULL */
     d->scratch_len += k; d->in += k; d->avail -= k; d->pos += (int64_t)k;
     if (d->scratch_len < n) return NULL;
     d->scratch_len = 0;
@@ -128,7 +128,7 @@ int ddb__dec_read_str(ddb_decoder *d, const char **s, int64_t *len)
             if (!q) return ddb__dec_fail(d, d->mark, "out of memory");
             d->str = q; d->str_cap = cap;
         }
-        memcpy(d->str + d->str_len, d->in, k);
+        if (k) memcpy(d->str + d->str_len, d->in, k);
         d->str_len += (int64_t)k;
         if (!nul) {
             d->in += k; d->avail -= k; d->pos += (int64_t)k;
@@ -322,7 +322,7 @@ static int step_cells(ddb_decoder *d, frame *f)
             int64_t k = f->blob_len < (int64_t)d->avail ? f->blob_len : (int64_t)d->avail;
             if (ddb__dec_grow(d, (void **)&o->bytes, &o->cap_bytes, o->nbytes + k + 1, 1) != GO)
                 return FAIL;
-            memcpy(o->bytes + o->nbytes, d->in, (size_t)k);
+            if (k) memcpy(o->bytes + o->nbytes, d->in, (size_t)k);
             o->nbytes += k; f->blob_len -= k;
             d->in += k; d->avail -= (size_t)k; d->pos += k;
             if (f->blob_len > 0) return WAIT;
@@ -721,14 +721,15 @@ int ddb_decoder_feed(ddb_decoder *d, const void *p, size_t len, size_t *consumed
         ddb__dec_fail(d, d->pos, "decoder used after its object was taken (reset it first)");
         return DDB_DEC_ERROR;
     }
-    d->in = p;
-    d->avail = len;
+    static const uint8_t nothing[1];
+    d->in = p ? p : nothing;        /* no arithmetic on a NULL pointer */
+    d->avail = p ? len : 0;
     int r = GO;
     while (d->depth > 0) {
         r = step(d, &d->stack[d->depth - 1]);
         if (r != GO) break;
     }
-    *consumed = len - d->avail;
+    *consumed = (p ? len : 0) - d->avail;
     d->in = NULL;
     d->avail = 0;
     if (r == FAIL) return DDB_DEC_ERROR;

@@ -211,8 +211,32 @@ static void odd_objects(void)
     }
 }
 
+/* Empty and NULL feeds at every kind of pause point are harmless. */
+static void empty_feeds(void)
+{
+    static const char *hexes[] = { "1200 616200", "2000 03000000 616263", "0401 02000000 01000000 0100000002000000" };
+    for (int i = 0; i < 3; i++) {
+        size_t len, used, total = 0;
+        uint8_t *b = cs_unhex(hexes[i], &len);
+        ddb_decoder *d = ddb_decoder_new(NULL);
+        ddb_decoder_reset(d, 1);
+        int r = DDB_DEC_NEED_MORE;
+        for (size_t k = 0; k < len && r == DDB_DEC_NEED_MORE; k++) {
+            r = ddb_decoder_feed(d, NULL, 0, &used);
+            CHECK(r == DDB_DEC_NEED_MORE && used == 0, "empty feed %d at %zu", i, k);
+            r = ddb_decoder_feed(d, b + k, 1, &used);
+            total += used;
+        }
+        CHECK(r == DDB_DEC_DONE && total == len, "object %d done after byte feeds", i);
+        ddb_obj_unref(ddb_decoder_take(d));
+        ddb_decoder_free(d);
+        free(b);
+    }
+}
+
 int main(void)
 {
+    empty_feeds();
     odd_objects();
     type_facts();
     constructors();
