@@ -43,3 +43,14 @@ if(DDB_HAVE_DDBMINI AND EXISTS "${CMAKE_SOURCE_DIR}/bench/bench_pool.c")
   target_compile_definitions(bench_pool PRIVATE DDBMINI_PATH="${CMAKE_BINARY_DIR}/ddbmini")
   add_dependencies(bench_pool ddbmini)
 endif()
+
+# examples/seed_pool.c: the seed's 4 x sleep(2000) scenario on the public C API.
+if(EXISTS "${CMAKE_SOURCE_DIR}/examples/seed_pool.c")
+  add_executable(seed_pool examples/seed_pool.c)
+  target_link_libraries(seed_pool ddbcore)
+  if(DDB_HAVE_DDBMINI)
+    add_test(NAME example_seed_pool COMMAND seed_pool)
+    set_tests_properties(example_seed_pool PROPERTIES TIMEOUT 30
+      ENVIRONMENT "DDBMINI=${CMAKE_BINARY_DIR}/ddbmini")
+  endif()
+endif()
