@@ -193,6 +193,7 @@ static void start_writing(conn *c)
             off += (size_t)got;
         }
         c->garbage[0] = (char)0xff;     /* never a valid session-id digit */
+        c->garbage[n - 1] = '\n';      /* line readers fail on it at once, no wait */
         response_free(&c->resp);
         response_init(&c->resp);
         ddb_buf_put(&c->resp.head, c->garbage, n);
