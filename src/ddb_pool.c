@@ -323,13 +323,13 @@ void ddb_pool_task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
         dispatch(p);
         return;
     }
-    if (r->is_error) {
+    if (t->replaced) {
+        fail_with(p, t, DDB_TASK_CANCELLED, NULL,
+                  "replaced by a newer task with the same id (result discarded)");
+    } else if (r->is_error) {
         char what[1200];
         snprintf(what, sizeof what, "server error: %s", r->error);
         fail_with(p, t, DDB_TASK_FAILED, r->error, what);
-    } else if (t->replaced) {
-        fail_with(p, t, DDB_TASK_CANCELLED, NULL,
-                  "replaced by a newer task with the same id (result discarded)");
     } else {
         t->result = ddb_resp_take_obj(r);
         ddb_pool_complete(p, t, DDB_TASK_DONE);

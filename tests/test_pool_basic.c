@@ -72,7 +72,19 @@ static void test_kinds_and_results(void)
     CHECK(t && ddb_task_state(t) == DDB_TASK_DONE && task_int(t) == 2, "1+1 = 2");
     CHECK(t && ddb_task_id(t) < 0 && !ddb_task_has_user_id(t), "auto id is negative");
     CHECK(t && ddb_task_error(t) == NULL && ddb_task_conn_index(t) == 0, "no error");
+    CHECK(t && strcmp(ddb_task_text(t), "1+1") == 0 && ddb_task_elapsed(t) >= 0 &&
+          ddb_task_elapsed(t) < 3, "text and elapsed");
+    ddb_obj *taken = ddb_task_take_result(t);
+    CHECK(taken && ddb_int_at(taken, 0) == 2 && ddb_task_result(t) == NULL,
+          "take_result transfers the object");
+    ddb_obj_unref(taken);
     ddb_task_unref(t);
+    CHECK(!strcmp(ddb_task_state_name(DDB_TASK_ABANDONED), "ABANDONED") &&
+          !strcmp(ddb_pool_state_name(DDB_POOL_OPEN), "OPEN") &&
+          !strcmp(ddb_conn_state_name(DDB_CONN_BACKOFF), "BACKOFF") &&
+          !strcmp(ddb_task_state_name(42), "UNKNOWN") && ddb_pool_conn_count(p) == 1 &&
+          ddb_task_state_is_terminal(DDB_TASK_DONE) &&
+          !ddb_task_state_is_terminal(DDB_TASK_RUNNING), "names and counts");
 
     /* function call with serialized arguments */
     ddb_obj *args[2] = { ddb_int_new(DDB_INT, 40), ddb_int_new(DDB_INT, 2) };
@@ -200,6 +212,25 @@ static void test_options(void)
     run_until(loop, task_done, t, 3000);
     CHECK(task_int(t) == 3, "task with priority 8 parallelism 2 runs");
     ddb_task_unref(t);
+    /* the server sees them: its job list shows this very job's priority/parallelism */
+    spec.text = "getConsoleJobs()";
+    spec.priority = 7;
+    spec.parallelism = 3;
+    t = submit(p, &spec, DDB_OK, NULL);
+    run_until(loop, task_done, t, 3000);
+    const ddb_obj *jobs = ddb_task_result(t);
+    int seen = 0;
+    for (int64_t c = 0; jobs && jobs->form == DDB_TABLE && c < jobs->cols; c++)
+        for (int64_t r = 0; r < jobs->rows; r++) {
+            if (!strcmp(jobs->col_names[c], "priority") && ddb_int_at(jobs->columns[c], r) == 7)
+                seen |= 1;
+            if (!strcmp(jobs->col_names[c], "parallelism") &&
+                ddb_int_at(jobs->columns[c], r) == 3)
+                seen |= 2;
+        }
+    CHECK(seen == 3, "server saw priority 7 and parallelism 3 (%s)",
+          ddb_task_error(t) ? ddb_task_error(t) : "");
+    ddb_task_unref(t);
     CHECK(ddb_pool_submit(p, NULL, NULL, err, sizeof err) == DDB_EINVAL, "NULL spec");
     close_pool(loop, p);
 
@@ -226,6 +257,28 @@ static void test_login_and_initial_script(void)
               ddb_task_error(t) ? ddb_task_error(t) : "");
         ddb_task_unref(t);
     }
+    /* after a reconnect (cancel closes the session) login + initial script run again */
+    ddb_task_spec spec;
+    ddb_task_spec_init(&spec);
+    spec.text = "sleep(3000); 1";
+    ddb_task *slow[2];
+    for (int i = 0; i < 2; i++)
+        slow[i] = submit(p, &spec, DDB_OK, NULL);
+    run_for(loop, 100);
+    for (int i = 0; i < 2; i++) {
+        CHECK(ddb_task_cancel(p, slow[i]) == DDB_OK, "cancel running %d", i);
+        ddb_task_unref(slow[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        ddb_task *t = run_script(loop, p, "initVar + 2", 3000);
+        CHECK(task_int(t) == 42, "initial script re-run after reconnect (%s)",
+              ddb_task_error(t) ? ddb_task_error(t) : "");
+        ddb_task_unref(t);
+    }
+    ddb_conn_info ci;
+    CHECK(ddb_pool_conn_info(p, 0, &ci) == DDB_OK && ci.reconnects == 1 &&
+          ddb_pool_conn_info(p, 1, &ci) == DDB_OK && ci.reconnects == 1,
+          "both connections reconnected once");
     close_pool(loop, p);
 
     cfg.initial_script = NULL;
