@@ -3,6 +3,7 @@
  * usage: test_ddbmini_script path/to/ddbmini */
 #include "ddbmini_harness.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct script_case {
@@ -104,6 +105,9 @@ static const script_case CASES[] = {
     {"def f(a, b) { return a + b }; f(1, 2)", "3", "INT SCALAR"},
     {"def g(a) { if (a > 0) { return 1 } else { return -1 } }\ng(-3)", "-1", "INT SCALAR"},
     {"def h(x): x * x; h(5)", "25", "INT SCALAR"},
+    {"def r(n) { if (n <= 0) return 0 else return 1 + r(n - 1) }\nr(50)", "50", "INT SCALAR"},
+    {"def r(n) { if (n <= 0) return 0 else return 1 + r(n - 1) }\nr(100000)",
+     "ERROR: r(n - 1) => The function call depth exceeds 64", NULL},
     {"if (1 > 2) 5 else 6", "6", "INT SCALAR"},
     {"// a comment\n1 /* inline */ + 1", "2", "INT SCALAR"},
     /* built-ins */
@@ -159,12 +163,48 @@ static const script_case CASES[] = {
     {"1 +", "ERROR: Syntax Error: [line #1] Incomplete statement: unexpected end of script", NULL},
     {"x y", "ERROR: Syntax Error: [line #1] Cannot recognize the token y", NULL},
     {"#", "ERROR: Syntax Error: [line #1] Cannot recognize the token #", NULL},
+    {"1..300000000", "ERROR: The range 1..300000000 is too large", NULL},
+    {"size([1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64,65,66,67,68,69,70])", "70", "INT SCALAR"},
     {"\"abc", "ERROR: Syntax Error: [line #1] Unterminated string \"abc", NULL},
     {"1 2 3 + 1 2", "ERROR: Incompatible vector size: 3 and 2", NULL},
     {"`a + 1", "ERROR: The operator + doesn't support data types SYMBOL and INT", NULL},
-    {"take(1, -1)", "ERROR: take(1, -1) => The count of take must be between 0 and 500000000", NULL},
+    {"take(1, -1)", "ERROR: take(1, -1) => The count of take must be between 0 and 200000000", NULL},
     {"faultReset()", "ERROR: faultReset() => Only administrators can execute function faultReset", NULL},
 };
+
+/* Pathologically deep scripts get a syntax error, never a crashed server. */
+static void check_deep_nesting(const mini_proc *p)
+{
+    static const struct {
+        const char *prefix, *core, *suffix;
+        int count, ok;
+    } shapes[] = {
+        {"(", "1", ")", 100, 1},       {"(", "1", ")", 100000, 0},     {"1+", "1", "", 300, 1},
+        {"1+", "1", "", 100000, 0},    {"-", "1", "", 100000, 0},      {"[", "1", "]", 100000, 0},
+        {"{", "1", "}", 100000, 0},    {"add(1,", "1", ")", 100000, 0}, {"x = ", "1", "", 1, 1},
+    };
+    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
+        size_t lp = strlen(shapes[k].prefix), ls = strlen(shapes[k].suffix);
+        char *s = malloc((size_t)shapes[k].count * (lp + ls) + 8), *w = s;
+        for (int i = 0; i < shapes[k].count; i++, w += lp)
+            memcpy(w, shapes[k].prefix, lp);
+        w += sprintf(w, "%s", shapes[k].core);
+        for (int i = 0; i < shapes[k].count; i++, w += ls)
+            memcpy(w, shapes[k].suffix, ls);
+        *w = 0;
+        mini_client c;
+        open_client(&c, p);
+        const char *got = run_text(&c, s);
+        if (shapes[k].ok)
+            CHECK(strncmp(got, "ERROR", 5) && strncmp(got, "IO", 2), "%d x %s: %.80s", shapes[k].count,
+                  shapes[k].prefix, got);
+        else
+            CHECK(!strncmp(got, "ERROR: Syntax Error", 19), "%d x %s refused: %.80s", shapes[k].count,
+                  shapes[k].prefix, got);
+        mini_client_close(&c);
+        free(s);
+    }
+}
 
 int main(int argc, char **argv)
 {
@@ -188,6 +228,7 @@ int main(int argc, char **argv)
         mini_client_close(&c);
     }
     printf("%zu scripts checked\n", n);
+    check_deep_nesting(&p);
     CHECK(mini_proc_stop(&p) == 0, "ddbmini exits 0 on SIGTERM");
     return finish("test_ddbmini_script");
 }

@@ -47,7 +47,12 @@ struct node {
     int nkids;
     char **params;
     int nparams;
+    int height;                /* 1 + the tallest child: bounds every recursion over trees */
 };
+
+/* Deepest tree the parser builds; deeper scripts get a syntax error instead of
+ * exhausting a thread's stack in the parser, evaluator or node_free. */
+#define MAX_TREE_HEIGHT 400
 
 void node_free(node *n);
 /* Deep copy (used to keep user function bodies beyond the script that defined them). */

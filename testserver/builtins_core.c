@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define MAX_GENERATED 500000000LL     /* elements one take()/rand() may build */
+#define MAX_GENERATED 200000000LL     /* elements one take()/rand() may build */
 
 /* ---- per-thread PRNG (xoshiro256**, seeded from the kernel) ---- */
 

@@ -120,7 +120,7 @@ static void unref_all(ddb_obj **v, int n)
 /* Evaluates the kids of n into vals (nothing becomes a VOID NULL). */
 static int eval_list(eval_ctx *ctx, node *n, ddb_obj **vals, const char **labels, int first)
 {
-    if (first + n->nkids > MAX_ARGS)
+    if (labels && first + n->nkids > MAX_ARGS)    /* call arguments; vectors are unbounded */
         return ctx_error(ctx, "Too many arguments");
     for (int i = 0; i < n->nkids; i++) {
         node *k = n->kids[i];
@@ -387,22 +387,14 @@ static int eval_block_node(eval_ctx *ctx, node *n, ddb_obj **out)
     return 0;
 }
 
-static int eval_node(eval_ctx *ctx, node *n, ddb_obj **out)
+/* [a, b, ...] / `1 2 3` (typed vector) and (a, b, ...) (ANY vector). */
+static int eval_vector(eval_ctx *ctx, node *n, ddb_obj **out)
 {
-    *out = NULL;
-    ddb_obj *a = NULL, *b = NULL;
-    ddb_obj *vals[MAX_ARGS];
-    int rc;
-    switch (n->kind) {
-    case N_CONST:
-        *out = ddb_obj_ref(n->value);
-        return 0;
-    case N_VAR:
-        return lookup_var(ctx, n, out);
-    case N_VECTOR:
-    case N_TUPLE:
-        if (eval_list(ctx, n, vals, NULL, 0))
-            return -1;
+    ddb_obj **vals = malloc((size_t)(n->nkids ? n->nkids : 1) * sizeof *vals);
+    if (!vals)
+        return ctx_oom(ctx);
+    int rc = eval_list(ctx, n, vals, NULL, 0);
+    if (rc == 0) {
         if (n->kind == N_TUPLE || n->nkids == 0) {
             ddb_obj *v = ddb_vector_new(DDB_ANY, n->nkids);
             for (int i = 0; v && i < n->nkids; i++) {
@@ -414,7 +406,25 @@ static int eval_node(eval_ctx *ctx, node *n, ddb_obj **out)
         } else
             rc = make_vector(ctx, vals, n->nkids, out);
         unref_all(vals, n->nkids);
-        return rc;
+    }
+    free(vals);
+    return rc;
+}
+
+static int eval_node(eval_ctx *ctx, node *n, ddb_obj **out)
+{
+    *out = NULL;
+    ddb_obj *a = NULL, *b = NULL;
+    int rc;
+    switch (n->kind) {
+    case N_CONST:
+        *out = ddb_obj_ref(n->value);
+        return 0;
+    case N_VAR:
+        return lookup_var(ctx, n, out);
+    case N_VECTOR:
+    case N_TUPLE:
+        return eval_vector(ctx, n, out);
     case N_UNARY:
         if (eval_node(ctx, n->a, &a))
             return -1;

@@ -19,7 +19,7 @@ static const char USAGE[] =
     "  --host ADDR              IPv4 address to listen on (default 127.0.0.1)\n"
     "  --port N                 TCP port; 0 picks a free one (default 8848)\n"
     "  --threads N              evaluation threads, i.e. concurrently running requests\n"
-    "                           (default 64; sets UV_THREADPOOL_SIZE)\n"
+    "                           (default 128; sets UV_THREADPOOL_SIZE)\n"
     "  --user NAME:PASSWORD     add a user (repeatable); admin:123456 always exists\n"
     "  --admin NAME:PASSWORD    add an administrator\n"
     "  --require-login          refuse scripts/functions/uploads before login with\n"
@@ -185,7 +185,7 @@ static void on_signal(uv_signal_t *h, int signum)
 int main(int argc, char **argv)
 {
     mini_state_init();
-    options o = {.host = "127.0.0.1", .port = 8848, .threads = 64};
+    options o = {.host = "127.0.0.1", .port = 8848, .threads = 128};
     if (parse_options(argc, argv, &o))
         return 2;
     if (o.cluster && cluster_parse(o.cluster)) {

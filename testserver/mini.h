@@ -16,6 +16,7 @@
 #define MINI_HA_CACHE 256
 #define MINI_MAX_HEADER_LINE (64 * 1024)
 #define MINI_MAX_BODY (64 * 1024 * 1024)
+#define MINI_MAX_OBJECT (1LL << 30)     /* memory one decoded argument may take */
 
 typedef struct mini_user {
     char name[64];

@@ -17,6 +17,7 @@ typedef struct parser {
     char *err;
     size_t errlen;
     int failed;
+    int depth;                  /* recursion through brackets, unary operators, blocks */
 } parser;
 
 static node *parse_expr(parser *p);
@@ -126,13 +127,32 @@ static node *new_node(parser *p, node_kind kind, const token *start)
     return n;
 }
 
-/* Closes the node's source span at the previous token. */
+static int height_of(const node *n) { return n ? n->height : 0; }
+
+/* Closes the node's source span at the previous token and checks its height. */
 static node *finish(parser *p, node *n)
 {
-    if (n && p->pos > 0) {
+    if (!n)
+        return NULL;
+    if (p->pos > 0) {
         const token *last = &p->tl.v[p->pos - 1];
         if (last->off + last->len > n->src_off)
             n->src_len = last->off + last->len - n->src_off;
+    }
+    int h = height_of(n->a);
+    h = height_of(n->b) > h ? height_of(n->b) : h;
+    h = height_of(n->c) > h ? height_of(n->c) : h;
+    for (int i = 0; i < n->nkids; i++)
+        h = n->kids[i]->height > h ? n->kids[i]->height : h;
+    n->height = h + 1;
+    if (n->height > MAX_TREE_HEIGHT) {
+        if (!p->failed) {
+            p->failed = 1;
+            snprintf(p->err, p->errlen, "Syntax Error: [line #%d] The expression is nested too deeply",
+                     n->line);
+        }
+        node_free(n);
+        return NULL;
     }
     return n;
 }
@@ -357,7 +377,10 @@ static node *parse_unary(parser *p)
     token *t = peek(p);
     if (is_op(t, "-") || is_op(t, "!")) {
         advance(p);
+        if (++p->depth > MAX_TREE_HEIGHT)
+            return error_at(p, t, "The expression is nested too deeply near");
         node *operand = parse_unary(p);
+        p->depth--;
         if (!operand)
             return NULL;
         node *n = new_node(p, N_UNARY, t);
@@ -432,7 +455,15 @@ static node *parse_level(parser *p, int level)
     return lhs;
 }
 
-static node *parse_expr(parser *p) { return parse_level(p, 1); }
+/* Every nested expression (brackets, arguments, indexes) comes through here. */
+static node *parse_expr(parser *p)
+{
+    if (++p->depth > MAX_TREE_HEIGHT)
+        return error_at(p, peek(p), "The expression is nested too deeply near");
+    node *n = parse_level(p, 1);
+    p->depth--;
+    return n;
+}
 
 /* ---- statements ---- */
 
@@ -471,7 +502,11 @@ static node *parse_block(parser *p)
 static node *parse_body(parser *p)
 {
     skip_separators(p);
-    return is_op(peek(p), "{") ? parse_block(p) : parse_statement(p);
+    if (++p->depth > MAX_TREE_HEIGHT)
+        return error_at(p, peek(p), "The statement is nested too deeply near");
+    node *n = is_op(peek(p), "{") ? parse_block(p) : parse_statement(p);
+    p->depth--;
+    return n;
 }
 
 static node *parse_def(parser *p)
@@ -557,8 +592,13 @@ static node *parse_statement(parser *p)
             p->pos = save;
         return finish(p, n);
     }
-    if (is_op(t, "{"))
-        return parse_block(p);
+    if (is_op(t, "{")) {
+        if (++p->depth > MAX_TREE_HEIGHT)
+            return error_at(p, t, "The statement is nested too deeply near");
+        node *n = parse_block(p);
+        p->depth--;
+        return n;
+    }
     if (t->kind == T_IDENT && is_op(peek_at(p, 1), "=")) {
         advance(p);
         advance(p);

@@ -405,7 +405,10 @@ static void on_connection(uv_stream_t *server, int status)
     if (!c)
         return;
     c->srv = srv;
-    c->dec = ddb_decoder_new(NULL);
+    ddb_limits lim;
+    ddb_limits_default(&lim);
+    lim.max_object_bytes = MINI_MAX_OBJECT;    /* one uploaded argument */
+    c->dec = ddb_decoder_new(&lim);
     session_init(&c->sess);
     ddb_buf_init(&c->rbuf);
     uv_tcp_init(srv->loop, &c->tcp);
