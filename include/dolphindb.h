@@ -42,9 +42,18 @@
  *   size (block-wise results are rejected with DDB_EINVAL), no timeout unless the
  *   pool config sets one.
  *
- * Cancelling a RUNNING task closes its connection (DolphinDB ends the session's
- * work when the connection goes away; ddbmini stops at once) and opens a new one
- * (re-login, initial script). The task ends CANCELLED immediately.
+ * Cancelling a RUNNING task closes its connection and opens a new one (re-login,
+ * initial script); the task ends CANCELLED immediately. Chosen over running
+ * cancelConsoleJob from a side connection because it needs no extra connection or
+ * job-id lookup and always frees the pool's connection at once. Caveat: a real
+ * DolphinDB server may keep executing the job of the closed session until it ends
+ * (ddbmini abandons it); a task timeout works the same way.
+ *
+ * High availability: every request carries the clientId of the connection that
+ * first sent it and a sequence number; when the connection breaks the task is
+ * re-sent (at most nsites + 1 times) with the NEGATED sequence number so a server
+ * that already executed it answers from its cache. <NotLeader>host:port answers
+ * move that connection to the named node and re-run the task there.
  *
  * Errors: functions returning int return 0 (DDB_OK) or a negative DDB_E* code and,
  * where an `err` buffer is taken, a one-line message naming what failed.
@@ -119,9 +128,13 @@ typedef struct ddb_pool_config {
     const char *initial_script; /* run after every (re)connect + login; NULL: none */
 
     int reconnect;              /* 1: a broken connection reconnects (default 1) */
-    int try_reconnect_nums;     /* attempts per reconnect round before the connection
-                                   is marked DEAD; -1 unlimited (default -1). Also
-                                   bounds the attempts of the initial open. */
+    int try_reconnect_nums;     /* rounds of reconnect attempts (one attempt per site
+                                   per round) before a broken connection is marked
+                                   DEAD; -1 unlimited (default -1). The initial open
+                                   makes max(1, try_reconnect_nums) rounds, never an
+                                   unbounded number. When every connection is DEAD,
+                                   queued tasks fail ("no live connection ...") and
+                                   the next submit starts a fresh bounded attempt. */
     double reconnect_delay;     /* first back-off delay in seconds (default 0.1);
                                    doubles per failed attempt up to 2 s */
     double connect_timeout;     /* seconds for TCP connect + handshake + login
@@ -135,12 +148,15 @@ typedef struct ddb_pool_config {
     const ddb_site *sites;      /* HA / load-balance site list (may be NULL); the entry
                                    host:port is added first if not in the list */
     int nsites;
-    int load_balance;           /* 1: spread connections round-robin over all sites
-                                   (also done whenever there is more than one site) */
+    int load_balance;           /* accepted for API parity: connection i always starts
+                                   on site i mod nsites, so with more than one site
+                                   connections are spread round-robin, HA or not */
     int compress;               /* 1: set the compress flag (64): the server may send
                                    compressed tables (decoded transparently) */
 
-    int queue_limit;            /* max queued (not running) tasks; 0 = unbounded */
+    int queue_limit;            /* max queued (not running) tasks; 0 = unbounded.
+                                   Loop-thread driver: counts tasks submitted and not
+                                   yet started (including those in transit). */
     double task_timeout;        /* default per-task timeout in seconds; 0 = none.
                                    Measured from submission; a task that times out
                                    while RUNNING fails and its connection is
@@ -186,7 +202,9 @@ typedef struct ddb_task_spec {
                                    any other value is rejected with DDB_EINVAL) */
     double timeout;             /* seconds; 0: pool default; < 0: no timeout */
     int on_full;                /* DDB_FULL_FAIL / DDB_FULL_WAIT (thread driver: wait
-                                   blocks the submitting thread; inline: EFULL) */
+                                   blocks the submitting thread; inline: always
+                                   DDB_EFULL, never blocks: wait for a completion
+                                   callback, which frees a slot, and submit again) */
     double full_wait;           /* DDB_FULL_WAIT: max seconds to block; <= 0 forever */
     void *ud;                   /* passed back to the completion callback */
 } ddb_task_spec;
