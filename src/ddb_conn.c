@@ -143,6 +143,7 @@ static void become_ready(ddb_conn *c)
         c->reconnects++;
     c->ever_ready = 1;
     c->attempts = 0;
+    c->redirects = 0;
     c->state = DDB_CONN_READY;
     c->last_error[0] = 0;
     ddb_pool_conn_ready(c->pool, c);
@@ -199,7 +200,8 @@ static void handshake_reply(ddb_conn *c)
     int port;
     snprintf(c->session_id, sizeof c->session_id, "%s", r->session_id);
     c->little_endian = r->little_endian;
-    if (r->is_error && ddb_parse_not_leader(r->error, host, sizeof host, &port)) {
+    if (r->is_error && c->pool->cfg.high_availability &&
+        ddb_parse_not_leader(r->error, host, sizeof host, &port)) {
         ddb_conn_redirect(c, host, port);
         return;
     }
@@ -533,18 +535,17 @@ ddb_task *ddb_conn_abort_task(ddb_conn *c, const char *why)
 
 void ddb_conn_redirect(ddb_conn *c, const char *host, int port)
 {
+    if (++c->redirects > 8) {
+        /* Nodes pointing at each other: back off like any failed attempt. */
+        c->redirects = 0;
+        attempt_failed(c, "%s", "too many <NotLeader> redirects");
+        return;
+    }
     close_sock(c);
     uv_timer_stop(&c->timer);
     snprintf(c->host, sizeof c->host, "%s", host);
     c->port = port;
     c->redirected = 1;
-    c->attempts++;
-    if (c->max_attempts > 0 && c->attempts >= c->max_attempts + 2) {
-        set_error(c, "%s", "too many <NotLeader> redirects");
-        c->state = DDB_CONN_DEAD;
-        ddb_pool_conn_dead(c->pool, c);
-        return;
-    }
     begin_attempt(c);
 }
 

@@ -49,6 +49,7 @@ typedef struct ddb_conn {
     int little_endian;
 
     int attempts;                   /* failed attempts since the last success */
+    int redirects;                  /* <NotLeader> hops since the last success */
     int max_attempts;               /* 0: unlimited */
     int ever_ready;
     int open_counted;               /* pool: counted toward the open */

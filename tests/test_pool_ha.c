@@ -152,6 +152,40 @@ static void test_not_leader(void)
     printf("ok  <NotLeader>: handshake and task redirects followed with HA, reported without\n");
 }
 
+/* Two nodes naming each other as leader: the pool must give up, not spin. */
+static void test_redirect_loop(void)
+{
+    ddbmini_proc a, b;
+    if (ddbmini_start(&a, 0, NULL) || ddbmini_start(&b, 0, NULL)) {
+        CHECK(0, "start two ddbmini instances");
+        return;
+    }
+    ddbmini_proc *nodes[2] = { &a, &b };
+    for (int i = 0; i < 2; i++) {
+        ddb_pool_config cfg;
+        test_config(&cfg, nodes[i]->port, 1);
+        ddb_pool *ctl = open_pool(loop, &cfg);
+        char arm[128];
+        snprintf(arm, sizeof arm, "faultNotLeader(\"127.0.0.1:%d\")", nodes[1 - i]->port);
+        ddb_task *x = run_script(loop, ctl, arm, 3000);
+        CHECK(ddb_task_state(x) == DDB_TASK_DONE, "arm %s: %s", arm, err_of(x));
+        ddb_task_unref(x);
+        close_pool(loop, ctl);
+    }
+    ddb_pool_config cfg;
+    test_config(&cfg, a.port, 1);
+    cfg.high_availability = 1;
+    cfg.try_reconnect_nums = 2;
+    double t0 = now_sec();
+    ddb_pool *p = open_pool(loop, &cfg);
+    CHECK(ddb_pool_state(p) >= DDB_POOL_FAILED && strstr(ddb_pool_error(p), "redirects") &&
+          now_sec() - t0 < 5, "redirect loop ends the open: %s", ddb_pool_error(p));
+    close_pool(loop, p);
+    ddbmini_stop(&a);
+    ddbmini_stop(&b);
+    printf("ok  <NotLeader> loop between two nodes: bounded, clear error\n");
+}
+
 static void test_resend_dedup(void)
 {
     ddbmini_proc s;
@@ -187,6 +221,7 @@ int main(void)
     loop = uv_default_loop();
     test_spread_and_failover();
     test_not_leader();
+    test_redirect_loop();
     test_resend_dedup();
     CHECK(uv_loop_close(loop) == 0, "every handle closed (uv_loop_close)");
     printf("%d checks, %d failures\n", ps_checks, ps_failures);
