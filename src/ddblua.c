@@ -9,8 +9,10 @@
  * work and simply end. Exit status: 0, or 1 when the script (or a spawned coroutine
  * whose error nobody retrieved) raised; 2 for a usage error.
  *
- * The module is looked up next to this binary (<dir>/lua), in the source tree it was
- * built from, and under the install prefix, before the usual LUA_PATH/LUA_CPATH.
+ * The module is looked up next to this binary (<dir>/lua), under the prefix that
+ * holds it (<dir>/../share/lua/5.1, <dir>/../lib/lua/5.1: an install or a LuaRocks
+ * tree), in the source tree it was built from, and under the configured install
+ * prefix, before the usual LUA_PATH/LUA_CPATH.
  */
 #include <errno.h>
 #include <limits.h>
@@ -30,19 +32,45 @@
 
 static const char usage_text[] =
     "usage: ddblua [options] [script [args...]]\n"
-    "Runs a Lua script as a coroutine under the dolphindb scheduler, then runs the\n"
-    "event loop until every spawned coroutine has finished.\n"
+    "       ddblua -e code [-e code...] [script [args...]]\n"
+    "\n"
+    "Runs a Lua script as the first coroutine of the dolphindb scheduler, then keeps\n"
+    "the event loop running until every spawned coroutine has finished and no\n"
+    "operation is pending. pool:run() in the main chunk parks the script instead of\n"
+    "blocking, so a script can spawn work with ddb.spawn() and simply end.\n"
     "\n"
     "options:\n"
-    "  -e code      run `code` (may be repeated; runs before the script, if any)\n"
-    "  -            read the script from standard input\n"
-    "  --           stop handling options\n"
-    "  -h, --help   print this help and exit\n"
-    "  -v, --version  print versions and exit\n"
+    "  -e code        run `code` (may be repeated; runs before the script, if any)\n"
+    "  -              read the script from standard input\n"
+    "  --             stop handling options; the next word is the script\n"
+    "  -h, --help     print this help and exit\n"
+    "  -v, --version  print the ddblua and LuaJIT versions and exit\n"
     "\n"
-    "The global table `arg` holds the script name at index 0 and its arguments at\n"
-    "1..n, like luajit's. Exit status: 0 on success, 1 when the script or a spawned\n"
-    "coroutine raised an error nobody retrieved, 2 on a usage error.\n";
+    "arguments: the global table `arg` holds the script name at index 0 and its\n"
+    "arguments at 1..n (also passed as `...`), ddblua and its options at -1, -2...\n"
+    "\n"
+    "module search (before LUA_PATH / LUA_CPATH and LuaJIT's defaults):\n"
+    "  <dir of ddblua>/lua                          a build tree (build/lua/...)\n"
+    "  <dir of ddblua>/../share/lua/5.1, ../lib/lua/5.1   an install prefix or a\n"
+    "                                               LuaRocks tree\n"
+#ifdef DDB_SOURCE_LUA_DIR
+    "  " DDB_SOURCE_LUA_DIR "   (the source tree it was built from)\n"
+#endif
+#ifdef DDB_INSTALL_LUA_LDIR
+    "  " DDB_INSTALL_LUA_LDIR ", " DDB_INSTALL_LUA_CDIR "\n"
+#endif
+    "\n"
+    "exit status: 0 on success; 1 when the script cannot be read or compiled, or\n"
+    "when it (or a spawned coroutine whose error nobody retrieved) raised: the\n"
+    "traceback goes to stderr; 2 on a usage error (unknown option, -e without\n"
+    "code, neither a script nor -e code).\n"
+    "\n"
+    "examples:\n"
+    "  ddblua examples/seed_run_coroutines.lua\n"
+    "  ddblua -e 'local ddb = require \"dolphindb\"; print(ddb._VERSION)'\n"
+    "  echo 'print(1)' | ddblua -\n";
+
+static const char usage_hint[] = "run 'ddblua --help' for the options\n";
 
 typedef struct host_args {
     const char **chunks;    /* -e code, in order */
@@ -90,25 +118,29 @@ static void prepend_path(lua_State *L, const char *field, const char *prefix)
     lua_pop(L, 2);
 }
 
+/* Search order: a build tree (<dir>/lua), an install prefix or LuaRocks tree that
+ * holds this binary in bin/ (<dir>/../share/lua/5.1, <dir>/../lib/lua/5.1: so an
+ * installed tree can be moved), the source tree, the configured install prefix. */
 static void set_module_paths(lua_State *L)
 {
     char dir[PATH_MAX];
     exe_dir(dir, sizeof dir);
     lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;"
+                       "%s/../share/lua/5.1/?.lua;%s/../share/lua/5.1/?/init.lua;"
 #ifdef DDB_SOURCE_LUA_DIR
                        DDB_SOURCE_LUA_DIR "/?.lua;" DDB_SOURCE_LUA_DIR "/?/init.lua;"
 #endif
 #ifdef DDB_INSTALL_LUA_LDIR
                        DDB_INSTALL_LUA_LDIR "/?.lua;" DDB_INSTALL_LUA_LDIR "/?/init.lua"
 #endif
-                    , dir, dir);
+                    , dir, dir, dir, dir);
     prepend_path(L, "path", lua_tostring(L, -1));
     lua_pop(L, 1);
-    lua_pushfstring(L, "%s/lua/?.so"
+    lua_pushfstring(L, "%s/lua/?.so;%s/../lib/lua/5.1/?.so"
 #ifdef DDB_INSTALL_LUA_CDIR
                        ";" DDB_INSTALL_LUA_CDIR "/?.so"
 #endif
-                    , dir);
+                    , dir, dir);
     prepend_path(L, "cpath", lua_tostring(L, -1));
     lua_pop(L, 1);
 }
@@ -136,7 +168,8 @@ static int parse_args(int argc, char **argv, host_args *out)
         const char *a = argv[i];
         if (strcmp(a, "-e") == 0) {
             if (i + 1 >= argc) {
-                fprintf(stderr, "ddblua: '-e' needs an argument\n%s", usage_text);
+                fprintf(stderr, "ddblua: '-e' needs an argument (the code to run)\n%s",
+                        usage_hint);
                 return 2;
             }
             out->chunks[out->nchunks++] = argv[++i];
@@ -150,7 +183,7 @@ static int parse_args(int argc, char **argv, host_args *out)
             if (i + 1 < argc) out->script = i + 1;
             return 0;
         } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "ddblua: unknown option '%s'\n%s", a, usage_text);
+            fprintf(stderr, "ddblua: unknown option '%s'\n%s", a, usage_hint);
             return 2;
         } else {
             out->script = i;
@@ -158,7 +191,8 @@ static int parse_args(int argc, char **argv, host_args *out)
         }
     }
     if (out->nchunks == 0) {
-        fputs(usage_text, stderr);
+        fprintf(stderr, "ddblua: no script given (and no -e code)\n"
+                        "usage: ddblua [options] [script [args...]]\n%s", usage_hint);
         return 2;
     }
     return 0;

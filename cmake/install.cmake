@@ -1,0 +1,72 @@
+# Install rules: `cmake --install BUILD [--prefix DIR]` lays out
+#
+#   bin/ddblua, bin/ddbmini                          the Lua host and the test server
+#   lib/libddbcore.a libddbcodec.a [libddbtext.a]     the C core (static, PIC)
+#   lib/pkgconfig/dolphindb.pc                        cflags/libs for C programs
+#   include/dolphindb/dolphindb.h + ddb_*.h           the public C API and the headers
+#                                                     it includes (object model, codec)
+#   lib/lua/5.1/dolphindb/core.so                     the Lua C module
+#   share/lua/5.1/dolphindb/*.lua                     the Lua side of the module
+#   share/doc/dolphindb/                              README.md and docs/*.md
+#
+# The Lua module, its Lua files and ddblua are installed by src/lua.cmake (beside
+# their targets); this file adds everything else. Targets come from the component
+# .cmake files, which may be missing in a partial checkout: every rule is guarded.
+# spec/install_spec.lua checks the result in a temporary prefix.
+include(GNUInstallDirs)
+
+set(DDB_INSTALL_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}/dolphindb")
+
+# ---- C libraries: static, position-independent (so they link into shared objects)
+set(_ddb_installed_libs "")
+foreach(lib ddbcore ddbtext ddbcodec)          # link order: users first
+  if(TARGET ${lib})
+    get_target_property(_ddb_type ${lib} TYPE)
+    if(_ddb_type STREQUAL "STATIC_LIBRARY")
+      install(TARGETS ${lib} ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+      string(APPEND _ddb_installed_libs " -l${lib}")
+    endif()
+  endif()
+endforeach()
+
+# ---- headers: dolphindb.h includes ddb_obj.h by its bare name, so they share a folder
+set(_ddb_headers "")
+if(EXISTS "${CMAKE_SOURCE_DIR}/include/dolphindb.h")
+  list(APPEND _ddb_headers "${CMAKE_SOURCE_DIR}/include/dolphindb.h")
+endif()
+foreach(h ddb_obj.h ddb_buf.h ddb_codec.h ddb_text.h)
+  if(EXISTS "${CMAKE_SOURCE_DIR}/src/${h}")
+    list(APPEND _ddb_headers "${CMAKE_SOURCE_DIR}/src/${h}")
+  endif()
+endforeach()
+install(FILES ${_ddb_headers} DESTINATION ${DDB_INSTALL_INCLUDEDIR})
+
+# ---- pkg-config: relative to the .pc file, so `cmake --install --prefix` anywhere works
+if(_ddb_installed_libs)
+  file(RELATIVE_PATH _ddb_pc_to_prefix
+       "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+  set(_ddb_pc "${CMAKE_BINARY_DIR}/dolphindb.pc")
+  file(WRITE "${_ddb_pc}" "\
+prefix=\${pcfiledir}/${_ddb_pc_to_prefix}
+libdir=\${prefix}/${CMAKE_INSTALL_LIBDIR}
+includedir=\${prefix}/${DDB_INSTALL_INCLUDEDIR}
+
+Name: dolphindb
+Description: DolphinDB client core: object codec and asynchronous connection pool on libuv
+Version: 0.1.0
+Requires: libuv liblz4
+Cflags: -I\${includedir}
+Libs: -L\${libdir}${_ddb_installed_libs} -lm -pthread
+")
+  install(FILES "${_ddb_pc}" DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endif()
+
+# ---- the test server (the Lua module and ddblua: see src/lua.cmake)
+if(TARGET ddbmini)
+  install(TARGETS ddbmini RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+
+# ---- documentation
+file(GLOB _ddb_docs "${CMAKE_SOURCE_DIR}/docs/*.md")
+install(FILES "${CMAKE_SOURCE_DIR}/README.md" ${_ddb_docs}
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/dolphindb)
