@@ -1,0 +1,553 @@
+-- dolphindb.ngx — the DolphinDB pool inside nginx workers (OpenResty / Debian's
+-- nginx + lua-nginx-module + lua-resty-core). DESIGN.md "nginx", option A.
+--
+--   init_worker_by_lua_block {
+--     local ddb = require "dolphindb.ngx"
+--     MYAPP.pool = ddb.DBConnectionPool("127.0.0.1", 8848, 8)     -- one per worker
+--   }
+--   content_by_lua_block { ngx.say(MYAPP.pool:run("1+2")) }
+--
+-- The API is the plain module's (dolphindb.pool): DBConnectionPool(host, port,
+-- threadNum[, userid, password]) or DBConnectionPool{...options}; pool:run(script |
+-- fname, args... | {script, args..., options}), runTaskAsync -> future (result(timeout),
+-- exception, done, running, cancelled, cancel, add_done_callback, task_id),
+-- addTask/isFinished/getData, shutDown/isShutDown, getSessionId, getConnectionCount,
+-- stats. It works wherever lua-nginx-module lets a coroutine yield: content_by_lua*,
+-- access_by_lua*, rewrite_by_lua*, ngx.timer callbacks and ngx.thread light threads.
+--
+-- How waiting works (no polling anywhere):
+--   * the pool runs on its own libuv loop thread (ddb_pool_thread_*, dolphindb.ngxcore);
+--   * a "pump" light thread (ngx.timer.at) holds a unix-socket cosocket; the C side
+--     writes one byte to it whenever tasks finished; the pump wakes, takes the tickets
+--     of the finished tasks and posts each waiter's ngx.semaphore;
+--   * a request that waits parks on its semaphore, so the worker serves others.
+-- Submitting never blocks (a full queue raises). Blocking C calls are short hand-offs
+-- to the loop thread: getData (forget the id), stats, getSessionId; shutDown joins the
+-- threads (a few ms with shutdownGrace = 0).
+--
+-- Worker exit (HUP reload, QUIT, or nginx -s stop/quit): a sentinel timer fires
+-- prematurely when the worker starts exiting; it lets in-flight tasks finish for up to
+-- `exitGrace` seconds (default 5), then shuts the pool down: queued/running tasks end
+-- with "pool is shut down", every waiter wakes, both threads are joined, the socket
+-- is closed. The socket file itself is removed as soon as the pump connected.
+--
+-- Options besides dolphindb.pool's: socketDir (where the notification socket is
+-- created, default "/tmp"), exitGrace (seconds, default 5). show_output defaults to
+-- false here; when true the server's print() lines go to the error log (notice).
+
+local ngxcore = require "dolphindb.ngxcore"
+local semaphore = require "ngx.semaphore"
+
+local ngx = ngx
+local type, select, tostring, error, pcall, setmetatable, getmetatable =
+  type, select, tostring, error, pcall, setmetatable, getmetatable
+
+local M = {}
+
+-- One semaphore wait / sentinel period; waits loop past it. nginx keeps these in
+-- 32-bit milliseconds: 2^31 ms is ~24.8 days, so stay well below.
+local FOREVER = 1e6
+local PUMP_READ_TIMEOUT = 86400000    -- ms: the pump's socket read never times out in practice
+
+local OPTIONS = {
+  host = "host", port = "port", threadNum = "thread_num",
+  userid = "userid", password = "password",
+  reConnect = "reconnect", tryReconnectNums = "try_reconnect_nums",
+  highAvailability = "high_availability", highAvailabilitySites = "sites",
+  loadBalance = "load_balance", compress = "compress",
+  initialScript = "initial_script", connectTimeout = "connect_timeout",
+  reconnectDelay = "reconnect_delay", keepAliveTime = "keepalive_sec",
+  taskTimeout = "task_timeout", queueLimit = "queue_limit",
+  shutdownGrace = "shutdown_grace", loginInConnect = "login_in_connect",
+  show_output = false, socketDir = false, exitGrace = false,   -- Lua side only
+}
+
+local function fail(level, fmt, ...)
+  error("dolphindb: " .. fmt:format(...), level + 1)
+end
+
+local function is_integer(x) return type(x) == "number" and x == math.floor(x) end
+
+local function parse_sites(list)
+  if type(list) ~= "table" then fail(4, "highAvailabilitySites must be a list of \"host:port\"") end
+  local sites = {}
+  for i, s in ipairs(list) do
+    if type(s) == "string" then
+      local h, p = s:match("^%[?([^%]]+)%]?:(%d+)$")
+      if not h then fail(4, "highAvailabilitySites[%d] = %q is not \"host:port\"", i, s) end
+      sites[i] = { host = h, port = tonumber(p) }
+    elseif type(s) == "table" and type(s.host) == "string" and is_integer(s.port) then
+      sites[i] = { host = s.host, port = s.port }
+    else
+      fail(4, "highAvailabilitySites[%d] must be \"host:port\" or {host=, port=}", i)
+    end
+  end
+  return sites
+end
+
+local function build_config(opts)
+  local cfg = { thread_num = 10, reconnect = false }
+  for k, v in pairs(opts) do
+    local field = OPTIONS[k]
+    if field == nil then fail(3, "unknown DBConnectionPool option '%s'", tostring(k)) end
+    if field then cfg[field] = v end
+  end
+  if type(cfg.host) ~= "string" or cfg.host == "" then fail(3, "host must be a non-empty string") end
+  if not is_integer(cfg.port) or cfg.port < 1 or cfg.port > 65535 then
+    fail(3, "port must be an integer in 1..65535, got %s", tostring(cfg.port))
+  end
+  if not is_integer(cfg.thread_num) or cfg.thread_num < 1 or cfg.thread_num > 4096 then
+    fail(3, "threadNum must be an integer in 1..4096, got %s", tostring(cfg.thread_num))
+  end
+  for _, k in ipairs { "userid", "password" } do
+    if cfg[k] ~= nil and type(cfg[k]) ~= "string" then fail(3, "%s must be a string", k) end
+  end
+  if opts.socketDir ~= nil and type(opts.socketDir) ~= "string" then fail(3, "socketDir must be a string") end
+  if opts.exitGrace ~= nil and not (type(opts.exitGrace) == "number" and opts.exitGrace >= 0) then
+    fail(3, "exitGrace must be a number of seconds >= 0")
+  end
+  if cfg.sites then cfg.sites = parse_sites(cfg.sites) end
+  return cfg
+end
+
+-- ---- task records: one per submitted task, keyed by the ticket C hands back -------
+
+local function wake(rec)
+  if rec.done then return end
+  rec.done = true
+  if rec.nwait > 0 then rec.sema:post(rec.nwait) end
+  if rec.on_done then rec.on_done(rec) end
+end
+
+-- Parks the calling coroutine until `rec` is done; false on timeout.
+local function await(rec, timeout)
+  if rec.done then return true end
+  if not rec.sema then rec.sema = semaphore.new(0) end
+  rec.nwait = rec.nwait + 1
+  local deadline = timeout and ngx.now() + timeout
+  while not rec.done do
+    local left = FOREVER
+    if deadline then
+      ngx.update_time()
+      left = deadline - ngx.now()
+      if left <= 0 then break end
+    end
+    rec.sema:wait(left)             -- raises where nginx does not let us yield
+  end
+  rec.nwait = rec.nwait - 1
+  return rec.done
+end
+
+local Pool = {}
+Pool.__index = Pool
+Pool.__tostring = function(p)
+  return ("dolphindb.ngx.DBConnectionPool(%s:%d, %d connections%s)"):format(
+    p.host, p.port, p.threadNum, p._shut and ", shut down" or "")
+end
+
+-- Takes the finished tasks from C and wakes their waiters (the pump calls it).
+function Pool:_dispatch()
+  local tickets = self._c:poll()
+  local recs = self._recs
+  for i = 1, #tickets do
+    local rec = recs[tickets[i]]
+    if rec then
+      recs[tickets[i]] = nil
+      self._inflight = self._inflight - 1
+      wake(rec)
+    end
+  end
+  if self._exiting and self._inflight == 0 and self._idle_sema then
+    self._idle_sema:post(1)
+  end
+end
+
+local function log_pool_failure(self, what, err)
+  ngx.log(ngx.ERR, "dolphindb: ", what, " for ", tostring(self), ": ", tostring(err),
+          "; shutting the pool down")
+end
+
+-- The pump: a timer light thread that sleeps on the notification cosocket.
+local function pump(premature, self)
+  if premature or self._shut then return self:shutDown() end
+  local sock = ngx.socket.tcp()
+  sock:settimeouts(5000, 5000, PUMP_READ_TIMEOUT)
+  local ok, err = sock:connect("unix:" .. tostring(self._c:socket_path()))
+  if ok then ok, err = self._c:accept() end
+  if not ok then
+    log_pool_failure(self, "the notification socket failed", err)
+    return self:shutDown()
+  end
+  self:_dispatch()                  -- whatever finished before the pump ran
+  while true do
+    local data, rerr = sock:receiveany(4096)
+    if data then
+      self:_dispatch()
+    elseif rerr ~= "timeout" then   -- "closed": shutDown closed the C side
+      break
+    end
+  end
+  sock:close()
+  self:_dispatch()
+end
+
+-- The sentinel: a timer that only ever fires prematurely, when the worker exits.
+local function on_worker_exit(premature, self)
+  if self._shut then return end
+  if not premature then                     -- FOREVER passed: arm it again
+    local ok, err = ngx.timer.at(FOREVER, on_worker_exit, self)
+    if not ok then log_pool_failure(self, "cannot re-arm the exit sentinel", err) end
+    return
+  end
+  self._exiting = true
+  if self._inflight > 0 then
+    self._idle_sema = semaphore.new(0)
+    self._idle_sema:wait(self._exit_grace)    -- posted when the last task ended
+  end
+  self:shutDown()
+end
+
+-- DBConnectionPool(host, port, threadNum[, userid, password]) or (options table).
+function M.DBConnectionPool(host, port, threadNum, userid, password)
+  local opts
+  if type(host) == "table" then
+    if port ~= nil then fail(2, "DBConnectionPool{...} takes one options table") end
+    opts = host
+  else
+    opts = { host = host, port = port, threadNum = threadNum, userid = userid, password = password }
+  end
+  local cfg = build_config(opts)
+  if ngx.get_phase() == "init" then
+    fail(2, "create the pool in init_worker_by_lua* (one pool per worker), not in the master")
+  end
+  local c = ngxcore.pool_new(cfg, opts.socketDir or "/tmp")
+  local self = setmetatable({
+    _c = c, host = cfg.host, port = cfg.port, threadNum = cfg.thread_num,
+    _recs = {}, _byid = {}, _inflight = 0, _shut = false, _exiting = false,
+    _show_output = opts.show_output == true, _exit_grace = opts.exitGrace or 5,
+  }, Pool)
+  local ok, err = ngx.timer.at(0, pump, self)
+  if ok then ok, err = ngx.timer.at(FOREVER, on_worker_exit, self) end
+  if not ok then
+    self:shutDown()
+    fail(2, "cannot start the pump timer: %s", tostring(err))
+  end
+  return self
+end
+
+-- ---- submitting (the same argument forms as dolphindb.pool) -------------------------
+
+local RUN_OPTIONS = {
+  clearMemory = "boolean", pickleTableToList = "boolean", priority = "number",
+  parallelism = "number", timeout = "number",
+}
+local NO_OPTIONS = {}
+
+local function check_options(opts, level)
+  for k, v in pairs(opts) do
+    if type(k) ~= "number" then
+      local want = RUN_OPTIONS[k]
+      if not want then fail(level, "unknown option '%s'", tostring(k)) end
+      if type(v) ~= want then fail(level, "option '%s' must be a %s, got %s", k, want, type(v)) end
+    end
+  end
+  if opts.priority and (not is_integer(opts.priority) or opts.priority < 0 or opts.priority > 8) then
+    fail(level, "priority must be an integer in 0..8")
+  end
+  if opts.parallelism and (not is_integer(opts.parallelism) or opts.parallelism < 1 or opts.parallelism > 64) then
+    fail(level, "parallelism must be an integer in 1..64")
+  end
+  if opts.timeout and not (opts.timeout > 0) then fail(level, "timeout must be > 0 seconds") end
+end
+
+local function parse_call(level, method, skip, first, ...)
+  local script, args, opts, extra
+  if type(first) == "table" then
+    if select("#", ...) > 0 then fail(level, "%s{...}: pass everything inside the table", method) end
+    opts = first
+    check_options(opts, level + 1)
+    script = first[1]
+    local n = table.maxn(first)
+    extra = { n = skip }
+    for i = 1, skip do extra[i] = first[i + 1] end
+    if n > skip + 1 then
+      args = { n = n - 1 - skip }
+      for i = skip + 2, n do args[i - 1 - skip] = first[i] end
+    end
+  else
+    script, opts = first, NO_OPTIONS
+    local n = select("#", ...)
+    if skip > 0 then extra = { n = skip, ... } end
+    if n > skip then args = { n = n - skip, select(skip + 1, ...) } end
+  end
+  if type(script) ~= "string" then
+    fail(level, "%s: the script (or function name) must be a string, got %s", method, type(script))
+  end
+  return script, args, opts, extra
+end
+
+function Pool:_check_open(method)
+  if getmetatable(self) ~= Pool then fail(3, "%s must be called as pool:%s(...)", method, method) end
+  if self._shut then fail(3, "%s: the pool is shut down", method) end
+end
+
+function Pool:_submit(level, script, args, id, opts)
+  local ok, task, ticket = pcall(self._c.submit, self._c, script, args, id, opts.clearMemory,
+    opts.priority, opts.parallelism, opts.timeout)
+  if not ok then error((tostring(task):gsub("^[^\n]-:%d+: ", "")), level + 1) end
+  local rec = { task = task, done = false, nwait = 0, opts = opts }
+  self._recs[ticket] = rec
+  self._inflight = self._inflight + 1
+  return rec
+end
+
+local function table_to_list(v)
+  local mt = getmetatable(v)
+  if type(v) == "table" and mt and type(v.columns) == "function" then return v:columns() end
+  if type(v) == "table" and type(v.columns) == "table" then return v.columns end
+  return v
+end
+
+-- true, value for a DONE task; false, message otherwise (never raises).
+local function outcome(self, rec)
+  local task = rec.task
+  if rec.cancelled then return false, ("dolphindb: task %s was cancelled"):format(tostring(task:id())) end
+  if self._show_output then
+    local msgs = task:messages()
+    if msgs then ngx.log(ngx.NOTICE, "dolphindb: ", table.concat(msgs, "\n")) end
+  end
+  if task:state() == "DONE" then
+    local ok, v = pcall(task.take_result, task)
+    if not ok then return false, "dolphindb: " .. tostring(v) end
+    if rec.opts.pickleTableToList then v = table_to_list(v) end
+    return true, v
+  end
+  return false, "dolphindb: " .. (task:error() or ("task ended " .. task:state()))
+end
+
+function Pool:run(...)
+  self:_check_open("run")
+  local script, args, opts = parse_call(3, "run", 0, ...)
+  local rec = self:_submit(2, script, args, nil, opts)
+  await(rec)
+  local ok, v = outcome(self, rec)
+  if ok then return v end
+  error(v, 2)
+end
+
+local function check_task_id(id, level)
+  if not is_integer(id) or id < 0 or id > 2^53 then
+    fail(level + 1, "taskId must be an integer >= 0, got %s", tostring(id))
+  end
+end
+
+function Pool:addTask(...)
+  self:_check_open("addTask")
+  local script, args, opts, extra = parse_call(3, "addTask", 1, ...)
+  local id = extra[1]
+  check_task_id(id, 2)
+  self._byid[id] = self:_submit(2, script, args, id, opts)
+  return id
+end
+
+function Pool:_find(id, method)
+  check_task_id(id, 3)
+  local rec = self._byid[id]
+  if not rec then
+    fail(3, "%s: task %d does not exist (never submitted, or its result was already fetched)", method, id)
+  end
+  return rec
+end
+
+-- true once the task ended; reads the task's own (atomic) state, so a loop around it
+-- needs no pump turn to make progress.
+function Pool:isFinished(id)
+  self:_check_open("isFinished")
+  return self:_find(id, "isFinished").task:terminal()
+end
+
+function Pool:getData(id)
+  self:_check_open("getData")
+  local rec = self:_find(id, "getData")
+  if not rec.task:terminal() then fail(2, "getData: task %d is not finished", id) end
+  self._byid[id] = nil
+  self._c:forget(id)
+  local ok, v = outcome(self, rec)
+  if ok then return v end
+  error(v, 2)
+end
+
+-- ---- futures -------------------------------------------------------------------------
+
+local Future = {}
+Future.__index = Future
+Future.__tostring = function(f)
+  local rec = f._rec
+  local state = rec.cancelled and "cancelled" or (rec.done and "done") or "pending"
+  return ("dolphindb.future(task %s, %s)"):format(tostring(f._id), state)
+end
+
+local function check_future(f, method)
+  if getmetatable(f) ~= Future then
+    error(("dolphindb: future:%s() called on a %s (use f:%s, not f.%s)")
+      :format(method, type(f), method, method), 3)
+  end
+end
+
+-- The outcome is computed once (take_result hands the object over).
+local function settled(f)
+  if f._ok == nil then
+    local ok, v = outcome(f._pool, f._rec)
+    f._ok, f._value = ok, v
+  end
+  return f._ok, f._value
+end
+
+local function wait_future(f, timeout, what)
+  if timeout ~= nil and not (type(timeout) == "number" and timeout >= 0) then
+    fail(3, "%s: timeout must be a number of seconds >= 0", what)
+  end
+  if not await(f._rec, timeout) then
+    error(("dolphindb: timed out after %g s waiting for the %s of task %s (the task keeps running)")
+      :format(timeout, what, tostring(f._id)), 3)
+  end
+end
+
+function Future:result(timeout)
+  check_future(self, "result")
+  wait_future(self, timeout, "result")
+  local ok, v = settled(self)
+  if ok then return v end
+  error(v, 2)
+end
+
+function Future:exception(timeout)
+  check_future(self, "exception")
+  wait_future(self, timeout, "exception")
+  local ok, v = settled(self)
+  if self._rec.cancelled then error(v, 2) end
+  if ok then return nil end
+  return v
+end
+
+function Future:done()
+  check_future(self, "done")
+  return self._rec.done
+end
+
+function Future:cancelled()
+  check_future(self, "cancelled")
+  return self._rec.cancelled == true
+end
+
+function Future:running()
+  check_future(self, "running")
+  return not self._rec.done and self._rec.task:state() == "RUNNING"
+end
+
+function Future:cancel()
+  check_future(self, "cancel")
+  local rec = self._rec
+  if rec.done then return rec.cancelled == true end
+  if self._pool._shut or not self._pool._c:cancel(rec.task) then return false end
+  rec.cancelled = true
+  wake(rec)                         -- its C completion still comes and is ignored
+  return true
+end
+
+local function run_callback(premature, fn, f)
+  local ok, err = pcall(fn, f)
+  if not ok then ngx.log(ngx.ERR, "dolphindb: future done-callback failed: ", tostring(err)) end
+end
+
+local function schedule_callback(fn, f)
+  local ok, err = ngx.timer.at(0, run_callback, fn, f)
+  if not ok then ngx.log(ngx.ERR, "dolphindb: cannot schedule a future done-callback: ", err) end
+end
+
+-- fn(f) runs in its own timer light thread once the future is done.
+function Future:add_done_callback(fn)
+  check_future(self, "add_done_callback")
+  local t, mt = type(fn), getmetatable(fn)
+  if t ~= "function" and not (t == "table" and mt and mt.__call) then
+    error("dolphindb: add_done_callback expects a function, got " .. t, 2)
+  end
+  if self._rec.done then return schedule_callback(fn, self) end
+  local cbs = self._callbacks or {}
+  cbs[#cbs + 1] = fn
+  self._callbacks = cbs
+end
+
+function Future:task_id()
+  return self._id
+end
+
+function Pool:runTaskAsync(...)
+  self:_check_open("runTaskAsync")
+  local script, args, opts = parse_call(3, "runTaskAsync", 0, ...)
+  local rec = self:_submit(2, script, args, nil, opts)
+  local f = setmetatable({ _pool = self, _rec = rec, _id = rec.task:id() }, Future)
+  rec.on_done = function()
+    local cbs = f._callbacks
+    f._callbacks = nil
+    if cbs then for i = 1, #cbs do schedule_callback(cbs[i], f) end end
+  end
+  return f
+end
+
+-- ---- lifetime and inspection -----------------------------------------------------------
+
+-- Idempotent. Queued tasks fail with "pool is shut down", running ones are abandoned
+-- after shutdownGrace seconds, every waiter and future wakes; later calls raise.
+-- Blocks the worker while the pool closes its sockets and its threads are joined.
+function Pool:shutDown()
+  if getmetatable(self) ~= Pool then fail(2, "shutDown must be called as pool:shutDown()") end
+  if self._closed then return end
+  self._shut, self._closed = true, true
+  self._c:close()
+  self:_dispatch()
+  for ticket, rec in pairs(self._recs) do    -- none expected: every task was published
+    self._recs[ticket] = nil
+    self._inflight = self._inflight - 1
+    wake(rec)
+  end
+end
+
+function Pool:isShutDown()
+  return self._shut
+end
+
+function Pool:getSessionId()
+  self:_check_open("getSessionId")
+  return self._c:session_ids()
+end
+
+function Pool:getConnectionCount()
+  self:_check_open("getConnectionCount")
+  return self.threadNum
+end
+
+-- Counters (queued, running, done, failed, cancelled, abandoned, conns, conns_ready,
+-- conns_busy) plus `waiting`: tasks submitted by this worker whose completion has not
+-- been delivered yet.
+function Pool:stats()
+  if getmetatable(self) ~= Pool then fail(2, "stats must be called as pool:stats()") end
+  if self._closed then return { state = "CLOSED", waiting = self._inflight } end
+  local s = self._c:stats()
+  s.state = "OPEN"
+  s.waiting = self._inflight
+  return s
+end
+
+M.Pool = Pool
+M.Future = Future
+
+-- Values: the typed constructors, ddb.null, encode/decode of the plain module.
+local has_value, value = pcall(require, "dolphindb.value")
+if has_value then
+  for k, v in pairs(value) do
+    if M[k] == nil then M[k] = v end
+  end
+end
+
+return M
