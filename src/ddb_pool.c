@@ -511,6 +511,9 @@ ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
         return NULL;
     }
     p->state = DDB_POOL_OPENING;
+    /* The caller may not have run the loop for a while: timers started from a stale
+     * clock would fire at once ("connect timed out" after 0 s). */
+    uv_update_time(loop);
     for (int i = 0; i < n; i++) {
         ddb_conn *c = malloc(sizeof *c);
         if (!c || ddb_conn_init(c, p, i, ddb_ha_initial_site(p, i))) {
@@ -607,6 +610,7 @@ int ddb_pool_submit(ddb_pool *p, const ddb_task_spec *spec, ddb_task **out, char
 
 int ddb_task_cancel(ddb_pool *p, ddb_task *t)
 {
+    uv_update_time(p->loop);    /* the reconnect's timers start from here */
     int st = ddb_task_state(t);
     if (st == DDB_TASK_QUEUED && t->in_queue) {
         fail_with(p, t, DDB_TASK_CANCELLED, NULL, "cancelled while queued");
@@ -680,6 +684,7 @@ void ddb_pool_shutdown(ddb_pool *p)
     if (!p || ddb_pool_is_stopping(p))
         return;                 /* idempotent (an open failure already shut down) */
     p->state = DDB_POOL_SHUTDOWN;
+    uv_update_time(p->loop);    /* the grace timer starts from here */
     start_shutdown(p);
 }
 

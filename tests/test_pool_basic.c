@@ -58,7 +58,16 @@ static void test_open_and_sessions(void)
     CHECK(ddb_pool_conn_info(p, 4, &ci) == DDB_EINVAL, "conn info out of range");
     CHECK(strcmp(ddb_pool_session_id(p, 9), "") == 0, "session id out of range");
     close_pool(loop, p);
-    printf("ok  open: 4 connections READY, distinct session ids, conn info\n");
+
+    /* The caller did not run the loop for longer than connect_timeout: the pool must
+     * not start its timers from the stale loop clock. */
+    cfg.connect_timeout = 1;
+    uv_sleep(1500);
+    p = open_pool(loop, &cfg);
+    CHECK(ddb_pool_state(p) == DDB_POOL_OPEN, "open after an idle loop: %s",
+          ddb_pool_error(p));
+    close_pool(loop, p);
+    printf("ok  open: 4 connections READY, distinct session ids, conn info, stale clock\n");
 }
 
 static void test_kinds_and_results(void)
