@@ -44,6 +44,15 @@ static void check_cpp_row(const char *id, const uint8_t *bytes, size_t len)
               "%s: fed in pieces of %zu (0 = random): %s", id, chunks[k], p ? "value differs" : err);
         ddb_obj_unref(p);
     }
+    /* bytes after the object are left to the caller */
+    uint8_t *more = malloc(len + 3);
+    memcpy(more, bytes, len);
+    memcpy(more + len, "\x04\x00\x01", 3);
+    ddb_obj *m = ddb_decode(more, len + 3, 1, NULL, &used, err, sizeof err);
+    CHECK(m && used == len && ddb_obj_equal(o, m), "%s: trailing bytes: consumed %zu of %zu",
+          id, used, len);
+    ddb_obj_unref(m);
+    free(more);
     cv_check_value(id, o);
     ddb_obj_unref(o);
 }
