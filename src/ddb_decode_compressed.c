@@ -92,6 +92,105 @@ static int decode_inflated(ddb_decoder *d, frame *f, const outbuf *o, int le, in
     return 0;
 }
 
+/* The next block of the payload: 1 with src/blen/at set, 0 at the end, -1 on error. */
+static int next_block(ddb_decoder *d, frame *f, int64_t *off, const uint8_t **src,
+                      int32_t *blen, int64_t *at)
+{
+    if (*off >= f->tmp_len) return 0;
+    *at = f->data_at + *off;
+    if (f->tmp_len - *off < 4)
+        return ddb__dec_fail(d, *at, "truncated block length in a compressed vector"), -1;
+    uint32_t word = (uint32_t)ddb__dec_rd32(d, f->tmp + *off);
+    int64_t lsn = (word & 0x80000000u) ? 8 : 0;   /* an LSN follows the block */
+    *blen = (int32_t)(word & 0x7fffffffu);
+    *off += 4;
+    if (*blen > f->tmp_len - *off - lsn)
+        return ddb__dec_fail(d, *at, "compressed block of %d bytes overruns the vector", *blen), -1;
+    *src = f->tmp + *off;
+    *off += *blen + lsn;
+    return 1;
+}
+
+/* Fixed-width cells inflate straight into the vector's final array. */
+static int inflate_fixed(ddb_decoder *d, frame *f, int method, int type, int16_t scale,
+                         int32_t count, int le)
+{
+    int64_t width = ddb_type_width(type), bytes = (int64_t)count * width;
+    if (bytes > d->lim.max_object_bytes - d->charged - (int64_t)sizeof(ddb_obj))
+        return ddb__dec_fail(d, f->start, "%d cells of %s exceed max_object_bytes (%lld)", count,
+                             ddb_type_name(type), (long long)d->lim.max_object_bytes), -1;
+    ddb_obj *o = ddb__obj_alloc(DDB_VECTOR, type);
+    uint8_t *cells = bytes ? ddb__big_alloc((size_t)bytes) : NULL;
+    if (!o || (bytes && !cells)) {
+        ddb_obj_unref(o);
+        free(cells);
+        return ddb__dec_fail(d, f->start, "out of memory"), -1;
+    }
+    d->charged += bytes + (int64_t)sizeof(ddb_obj);
+    o->data = cells;
+    o->cap_rows = o->rows = count;
+    o->scale = scale;
+    f->obj = o;                 /* owned by the frame from here on, even on error */
+    int64_t off = 0, filled = 0, at = f->start;
+    const uint8_t *src;
+    int32_t blen;
+    int r;
+    while ((r = next_block(d, f, &off, &src, &blen, &at)) == 1) {
+        if (method == 1) {
+            int64_t room = bytes - filled;
+            int got = LZ4_decompress_safe((const char *)src, (char *)cells + filled, blen,
+                                          room > INT32_MAX ? INT32_MAX : (int)room);
+            if (got < 0)
+                return ddb__dec_fail(d, at, "corrupt LZ4 block of %d bytes (or more data "
+                                     "than %d %s cells)", blen, count, ddb_type_name(type)), -1;
+            filled += got;
+        } else {
+            int64_t got = ddb__dod_decode_block(src, (size_t)blen, cells + filled,
+                                                count - filled / width, (int)width, le);
+            if (got < 0)
+                return ddb__dec_fail(d, at, "corrupt delta-of-delta block of %d bytes", blen), -1;
+            filled += got * width;
+        }
+    }
+    if (r < 0) return -1;
+    if (filled != bytes) {
+        if (method == 2)
+            return ddb__dec_fail(d, f->start, "delta-of-delta blocks hold %lld of %d elements",
+                                 (long long)(filled / width), count), -1;
+        return ddb__dec_fail(d, f->start, "compressed %s vector: decompressed data too short "
+                             "(%lld of %lld bytes)", ddb_type_name(type), (long long)filled,
+                             (long long)bytes), -1;
+    }
+    if ((le != 0) != ddb__host_le())
+        ddb__swap_cells(cells, count, (int)width, ddb__swap_halves(type));
+    return 0;
+}
+
+/* Strings, blobs and array vectors: inflate into one buffer behind a synthesized
+ * plain vector header, then decode that buffer. */
+static int inflate_other(ddb_decoder *d, frame *f, int type, int16_t scale, int32_t extra,
+                         int32_t count, int le)
+{
+    bool arr = ddb_type_class_of(type) == DDB_CLASS_ARRAY;
+    int base = arr ? type - DDB_ARRAY_BASE : type;
+    outbuf o = { NULL, 0, 0 };
+    int rc = -1;
+    if (ddb__dec_grow(d, (void **)&o.p, &o.cap, 14, 1) != 0) goto done;
+    o.len = write_prefix(o.p, type, count, arr && extra > 0 ? extra : 1, scale,
+                         ddb_is_decimal(base), le);
+    int64_t off = 0, at = f->start;
+    const uint8_t *src;
+    int32_t blen;
+    int r;
+    while ((r = next_block(d, f, &off, &src, &blen, &at)) == 1)
+        if (inflate_lz4(d, &o, src, blen, at) < 0) goto done;
+    if (r == 0) rc = decode_inflated(d, f, &o, le, type);
+done:
+    ddb__dec_uncharge(d, o.cap);
+    free(o.p);
+    return rc;
+}
+
 int ddb__dec_compressed(ddb_decoder *d, frame *f)
 {
     const uint8_t *h = f->comp;
@@ -109,9 +208,7 @@ int ddb__dec_compressed(ddb_decoder *d, frame *f)
         return ddb__dec_fail(d, at, "compressed vector with negative element count %d", count), -1;
     if (method != 1 && method != 2)
         return ddb__dec_fail(d, at, "unknown compression method %d", method), -1;
-    if (c != DDB_CLASS_FIXED && c != DDB_CLASS_VARLEN && !arr)
-        return ddb__dec_fail(d, at, "data type %d cannot be compressed", type), -1;
-    if (type == DDB_FUNCTIONDEF)
+    if ((c != DDB_CLASS_FIXED && c != DDB_CLASS_VARLEN && !arr) || type == DDB_FUNCTIONDEF)
         return ddb__dec_fail(d, at, "data type %d cannot be compressed", type), -1;
     if (ddb_is_decimal(base) && (scale < 0 || scale > ddb_decimal_max_scale(base)))
         return ddb__dec_fail(d, at, "invalid %s scale %d in a compressed vector",
@@ -119,54 +216,7 @@ int ddb__dec_compressed(ddb_decoder *d, frame *f)
     if (method == 2 && (!dod_type_ok(type) || unit != ddb_type_width(type)))
         return ddb__dec_fail(d, at, "delta-of-delta compression of %s with unit %d",
                              ddb_type_name(type), unit), -1;
-
-    outbuf o = { NULL, 0, 0 };
-    int64_t width = ddb_type_width(type);
-    int64_t want = 14 + (method == 2 ? (int64_t)count * width : 0);
-    if (ddb__dec_grow(d, (void **)&o.p, &o.cap, want, 1) != 0) goto fail;
-    o.len = write_prefix(o.p, type, count, arr && extra > 0 ? extra : 1, scale,
-                         ddb_is_decimal(base), le);
-    int64_t done = 0, off = 0;
-    while (off < f->tmp_len) {
-        int64_t blk_at = f->data_at + off;
-        if (f->tmp_len - off < 4) {
-            ddb__dec_fail(d, blk_at, "truncated block length in a compressed vector");
-            goto fail;
-        }
-        uint32_t word = (uint32_t)ddb__dec_rd32(d, f->tmp + off);
-        int32_t blen = (int32_t)(word & 0x7fffffffu);
-        int64_t lsn = (word & 0x80000000u) ? 8 : 0;
-        off += 4;
-        if (blen > f->tmp_len - off - lsn) {
-            ddb__dec_fail(d, blk_at, "compressed block of %d bytes overruns the vector", blen);
-            goto fail;
-        }
-        const uint8_t *src = f->tmp + off;
-        off += blen + lsn;
-        if (method == 1) {
-            if (inflate_lz4(d, &o, src, blen, blk_at) < 0) goto fail;
-            continue;
-        }
-        int64_t got = ddb__dod_decode_block(src, (size_t)blen, o.p + o.len, count - done,
-                                            unit, le);
-        if (got < 0) {
-            ddb__dec_fail(d, blk_at, "corrupt delta-of-delta block of %d bytes", blen);
-            goto fail;
-        }
-        done += got;
-        o.len += got * width;
-    }
-    if (method == 2 && done != count) {
-        ddb__dec_fail(d, at, "delta-of-delta blocks hold %lld of %d elements", (long long)done,
-                      count);
-        goto fail;
-    }
-    if (decode_inflated(d, f, &o, le, type) < 0) goto fail;
-    ddb__dec_uncharge(d, o.cap);
-    free(o.p);
-    return 0;
-fail:
-    ddb__dec_uncharge(d, o.cap);
-    free(o.p);
-    return -1;
+    if (!ddb_is_decimal(base)) scale = 0;
+    if (c == DDB_CLASS_FIXED) return inflate_fixed(d, f, method, type, scale, count, le);
+    return inflate_other(d, f, type, scale, extra, count, le);
 }
