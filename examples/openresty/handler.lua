@@ -21,7 +21,7 @@ function M.init(opts)
   local port = opts.port or tonumber(os.getenv("DDB_PORT") or "8848")
   local size = opts.threadNum or tonumber(os.getenv("DDB_POOL_SIZE") or "8")
   local ok, pool = pcall(ddb.DBConnectionPool, { host = host, port = port, threadNum = size,
-    reConnect = true, socketDir = opts.socketDir })
+    reConnect = true, socketDir = opts.socketDir, exitGrace = opts.exitGrace })
   if not ok then
     ngx.log(ngx.ERR, "cannot open the DolphinDB pool: ", pool)
     return
@@ -41,7 +41,7 @@ local function run_and_reply(...)
   local ok, v = pcall(M.pool.run, M.pool, ...)
   ngx.update_time()
   if not ok then return reply(400, { ok = false, error = tostring(v) }) end
-  return reply(200, { ok = true, result = v, ms = (ngx.now() - t0) * 1000 })
+  return reply(200, { ok = true, result = v, ms = math.floor((ngx.now() - t0) * 1000 + 0.5) })
 end
 
 function M.query()

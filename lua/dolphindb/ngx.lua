@@ -154,6 +154,7 @@ function Pool:_dispatch()
     if rec then
       recs[tickets[i]] = nil
       self._inflight = self._inflight - 1
+      rec.completed = true          -- C delivered it: the task's fields are final
       wake(rec)
     end
   end
@@ -295,7 +296,7 @@ function Pool:_submit(level, script, args, id, opts)
   local ok, task, ticket = pcall(self._c.submit, self._c, script, args, id, opts.clearMemory,
     opts.priority, opts.parallelism, opts.timeout)
   if not ok then error((tostring(task):gsub("^[^\n]-:%d+: ", "")), level + 1) end
-  local rec = { task = task, done = false, nwait = 0, opts = opts }
+  local rec = { task = task, done = false, nwait = 0, opts = opts, script = script:sub(1, 200) }
   self._recs[ticket] = rec
   self._inflight = self._inflight + 1
   return rec
@@ -311,7 +312,7 @@ end
 -- true, value for a DONE task; false, message otherwise (never raises).
 local function outcome(self, rec)
   local task = rec.task
-  if rec.cancelled then return false, ("dolphindb: task %s was cancelled"):format(tostring(task:id())) end
+  if rec.cancelled then return false, "dolphindb: the task was cancelled (script: " .. rec.script .. ")" end
   if self._show_output then
     local msgs = task:messages()
     if msgs then ngx.log(ngx.NOTICE, "dolphindb: ", table.concat(msgs, "\n")) end
@@ -381,10 +382,19 @@ end
 
 local Future = {}
 Future.__index = Future
+-- The task id: auto ids (< 0) are assigned on the pool's loop thread when the task
+-- is queued there, so they are only read once the completion was delivered; before
+-- that task_id() returns nil (a user id from addTask is not involved: futures always
+-- get auto ids).
+local function future_id(f)
+  if f._rec.completed then return f._rec.task:id() end
+  return nil
+end
+
 Future.__tostring = function(f)
   local rec = f._rec
   local state = rec.cancelled and "cancelled" or (rec.done and "done") or "pending"
-  return ("dolphindb.future(task %s, %s)"):format(tostring(f._id), state)
+  return ("dolphindb.future(task %s, %s)"):format(tostring(future_id(f) or "?"), state)
 end
 
 local function check_future(f, method)
@@ -408,8 +418,8 @@ local function wait_future(f, timeout, what)
     fail(3, "%s: timeout must be a number of seconds >= 0", what)
   end
   if not await(f._rec, timeout) then
-    error(("dolphindb: timed out after %g s waiting for the %s of task %s (the task keeps running)")
-      :format(timeout, what, tostring(f._id)), 3)
+    error(("dolphindb: timed out after %g s waiting for the %s of the task (script: %s; it keeps running)")
+      :format(timeout, what, f._script), 3)
   end
 end
 
@@ -479,14 +489,15 @@ function Future:add_done_callback(fn)
 end
 
 function Future:task_id()
-  return self._id
+  check_future(self, "task_id")
+  return future_id(self)
 end
 
 function Pool:runTaskAsync(...)
   self:_check_open("runTaskAsync")
   local script, args, opts = parse_call(3, "runTaskAsync", 0, ...)
   local rec = self:_submit(2, script, args, nil, opts)
-  local f = setmetatable({ _pool = self, _rec = rec, _id = rec.task:id() }, Future)
+  local f = setmetatable({ _pool = self, _rec = rec, _script = script:sub(1, 200) }, Future)
   rec.on_done = function()
     local cbs = f._callbacks
     f._callbacks = nil
@@ -506,11 +517,15 @@ function Pool:shutDown()
   self._shut, self._closed = true, true
   self._c:close()
   self:_dispatch()
+  local stray = 0
   for ticket, rec in pairs(self._recs) do    -- none expected: every task was published
     self._recs[ticket] = nil
     self._inflight = self._inflight - 1
+    stray = stray + 1
     wake(rec)
   end
+  ngx.log(ngx.NOTICE, "dolphindb: ", tostring(self), ": threads joined, socket closed",
+          stray > 0 and (", " .. stray .. " tasks had no completion") or "")
 end
 
 function Pool:isShutDown()

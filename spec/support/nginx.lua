@@ -71,10 +71,10 @@ http {
   lua_package_cpath "${build}/lua/?.so;;";
   init_worker_by_lua_block {
     require("handler").init{ host = "127.0.0.1", port = ${ddb_port}, threadNum = ${pool_size},
-                             socketDir = "${dir}" }
+                             socketDir = "${dir}", exitGrace = ${exit_grace} }
   }
   server {
-    listen 127.0.0.1:${port} backlog=4096;
+    listen 127.0.0.1:${port} backlog=4096 reuseport;
     location = /fast { content_by_lua_block { ngx.say("fast") } }
     location = /query { content_by_lua_block { require("handler").query() } }
     location = /sleep { content_by_lua_block { require("handler").sleep() } }
@@ -110,7 +110,7 @@ local function pick_port()
   return 20000 + (b1 * 256 + b2) % 40000
 end
 
--- opts: workers (1), ddb_port (required), pool_size (8), locations (""),
+-- opts: workers (1), ddb_port (required), pool_size (8), locations (""), exit_grace (5),
 -- log_level ("notice"), dir (a fresh mktemp -d).
 function M.start(opts)
   assert(opts.ddb_port, "nginx.start: ddb_port is required")
@@ -122,7 +122,7 @@ function M.start(opts)
     local conf = render {
       modules = M.modules, workers = opts.workers or 1, dir = dir, repo = M.repo,
       build = M.build, ddb_port = opts.ddb_port, pool_size = opts.pool_size or 8,
-      user_line = M.user_line(), port = port, locations = opts.locations or "", log_level = opts.log_level or "notice",
+      exit_grace = opts.exit_grace or 5, user_line = M.user_line(), port = port, locations = opts.locations or "", log_level = opts.log_level or "notice",
     }
     write_file(dir .. "/nginx.conf", conf)
     os.remove(dir .. "/error.log")

@@ -1,0 +1,384 @@
+-- The nginx adapter (lua/dolphindb/ngx.lua + dolphindb.ngxcore) inside Debian's nginx
+-- with lua-nginx-module: the spec starts ddbmini and nginx itself (nginx -p DIR, a
+-- loopback port, stopped by pid) and drives it over HTTP with curl and
+-- $DDB_BUILD_DIR/http_load (bench/http_load.c).
+--
+-- Checked: results come back as JSON; DolphinDB errors reach the handler as Lua
+-- errors; the whole API (run forms, futures, addTask/isFinished/getData, session ids,
+-- stats) in content, access, timer and ngx.thread contexts; 2000 concurrent requests;
+-- a fast location stays fast while 200 slow queries are parked; HUP reload and QUIT
+-- leave no threads, no socket files and no request without an answer.
+
+local ddbmini = require "support.ddbmini"
+local nginx = require "support.nginx"
+local json = require "dkjson"
+
+local POOL = 8
+local WORKERS = 2
+
+local function http_load(port, path, conc, total, probe_path, probes, probe_after)
+  local cmd = ("%s/http_load 127.0.0.1 %d '%s' %d %d"):format(nginx.build, port, path, conc, total)
+  if probe_path then cmd = cmd .. (" '%s' %d %d"):format(probe_path, probes, probe_after) end
+  local p = io.popen(cmd .. " 2>&1")
+  local out = p:read("*a")
+  p:close()
+  local r = { raw = out }
+  for k, v in out:gmatch("([%w_]+)=([%d%.%-]+)") do r[k] = tonumber(v) end
+  assert(r.ok, "http_load failed: " .. out)
+  return r
+end
+
+-- Starts http_load in the background; returns a function that waits and parses it.
+local function http_load_bg(port, path, conc, total)
+  local out = os.tmpname()
+  os.execute(("%s/http_load 127.0.0.1 %d '%s' %d %d > %s 2>&1 &"):format(nginx.build, port, path,
+    conc, total, out))
+  return function(timeout)
+    local deadline = os.time() + (timeout or 20)
+    repeat
+      local f = io.open(out)
+      local s = f and f:read("*a") or ""
+      if f then f:close() end
+      if s:find("max_ms=", 1, true) then
+        os.remove(out)
+        local r = { raw = s }
+        for k, v in s:gmatch("([%w_]+)=([%d%.%-]+)") do r[k] = tonumber(v) end
+        return r
+      end
+      os.execute("sleep 0.05")
+    until os.time() > deadline
+    error("background http_load did not finish")
+  end
+end
+
+local function decode(body)
+  local v, _, err = json.decode(body)
+  assert(v, ("not JSON (%s): %s"):format(tostring(err), body))
+  return v
+end
+
+local function esc(s)
+  return (s:gsub("[^%w%-_%.~]", function(c) return ("%%%02X"):format(c:byte()) end))
+end
+
+local function bad_log_lines(log)
+  local bad = {}
+  for line in log:gmatch("[^\n]+") do
+    if line:find("%[alert%]") or line:find("%[crit%]") or line:find("%[emerg%]")
+       or (line:find("%[error%]") and not line:find("expected in spec", 1, true)) then
+      bad[#bad + 1] = line
+    end
+  end
+  return bad
+end
+
+-- Locations the spec uses besides the example's /query, /sleep and /fast. Each
+-- answers JSON of what it observed.
+local LOCATIONS = [==[
+    location = /call { content_by_lua_block {
+      local pool = require("handler").pool
+      local v = pool:run("add", 40, 2)
+      local w = pool:run{ "add", 1.5, 2, clearMemory = true }
+      ngx.say(require("json").encode({ add = v, addf = w }))
+    } }
+    location = /access {
+      access_by_lua_block { ngx.ctx.v = require("handler").pool:run("6*7") }
+      content_by_lua_block { ngx.say(require("json").encode({ v = ngx.ctx.v })) }
+    }
+    location = /threads { content_by_lua_block {
+      local pool = require("handler").pool
+      local t0 = ngx.now()
+      local a = ngx.thread.spawn(function() return pool:run("sleep(200); 1") end)
+      local b = ngx.thread.spawn(function() return pool:run("sleep(200); 2") end)
+      local _, x = ngx.thread.wait(a)
+      local _, y = ngx.thread.wait(b)
+      ngx.update_time()
+      ngx.say(require("json").encode({ sum = x + y, ms = (ngx.now() - t0) * 1000 }))
+    } }
+    location = /timer { content_by_lua_block {
+      local pool = require("handler").pool
+      local sema = require("ngx.semaphore").new(0)
+      local out = {}
+      assert(ngx.timer.at(0, function()
+        out.ok, out.v = pcall(pool.run, pool, "5*5")
+        sema:post(1)
+      end))
+      assert(sema:wait(5))
+      ngx.say(require("json").encode(out))
+    } }
+    location = /errors { content_by_lua_block {
+      local pool = require("handler").pool
+      local out = {}
+      out.ok1, out.err1 = pcall(pool.run, pool, "1 +")
+      out.ok2, out.err2 = pcall(pool.run, pool, "nosuchfunction(1)")
+      out.ok3, out.err3 = pcall(pool.run, pool, "add", function() end)
+      out.ok4, out.err4 = pcall(pool.run, pool, { "1", bogus = 1 })
+      out.after = pool:run("1+1")            -- the pool still works
+      ngx.log(ngx.NOTICE, "errors location done")
+      ngx.say(require("json").encode(out))
+    } }
+    location = /future { content_by_lua_block {
+      local pool = require("handler").pool
+      local out = {}
+      local f = pool:runTaskAsync("sleep(50); 7")
+      out.done_before = f:done()
+      out.result = f:result(5)
+      out.done_after = f:done()
+      out.again = f:result()                  -- a result can be read twice
+      local slow = pool:runTaskAsync("sleep(3000); 1")
+      out.t_ok, out.t_err = pcall(slow.result, slow, 0.05)
+      out.cancel = slow:cancel()
+      out.cancelled = slow:cancelled()
+      out.c_ok, out.c_err = pcall(slow.result, slow)
+      local bad = pool:runTaskAsync("nosuchfunction(2)")
+      out.exception = bad:exception(5)
+      local g = pool:runTaskAsync("add", 2, 3)
+      local sema = require("ngx.semaphore").new(0)
+      g:add_done_callback(function(fut) out.cb = fut:result(); sema:post(1) end)
+      assert(sema:wait(5))
+      out.id_negative = f:task_id() < 0       -- known once the task completed
+      out.id_pending = pool:runTaskAsync("sleep(100); 1"):task_id()
+      ngx.say(require("json").encode(out))
+    } }
+    location = /addtask { content_by_lua_block {
+      local pool = require("handler").pool
+      local out = {}
+      out.id = pool:addTask("sleep(100); 99", 12)
+      out.finished_early = pool:isFinished(12)
+      out.early_ok, out.early_err = pcall(pool.getData, pool, 12)
+      ngx.sleep(0.3)                          -- the test waits, not the library
+      out.finished = pool:isFinished(12)
+      out.data = pool:getData(12)
+      out.again_ok, out.again_err = pcall(pool.getData, pool, 12)
+      pool:addTask("nosuchfunction(3)", 13)
+      local f = pool:runTaskAsync("sleep(50); 0")   -- wait without polling
+      f:result(5)
+      ngx.sleep(0.05)
+      out.failed_finished = pool:isFinished(13)
+      out.failed_ok, out.failed_err = pcall(pool.getData, pool, 13)
+      ngx.say(require("json").encode(out))
+    } }
+    location = /inspect { content_by_lua_block {
+      local pool = require("handler").pool
+      local ids = pool:getSessionId()
+      local s = pool:stats()
+      ngx.say(require("json").encode({ nids = #ids, id1 = ids[1], conns = s.conns,
+        ready = s.conns_ready, state = s.state, waiting = s.waiting,
+        count = pool:getConnectionCount() }))
+    } }
+]==]
+
+describe("dolphindb in nginx workers", function()
+  local srv, ng
+
+  setup(function()
+    srv = ddbmini.start {}
+    ng = nginx.start { workers = WORKERS, ddb_port = srv.port, pool_size = POOL,
+                       locations = LOCATIONS, exit_grace = 1 }
+  end)
+
+  teardown(function()
+    if ng then ng:stop(); ng:remove() end
+    if srv then srv:stop() end
+  end)
+
+  it("serves query results as JSON", function()
+    local status, body = ng:get("/query?script=" .. esc("1+2"))
+    assert.are.equal(200, status)
+    local r = decode(body)
+    assert.is_true(r.ok)
+    assert.are.equal(3, r.result)
+
+    status, body = ng:get("/query?script=" .. esc("table(1..3 as x, `a`b`c as y)"))
+    assert.are.equal(200, status)
+    r = decode(body)
+    assert.are.same({ "x", "y" }, r.result.columns)
+    assert.are.same({ 1, 2, 3 }, r.result.data.x)
+    assert.are.same({ "a", "b", "c" }, r.result.data.y)
+    assert.are.equal(3, r.result.rows)
+
+    status, body = ng:get("/query?script=" .. esc("2024.01.02"))
+    assert.are.equal(200, status)
+    assert.are.equal("2024.01.02", decode(body).result)
+
+    status, body = ng:get("/sleep?ms=50")
+    assert.are.equal(200, status)
+    r = decode(body)
+    assert.are.equal(50, r.result)
+    assert.is_true(r.ms >= 45, "a sleep(50) query took " .. r.ms .. " ms")
+  end)
+
+  it("runs function calls with arguments and options", function()
+    local status, body = ng:get("/call")
+    assert.are.equal(200, status, body)
+    local r = decode(body)
+    assert.are.equal(42, r.add)
+    assert.are.equal(3.5, r.addf)
+  end)
+
+  it("delivers DolphinDB errors to the handler as Lua errors", function()
+    local status, body = ng:get("/query?script=" .. esc("nosuchfunction(1)"))
+    assert.are.equal(400, status)
+    local r = decode(body)
+    assert.is_false(r.ok)
+    assert.matches("server error", r.error, 1, true)
+    assert.matches("nosuchfunction", r.error, 1, true)
+
+    status, body = ng:get("/errors")
+    assert.are.equal(200, status, body)
+    r = decode(body)
+    assert.is_false(r.ok1)
+    assert.matches("^dolphindb: task %-?%d+: server error", r.err1)
+    assert.is_false(r.ok2)
+    assert.matches("nosuchfunction", r.err2, 1, true)
+    assert.is_false(r.ok3)
+    assert.matches("argument 1", r.err3, 1, true)
+    assert.is_false(r.ok4)
+    assert.matches("unknown option 'bogus'", r.err4, 1, true)
+    assert.are.equal(2, r.after)
+  end)
+
+  it("works in access_by_lua, timers and ngx.thread light threads", function()
+    local status, body = ng:get("/access")
+    assert.are.equal(200, status, body)
+    assert.are.equal(42, decode(body).v)
+
+    status, body = ng:get("/timer")
+    assert.are.equal(200, status, body)
+    local r = decode(body)
+    assert.is_true(r.ok)
+    assert.are.equal(25, r.v)
+
+    status, body = ng:get("/threads")
+    assert.are.equal(200, status, body)
+    r = decode(body)
+    assert.are.equal(3, r.sum)
+    -- both light threads wait at once: ~200 ms, not 400
+    assert.is_true(r.ms < 350, "two parallel sleep(200) took " .. r.ms .. " ms")
+  end)
+
+  it("futures: result, done, timeout, cancel, exception, callbacks", function()
+    local status, body = ng:get("/future")
+    assert.are.equal(200, status, body)
+    local r = decode(body)
+    assert.is_false(r.done_before)
+    assert.are.equal(7, r.result)
+    assert.is_true(r.done_after)
+    assert.are.equal(7, r.again)
+    assert.is_false(r.t_ok)
+    assert.matches("timed out after 0.05 s waiting for the result of the task (script: sleep(3000); 1", r.t_err, 1, true)
+    assert.is_true(r.cancel)
+    assert.is_true(r.cancelled)
+    assert.is_false(r.c_ok)
+    assert.matches("was cancelled", r.c_err, 1, true)
+    assert.matches("nosuchfunction", r.exception, 1, true)
+    assert.are.equal(5, r.cb)
+    assert.is_true(r.id_negative)
+    assert.is_nil(r.id_pending)
+  end)
+
+  it("addTask / isFinished / getData", function()
+    local status, body = ng:get("/addtask")
+    assert.are.equal(200, status, body)
+    local r = decode(body)
+    assert.are.equal(12, r.id)
+    assert.is_false(r.finished_early)
+    assert.is_false(r.early_ok)
+    assert.matches("not finished", r.early_err, 1, true)
+    assert.is_true(r.finished)
+    assert.are.equal(99, r.data)
+    assert.is_false(r.again_ok)
+    assert.matches("does not exist", r.again_err, 1, true)
+    assert.is_true(r.failed_finished)
+    assert.is_false(r.failed_ok)
+    assert.matches("nosuchfunction", r.failed_err, 1, true)
+  end)
+
+  it("getSessionId and stats", function()
+    local status, body = ng:get("/inspect")
+    assert.are.equal(200, status, body)
+    local r = decode(body)
+    assert.are.equal(POOL, r.nids)
+    assert.matches("^%d+$", r.id1)
+    assert.are.equal(POOL, r.conns)
+    assert.are.equal(POOL, r.count)
+    assert.are.equal("OPEN", r.state)
+    assert.are.equal(0, r.waiting)
+  end)
+
+  it("2000 concurrent requests: 2000 quick queries through 8 connections per worker in well under a second", function()
+    local r = http_load(ng.port, "/query?script=" .. esc("1+1"), 2000, 2000)
+    assert.are.equal(2000, r.ok, r.raw)
+    assert.is_true(r.wall_ms < 1000, "2000 concurrent quick queries took " .. r.wall_ms .. " ms")
+  end)
+
+  it("2000 concurrent requests each waiting on sleep(50) finish at the pool's bound", function()
+    -- Each connection runs one request at a time, so 2000 x 50 ms over WORKERS x POOL
+    -- connections cannot take less than `bound`; the adapter must add little to it.
+    local bound = 2000 * 50 / (WORKERS * POOL)
+    local r = http_load(ng.port, "/sleep?ms=50", 2000, 2000)
+    assert.are.equal(2000, r.ok, r.raw)
+    assert.are.equal(0, r.errors)
+    print(("\n2000 x sleep(50) over %d x %d connections: %.0f ms (bound %.0f ms, +%.1f%%)")
+      :format(WORKERS, POOL, r.wall_ms, bound, (r.wall_ms / bound - 1) * 100))
+    assert.is_true(r.wall_ms < bound * 1.25 + 500,
+      ("took %.0f ms, bound %.0f ms"):format(r.wall_ms, bound))
+  end)
+
+  it("a fast location answers in < 5 ms while 200 slow queries are in flight", function()
+    local r = http_load(ng.port, "/sleep?ms=300", 200, 200, "/fast", 30, 300)
+    assert.are.equal(200, r.ok, r.raw)
+    assert.are.equal(30, r.probe_ok, r.raw)
+    assert.is_true(r.probe_inflight_min >= 150, "only " .. r.probe_inflight_min .. " slow requests in flight")
+    assert.is_true(r.probe_max_ms < 5, ("slowest /fast answer %.2f ms (median %.2f)")
+      :format(r.probe_max_ms, r.probe_p50_ms))
+  end)
+
+  it("reload (HUP): in-flight requests are answered, old workers exit with their threads joined", function()
+    local workers = ng:worker_pids()
+    assert.are.equal(WORKERS, #workers)
+    for _, pid in ipairs(workers) do
+      assert.are.equal(3, nginx.thread_count(pid), "worker threads: main + pool loop + bridge")
+    end
+    local quick = http_load_bg(ng.port, "/sleep?ms=300", 20, 20)
+    local slow = http_load_bg(ng.port, "/sleep?ms=4000", 10, 10)
+    os.execute("sleep 0.15")
+    ng:reload()
+    for _, pid in ipairs(workers) do
+      assert.is_true(nginx.wait_gone(pid, 8), "old worker " .. pid .. " did not exit")
+    end
+    local q = quick()
+    assert.are.equal(20, q.ok, q.raw)               -- finished within exitGrace
+    local s = slow()
+    -- past exitGrace (1 s) the pool shut down: every slow request was answered, with
+    -- the task's "shut down" error
+    assert.are.equal(0, s.errors, s.raw)
+    assert.are.equal(10, s.non200, s.raw)
+    assert.is_true(s.max_ms < 3500, "slow requests waited " .. s.max_ms .. " ms")
+    local new = ng:worker_pids()
+    assert.are.equal(WORKERS, #new)
+    os.execute("sleep 0.2")
+    for _, pid in ipairs(new) do
+      assert.are.equal(3, nginx.thread_count(pid))
+    end
+    assert.are.same({}, ng:socket_files())
+    local status, body = ng:get("/query?script=" .. esc("1+2"))
+    assert.are.equal(200, status, body)
+    local _, joined = ng:log():gsub("threads joined, socket closed", "")
+    assert.is_true(joined >= WORKERS, "pool shutdown logged " .. joined .. " times")
+  end)
+
+  it("shutdown (QUIT) is clean: no socket files, no errors in the log", function()
+    local workers = ng:worker_pids()
+    local log_before = select(2, ng:log():gsub("threads joined, socket closed", ""))
+    assert.is_true(ng:stop(10), "nginx did not exit after QUIT")
+    for _, pid in ipairs(workers) do assert.is_false(nginx.alive(pid)) end
+    local log = ng:log()
+    local _, joined = log:gsub("threads joined, socket closed", "")
+    assert.are.equal(log_before + #workers, joined)
+    assert.are.same({}, ng:socket_files())
+    assert.are.same({}, bad_log_lines(log))
+    ng:remove()
+    ng = nil
+  end)
+end)
