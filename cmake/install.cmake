@@ -5,7 +5,7 @@
 #   lib/pkgconfig/dolphindb.pc                        cflags/libs for C programs
 #   include/dolphindb/dolphindb.h + ddb_*.h           the public C API and the headers
 #                                                     it includes (object model, codec)
-#   lib/lua/5.1/dolphindb/core.so                     the Lua C module
+#   lib/lua/5.1/dolphindb/core.so [ngxcore.so]        the Lua C module(s)
 #   share/lua/5.1/dolphindb/*.lua                     the Lua side of the module
 #   share/doc/dolphindb/                              README.md and docs/*.md
 #
@@ -45,9 +45,10 @@ install(FILES ${_ddb_headers} DESTINATION ${DDB_INSTALL_INCLUDEDIR})
 if(_ddb_installed_libs)
   file(RELATIVE_PATH _ddb_pc_to_prefix
        "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+  string(REGEX REPLACE "/$" "" _ddb_pc_to_prefix_trimmed "${_ddb_pc_to_prefix}")
   set(_ddb_pc "${CMAKE_BINARY_DIR}/dolphindb.pc")
   file(WRITE "${_ddb_pc}" "\
-prefix=\${pcfiledir}/${_ddb_pc_to_prefix}
+prefix=\${pcfiledir}/${_ddb_pc_to_prefix_trimmed}
 libdir=\${prefix}/${CMAKE_INSTALL_LIBDIR}
 includedir=\${prefix}/${DDB_INSTALL_INCLUDEDIR}
 
@@ -59,6 +60,11 @@ Cflags: -I\${includedir}
 Libs: -L\${libdir}${_ddb_installed_libs} -lm -pthread
 ")
   install(FILES "${_ddb_pc}" DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endif()
+
+# ---- the nginx variant of the C module (src/ngx.cmake), beside core.so
+if(TARGET dolphindb_ngxcore)
+  install(TARGETS dolphindb_ngxcore LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/lua/5.1/dolphindb)
 endif()
 
 # ---- the test server (the Lua module and ddblua: see src/lua.cmake)
