@@ -267,7 +267,7 @@ static int put_matrix(enc *E, ddb_buf *b, const ddb_obj *o, int *ids)
     return put_body_cells(E, b, o, o->rows * o->cols, ids);
 }
 
-static int ddb__encode_compressed_column(enc *E, ddb_buf *b, const ddb_obj *col, int method);
+static int put_compressed_column(enc *E, ddb_buf *b, const ddb_obj *col, int method);
 
 static int put_table(enc *E, ddb_buf *b, const ddb_obj *o)
 {
@@ -287,7 +287,7 @@ static int put_table(enc *E, ddb_buf *b, const ddb_obj *o)
         if (col->rows != o->rows)
             return fail(E, "table column %lld has %lld rows, the table %lld", (long long)c,
                         (long long)col->rows, (long long)o->rows);
-        int rc = compress ? ddb__encode_compressed_column(E, b, col, compress)
+        int rc = compress ? put_compressed_column(E, b, col, compress)
                           : encode_obj(E, b, col, &ids);
         if (rc < 0) return -1;
     }
@@ -428,7 +428,7 @@ static int dod_blocks(enc *E, ddb_buf *blocks, const ddb_obj *col)
     return 0;
 }
 
-static int ddb__encode_compressed_column(enc *E, ddb_buf *b, const ddb_obj *col, int method)
+static int put_compressed_column(enc *E, ddb_buf *b, const ddb_obj *col, int method)
 {
     ddb_type_class c = ddb_type_class_of(col->type);
     int ids = 0;
@@ -452,11 +452,9 @@ static int ddb__encode_compressed_column(enc *E, ddb_buf *b, const ddb_obj *col,
     if (rc == 0 && blocks.len > (size_t)INT32_MAX - 20)
         rc = fail(E, "compressed column too large");
     if (rc == 0) {
-        int base = c == DDB_CLASS_ARRAY ? col->type - DDB_ARRAY_BASE : col->type;
         int32_t extra = c == DDB_CLASS_ARRAY ? (int32_t)(col->rows ? col->row_offs[col->rows] : 0)
                                              : col->scale;
         uint8_t unit = c == DDB_CLASS_FIXED ? (uint8_t)w : 0xff;
-        (void)base;
         if (put_hdr(b, DDB_COMPRESS, DDB_VECTOR) < 0 ||
             ddb_buf_i32(b, (int32_t)(20 + blocks.len)) < 0 || ddb_buf_i32(b, 1) < 0 ||
             ddb_buf_u8(b, 0) < 0 || ddb_buf_u8(b, 1) < 0 || ddb_buf_u8(b, 0xff) < 0 ||
