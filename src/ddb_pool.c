@@ -539,6 +539,7 @@ const char *ddb_pool_error(const ddb_pool *p) { return p->error; }
 
 int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen)
 {
+    uv_update_time(p->loop);    /* the caller may have been busy outside uv_run */
     if (ddb_pool_is_stopping(p)) {
         ERR("pool is shut down%s%s", p->error[0] ? ": " : "", p->error);
         return DDB_ESHUTDOWN;
@@ -569,7 +570,6 @@ int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen)
             ddb_conn_start(p->conns[i], attempt_budget(p, 0) ? attempt_budget(p, 0)
                                                               : p->nsites);
     }
-    uv_update_time(p->loop);    /* the caller may have been busy outside uv_run */
     uint64_t now = uv_now(p->loop);
     t->submit_ms = now;
     if (t->timeout > 0) {
