@@ -37,6 +37,7 @@ end
 
 local function run_and_reply(...)
   if not M.pool then return reply(503, { ok = false, error = "the DolphinDB pool is not open" }) end
+  ngx.update_time()
   local t0 = ngx.now()
   local ok, v = pcall(M.pool.run, M.pool, ...)
   ngx.update_time()
