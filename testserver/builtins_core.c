@@ -8,7 +8,11 @@
 #include <string.h>
 #include <sys/random.h>
 
+#ifdef DDBMINI_FUZZ
+#define MAX_GENERATED 100000LL
+#else
 #define MAX_GENERATED 200000000LL     /* elements one take()/rand() may build */
+#endif
 
 /* ---- per-thread PRNG (xoshiro256**, seeded from the kernel) ---- */
 
@@ -274,7 +278,7 @@ static int bi_sleep(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb
     double ms = cell_f64(a[0], 0, &isnull);
     if (isnull || ms < 0)
         return ctx_error(ctx, "The argument of sleep must be a non-negative number");
-    return ctx_sleep(ctx, (int64_t)ms);
+    return ctx_sleep(ctx, ms > 1e12 ? (int64_t)1e12 : (int64_t)ms);
 }
 
 static int bi_print(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out)

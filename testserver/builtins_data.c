@@ -331,7 +331,8 @@ static int temporal_unit(int t, int64_t *ns, int *epoch)
 
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
-/* Converts a raw temporal value between temporal types; 0 or -1 if impossible. */
+/* Converts a raw temporal value between temporal types: 0, -1 if the types do
+ * not convert, -2 if the value is out of range (the result is NULL). */
 static int convert_temporal(int from, int to, int64_t v, int64_t *res)
 {
     int64_t ns, unit;
@@ -342,12 +343,14 @@ static int convert_temporal(int from, int to, int64_t v, int64_t *res)
     }
     if (from == DDB_MONTH) {
         int64_t y = floor_div(v, 12);
-        ns = ddb_days_from_civil(y, (unsigned)(v - y * 12 + 1), 1) * NS_DAY;
+        if (__builtin_mul_overflow(ddb_days_from_civil(y, (unsigned)(v - y * 12 + 1), 1), NS_DAY, &ns))
+            return -2;
         epoch_from = 1;
     } else {
         if (temporal_unit(from, &unit, &epoch_from))
             return -1;
-        ns = v * unit;
+        if (__builtin_mul_overflow(v, unit, &ns))
+            return -2;          /* beyond the nanosecond range: NULL */
     }
     if (to == DDB_MONTH) {
         if (!epoch_from)
@@ -370,7 +373,7 @@ static int convert_temporal(int from, int to, int64_t v, int64_t *res)
 
 static int cast_cell(eval_ctx *ctx, const ddb_obj *x, int64_t i, ddb_obj *r, int64_t j, int to)
 {
-    int isnull = x->type == DDB_VOID;
+    int isnull = x->type == DDB_VOID, rc;
     if (type_is_text(to)) {
         ddb_buf b;
         ddb_buf_init(&b);
@@ -409,8 +412,12 @@ static int cast_cell(eval_ctx *ctx, const ddb_obj *x, int64_t i, ddb_obj *r, int
         double d = cell_f64(x, i, &isnull);
         if (!isnull && type_is_floating(to))
             cell_put_f64(r, j, d);
-        else if (!isnull && type_is_integer(to))
-            cell_put_i64(r, j, to == DDB_BOOL ? d != 0 : (int64_t)d);
+        else if (!isnull && type_is_integer(to)) {
+            if (to != DDB_BOOL && !(d > -9.2e18 && d < 9.2e18))
+                isnull = 1;     /* NaN or beyond the integer range */
+            else
+                cell_put_i64(r, j, to == DDB_BOOL ? d != 0 : (int64_t)d);
+        }
         else if (!isnull)
             return ctx_error(ctx, "Can't convert %s to %s", ddb_type_name(x->type), ddb_type_name(to));
     } else if (!isnull && (type_is_integer(x->type) || type_is_temporal(x->type))) {
@@ -421,8 +428,10 @@ static int cast_cell(eval_ctx *ctx, const ddb_obj *x, int64_t i, ddb_obj *r, int
             cell_put_f64(r, j, (double)v);
         else if (type_is_integer(to) || type_is_integer(x->type))
             cell_put_i64(r, j, to == DDB_BOOL ? v != 0 : v);
-        else if (convert_temporal(x->type, to, v, &v) == 0)
+        else if ((rc = convert_temporal(x->type, to, v, &v)) == 0)
             cell_put_i64(r, j, v);
+        else if (rc == -2)
+            isnull = 1;
         else
             return ctx_error(ctx, "Can't convert %s to %s", ddb_type_name(x->type), ddb_type_name(to));
     } else if (!isnull)

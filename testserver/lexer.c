@@ -315,7 +315,7 @@ static int lex_op(lexer *lx, int space)
             break;
         }
     if (!op[0]) {
-        if (!strchr("+-*/%<>!=:,()[]{}", s[0]))
+        if (s[0] == 0 || !strchr("+-*/%<>!=:,()[]{}", s[0]))   /* strchr matches the NUL */
             return fail(lx, "Cannot recognize the token", start, 1);
         op[0] = s[0];
     }

@@ -12,7 +12,11 @@
 #include <math.h>
 #include <string.h>
 
+#ifdef DDBMINI_FUZZ
+#define MAX_RANGE 100000LL
+#else
 #define MAX_RANGE 200000000LL        /* elements a..b may build */
+#endif
 
 static const char *op_text(int op)
 {
@@ -210,8 +214,9 @@ static int make_range(eval_ctx *ctx, const ddb_obj *a, const ddb_obj *b, ddb_obj
     int64_t lo = cell_i64(a, 0, &na), hi = cell_i64(b, 0, &nb);
     if (na || nb)
         return ctx_error(ctx, "The operands of .. can't be NULL");
-    int64_t n = (hi >= lo ? hi - lo : lo - hi) + 1;
-    if (n > MAX_RANGE || n <= 0)
+    uint64_t span = hi >= lo ? (uint64_t)hi - (uint64_t)lo : (uint64_t)lo - (uint64_t)hi;
+    int64_t n = span >= (uint64_t)MAX_RANGE ? MAX_RANGE + 1 : (int64_t)span + 1;
+    if (n > MAX_RANGE)
         return ctx_error(ctx, "The range %lld..%lld is too large", (long long)lo, (long long)hi);
     int type = a->type == DDB_LONG || b->type == DDB_LONG ? DDB_LONG : DDB_INT;
     ddb_obj *v = ddb_vector_new(type, n);
@@ -273,7 +278,7 @@ static int elementwise(eval_ctx *ctx, int op, const ddb_obj *a, const ddb_obj *b
         } else if (type_is_floating(rt) || floating) {
             double x = avoid ? 0 : cell_f64(a, ia, &na), y = bvoid ? 0 : cell_f64(b, ib, &nb);
             double v = na || nb ? 0 : float_op(op, x, y, &isnull);
-            if (na || nb || isnull || (type_is_integer(rt) && !isfinite(v)))
+            if (na || nb || isnull || (type_is_integer(rt) && !(v > -9.2e18 && v < 9.2e18)))
                 cell_put_null(r, i);
             else if (type_is_floating(rt))
                 cell_put_f64(r, i, v);

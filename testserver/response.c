@@ -109,6 +109,8 @@ static int add_vector_rows(response *resp, const ddb_obj *v, int form, int64_t r
     int w = ddb_type_width(v->type);
     if (response_add_owned(resp, &h))
         return -1;
+    if (r1 == r0)
+        return 0;               /* an empty vector has no cell array at all */
     return add_borrowed(resp, v, (const char *)v->data + r0 * w, (size_t)((r1 - r0) * w));
 }
 

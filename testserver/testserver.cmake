@@ -1,8 +1,6 @@
 # ddbmini: the bundled DolphinDB-protocol test server (a test double).
 set(DDBMINI_DIR ${CMAKE_CURRENT_LIST_DIR})
-add_executable(ddbmini
-  ${DDBMINI_DIR}/main.c
-  ${DDBMINI_DIR}/server.c
+set(DDBMINI_CORE_SOURCES
   ${DDBMINI_DIR}/request.c
   ${DDBMINI_DIR}/response.c
   ${DDBMINI_DIR}/session.c
@@ -18,6 +16,7 @@ add_executable(ddbmini
   ${DDBMINI_DIR}/builtins_data.c
   ${DDBMINI_DIR}/builtins_server.c
 )
+add_executable(ddbmini ${DDBMINI_DIR}/main.c ${DDBMINI_DIR}/server.c ${DDBMINI_CORE_SOURCES})
 target_include_directories(ddbmini PRIVATE ${DDBMINI_DIR})
 target_link_libraries(ddbmini PRIVATE ddbtext ddbcodec PkgConfig::LIBUV Threads::Threads m)
 set_target_properties(ddbmini PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
@@ -35,3 +34,16 @@ foreach(t script protocol faults load)
   target_link_libraries(test_ddbmini_${t} PRIVATE ddbmini_harness Threads::Threads)
   add_test(NAME ddbmini_${t} COMMAND test_ddbmini_${t} $<TARGET_FILE:ddbmini>)
 endforeach()
+
+# ---- libFuzzer target (clang, -DDDB_FUZZ=ON): scripts through lexer/parser/evaluator ----
+if(DDB_FUZZ AND TARGET ddbcodec_fuzz)
+  add_executable(fuzz_ddbmini_script ${DDBMINI_DIR}/fuzz_script.c ${DDBMINI_CORE_SOURCES}
+                 ${CMAKE_SOURCE_DIR}/src/ddb_text.c)
+  target_include_directories(fuzz_ddbmini_script PRIVATE ${DDBMINI_DIR})
+  target_compile_definitions(fuzz_ddbmini_script PRIVATE DDBMINI_FUZZ)
+  target_link_libraries(fuzz_ddbmini_script ddbcodec_fuzz PkgConfig::LIBUV Threads::Threads m)
+  target_compile_options(fuzz_ddbmini_script PRIVATE -fsanitize=fuzzer,address,undefined
+                         -fno-sanitize-recover=all)
+  target_link_options(fuzz_ddbmini_script PRIVATE -fsanitize=fuzzer,address,undefined)
+  set_target_properties(fuzz_ddbmini_script PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
+endif()
