@@ -308,6 +308,29 @@ static void test_login_and_initial_script(void)
     printf("ok  login (function and connect lines), initial script, bad password\n");
 }
 
+/* compress = 1 sets flag 64: ddbmini answers with compressed table columns, which
+ * must decode to the same table as the plain answer. */
+static void test_compress(void)
+{
+    const char *script = "table(1..5000 as a, take(`x`y`z, 5000) as b, 0.5 * (1..5000) as c)";
+    ddb_task *res[2];
+    for (int comp = 0; comp < 2; comp++) {
+        ddb_pool_config cfg;
+        test_config(&cfg, server.port, 1);
+        cfg.compress = comp;
+        ddb_pool *p = open_pool(loop, &cfg);
+        res[comp] = run_script(loop, p, script, 5000);
+        close_pool(loop, p);
+    }
+    const ddb_obj *plain = ddb_task_result(res[0]), *packed = ddb_task_result(res[1]);
+    CHECK(plain && packed && plain->form == DDB_TABLE && plain->rows == 5000 &&
+          ddb_obj_equal(plain, packed), "compressed reply decodes to the same table (%s)",
+          ddb_task_error(res[1]) ? ddb_task_error(res[1]) : "");
+    ddb_task_unref(res[0]);
+    ddb_task_unref(res[1]);
+    printf("ok  compress flag: a 5000-row table arrives identical\n");
+}
+
 typedef struct many { ddb_task *t[8]; int n; } many;
 
 static int all_done(void *ud)
@@ -396,6 +419,7 @@ int main(void)
     test_kinds_and_results();
     test_options();
     test_login_and_initial_script();
+    test_compress();
     test_concurrency_timing();
     test_callbacks_exactly_once();
     ddbmini_stop(&server);
