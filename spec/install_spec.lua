@@ -1,0 +1,246 @@
+-- The two ways to install, checked into temporary directories:
+--   * `cmake --install BUILD --prefix TMP`: the expected files are there; the installed
+--     ddbmini starts; the installed ddblua and luajit with the installed paths
+--     `require "dolphindb"` from the prefix and run a query; the README's C example
+--     compiles against the installed headers and libraries through dolphindb.pc and runs.
+--   * LuaRocks: `luarocks --lua-version=5.1 make rockspec/dolphindb-scm-1.rockspec
+--     --tree TMP LUA_INCDIR=...` builds the rock from the sources (no network: no
+--     rock server is consulted); luajit with the tree's paths and the tree's ddblua
+--     run a query.
+-- Child processes that are not sanitized (cmake, luarocks, the compiler, a rock built
+-- without ASan) run without the ASan LD_PRELOAD that scripts/busted.sh may set.
+
+local ddbmini = require "support.ddbmini"
+
+local root = os.getenv("PWD") or "."
+local build = os.getenv("DDB_BUILD_DIR") or (root .. "/build")
+if not build:find("^/") then build = root .. "/" .. build end
+local LUA_INCDIR = "/usr/include/luajit-2.1"
+
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function spit(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
+local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+local function exists(path) return slurp(path) ~= nil end
+
+local tmp = os.tmpname()
+os.remove(tmp)
+assert(os.execute("mkdir -p " .. q(tmp)) == 0)
+
+-- Runs a shell command line; returns exit status and its stdout+stderr.
+local function sh(line)
+  local out = tmp .. "/sh.out"
+  os.execute("sh -c " .. q("(" .. line .. ") >" .. out .. " 2>&1; echo $? >" .. tmp .. "/sh.rc"))
+  return tonumber(slurp(tmp .. "/sh.rc")), slurp(out) or ""
+end
+
+local function cache_value(key)
+  local cache = slurp(build .. "/CMakeCache.txt") or ""
+  return cache:match("\n" .. key .. ":[%w_]+=([^\n]*)")
+end
+local sanitized = cache_value("DDB_SANITIZE") == "ON"
+
+-- A query against `port` that also reports where the module came from.
+local function probe_code(port)
+  return ([[
+local ddb = require "dolphindb"
+local pool = ddb.DBConnectionPool("127.0.0.1", %d, 2)
+print("result", pool:run("add", 40, 2), pool:run("`a`b`c")[3])
+pool:shutDown()
+print("lua", debug.getinfo(ddb.DBConnectionPool, "S").source)
+print("core", package.searchpath("dolphindb.core", package.cpath))
+]]):format(port)
+end
+
+-- Runs a shell line that executes probe_code; checks the answer and where it came from.
+local function assert_probe(line, from_lua, from_core)
+  local rc, out = sh(line)
+  assert.are.equal(0, rc, out)
+  assert.matches("result\t42\tc", out)
+  local lua_src = out:match("\nlua\t@([^\n]+)")
+  local core_src = out:match("\ncore\t([^\n]+)")
+  assert.is_truthy(lua_src, out)
+  assert.is_truthy(core_src, out)
+  -- normalise ".../bin/../share" so the prefix comparison is exact
+  local function norm(p) return (p:gsub("/[^/]+/%.%./", "/")) end
+  assert.are.equal(from_lua .. "/dolphindb/pool.lua", norm(lua_src))
+  assert.are.equal(from_core .. "/dolphindb/core.so", norm(core_src))
+end
+
+local function lua_files()
+  local list = {}
+  local p = io.popen("cd " .. q(root .. "/lua/dolphindb") .. " && ls *.lua")
+  for name in p:read("*a"):gmatch("%S+") do list[#list + 1] = name end
+  p:close()
+  return list
+end
+
+-- A block of the README section "## From C".
+local function readme_c_example()
+  local readme = assert(slurp(root .. "/README.md"))
+  local sec = readme:match("\n## From C\n(.-)\n## ")
+  assert.is_truthy(sec, "README has no '## From C' section")
+  local code = sec:match("```c\n(.-)\n```")
+  assert.is_truthy(code, "no ```c block in '## From C'")
+  return code
+end
+
+describe("installation", function()
+  local server
+
+  setup(function()
+    local ffi = require "ffi"
+    pcall(ffi.cdef, "int setenv(const char *, const char *, int); int unsetenv(const char *);")
+    local preload = os.getenv("LD_PRELOAD")
+    if preload then ffi.C.unsetenv("LD_PRELOAD") end
+    local ok, srv = pcall(ddbmini.start, {})
+    if preload then ffi.C.setenv("LD_PRELOAD", preload, 1) end
+    if not ok then error(srv, 0) end
+    server = srv
+  end)
+
+  teardown(function()
+    if server then server:stop() end
+    os.execute("rm -rf " .. q(tmp))
+  end)
+
+  describe("cmake --install into a temporary prefix", function()
+    local prefix = tmp .. "/prefix"
+    local LDIR, CDIR = prefix .. "/share/lua/5.1", prefix .. "/lib/lua/5.1"
+
+    setup(function()
+      local rc, out = sh("env -u LD_PRELOAD cmake --install " .. q(build) .. " --prefix " .. q(prefix))
+      assert(rc == 0, "cmake --install failed:\n" .. out)
+    end)
+
+    it("lays out the host, server, module, libraries, headers and pkg-config file", function()
+      local missing = {}
+      local want = {
+        "bin/ddblua", "bin/ddbmini", "lib/lua/5.1/dolphindb/core.so",
+        "lib/libddbcore.a", "lib/libddbcodec.a", "lib/pkgconfig/dolphindb.pc",
+        "include/dolphindb/dolphindb.h", "share/doc/dolphindb/README.md",
+        "share/doc/dolphindb/API.md",
+      }
+      for _, name in ipairs(lua_files()) do want[#want + 1] = "share/lua/5.1/dolphindb/" .. name end
+      for _, f in ipairs(want) do
+        if not exists(prefix .. "/" .. f) then missing[#missing + 1] = f end
+      end
+      assert.are.same({}, missing)
+    end)
+
+    it("installs every header the public header includes, transitively", function()
+      local seen, queue, missing = {}, { "dolphindb.h" }, {}
+      while #queue > 0 do
+        local h = table.remove(queue)
+        local text = slurp(prefix .. "/include/dolphindb/" .. h)
+        if not text then
+          missing[#missing + 1] = h
+        else
+          for inc in text:gmatch('#include%s+"([^"]+)"') do
+            if not seen[inc] then seen[inc] = true; queue[#queue + 1] = inc end
+          end
+        end
+      end
+      assert.are.same({}, missing)
+      assert.is_true(seen["ddb_obj.h"] == true)
+    end)
+
+    it("has an installed ddbmini that starts", function()
+      local rc, out = sh("cd " .. q(tmp) .. " && env -u LD_PRELOAD timeout 10 " .. q(prefix .. "/bin/ddbmini")
+        .. " --port 0 & pid=$!; sleep 0.5; kill -TERM $pid; wait $pid")
+      assert.are.equal(0, rc, out)
+      assert.matches("ddbmini listening on 127%.0%.0%.1:%d+", out)
+    end)
+
+    it("has a ddblua that loads the installed module and runs a query", function()
+      local script = tmp .. "/probe_prefix.lua"
+      spit(script, probe_code(server.port))
+      -- run from outside the source tree, without LUA_PATH/LUA_CPATH
+      assert_probe("cd " .. q(tmp) .. " && env -u LD_PRELOAD -u LUA_PATH -u LUA_CPATH "
+        .. q(prefix .. "/bin/ddblua") .. " " .. q(script), LDIR, CDIR)
+    end)
+
+    it("lets luajit require the installed module with the installed paths", function()
+      local script = tmp .. "/probe_prefix_luajit.lua"
+      spit(script, probe_code(server.port))
+      -- a sanitized core.so needs the ASan runtime preloaded into luajit: keep LD_PRELOAD
+      assert_probe("cd " .. q(tmp) .. " && LUA_PATH=" .. q(LDIR .. "/?.lua;" .. LDIR .. "/?/init.lua")
+        .. " LUA_CPATH=" .. q(CDIR .. "/?.so") .. " luajit " .. q(script), LDIR, CDIR)
+    end)
+
+    it("builds the README's C example with pkg-config and runs it", function()
+      local src = tmp .. "/query.c"
+      spit(src, readme_c_example())
+      local cc = cache_value("CMAKE_C_COMPILER") or "cc"
+      local flags = sanitized and "-fsanitize=address,undefined" or ""
+      local pc = "PKG_CONFIG_PATH=" .. q(prefix .. "/lib/pkgconfig")
+      local rc, out = sh("env -u LD_PRELOAD " .. pc .. " " .. q(cc) .. " -Wall -Wextra -Werror "
+        .. flags .. " -o " .. q(tmp .. "/query") .. " " .. q(src)
+        .. " $(" .. pc .. " pkg-config --cflags --libs dolphindb)")
+      assert.are.equal(0, rc, out)
+      local t0 = require("dolphindb.core").now()
+      rc, out = sh("env -u LD_PRELOAD " .. q(tmp .. "/query") .. " 127.0.0.1 " .. server.port)
+      local secs = require("dolphindb.core").now() - t0
+      assert.are.equal(0, rc, out)
+      assert.matches("sleep%(500%); 1%+1 %-> 2\n", out)
+      assert.matches('sleep%(500%); `a`b`c %-> %["a","b","c"%]\n', out)
+      assert.matches("2024%.01%.02 %+ 1 %-> 2024%.01%.03\n", out)
+      assert.matches("failed: task %-%d+: server error: .*Cannot recognize the token bar", out)
+      assert.is_true(secs < 10, "the C example took " .. secs .. " s")
+    end)
+  end)
+
+  describe("luarocks make into a temporary tree", function()
+    local tree = tmp .. "/tree"
+    local LDIR, CDIR = tree .. "/share/lua/5.1", tree .. "/lib/lua/5.1"
+    local log
+
+    setup(function()
+      -- --only-server at an empty directory: no rock server (no network) is consulted
+      os.execute("mkdir -p " .. q(tmp .. "/no-server"))
+      local rc, out = sh("cd " .. q(root) .. " && env -u LD_PRELOAD DDB_ROCK_BUILD_DIR=" .. q(tmp .. "/rock-build")
+        .. " luarocks --lua-version=5.1 --only-server=" .. q(tmp .. "/no-server")
+        .. " make rockspec/dolphindb-scm-1.rockspec --tree " .. q(tree)
+        .. " LUA_INCDIR=" .. LUA_INCDIR)
+      log = out
+      assert(rc == 0, "luarocks make failed:\n" .. out)
+    end)
+
+    it("installs dolphindb.core, the Lua modules and ddblua into the tree", function()
+      local missing = { }
+      local want = { "lib/lua/5.1/dolphindb/core.so", "bin/ddblua" }
+      for _, name in ipairs(lua_files()) do want[#want + 1] = "share/lua/5.1/dolphindb/" .. name end
+      for _, f in ipairs(want) do
+        if not exists(tree .. "/" .. f) then missing[#missing + 1] = f end
+      end
+      assert.are.same({}, missing)
+      assert.matches("dolphindb scm%-1 is now installed", log)
+    end)
+
+    it("lets luajit with the tree's paths require dolphindb and run a query", function()
+      local script = tmp .. "/probe_rock.lua"
+      spit(script, probe_code(server.port))
+      assert_probe("cd " .. q(tmp) .. " && env -u LD_PRELOAD LUA_PATH=" .. q(LDIR .. "/?.lua;" .. LDIR .. "/?/init.lua")
+        .. " LUA_CPATH=" .. q(CDIR .. "/?.so") .. " luajit " .. q(script), LDIR, CDIR)
+    end)
+
+    it("has a ddblua that finds the tree's modules by itself", function()
+      local script = tmp .. "/probe_rock_host.lua"
+      spit(script, probe_code(server.port))
+      assert_probe("cd " .. q(tmp) .. " && env -u LD_PRELOAD -u LUA_PATH -u LUA_CPATH "
+        .. q(tree .. "/bin/ddblua") .. " " .. q(script), LDIR, CDIR)
+    end)
+  end)
+end)
