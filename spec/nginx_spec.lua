@@ -13,7 +13,15 @@ local ddbmini = require "support.ddbmini"
 local nginx = require "support.nginx"
 local json = require "dkjson"
 
+nginx.isolate_preload()
+
 local POOL = 8
+local SANITIZED = (function()
+  local f = io.open(nginx.build .. "/CMakeCache.txt")
+  local cache = f and f:read("*a") or ""
+  if f then f:close() end
+  return cache:find("DDB_SANITIZE:BOOL=ON", 1, true) ~= nil
+end)()
 local WORKERS = 2
 
 local function http_load(port, path, conc, total, probe_path, probes, probe_after)
@@ -174,7 +182,7 @@ describe("dolphindb in nginx workers", function()
   setup(function()
     srv = ddbmini.start {}
     ng = nginx.start { workers = WORKERS, ddb_port = srv.port, pool_size = POOL,
-                       locations = LOCATIONS, exit_grace = 1 }
+                       locations = LOCATIONS, exit_grace = 1.5 }
   end)
 
   teardown(function()
@@ -309,7 +317,11 @@ describe("dolphindb in nginx workers", function()
   it("2000 concurrent requests: 2000 quick queries through 8 connections per worker in well under a second", function()
     local r = http_load(ng.port, "/query?script=" .. esc("1+1"), 2000, 2000)
     assert.are.equal(2000, r.ok, r.raw)
-    assert.is_true(r.wall_ms < 1000, "2000 concurrent quick queries took " .. r.wall_ms .. " ms")
+    print(("\n2000 concurrent 1+1 requests: %.0f ms (p50 %.1f ms, max %.1f ms)")
+      :format(r.wall_ms, r.p50_ms, r.max_ms))
+    -- sanitized builds are several times slower: the bound there is looser
+    local limit = SANITIZED and 3000 or 1000
+    assert.is_true(r.wall_ms < limit, "2000 concurrent quick queries took " .. r.wall_ms .. " ms")
   end)
 
   it("2000 concurrent requests each waiting on sleep(50) finish at the pool's bound", function()
@@ -325,12 +337,16 @@ describe("dolphindb in nginx workers", function()
       ("took %.0f ms, bound %.0f ms"):format(r.wall_ms, bound))
   end)
 
-  it("a fast location answers in < 5 ms while 200 slow queries are in flight", function()
+  -- 5 ms in release builds; ASan/UBSan builds run everything several times slower.
+  local FAST_MS = SANITIZED and 25 or 5
+  it(("a fast location answers in < %d ms while 200 slow queries are in flight"):format(FAST_MS), function()
     local r = http_load(ng.port, "/sleep?ms=300", 200, 200, "/fast", 30, 300)
     assert.are.equal(200, r.ok, r.raw)
     assert.are.equal(30, r.probe_ok, r.raw)
     assert.is_true(r.probe_inflight_min >= 150, "only " .. r.probe_inflight_min .. " slow requests in flight")
-    assert.is_true(r.probe_max_ms < 5, ("slowest /fast answer %.2f ms (median %.2f)")
+    print(("\n/fast with %d+ slow requests parked: median %.2f ms, max %.2f ms")
+      :format(r.probe_inflight_min, r.probe_p50_ms, r.probe_max_ms))
+    assert.is_true(r.probe_max_ms < FAST_MS, ("slowest /fast answer %.2f ms (median %.2f)")
       :format(r.probe_max_ms, r.probe_p50_ms))
   end)
 
@@ -340,21 +356,23 @@ describe("dolphindb in nginx workers", function()
     for _, pid in ipairs(workers) do
       assert.are.equal(3, nginx.thread_count(pid), "worker threads: main + pool loop + bridge")
     end
-    local quick = http_load_bg(ng.port, "/sleep?ms=300", 20, 20)
-    local slow = http_load_bg(ng.port, "/sleep?ms=4000", 10, 10)
+    -- 6 slow requests hold at most 6 of a worker's 8 connections, so the 10 quick
+    -- ones finish well within exitGrace (1.5 s) even if they all land on that worker
+    local quick = http_load_bg(ng.port, "/sleep?ms=100", 10, 10)
+    local slow = http_load_bg(ng.port, "/sleep?ms=5000", 6, 6)
     os.execute("sleep 0.15")
     ng:reload()
     for _, pid in ipairs(workers) do
       assert.is_true(nginx.wait_gone(pid, 8), "old worker " .. pid .. " did not exit")
     end
     local q = quick()
-    assert.are.equal(20, q.ok, q.raw)               -- finished within exitGrace
+    assert.are.equal(10, q.ok, q.raw)               -- finished within exitGrace
     local s = slow()
-    -- past exitGrace (1 s) the pool shut down: every slow request was answered, with
+    -- past exitGrace (1.5 s) the pool shut down: every slow request was answered, with
     -- the task's "shut down" error
     assert.are.equal(0, s.errors, s.raw)
-    assert.are.equal(10, s.non200, s.raw)
-    assert.is_true(s.max_ms < 3500, "slow requests waited " .. s.max_ms .. " ms")
+    assert.are.equal(6, s.non200, s.raw)
+    assert.is_true(s.max_ms < 4000, "slow requests waited " .. s.max_ms .. " ms")
     local new = ng:worker_pids()
     assert.are.equal(WORKERS, #new)
     os.execute("sleep 0.2")

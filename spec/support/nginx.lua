@@ -48,6 +48,19 @@ if M.repo:sub(1, 1) ~= "/" then M.repo = (os.getenv("PWD") or ".") .. "/" .. M.r
 M.build = os.getenv("DDB_BUILD_DIR") or (M.repo .. "/build")
 if M.build:sub(1, 1) ~= "/" then M.build = (os.getenv("PWD") or ".") .. "/" .. M.build end
 M.binary = os.getenv("NGINX") or "/usr/sbin/nginx"
+
+-- Sanitized builds: scripts/busted.sh preloads the ASan runtime for luajit. nginx
+-- (which loads our sanitized .so) needs it too, but the sanitized ddbmini and
+-- http_load carry their own runtime and must not get it. isolate_preload() takes it
+-- out of this process's environment (so os.execute/io.popen children run without
+-- it); nginx is started with it explicitly.
+M.preload = os.getenv("LD_PRELOAD")
+function M.isolate_preload()
+  if not M.preload then return end
+  local ffi = require "ffi"
+  pcall(ffi.cdef, "int unsetenv(const char *);")
+  ffi.C.unsetenv("LD_PRELOAD")
+end
 M.modules = "/usr/lib/nginx/modules"
 
 local TEMPLATE = [[
@@ -126,7 +139,8 @@ function M.start(opts)
     }
     write_file(dir .. "/nginx.conf", conf)
     os.remove(dir .. "/error.log")
-    local out, code = sh(("%s -p %s -c %s/nginx.conf -e %s/error.log"):format(M.binary, dir, dir, dir))
+    local env = M.preload and ("env LD_PRELOAD=%s "):format(M.preload) or ""
+    local out, code = sh(("%s%s -p %s -c %s/nginx.conf -e %s/error.log"):format(env, M.binary, dir, dir, dir))
     if code == 0 then
       local self = setmetatable({ dir = dir, port = port, opts = opts }, Server)
       local deadline = os.time() + 10
