@@ -135,17 +135,19 @@ static int inflate_fixed(ddb_decoder *d, frame *f, int method, int type, int16_t
     const uint8_t *src;
     int32_t blen;
     int r;
+    uint8_t none[1];            /* target of an empty vector: no arithmetic on NULL */
     while ((r = next_block(d, f, &off, &src, &blen, &at)) == 1) {
+        uint8_t *dst = cells ? cells + filled : none;
         if (method == 1) {
             int64_t room = bytes - filled;
-            int got = LZ4_decompress_safe((const char *)src, (char *)cells + filled, blen,
+            int got = LZ4_decompress_safe((const char *)src, (char *)dst, blen,
                                           room > INT32_MAX ? INT32_MAX : (int)room);
             if (got < 0)
                 return ddb__dec_fail(d, at, "corrupt LZ4 block of %d bytes (or more data "
                                      "than %d %s cells)", blen, count, ddb_type_name(type)), -1;
             filled += got;
         } else {
-            int64_t got = ddb__dod_decode_block(src, (size_t)blen, cells + filled,
+            int64_t got = ddb__dod_decode_block(src, (size_t)blen, dst,
                                                 count - filled / width, (int)width, le);
             if (got < 0)
                 return ddb__dec_fail(d, at, "corrupt delta-of-delta block of %d bytes", blen), -1;
