@@ -245,7 +245,8 @@ const char *ddb_task_msg(const ddb_task *t, int i);   /* NULL when out of range 
 
 /* Seconds from submission to the terminal state (0 while not terminal). */
 double ddb_task_elapsed(const ddb_task *t);
-/* Index of the connection that ran (or is running) the task, -1 if none. */
+/* Index of the connection that ran (or is running) the task, -1 if none. With the
+ * loop-thread driver read it only once the task is terminal. */
 int ddb_task_conn_index(const ddb_task *t);
 
 /* ---------------------------------------------------------------- inline pool */

@@ -549,7 +549,8 @@ int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen)
         return DDB_EFULL;
     }
     if (!t->has_user_id) {
-        t->id = p->next_auto_id--;
+        if (!t->id_assigned)
+            t->id = p->next_auto_id--;
     } else {
         ddb_task *old = id_find(p, t->id);
         if (old) {

@@ -20,6 +20,7 @@ struct ddb_task {
     atomic_int state;                /* DDB_TASK_* */
     int kind;
     int has_user_id;
+    int id_assigned;                 /* auto id already set (by the thread driver) */
     int64_t id;
     void *ud;
     char *text;                      /* script or function name (owned) */

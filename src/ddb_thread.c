@@ -50,6 +50,7 @@ struct ddb_pool_thread {
     size_t done_head, done_len, done_cap;
     int efd;
     int64_t admitted;
+    int64_t next_auto_id;           /* ids are given here, before the handle escapes */
     int open_finished;
     int shutting, loop_exited, joined;
     int wake_closed;                /* no more messages can be delivered */
@@ -220,6 +221,7 @@ ddb_pool_thread *ddb_pool_thread_start(const ddb_pool_config *cfg, char *err,
         return NULL;
     }
     tp->cfg = *cfg;
+    tp->next_auto_id = -1;
     tp->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (tp->efd < 0 || uv_mutex_init(&tp->mu) || uv_cond_init(&tp->changed)) {
         ERR("cannot create the completion eventfd or locks: %s", strerror(errno));
@@ -322,6 +324,10 @@ int ddb_pool_thread_submit(ddb_pool_thread *tp, const ddb_task_spec *spec,
     code = tp->shutting ? DDB_ESHUTDOWN : wait_for_space(tp, spec);
     if (code == DDB_OK) {
         tp->admitted++;
+        if (!t->has_user_id) {
+            t->id = tp->next_auto_id--;
+            t->id_assigned = 1;
+        }
         m->kind = MSG_SUBMIT;
         m->task = ddb_task_ref(t);
         post(tp, m);

@@ -104,6 +104,15 @@ static void test_many_threads(void)
     ddb_pool_thread_session_id(tp, 99, sid, sizeof sid);
     CHECK(sid[0] == 0, "session id out of range");
 
+    /* auto ids are given at submission, so the submitting thread can read them */
+    ddb_task *a1 = submit(tp, "6", 0, 0), *a2 = submit(tp, "7", 0, 0);
+    CHECK(ddb_task_id(a1) < 0 && ddb_task_id(a2) == ddb_task_id(a1) - 1,
+          "auto ids at submit: %lld %lld", (long long)ddb_task_id(a1),
+          (long long)ddb_task_id(a2));
+    drain(tp, 2, 3000, NULL, NULL);
+    ddb_task_unref(a1);
+    ddb_task_unref(a2);
+
     /* user ids, find, forget */
     ddb_task *t = submit(tp, "5", 1, 77);
     CHECK(ddb_pool_thread_wait(tp, 3) == 1, "wait sees the completion");
