@@ -318,6 +318,46 @@ static void test_server_faults(void)
     printf("ok  server faults: drop mid-response, stall + timeout, garbage; pool recovers\n");
 }
 
+/* POOL-SEMANTICS §2.1: a broken connection that cannot come back must not swallow
+ * tasks; everything runs on the healthy one. */
+static void test_no_task_sink(void)
+{
+    ddb_pool_config cfg;
+    test_config(&cfg, server.port, 2);
+    ddb_pool *p = open_pool(loop, &cfg);
+    ddb_task_unref(arm(p, "faultRefuse(true)"));       /* new connections die at once */
+    ddb_task_unref(arm(p, "faultDropAfter(5)"));
+    ddb_task *victim = run_script(loop, p, "1", 3000);
+    CHECK(ddb_task_state(victim) == DDB_TASK_FAILED, "the dropped task fails (%s)",
+          err_of(victim));
+    int broken = ddb_task_conn_index(victim);
+    ddb_task_unref(victim);
+    int ok = 0, on_broken = 0;
+    for (int i = 0; i < 20; i++) {
+        ddb_task *t = run_script(loop, p, "2+3", 3000);
+        ok += task_int(t) == 5;
+        on_broken += ddb_task_conn_index(t) == broken;
+        ddb_task_unref(t);
+    }
+    ddb_conn_info ci;
+    ddb_pool_conn_info(p, broken, &ci);
+    CHECK(ok == 20 && on_broken == 0 && ci.state != DDB_CONN_READY,
+          "20 tasks all ran on the healthy connection (ok %d, on broken %d, broken is %s: %s)",
+          ok, on_broken, ddb_conn_state_name(ci.state), ci.last_error);
+    ddb_task *reset = run_script(loop, p, "faultReset()", 3000);
+    ddb_task_unref(reset);
+    ddb_pool_stats st;
+    for (int i = 0; i < 60; i++) {         /* back-off is capped at 2 s */
+        run_for(loop, 100);
+        ddb_pool_get_stats(p, &st);
+        if (st.conns_ready == 2)
+            break;
+    }
+    CHECK(st.conns_ready == 2, "the broken connection came back after the fault cleared");
+    close_pool(loop, p);
+    printf("ok  a connection that cannot reconnect takes no task; it rejoins later\n");
+}
+
 static void test_kill_and_restart(void)
 {
     ddbmini_proc srv;
@@ -383,6 +423,7 @@ int main(void)
     test_shutdown_big();
     test_open_failure();
     test_server_faults();
+    test_no_task_sink();
     test_kill_and_restart();
     ddbmini_stop(&server);
     CHECK(uv_loop_close(loop) == 0, "every handle closed (uv_loop_close)");
