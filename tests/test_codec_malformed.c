@@ -222,6 +222,16 @@ static void compressed_errors(void)
     expect_error("truncated delta block", hex, "corrupt delta-of-delta block");
     snprintf(hex, sizeof hex, hdr, "14000000", "02", "05000000", "");
     expect_error("delta blocks missing", hex, "hold 0 of 5 elements");
+    snprintf(hex, sizeof hex, hdr, "1d000000", "01", "00000000", "05000000 4001000000");
+    expect_error("LZ4 data for an empty vector", hex, "more data than 0 INT cells");
+    snprintf(hex, sizeof hex, hdr, "19000000", "01", "00000000", "01000000 00");
+    size_t len, used;
+    uint8_t *b = cs_unhex(hex, &len);
+    char err[256] = "";
+    ddb_obj *o = ddb_decode(b, len, 1, NULL, &used, err, sizeof err);
+    CHECK(o && o->rows == 0 && used == len, "empty compressed vector with an empty block: %s", err);
+    ddb_obj_unref(o);
+    free(b);
     expect_error("compressed SYMBOL", "1a01 14000000 01000000 0001ff01 11 04 0000 00000000 00000000 ffffffff",
                  "data type 17 cannot be compressed");
     expect_error("delta of DOUBLE", "1a01 14000000 01000000 0001ff02 10 08 0000 00000000 00000000 ffffffff",
