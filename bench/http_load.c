@@ -10,7 +10,7 @@
  *
  * Prints one "key=value" per line: ok (status 200), non200, errors (connect/read
  * failures), wall_ms, p50_ms, p90_ms, p99_ms, max_ms, and with probes probe_ok,
- * probe_max_ms, probe_p50_ms, probe_inflight_min (main requests in flight when each
+ * probe_p50_ms, probe_p90_ms, probe_max_ms, probe_inflight_min (main requests in flight when each
  * probe was sent, the smallest value). Exit status 0 even when requests failed: the
  * caller checks the numbers. Usage errors exit 2. */
 #include <errno.h>
@@ -197,9 +197,9 @@ int main(int argc, char **argv)
            pct(lat, finished, 0.9), pct(lat, finished, 0.99), pct(lat, finished, 1.0));
     if (probes) {
         qsort(plat, (size_t)probes_done, sizeof *plat, cmp_double);
-        printf("probe_ok=%d\nprobe_p50_ms=%.2f\nprobe_max_ms=%.2f\nprobe_inflight_min=%d\n",
-               probe_ok, pct(plat, probes_done, 0.5), pct(plat, probes_done, 1.0),
-               probe_inflight_min);
+        printf("probe_ok=%d\nprobe_p50_ms=%.2f\nprobe_p90_ms=%.2f\nprobe_max_ms=%.2f\n"
+               "probe_inflight_min=%d\n", probe_ok, pct(plat, probes_done, 0.5),
+               pct(plat, probes_done, 0.9), pct(plat, probes_done, 1.0), probe_inflight_min);
     }
     free(conns); free(pfd); free(lat); free(plat);
     return 0;
