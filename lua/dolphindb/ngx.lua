@@ -557,6 +557,33 @@ end
 M.Pool = Pool
 M.Future = Future
 
+-- The plain module's scheduler helpers, mapped onto nginx's own: spawn -> a light
+-- thread of the current request/timer, sleep -> ngx.sleep, now -> fresh ngx.now().
+function M.spawn(fn, ...) return ngx.thread.spawn(fn, ...) end
+function M.sleep(sec) return ngx.sleep(sec) end
+function M.now()
+  ngx.update_time()
+  return ngx.now()
+end
+
+-- wait(list[, timeout]): waits until every future in `list` is done (light threads
+-- from spawn are waited with ngx.thread.wait). Returns true, or false on timeout.
+function M.wait(list, timeout)
+  local deadline = timeout and M.now() + timeout
+  for i = 1, #list do
+    local item = list[i]
+    if getmetatable(item) == Future then
+      local left = deadline and math.max(0, deadline - M.now())
+      if not await(item._rec, left) then return false end
+    elseif type(item) == "thread" then
+      ngx.thread.wait(item)
+    else
+      fail(2, "wait: list[%d] is a %s, not a future or a light thread", i, type(item))
+    end
+  end
+  return true
+end
+
 -- Values: the typed constructors, ddb.null, encode/decode of the plain module.
 local has_value, value = pcall(require, "dolphindb.value")
 if has_value then
