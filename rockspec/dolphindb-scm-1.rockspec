@@ -11,7 +11,9 @@ package = "dolphindb"
 version = "scm-1"
 
 source = {
-  url = "git+file:///work/main",   -- `luarocks make` builds the checkout it runs in
+  -- `luarocks make` builds the checkout it runs in and never fetches this URL.
+  -- (No license field: the project has not chosen one yet, so `luarocks lint` warns.)
+  url = "git+file://.",
 }
 
 description = {
