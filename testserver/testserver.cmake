@@ -35,15 +35,17 @@ foreach(t script protocol faults load)
   add_test(NAME ddbmini_${t} COMMAND test_ddbmini_${t} $<TARGET_FILE:ddbmini>)
 endforeach()
 
-# ---- libFuzzer target (clang, -DDDB_FUZZ=ON): scripts through lexer/parser/evaluator ----
+# ---- libFuzzer targets (clang, -DDDB_FUZZ=ON): scripts, and whole requests ----
 if(DDB_FUZZ AND TARGET ddbcodec_fuzz)
-  add_executable(fuzz_ddbmini_script ${DDBMINI_DIR}/fuzz_script.c ${DDBMINI_CORE_SOURCES}
-                 ${CMAKE_SOURCE_DIR}/src/ddb_text.c)
-  target_include_directories(fuzz_ddbmini_script PRIVATE ${DDBMINI_DIR})
-  target_compile_definitions(fuzz_ddbmini_script PRIVATE DDBMINI_FUZZ)
-  target_link_libraries(fuzz_ddbmini_script ddbcodec_fuzz PkgConfig::LIBUV Threads::Threads m)
-  target_compile_options(fuzz_ddbmini_script PRIVATE -fsanitize=fuzzer,address,undefined
-                         -fno-sanitize-recover=all)
-  target_link_options(fuzz_ddbmini_script PRIVATE -fsanitize=fuzzer,address,undefined)
-  set_target_properties(fuzz_ddbmini_script PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
+  foreach(target script request)
+    set(name fuzz_ddbmini_${target})
+    add_executable(${name} ${DDBMINI_DIR}/fuzz_${target}.c ${DDBMINI_CORE_SOURCES}
+                   ${CMAKE_SOURCE_DIR}/src/ddb_text.c)
+    target_include_directories(${name} PRIVATE ${DDBMINI_DIR})
+    target_compile_definitions(${name} PRIVATE DDBMINI_FUZZ)
+    target_link_libraries(${name} ddbcodec_fuzz PkgConfig::LIBUV Threads::Threads m)
+    target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+    set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
+  endforeach()
 endif()
