@@ -312,7 +312,9 @@ end
 -- true, value for a DONE task; false, message otherwise (never raises).
 local function outcome(self, rec)
   local task = rec.task
-  if rec.cancelled then return false, "dolphindb: the task was cancelled (script: " .. rec.script .. ")" end
+  if rec.cancelled then
+    return false, ("dolphindb: task %s was cancelled (script: %s)"):format(tostring(task:id()), rec.script)
+  end
   if self._show_output then
     local msgs = task:messages()
     if msgs then ngx.log(ngx.NOTICE, "dolphindb: ", table.concat(msgs, "\n")) end
@@ -382,19 +384,15 @@ end
 
 local Future = {}
 Future.__index = Future
--- The task id: auto ids (< 0) are assigned on the pool's loop thread when the task
--- is queued there, so they are only read once the completion was delivered; before
--- that task_id() returns nil (a user id from addTask is not involved: futures always
--- get auto ids).
+-- The task id (auto ids, < 0, are given at submission by the thread driver).
 local function future_id(f)
-  if f._rec.completed then return f._rec.task:id() end
-  return nil
+  return f._rec.task:id()
 end
 
 Future.__tostring = function(f)
   local rec = f._rec
   local state = rec.cancelled and "cancelled" or (rec.done and "done") or "pending"
-  return ("dolphindb.future(task %s, %s)"):format(tostring(future_id(f) or "?"), state)
+  return ("dolphindb.future(task %s, %s)"):format(tostring(future_id(f)), state)
 end
 
 local function check_future(f, method)
@@ -418,8 +416,8 @@ local function wait_future(f, timeout, what)
     fail(3, "%s: timeout must be a number of seconds >= 0", what)
   end
   if not await(f._rec, timeout) then
-    error(("dolphindb: timed out after %g s waiting for the %s of the task (script: %s; it keeps running)")
-      :format(timeout, what, f._script), 3)
+    error(("dolphindb: timed out after %g s waiting for the %s of task %s (the task keeps running)")
+      :format(timeout, what, tostring(future_id(f))), 3)
   end
 end
 
@@ -497,7 +495,7 @@ function Pool:runTaskAsync(...)
   self:_check_open("runTaskAsync")
   local script, args, opts = parse_call(3, "runTaskAsync", 0, ...)
   local rec = self:_submit(2, script, args, nil, opts)
-  local f = setmetatable({ _pool = self, _rec = rec, _script = script:sub(1, 200) }, Future)
+  local f = setmetatable({ _pool = self, _rec = rec }, Future)
   rec.on_done = function()
     local cbs = f._callbacks
     f._callbacks = nil
