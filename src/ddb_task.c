@@ -132,6 +132,15 @@ ddb_task *ddb_task_create(const ddb_task_spec *s, double default_timeout, int co
         ddb_task_unref(t);
         return NULL;
     }
+    /* Shrink to fit: a queue of 100 000 short scripts should not keep 100 000
+     * mostly empty 256-byte buffers. */
+    if (t->body.cap > t->body.len + 32) {
+        char *fit = realloc(t->body.p, t->body.len ? t->body.len : 1);
+        if (fit) {
+            t->body.p = fit;
+            t->body.cap = t->body.len ? t->body.len : 1;
+        }
+    }
     *code = DDB_OK;
     return t;
 }
