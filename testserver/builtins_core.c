@@ -14,6 +14,18 @@
 #define MAX_GENERATED 200000000LL     /* elements one take()/rand() may build */
 #endif
 
+/* Bytes that `cnt` strings drawn from x may take at most (longest element). */
+static int varlen_too_big(const ddb_obj *x, int64_t cnt)
+{
+    int64_t longest = 0;
+    for (int64_t i = 0; i < obj_len(x); i++) {
+        size_t len;
+        ddb_str_at(x, i, &len);
+        longest = (int64_t)len > longest ? (int64_t)len : longest;
+    }
+    return cnt > 0 && longest + 1 > MAX_GENERATED_BYTES / cnt;
+}
+
 /* ---- per-thread PRNG (xoshiro256**, seeded from the kernel) ---- */
 
 static _Thread_local uint64_t rng_s[4];
@@ -159,6 +171,8 @@ static int bi_take(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_
         return ctx_error(ctx, "Can't take from an empty vector");
     ddb_type_class cls = obj_class(x);
     ddb_obj *r;
+    if (cls == DDB_CLASS_VARLEN && varlen_too_big(x, cnt))
+        return ctx_error(ctx, "The result of take would exceed %lld bytes", MAX_GENERATED_BYTES);
     if (x->form == DDB_SCALAR && x->type == DDB_SYMBOL) {
         size_t len;
         const char *s = ddb_str_at(x, 0, &len);
@@ -246,6 +260,8 @@ static int bi_rand(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_
                 r->symbase = x->symbase;
             }
         } else if (cls == DDB_CLASS_VARLEN) {
+            if (varlen_too_big(x, cnt))
+                return ctx_error(ctx, "The result of rand would exceed %lld bytes", MAX_GENERATED_BYTES);
             r = ddb_vector_new(x->type, 0);
             for (int64_t i = 0; r && i < cnt; i++) {
                 size_t len;

@@ -159,6 +159,15 @@ static int elem_cmp(const ddb_obj *a, int64_t i, const ddb_obj *b, int64_t j, in
 static int concat_strings(eval_ctx *ctx, const ddb_obj *a, const ddb_obj *b, int64_t n,
                           int scalar, ddb_obj **out)
 {
+    int64_t total = 0;
+    for (int64_t i = 0; i < n; i++) {
+        size_t la, lb;
+        ddb_str_at(a, a->form == DDB_SCALAR ? 0 : i, &la);
+        ddb_str_at(b, b->form == DDB_SCALAR ? 0 : i, &lb);
+        total += (int64_t)(la + lb + 1);
+        if (total > MAX_GENERATED_BYTES)
+            return ctx_error(ctx, "The result of + would exceed %lld bytes", MAX_GENERATED_BYTES);
+    }
     ddb_obj *r = ddb_vector_new(DDB_STRING, 0);
     ddb_buf tmp;
     ddb_buf_init(&tmp);

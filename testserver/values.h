@@ -6,6 +6,13 @@
 #include <stdint.h>
 #include "ddb_obj.h"
 
+/* String bytes one operation (take, rand, string +) may build. */
+#ifdef DDBMINI_FUZZ
+#define MAX_GENERATED_BYTES (64LL << 20)
+#else
+#define MAX_GENERATED_BYTES (1LL << 30)
+#endif
+
 int type_is_integer(int t);     /* BOOL CHAR SHORT INT LONG */
 int type_is_floating(int t);    /* FLOAT DOUBLE */
 int type_is_temporal(int t);    /* DATE .. NANOTIMESTAMP, DATEHOUR, DATEMINUTE */
