@@ -167,6 +167,11 @@ typedef struct ddb_pool_config {
 
     ddb_complete_cb on_complete; /* may be NULL (then poll task states) */
     void *cb_ud;
+
+    int64_t max_result_bytes;   /* memory one decoded result may take before the
+                                   response is rejected (the task fails, the
+                                   connection is replaced); 0: the codec default
+                                   (4 GiB). Guards against a hostile or broken server. */
 } ddb_pool_config;
 
 /* Fill `cfg` with the defaults documented above (host NULL, port 8848). */

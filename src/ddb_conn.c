@@ -35,7 +35,11 @@ int ddb_conn_init(ddb_conn *c, ddb_pool *pool, int index, int site)
     c->state = DDB_CONN_IDLE;
     c->little_endian = 1;
     ddb_ha_client_id(c->client_id, sizeof c->client_id);
-    if (ddb_resp_init(&c->resp, NULL))
+    ddb_limits lim;
+    ddb_limits_default(&lim);
+    if (pool->cfg.max_result_bytes > 0)
+        lim.max_object_bytes = pool->cfg.max_result_bytes;
+    if (ddb_resp_init(&c->resp, &lim))
         return -1;
     if (uv_timer_init(pool->loop, &c->timer))
         return -1;

@@ -442,6 +442,10 @@ static int validate(const ddb_pool_config *cfg, char *err, size_t errlen)
         ERR("timeouts must be >= 0 (connect_timeout > 0)");
         return -1;
     }
+    if (cfg->max_result_bytes < 0) {
+        ERR("max_result_bytes must be >= 0");
+        return -1;
+    }
     if (cfg->queue_limit < 0 || cfg->keepalive_sec < 0 || cfg->try_reconnect_nums < -1 ||
         cfg->try_reconnect_nums == 0) {
         ERR("queue_limit and keepalive_sec must be >= 0, tryReconnectNums -1 or >= 1");

@@ -328,7 +328,22 @@ static void test_compress(void)
           ddb_task_error(res[1]) ? ddb_task_error(res[1]) : "");
     ddb_task_unref(res[0]);
     ddb_task_unref(res[1]);
-    printf("ok  compress flag: a 5000-row table arrives identical\n");
+    /* a result bigger than max_result_bytes is refused, the pool goes on */
+    ddb_pool_config cfg;
+    test_config(&cfg, server.port, 1);
+    cfg.max_result_bytes = 4096;
+    ddb_pool *p = open_pool(loop, &cfg);
+    ddb_task *big = run_script(loop, p, "1..100000", 5000);
+    const char *e = ddb_task_error(big);
+    CHECK(ddb_task_state(big) == DDB_TASK_FAILED && e && strstr(e, "protocol error"),
+          "oversized result rejected: %s", e ? e : "(none)");
+    ddb_task_unref(big);
+    ddb_task *small = run_script(loop, p, "1..10", 5000);
+    CHECK(ddb_task_state(small) == DDB_TASK_DONE && ddb_task_result(small)->rows == 10,
+          "small result after the refusal");
+    ddb_task_unref(small);
+    close_pool(loop, p);
+    printf("ok  compress flag: a 5000-row table arrives identical; max_result_bytes\n");
 }
 
 typedef struct many { ddb_task *t[8]; int n; } many;
