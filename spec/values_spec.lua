@@ -417,3 +417,40 @@ describe("edge cases", function()
     assert.are.equal(hex(ddb.encode(v)), hex(ddb.encode(back)))
   end)
 end)
+
+describe("malformed input", function()
+  it("never raises from decode, and whatever decodes re-encodes", function()
+    local rows = {}
+    for _, row in ipairs(vectors.load("cpp-api.tsv")) do
+      if #row.bytes < 2000 then rows[#rows + 1] = row end     -- byte(1, -1) stays small
+    end
+    math.randomseed(12345)
+    local decoded, refused = 0, 0
+    for _ = 1, 2000 do
+      local bytes = rows[math.random(#rows)].bytes
+      local t = { bytes:byte(1, -1) }
+      for _ = 1, math.random(1, 4) do
+        if #t < 2 then break end
+        local at = math.random(#t)
+        local r = math.random(3)
+        if r == 1 then t[at] = math.random(0, 255)
+        elseif r == 2 then table.remove(t, at)
+        else t[at] = bit.bxor(t[at], bit.lshift(1, math.random(0, 7))) end
+      end
+      local mutated = string.char(unpack(t))
+      local ok, v, used = pcall(ddb.decode, mutated, 1, { typed = true })
+      assert.is_true(ok, v)
+      if v == nil and type(used) == "string" then
+        refused = refused + 1
+      else
+        decoded = decoded + 1
+        -- What decodes is encodable, except DFS chunk metadata (clients never send it).
+        local ok2, err = pcall(ddb.encode, v)
+        assert.is_true(ok2 or err == "dolphindb: cannot send a CHUNK object", err)
+        assert.are.equal("string", type(tostring(v)))
+        assert.is_true(pcall(ddb.decode, mutated))
+      end
+    end
+    assert.is_true(decoded > 100 and refused > 100, ("decoded %d, refused %d"):format(decoded, refused))
+  end)
+end)

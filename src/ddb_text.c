@@ -49,11 +49,19 @@ static unsigned days_in_month(int64_t y, unsigned m)
     return m == 2 && is_leap(y) ? 29 : dim[m - 1];
 }
 
-/* Floor division: pre-1970 values must land on the previous day, not round to 0. */
+/* Floor division (b > 0): pre-1970 values must land on the previous day, not round
+ * to 0. Quotient and remainder come without a multiplication, so values near
+ * INT64_MIN cannot overflow. */
 static int64_t floordiv(int64_t a, int64_t b)
 {
     int64_t q = a / b;
-    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+    return (a % b < 0) ? q - 1 : q;
+}
+
+static int64_t floormod(int64_t a, int64_t b)
+{
+    int64_t r = a % b;
+    return r < 0 ? r + b : r;
 }
 
 /* ------------------------------------------------------------------ cells */
@@ -142,7 +150,7 @@ static int put_date(ddb_buf *out, int64_t days)
  * `digits` fraction digits. */
 static int put_clock(ddb_buf *out, int64_t v, int64_t per_sec, int digits)
 {
-    int64_t secs = floordiv(v, per_sec), frac = v - secs * per_sec;
+    int64_t secs = floordiv(v, per_sec), frac = floormod(v, per_sec);
     int r = ddb_buf_printf(out, "%02lld:%02lld:%02lld", (long long)(secs / 3600),
                            (long long)(secs / 60 % 60), (long long)(secs % 60));
     if (digits) r |= ddb_buf_printf(out, ".%0*lld", digits, (long long)frac);
@@ -152,10 +160,9 @@ static int put_clock(ddb_buf *out, int64_t v, int64_t per_sec, int digits)
 /* A timestamp-like value: date, 'T', time of day. */
 static int put_stamp(ddb_buf *out, int64_t v, int64_t per_day, int64_t per_sec, int digits)
 {
-    int64_t days = floordiv(v, per_day);
-    int r = put_date(out, days);
+    int r = put_date(out, floordiv(v, per_day));
     r |= ddb_buf_u8(out, 'T');
-    return r | put_clock(out, v - days * per_day, per_sec, digits);
+    return r | put_clock(out, floormod(v, per_day), per_sec, digits);
 }
 
 static int put_temporal(ddb_buf *out, int type, int64_t v)
@@ -163,8 +170,7 @@ static int put_temporal(ddb_buf *out, int type, int64_t v)
     switch (type) {
     case DDB_DATE: return put_date(out, v);
     case DDB_MONTH: {
-        int64_t y = floordiv(v, 12);
-        return ddb_buf_printf(out, "%04lld.%02lldM", (long long)y, (long long)(v - y * 12 + 1));
+        return ddb_buf_printf(out, "%04lld.%02lldM", (long long)floordiv(v, 12), (long long)floormod(v, 12) + 1);
     }
     case DDB_TIME: return put_clock(out, v, 1000, 3);
     case DDB_MINUTE:
@@ -175,12 +181,11 @@ static int put_temporal(ddb_buf *out, int type, int64_t v)
     case DDB_NANOTIME: return put_clock(out, v, 1000000000LL, 9);
     case DDB_NANOTIMESTAMP: return put_stamp(out, v, 86400000000000LL, 1000000000LL, 9);
     case DDB_DATEHOUR: {
-        int64_t days = floordiv(v, 24);
-        return put_date(out, days) | ddb_buf_printf(out, "T%02lld", (long long)(v - days * 24));
+        return put_date(out, floordiv(v, 24)) | ddb_buf_printf(out, "T%02lld", (long long)floormod(v, 24));
     }
     case DDB_DATEMINUTE: {
-        int64_t days = floordiv(v, 1440), m = v - days * 1440;
-        return put_date(out, days) |
+        int64_t m = floormod(v, 1440);
+        return put_date(out, floordiv(v, 1440)) |
                ddb_buf_printf(out, "T%02lld:%02lldm", (long long)(m / 60), (long long)(m % 60));
     }
     default: return -1;

@@ -275,9 +275,8 @@ static int obj_table(lua_State *L)
     luaL_checktype(L, 2, LUA_TTABLE);
     int64_t ncols = arg_rows(L, 3);
     const char *tname = luaL_optstring(L, 4, "");
-    if (ncols < 1) luaL_argerror(L, 3, "a table needs at least one column");
     handle *h = new_handle(L);
-    int64_t rows = -1;
+    int64_t rows = ncols ? -1 : 0;         /* no columns: an empty table, as decoded */
     for (int64_t i = 0; i < ncols; i++) {
         lua_rawgeti(L, 2, (int)(i + 1));
         ddb_obj *c = ddb_lua_check_handle(L, -1);
@@ -589,7 +588,11 @@ static int lua_decode(lua_State *L)
     push_hook(L, "from_handle");
     lua_pushvalue(L, 4);
     lua_pushvalue(L, 3);
-    lua_call(L, 2, 1);
+    if (lua_pcall(L, 2, 1, 0) != 0) {      /* data that cannot become a Lua value */
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
     lua_pushvalue(L, 5);
     return 2;
 }

@@ -129,6 +129,21 @@ static void test_temporal(void)
     CHECK(fmt_cell(DDB_DOUBLE, &dnull, 0)[0] == 0, "DOUBLE NULL prints empty");
     printf("nulls: every integer-like, temporal and real NULL prints empty\n");
 
+    /* Extreme raw values print something (no overflow: UBSan checks this run). */
+    int64_t extremes[] = {INT64_MIN + 1, INT64_MAX, INT32_MIN + 1, INT32_MAX, -86400001};
+    int temporal[] = {DDB_DATE, DDB_MONTH, DDB_TIME, DDB_MINUTE, DDB_SECOND, DDB_DATETIME,
+                      DDB_TIMESTAMP, DDB_NANOTIME, DDB_NANOTIMESTAMP, DDB_DATEHOUR, DDB_DATEMINUTE};
+    for (size_t i = 0; i < sizeof temporal / sizeof temporal[0]; i++)
+        for (size_t k = 0; k < sizeof extremes / sizeof extremes[0]; k++) {
+            int64_t v = extremes[k];
+            int wide = temporal[i] == DDB_TIMESTAMP || temporal[i] == DDB_NANOTIME || temporal[i] == DDB_NANOTIMESTAMP;
+            if (!wide && (v < INT32_MIN + 1 || v > INT32_MAX)) continue;
+            CHECK(fmt_int(temporal[i], v)[0] != 0, "type %d raw %lld prints empty", temporal[i], (long long)v);
+        }
+    CHECK(strcmp(fmt_int(DDB_TIMESTAMP, INT64_MIN + 1), "-292275055.05.16T16:47:04.193") == 0,
+          "earliest timestamp: %s", fmt_int(DDB_TIMESTAMP, INT64_MIN + 1));
+    printf("extremes: 64-bit and 32-bit limits of every temporal type format without overflow\n");
+
     /* Invalid literals. */
     struct { int type; const char *text; } bad[] = {
         {DDB_DATE, "2024.02.30"}, {DDB_DATE, "2023.02.29"}, {DDB_DATE, "2024.13.01"},

@@ -25,6 +25,7 @@
 -- cdata -> LONG, arrays -> typed vectors when homogeneous else ANY, string-keyed
 -- tables -> dictionaries; the typed constructors below cover everything else.
 local ffi = require "ffi"
+local bit = require "bit"
 local core = require "dolphindb.core"
 
 local M = {}
@@ -543,6 +544,15 @@ local function matrix_mt(tid, scale)
   return mt
 end
 
+-- LuaJIT does not canonicalize NaNs it loads through the FFI, and a NaN with an odd
+-- payload is read as a tagged value (a crash). Cells are checked by their bits and
+-- every NaN becomes the canonical one. (User FFI views get the raw cells.)
+local NAN = 0 / 0
+local C_U32 = ffi.typeof("uint32_t *")
+local band = bit.band
+local function is_nan32(b) return band(b, 0x7f800000) == 0x7f800000 and band(b, 0x7fffff) ~= 0 end
+local function is_nan64(lo, hi) return band(hi, 0x7ff00000) == 0x7ff00000 and (band(hi, 0xfffff) ~= 0 or lo ~= 0) end
+
 -- A reader of elements of a flat object: f(i) for 0-based i -> Lua value or null.
 local function element_reader(o, typed)
   local tid, scale = o.type, o.scale
@@ -556,8 +566,21 @@ local function element_reader(o, typed)
   elseif k == "long" then
     return function(i) local v = p[i]; if v == I64_MIN then return null end return v end
   elseif k == "real" then
-    local nv = tid == T.FLOAT and FLT_NULL or DBL_NULL
-    return function(i) local v = p[i]; if v == nv then return null end return v end
+    local nv, bits = tid == T.FLOAT and FLT_NULL or DBL_NULL, ffi.cast(C_U32, o.data)
+    if tid == T.FLOAT then
+      return function(i)
+        if is_nan32(bits[i]) then return NAN end
+        local v = p[i]
+        if v == nv then return null end
+        return v
+      end
+    end
+    return function(i)
+      if is_nan64(bits[2 * i], bits[2 * i + 1]) then return NAN end
+      local v = p[i]
+      if v == nv then return null end
+      return v
+    end
   elseif k == "time32" or k == "time64" or k == "dec32" or k == "dec64" then
     local nv = CTYPE[tid] == C_I64 and I64_MIN or -2147483648
     local extra = DEC_MAX_SCALE[tid] and { scale = scale } or nil
@@ -581,9 +604,15 @@ local function element_reader(o, typed)
       return scalar(tid, p[2 * i], { unit = p[2 * i + 1] })
     end
   elseif k == "xy" then
+    local bits = ffi.cast(C_U32, o.data)
+    local function part(j)
+      if is_nan64(bits[2 * j], bits[2 * j + 1]) then return NAN end
+      return p[j]
+    end
     return function(i)
-      if p[2 * i] == DBL_NULL and p[2 * i + 1] == DBL_NULL then return null end
-      return scalar(tid, { p[2 * i], p[2 * i + 1] })
+      local x, y = part(2 * i), part(2 * i + 1)
+      if x == DBL_NULL and y == DBL_NULL then return null end
+      return scalar(tid, { x, y })
     end
   elseif k == "str" then
     local base = o.symbase
@@ -648,8 +677,16 @@ local function fill(list, o, from, n, typed, anchor)
   return list
 end
 
+-- A VOID vector costs no bytes per element on the wire but one slot each in Lua:
+-- refuse absurd ones instead of building billions of ddb.null entries.
+local MAX_VOID_ROWS = 1e7
+
 local function vector_value(o, typed, anchor, n)
-  local v = fill({}, o, 0, n or tonumber(o.rows), typed, anchor)
+  n = n or tonumber(o.rows)
+  if o.type == T.VOID and n > MAX_VOID_ROWS then
+    error(("dolphindb: a VOID vector of %d rows is too large to convert"):format(n), 0)
+  end
+  local v = fill({}, o, 0, n, typed, anchor)
   anchors[v] = { anchor, o }
   return setmetatable(v, vector_mt(o.form, o.type, o.scale))
 end
