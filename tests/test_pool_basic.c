@@ -423,6 +423,42 @@ static void test_callbacks_exactly_once(void)
     printf("ok  %d mixed tasks (errors, timeouts, cancels, shutdown): one callback each\n", N);
 }
 
+/* ddb_pool_free on a live pool: it shuts down, calls no more callbacks, and frees
+ * itself from the last close callback; the loop ends with nothing left open. */
+static void test_free_while_open(void)
+{
+    uv_loop_t own;
+    uv_loop_init(&own);
+    ddb_pool_config cfg;
+    test_config(&cfg, server.port, 2);
+    cfg.on_complete = count_cb;
+    ddb_pool *p = open_pool(&own, &cfg);
+    static cb_count counts[6];
+    ddb_task *t[6];
+    for (int i = 0; i < 6; i++) {
+        ddb_task_spec spec;
+        ddb_task_spec_init(&spec);
+        spec.text = "sleep(2000); 1";
+        spec.ud = &counts[i];
+        t[i] = submit(p, &spec, DDB_OK, NULL);
+    }
+    run_for(&own, 50);
+    double t0 = now_sec();
+    ddb_pool_free(p);
+    uv_run(&own, UV_RUN_DEFAULT);           /* returns once every handle is closed */
+    int abandoned = 0, calls = 0;
+    for (int i = 0; i < 6; i++) {
+        abandoned += ddb_task_state(t[i]) == DDB_TASK_ABANDONED;
+        calls += counts[i].calls;
+        ddb_task_unref(t[i]);
+    }
+    CHECK(abandoned == 6 && calls == 0 && now_sec() - t0 < 1.0,
+          "free while open: %d abandoned, %d callbacks, %.2f s", abandoned, calls,
+          now_sec() - t0);
+    CHECK(uv_loop_close(&own) == 0, "no handle left on the loop");
+    printf("ok  ddb_pool_free on an open pool: tasks abandoned, no callbacks, loop empty\n");
+}
+
 int main(void)
 {
     if (ddbmini_start(&server, 0, NULL)) {
@@ -437,6 +473,7 @@ int main(void)
     test_compress();
     test_concurrency_timing();
     test_callbacks_exactly_once();
+    test_free_while_open();
     ddbmini_stop(&server);
     CHECK(uv_loop_close(loop) == 0, "every handle closed (uv_loop_close)");
     printf("%d checks, %d failures\n", ps_checks, ps_failures);
