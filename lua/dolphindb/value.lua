@@ -24,6 +24,13 @@
 -- -> INT within int32 else LONG, other numbers -> DOUBLE, string -> STRING, int64
 -- cdata -> LONG, arrays -> typed vectors when homogeneous else ANY, string-keyed
 -- tables -> dictionaries; the typed constructors below cover everything else.
+-- Plain values lose the width of CHAR/SHORT/FLOAT/BLOB scalars and the type of NULL
+-- scalars (they come back as INT/DOUBLE/STRING/VOID); decode with {typed = true}
+-- keeps every scalar as a typed scalar so it re-encodes byte for byte. Arrays must
+-- not have holes: use ddb.null (or give n). decode(..., {pickleTableToList = true})
+-- returns a table as a list of row tables. Constructors (ddb.vector, ddb.table, ...)
+-- build the object once, so bad input fails at construction, and return the same
+-- shapes decode does.
 local ffi = require "ffi"
 local bit = require "bit"
 local core = require "dolphindb.core"
