@@ -155,6 +155,19 @@ describe("temporal values", function()
     assert.is_false(ddb.date("2024.01.02") == ddb.datetime("2024.01.02T00:00:00"))
   end)
 
+  it("are recognized by their shape", function()
+    local shapes = { ["2024.01.02"] = "DATE", ["2024.01M"] = "MONTH", ["13:30:10.008"] = "TIME",
+      ["13:30m"] = "MINUTE", ["13:30:10"] = "SECOND", ["2024.01.02T13:30:10"] = "DATETIME",
+      ["2024.01.02T13:30:10.008"] = "TIMESTAMP", ["13:30:10.008007006"] = "NANOTIME",
+      ["2024.01.02T13:30:10.008007006"] = "NANOTIMESTAMP", ["2024.01.02T13"] = "DATEHOUR" }
+    for text, t in pairs(shapes) do
+      local v = ddb.temporal(text)
+      assert.are.equal(t, v.type)
+      assert.are.equal(text, tostring(v))
+    end
+    assert.has_error(function() ddb.temporal("2024.02.30") end, "dolphindb: not a temporal literal: '2024.02.30'")
+  end)
+
   it("convert to seconds", function()
     assert.are.equal(1704153600, ddb.date("2024.01.02"):seconds())
     assert.are.equal(1704165845.678, ddb.timestamp("2024.01.02T03:24:05.678"):seconds())

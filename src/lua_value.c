@@ -359,28 +359,6 @@ static int obj_reshape(lua_State *L)
     return 0;
 }
 
-/* _obj_child(h, kind, i): a handle on a part of h (it holds its own reference). */
-static int obj_child(lua_State *L)
-{
-    ddb_obj *o = arg_handle(L, 1);
-    const char *kind = luaL_checkstring(L, 2);
-    lua_Integer i = luaL_optinteger(L, 3, 1) - 1;
-    ddb_obj *c = NULL;
-    if (strcmp(kind, "item") == 0) {
-        if (o->type == DDB_ANY && o->items && i >= 0 && i < o->rows * o->cols) c = o->items[i];
-    } else if (strcmp(kind, "column") == 0) {
-        if (o->form == DDB_TABLE && i >= 0 && i < o->cols) c = o->columns[i];
-    } else if (strcmp(kind, "keys") == 0) c = o->keys;
-    else if (strcmp(kind, "values") == 0) c = o->values;
-    else if (strcmp(kind, "row_labels") == 0) c = o->row_labels;
-    else if (strcmp(kind, "col_labels") == 0) c = o->col_labels;
-    else luaL_argerror(L, 2, "item, column, keys, values, row_labels or col_labels");
-    if (!c) return 0;
-    handle *h = new_handle(L);
-    h->o = ddb_obj_ref(c);
-    return 1;
-}
-
 /* ------------------------------------------------------------------ text */
 
 static int obj_format(lua_State *L)
@@ -623,7 +601,7 @@ void ddb_lua_value_open(lua_State *L, int module)
         {"_obj_layout", obj_layout}, {"_obj_new", obj_new}, {"_obj_strings", obj_strings},
         {"_obj_void", obj_void}, {"_obj_any", obj_any}, {"_obj_arrayvector", obj_arrayvector},
         {"_obj_table", obj_table}, {"_obj_dict", obj_dict}, {"_obj_set", obj_set},
-        {"_obj_setlabels", obj_setlabels}, {"_obj_child", obj_child},
+        {"_obj_setlabels", obj_setlabels},
         {"_obj_format", obj_format}, {"_obj_parse", obj_parse},
         {"_obj_temporal_type", obj_temporal_type}, {"_obj_hooks", obj_hooks},
         {"_obj_via_c", obj_via_c}, {"_obj_reshape", obj_reshape},

@@ -886,6 +886,15 @@ for _, n in ipairs({ "DECIMAL32", "DECIMAL64", "DECIMAL128" }) do
     return scalar(tid, raw, { scale = scale })
   end
 end
+-- A temporal scalar of whatever type the literal's shape says: "2024.01.02" DATE,
+-- "13:30m" MINUTE, "2024.01.02T13:30:10.008" TIMESTAMP, ...
+function M.temporal(text)
+  if type(text) ~= "string" then error("dolphindb: temporal literal expected", 2) end
+  local tid = core._obj_temporal_type(text)
+  if not tid then error("dolphindb: not a temporal literal: '" .. text .. "'", 2) end
+  return parse_scalar(tid, text)
+end
+
 function M.duration(v, unit)
   if type(v) == "number" and type(unit) == "string" then v = ("%d%s"):format(v, unit) end
   if type(v) ~= "string" then error("dolphindb: duration literal expected, e.g. \"3d\"", 2) end
