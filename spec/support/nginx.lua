@@ -173,12 +173,14 @@ function Server:log()
   return read_file(self.dir .. "/error.log") or ""
 end
 
--- Pids of the master's children (the workers), from /proc.
+-- Pids of the master's live children (the workers), from /proc.
 function Server:worker_pids()
   local pids = {}
   if not self.pid then return pids end
   local list = read_file(("/proc/%d/task/%d/children"):format(self.pid, self.pid)) or ""
-  for pid in list:gmatch("%d+") do pids[#pids + 1] = tonumber(pid) end
+  for pid in list:gmatch("%d+") do
+    if alive(pid) then pids[#pids + 1] = tonumber(pid) end   -- not an unreaped zombie
+  end
   return pids
 end
 
