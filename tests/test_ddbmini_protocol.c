@@ -6,6 +6,7 @@
 #include "ddbmini_harness.h"
 #include "ddb_codec.h"
 
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +97,16 @@ static void test_msg_blocks(void)
     CHECK(c.msgs.p && !strncmp(c.msgs.p, "hello\n", 6) && strstr(c.msgs.p, "1") && strstr(c.msgs.p, "3"),
           "MSG texts: [%.*s]",
           (int)c.msgs.len, c.msgs.p ? c.msgs.p : "");
+    ddb_obj_unref(o);
+    /* MSG blocks go out while the script still runs */
+    const char *slow = "script\nprint(\"early\"); sleep(1000); print(\"late\"); 9";
+    double t0 = now_s();
+    CHECK(mini_client_send(&c, slow, strlen(slow), NULL, 0) == 0, "send slow print");
+    struct pollfd pfd = {.fd = c.fd, .events = POLLIN};
+    CHECK(poll(&pfd, 1, 700) == 1, "the first MSG block arrives before the script ends");
+    double first = now_s() - t0;
+    CHECK(mini_client_read(&c, &o) == MINI_OK && int_of(o) == 9 && c.nmsgs == 2, "then the rest");
+    CHECK(first < 0.7 && now_s() - t0 >= 0.95, "MSG after %.3f s, response after %.3f s", first, now_s() - t0);
     ddb_obj_unref(o);
     c.kind = "API";
     o = script_obj(&c, "print(\"hello\"); 8");

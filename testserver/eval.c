@@ -60,7 +60,11 @@ int ctx_print(eval_ctx *ctx, const ddb_obj *o)
     ddb_buf_u8(ctx->msgs, 0);
     int bad = text.oom || ctx->msgs->oom;
     ddb_buf_free(&text);
-    return bad ? ctx_oom(ctx) : 0;
+    if (bad)
+        return ctx_oom(ctx);
+    if (ctx->flush_msgs)
+        ctx->flush_msgs(ctx->flush_arg, ctx->msgs);
+    return 0;
 }
 
 static int cancelled(eval_ctx *ctx)

@@ -16,6 +16,10 @@ typedef struct eval_ctx {
     session *sess;
     int api2;                   /* print() output becomes MSG blocks */
     ddb_buf *msgs;              /* "MSG\n<text>\0" blocks, NULL: discard */
+    /* when set, called after each print to send the blocks in msgs right away
+     * (the server writes them while the request is still running) */
+    void (*flush_msgs)(void *arg, ddb_buf *msgs);
+    void *flush_arg;
     const char *src;            /* current script text (errors quote it) */
     mini_job *job;              /* cancellation flag; may be NULL */
     var_list *locals;           /* inside a user function; NULL at top level */

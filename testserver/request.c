@@ -270,6 +270,8 @@ static void evaluate(session *s, request *r, node *script, ddb_buf *msgs, outcom
     ctx.sess = s;
     ctx.api2 = r->api2;
     ctx.msgs = msgs;
+    ctx.flush_msgs = r->msg_cb;
+    ctx.flush_arg = r->msg_arg;
     const char *desc = r->cmd == CMD_SCRIPT ? r->script : r->name;
     ctx.job = jobs_start(s->id, s->user, desc, r->b.priority, r->b.parallelism);
     int rc;

@@ -28,6 +28,9 @@ struct mini_server {
 struct conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
+    uv_async_t msg_async;       /* the evaluating thread has MSG blocks to send */
+    pthread_mutex_t msg_lock;
+    ddb_buf msg_pending;
     uv_work_t work;
     uv_write_t wreq;
     mini_server *srv;
@@ -77,6 +80,8 @@ static void maybe_free(conn *c)
     ddb_buf_free(&c->rbuf);
     session_free(&c->sess);
     free(c->garbage);
+    ddb_buf_free(&c->msg_pending);
+    pthread_mutex_destroy(&c->msg_lock);
     free(c);
 }
 
@@ -94,6 +99,56 @@ static void conn_close(conn *c)
     c->closing = 1;
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->msg_async, on_handle_closed);
+}
+
+/* ---------------------------------------------------------------- live MSG blocks */
+
+typedef struct msg_write {
+    uv_write_t w;
+    char *bytes;
+} msg_write;
+
+static void on_msg_written(uv_write_t *w, int status)
+{
+    msg_write *m = (msg_write *)w;      /* never touches the conn: it may be closing */
+    free(m->bytes);
+    free(m);
+}
+
+/* Loop thread: writes whatever MSG blocks the evaluating thread has queued. Writes
+ * on one stream go out in order, so they always precede the response. */
+static void flush_msgs(conn *c)
+{
+    pthread_mutex_lock(&c->msg_lock);
+    ddb_buf b = c->msg_pending;
+    ddb_buf_init(&c->msg_pending);
+    pthread_mutex_unlock(&c->msg_lock);
+    msg_write *m = b.len && !c->closing ? malloc(sizeof *m) : NULL;
+    if (!m) {
+        ddb_buf_free(&b);
+        return;
+    }
+    m->bytes = b.p;
+    uv_buf_t ub = uv_buf_init(b.p, (unsigned)b.len);
+    if (uv_write(&m->w, (uv_stream_t *)&c->tcp, &ub, 1, on_msg_written) < 0) {
+        free(b.p);
+        free(m);
+        conn_close(c);
+    }
+}
+
+static void on_msg_async(uv_async_t *a) { flush_msgs(a->data); }
+
+/* Evaluating thread: hand the blocks printed so far to the loop. */
+static void msg_from_worker(void *arg, ddb_buf *msgs)
+{
+    conn *c = arg;
+    pthread_mutex_lock(&c->msg_lock);
+    ddb_buf_put(&c->msg_pending, msgs->p, msgs->len);
+    pthread_mutex_unlock(&c->msg_lock);
+    ddb_buf_reset(msgs);
+    uv_async_send(&c->msg_async);
 }
 
 /* ---------------------------------------------------------------- writing */
@@ -223,6 +278,7 @@ static void after_work_cb(uv_work_t *w, int status)
         maybe_free(c);
         return;
     }
+    flush_msgs(c);              /* blocks whose async wake-up has not run yet */
     if (c->resp.no_reply) {
         finish_response(c);
         return;
@@ -251,6 +307,8 @@ static void dispatch(conn *c)
     response_init(&c->resp);
     c->work.data = c;
     c->working = 1;
+    c->req.msg_cb = msg_from_worker;
+    c->req.msg_arg = c;
     if (uv_queue_work(c->srv->loop, &c->work, work_cb, after_work_cb) < 0) {
         c->working = 0;
         conn_close(c);
@@ -411,10 +469,13 @@ static void on_connection(uv_stream_t *server, int status)
     c->dec = ddb_decoder_new(&lim);
     session_init(&c->sess);
     ddb_buf_init(&c->rbuf);
+    ddb_buf_init(&c->msg_pending);
+    pthread_mutex_init(&c->msg_lock, NULL);
     uv_tcp_init(srv->loop, &c->tcp);
     uv_timer_init(srv->loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
-    c->open_handles = 2;
+    uv_async_init(srv->loop, &c->msg_async, on_msg_async);
+    c->tcp.data = c->timer.data = c->msg_async.data = c;
+    c->open_handles = 3;
     c->next = srv->conns;
     if (srv->conns)
         srv->conns->prev = c;

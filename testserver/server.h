@@ -45,6 +45,9 @@ typedef struct request {
     int ngot;
     const char *login_user, *login_password;   /* connect + login lines */
     char error[256];            /* set while framing: answer with it, run nothing */
+    /* MSG blocks as they are printed (API2), called on the evaluating thread */
+    void (*msg_cb)(void *arg, ddb_buf *msgs);
+    void *msg_arg;
 } request;
 
 /* A piece of the response: owned bytes, or bytes borrowed from an object kept
