@@ -590,11 +590,13 @@ local function element_reader(o, typed)
     end
   elseif k == "time32" or k == "time64" or k == "dec32" or k == "dec64" then
     local nv = CTYPE[tid] == C_I64 and I64_MIN or -2147483648
-    local extra = DEC_MAX_SCALE[tid] and { scale = scale } or nil
-    return function(i)
+    local name, narrow = NAME[tid], k == "time32" or k == "dec32"
+    local sc = DEC_MAX_SCALE[tid] and scale or nil
+    return function(i)                     -- hot for temporal columns: build inline
       local v = p[i]
       if v == nv then return null end
-      return scalar(tid, (k == "time32" or k == "dec32") and tonumber(v) or v, extra)
+      if narrow then v = tonumber(v) end
+      return setmetatable({ type = name, value = v, scale = sc }, Scalar)
     end
   elseif k == "b16" then
     local extra = DEC_MAX_SCALE[tid] and { scale = scale } or nil
