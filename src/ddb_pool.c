@@ -155,8 +155,9 @@ static void queue_remove(ddb_pool *p, ddb_task *t)
     t->qprev = t->qnext = NULL;
     t->in_queue = 0;
     p->nqueued--;
-    if (p->on_dequeue)
+    if (p->on_dequeue && !t->left_queue)
         p->on_dequeue(p, p->hook_ud);
+    t->left_queue = 1;
 }
 
 /* ------------------------------------------------------------------ completion */

@@ -49,6 +49,8 @@ struct ddb_task {
     /* pool bookkeeping (loop thread only) */
     struct ddb_task *qprev, *qnext;  /* FIFO queue links */
     int in_queue;
+    int left_queue;                  /* has left the queue once (HA re-queues do not
+                                        count again toward the thread driver's limit) */
     struct ddb_task *hnext;          /* id table chain */
     int in_table;
     struct ddb_task *dnext;          /* completion delivery list */
