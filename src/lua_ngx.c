@@ -58,6 +58,7 @@ typedef struct ngx_pool {
     int signalled;                  /* a wake-up byte is in flight */
     int listen_fd, notify_fd;       /* -1 when closed */
     int lost;                       /* completions dropped for lack of memory */
+    int stop;                       /* the loop thread was joined: the bridge may end */
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 } ngx_pool;
 
@@ -92,12 +93,25 @@ static void publish(ngx_pool *np, ddb_task **tasks, int n)
     }
 }
 
+static int bridge_should_stop(ngx_pool *np)
+{
+    uv_mutex_lock(&np->mu);
+    int stop = np->stop;
+    uv_mutex_unlock(&np->mu);
+    return stop;
+}
+
+/* Moves finished tasks from the driver's queue to ours until the pool is stopped.
+ * The driver's wait() returns 0 at once after its loop exited; the stop flag (set
+ * once the loop thread was joined, so every completion is queued by then) decides.
+ * The wait is bounded (1 s) so that a driver message stranded in its inbox after the
+ * loop exited cannot keep wait() and therefore the join in pool_stop blocked. */
 static void bridge_main(void *arg)
 {
     ngx_pool *np = arg;
     ddb_task *batch[BRIDGE_BATCH];
     for (;;) {
-        int waiting = ddb_pool_thread_wait(np->tp, -1);
+        int waiting = ddb_pool_thread_wait(np->tp, 1.0);
         int n = ddb_pool_thread_poll(np->tp, batch, BRIDGE_BATCH);
         if (n > 0) {
             uv_mutex_lock(&np->mu);
@@ -105,9 +119,7 @@ static void bridge_main(void *arg)
             uv_mutex_unlock(&np->mu);
             for (int i = 0; i < n; i++) ddb_task_unref(batch[i]);
         }
-        /* wait() returns 0 only once the loop thread has exited with nothing queued:
-         * every task has completed and was published above. */
-        if (!waiting && n == 0) return;
+        if (!waiting && n == 0 && bridge_should_stop(np)) return;
     }
 }
 
@@ -264,6 +276,9 @@ static void pool_stop(ngx_pool *np)
 {
     if (!np->tp) return;
     ddb_pool_thread_shutdown(np->tp);
+    uv_mutex_lock(&np->mu);
+    np->stop = 1;
+    uv_mutex_unlock(&np->mu);
     if (np->bridge_running) {
         uv_thread_join(&np->bridge);
         np->bridge_running = 0;
