@@ -87,7 +87,7 @@ static int fill(mini_client *c)
         return fail(c, "poll: %s", strerror(errno));
     if (c->in_pos == c->in.len)
         c->in.len = c->in_pos = 0;
-    if (ddb_buf_reserve(&c->in, 65536))
+    if (ddb_buf_reserve(&c->in, 1 << 20))    /* big reads: fewer syscalls on large results */
         return fail(c, "out of memory%s", "");
     ssize_t got = recv(c->fd, c->in.p + c->in.len, c->in.cap - c->in.len, 0);
     if (got == 0)

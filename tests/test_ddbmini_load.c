@@ -180,8 +180,9 @@ static void test_large_result(void)
         got += want;
     }
     double dt = now_s() - t0;
-    printf("10M-row table: first byte after %.3f s, %.1f MB in %.3f s = %.0f MB/s\n", first,
-           (got + hl + 1) / 1e6, dt, (got + hl + 1) / 1e6 / dt);
+    printf("10M-row table: first byte after %.3f s (evaluation), %.1f MB in %.3f s in all; "
+           "streaming %.0f MB/s after the first byte\n", first, (got + hl + 1) / 1e6, dt,
+           (got + hl + 1) / 1e6 / (dt - first));
     CHECK(got == expect, "received the whole table: %zu of %zu bytes", got, expect);
     /* nothing follows the object */
     struct pollfd pfd = {.fd = c.fd, .events = POLLIN};

@@ -53,6 +53,24 @@ static uint64_t rng_next(void)
 
 static double rng_unit(void) { return (double)(rng_next() >> 11) * 0x1.0p-53; }
 
+/* n doubles in [0, lim): the same generator with its state kept in registers. */
+static void rng_fill_doubles(double *d, int64_t n, double lim)
+{
+    rng_next();                 /* seeds on first use */
+    uint64_t s0 = rng_s[0], s1 = rng_s[1], s2 = rng_s[2], s3 = rng_s[3];
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t r = rotl(s1 * 5, 7) * 9, t = s1 << 17;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = rotl(s3, 45);
+        d[i] = (double)(r >> 11) * 0x1.0p-53 * lim;
+    }
+    rng_s[0] = s0, rng_s[1] = s1, rng_s[2] = s2, rng_s[3] = s3;
+}
+
 /* ---- helpers ---- */
 
 static int scalar_int_arg(eval_ctx *ctx, const ddb_obj *o, const char *fn, const char *what,
@@ -244,7 +262,9 @@ static int bi_rand(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_
         if (isnull || !(lim > 0))
             return ctx_error(ctx, "The first argument of rand must be positive");
         r = n == 2 ? ddb_vector_new(x->type, cnt) : ddb_scalar_new(x->type);
-        for (int64_t i = 0; r && i < cnt; i++)
+        if (r && x->type == DDB_DOUBLE)       /* the common big case: straight into the array */
+            rng_fill_doubles(r->data, cnt, lim);
+        for (int64_t i = 0; r && x->type != DDB_DOUBLE && i < cnt; i++)
             cell_put_f64(r, i, rng_unit() * lim);
     } else if (obj_is_vectorlike(x) && x->rows > 0) {
         ddb_type_class cls = obj_class(x);
