@@ -105,6 +105,7 @@ describe("wrong command-line use", function()
   -- { program, words, expected status, pattern the message on stderr must match }
   local cases = {
     { "ddblua", {}, 2, "no script given" },
+    { "ddblua", { "--" }, 2, "no script given" },
     { "ddblua", { "--frobnicate" }, 2, "unknown option '%-%-frobnicate'.*ddblua %-%-help" },
     { "ddblua", { "-e" }, 2, "'%-e' needs an argument" },
     { "ddblua", { "/nonexistent/script.lua" }, 1, "cannot open /nonexistent/script%.lua" },

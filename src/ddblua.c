@@ -180,8 +180,11 @@ static int parse_args(int argc, char **argv, host_args *out)
             printf("ddblua %s (%s)\n", DDB_VERSION, LUAJIT_VERSION);
             return 3;
         } else if (strcmp(a, "--") == 0) {
-            if (i + 1 < argc) out->script = i + 1;
-            return 0;
+            if (i + 1 < argc) {
+                out->script = i + 1;
+                return 0;
+            }
+            break;                          /* "--" last: as if nothing followed */
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "ddblua: unknown option '%s'\n%s", a, usage_hint);
             return 2;
