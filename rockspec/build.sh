@@ -6,11 +6,12 @@
 #   bash rockspec/build.sh install LUADIR LIBDIR BINDIR
 #
 # build:   CMake (Release) in $DDB_ROCK_BUILD_DIR (default: build.luarocks), only the
-#          targets a rock ships: the Lua C module and the ddblua host. CMake finds
+#          targets a rock ships: the Lua C module (and its nginx variant
+#          dolphindb.ngxcore when the tree has it) and the ddblua host. CMake finds
 #          LuaJIT's headers through pkg-config (luajit.pc); LUA_INCDIR is checked so a
 #          wrong interpreter setup fails here with a clear message.
 # install: into the rock's own directories, which LuaRocks then deploys into the tree:
-#          LIBDIR/dolphindb/core.so, LUADIR/dolphindb/*.lua, BINDIR/ddblua.
+#          LIBDIR/dolphindb/core.so [ngxcore.so], LUADIR/dolphindb/*.lua, BINDIR/ddblua.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${DDB_ROCK_BUILD_DIR:-build.luarocks}
@@ -32,14 +33,22 @@ case "${1:-}" in
     done
     say "1/2 configure (cmake, Release, $build_dir)"
     cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
-    say "2/2 compile dolphindb.core and ddblua"
-    cmake --build "$build_dir" -j "$(nproc)" --target dolphindb_core ddblua
+    targets=(dolphindb_core ddblua)
+    # the nginx variant (dolphindb.ngxcore, used by dolphindb.ngx) when this tree has it
+    if cmake --build "$build_dir" --target help | grep 'dolphindb_ngxcore' >/dev/null; then
+      targets+=(dolphindb_ngxcore)
+    fi
+    say "2/2 compile ${targets[*]}"
+    cmake --build "$build_dir" -j "$(nproc)" --target "${targets[@]}"
     ;;
   install)
     luadir=${2:?LUADIR missing} libdir=${3:?LIBDIR missing} bindir=${4:?BINDIR missing}
     install -d "$luadir/dolphindb" "$libdir/dolphindb" "$bindir"
     install -m 644 lua/dolphindb/*.lua "$luadir/dolphindb/"
     install -m 755 "$build_dir/lua/dolphindb/core.so" "$libdir/dolphindb/core.so"
+    if [ -f "$build_dir/lua/dolphindb/ngxcore.so" ]; then
+      install -m 755 "$build_dir/lua/dolphindb/ngxcore.so" "$libdir/dolphindb/ngxcore.so"
+    fi
     install -m 755 "$build_dir/ddblua" "$bindir/ddblua"
     say "installed dolphindb.core, dolphindb/*.lua and ddblua"
     ;;

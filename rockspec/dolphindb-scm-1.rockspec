@@ -4,8 +4,9 @@
 --   luarocks --lua-version=5.1 make rockspec/dolphindb-scm-1.rockspec \
 --       LUA_INCDIR=/usr/include/luajit-2.1 [--tree DIR | --local]
 --
--- Installs the C module dolphindb.core, the Lua modules dolphindb, dolphindb.pool,
--- dolphindb.future, dolphindb.sched, dolphindb.value, and the ddblua host in bin/.
+-- Installs the C module dolphindb.core (and dolphindb.ngxcore for nginx), the Lua
+-- modules dolphindb, dolphindb.pool, .future, .sched, .value, .ngx, and the ddblua
+-- host in bin/.
 rockspec_format = "3.0"
 package = "dolphindb"
 version = "scm-1"

@@ -225,6 +225,9 @@ describe("installation", function()
       local missing = { }
       local want = { "lib/lua/5.1/dolphindb/core.so", "bin/ddblua" }
       for _, name in ipairs(lua_files()) do want[#want + 1] = "share/lua/5.1/dolphindb/" .. name end
+      if exists(root .. "/src/lua_ngx.c") then     -- dolphindb.ngx needs its C half
+        want[#want + 1] = "lib/lua/5.1/dolphindb/ngxcore.so"
+      end
       for _, f in ipairs(want) do
         if not exists(tree .. "/" .. f) then missing[#missing + 1] = f end
       end
