@@ -148,13 +148,16 @@ describe("docs/API.md", function()
     assert.are.same({}, missing)
   end)
 
-  it("is linked from the README, which names every pool method", function()
+  it("is linked from the README, whose one-page API names every pool, future and handle method", function()
     local readme = slurp("README.md")
     assert.is_truthy(readme:find("(docs/API.md)", 1, true))
     local missing = {}
-    for _, name in ipairs(sorted(methods_of(pool_mod.Pool, {}))) do
-      if not readme:find("pool:" .. name .. "(", 1, true) then missing[#missing + 1] = name end
+    for prefix, t in pairs { ["pool:"] = pool_mod.Pool, ["f:"] = Future, ["h:"] = sched.Handle } do
+      for _, name in ipairs(sorted(methods_of(t, {}, { new = true }))) do
+        if not readme:find(prefix .. name .. "(", 1, true) then missing[#missing + 1] = prefix .. name end
+      end
     end
+    table.sort(missing)
     assert.are.same({}, missing)
   end)
 end)
