@@ -96,17 +96,17 @@ static int decode_inflated(ddb_decoder *d, frame *f, const outbuf *o, int le, in
 static int next_block(ddb_decoder *d, frame *f, int64_t *off, const uint8_t **src,
                       int32_t *blen, int64_t *at)
 {
-    if (*off >= f->tmp_len) return 0;
+    if (*off >= f->pay_len) return 0;
     *at = f->data_at + *off;
-    if (f->tmp_len - *off < 4)
+    if (f->pay_len - *off < 4)
         return ddb__dec_fail(d, *at, "truncated block length in a compressed vector"), -1;
-    uint32_t word = (uint32_t)ddb__dec_rd32(d, f->tmp + *off);
+    uint32_t word = (uint32_t)ddb__dec_rd32(d, f->pay + *off);
     int64_t lsn = (word & 0x80000000u) ? 8 : 0;   /* an LSN follows the block */
     *blen = (int32_t)(word & 0x7fffffffu);
     *off += 4;
-    if (*blen > f->tmp_len - *off - lsn)
+    if (*blen > f->pay_len - *off - lsn)
         return ddb__dec_fail(d, *at, "compressed block of %d bytes overruns the vector", *blen), -1;
-    *src = f->tmp + *off;
+    *src = f->pay + *off;
     *off += *blen + lsn;
     return 1;
 }

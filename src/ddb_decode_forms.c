@@ -349,6 +349,17 @@ int ddb__step_comp(ddb_decoder *d, frame *f)
         f->data_at = d->pos;
         f->st = ST_COMP_BODY;
     }
+    if (f->tmp_len == 0 && (int64_t)d->avail >= f->left) {
+        /* The whole payload is in this feed: inflate it in place, no copy. */
+        f->pay = d->in;
+        f->pay_len = f->left;
+        int rc = ddb__dec_compressed(d, f);
+        d->in += f->left; d->avail -= (size_t)f->left; d->pos += f->left;
+        f->left = 0;
+        if (rc < 0) return FAIL;
+        f->st = ST_DONE;
+        return GO;
+    }
     /* The payload grows only as its bytes arrive (byteSize is unchecked input). */
     while (f->left > 0) {
         if (d->avail == 0) return WAIT;
@@ -359,6 +370,8 @@ int ddb__step_comp(ddb_decoder *d, frame *f)
         f->tmp_len += k; f->left -= k;
         d->in += k; d->avail -= (size_t)k; d->pos += k;
     }
+    f->pay = f->tmp;
+    f->pay_len = f->tmp_len;
     if (ddb__dec_compressed(d, f) < 0) return FAIL;
     ddb__dec_uncharge(d, f->tmp_cap);
     free(f->tmp);

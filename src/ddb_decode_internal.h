@@ -30,6 +30,8 @@ typedef struct frame {
     int64_t tmp_cap, tmp_len;
     int64_t cap_a, cap_b;       /* table: capacity of col_names / columns */
     uint8_t comp[20];           /* compressed vector: fixed header after colCount */
+    const uint8_t *pay;         /* compressed payload: f->tmp, or the input itself */
+    int64_t pay_len;
 } frame;
 
 struct ddb_decoder {
@@ -110,7 +112,7 @@ int ddb__step_chunk(ddb_decoder *d, frame *f);
 int ddb__step_comp(ddb_decoder *d, frame *f);
 
 /* Compressed vectors (ddb_decode_compressed.c): the frame has read byteSize and
- * colCount (rows/cols) and the 20-byte header into f->comp, and f->tmp holds the
+ * colCount (rows/cols) and the 20-byte header into f->comp, and f->pay holds the
  * byteSize - 20 block bytes. Builds f->obj; returns 0 or -1 (decoder failed). */
 int ddb__dec_compressed(ddb_decoder *d, frame *f);
 
