@@ -395,9 +395,11 @@ static void login_refused(void)
     close_pool(loop, p);
     /* a running pool whose connection must log in again while logins fail */
     p = running;
-    admin(adm, "faultDropAfter(5)");
+    /* cancelling a running task makes its connection reconnect (and log in again) */
+    ddb_task *running_task = submit(p, "sleep(5000); 1", 10, "cancelled");
+    run_for(loop, ms(200));
+    CHECK(running_task && ddb_task_cancel(p, running_task) == DDB_OK, "[%s] cancel", cur->name);
     cur->faults++;
-    submit(p, "1", 5, "lost while running");
     settle(5000);
     /* a refused login is not retried (the password will not get better): the queued
      * task fails naming it, and the next submit after the fix starts afresh */
