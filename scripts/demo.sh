@@ -14,7 +14,11 @@ echo "all present"
 step "2/3 build (cmake, Release, build/)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 log=$(mktemp)
-if ! cmake --build build -j "$(nproc)" --target ddblua ddbmini dolphindb_core >"$log" 2>&1; then
+# Show compiler progress as it goes (a fresh build takes a minute or two on 2 cores).
+{ cmake --build build -j "$(nproc)" --target ddblua ddbmini dolphindb_core; echo "exit=$?"; } 2>&1 |
+  tee "$log" | { grep --line-buffered -E '^\[ *[0-9]+%\] (Building|Linking)' || true; } |
+  sed -u -E 's#^\[ *([0-9]+)%\] (Building C object|Linking C [a-z ]+) .*/([^/]+)$#  [\1%] \3#'
+if ! grep -qx 'exit=0' "$log"; then
   tail -40 "$log"; echo "build failed (full log: $log)"; exit 1
 fi
 echo "built build/ddblua, build/ddbmini, build/lua/dolphindb/core.so"
