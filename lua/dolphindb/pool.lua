@@ -212,12 +212,15 @@ local function parse_call(level, method, skip, first, ...)
   return script, args, opts, extra
 end
 
-function Pool:_check_open(method)
+-- A plain function, not a method: `pool.run(nil)` must get this message, not an
+-- "attempt to index a nil value" from looking the method up on nil.
+local function check_open(self, method)
   if getmetatable(self) ~= Pool then
     fail(3, "%s must be called as pool:%s(...)", method, method)
   end
   if self._shut then fail(3, "%s: the pool is shut down", method) end
 end
+Pool._check_open = check_open
 
 -- Submits; a rejected submission (argument conversion, closed pool) is raised at the
 -- user's call, `level` frames up from here.
@@ -265,7 +268,7 @@ end
 
 -- pool:run(script | fname, args... | {script, args..., options})
 function Pool:run(...)
-  self:_check_open("run")
+  check_open(self, "run")
   local script, args, opts = parse_call(3, "run", 0, ...)
   local task, ticket = self:_submit(2, script, args, nil, opts)
   await_ticket(ticket)
@@ -282,7 +285,7 @@ end
 
 -- pool:addTask(script, taskId, args...) or pool:addTask{script, taskId, args..., opts}
 function Pool:addTask(...)
-  self:_check_open("addTask")
+  check_open(self, "addTask")
   local script, args, opts, extra = parse_call(3, "addTask", 1, ...)
   local id = extra[1]
   check_task_id(id, 2)
@@ -302,7 +305,7 @@ end
 
 -- true once the task ended (done, failed, cancelled or abandoned).
 function Pool:isFinished(id)
-  self:_check_open("isFinished")
+  check_open(self, "isFinished")
   local task = self:_find(id, "isFinished")
   if task:terminal() then return true end
   sched.poll()            -- so a polling loop makes progress without sleeping
@@ -311,7 +314,7 @@ end
 
 -- The result of a finished task (released: a second getData raises), or its error.
 function Pool:getData(id)
-  self:_check_open("getData")
+  check_open(self, "getData")
   local task = self:_find(id, "getData")
   if not task:terminal() then
     fail(2, "getData: task %d is not finished", id)
@@ -324,7 +327,7 @@ end
 
 -- pool:runTaskAsync(script, args...) -> future
 function Pool:runTaskAsync(...)
-  self:_check_open("runTaskAsync")
+  check_open(self, "runTaskAsync")
   local script, args, opts = parse_call(3, "runTaskAsync", 0, ...)
   local task, ticket = self:_submit(2, script, args, nil, opts)
   return Future.new(self, task, ticket, function(t) return outcome(self, t, opts) end)
@@ -361,7 +364,7 @@ end
 
 -- One session id per connection (as Python's getSessionId).
 function Pool:getSessionId()
-  self:_check_open("getSessionId")
+  check_open(self, "getSessionId")
   local ids = {}
   for i = 1, self._c:conn_count() do
     local info = self._c:conn_info(i)
@@ -371,7 +374,7 @@ function Pool:getSessionId()
 end
 
 function Pool:getConnectionCount()
-  self:_check_open("getConnectionCount")
+  check_open(self, "getConnectionCount")
   return self._c:conn_count()
 end
 
