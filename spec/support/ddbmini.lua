@@ -43,6 +43,15 @@ end
 local Server = {}
 Server.__index = Server
 
+-- Servers still running when the Lua state closes (a spec that failed before its
+-- stop()) are stopped then: a finalizer on a sentinel runs at lua_close.
+local running = {}
+local sentinel = newproxy(true)
+getmetatable(sentinel).__gc = function()
+  for srv in pairs(running) do srv:stop() end
+end
+M._sentinel = sentinel
+
 -- Stops the server and waits for it to exit. Idempotent.
 function Server:stop()
   if not self.pid then return end
@@ -51,6 +60,7 @@ function Server:stop()
   while alive(self.pid) and os.time() <= deadline do sleep(0.02) end
   if alive(self.pid) then os.execute("kill -KILL " .. self.pid .. " 2>/dev/null") end
   self.pid = nil
+  running[self] = nil
   os.remove(self.out)
 end
 
@@ -76,6 +86,7 @@ function M.start(args)
   p:close()
   if not pid then error("could not start ddbmini") end
   local srv = setmetatable({ pid = pid, out = out, host = "127.0.0.1" }, Server)
+  running[srv] = true
   local deadline = os.time() + 10
   while true do
     local text = read_file(out) or ""
