@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@ int mini_proc_start(mini_proc *p, const char *bin, const char *const *args)
     argv[n] = NULL;
     p->pid = fork();
     if (p->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);   /* a crashed or aborted test leaves no server */
         dup2(fds[1], 1);
         close(fds[0]);
         close(fds[1]);
