@@ -86,7 +86,7 @@ describe("misuse", function()
       { host = "127.0.0.1", port = srv.port, highAvailabilitySites = { "nohost" } })
     for _, k in ipairs { "reConnect", "taskTimeout", "queueLimit", "connectTimeout",
                          "reconnectDelay", "tryReconnectNums", "compress", "initialScript" } do
-      for _, v in ipairs { "x", {}, -1e300, 0 / 0 } do
+      for _, v in ipairs { "x", {}, -1e300, 1e300, 1 / 0, 0 / 0 } do
         local ok, p = sane(k, ddb.DBConnectionPool,
           { { host = "127.0.0.1", port = srv.port, threadNum = 1, [k] = v } })
         if ok then p:shutDown() end
@@ -103,6 +103,14 @@ describe("misuse", function()
     must_fail("parallelism must be", pool.run, pool, { "1", parallelism = 0 })
     must_fail("timeout must be", pool.run, pool, { "1", timeout = -1 })
     must_fail("timeout must be", pool.run, pool, { "1", timeout = 0 / 0 })
+    must_fail("timeout must be", pool.run, pool, { "1", timeout = 1e300 })
+    must_fail("must be a number in", ddb.DBConnectionPool,
+      { host = "127.0.0.1", port = srv.port, taskTimeout = 1e300 })
+    local e = must_fail("must be a number in", ddb.DBConnectionPool,
+      { host = "127.0.0.1", port = srv.port, queueLimit = 1e12 })
+    assert.matches("^dolphindb: option 'queue_limit'", e)   -- no file:line in front
+    must_fail("must be an integer", ddb.DBConnectionPool,
+      { host = "127.0.0.1", port = srv.port, queueLimit = 2.5 })
     must_fail("unknown option 'bogus'", pool.run, pool, { "1", bogus = true })
     must_fail("option 'clearMemory' must be a boolean", pool.run, pool, { "1", clearMemory = 1 })
     must_fail("pass everything inside the table", pool.run, pool, { "1" }, 2)

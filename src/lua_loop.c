@@ -339,7 +339,12 @@ static int l_timer_start(lua_State *L)
 static int l_timer_stop(lua_State *L)
 {
     ddb_lua_loop *loop = upvalue_loop(L);
-    timer_op *t = timers_take(loop, luaL_checknumber(L, 1));
+    lua_Number ticket = luaL_checknumber(L, 1);
+    /* Tickets are integers 1..2^53. Anything else names no timer, and must not reach
+     * the hash: converting a negative or huge double to uint64_t is undefined. */
+    timer_op *t = NULL;
+    if (ticket >= 1 && ticket <= 9007199254740992.0 && ticket == floor(ticket))
+        t = timers_take(loop, ticket);
     if (!t) {
         lua_pushboolean(L, 0);
         return 1;

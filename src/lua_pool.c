@@ -12,6 +12,8 @@
  * never come, so their tickets are dropped from the pending count. */
 #include "lua_pool.h"
 
+#include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +163,16 @@ static const char *opt_string(lua_State *L, int cfg, const char *name, const cha
     return s;
 }
 
+/* Seconds and counts are bounded before they reach C: a NaN, an infinity or 1e300
+ * converted to an integer (the core turns seconds into uint64_t milliseconds) is
+ * undefined behaviour, and no real setting needs more than ~30 years. */
+#define MAX_OPTION_MAGNITUDE 1e9
+
+static int is_int_value(double v)
+{
+    return v >= INT_MIN && v <= INT_MAX && v == floor(v);
+}
+
 static double opt_number(lua_State *L, int cfg, const char *name, double dflt)
 {
     if (!opt_present(L, cfg, name)) return dflt;
@@ -168,13 +180,15 @@ static double opt_number(lua_State *L, int cfg, const char *name, double dflt)
         luaL_error(L, "dolphindb: option '%s' must be a number", name);
     double v = lua_tonumber(L, -1);
     lua_pop(L, 1);
+    if (!(v >= -MAX_OPTION_MAGNITUDE && v <= MAX_OPTION_MAGNITUDE))
+        luaL_error(L, "dolphindb: option '%s' must be a number in -1e9..1e9", name);
     return v;
 }
 
 static int opt_int(lua_State *L, int cfg, const char *name, int dflt)
 {
     double v = opt_number(L, cfg, name, dflt);
-    if (v != (double)(int)v) luaL_error(L, "dolphindb: option '%s' must be an integer", name);
+    if (!is_int_value(v)) luaL_error(L, "dolphindb: option '%s' must be an integer", name);
     return (int)v;
 }
 
@@ -300,7 +314,7 @@ static int opt_arg_int(lua_State *L, int idx, int dflt, const char *what)
 {
     if (lua_isnoneornil(L, idx)) return dflt;
     lua_Number v = luaL_checknumber(L, idx);
-    if (v != (lua_Number)(int)v) luaL_error(L, "dolphindb: %s must be an integer", what);
+    if (!is_int_value(v)) luaL_error(L, "dolphindb: %s must be an integer", what);
     return (int)v;
 }
 
@@ -334,7 +348,7 @@ static int l_pool_submit(lua_State *L)
     spec.text = luaL_checkstring(L, 2);
     if (!lua_isnil(L, 4)) {
         lua_Number id = luaL_checknumber(L, 4);
-        if (id < 0 || id != (lua_Number)(int64_t)id || id > 9007199254740992.0)
+        if (!(id >= 0 && id <= 9007199254740992.0) || id != floor(id))
             return luaL_error(L, "dolphindb: task id must be an integer >= 0");
         spec.has_id = 1;
         spec.id = (int64_t)id;
@@ -343,6 +357,8 @@ static int l_pool_submit(lua_State *L)
     spec.priority = opt_arg_int(L, 6, -1, "priority");
     spec.parallelism = opt_arg_int(L, 7, -1, "parallelism");
     spec.timeout = lua_isnoneornil(L, 8) ? 0 : luaL_checknumber(L, 8);
+    if (!(spec.timeout >= -MAX_OPTION_MAGNITUDE && spec.timeout <= MAX_OPTION_MAGNITUDE))
+        return luaL_error(L, "dolphindb: timeout must be a number of seconds up to 1e9");
 
     ddb_obj **objs = NULL;
     int nargs = 0;

@@ -138,7 +138,10 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
     opts = { host = host, port = port, threadNum = threadNum, userid = userid, password = password }
   end
   local cfg = build_config(opts)
-  local c, ticket = core.pool_new(cfg)
+  -- a config the C side refuses is the caller's mistake: raise it at their call,
+  -- without this file's position in front of the message
+  local ok, c, ticket = pcall(core.pool_new, cfg)
+  if not ok then error((tostring(c):gsub("^[^\n]-:%d+: ", "")), 2) end
   local self = setmetatable({
     _c = c, host = cfg.host, port = cfg.port, threadNum = cfg.thread_num,
     _show_output = opts.show_output ~= false, _shut = false,
