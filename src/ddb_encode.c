@@ -371,6 +371,9 @@ static int lz4_blocks(enc *E, ddb_buf *blocks, const ddb_obj *col, const char *s
     int w = ddb_type_width(col->type);
     size_t off = 0;
     bool varlen = ddb_type_class_of(col->type) != DDB_CLASS_FIXED;
+    if (n && n < (size_t)INT32_MAX &&      /* room for all blocks at once */
+        ddb_buf_reserve(blocks, (size_t)LZ4_compressBound((int)n) + 4 * (n / 32768 + 2)) < 0)
+        return oom(E);
     while (off < n) {
         size_t len;
         if (!varlen) {
@@ -444,6 +447,9 @@ static int put_compressed_column(enc *E, ddb_buf *b, const ddb_obj *col, int met
     int rc = 0;
     if (dod) {
         rc = dod_blocks(E, &blocks, col);
+    } else if (c == DDB_CLASS_FIXED && ddb__host_le()) {
+        /* the cells are already the wire's little-endian stream */
+        rc = lz4_blocks(E, &blocks, col, col->data, (size_t)(col->rows * w));
     } else {
         rc = encode_obj(E, &plain, col, &ids);
         size_t pre = plain_prefix(col);
