@@ -757,7 +757,9 @@ int ddb_parse_decimal(const char *s, size_t len, int scale, int64_t out[2])
         if (c == '.' && !seen_dot) { seen_dot = 1; continue; }
         if (c < '0' || c > '9') return -1;
         ndig++;
-        if (seen_dot && frac_digits == scale) {                   /* past the scale: round */
+        if (seen_dot && frac_digits >= scale) {
+            /* Past the scale: only the first dropped digit decides (half away from
+             * zero on the magnitude); later ones are syntax-checked and discarded. */
             if (frac_digits++ == scale) round_up = c >= '5';
             continue;
         }

@@ -243,6 +243,98 @@ static void test_decimal(void)
     printf("decimal: parse with rounding, exact-scale text, 128-bit, overflow, NULL\n");
 }
 
+/* Digits past the scale: the first dropped digit rounds half away from zero, the
+ * rest are discarded (they used to leak into the value: "3.1400000000000001" at
+ * scale 2 gave 3140000000000001). `want` is the unscaled integer as text, or NULL
+ * when the input must be refused. */
+static void check_decimal_parse(const char *in, int scale, const char *want)
+{
+    int64_t v[2] = {0x5a5a, 0x5a5a};
+    int r = ddb_parse_decimal(in, strlen(in), scale, v);
+    if (!want) {
+        CHECK(r < 0, "decimal '%.60s' scale %d accepted as %s, want refusal", in, scale,
+              fmt_cell(DDB_DECIMAL128, v, 0));
+        return;
+    }
+    const char *got = r == 0 ? fmt_cell(DDB_DECIMAL128, v, 0) : "<refused>";
+    CHECK(r == 0 && strcmp(got, want) == 0, "decimal '%.60s' scale %d -> %s, want %s", in, scale, got, want);
+}
+
+static void test_decimal_rounding(void)
+{
+    struct { const char *in; int scale; const char *want; } cases[] = {
+        /* the reported case and long tails */
+        {"3.1400000000000001", 2, "314"}, {"-3.1400000000000001", 2, "-314"},
+        {"3.1499999999999999999999999", 2, "315"}, {"3.1449999999999999999999999", 2, "314"},
+        {"0.99999999999999999999999999999999999999999999999", 2, "100"},
+        {"-0.99999999999999999999999999999999999999999999999", 2, "-100"},
+        {"2.4999999999999999999999", 0, "2"}, {"-2.5000000000000000000001", 0, "-3"},
+        {"0.0049999999999999", 2, "0"}, {"12.3456789012345678901234567890123456789", 4, "123457"},
+        {"1.00000000000000000000000000000000000000000000000000000000000009", 3, "1000"},
+        /* half away from zero on the first dropped digit, symmetric for negatives */
+        {"3.145", 2, "315"}, {"-3.145", 2, "-315"}, {"3.144999", 2, "314"}, {"-3.144999", 2, "-314"},
+        {"3.146", 2, "315"}, {"3.15", 2, "315"}, {"0.005", 2, "1"}, {"-0.005", 2, "-1"},
+        {"-0.004", 2, "0"}, {"0.004", 2, "0"}, {"+0.005", 2, "1"}, {"9.995", 2, "1000"},
+        {"-9.995", 2, "-1000"}, {"0.5", 0, "1"}, {"-0.5", 0, "-1"}, {"0.49", 0, "0"},
+        {"3.5", 0, "4"}, {"-3.5", 0, "-4"}, {"3.4999", 0, "3"}, {"-3.4999", 0, "-3"},
+        /* integers, no point, a trailing point, leading zeros, zeros */
+        {"42", 3, "42000"}, {"-42", 3, "-42000"}, {"007", 1, "70"}, {"1.", 2, "100"},
+        {"0", 0, "0"}, {"-0", 2, "0"}, {"-0.000", 2, "0"}, {"7", 0, "7"}, {"-7", 0, "-7"},
+        {"000000000000000000000000000000000000000000000000001.5", 1, "15"},
+        /* fewer fractional digits than the scale: padded */
+        {"1.5", 6, "1500000"}, {".25", 4, "2500"}, {"-.25", 4, "-2500"},
+        /* scale 38 limits: 2^127-1 = 170141183460469231731687303715884105727 */
+        {"1", 38, "100000000000000000000000000000000000000"},
+        {"-1", 38, "-100000000000000000000000000000000000000"},
+        {"2", 38, NULL}, {"-2", 38, NULL},
+        {"1.70141183460469231731687303715884105727", 38, "170141183460469231731687303715884105727"},
+        {"-1.70141183460469231731687303715884105727", 38, "-170141183460469231731687303715884105727"},
+        {"1.70141183460469231731687303715884105728", 38, NULL},
+        {"1.701411834604692317316873037158841057265", 38, "170141183460469231731687303715884105727"},
+        {"1.701411834604692317316873037158841057264999", 38, "170141183460469231731687303715884105726"},
+        {"1.701411834604692317316873037158841057275", 38, NULL},
+        {"0.000000000000000000000000000000000000015", 38, "2"},
+        {"-0.000000000000000000000000000000000000015", 38, "-2"},
+        {"0.000000000000000000000000000000000000004", 38, "0"},
+        /* scale 0 limits */
+        {"170141183460469231731687303715884105727", 0, "170141183460469231731687303715884105727"},
+        {"-170141183460469231731687303715884105727", 0, "-170141183460469231731687303715884105727"},
+        {"170141183460469231731687303715884105728", 0, NULL},
+        {"-170141183460469231731687303715884105728", 0, NULL},          /* -2^127 is NULL */
+        {"170141183460469231731687303715884105727.4999", 0, "170141183460469231731687303715884105727"},
+        {"170141183460469231731687303715884105727.5", 0, NULL},         /* rounds past the range */
+        {"17014118346046923173168730371588410572.7", 1, "170141183460469231731687303715884105727"},
+        {"17014118346046923173168730371588410572.75", 1, NULL},
+        {"1000000000000000000000000000000000000000", 0, NULL},
+        /* bad text, including digits past the scale; exponents are not accepted */
+        {"1e-3", 3, NULL}, {"1E5", 0, NULL}, {"3.14e0", 2, NULL}, {".", 2, NULL}, {"+", 2, NULL},
+        {"--1", 2, NULL}, {"+-1", 2, NULL}, {" 1", 2, NULL}, {"1 ", 2, NULL}, {"1..2", 2, NULL},
+        {"3.14x", 2, NULL}, {"3.1400000000000001x", 2, NULL}, {"3.141.5", 2, NULL}, {"1,5", 2, NULL},
+        {"1", -1, NULL}, {"1", 39, NULL},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        check_decimal_parse(cases[k].in, cases[k].scale, cases[k].want);
+
+    /* a 5000-digit tail: only the first dropped digit matters, and it is not slow */
+    static char tail[5010];
+    memcpy(tail, "-2.71", 5);
+    memset(tail + 5, '9', sizeof tail - 6);
+    tail[sizeof tail - 1] = 0;
+    check_decimal_parse(tail, 2, "-272");
+    tail[5] = '4';
+    check_decimal_parse(tail, 2, "-271");
+    tail[sizeof tail - 2] = 'z';
+    check_decimal_parse(tail, 2, NULL);
+
+    /* the length argument bounds the text: no reading past it */
+    int64_t v[2];
+    CHECK(ddb_parse_decimal("3.14159", 4, 2, v) == 0 && v[0] == 314 && v[1] == 0, "decimal length bound");
+    CHECK(ddb_parse_decimal("3.145junk", 5, 2, v) == 0 && v[0] == 315 && v[1] == 0, "decimal length bound 2");
+    CHECK(ddb_parse_decimal("-0.004", 6, 2, v) == 0 && v[0] == 0 && v[1] == 0, "negative zero is plain zero");
+    printf("decimal rounding: %zu cases past the scale, signs, scale 0/38 limits, overflow, bad text, long tails\n",
+           sizeof cases / sizeof cases[0] + 3);
+}
+
 static void test_duration(void)
 {
     const char *units[] = {"ns", "us", "ms", "s", "m", "H", "d", "w", "M", "y", "B"};
@@ -411,6 +503,7 @@ int main(int argc, char **argv)
     test_temporal();
     test_hex128();
     test_decimal();
+    test_decimal_rounding();
     test_duration();
     test_reals();
     test_display();
