@@ -2,7 +2,7 @@
 # real sockets, the long soak (bench, not a test), and the response-parser fuzzer.
 # Included by the root CMakeLists.txt after src/core.cmake and testserver.cmake.
 
-set(DDB_REL_TESTS test_rel_faults)
+set(DDB_REL_TESTS test_rel_faults test_rel_overload)
 foreach(t ${DDB_REL_TESTS})
   if(EXISTS "${CMAKE_SOURCE_DIR}/tests/${t}.c" AND TARGET ddbmini)
     add_executable(${t} tests/${t}.c tests/pool_support.c)
