@@ -87,7 +87,11 @@ describe("security", function()
       assert_no_secret("stats() after failures", pool:stats())
       pool:shutDown()
       assert_no_secret("tostring(closed pool)", tostring(pool))
+      io.stderr:write("capture-marker\n")
+      print(pool, pool:stats())
     end)
+    assert.matches("capture-marker", out, 1, true)   -- the capture works
+    assert.matches("DBConnectionPool", out, 1, true)
     assert_no_secret("stdout/stderr", out)
   end)
 
