@@ -49,6 +49,20 @@ end
 
 local parse_scalar   -- defined below (needs handles)
 
+-- A number as decimal literal text: its 17 significant digits, written out in full
+-- when %.17g chose an exponent ("1e-05" -> "0.000010000000000000001"), since decimal
+-- literals take none; the parser rounds past the scale. Numbers too large for any
+-- DECIMAL keep the short form and fail there with a readable message.
+local function decimal_text(v)
+  local text = ("%.17g"):format(v)
+  local sign, lead, frac, exp = text:match("^(%-?)(%d)%.?(%d*)e([-+]%d+)$")
+  if not sign or math.abs(v) >= 1e39 then return text end
+  local digits, point = lead .. frac, 1 + tonumber(exp)
+  if point <= 0 then return sign .. "0." .. ("0"):rep(-point) .. digits end
+  if point >= #digits then return sign .. digits .. ("0"):rep(point - #digits) end
+  return sign .. digits:sub(1, point) .. "." .. digits:sub(point + 1)
+end
+
 -- The raw cell content for `v` as a cell of type tid (nil = NULL).
 local function raw_of(v, tid, scale)
   if v == nil or v == null then return nil end
@@ -82,7 +96,7 @@ local function raw_of(v, tid, scale)
     if type(v) == "string" then return parse_scalar(tid, v).value end
     return integral(v, tid)
   elseif k == "dec32" or k == "dec64" or tid == T.DECIMAL128 then
-    if type(v) == "number" then v = ("%.17g"):format(v) end
+    if type(v) == "number" then v = decimal_text(v) end
     if is_i64(v) then v = tostring(v):gsub("U?LL$", "") end
     if type(v) ~= "string" then fail(NAME[tid] .. " expected, got " .. type(v)) end
     return parse_scalar(tid, v, scale).value
