@@ -438,9 +438,13 @@ static int validate(const ddb_pool_config *cfg, char *err, size_t errlen)
         ERR("threadNum %d out of range 1..4096", cfg->thread_num);
         return -1;
     }
-    if (!(cfg->connect_timeout > 0) || !(cfg->reconnect_delay >= 0) ||
-        !(cfg->task_timeout >= 0) || !(cfg->shutdown_grace >= 0)) {
-        ERR("timeouts must be >= 0 (connect_timeout > 0)");
+    /* Upper bound: seconds become uint64 milliseconds; a year is plenty and keeps
+     * every conversion defined. NaN fails every comparison. */
+    if (!(cfg->connect_timeout > 0 && cfg->connect_timeout <= DDB_MAX_SECONDS) ||
+        !(cfg->reconnect_delay >= 0 && cfg->reconnect_delay <= DDB_MAX_SECONDS) ||
+        !(cfg->task_timeout >= 0 && cfg->task_timeout <= DDB_MAX_SECONDS) ||
+        !(cfg->shutdown_grace >= 0 && cfg->shutdown_grace <= DDB_MAX_SECONDS)) {
+        ERR("timeouts must be within 0..%g s (connect_timeout > 0)", DDB_MAX_SECONDS);
         return -1;
     }
     if (cfg->max_result_bytes < 0) {

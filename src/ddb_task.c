@@ -62,8 +62,8 @@ static int check_options(const ddb_task_spec *s, char *err, size_t errlen)
             "connection); use 0");
         return -1;
     }
-    if (s->timeout != s->timeout) {
-        ERR("timeout is NaN");
+    if (!(s->timeout <= DDB_MAX_SECONDS) || !(s->full_wait <= DDB_MAX_SECONDS)) {
+        ERR("timeout must be a number of seconds <= %g", DDB_MAX_SECONDS);
         return -1;
     }
     if (s->nargs < 0 || (s->nargs > 0 && !s->args)) {

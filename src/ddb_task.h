@@ -7,6 +7,10 @@
 #ifndef DDB_TASK_H
 #define DDB_TASK_H
 
+/* Longest timeout, grace or delay accepted anywhere (one year, in seconds): every
+ * conversion to uint64 milliseconds stays defined. */
+#define DDB_MAX_SECONDS (365.0 * 24 * 3600)
+
 #include <stdatomic.h>
 #include <stdint.h>
 #include "dolphindb.h"

@@ -212,6 +212,13 @@ static void test_options(void)
     submit(p, &spec, DDB_EINVAL, err);
     CHECK(strstr(err, "id"), "negative user id: %s", err);
     spec.has_id = 0;
+    spec.timeout = 1e300;           /* would overflow the uint64 milliseconds */
+    submit(p, &spec, DDB_EINVAL, err);
+    CHECK(strstr(err, "timeout"), "huge timeout: %s", err);
+    spec.timeout = 0.0 / 0.0;
+    submit(p, &spec, DDB_EINVAL, err);
+    CHECK(strstr(err, "timeout"), "NaN timeout: %s", err);
+    spec.timeout = 0;
     spec.kind = DDB_KIND_FUNCTION;
     spec.text = "bad\nname";
     submit(p, &spec, DDB_EINVAL, err);
@@ -250,6 +257,20 @@ static void test_options(void)
     test_config(&bad, 0, 1);
     CHECK(ddb_pool_new(loop, &bad, err, sizeof err) == NULL && strstr(err, "port"),
           "port 0 rejected: %s", err);
+    double huge[] = { 1e300, 1.0 / 0.0, -1, 0.0 / 0.0 };
+    for (int k = 0; k < 4; k++) {
+        test_config(&bad, server.port, 1);
+        if (k == 2)
+            bad.shutdown_grace = huge[k];
+        else
+            bad.connect_timeout = huge[k];
+        CHECK(ddb_pool_new(loop, &bad, err, sizeof err) == NULL && strstr(err, "timeouts"),
+              "timeout %g rejected: %s", huge[k], err);
+        test_config(&bad, server.port, 1);
+        bad.task_timeout = huge[k];
+        CHECK(ddb_pool_new(loop, &bad, err, sizeof err) == NULL && strstr(err, "timeouts"),
+              "task_timeout %g rejected: %s", huge[k], err);
+    }
     printf("ok  option validation (priority, parallelism, fetchSize, ids, config)\n");
 }
 
