@@ -287,10 +287,13 @@ local function parse_call(level, method, skip, first, ...)
   return script, args, opts, extra
 end
 
-function Pool:_check_open(method)
+-- A plain function, not a method: `pool.run(nil)` must get this message, not an
+-- "attempt to index a nil value" from looking the method up on nil.
+local function check_open(self, method)
   if getmetatable(self) ~= Pool then fail(3, "%s must be called as pool:%s(...)", method, method) end
   if self._shut then fail(3, "%s: the pool is shut down", method) end
 end
+Pool._check_open = check_open
 
 function Pool:_submit(level, script, args, id, opts)
   local ok, task, ticket = pcall(self._c.submit, self._c, script, args, id, opts.clearMemory,
@@ -329,7 +332,7 @@ local function outcome(self, rec)
 end
 
 function Pool:run(...)
-  self:_check_open("run")
+  check_open(self, "run")
   local script, args, opts = parse_call(3, "run", 0, ...)
   local rec = self:_submit(2, script, args, nil, opts)
   await(rec)
@@ -345,7 +348,7 @@ local function check_task_id(id, level)
 end
 
 function Pool:addTask(...)
-  self:_check_open("addTask")
+  check_open(self, "addTask")
   local script, args, opts, extra = parse_call(3, "addTask", 1, ...)
   local id = extra[1]
   check_task_id(id, 2)
@@ -365,12 +368,12 @@ end
 -- true once the task ended; reads the task's own (atomic) state, so a loop around it
 -- needs no pump turn to make progress.
 function Pool:isFinished(id)
-  self:_check_open("isFinished")
+  check_open(self, "isFinished")
   return self:_find(id, "isFinished").task:terminal()
 end
 
 function Pool:getData(id)
-  self:_check_open("getData")
+  check_open(self, "getData")
   local rec = self:_find(id, "getData")
   if not rec.task:terminal() then fail(2, "getData: task %d is not finished", id) end
   self._byid[id] = nil
@@ -492,7 +495,7 @@ function Future:task_id()
 end
 
 function Pool:runTaskAsync(...)
-  self:_check_open("runTaskAsync")
+  check_open(self, "runTaskAsync")
   local script, args, opts = parse_call(3, "runTaskAsync", 0, ...)
   local rec = self:_submit(2, script, args, nil, opts)
   local f = setmetatable({ _pool = self, _rec = rec }, Future)
@@ -531,12 +534,12 @@ function Pool:isShutDown()
 end
 
 function Pool:getSessionId()
-  self:_check_open("getSessionId")
+  check_open(self, "getSessionId")
   return self._c:session_ids()
 end
 
 function Pool:getConnectionCount()
-  self:_check_open("getConnectionCount")
+  check_open(self, "getConnectionCount")
   return self.threadNum
 end
 
