@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly what CI runs:
 #   1. installs missing Debian packages, 2. builds (Release) and runs ctest + busted,
-#   3. rebuilds under ASan+UBSan and runs ctest + busted again,
-#   4. runs each libFuzzer target for a bounded time.
+#   3. runs the release build's C tests under valgrind memcheck,
+#   4. rebuilds under ASan+UBSan (clang) and runs ctest + busted again,
+#   5. runs each libFuzzer target for a bounded time.
 # Ends with one line "N passed, N failed" counting every test that ran.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -45,12 +46,21 @@ run_suite() {     # $1 build dir, $2 label, rest: cmake options
 }
 
 run_suite build "release" -DCMAKE_BUILD_TYPE=Release
+if [ "${DDB_SKIP_VALGRIND:-0}" != 1 ]; then
+  echo "== [valgrind] C tests of the release build under memcheck"
+  bash scripts/valgrind.sh build >"$log/valgrind.txt" 2>&1; vrc=$?
+  grep -E '^valgrind: (ok|FAIL|skip)' "$log/valgrind.txt"
+  passed=$((passed + $(grep -c '^valgrind: ok' "$log/valgrind.txt")))
+  vfail=$(grep -c '^valgrind: FAIL' "$log/valgrind.txt")
+  if [ "$vrc" -ne 0 ] && [ "$vfail" -eq 0 ]; then vfail=1; tail -20 "$log/valgrind.txt"; fi
+  failed=$((failed + vfail))
+fi
 if [ "${DDB_SKIP_SANITIZE:-0}" != 1 ]; then
   run_suite build-asan "asan+ubsan" -DCMAKE_BUILD_TYPE=Debug -DDDB_SANITIZE=ON -DCMAKE_C_COMPILER=clang
 fi
 if [ "${DDB_SKIP_FUZZ:-0}" != 1 ]; then
   echo "== [fuzz] build and run"
-  if bash scripts/fuzz.sh "${DDB_FUZZ_SECONDS:-20}" >"$log/fuzz.txt" 2>&1; then
+  if bash scripts/fuzz.sh "${DDB_FUZZ_SECONDS:-15}" >"$log/fuzz.txt" 2>&1; then
     grep -E '^fuzz:' "$log/fuzz.txt"; passed=$((passed + $(grep -c '^fuzz: ok' "$log/fuzz.txt")))
   else
     tail -40 "$log/fuzz.txt"; failed=$((failed + 1))
