@@ -96,16 +96,86 @@ const uint8_t *ddb__dec_take(ddb_decoder *d, size_t n)
     return d->scratch;
 }
 
-/* Copy up to f->left bytes to f->dst; true when complete. */
-bool ddb__dec_bulk(ddb_decoder *d, frame *f)
+/* A growing bulk array starts at one chunk (or at the whole input of this feed, if
+ * larger) and doubles as cell bytes arrive, so memory committed for a declared but
+ * unsent count stays O(bytes received). */
+#define BULK_CHUNK ((int64_t)64 << 10)
+/* Arrays of BULK_BIG bytes or more grow by BULK_BIG_FACTOR into fresh 2 MiB-aligned
+ * huge-page memory (ddb__big_alloc) plus one copy; the larger factor keeps the copies
+ * and extra page faults to ~1/7 of the data, which keeps decoding in 64 KiB pieces
+ * as fast as when the whole array was allocated up front. Committed memory stays
+ * below BULK_BIG_FACTOR x the bytes received. */
+#define BULK_BIG ((int64_t)4 << 20)
+#define BULK_BIG_FACTOR 8
+
+/* Make room after byte `at` of the growing array. When the array is still empty and
+ * the rest of its bytes are already in this feed (a one-shot decode), allocate the
+ * final size at once with ddb__big_alloc (2 MiB aligned, huge pages). Otherwise grow
+ * with realloc, x2 (or to what this feed can bring), capped at arr_limit: glibc
+ * moves large blocks with mremap, without copying, so decoding in small pieces
+ * stays linear; big results are then marked for huge pages like the one-shot path,
+ * on their 2 MiB-aligned interior, since realloc keeps no alignment. */
+static int bulk_grow(ddb_decoder *d, frame *f, int64_t at)
 {
-    size_t k = f->left < (int64_t)d->avail ? (size_t)f->left : d->avail;
-    if (k) {
+    int64_t avail = (int64_t)d->avail;
+    if (!*f->arr && at == 0 && avail >= f->left) {
+        void *p = ddb__big_alloc((size_t)f->arr_end);
+        if (!p) return ddb__dec_fail(d, d->pos, "out of memory");
+        *f->arr = p;
+        f->arr_cap = f->arr_end;
+        return GO;
+    }
+    int64_t want = at + (avail + BULK_CHUNK - 1) / BULK_CHUNK * BULK_CHUNK;
+    if (want < at + BULK_CHUNK) want = at + BULK_CHUNK;
+    int factor = f->arr_cap >= BULK_BIG ? BULK_BIG_FACTOR : 2;
+    int64_t ncap = f->arr_cap > INT64_MAX / factor ? INT64_MAX : f->arr_cap * factor;
+    if (ncap < want) ncap = want;
+    if (ncap > f->arr_limit) ncap = f->arr_limit;
+    void *q;
+    if (ncap >= BULK_BIG) {                 /* fresh huge-page memory + one copy */
+        q = ddb__big_alloc((size_t)ncap);
+        if (q && at) memcpy(q, *f->arr, (size_t)at);
+        if (q) free(*f->arr);
+    } else {
+        q = realloc(*f->arr, (size_t)ncap);
+    }
+    if (!q) return ddb__dec_fail(d, d->pos, "out of memory");
+    *f->arr = q;
+    f->arr_cap = ncap;
+    return GO;
+}
+
+void ddb__dec_bulk_into(ddb_decoder *d, frame *f, void **arr, int64_t have, int64_t need,
+                        int64_t cap, int64_t limit)
+{
+    (void)d;
+    f->arr = arr;
+    f->arr_cap = cap;
+    f->arr_end = have + need;
+    f->arr_limit = limit;
+    f->left = need;
+    f->dst = NULL;
+}
+
+/* Copy up to f->left bytes to f->dst, or into the growing array f->arr. */
+int ddb__dec_bulk(ddb_decoder *d, frame *f)
+{
+    while (f->left > 0 && d->avail > 0) {
+        int64_t room = f->left;
+        if (f->arr) {
+            int64_t at = f->arr_end - f->left;
+            if (at >= f->arr_cap && bulk_grow(d, f, at) != GO) return FAIL;
+            f->dst = (uint8_t *)*f->arr + at;
+            if (room > f->arr_cap - at) room = f->arr_cap - at;
+        }
+        size_t k = room < (int64_t)d->avail ? (size_t)room : d->avail;
         memcpy(f->dst, d->in, k);
         f->dst += k; f->left -= (int64_t)k;
         d->in += k; d->avail -= k; d->pos += (int64_t)k;
     }
-    return f->left == 0;
+    if (f->left > 0) return WAIT;
+    f->arr = NULL;                     /* arr_cap stays readable for the caller */
+    return GO;
 }
 
 /* Read a NUL-terminated string. Returns GO with *s and *len set (valid until the next
@@ -255,9 +325,9 @@ int ddb__dec_push(ddb_decoder *d)
 
 /* ---------------------------------------------------------------- cells */
 
-/* Allocate storage for f->n cells of f->obj's type and enter ST_CELLS. Fixed-width
- * cells get their final array now (size checked against the budget); strings,
- * blobs and items grow as they arrive. */
+/* Prepare storage for f->n cells of f->obj's type and enter ST_CELLS. Fixed-width
+ * cells are checked against the budget now, but their array is allocated as the
+ * bytes arrive (ddb__dec_bulk); strings, blobs and items grow one at a time. */
 int ddb__dec_cells_begin(ddb_decoder *d, frame *f, int after)
 {
     ddb_obj *o = f->obj;
@@ -270,14 +340,8 @@ int ddb__dec_cells_begin(ddb_decoder *d, frame *f, int after)
             return ddb__dec_fail(d, f->start, "%lld cells of %s exceed max_object_bytes (%lld)",
                                  (long long)f->n, ddb_type_name(o->type),
                                  (long long)d->lim.max_object_bytes);
-        if (f->n) {
-            o->data = ddb__big_alloc((size_t)(f->n * w));
-            if (!o->data) return ddb__dec_fail(d, f->start, "out of memory");
-            d->charged += f->n * w;
-        }
-        o->cap_rows = f->n;
-        f->dst = o->data;
-        f->left = f->n * w;
+        d->charged += f->n * w;         /* the budget is reserved for the declared count */
+        ddb__dec_bulk_into(d, f, &o->data, 0, f->n * w, 0, f->n * w);
     } else if (c == DDB_CLASS_ANY) {
         f->st = ST_ANY_ITEM;
         return GO;
@@ -297,7 +361,9 @@ static int step_cells(ddb_decoder *d, frame *f)
 {
     ddb_obj *o = f->obj;
     if (ddb_type_class_of(o->type) == DDB_CLASS_FIXED) {
-        if (!ddb__dec_bulk(d, f)) return WAIT;
+        int r = ddb__dec_bulk(d, f);
+        if (r != GO) return r;
+        o->cap_rows = f->n;             /* arr_cap == f->n * width once complete */
         if (d->swap)
             ddb__swap_cells(o->data, f->n, ddb_type_width(o->type),
                             ddb__swap_halves(o->type));
@@ -562,17 +628,13 @@ static int step_sym_indices(ddb_decoder *d, frame *f)
         if (f->n > (d->lim.max_object_bytes - d->charged) / 4)
             return ddb__dec_fail(d, f->start, "%lld symbol indices exceed max_object_bytes (%lld)",
                                  (long long)f->n, (long long)d->lim.max_object_bytes);
-        if (f->n) {
-            o->data = ddb__big_alloc((size_t)f->n * 4);
-            if (!o->data) return ddb__dec_fail(d, f->start, "out of memory");
-            d->charged += f->n * 4;
-        }
-        o->cap_rows = f->n;
-        f->dst = o->data;
-        f->left = f->n * 4;
+        d->charged += f->n * 4;
+        ddb__dec_bulk_into(d, f, &o->data, 0, f->n * 4, 0, f->n * 4);
         f->data_at = d->pos;
     }
-    if (!ddb__dec_bulk(d, f)) return WAIT;
+    int r = ddb__dec_bulk(d, f);
+    if (r != GO) return r;
+    o->cap_rows = f->n;
     int32_t *idx = o->data;
     if (d->swap) ddb__swap_cells(idx, f->n, 4, 1);
     uint32_t limit = (uint32_t)f->base->n;

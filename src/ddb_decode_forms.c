@@ -76,7 +76,8 @@ static uint32_t count_at(const ddb_decoder *d, const uint8_t *p, int width)
 
 int ddb__step_arr_counts(ddb_decoder *d, frame *f)
 {
-    if (!ddb__dec_bulk(d, f)) return WAIT;
+    int r = ddb__dec_bulk(d, f);
+    if (r != GO) return r;
     ddb_obj *o = f->obj, *v = o->values;
     if (ddb__dec_grow(d, (void **)&o->row_offs, &o->cap_rows, f->rows_done + f->blk_rows + 1,
                       8) != GO)
@@ -91,9 +92,17 @@ int ddb__step_arr_counts(ddb_decoder *d, frame *f)
     if (total - first > (d->lim.max_object_bytes - d->charged) / w)
         return ddb__dec_fail(d, f->data_at, "array vector of %lld values exceeds max_object_bytes (%lld)",
                              (long long)total, (long long)d->lim.max_object_bytes);
-    if (ddb__dec_grow(d, &v->data, &v->cap_rows, total, (size_t)w) != GO) return FAIL;
-    f->dst = total > first ? (uint8_t *)v->data + first * w : NULL;
-    f->left = (total - first) * w;
+    /* Reserve the budget geometrically (as ddb__dec_grow would) but allocate only as
+     * the values arrive: counts alone may declare billions of values. */
+    int64_t limit = v->cap_rows;
+    if (total > limit) {
+        limit = limit > total / 2 ? limit * 2 : total;
+        int64_t budget = (d->lim.max_object_bytes - d->charged) / w;
+        if (limit - v->cap_rows > budget) limit = v->cap_rows + budget;
+        d->charged += (limit - v->cap_rows) * w;
+    }
+    ddb__dec_bulk_into(d, f, &v->data, first * w, (total - first) * w, v->cap_rows * w,
+                       limit * w);
     f->n = total;                     /* values expected once this block is in */
     f->st = ST_ARR_VALUES;
     return GO;
@@ -101,9 +110,12 @@ int ddb__step_arr_counts(ddb_decoder *d, frame *f)
 
 int ddb__step_arr_values(ddb_decoder *d, frame *f)
 {
-    if (!ddb__dec_bulk(d, f)) return WAIT;
+    int r = ddb__dec_bulk(d, f);
+    if (r != GO) return r;
     ddb_obj *v = f->obj->values;
     int w = ddb_type_width(v->type);
+    ddb__dec_uncharge(d, f->arr_limit - f->arr_cap);   /* reserved but not allocated */
+    v->cap_rows = f->arr_cap / w;
     if (d->swap && f->n > v->rows)
         ddb__swap_cells((uint8_t *)v->data + v->rows * w, f->n - v->rows, w,
                         ddb__swap_halves(v->type));
@@ -329,7 +341,8 @@ int ddb__step_chunk(ddb_decoder *d, frame *f)
         f->left = size;
         f->st = ST_CHUNK_BODY;
     }
-    if (!ddb__dec_bulk(d, f)) return WAIT;
+    int r = ddb__dec_bulk(d, f);
+    if (r != GO) return r;
     f->st = ST_DONE;
     return GO;
 }

@@ -18,8 +18,12 @@ typedef struct frame {
     ddb_obj *child_a, *child_b; /* finished parts: labels, dictionary keys */
     int64_t rows, cols;         /* declared dimensions */
     int64_t n, i;               /* cells (items, columns, entries) expected / done */
-    uint8_t *dst;               /* bulk copy target */
+    uint8_t *dst;               /* bulk copy target (fixed, when arr is NULL) */
     int64_t left;               /* bulk bytes still to copy */
+    void **arr;                 /* growing bulk target: the object's array pointer */
+    int64_t arr_cap;            /* bytes allocated in *arr */
+    int64_t arr_end;            /* bytes *arr holds once the bulk copy is complete */
+    int64_t arr_limit;          /* most bytes *arr may grow to (>= arr_end) */
     int64_t data_at;            /* byte offset where the bulk cells began */
     int64_t blob_len;           /* BLOB cell: bytes still to copy */
     ddb_symbase *base;          /* symbol base being read or used */
@@ -86,7 +90,16 @@ enum { GO = 0, WAIT = 1, FAIL = 2 };
 /* Shared input and building primitives (ddb_decode.c). */
 void *ddb__big_alloc(size_t bytes);
 const uint8_t *ddb__dec_take(ddb_decoder *d, size_t n);
-bool ddb__dec_bulk(ddb_decoder *d, frame *f);
+/* Bulk copy into f->dst (fixed target) or into a growing array set up by
+ * ddb__dec_bulk_into. GO when complete, WAIT for more input, FAIL (out of memory). */
+int ddb__dec_bulk(ddb_decoder *d, frame *f);
+/* Set up a bulk copy of `need` bytes appended at byte `have` of *arr, which has
+ * `cap` bytes allocated and may grow up to `limit` bytes (the caller has charged
+ * the budget for that). Memory is allocated only as bytes arrive, so a count that
+ * is declared but never sent costs nothing. After completion f->arr_cap is the
+ * array's real allocation. */
+void ddb__dec_bulk_into(ddb_decoder *d, frame *f, void **arr, int64_t have, int64_t need,
+                        int64_t cap, int64_t limit);
 int ddb__dec_read_str(ddb_decoder *d, const char **s, int64_t *len);
 int ddb__dec_new_obj(ddb_decoder *d, frame *f, int form, int type);
 int ddb__dec_push(ddb_decoder *d);

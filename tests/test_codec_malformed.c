@@ -3,9 +3,21 @@
  * Usage: test_codec_malformed <shared dir> */
 #include "codec_support.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CS_ASAN 1
+#endif
+#endif
+#ifdef CS_ASAN
+#include <sanitizer/allocator_interface.h>
+#endif
 
 /* Decode hex; expect an error containing `want` (and "at byte"). */
 static void expect_error_lim(const char *what, const char *hex, const char *want,
@@ -298,6 +310,165 @@ static void big_endian(void)
            sizeof cases / sizeof *cases);
 }
 
+/* ---------------------------------------------------------------- declared counts */
+
+/* Bytes currently allocated by this process (the sanitizer's allocator under ASan). */
+static int64_t heap_in_use(void)
+{
+#ifdef CS_ASAN
+    return (int64_t)__sanitizer_get_current_allocated_bytes();
+#else
+    struct mallinfo2 mi = mallinfo2();
+    return (int64_t)(mi.uordblks + mi.hblkhd);
+#endif
+}
+
+#define FEW_MIB ((int64_t)4 << 20)
+
+/* Feed `len` bytes to a fresh decoder: it must want more and have allocated less than
+ * FEW_MIB for it. Returns the decoder (still holding the partial object). */
+static ddb_decoder *feed_partial(const char *what, const void *p, size_t len)
+{
+    int64_t before = heap_in_use();
+    ddb_decoder *d = ddb_decoder_new(NULL);
+    ddb_decoder_reset(d, 1);
+    size_t used = 0;
+    int r = ddb_decoder_feed(d, p, len, &used);
+    int64_t grew = heap_in_use() - before;
+    CHECK(r == DDB_DEC_NEED_MORE && used == len, "%s: NEED_MORE after %zu bytes (r=%d, used=%zu)",
+          what, len, r, used);
+    CHECK(grew < FEW_MIB, "%s: %lld bytes allocated for %zu bytes of input", what, (long long)grew,
+          len);
+    printf("  %-44s -> NEED_MORE, %lld KiB allocated for %zu bytes\n", what,
+           (long long)(grew >> 10), len);
+    return d;
+}
+
+static void put_i32(ddb_buf *b, int32_t v) { ddb_buf_put(b, &v, 4); }   /* host is LE */
+
+/* An INT vector claiming 500M rows (2 GB): header and a few cells cost kilobytes. */
+static void huge_int_vector(void)
+{
+    ddb_buf b;
+    ddb_buf_init(&b);
+    ddb_buf_put(&b, "\x04\x01", 2);
+    put_i32(&b, 500000000);
+    put_i32(&b, 1);
+    ddb_decoder_free(feed_partial("INT vector of 500M rows, header only", b.p, b.len));
+    for (int32_t i = 0; i < 64; i++) put_i32(&b, i);
+    ddb_decoder_free(feed_partial("INT vector of 500M rows, 64 cells", b.p, b.len));
+    ddb_buf_free(&b);
+}
+
+/* A 3M-row LONG vector: first a few cells (little memory), then the rest in one piece
+ * or in 64 KiB pieces; both complete to the right values. */
+static void growing_vector_completes(void)
+{
+    const int32_t rows = 3000000;
+    ddb_buf b;
+    ddb_buf_init(&b);
+    ddb_buf_put(&b, "\x05\x01", 2);
+    put_i32(&b, rows);
+    put_i32(&b, 1);
+    for (int64_t i = 0; i < rows; i++) {
+        int64_t v = i * 7 - 5;
+        ddb_buf_put(&b, &v, 8);
+    }
+    for (int pieces = 0; pieces < 2; pieces++) {
+        size_t head = 10 + 8 * 10;
+        ddb_decoder *d = feed_partial(pieces ? "LONG 3M rows, then 64 KiB pieces"
+                                             : "LONG 3M rows, then the rest at once",
+                                      b.p, head);
+        size_t off = head, used = 0;
+        int r = DDB_DEC_NEED_MORE;
+        while (r == DDB_DEC_NEED_MORE && off < b.len) {
+            size_t k = pieces ? (b.len - off < 65536 ? b.len - off : 65536) : b.len - off;
+            r = ddb_decoder_feed(d, b.p + off, k, &used);
+            off += used;
+        }
+        ddb_obj *o = r == DDB_DEC_DONE ? ddb_decoder_take(d) : NULL;
+        int bad = 0;
+        for (int64_t i = 0; o && i < rows; i++) bad += ddb_int_at(o, i) != i * 7 - 5;
+        CHECK(o && o->rows == rows && bad == 0 && off == b.len,
+              "growing LONG vector (%s) decodes to its values (%d wrong)",
+              pieces ? "pieces" : "rest", bad);
+        ddb_obj_unref(o);
+        ddb_decoder_free(d);
+    }
+    ddb_buf_free(&b);
+}
+
+/* A table of 300M rows with three fixed-width columns: only the first column's
+ * header and a few cells have arrived. */
+static void huge_table(void)
+{
+    ddb_buf b;
+    ddb_buf_init(&b);
+    ddb_buf_put(&b, "\x00\x06", 2);
+    put_i32(&b, 300000000);
+    put_i32(&b, 3);
+    ddb_buf_put(&b, "t\0a\0b\0c\0", 8);
+    ddb_buf_put(&b, "\x10\x01", 2);          /* DOUBLE column */
+    put_i32(&b, 300000000);
+    put_i32(&b, 1);
+    for (int i = 0; i < 32; i++) ddb_buf_put(&b, "\0\0\0\0\0\0\xf0\x3f", 8);
+    ddb_decoder_free(feed_partial("table of 3 x 300M-row columns, 32 cells", b.p, b.len));
+    ddb_buf_free(&b);
+}
+
+/* ANY vector claiming 2^31-1 items, three INT scalars sent. */
+static void huge_any_vector(void)
+{
+    ddb_buf b;
+    ddb_buf_init(&b);
+    ddb_buf_put(&b, "\x19\x01\xff\xff\xff\x7f\x01\x00\x00\x00", 10);
+    for (int i = 0; i < 3; i++) ddb_buf_put(&b, "\x04\x00\x01\x00\x00\x00", 6);
+    ddb_decoder_free(feed_partial("ANY vector of 2^31-1 items, 3 sent", b.p, b.len));
+    ddb_buf_free(&b);
+}
+
+/* Array vector (INT[]): two rows whose counts claim 100M values each. */
+static void huge_array_vector(void)
+{
+    ddb_buf b;
+    ddb_buf_init(&b);
+    ddb_buf_put(&b, "\x44\x01", 2);
+    put_i32(&b, 2);
+    put_i32(&b, 1);
+    ddb_buf_put(&b, "\x02\x00\x04\x00", 4);
+    put_i32(&b, 100000000);
+    put_i32(&b, 100000000);
+    for (int32_t i = 0; i < 16; i++) put_i32(&b, i);
+    ddb_decoder_free(feed_partial("INT[] counts claiming 200M values", b.p, b.len));
+    ddb_buf_free(&b);
+}
+
+/* Symbol vector with a one-entry base, claiming 400M indices. */
+static void huge_symbol_vector(void)
+{
+    ddb_buf b;
+    ddb_buf_init(&b);
+    ddb_buf_put(&b, "\x91\x01", 2);
+    put_i32(&b, 400000000);
+    put_i32(&b, 1);
+    put_i32(&b, 0);                            /* base id */
+    put_i32(&b, 1);                            /* one entry */
+    ddb_buf_put(&b, "", 1);
+    for (int i = 0; i < 16; i++) put_i32(&b, 0);
+    ddb_decoder_free(feed_partial("SYMBOL vector of 400M indices", b.p, b.len));
+    ddb_buf_free(&b);
+}
+
+static void declared_counts(void)
+{
+    huge_int_vector();
+    growing_vector_completes();
+    huge_table();
+    huge_any_vector();
+    huge_array_vector();
+    huge_symbol_vector();
+}
+
 int main(int argc, char **argv)
 {
     big_endian();
@@ -308,5 +479,6 @@ int main(int argc, char **argv)
     limit_errors();
     compressed_errors();
     reset_after_error();
+    declared_counts();
     return cs_finish("test_codec_malformed");
 }
