@@ -156,8 +156,18 @@ describe("README", function()
     end
 
     it("runs under plain luajit with the build's paths", function()
-      -- LUA_PATH / LUA_CPATH (and an ASan LD_PRELOAD) come from scripts/busted.sh
-      check(run_quickstart("luajit"))
+      -- LUA_PATH / LUA_CPATH come from scripts/busted.sh. A sanitized core.so needs the
+      -- ASan runtime preloaded into luajit: name it here rather than trust that every
+      -- earlier spec left LD_PRELOAD as busted.sh set it.
+      local runner = "luajit"
+      local cache = slurp(build .. "/CMakeCache.txt") or ""
+      if cache:find("DDB_SANITIZE:BOOL=ON", 1, true) then
+        local p = io.popen("clang -print-file-name=libclang_rt.asan-x86_64.so")
+        local asan = p:read("*l")
+        p:close()
+        runner = "env LD_PRELOAD=" .. shell_quote(asan) .. " luajit"
+      end
+      check(run_quickstart(runner))
     end)
 
     it("runs under ddblua, which finds the module by itself", function()
