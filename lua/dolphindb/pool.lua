@@ -6,7 +6,7 @@
 --   pool:run(script)                 script mode
 --   pool:run(fname, arg1, ...)       function-call mode (any argument given)
 --   pool:run{ script, args..., clearMemory=, pickleTableToList=, priority=,
---             parallelism=, timeout= }
+--             parallelism=, timeout=, typed= }
 --   pool:addTask(script, taskId, ...) / pool:isFinished(id) / pool:getData(id)
 --   pool:runTaskAsync(script, ...) -> future (dolphindb.future)
 --   pool:shutDown() pool:isShutDown() pool:getSessionId() pool:getConnectionCount()
@@ -162,7 +162,7 @@ end
 
 local RUN_OPTIONS = {
   clearMemory = "boolean", pickleTableToList = "boolean", priority = "number",
-  parallelism = "number", timeout = "number",
+  parallelism = "number", timeout = "number", typed = "boolean",
 }
 local NO_OPTIONS = {}
 
@@ -258,10 +258,30 @@ local function table_to_list(v)
   return v
 end
 
+-- typed = true: the result converts as ddb.decode(bytes, 1, {typed = true}) would
+-- (CHAR/SHORT/FLOAT/BLOB/NULL scalars keep their type). The C side converts through
+-- the value module's hook, so the typed hook is installed around this one call; the
+-- call never yields, so no other result can see it. pcall: the plain hook always
+-- comes back, and a conversion error is returned as the task's failure.
+local TYPED = { typed = true }
+local function take_typed(task)
+  local value = require "dolphindb.value"
+  core._obj_hooks(function(h) return value._from_handle(h, TYPED) end, value._to_handle)
+  local ok, v = pcall(task.take_result, task)
+  core._obj_hooks(value._from_handle, value._to_handle)
+  return ok, v
+end
+
 -- true, value for a DONE task; false, message otherwise (never raises).
 local function outcome(self, task, opts)
   show_messages(self, task)
   if task:state() == "DONE" then
+    if opts.typed then
+      local ok, v = take_typed(task)
+      if not ok then return false, (tostring(v):gsub("^[^\n]-:%d+: ", "")) end
+      if opts.pickleTableToList then v = table_to_list(v) end
+      return true, v
+    end
     local v = task:take_result()
     if opts.pickleTableToList then v = table_to_list(v) end
     return true, v
