@@ -146,6 +146,18 @@ describe("round trip of every cpp-api.tsv row through ddbmini's echo", function(
     end
   end)
 
+  -- The comparison itself must catch corruption: a value one bit away from the row
+  -- (as if ddbmini or the codec flipped a payload bit) must fail it, for the byte
+  -- comparison and for the map comparison of dictionaries alike.
+  it("fails when one payload bit differs (byte and map comparison)", function()
+    for _, id in ipairs { "scalar_int", "vec_double", "dict_string_int", "set_int" } do
+      local b = rows[id].bytes
+      local flipped = b:sub(1, -2) .. string.char(bit.bxor(b:byte(-1), 1))
+      local got = pool:run { "echo", typed(flipped), typed = true }
+      assert.is_false(pcall(assert_row_value, rows[id], got), id)
+    end
+  end)
+
   it("rejects a non-boolean typed option", function()
     assert.has_error(function() pool:run { "echo", 1, typed = 1 } end,
       "dolphindb: option 'typed' must be a boolean, got number")
