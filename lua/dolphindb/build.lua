@@ -412,7 +412,17 @@ function constructors.vector(tname, list, scale)
   local tid, s = type_id(tname)
   if type(list) ~= "table" then error("dolphindb: ddb.vector expects a list", 2) end
   if tid >= 64 then return constructors.arrayvector(tid - 64, list, s or scale) end
-  return canonical(build_vector(tid, list, length(list), nil, s or scale))
+  local h = build_vector(tid, list, length(list), nil, s or scale)
+  local v = canonical(h)
+  -- An ANY vector's elements are objects of their own: a typed scalar given by the
+  -- caller stays that object, or a CHAR/SHORT/FLOAT/BLOB/NULL element would read back
+  -- as a plain Lua value and be re-sent as INT/DOUBLE/STRING/VOID.
+  if KIND[tid] == "any" then
+    for i = 1, length(list) do
+      if is_scalar(list[i]) then v[i] = list[i] end
+    end
+  end
+  return v
 end
 function constructors.arrayvector(tname, rows, scale)
   local tid, s = type_id(tname)
