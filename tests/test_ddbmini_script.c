@@ -103,6 +103,9 @@ static const script_case CASES[] = {
     {"x = 1 2 3\nx[1]", "2", "INT SCALAR"},
     {"x = 1 2 3; x[5]", "", "INT SCALAR"},
     {"def f(a, b) { return a + b }; f(1, 2)", "3", "INT SCALAR"},
+    /* a body that redefines its own function while it runs (found by fuzzing) */
+    {"def f(a, b) { def f(a, b) { return a - b }; return a + b }; f(1, 2) * 10 + f(1, 2)",
+     "29", "INT SCALAR"},
     {"def g(a) { if (a > 0) { return 1 } else { return -1 } }\ng(-3)", "-1", "INT SCALAR"},
     {"def h(x): x * x; h(5)", "25", "INT SCALAR"},
     {"def r(n) { if (n <= 0) return 0 else return 1 + r(n - 1) }\nr(50)", "50", "INT SCALAR"},

@@ -44,6 +44,9 @@ void session_free(session *s)
         node_free(s->funcs[i].def);
     }
     free(s->funcs);
+    for (int i = 0; i < s->nretired; i++)
+        node_free(s->retired[i]);
+    free(s->retired);
     memset(s, 0, sizeof *s);
 }
 
@@ -93,11 +96,30 @@ const node *session_func(session *s, const char *name)
     return NULL;
 }
 
+/* Keep a replaced definition until the session ends: the caller may be executing it
+ * (`def f(){ def f(){...}; ... }`), so freeing it now would free the running body. */
+static int retire(session *s, node *def)
+{
+    if (s->nretired == s->capretired) {
+        int cap = s->capretired ? s->capretired * 2 : 4;
+        node **r = realloc(s->retired, (size_t)cap * sizeof *r);
+        if (!r)
+            return -1;
+        s->retired = r;
+        s->capretired = cap;
+    }
+    s->retired[s->nretired++] = def;
+    return 0;
+}
+
 int session_def(session *s, const char *name, node *def)
 {
     for (int i = 0; i < s->nfuncs; i++)
         if (!strcmp(s->funcs[i].name, name)) {
-            node_free(s->funcs[i].def);
+            if (retire(s, s->funcs[i].def)) {
+                node_free(def);
+                return -1;
+            }
             s->funcs[i].def = def;
             return 0;
         }

@@ -30,6 +30,10 @@ typedef struct session {
     var_list vars;
     func_entry *funcs;
     int nfuncs, capfuncs;
+    node **retired;             /* replaced definitions: a function body may redefine
+                                   itself while it runs, so old bodies live until the
+                                   session ends */
+    int nretired, capretired;
     char user[64];              /* "" when not logged in */
     int is_admin;
     uint64_t request_no;        /* counts requests, stamps created variables */
