@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-20}
+# A fixed seed makes CI's short runs repeatable (a red CI must be reproducible here);
+# DDB_FUZZ_SEED=0 lets libFuzzer pick one, for longer exploratory runs.
+seed=${DDB_FUZZ_SEED:-1}
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DDDB_FUZZ=ON -DCMAKE_C_COMPILER=clang >/dev/null
 cmake --build build-fuzz -j "$(nproc)" >/dev/null
 mkdir -p fuzz/artifacts
@@ -13,7 +16,7 @@ for bin in build-fuzz/fuzz/fuzz_*; do
   [ -x "$bin" ] || continue
   name=$(basename "$bin"); corpus=fuzz/corpus/$name; mkdir -p "$corpus"
   work=$(mktemp -d); cp -r "$corpus/." "$work/" 2>/dev/null || true
-  "$bin" -max_total_time="$secs" -print_final_stats=1 -max_len=65536 -rss_limit_mb=2048 \
+  "$bin" -max_total_time="$secs" -seed="$seed" -print_final_stats=1 -max_len=65536 -rss_limit_mb=2048 \
          -artifact_prefix=fuzz/artifacts/ "$work" "$corpus" >"build-fuzz/$name.log" 2>&1 ||
     { tail -30 "build-fuzz/$name.log"; echo "fuzz: FAILED $name"; exit 1; }
   rm -rf "$work"

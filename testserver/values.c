@@ -39,7 +39,11 @@ int obj_is_void(const ddb_obj *o) { return o->type == DDB_VOID && o->form == DDB
 int64_t cell_i64(const ddb_obj *o, int64_t i, int *isnull)
 {
     int64_t v;
-    switch (ddb_type_width(o->type)) {
+    /* Only fixed-width cells are numbers: a SYMBOL scalar is a string (no `data`) even
+     * though SYMBOL has a 4-byte width as a symbol-vector index. */
+    int width = ddb_type_class_of(o->type) == DDB_CLASS_FIXED && o->data
+                ? ddb_type_width(o->type) : 0;
+    switch (width) {
     case 1: {
         int8_t x = ((const int8_t *)o->data)[i];
         *isnull = x == DDB_NULL_I8;
