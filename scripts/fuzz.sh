@@ -16,7 +16,7 @@ for bin in build-fuzz/fuzz/fuzz_*; do
   [ -x "$bin" ] || continue
   name=$(basename "$bin"); corpus=fuzz/corpus/$name; mkdir -p "$corpus"
   work=$(mktemp -d); cp -r "$corpus/." "$work/" 2>/dev/null || true
-  "$bin" -max_total_time="$secs" -seed="$seed" -print_final_stats=1 -max_len=65536 -rss_limit_mb=2048 \
+  "$bin" -max_total_time="$secs" -seed="$seed" -print_final_stats=1 -max_len=65536 -rss_limit_mb=4096 -malloc_limit_mb=4096 \
          -artifact_prefix=fuzz/artifacts/ "$work" "$corpus" >"build-fuzz/$name.log" 2>&1 ||
     { tail -30 "build-fuzz/$name.log"; echo "fuzz: FAILED $name"; exit 1; }
   rm -rf "$work"

@@ -317,6 +317,11 @@ int op_binary(eval_ctx *ctx, int op, const ddb_obj *a, const ddb_obj *b, ddb_obj
         b->type == DDB_ANY)
         return ctx_error(ctx, "The operator %s doesn't support data forms %s and %s", op_text(op),
                          ddb_form_name(a->form), ddb_form_name(b->form));
+    /* A VOID vector costs no wire bytes, so an uploaded 10-byte header can claim a
+     * billion rows: the result of an element-wise operator is capped like a..b. */
+    if (obj_len(a) > MAX_RANGE || obj_len(b) > MAX_RANGE)
+        return ctx_error(ctx, "The operator %s: the result would exceed %lld elements",
+                         op_text(op), (long long)MAX_RANGE);
     return elementwise(ctx, op, a, b, out);
 }
 
