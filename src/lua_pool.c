@@ -27,6 +27,12 @@
 #define TASK_MT "dolphindb.task"
 #define ERRLEN 512
 
+/* Every function of this file is a closure over the two metatables, so telling a pool
+ * or task userdata apart costs a pointer comparison, not a registry lookup by name
+ * (which interns the name on every call: a hot cost at one call per task step). */
+#define POOL_MT_UPVALUE lua_upvalueindex(1)
+#define TASK_MT_UPVALUE lua_upvalueindex(2)
+
 enum { WATCH_OPEN, WATCH_CLOSE, NWATCH };
 
 struct lua_pool;
@@ -115,13 +121,14 @@ static void push_watch(lua_State *L, lua_pool *lp, int kind)
     state_watch *w = malloc(sizeof *w);
     if (!w) luaL_error(L, "dolphindb: out of memory");
     *w = probe;
-    int rc = uv_timer_init(ddb_lua_loop_uv(lp->loop), &w->timer);
+    w->ticket = ddb_lua_ticket_new(lp->loop);
+    int rc = w->ticket ? uv_timer_init(ddb_lua_loop_uv(lp->loop), &w->timer) : UV_ENOMEM;
     if (rc != 0) {
+        if (w->ticket) ddb_lua_ticket_drop(lp->loop, w->ticket);
         free(w);
         luaL_error(L, "dolphindb: cannot start a timer: %s", uv_strerror(rc));
     }
     w->timer.data = w;
-    w->ticket = ddb_lua_ticket_new(lp->loop);
     uv_timer_start(&w->timer, watch_tick, 1, 1);
     lp->watch[kind] = w;
     lua_pushnumber(L, w->ticket);
@@ -260,7 +267,7 @@ static int l_pool_new(lua_State *L)
     lua_pool *lp = lua_newuserdata(L, sizeof *lp);
     memset(lp, 0, sizeof *lp);
     lp->loop = loop;
-    luaL_getmetatable(L, POOL_MT);
+    lua_pushvalue(L, POOL_MT_UPVALUE);
     lua_setmetatable(L, -2);
     if (ddb_lua_loop_attach(loop, lp, pool_closer) != 0)
         return luaL_error(L, "dolphindb: out of memory");
@@ -281,9 +288,28 @@ static int l_pool_new(lua_State *L)
 
 /* ---- pool methods ----------------------------------------------------------------- */
 
+/* The userdata at `idx` if its metatable is the one at `mt` (an upvalue index), else
+ * raises luaL_checkudata's kind of message. */
+static void *check_kind(lua_State *L, int idx, int mt, const char *what)
+{
+    void *p = lua_touserdata(L, idx);
+    if (p && lua_getmetatable(L, idx)) {
+        int same = lua_rawequal(L, -1, mt);
+        lua_pop(L, 1);
+        if (same) return p;
+    }
+    luaL_typerror(L, idx, what);
+    return NULL;
+}
+
+static lua_pool *to_pool(lua_State *L, int idx)
+{
+    return check_kind(L, idx, POOL_MT_UPVALUE, POOL_MT);
+}
+
 static lua_pool *check_pool(lua_State *L)
 {
-    lua_pool *lp = luaL_checkudata(L, 1, POOL_MT);
+    lua_pool *lp = to_pool(L, 1);
     if (!lp->pool) luaL_error(L, "dolphindb: the pool has been freed");
     return lp;
 }
@@ -292,14 +318,14 @@ static lua_task *push_task(lua_State *L, ddb_task *t)
 {
     lua_task *lt = lua_newuserdata(L, sizeof *lt);
     lt->task = t;
-    luaL_getmetatable(L, TASK_MT);
+    lua_pushvalue(L, TASK_MT_UPVALUE);
     lua_setmetatable(L, -2);
     return lt;
 }
 
 static int l_pool_state(lua_State *L)
 {
-    lua_pool *lp = luaL_checkudata(L, 1, POOL_MT);
+    lua_pool *lp = to_pool(L, 1);
     lua_pushstring(L, lp->pool ? ddb_pool_state_name(ddb_pool_state(lp->pool)) : "CLOSED");
     return 1;
 }
@@ -380,6 +406,11 @@ static int l_pool_submit(lua_State *L)
     /* Push the task userdata first, so a Lua allocation error cannot leak the task. */
     lua_task *lt = push_task(L, NULL);
     double ticket = ddb_lua_ticket_new(lp->loop);
+    if (!ticket) {
+        for (int i = 0; i < nargs; i++) ddb_obj_unref(objs[i]);
+        free(objs);
+        return luaL_error(L, "dolphindb: out of memory (or 2^24 operations pending)");
+    }
     spec.ud = (void *)(uintptr_t)ticket;
     uv_update_time(ddb_lua_loop_uv(lp->loop));   /* task deadlines count from uv_now */
     char err[ERRLEN] = "";
@@ -398,7 +429,7 @@ static int l_pool_submit(lua_State *L)
 
 static lua_task *check_task(lua_State *L, int idx)
 {
-    lua_task *lt = luaL_checkudata(L, idx, TASK_MT);
+    lua_task *lt = check_kind(L, idx, TASK_MT_UPVALUE, TASK_MT);
     if (!lt->task) luaL_error(L, "dolphindb: invalid task handle");
     return lt;
 }
@@ -547,7 +578,7 @@ static int l_pool_bench(lua_State *L)
 
 static int l_pool_gc(lua_State *L)
 {
-    pool_release(luaL_checkudata(L, 1, POOL_MT));
+    pool_release(to_pool(L, 1));
     return 0;
 }
 
@@ -577,28 +608,61 @@ static int l_task_text(lua_State *L)
     return 1;
 }
 
-static int push_result(lua_State *L, ddb_obj *o, int owned)
+static int push_result(lua_State *L, ddb_obj *o, int owned, int typed)
 {
     if (!o) {
         lua_pushnil(L);
         return 1;
     }
-    int rc = ddb_lua_push_obj(L, o);
+    int rc = ddb_lua_push_obj(L, o, typed);
     if (owned) ddb_obj_unref(o);
     if (rc < 0) return lua_error(L);     /* the message is on the stack */
     return 1;
 }
 
-/* task:result() -> value (the task keeps its object) */
+/* task:result([typed]) -> value (the task keeps its object) */
 static int l_task_result(lua_State *L)
 {
-    return push_result(L, ddb_task_result(check_task(L, 1)->task), 0);
+    return push_result(L, ddb_task_result(check_task(L, 1)->task), 0, lua_toboolean(L, 2));
 }
 
-/* task:take_result() -> value (the task's reference is released) */
+/* task:take_result([typed]) -> value (the task's reference is released) */
 static int l_task_take_result(lua_State *L)
 {
-    return push_result(L, ddb_task_take_result(check_task(L, 1)->task), 1);
+    ddb_task *t = check_task(L, 1)->task;
+    return push_result(L, ddb_task_take_result(t), 1, lua_toboolean(L, 2));
+}
+
+/* task:outcome([typed]) -> true, value | false, "dolphindb: <why>": what run() and
+ * future:result() report, in one call (DONE: the result, whose reference the task
+ * releases; a result that cannot become a Lua value is a failure too, never a raise;
+ * otherwise the task's error). */
+static int l_task_outcome(lua_State *L)
+{
+    ddb_task *t = check_task(L, 1)->task;
+    int typed = lua_toboolean(L, 2);
+    int state = ddb_task_state(t);
+    if (state == DDB_TASK_DONE) {
+        ddb_obj *o = ddb_task_take_result(t);
+        lua_pushboolean(L, 1);
+        if (!o) {
+            lua_pushnil(L);
+            return 2;
+        }
+        int rc = ddb_lua_push_obj(L, o, typed);
+        ddb_obj_unref(o);
+        if (rc > 0) return 2;
+        const char *why = lua_tostring(L, -1);
+        lua_pushboolean(L, 0);
+        if (why && strncmp(why, "dolphindb: ", 11) == 0) lua_pushstring(L, why);
+        else lua_pushfstring(L, "dolphindb: %s", why ? why : "cannot convert the result");
+        return 2;
+    }
+    const char *e = ddb_task_error(t);
+    lua_pushboolean(L, 0);
+    if (e) lua_pushfstring(L, "dolphindb: %s", e);
+    else lua_pushfstring(L, "dolphindb: task ended %s", ddb_task_state_name(state));
+    return 2;
 }
 
 static int l_task_error(lua_State *L)
@@ -644,7 +708,7 @@ static int l_task_conn_index(lua_State *L)
 
 static int l_task_gc(lua_State *L)
 {
-    lua_task *lt = luaL_checkudata(L, 1, TASK_MT);
+    lua_task *lt = check_kind(L, 1, TASK_MT_UPVALUE, TASK_MT);
     ddb_task_unref(lt->task);
     lt->task = NULL;
     return 0;
@@ -652,7 +716,7 @@ static int l_task_gc(lua_State *L)
 
 static int l_task_tostring(lua_State *L)
 {
-    lua_task *lt = luaL_checkudata(L, 1, TASK_MT);
+    lua_task *lt = check_kind(L, 1, TASK_MT_UPVALUE, TASK_MT);
     if (!lt->task) {
         lua_pushliteral(L, "dolphindb.task(released)");
         return 1;
@@ -664,20 +728,29 @@ static int l_task_tostring(lua_State *L)
 
 /* ---- registration --------------------------------------------------------------- */
 
-static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
-                      lua_CFunction gc, lua_CFunction tostr)
+/* Pushes f as a closure over the two metatables (at absolute indexes pool_mt, task_mt). */
+static void push_method(lua_State *L, lua_CFunction f, int pool_mt, int task_mt)
 {
-    luaL_newmetatable(L, name);
+    lua_pushvalue(L, pool_mt);
+    lua_pushvalue(L, task_mt);
+    lua_pushcclosure(L, f, 2);
+}
+
+static void fill_class(lua_State *L, int mt, const luaL_Reg *methods, lua_CFunction gc,
+                       lua_CFunction tostr, int pool_mt, int task_mt)
+{
     lua_newtable(L);
-    luaL_register(L, NULL, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, gc);
-    lua_setfield(L, -2, "__gc");
-    if (tostr) {
-        lua_pushcfunction(L, tostr);
-        lua_setfield(L, -2, "__tostring");
+    for (const luaL_Reg *m = methods; m->name; m++) {
+        push_method(L, m->func, pool_mt, task_mt);
+        lua_setfield(L, -2, m->name);
     }
-    lua_pop(L, 1);
+    lua_setfield(L, mt, "__index");
+    push_method(L, gc, pool_mt, task_mt);
+    lua_setfield(L, mt, "__gc");
+    if (tostr) {
+        push_method(L, tostr, pool_mt, task_mt);
+        lua_setfield(L, mt, "__tostring");
+    }
 }
 
 void ddb_lua_pool_open(lua_State *L, int module_table_index)
@@ -696,12 +769,18 @@ void ddb_lua_pool_open(lua_State *L, int module_table_index)
         {"take_result", l_task_take_result}, {"error", l_task_error},
         {"server_error", l_task_server_error}, {"messages", l_task_messages},
         {"elapsed", l_task_elapsed}, {"conn_index", l_task_conn_index},
+        {"outcome", l_task_outcome},
         {NULL, NULL},
     };
     int module = module_table_index < 0 ? lua_gettop(L) + module_table_index + 1
                                         : module_table_index;
-    new_class(L, POOL_MT, pool_methods, l_pool_gc, NULL);
-    new_class(L, TASK_MT, task_methods, l_task_gc, l_task_tostring);
-    lua_pushcfunction(L, l_pool_new);
+    luaL_newmetatable(L, POOL_MT);
+    int pool_mt = lua_gettop(L);
+    luaL_newmetatable(L, TASK_MT);
+    int task_mt = lua_gettop(L);
+    fill_class(L, pool_mt, pool_methods, l_pool_gc, NULL, pool_mt, task_mt);
+    fill_class(L, task_mt, task_methods, l_task_gc, l_task_tostring, pool_mt, task_mt);
+    push_method(L, l_pool_new, pool_mt, task_mt);
     lua_setfield(L, module, "pool_new");
+    lua_pop(L, 2);
 }

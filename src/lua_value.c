@@ -492,23 +492,94 @@ static int obj_hooks(lua_State *L)
     return 0;
 }
 
-/* Runs unprotected code under lua_pcall: [1] = object (lightuserdata) -> value. */
+/* The scalars most results are (a count, a flag, a price, a name) are pushed here
+ * instead of through value.lua: no handle, no FFI cdata, no closure, so such a task
+ * costs the garbage collector nothing beyond its own value. The mapping must stay
+ * exactly value.lua's untyped one (NULL -> nil, NaN kept, FLOAT widened). LONG needs
+ * an int64 cdata, which the C API cannot make, and temporals are typed Lua objects:
+ * those take the general path. Numbers allocate nothing, so this cannot raise. */
+static int push_plain_number(lua_State *L, const ddb_obj *o)
+{
+    if (o->form != DDB_SCALAR) return 0;
+    switch (o->type) {
+    case DDB_VOID: lua_pushnil(L); return 1;
+    case DDB_BOOL: {
+        int8_t v = *(const int8_t *)o->data;
+        if (v == DDB_NULL_I8) lua_pushnil(L); else lua_pushboolean(L, v != 0);
+        return 1;
+    }
+    case DDB_CHAR: {
+        int8_t v = *(const int8_t *)o->data;
+        if (v == DDB_NULL_I8) lua_pushnil(L); else lua_pushnumber(L, v);
+        return 1;
+    }
+    case DDB_SHORT: {
+        int16_t v;
+        memcpy(&v, o->data, sizeof v);
+        if (v == DDB_NULL_I16) lua_pushnil(L); else lua_pushnumber(L, v);
+        return 1;
+    }
+    case DDB_INT: {
+        int32_t v;
+        memcpy(&v, o->data, sizeof v);
+        if (v == DDB_NULL_I32) lua_pushnil(L); else lua_pushnumber(L, v);
+        return 1;
+    }
+    case DDB_FLOAT: {
+        float v;
+        memcpy(&v, o->data, sizeof v);
+        if (v == DDB_NULL_F32) lua_pushnil(L); else lua_pushnumber(L, v);
+        return 1;
+    }
+    case DDB_DOUBLE: {
+        double v;
+        memcpy(&v, o->data, sizeof v);
+        if (v == DDB_NULL_F64) lua_pushnil(L); else lua_pushnumber(L, v);
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* STRING/SYMBOL/BLOB scalars become plain Lua strings (a SYMBOL kept as base + index
+ * takes the general path). */
+static int is_plain_string(const ddb_obj *o)
+{
+    return o->form == DDB_SCALAR && o->offs != NULL &&
+           (o->type == DDB_STRING || o->type == DDB_SYMBOL || o->type == DDB_BLOB);
+}
+
+/* Runs unprotected code under lua_pcall: [1] = object (lightuserdata), [2] = typed
+ * (boolean) -> value. */
 static int push_obj_body(lua_State *L)
 {
-    ddb_obj *o = lua_touserdata(L, 1);
+    const ddb_obj *o = lua_touserdata(L, 1);
+    int typed = lua_toboolean(L, 2);
+    if (!typed && is_plain_string(o)) {
+        lua_pushlstring(L, o->bytes + o->offs[0], (size_t)(o->offs[1] - o->offs[0] - 1));
+        return 1;
+    }
     push_hook(L, "from_handle");
     handle *h = new_handle(L);
-    h->o = ddb_obj_ref(o);
-    lua_call(L, 1, 1);
+    h->o = ddb_obj_ref((ddb_obj *)o);
+    if (typed) {
+        lua_createtable(L, 0, 1);
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "typed");
+    }
+    lua_call(L, typed ? 2 : 1, 1);
     return 1;
 }
 
-int ddb_lua_push_obj(lua_State *L, ddb_obj *o)
+int ddb_lua_push_obj(lua_State *L, ddb_obj *o, int typed)
 {
     if (!lua_checkstack(L, 8)) return -1;
+    if (!typed && push_plain_number(L, o)) return 1;
     lua_pushcfunction(L, push_obj_body);
     lua_pushlightuserdata(L, o);
-    if (lua_pcall(L, 1, 1, 0) != 0) return -1;
+    lua_pushboolean(L, typed);
+    if (lua_pcall(L, 2, 1, 0) != 0) return -1;
     return 1;
 }
 
@@ -575,8 +646,8 @@ static int lua_decode(lua_State *L)
     return 2;
 }
 
-/* _obj_via_c(value) -> value | nil, message: the round trip the pool binding makes
- * (ddb_lua_to_obj for arguments, ddb_lua_push_obj for results), for the specs. */
+/* _obj_via_c(value[, typed]) -> value | nil, message: the round trip the pool binding
+ * makes (ddb_lua_to_obj for arguments, ddb_lua_push_obj for results), for the specs. */
 static int obj_via_c(lua_State *L)
 {
     char err[256];
@@ -587,7 +658,7 @@ static int obj_via_c(lua_State *L)
         lua_pushstring(L, err);
         return 2;
     }
-    int rc = ddb_lua_push_obj(L, o);
+    int rc = ddb_lua_push_obj(L, o, lua_toboolean(L, 2));
     ddb_obj_unref(o);
     if (rc < 0) return lua_error(L);
     return 1;

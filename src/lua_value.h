@@ -4,7 +4,8 @@
  * through LuaJIT's FFI (so big columns never cost one C call per element); this C
  * half owns object handles (a userdata holding one reference to a ddb_obj), the
  * codec entry points and the literal parsers/formatters. The two functions below
- * hand an object to value.lua and back; they load `dolphindb.value` on first use.
+ * hand an object to value.lua and back (plain scalar results skip it); they load
+ * `dolphindb.value` on first use.
  *
  * Only LuaJIT's headers are used; the module never links libluajit. */
 #ifndef DDB_LUA_VALUE_H
@@ -19,9 +20,11 @@
 void ddb_lua_value_open(lua_State *L, int module_table_index);
 
 /* Push the Lua value for `o` (the value keeps its own reference; the caller's stays
- * the caller's). Returns 1 with the value pushed, or -1 with an error message pushed
- * instead (out of memory, dolphindb.value not loadable). Never raises. */
-int ddb_lua_push_obj(lua_State *L, ddb_obj *o);
+ * the caller's); `typed` as value.lua's {typed = true} (CHAR/SHORT/FLOAT/BLOB/NULL
+ * scalars keep their type). Plain scalars are pushed here in C, the rest by value.lua.
+ * Returns 1 with the value pushed, or -1 with an error message pushed instead (out of
+ * memory, dolphindb.value not loadable). Never raises. */
+int ddb_lua_push_obj(lua_State *L, ddb_obj *o, int typed);
 
 /* Build an object from the Lua value at `idx`. Returns a new reference, or NULL with
  * `err` filled ("cannot convert a function to a DolphinDB object", ...). Never raises;

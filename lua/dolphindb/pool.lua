@@ -240,8 +240,7 @@ function Pool:_cancel_task(task)
   return self._c:cancel(task)
 end
 
-local function show_messages(self, task)
-  if not self._show_output then return end
+local function show_messages(task)
   local msgs = task:messages()
   if msgs then
     for i = 1, #msgs do io.write(msgs[i], "\n") end
@@ -258,35 +257,14 @@ local function table_to_list(v)
   return v
 end
 
--- typed = true: the result converts as ddb.decode(bytes, 1, {typed = true}) would
--- (CHAR/SHORT/FLOAT/BLOB/NULL scalars keep their type). The C side converts through
--- the value module's hook, so the typed hook is installed around this one call; the
--- call never yields, so no other result can see it. pcall: the plain hook always
--- comes back, and a conversion error is returned as the task's failure.
-local TYPED = { typed = true }
-local function take_typed(task)
-  local value = require "dolphindb.value"
-  core._obj_hooks(function(h) return value._from_handle(h, TYPED) end, value._to_handle)
-  local ok, v = pcall(task.take_result, task)
-  core._obj_hooks(value._from_handle, value._to_handle)
-  return ok, v
-end
-
--- true, value for a DONE task; false, message otherwise (never raises).
+-- true, value for a DONE task; false, message otherwise (never raises). typed = true:
+-- the result converts as ddb.decode(bytes, 1, {typed = true}) would (CHAR/SHORT/
+-- FLOAT/BLOB/NULL scalars keep their type).
 local function outcome(self, task, opts)
-  show_messages(self, task)
-  if task:state() == "DONE" then
-    if opts.typed then
-      local ok, v = take_typed(task)
-      if not ok then return false, (tostring(v):gsub("^[^\n]-:%d+: ", "")) end
-      if opts.pickleTableToList then v = table_to_list(v) end
-      return true, v
-    end
-    local v = task:take_result()
-    if opts.pickleTableToList then v = table_to_list(v) end
-    return true, v
-  end
-  return false, "dolphindb: " .. (task:error() or ("task ended " .. task:state()))
+  if self._show_output then show_messages(task) end
+  local ok, v = task:outcome(opts.typed)
+  if ok and opts.pickleTableToList then v = table_to_list(v) end
+  return ok, v
 end
 
 -- pool:run(script | fname, args... | {script, args..., options})

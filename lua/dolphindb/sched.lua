@@ -34,7 +34,7 @@
 local core = require "dolphindb.core"
 
 local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
-local co_running, co_status = coroutine.running, coroutine.status
+local co_running = coroutine.running
 local select, type, unpack, tostring = select, type, unpack, tostring
 local traceback = debug.traceback
 local timer_start, timer_stop, run_once, pending = core.timer_start, core.timer_stop,
@@ -45,19 +45,45 @@ local M = {}
 
 local PARK = setmetatable({}, { __tostring = function() return "dolphindb.sched.park" end })
 
-local on_ticket = {}        -- ticket -> parked coroutine | function(ticket)
+-- Who waits for which ticket, kept by the ticket's slot (lua_loop.c: ticket % SLOTS,
+-- a small integer C reuses once the ticket is back): wait_ticket[slot] = the ticket,
+-- waiter[slot] = parked coroutine | function(ticket); both false when free. A table
+-- keyed by the ever-new tickets themselves would churn, and LuaJIT rehashes such a
+-- table every few inserts; these keys stay few and live (false, never nil).
+local SLOTS = core.TICKET_SLOTS
+local wait_ticket, waiter = {}, {}
+
+local function set_waiter(t, w)
+  local slot = t % SLOTS
+  wait_ticket[slot], waiter[slot] = t, w
+end
+
+-- The waiter of ticket t, removed; nil when nobody waits (any more).
+local function take_waiter(t)
+  local slot = t % SLOTS
+  if wait_ticket[slot] ~= t then return nil end
+  local w = waiter[slot]
+  wait_ticket[slot], waiter[slot] = false, false
+  return w
+end
 local managed = setmetatable({}, { __mode = "k" })   -- coroutine -> its spawn handle
 local live = 0              -- spawned coroutines that have not finished
 local unretrieved = 0       -- failed spawned coroutines whose error nobody looked at
 local loop_waiters = {}     -- spawned coroutines parked in ddb.loop()
 local ready_buf = {}        -- filled by core.run_once
 
--- Run queue: coroutines to resume (with one value) at the next turn.
+-- Run queue: coroutines to resume (with one value) at the next turn, in slots
+-- runq_head..runq_tail. Free slots hold false, never nil: LuaJIT inserts a key even
+-- when nil is assigned to it, so a queue that stores and clears nils keeps adding keys
+-- and rehashes its whole table every few tasks. With false the arrays stay dense and
+-- only grow; run_ready moves what is left to the front, so they never drift.
 local runq_co, runq_val, runq_head, runq_tail = {}, {}, 1, 0
 
 local function enqueue(co, value)
   runq_tail = runq_tail + 1
-  runq_co[runq_tail], runq_val[runq_tail] = co, value
+  runq_co[runq_tail] = co
+  if value == nil then value = false end
+  runq_val[runq_tail] = value
 end
 
 local function report(msg)
@@ -128,23 +154,32 @@ local function finish(co, ok, ...)
   M.signal(h)
 end
 
-local function settle(co, ok, first, ...)
-  if co_status(co) == "dead" then
-    if ok then finish(co, true, first, ...) else finish(co, false, first) end
-  elseif first ~= PARK then
+-- Every spawned coroutine runs `body`, so its end is told by the FINISHED mark in
+-- front of fn's results: no coroutine.status() call (a string per resume) is needed.
+local FINISHED = setmetatable({}, { __tostring = function() return "dolphindb.sched.finished" end })
+local function body(fn, ...)
+  return FINISHED, fn(...)
+end
+
+local function settle(co, h, ok, first, ...)
+  h._running = false
+  if not ok then return finish(co, false, first) end
+  if first == FINISHED then return finish(co, true, ...) end
+  if first ~= PARK then
     enqueue(co, nil)        -- a plain coroutine.yield(): give the others a turn
   end
 end
 
-local function resume(co, value)
-  local h = managed[co]
+local function resume(co, h, value)
+  h._running = true
   local args = h._args
-  if args ~= nil then      -- first run: pass the spawn arguments
-    h._args = nil
-    if args == false then return settle(co, co_resume(co)) end
-    return settle(co, co_resume(co, unpack(args, 1, args.n)))
+  if args ~= nil then      -- first run: pass the function and its arguments
+    local fn = h._fn
+    h._args, h._fn = nil, nil
+    if args == false then return settle(co, h, co_resume(co, fn)) end
+    return settle(co, h, co_resume(co, fn, unpack(args, 1, args.n)))
   end
-  return settle(co, co_resume(co, value))
+  return settle(co, h, co_resume(co, value))
 end
 
 local spawned_count = 0
@@ -153,11 +188,11 @@ local function spawn(fn, is_main, ...)
     local callable = fn
     fn = function(...) return callable(...) end
   end
-  local co = co_create(fn)
+  local co = co_create(body)
   spawned_count = spawned_count + 1
   local nargs = select("#", ...)
   local h = setmetatable({
-    id = spawned_count, is_main = is_main, _done = false,
+    id = spawned_count, is_main = is_main, _done = false, _running = false, _fn = fn,
     _args = nargs > 0 and { n = nargs, ... } or false,
   }, Handle)
   managed[co] = h
@@ -168,10 +203,7 @@ end
 
 -- ---- the driver ----------------------------------------------------------------
 
-local function dispatch(t)
-  local w = on_ticket[t]
-  if w == nil then return end       -- nobody waits any more (timed out, cancelled)
-  on_ticket[t] = nil
+local function dispatch(w, t)
   if type(w) == "thread" then
     enqueue(w, t)
   else
@@ -179,22 +211,37 @@ local function dispatch(t)
   end
 end
 
-local function protected_dispatch(t)
-  local ok, err = xpcall(dispatch, traceback, t)
+local function protected_dispatch(w, t)
+  local ok, err = xpcall(dispatch, traceback, w, t)
   if not ok then report("dolphindb: error in a completion handler: " .. tostring(err)) end
 end
 
 -- Resumes what was queued when the turn began; what those coroutines queue (a
 -- sleep(0) loop) waits for the next turn, so I/O is polled in between.
+local ready_depth = 0      -- run_ready nests when a resumed coroutine drives the loop
 local function run_ready()
+  ready_depth = ready_depth + 1
   local last = runq_tail
   while runq_head <= last do
     local co, value = runq_co[runq_head], runq_val[runq_head]
-    runq_co[runq_head], runq_val[runq_head] = nil, nil
+    runq_co[runq_head], runq_val[runq_head] = false, false
     runq_head = runq_head + 1
-    if managed[co] and co_status(co) == "suspended" then resume(co, value) end
+    if value == false then value = nil end
+    local h = managed[co]
+    -- not while it runs: it may be waiting in a nested, unmanaged coroutine
+    if h and not h._running then resume(co, h, value) end
   end
-  if runq_head > runq_tail then runq_head, runq_tail = 1, 0 end
+  ready_depth = ready_depth - 1
+  if ready_depth > 0 then return end    -- the outer turn still walks the slots
+  local left = runq_tail - runq_head + 1
+  if left > 0 and runq_head > 1 then      -- queued during this turn: to the front
+    for i = 1, left do
+      local from = runq_head + i - 1
+      runq_co[i], runq_val[i] = runq_co[from], runq_val[from]
+      runq_co[from], runq_val[from] = false, false
+    end
+  end
+  runq_head, runq_tail = 1, left
 end
 
 -- ddb.loop() callers inside spawned coroutines wait for every *other* one to end.
@@ -215,15 +262,13 @@ local function take_completions(block)
   if not buf then buf = {}; ready_bufs[depth] = buf end
   local n = run_once(block, buf)
   depth = depth + 1
-  for i = 1, n do
+  for i = 1, n do                    -- buf's old numbers stay: see the run queue
     local t = buf[i]
-    buf[i] = nil
-    local w = on_ticket[t]
+    local w = take_waiter(t)         -- nil: nobody waits any more (timed out, ...)
     if type(w) == "thread" then      -- the common case, nothing can fail: no xpcall
-      on_ticket[t] = nil
       enqueue(w, t)
     elseif w ~= nil then
-      protected_dispatch(t)
+      protected_dispatch(w, t)
     end
   end
   depth = depth - 1
@@ -240,13 +285,13 @@ local function drive(done, deadline)
       if expired or now() >= deadline then break end
       if not timer then
         timer = timer_start((deadline - now()) * 1000)
-        on_ticket[timer] = function() expired = true end
+        set_waiter(timer, function() expired = true end)
       end
     end
     release_loop_waiters()
     if runq_head > runq_tail then
       if pending() == 0 then
-        if timer then timer_stop(timer); on_ticket[timer] = nil end
+        if timer then timer_stop(timer); take_waiter(timer) end
         error(("dolphindb: deadlock: waiting for something that cannot happen "
           .. "(%d spawned coroutine(s) blocked, no operation pending)"):format(live), 3)
       end
@@ -257,7 +302,7 @@ local function drive(done, deadline)
   end
   if timer and not expired then
     timer_stop(timer)
-    on_ticket[timer] = nil
+    take_waiter(timer)
   end
   return done()
 end
@@ -268,12 +313,12 @@ end
 function M.await_ticket(t)
   local co = owned_coroutine()
   if co then
-    on_ticket[t] = co
+    set_waiter(t, co)
     repeat until co_yield(PARK) == t
     return
   end
   local completed = false
-  on_ticket[t] = function() completed = true end
+  set_waiter(t, function() completed = true end)
   drive(function() return completed end)
 end
 
@@ -300,7 +345,7 @@ function M.wait_for(obj, timeout)
   local timer
   if timeout then
     timer = timer_start(timeout * 1000)
-    on_ticket[timer] = co
+    set_waiter(timer, co)
   end
   while true do
     local why = co_yield(PARK)
@@ -310,7 +355,7 @@ function M.wait_for(obj, timeout)
   if timer then
     if obj._done then
       timer_stop(timer)
-      on_ticket[timer] = nil
+      take_waiter(timer)
     else            -- timed out: stop waiting on obj
       local list = obj._waiters or {}
       for i = #list, 1, -1 do
@@ -324,7 +369,7 @@ end
 -- Calls fn(ticket) from the scheduler (never inside libuv) when `t` completes. The
 -- closure, and whatever it holds, stays referenced exactly until then.
 function M.on_ticket(t, fn)
-  on_ticket[t] = fn
+  set_waiter(t, fn)
 end
 
 -- One non-blocking turn: collects finished operations so code that polls (isFinished
@@ -473,7 +518,7 @@ end
 -- Statistics for specs and diagnostics.
 function M.stats()
   local parked = 0
-  for _ in pairs(on_ticket) do parked = parked + 1 end
+  for _, w in pairs(waiter) do if w then parked = parked + 1 end end
   return { live = live, pending = pending(), parked = parked,
            unretrieved = unretrieved, queued = runq_tail - runq_head + 1 }
 end
