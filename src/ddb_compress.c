@@ -197,6 +197,11 @@ static void store_null(uint8_t *cell, int unit, int le)
     store_cell(cell, v, unit, le);
 }
 
+/* Decoder arithmetic is modulo 2^64: the encoder never emits a block whose sums
+ * overflow, but a hostile one can (the first value plus the first delta as much as
+ * any later step), and the cells keep only their low `unit` bytes anyway. */
+static int64_t wrap_add(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
+
 int64_t ddb__dod_decode_block(const uint8_t *in, size_t inlen, void *cells, int64_t max,
                               int unit, int little_endian)
 {
@@ -215,7 +220,7 @@ int64_t ddb__dod_decode_block(const uint8_t *in, size_t inlen, void *cells, int6
             if (!get_bits(&r, W, &v)) return -1;
             int64_t x = unit == 8 ? unzigzag(v) : unzigzag(v & ((1ull << W) - 1));
             if (stage == 0) prev = x;
-            else { delta = x; prev += x; }
+            else { delta = x; prev = wrap_add(prev, x); }
             store_cell(c + n++ * unit, prev, unit, little_endian);
             break;
         }
@@ -235,8 +240,8 @@ int64_t ddb__dod_decode_block(const uint8_t *in, size_t inlen, void *cells, int6
             if (ones == 5 && v == ~0ull) return n;    /* end marker */
             dod = unzigzag(v + 1);
         }
-        delta = (int64_t)((uint64_t)delta + (uint64_t)dod);
-        prev = (int64_t)((uint64_t)prev + (uint64_t)delta);
+        delta = wrap_add(delta, dod);
+        prev = wrap_add(prev, delta);
         store_cell(c + n++ * unit, prev, unit, little_endian);
     }
     return n;

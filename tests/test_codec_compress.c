@@ -191,6 +191,21 @@ static void delta_fallback(void)
     ddb_buf_free(&bb);
 }
 
+/* A hostile block whose first value plus first delta overflows 64 bits decodes
+ * modulo 2^64, like every later step (the encoder never writes one: it refuses
+ * such deltas). Bits: 1, ZZ(INT64_MAX) in 64 bits, 1, ZZ(2) in 64 bits, zero
+ * padding; words little-endian. Found by fuzz_ddbmini_request under UBSan. */
+static void dod_first_delta_wraps(void)
+{
+    size_t len;
+    uint8_t *blk = cs_unhex("ffffffffffffffff 0100000000000040 0000000000000000", &len);
+    int64_t back[2] = { 0, 0 };
+    CHECK(ddb_dod_decode(blk, len, back, 2, 8, 1) == 0, "overflowing first delta: decode");
+    CHECK(back[0] == INT64_MAX && back[1] == INT64_MIN + 1,
+          "overflowing first delta wraps: %lld %lld", (long long)back[0], (long long)back[1]);
+    free(blk);
+}
+
 int main(void)
 {
     int32_t e39[5] = { 1, 2, 3, INT32_MIN, 5 }, e40[3] = { 10, 20, 30 };
@@ -206,6 +221,7 @@ int main(void)
             for (int p = 0; p < 3; p++) { dod_roundtrip(u, sizes[s], p); runs++; }
     printf("delta-of-delta: %d random round trips (units 2/4/8, both byte orders)\n", runs);
     delta_fallback();
+    dod_first_delta_wraps();
     compressed_table(DDB_COMPRESS_LZ4, 50);
     compressed_table(DDB_COMPRESS_DELTA, 50);
     compressed_table(DDB_COMPRESS_LZ4, 40000);
