@@ -21,6 +21,7 @@
 #include "lauxlib.h"
 #include "dolphindb.h"
 #include "lua_loop.h"
+#include "lua_held.h"
 #include "lua_value.h"
 
 #define POOL_MT "dolphindb.pool"
@@ -56,6 +57,7 @@ typedef struct lua_pool {
     int64_t inflight;       /* submitted tasks whose callback has not come yet */
     state_watch *watch[NWATCH];
     c_bench *bench;         /* set while pool:_bench() runs */
+    lua_held held;          /* tasks of pool:run, until pool:finish takes them */
 } lua_pool;
 
 typedef struct lua_task {
@@ -143,6 +145,7 @@ static void pool_release(lua_pool *lp)
     ddb_lua_loop_detach(lp->loop, lp);
     ddb_pool_free(lp->pool);
     lp->pool = NULL;
+    lua_held_clear(&lp->held);
     for (; lp->inflight > 0; lp->inflight--) ddb_lua_ticket_drop(lp->loop, 0);
 }
 
@@ -363,19 +366,19 @@ static int convert_args(lua_State *L, int idx, ddb_obj **objs, int n)
     return n;
 }
 
-/* pool:submit(text, args|nil, id|nil, clear_memory|nil, priority|nil, parallelism|nil,
- *             timeout|nil) -> task, ticket. `args` (with field n) selects a function
- * call; nil runs `text` as a script. */
-static int l_pool_submit(lua_State *L)
+/* Submits the task that arguments 2..8 describe: (text, args|nil, id|nil,
+ * clear_memory|nil, priority|nil, parallelism|nil, timeout|nil). `args` (with field
+ * n) selects a function call; nil runs `text` as a script. Returns the ticket and
+ * stores the task's reference in *out; raises on misuse or a refused submission. */
+static double submit_from_args(lua_State *L, lua_pool *lp, ddb_task **out)
 {
-    lua_pool *lp = check_pool(L);
     ddb_task_spec spec;
     ddb_task_spec_init(&spec);
     spec.text = luaL_checkstring(L, 2);
     if (!lua_isnil(L, 4)) {
         lua_Number id = luaL_checknumber(L, 4);
         if (!(id >= 0 && id <= 9007199254740992.0) || id != floor(id))
-            return luaL_error(L, "dolphindb: task id must be an integer >= 0");
+            luaL_error(L, "dolphindb: task id must be an integer >= 0");
         spec.has_id = 1;
         spec.id = (int64_t)id;
     }
@@ -384,7 +387,7 @@ static int l_pool_submit(lua_State *L)
     spec.parallelism = opt_arg_int(L, 7, -1, "parallelism");
     spec.timeout = lua_isnoneornil(L, 8) ? 0 : luaL_checknumber(L, 8);
     if (!(spec.timeout >= -MAX_OPTION_MAGNITUDE && spec.timeout <= MAX_OPTION_MAGNITUDE))
-        return luaL_error(L, "dolphindb: timeout must be a number of seconds up to 1e9");
+        luaL_error(L, "dolphindb: timeout must be a number of seconds up to 1e9");
 
     ddb_obj **objs = NULL;
     int nargs = 0;
@@ -394,37 +397,60 @@ static int l_pool_submit(lua_State *L)
         lua_getfield(L, 3, "n");
         nargs = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : (int)lua_objlen(L, 3);
         lua_pop(L, 1);
-        if (nargs < 0 || nargs > 4096) return luaL_error(L, "dolphindb: too many arguments");
+        if (nargs < 0 || nargs > 4096) luaL_error(L, "dolphindb: too many arguments");
         if (nargs > 0) {
             objs = calloc((size_t)nargs, sizeof *objs);
-            if (!objs) return luaL_error(L, "dolphindb: out of memory");
+            if (!objs) luaL_error(L, "dolphindb: out of memory");
             convert_args(L, 3, objs, nargs);
         }
         spec.args = objs;
         spec.nargs = nargs;
     }
-    /* Push the task userdata first, so a Lua allocation error cannot leak the task. */
-    lua_task *lt = push_task(L, NULL);
     double ticket = ddb_lua_ticket_new(lp->loop);
-    if (!ticket) {
-        for (int i = 0; i < nargs; i++) ddb_obj_unref(objs[i]);
-        free(objs);
-        return luaL_error(L, "dolphindb: out of memory (or 2^24 operations pending)");
-    }
-    spec.ud = (void *)(uintptr_t)ticket;
-    uv_update_time(ddb_lua_loop_uv(lp->loop));   /* task deadlines count from uv_now */
+    int rc = DDB_ENOMEM;
     char err[ERRLEN] = "";
-    int rc = ddb_pool_submit(lp->pool, &spec, &lt->task, err, sizeof err);
+    if (ticket) {
+        spec.ud = (void *)(uintptr_t)ticket;
+        uv_update_time(ddb_lua_loop_uv(lp->loop));   /* task deadlines count from uv_now */
+        rc = ddb_pool_submit(lp->pool, &spec, out, err, sizeof err);
+    }
     for (int i = 0; i < nargs; i++) ddb_obj_unref(objs[i]);
     free(objs);
     if (rc != DDB_OK) {
-        ddb_lua_ticket_drop(lp->loop, ticket);
-        if (rc == DDB_ESHUTDOWN) return luaL_error(L, "dolphindb: the pool is shut down");
-        return luaL_error(L, "dolphindb: %s", err[0] ? err : "cannot submit the task");
+        if (ticket) ddb_lua_ticket_drop(lp->loop, ticket);
+        if (rc == DDB_ESHUTDOWN) luaL_error(L, "dolphindb: the pool is shut down");
+        if (!ticket) luaL_error(L, "dolphindb: out of memory (or 2^24 operations pending)");
+        luaL_error(L, "dolphindb: %s", err[0] ? err : "cannot submit the task");
     }
     lp->inflight++;
-    lua_pushnumber(L, ticket);
+    return ticket;
+}
+
+/* pool:submit(text, args, id, clear_memory, priority, parallelism, timeout)
+ * -> task, ticket */
+static int l_pool_submit(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    lua_settop(L, 8);
+    /* The userdata first, so a Lua allocation error cannot leak the task. */
+    lua_task *lt = push_task(L, NULL);
+    lua_pushnumber(L, submit_from_args(L, lp, &lt->task));
     return 2;
+}
+
+/* pool:run(text, args, nil, clear_memory, priority, parallelism, timeout) -> ticket.
+ * The task stays in the pool, under its ticket, for pool:finish(ticket): no task
+ * object for a caller that only waits for the outcome (see lua_held.h). */
+static int l_pool_run(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    lua_settop(L, 8);
+    if (lua_held_reserve(&lp->held) != 0) return luaL_error(L, "dolphindb: out of memory");
+    ddb_task *t = NULL;
+    double ticket = submit_from_args(L, lp, &t);
+    lua_held_put(&lp->held, ticket, t);
+    lua_pushnumber(L, ticket);
+    return 1;
 }
 
 static lua_task *check_task(lua_State *L, int idx)
@@ -633,14 +659,11 @@ static int l_task_take_result(lua_State *L)
     return push_result(L, ddb_task_take_result(t), 1, lua_toboolean(L, 2));
 }
 
-/* task:outcome([typed]) -> true, value | false, "dolphindb: <why>": what run() and
- * future:result() report, in one call (DONE: the result, whose reference the task
- * releases; a result that cannot become a Lua value is a failure too, never a raise;
- * otherwise the task's error). */
-static int l_task_outcome(lua_State *L)
+/* Pushes true, value | false, "dolphindb: <why>": what run() and future:result()
+ * report (DONE: the result, whose reference the task releases; a result that cannot
+ * become a Lua value is a failure too, never a raise; otherwise the task's error). */
+static int push_outcome(lua_State *L, ddb_task *t, int typed)
 {
-    ddb_task *t = check_task(L, 1)->task;
-    int typed = lua_toboolean(L, 2);
     int state = ddb_task_state(t);
     if (state == DDB_TASK_DONE) {
         ddb_obj *o = ddb_task_take_result(t);
@@ -665,6 +688,43 @@ static int l_task_outcome(lua_State *L)
     return 2;
 }
 
+/* task:outcome([typed]) -> true, value | false, message */
+static int l_task_outcome(lua_State *L)
+{
+    return push_outcome(L, check_task(L, 1)->task, lua_toboolean(L, 2));
+}
+
+/* Pushes the task's print() lines as a list, or nothing when there are none (the
+ * common case costs no table). Returns the number of values pushed. */
+static int push_messages(lua_State *L, ddb_task *t)
+{
+    int n = ddb_task_msg_count(t);
+    if (n == 0) return 0;
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushstring(L, ddb_task_msg(t, i));
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+/* pool:finish(ticket[, typed]) -> ok, value | message, messages | nil: the outcome of a
+ * task started by pool:run, once its ticket completed; the pool lets go of it. */
+static int l_pool_finish(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    double ticket = luaL_checknumber(L, 2);
+    ddb_task *t = lua_held_find(&lp->held, ticket);
+    if (!t) return luaL_error(L, "dolphindb: no task is held under this ticket");
+    int typed = lua_toboolean(L, 3);
+    /* Everything is pushed before the pool lets go: should a push run out of memory,
+     * the task is still held (and freed with the pool), never leaked. */
+    int n = push_outcome(L, t, typed);
+    n += push_messages(L, t);
+    ddb_task_unref(lua_held_take(&lp->held, ticket));
+    return n;
+}
+
 static int l_task_error(lua_State *L)
 {
     const char *e = ddb_task_error(check_task(L, 1)->task);
@@ -683,15 +743,7 @@ static int l_task_server_error(lua_State *L)
  * case costs no table). */
 static int l_task_messages(lua_State *L)
 {
-    ddb_task *t = check_task(L, 1)->task;
-    int n = ddb_task_msg_count(t);
-    if (n == 0) return 0;
-    lua_createtable(L, n, 0);
-    for (int i = 0; i < n; i++) {
-        lua_pushstring(L, ddb_task_msg(t, i));
-        lua_rawseti(L, -2, i + 1);
-    }
-    return 1;
+    return push_messages(L, check_task(L, 1)->task);
 }
 
 static int l_task_elapsed(lua_State *L)
@@ -760,6 +812,7 @@ void ddb_lua_pool_open(lua_State *L, int module_table_index)
         {"cancel", l_pool_cancel}, {"find", l_pool_find},           {"forget", l_pool_forget},
         {"shutdown", l_pool_shutdown}, {"stats", l_pool_stats},
         {"conn_count", l_pool_conn_count}, {"conn_info", l_pool_conn_info},
+        {"run", l_pool_run},       {"finish", l_pool_finish},
         {"_bench", l_pool_bench},
         {NULL, NULL},
     };

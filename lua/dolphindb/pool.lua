@@ -225,27 +225,23 @@ local function check_open(self, method)
 end
 Pool._check_open = check_open
 
--- Submits; a rejected submission (argument conversion, closed pool) is raised at the
--- user's call, `level` frames up from here.
-function Pool:_submit(level, script, args, id, opts)
-  local ok, task, ticket = pcall(self._c.submit, self._c, script, args, id, opts.clearMemory,
-    opts.priority, opts.parallelism, opts.timeout)
+-- Submits through C method `how` ("submit": -> task, ticket; "run": -> ticket, the
+-- task held in C until finish). A rejected submission (argument conversion, closed
+-- pool) is raised at the user's call, `level` frames up from here.
+function Pool:_submit(level, how, script, args, id, opts)
+  local c = self._c
+  local ok, a, b = pcall(c[how], c, script, args, id, opts.clearMemory, opts.priority,
+    opts.parallelism, opts.timeout)
   if not ok then
-    error((tostring(task):gsub("^[^\n]-:%d+: ", "")), level + 1)
+    error((tostring(a):gsub("^[^\n]-:%d+: ", "")), level + 1)
   end
-  return task, ticket
+  return a, b
 end
 
 function Pool:_cancel_task(task)
   return self._c:cancel(task)
 end
 
-local function show_messages(task)
-  local msgs = task:messages()
-  if msgs then
-    for i = 1, #msgs do io.write(msgs[i], "\n") end
-  end
-end
 
 -- A table result as a list of columns (pickleTableToList).
 local function table_to_list(v)
@@ -257,25 +253,36 @@ local function table_to_list(v)
   return v
 end
 
+local function print_messages(msgs)
+  for i = 1, #msgs do io.write(msgs[i], "\n") end
+end
+
 -- true, value for a DONE task; false, message otherwise (never raises). typed = true:
 -- the result converts as ddb.decode(bytes, 1, {typed = true}) would (CHAR/SHORT/
 -- FLOAT/BLOB/NULL scalars keep their type).
 local function outcome(self, task, opts)
-  if self._show_output then show_messages(task) end
+  if self._show_output then
+    local msgs = task:messages()
+    if msgs then print_messages(msgs) end
+  end
   local ok, v = task:outcome(opts.typed)
   if ok and opts.pickleTableToList then v = table_to_list(v) end
   return ok, v
 end
 
 -- pool:run(script | fname, args... | {script, args..., options})
+-- The hot path: the task stays inside the C pool under its ticket (no task object),
+-- and finish() hands over the outcome once the ticket completed.
 function Pool:run(...)
   check_open(self, "run")
   local script, args, opts = parse_call(3, "run", 0, ...)
-  local task, ticket = self:_submit(2, script, args, nil, opts)
+  local ticket = self:_submit(2, "run", script, args, nil, opts)
   await_ticket(ticket)
-  local ok, v = outcome(self, task, opts)
-  if ok then return v end
-  error(v, 2)
+  local ok, v, msgs = self._c:finish(ticket, opts.typed)
+  if msgs and self._show_output then print_messages(msgs) end
+  if not ok then error(v, 2) end
+  if opts.pickleTableToList then v = table_to_list(v) end
+  return v
 end
 
 local function check_task_id(id, level)
@@ -290,7 +297,7 @@ function Pool:addTask(...)
   local script, args, opts, extra = parse_call(3, "addTask", 1, ...)
   local id = extra[1]
   check_task_id(id, 2)
-  self:_submit(2, script, args, id, opts)   -- its ticket completes unobserved
+  self:_submit(2, "submit", script, args, id, opts)   -- its ticket completes unobserved
   return id
 end
 
@@ -330,7 +337,7 @@ end
 function Pool:runTaskAsync(...)
   check_open(self, "runTaskAsync")
   local script, args, opts = parse_call(3, "runTaskAsync", 0, ...)
-  local task, ticket = self:_submit(2, script, args, nil, opts)
+  local task, ticket = self:_submit(2, "submit", script, args, nil, opts)
   return Future.new(self, task, ticket, function(t) return outcome(self, t, opts) end)
 end
 
