@@ -347,6 +347,37 @@ describe("DBConnectionPool", function()
     end)
   end)
 
+  describe("run's tasks", function()
+    it("are let go once the outcome is taken: success, failure, typed, in coroutines", function()
+      assert.are.equal(2, pool:run("1+1"))
+      assert.has_error(function() pool:run("error('boom')") end)
+      assert.are.equal(3, pool:run("add", 1, 2))
+      assert.are.same("CHAR", pool:run{ "'a'", typed = true }.type)
+      local hs = {}
+      for i = 1, 50 do
+        hs[i] = ddb.spawn(function() return pool:run(i % 7 == 0 and "undefinedThing" or "1") end)
+      end
+      ddb.wait(hs)
+      local failed = 0
+      for i = 1, 50 do if hs[i]:error() then failed = failed + 1 end end
+      assert.are.equal(7, failed)
+      assert.are.equal(0, pool:stats().held)
+    end)
+
+    it("cannot be finished twice or under a ticket nobody issued", function()
+      local c = pool._c
+      local ticket = c:run("1")
+      sched.await_ticket(ticket)
+      local ok, v = c:finish(ticket)
+      assert.is_true(ok)
+      assert.are.equal(1, v)
+      assert.has_error(function() c:finish(ticket) end, "dolphindb: no task is held under this ticket")
+      assert.has_error(function() c:finish(12345) end, "dolphindb: no task is held under this ticket")
+      assert.has_error(function() c:finish(-1) end, "dolphindb: no task is held under this ticket")
+      assert.has_error(function() c:finish(0 / 0) end, "dolphindb: no task is held under this ticket")
+    end)
+  end)
+
   describe("inspection", function()
     it("reports session ids, connection count and stats", function()
       local ids = pool:getSessionId()

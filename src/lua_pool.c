@@ -366,32 +366,39 @@ static int convert_args(lua_State *L, int idx, ddb_obj **objs, int n)
     return n;
 }
 
-/* Submits the task that arguments 2..8 describe: (text, args|nil, id|nil,
- * clear_memory|nil, priority|nil, parallelism|nil, timeout|nil). `args` (with field
- * n) selects a function call; nil runs `text` as a script. Returns the ticket and
- * stores the task's reference in *out; raises on misuse or a refused submission. */
-static double submit_from_args(lua_State *L, lua_pool *lp, ddb_task **out)
+/* Reads the task options at 4..8 (id, clear_memory, priority, parallelism, timeout;
+ * nil or absent for the default) into `spec`. */
+static void read_task_options(lua_State *L, ddb_task_spec *spec)
+{
+    if (!lua_isnoneornil(L, 4)) {
+        lua_Number id = luaL_checknumber(L, 4);
+        if (!(id >= 0 && id <= 9007199254740992.0) || id != floor(id))
+            luaL_error(L, "dolphindb: task id must be an integer >= 0");
+        spec->has_id = 1;
+        spec->id = (int64_t)id;
+    }
+    spec->clear_memory = lua_isnoneornil(L, 5) ? -1 : lua_toboolean(L, 5);
+    spec->priority = opt_arg_int(L, 6, -1, "priority");
+    spec->parallelism = opt_arg_int(L, 7, -1, "parallelism");
+    spec->timeout = lua_isnoneornil(L, 8) ? 0 : luaL_checknumber(L, 8);
+    if (!(spec->timeout >= -MAX_OPTION_MAGNITUDE && spec->timeout <= MAX_OPTION_MAGNITUDE))
+        luaL_error(L, "dolphindb: timeout must be a number of seconds up to 1e9");
+}
+
+/* Submits the task that arguments 2..top describe: (text[, args[, id, clear_memory,
+ * priority, parallelism, timeout]]), nil or absent for the defaults. `args` (with
+ * field n) selects a function call; nil runs `text` as a script. Returns the ticket
+ * and stores the task's reference in *out; raises on misuse or a refused submission.
+ * pool:run(script), the common call, passes only the text: no option is looked at. */
+static double submit_from_args(lua_State *L, lua_pool *lp, int top, ddb_task **out)
 {
     ddb_task_spec spec;
     ddb_task_spec_init(&spec);
     spec.text = luaL_checkstring(L, 2);
-    if (!lua_isnil(L, 4)) {
-        lua_Number id = luaL_checknumber(L, 4);
-        if (!(id >= 0 && id <= 9007199254740992.0) || id != floor(id))
-            luaL_error(L, "dolphindb: task id must be an integer >= 0");
-        spec.has_id = 1;
-        spec.id = (int64_t)id;
-    }
-    spec.clear_memory = lua_isnoneornil(L, 5) ? -1 : lua_toboolean(L, 5);
-    spec.priority = opt_arg_int(L, 6, -1, "priority");
-    spec.parallelism = opt_arg_int(L, 7, -1, "parallelism");
-    spec.timeout = lua_isnoneornil(L, 8) ? 0 : luaL_checknumber(L, 8);
-    if (!(spec.timeout >= -MAX_OPTION_MAGNITUDE && spec.timeout <= MAX_OPTION_MAGNITUDE))
-        luaL_error(L, "dolphindb: timeout must be a number of seconds up to 1e9");
-
+    if (top > 3) read_task_options(L, &spec);
     ddb_obj **objs = NULL;
     int nargs = 0;
-    if (!lua_isnil(L, 3)) {
+    if (top >= 3 && !lua_isnil(L, 3)) {
         luaL_checktype(L, 3, LUA_TTABLE);
         spec.kind = DDB_KIND_FUNCTION;
         lua_getfield(L, 3, "n");
@@ -434,20 +441,19 @@ static int l_pool_submit(lua_State *L)
     lua_settop(L, 8);
     /* The userdata first, so a Lua allocation error cannot leak the task. */
     lua_task *lt = push_task(L, NULL);
-    lua_pushnumber(L, submit_from_args(L, lp, &lt->task));
+    lua_pushnumber(L, submit_from_args(L, lp, 8, &lt->task));
     return 2;
 }
 
-/* pool:run(text, args, nil, clear_memory, priority, parallelism, timeout) -> ticket.
+/* pool:run(text[, args, nil, clear_memory, priority, parallelism, timeout]) -> ticket.
  * The task stays in the pool, under its ticket, for pool:finish(ticket): no task
  * object for a caller that only waits for the outcome (see lua_held.h). */
 static int l_pool_run(lua_State *L)
 {
     lua_pool *lp = check_pool(L);
-    lua_settop(L, 8);
     if (lua_held_reserve(&lp->held) != 0) return luaL_error(L, "dolphindb: out of memory");
     ddb_task *t = NULL;
-    double ticket = submit_from_args(L, lp, &t);
+    double ticket = submit_from_args(L, lp, lua_gettop(L), &t);
     lua_held_put(&lp->held, ticket, t);
     lua_pushnumber(L, ticket);
     return 1;
@@ -516,7 +522,7 @@ static int l_pool_stats(lua_State *L)
     lua_pool *lp = check_pool(L);
     ddb_pool_stats s;
     ddb_pool_get_stats(lp->pool, &s);
-    lua_createtable(L, 0, 12);
+    lua_createtable(L, 0, 13);
     set_int(L, "queued", s.queued);
     set_int(L, "running", s.running);
     set_int(L, "done", s.done);
@@ -527,6 +533,7 @@ static int l_pool_stats(lua_State *L)
     set_int(L, "conns_ready", s.conns_ready);
     set_int(L, "conns_busy", s.conns_busy);
     set_int(L, "inflight", lp->inflight);
+    set_int(L, "held", (int64_t)lp->held.n);
     lua_pushstring(L, ddb_pool_state_name(ddb_pool_state(lp->pool)));
     lua_setfield(L, -2, "state");
     return 1;

@@ -62,6 +62,10 @@ local await_ticket = sched.await_ticket
 
 local M = {}
 
+-- The C pool's run and finish, taken from the first pool's methods: a method lookup
+-- on a userdata goes through its metatable on every call, and run() is the hot path.
+local c_run, c_finish
+
 -- User option name -> C config field.
 local OPTIONS = {
   host = "host", port = "port", threadNum = "thread_num",
@@ -142,6 +146,10 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
   -- without this file's position in front of the message
   local ok, c, ticket = pcall(core.pool_new, cfg)
   if not ok then error((tostring(c):gsub("^[^\n]-:%d+: ", "")), 2) end
+  if not c_run then
+    local methods = getmetatable(c).__index
+    c_run, c_finish = methods.run, methods.finish
+  end
   local self = setmetatable({
     _c = c, host = cfg.host, port = cfg.port, threadNum = cfg.thread_num,
     _show_output = opts.show_output ~= false, _shut = false,
@@ -276,9 +284,16 @@ end
 function Pool:run(...)
   check_open(self, "run")
   local script, args, opts = parse_call(3, "run", 0, ...)
-  local ticket = self:_submit(2, "run", script, args, nil, opts)
+  local c, ticket = self._c, nil
+  if args == nil and opts == NO_OPTIONS then     -- pool:run(script): the common call
+    local ok
+    ok, ticket = pcall(c_run, c, script)
+    if not ok then error((tostring(ticket):gsub("^[^\n]-:%d+: ", "")), 2) end
+  else
+    ticket = self:_submit(2, "run", script, args, nil, opts)
+  end
   await_ticket(ticket)
-  local ok, v, msgs = self._c:finish(ticket, opts.typed)
+  local ok, v, msgs = c_finish(c, ticket, opts.typed)
   if msgs and self._show_output then print_messages(msgs) end
   if not ok then error(v, 2) end
   if opts.pickleTableToList then v = table_to_list(v) end
