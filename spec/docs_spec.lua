@@ -119,11 +119,13 @@ describe("docs/API.md", function()
     assert.are.same({}, stale)
   end)
 
-  -- pool.lua's option tables are local; their keys are read from its source.
-  local function option_names(table_name)
-    local src = slurp("lua/dolphindb/pool.lua")
+  -- The option tables are locals (options.lua: the shared ones; pool.lua: LUA_ONLY,
+  -- those it handles itself); their keys are read from the source.
+  local function option_names(table_name, file)
+    file = file or "lua/dolphindb/options.lua"
+    local src = slurp(file)
     local body = src:match("\nlocal " .. table_name .. " = (%b{})")
-    assert(body, table_name .. " not found in pool.lua")
+    assert(body, table_name .. " not found in " .. file)
     local names = {}
     for key in body:gmatch("([%a_][%w_]*)%s*=") do names[#names + 1] = key end
     assert(#names > 0, "no option names read from " .. table_name)
@@ -132,8 +134,11 @@ describe("docs/API.md", function()
 
   it("has a row for every DBConnectionPool option", function()
     local missing = {}
-    local names = option_names("OPTIONS")
+    local names = option_names("POOL_OPTIONS")
     assert.is_true(#names >= 18, "read only " .. #names .. " pool options")
+    for _, name in ipairs(option_names("LUA_ONLY", "lua/dolphindb/pool.lua")) do
+      names[#names + 1] = name
+    end
     for _, name in ipairs(names) do
       if not documented(name) then missing[#missing + 1] = name end
     end

@@ -37,10 +37,14 @@
 
 local ngxcore = require "dolphindb.ngxcore"
 local semaphore = require "ngx.semaphore"
+local options = require "dolphindb.options"
 
 local ngx = ngx
-local type, select, tostring, error, pcall, setmetatable, getmetatable =
-  type, select, tostring, error, pcall, setmetatable, getmetatable
+local type, tostring, error, pcall, setmetatable, getmetatable =
+  type, tostring, error, pcall, setmetatable, getmetatable
+
+local fail, parse_call, check_task_id = options.fail, options.parse_call, options.check_task_id
+local strip_where, table_to_list = options.strip_where, options.table_to_list
 
 local M = {}
 
@@ -49,64 +53,15 @@ local M = {}
 local FOREVER = 1e6
 local PUMP_READ_TIMEOUT = 86400000    -- ms: the pump's socket read never times out in practice
 
-local OPTIONS = {
-  host = "host", port = "port", threadNum = "thread_num",
-  userid = "userid", password = "password",
-  reConnect = "reconnect", tryReconnectNums = "try_reconnect_nums",
-  highAvailability = "high_availability", highAvailabilitySites = "sites",
-  loadBalance = "load_balance", compress = "compress",
-  initialScript = "initial_script", connectTimeout = "connect_timeout",
-  reconnectDelay = "reconnect_delay", keepAliveTime = "keepalive_sec",
-  taskTimeout = "task_timeout", queueLimit = "queue_limit",
-  shutdownGrace = "shutdown_grace", loginInConnect = "login_in_connect",
-  show_output = false, socketDir = false, exitGrace = false,   -- Lua side only
-}
+local LUA_ONLY = { show_output = true, socketDir = true, exitGrace = true }
 
-local function fail(level, fmt, ...)
-  error("dolphindb: " .. fmt:format(...), level + 1)
-end
-
-local function is_integer(x) return type(x) == "number" and x == math.floor(x) end
-
-local function parse_sites(list)
-  if type(list) ~= "table" then fail(4, "highAvailabilitySites must be a list of \"host:port\"") end
-  local sites = {}
-  for i, s in ipairs(list) do
-    if type(s) == "string" then
-      local h, p = s:match("^%[?([^%]]+)%]?:(%d+)$")
-      if not h then fail(4, "highAvailabilitySites[%d] = %q is not \"host:port\"", i, s) end
-      sites[i] = { host = h, port = tonumber(p) }
-    elseif type(s) == "table" and type(s.host) == "string" and is_integer(s.port) then
-      sites[i] = { host = s.host, port = s.port }
-    else
-      fail(4, "highAvailabilitySites[%d] must be \"host:port\" or {host=, port=}", i)
-    end
-  end
-  return sites
-end
-
+-- The shared options (dolphindb.options) plus this file's own two.
 local function build_config(opts)
-  local cfg = { thread_num = 10, reconnect = false }
-  for k, v in pairs(opts) do
-    local field = OPTIONS[k]
-    if field == nil then fail(3, "unknown DBConnectionPool option '%s'", tostring(k)) end
-    if field then cfg[field] = v end
-  end
-  if type(cfg.host) ~= "string" or cfg.host == "" then fail(3, "host must be a non-empty string") end
-  if not is_integer(cfg.port) or cfg.port < 1 or cfg.port > 65535 then
-    fail(3, "port must be an integer in 1..65535, got %s", tostring(cfg.port))
-  end
-  if not is_integer(cfg.thread_num) or cfg.thread_num < 1 or cfg.thread_num > 4096 then
-    fail(3, "threadNum must be an integer in 1..4096, got %s", tostring(cfg.thread_num))
-  end
-  for _, k in ipairs { "userid", "password" } do
-    if cfg[k] ~= nil and type(cfg[k]) ~= "string" then fail(3, "%s must be a string", k) end
-  end
+  local cfg = options.pool_config(opts, LUA_ONLY)
   if opts.socketDir ~= nil and type(opts.socketDir) ~= "string" then fail(3, "socketDir must be a string") end
   if opts.exitGrace ~= nil and not (type(opts.exitGrace) == "number" and opts.exitGrace >= 0) then
     fail(3, "exitGrace must be a number of seconds >= 0")
   end
-  if cfg.sites then cfg.sites = parse_sites(cfg.sites) end
   return cfg
 end
 
@@ -210,13 +165,7 @@ end
 
 -- DBConnectionPool(host, port, threadNum[, userid, password]) or (options table).
 function M.DBConnectionPool(host, port, threadNum, userid, password)
-  local opts
-  if type(host) == "table" then
-    if port ~= nil then fail(2, "DBConnectionPool{...} takes one options table") end
-    opts = host
-  else
-    opts = { host = host, port = port, threadNum = threadNum, userid = userid, password = password }
-  end
+  local opts = options.pool_options(host, port, threadNum, userid, password)
   local cfg = build_config(opts)
   if ngx.get_phase() == "init" then
     fail(2, "create the pool in init_worker_by_lua* (one pool per worker), not in the master")
@@ -238,55 +187,6 @@ end
 
 -- ---- submitting (the same argument forms as dolphindb.pool) -------------------------
 
-local RUN_OPTIONS = {
-  clearMemory = "boolean", pickleTableToList = "boolean", priority = "number",
-  parallelism = "number", timeout = "number",
-}
-local NO_OPTIONS = {}
-
-local function check_options(opts, level)
-  for k, v in pairs(opts) do
-    if type(k) ~= "number" then
-      local want = RUN_OPTIONS[k]
-      if not want then fail(level, "unknown option '%s'", tostring(k)) end
-      if type(v) ~= want then fail(level, "option '%s' must be a %s, got %s", k, want, type(v)) end
-    end
-  end
-  if opts.priority and (not is_integer(opts.priority) or opts.priority < 0 or opts.priority > 8) then
-    fail(level, "priority must be an integer in 0..8")
-  end
-  if opts.parallelism and (not is_integer(opts.parallelism) or opts.parallelism < 1 or opts.parallelism > 64) then
-    fail(level, "parallelism must be an integer in 1..64")
-  end
-  if opts.timeout and not (opts.timeout > 0) then fail(level, "timeout must be > 0 seconds") end
-end
-
-local function parse_call(level, method, skip, first, ...)
-  local script, args, opts, extra
-  if type(first) == "table" then
-    if select("#", ...) > 0 then fail(level, "%s{...}: pass everything inside the table", method) end
-    opts = first
-    check_options(opts, level + 1)
-    script = first[1]
-    local n = table.maxn(first)
-    extra = { n = skip }
-    for i = 1, skip do extra[i] = first[i + 1] end
-    if n > skip + 1 then
-      args = { n = n - 1 - skip }
-      for i = skip + 2, n do args[i - 1 - skip] = first[i] end
-    end
-  else
-    script, opts = first, NO_OPTIONS
-    local n = select("#", ...)
-    if skip > 0 then extra = { n = skip, ... } end
-    if n > skip then args = { n = n - skip, select(skip + 1, ...) } end
-  end
-  if type(script) ~= "string" then
-    fail(level, "%s: the script (or function name) must be a string, got %s", method, type(script))
-  end
-  return script, args, opts, extra
-end
-
 -- A plain function, not a method: `pool.run(nil)` must get this message, not an
 -- "attempt to index a nil value" from looking the method up on nil.
 local function check_open(self, method)
@@ -298,18 +198,11 @@ Pool._check_open = check_open
 function Pool:_submit(level, script, args, id, opts)
   local ok, task, ticket = pcall(self._c.submit, self._c, script, args, id, opts.clearMemory,
     opts.priority, opts.parallelism, opts.timeout)
-  if not ok then error((tostring(task):gsub("^[^\n]-:%d+: ", "")), level + 1) end
+  if not ok then error(strip_where(task), level + 1) end
   local rec = { task = task, done = false, nwait = 0, opts = opts, script = script:sub(1, 200) }
   self._recs[ticket] = rec
   self._inflight = self._inflight + 1
   return rec
-end
-
-local function table_to_list(v)
-  local mt = getmetatable(v)
-  if type(v) == "table" and mt and type(v.columns) == "function" then return v:columns() end
-  if type(v) == "table" and type(v.columns) == "table" then return v.columns end
-  return v
 end
 
 -- true, value for a DONE task; false, message otherwise (never raises).
@@ -323,7 +216,7 @@ local function outcome(self, rec)
     if msgs then ngx.log(ngx.NOTICE, "dolphindb: ", table.concat(msgs, "\n")) end
   end
   if task:state() == "DONE" then
-    local ok, v = pcall(task.take_result, task)
+    local ok, v = pcall(task.take_result, task, rec.opts.typed)
     if not ok then return false, "dolphindb: " .. tostring(v) end
     if rec.opts.pickleTableToList then v = table_to_list(v) end
     return true, v
@@ -339,12 +232,6 @@ function Pool:run(...)
   local ok, v = outcome(self, rec)
   if ok then return v end
   error(v, 2)
-end
-
-local function check_task_id(id, level)
-  if not is_integer(id) or id < 0 or id > 2^53 then
-    fail(level + 1, "taskId must be an integer >= 0, got %s", tostring(id))
-  end
 end
 
 function Pool:addTask(...)

@@ -1,7 +1,7 @@
 -- dolphindb.pool — DBConnectionPool, the Python API's pool for Lua.
 --
 --   local pool = ddb.DBConnectionPool("127.0.0.1", 8848, 8[, userid, password])
---   local pool = ddb.DBConnectionPool{ host=, port=, threadNum=, ... }   -- see OPTIONS
+--   local pool = ddb.DBConnectionPool{ host=, port=, threadNum=, ... }   -- options below
 --
 --   pool:run(script)                 script mode
 --   pool:run(fname, arg1, ...)       function-call mode (any argument given)
@@ -56,29 +56,19 @@
 local core = require "dolphindb.core"
 local sched = require "dolphindb.sched"
 local Future = require "dolphindb.future"
+local options = require "dolphindb.options"
 
-local type, select, tostring, error = type, select, tostring, error
+local error, pcall, getmetatable, setmetatable = error, pcall, getmetatable, setmetatable
 local await_ticket = sched.await_ticket
+local fail, parse_call, check_task_id = options.fail, options.parse_call, options.check_task_id
+local strip_where, table_to_list, NO_OPTIONS = options.strip_where, options.table_to_list,
+  options.NO_OPTIONS
 
 local M = {}
 
 -- The C pool's run and finish, taken from the first pool's methods: a method lookup
 -- on a userdata goes through its metatable on every call, and run() is the hot path.
 local c_run, c_finish
-
--- User option name -> C config field.
-local OPTIONS = {
-  host = "host", port = "port", threadNum = "thread_num",
-  userid = "userid", password = "password",
-  reConnect = "reconnect", tryReconnectNums = "try_reconnect_nums",
-  highAvailability = "high_availability", highAvailabilitySites = "sites",
-  loadBalance = "load_balance", compress = "compress",
-  initialScript = "initial_script", connectTimeout = "connect_timeout",
-  reconnectDelay = "reconnect_delay", keepAliveTime = "keepalive_sec",
-  taskTimeout = "task_timeout", queueLimit = "queue_limit",
-  shutdownGrace = "shutdown_grace", loginInConnect = "login_in_connect",
-  show_output = false,          -- Lua side only: print the server's print() output
-}
 
 local Pool = {}
 Pool.__index = Pool
@@ -87,65 +77,16 @@ Pool.__tostring = function(p)
     p.host, p.port, p.threadNum, p._shut and ", shut down" or "")
 end
 
-local function fail(level, fmt, ...)
-  error("dolphindb: " .. fmt:format(...), level + 1)
-end
-
-local function is_integer(x) return type(x) == "number" and x == math.floor(x) end
-
--- "host:port" strings or {host=, port=} tables -> {host=, port=} tables.
-local function parse_sites(list)
-  if type(list) ~= "table" then fail(4, "highAvailabilitySites must be a list of \"host:port\"") end
-  local sites = {}
-  for i, s in ipairs(list) do
-    if type(s) == "string" then
-      local h, p = s:match("^%[?([^%]]+)%]?:(%d+)$")
-      if not h then fail(4, "highAvailabilitySites[%d] = %q is not \"host:port\"", i, s) end
-      sites[i] = { host = h, port = tonumber(p) }
-    elseif type(s) == "table" and type(s.host) == "string" and is_integer(s.port) then
-      sites[i] = { host = s.host, port = s.port }
-    else
-      fail(4, "highAvailabilitySites[%d] must be \"host:port\" or {host=, port=}", i)
-    end
-  end
-  return sites
-end
-
-local function build_config(opts)
-  local cfg = { thread_num = 10, reconnect = false }
-  for k, v in pairs(opts) do
-    local field = OPTIONS[k]
-    if field == nil then fail(3, "unknown DBConnectionPool option '%s'", tostring(k)) end
-    if field then cfg[field] = v end
-  end
-  if type(cfg.host) ~= "string" or cfg.host == "" then fail(3, "host must be a non-empty string") end
-  if not is_integer(cfg.port) or cfg.port < 1 or cfg.port > 65535 then
-    fail(3, "port must be an integer in 1..65535, got %s", tostring(cfg.port))
-  end
-  if not is_integer(cfg.thread_num) or cfg.thread_num < 1 or cfg.thread_num > 4096 then
-    fail(3, "threadNum must be an integer in 1..4096, got %s", tostring(cfg.thread_num))
-  end
-  for _, k in ipairs { "userid", "password" } do
-    if cfg[k] ~= nil and type(cfg[k]) ~= "string" then fail(3, "%s must be a string", k) end
-  end
-  if cfg.sites then cfg.sites = parse_sites(cfg.sites) end
-  return cfg
-end
+local LUA_ONLY = { show_output = true }   -- pool options this file handles itself
 
 -- DBConnectionPool(host, port, threadNum[, userid, password]) or (options table).
 function M.DBConnectionPool(host, port, threadNum, userid, password)
-  local opts
-  if type(host) == "table" then
-    if port ~= nil then fail(2, "DBConnectionPool{...} takes one options table") end
-    opts = host
-  else
-    opts = { host = host, port = port, threadNum = threadNum, userid = userid, password = password }
-  end
-  local cfg = build_config(opts)
+  local opts = options.pool_options(host, port, threadNum, userid, password)
+  local cfg = options.pool_config(opts, LUA_ONLY)
   -- a config the C side refuses is the caller's mistake: raise it at their call,
   -- without this file's position in front of the message
   local ok, c, ticket = pcall(core.pool_new, cfg)
-  if not ok then error((tostring(c):gsub("^[^\n]-:%d+: ", "")), 2) end
+  if not ok then error(strip_where(c), 2) end
   if not c_run then
     local methods = getmetatable(c).__index
     c_run, c_finish = methods.run, methods.finish
@@ -168,61 +109,6 @@ end
 
 -- ---- submitting ------------------------------------------------------------------
 
-local RUN_OPTIONS = {
-  clearMemory = "boolean", pickleTableToList = "boolean", priority = "number",
-  parallelism = "number", timeout = "number", typed = "boolean",
-}
-local NO_OPTIONS = {}
-
-local function check_options(opts, level)
-  for k, v in pairs(opts) do
-    if type(k) ~= "number" then
-      local want = RUN_OPTIONS[k]
-      if not want then fail(level, "unknown option '%s'", tostring(k)) end
-      if type(v) ~= want then fail(level, "option '%s' must be a %s, got %s", k, want, type(v)) end
-    end
-  end
-  if opts.priority and (not is_integer(opts.priority) or opts.priority < 0 or opts.priority > 8) then
-    fail(level, "priority must be an integer in 0..8")
-  end
-  if opts.parallelism and (not is_integer(opts.parallelism) or opts.parallelism < 1 or opts.parallelism > 64) then
-    fail(level, "parallelism must be an integer in 1..64")
-  end
-  if opts.timeout and not (opts.timeout > 0) then fail(level, "timeout must be > 0 seconds") end
-end
-
--- Splits the two call forms into script, args (nil: script mode), options.
--- `skip` positional values after the script belong to the method (addTask's id).
-local function parse_call(level, method, skip, first, ...)
-  local script, args, opts, extra
-  if type(first) == "table" then
-    if select("#", ...) > 0 then
-      fail(level, "%s{...}: pass everything inside the table", method)
-    end
-    opts = first
-    check_options(opts, level + 1)
-    script = first[1]
-    local n = table.maxn(first)
-    extra = { n = skip }
-    for i = 1, skip do extra[i] = first[i + 1] end
-    if n > skip + 1 then
-      args = { n = n - 1 - skip }
-      for i = skip + 2, n do args[i - 1 - skip] = first[i] end
-    end
-  else
-    script, opts = first, NO_OPTIONS
-    local n = select("#", ...)
-    if skip > 0 then extra = { n = skip, ... } end
-    if n > skip then
-      args = { n = n - skip, select(skip + 1, ...) }
-    end
-  end
-  if type(script) ~= "string" then
-    fail(level, "%s: the script (or function name) must be a string, got %s", method, type(script))
-  end
-  return script, args, opts, extra
-end
-
 -- A plain function, not a method: `pool.run(nil)` must get this message, not an
 -- "attempt to index a nil value" from looking the method up on nil.
 local function check_open(self, method)
@@ -240,9 +126,7 @@ function Pool:_submit(level, how, script, args, id, opts)
   local c = self._c
   local ok, a, b = pcall(c[how], c, script, args, id, opts.clearMemory, opts.priority,
     opts.parallelism, opts.timeout)
-  if not ok then
-    error((tostring(a):gsub("^[^\n]-:%d+: ", "")), level + 1)
-  end
+  if not ok then error(strip_where(a), level + 1) end
   return a, b
 end
 
@@ -250,16 +134,6 @@ function Pool:_cancel_task(task)
   return self._c:cancel(task)
 end
 
-
--- A table result as a list of columns (pickleTableToList).
-local function table_to_list(v)
-  local mt = getmetatable(v)
-  if type(v) == "table" and mt and type(v.columns) == "function" then
-    return v:columns()
-  end
-  if type(v) == "table" and type(v.columns) == "table" then return v.columns end
-  return v
-end
 
 local function print_messages(msgs)
   for i = 1, #msgs do io.write(msgs[i], "\n") end
@@ -288,7 +162,7 @@ function Pool:run(...)
   if args == nil and opts == NO_OPTIONS then     -- pool:run(script): the common call
     local ok
     ok, ticket = pcall(c_run, c, script)
-    if not ok then error((tostring(ticket):gsub("^[^\n]-:%d+: ", "")), 2) end
+    if not ok then error(strip_where(ticket), 2) end
   else
     ticket = self:_submit(2, "run", script, args, nil, opts)
   end
@@ -298,12 +172,6 @@ function Pool:run(...)
   if not ok then error(v, 2) end
   if opts.pickleTableToList then v = table_to_list(v) end
   return v
-end
-
-local function check_task_id(id, level)
-  if not is_integer(id) or id < 0 or id > 2^53 then
-    fail(level + 1, "taskId must be an integer >= 0, got %s", tostring(id))
-  end
 end
 
 -- pool:addTask(script, taskId, args...) or pool:addTask{script, taskId, args..., opts}
