@@ -108,7 +108,7 @@ describe("misuse", function()
       { host = "127.0.0.1", port = srv.port, taskTimeout = 1e300 })
     local e = must_fail("must be a number in", ddb.DBConnectionPool,
       { host = "127.0.0.1", port = srv.port, queueLimit = 1e12 })
-    assert.matches("^dolphindb: option 'queue_limit'", e)   -- no file:line in front
+    assert.matches("^dolphindb: option 'queueLimit'", e)   -- the user's name, no file:line
     must_fail("must be an integer", ddb.DBConnectionPool,
       { host = "127.0.0.1", port = srv.port, queueLimit = 2.5 })
     must_fail("unknown option 'bogus'", pool.run, pool, { "1", bogus = true })

@@ -39,6 +39,7 @@
 #include "lua.h"
 #include "lauxlib.h"
 #include "dolphindb.h"
+#include "lua_args.h"
 #include "lua_value.h"
 
 #define POOL_MT "dolphindb.ngxpool"
@@ -168,105 +169,6 @@ static void close_sockets(ngx_pool *np)
     uv_mutex_unlock(&np->mu);
 }
 
-/* ---- config ---------------------------------------------------------------------- */
-
-static int field_present(lua_State *L, int cfg, const char *name)
-{
-    lua_getfield(L, cfg, name);
-    if (!lua_isnil(L, -1)) return 1;
-    lua_pop(L, 1);
-    return 0;
-}
-
-static const char *opt_string(lua_State *L, int cfg, const char *name, const char *dflt)
-{
-    if (!field_present(L, cfg, name)) return dflt;
-    if (lua_type(L, -1) != LUA_TSTRING)
-        luaL_error(L, "dolphindb: option '%s' must be a string", name);
-    const char *s = lua_tostring(L, -1);   /* anchored by the config table */
-    lua_pop(L, 1);
-    return s;
-}
-
-static double opt_number(lua_State *L, int cfg, const char *name, double dflt)
-{
-    if (!field_present(L, cfg, name)) return dflt;
-    if (lua_type(L, -1) != LUA_TNUMBER)
-        luaL_error(L, "dolphindb: option '%s' must be a number", name);
-    double v = lua_tonumber(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-static int opt_int(lua_State *L, int cfg, const char *name, int dflt)
-{
-    double v = opt_number(L, cfg, name, dflt);
-    if (v != (double)(int)v) luaL_error(L, "dolphindb: option '%s' must be an integer", name);
-    return (int)v;
-}
-
-static int opt_bool(lua_State *L, int cfg, const char *name, int dflt)
-{
-    if (!field_present(L, cfg, name)) return dflt;
-    if (lua_type(L, -1) != LUA_TBOOLEAN)
-        luaL_error(L, "dolphindb: option '%s' must be a boolean", name);
-    int v = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-/* sites = { {host=, port=}, ... }: the array is a GC-owned userdata left on the stack. */
-static ddb_site *opt_sites(lua_State *L, int cfg, int *nsites)
-{
-    *nsites = 0;
-    if (!field_present(L, cfg, "sites")) return NULL;
-    if (!lua_istable(L, -1)) luaL_error(L, "dolphindb: option 'sites' must be a list");
-    int list = lua_gettop(L);
-    int n = (int)lua_objlen(L, list);
-    if (n == 0) {
-        lua_pop(L, 1);
-        return NULL;
-    }
-    ddb_site *sites = lua_newuserdata(L, (size_t)n * sizeof *sites);
-    lua_insert(L, list);
-    for (int i = 0; i < n; i++) {
-        lua_rawgeti(L, list + 1, i + 1);
-        int site = lua_gettop(L);
-        if (!lua_istable(L, site)) luaL_error(L, "dolphindb: sites[%d] must be {host=, port=}", i + 1);
-        sites[i].host = opt_string(L, site, "host", NULL);
-        sites[i].port = opt_int(L, site, "port", 0);
-        if (!sites[i].host) luaL_error(L, "dolphindb: sites[%d] has no host", i + 1);
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    *nsites = n;
-    return sites;
-}
-
-static void read_config(lua_State *L, ddb_pool_config *cfg)
-{
-    ddb_pool_config_init(cfg);
-    cfg->host = opt_string(L, 1, "host", NULL);
-    cfg->port = opt_int(L, 1, "port", cfg->port);
-    cfg->thread_num = opt_int(L, 1, "thread_num", cfg->thread_num);
-    cfg->userid = opt_string(L, 1, "userid", NULL);
-    cfg->password = opt_string(L, 1, "password", NULL);
-    cfg->login_in_connect = opt_bool(L, 1, "login_in_connect", cfg->login_in_connect);
-    cfg->initial_script = opt_string(L, 1, "initial_script", NULL);
-    cfg->reconnect = opt_bool(L, 1, "reconnect", cfg->reconnect);
-    cfg->try_reconnect_nums = opt_int(L, 1, "try_reconnect_nums", cfg->try_reconnect_nums);
-    cfg->reconnect_delay = opt_number(L, 1, "reconnect_delay", cfg->reconnect_delay);
-    cfg->connect_timeout = opt_number(L, 1, "connect_timeout", cfg->connect_timeout);
-    cfg->keepalive_sec = opt_int(L, 1, "keepalive_sec", cfg->keepalive_sec);
-    cfg->high_availability = opt_bool(L, 1, "high_availability", cfg->high_availability);
-    cfg->load_balance = opt_bool(L, 1, "load_balance", cfg->load_balance);
-    cfg->compress = opt_bool(L, 1, "compress", cfg->compress);
-    cfg->queue_limit = opt_int(L, 1, "queue_limit", cfg->queue_limit);
-    cfg->task_timeout = opt_number(L, 1, "task_timeout", cfg->task_timeout);
-    cfg->shutdown_grace = opt_number(L, 1, "shutdown_grace", cfg->shutdown_grace);
-    cfg->sites = opt_sites(L, 1, &cfg->nsites);
-}
-
 /* ---- pool lifetime ----------------------------------------------------------------- */
 
 /* Shuts the pool down and joins both threads; every task has then been published.
@@ -306,7 +208,7 @@ static int l_pool_new(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     const char *dir = luaL_optstring(L, 2, "/tmp");
     ddb_pool_config cfg;
-    read_config(L, &cfg);
+    ddb_lua_read_pool_config(L, 1, &cfg);
 
     ngx_pool *np = lua_newuserdata(L, sizeof *np);
     memset(np, 0, sizeof *np);
@@ -428,83 +330,25 @@ static int l_pool_gc(lua_State *L)
 
 /* ---- submitting ------------------------------------------------------------------- */
 
-static int opt_arg_int(lua_State *L, int idx, int dflt, const char *what)
-{
-    if (lua_isnoneornil(L, idx)) return dflt;
-    lua_Number v = luaL_checknumber(L, idx);
-    if (v != (lua_Number)(int)v) luaL_error(L, "dolphindb: %s must be an integer", what);
-    return (int)v;
-}
-
-static void free_objs(ddb_obj **objs, int n)
-{
-    for (int i = 0; i < n; i++) ddb_obj_unref(objs[i]);
-    free(objs);
-}
-
-/* args[1..n] -> objects (a calloc'ed array), or raises naming the argument. */
-static ddb_obj **convert_args(lua_State *L, int idx, int n)
-{
-    ddb_obj **objs = calloc((size_t)n, sizeof *objs);
-    if (!objs) luaL_error(L, "dolphindb: out of memory");
-    char err[ERRLEN];
-    for (int i = 0; i < n; i++) {
-        lua_rawgeti(L, idx, i + 1);
-        objs[i] = ddb_lua_to_obj(L, -1, err, sizeof err);
-        lua_pop(L, 1);
-        if (!objs[i]) {
-            free_objs(objs, i);
-            const char *why = strncmp(err, "dolphindb: ", 11) == 0 ? err + 11 : err;
-            luaL_error(L, "dolphindb: argument %d: %s", i + 1, why);
-        }
-    }
-    return objs;
-}
-
 /* pool:submit(text, args|nil, id|nil, clear_memory|nil, priority|nil, parallelism|nil,
  *             timeout|nil) -> task, ticket. Never blocks (queue full: raises). */
 static int l_pool_submit(lua_State *L)
 {
     ngx_pool *np = check_pool(L);
-    ddb_task_spec spec;
-    ddb_task_spec_init(&spec);
-    spec.text = luaL_checkstring(L, 2);
-    if (!lua_isnil(L, 4)) {
-        lua_Number id = luaL_checknumber(L, 4);
-        if (id < 0 || id != (lua_Number)(int64_t)id || id > 9007199254740992.0)
-            return luaL_error(L, "dolphindb: task id must be an integer >= 0");
-        spec.has_id = 1;
-        spec.id = (int64_t)id;
-    }
-    spec.clear_memory = lua_isnoneornil(L, 5) ? -1 : lua_toboolean(L, 5);
-    spec.priority = opt_arg_int(L, 6, -1, "priority");
-    spec.parallelism = opt_arg_int(L, 7, -1, "parallelism");
-    spec.timeout = lua_isnoneornil(L, 8) ? 0 : luaL_checknumber(L, 8);
-    spec.on_full = DDB_FULL_FAIL;   /* waiting for space would block the worker */
-
-    ddb_obj **objs = NULL;
-    int nargs = 0;
-    if (!lua_isnil(L, 3)) {
-        luaL_checktype(L, 3, LUA_TTABLE);
-        spec.kind = DDB_KIND_FUNCTION;
-        lua_getfield(L, 3, "n");
-        nargs = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : (int)lua_objlen(L, 3);
-        lua_pop(L, 1);
-        if (nargs < 0 || nargs > 4096) return luaL_error(L, "dolphindb: too many arguments");
-        if (nargs > 0) objs = convert_args(L, 3, nargs);
-        spec.args = objs;
-        spec.nargs = nargs;
-    }
-    /* The userdata first, so a Lua allocation error cannot leak the task. */
+    lua_settop(L, 8);
+    /* The userdata first (at 9), so a Lua allocation error cannot leak the task. */
     ngx_task *nt = lua_newuserdata(L, sizeof *nt);
     nt->task = NULL;
     luaL_getmetatable(L, TASK_MT);
     lua_setmetatable(L, -2);
+    ddb_task_spec spec;
+    ddb_lua_read_task(L, 8, &spec);
+    spec.on_full = DDB_FULL_FAIL;   /* waiting for space would block the worker */
     double ticket = next_ticket++;
     spec.ud = (void *)(uintptr_t)ticket;
     char err[ERRLEN] = "";
     int rc = ddb_pool_thread_submit(np->tp, &spec, &nt->task, err, sizeof err);
-    free_objs(objs, nargs);
+    ddb_lua_task_args_free(&spec);
     if (rc != DDB_OK) {
         if (rc == DDB_ESHUTDOWN) return luaL_error(L, "dolphindb: the pool is shut down");
         return luaL_error(L, "dolphindb: %s", err[0] ? err : "cannot submit the task");
@@ -628,15 +472,7 @@ static int l_task_server_error(lua_State *L)
 
 static int l_task_messages(lua_State *L)
 {
-    ddb_task *t = check_task(L, 1)->task;
-    int n = ddb_task_msg_count(t);
-    if (n == 0) return 0;
-    lua_createtable(L, n, 0);
-    for (int i = 0; i < n; i++) {
-        lua_pushstring(L, ddb_task_msg(t, i));
-        lua_rawseti(L, -2, i + 1);
-    }
-    return 1;
+    return ddb_lua_push_messages(L, check_task(L, 1)->task);
 }
 
 static int l_task_elapsed(lua_State *L)

@@ -21,6 +21,7 @@
 #include "lauxlib.h"
 #include "dolphindb.h"
 #include "lua_loop.h"
+#include "lua_args.h"
 #include "lua_held.h"
 #include "lua_value.h"
 
@@ -151,121 +152,13 @@ static void pool_release(lua_pool *lp)
 
 static void pool_closer(void *obj) { pool_release(obj); }
 
-/* ---- config -------------------------------------------------------------------- */
-
-static int opt_present(lua_State *L, int cfg, const char *name)
-{
-    lua_getfield(L, cfg, name);
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        return 0;
-    }
-    return 1;
-}
-
-static const char *opt_string(lua_State *L, int cfg, const char *name, const char *dflt)
-{
-    if (!opt_present(L, cfg, name)) return dflt;
-    if (lua_type(L, -1) != LUA_TSTRING)
-        luaL_error(L, "dolphindb: option '%s' must be a string", name);
-    const char *s = lua_tostring(L, -1);   /* anchored by the config table */
-    lua_pop(L, 1);
-    return s;
-}
-
-/* Seconds and counts are bounded before they reach C: a NaN, an infinity or 1e300
- * converted to an integer (the core turns seconds into uint64_t milliseconds) is
- * undefined behaviour, and no real setting needs more than ~30 years. */
-#define MAX_OPTION_MAGNITUDE 1e9
-
-static int is_int_value(double v)
-{
-    return v >= INT_MIN && v <= INT_MAX && v == floor(v);
-}
-
-static double opt_number(lua_State *L, int cfg, const char *name, double dflt)
-{
-    if (!opt_present(L, cfg, name)) return dflt;
-    if (lua_type(L, -1) != LUA_TNUMBER)
-        luaL_error(L, "dolphindb: option '%s' must be a number", name);
-    double v = lua_tonumber(L, -1);
-    lua_pop(L, 1);
-    if (!(v >= -MAX_OPTION_MAGNITUDE && v <= MAX_OPTION_MAGNITUDE))
-        luaL_error(L, "dolphindb: option '%s' must be a number in -1e9..1e9", name);
-    return v;
-}
-
-static int opt_int(lua_State *L, int cfg, const char *name, int dflt)
-{
-    double v = opt_number(L, cfg, name, dflt);
-    if (!is_int_value(v)) luaL_error(L, "dolphindb: option '%s' must be an integer", name);
-    return (int)v;
-}
-
-static int opt_bool(lua_State *L, int cfg, const char *name, int dflt)
-{
-    if (!opt_present(L, cfg, name)) return dflt;
-    if (lua_type(L, -1) != LUA_TBOOLEAN)
-        luaL_error(L, "dolphindb: option '%s' must be a boolean", name);
-    int v = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-/* sites = { {host=, port=}, ... } -> array (left on the stack as a userdata). */
-static ddb_site *opt_sites(lua_State *L, int cfg, int *nsites)
-{
-    *nsites = 0;
-    if (!opt_present(L, cfg, "sites")) return NULL;
-    if (!lua_istable(L, -1)) luaL_error(L, "dolphindb: option 'sites' must be a list");
-    int list = lua_gettop(L);
-    int n = (int)lua_objlen(L, list);
-    if (n == 0) {
-        lua_pop(L, 1);
-        return NULL;
-    }
-    ddb_site *sites = lua_newuserdata(L, (size_t)n * sizeof *sites);   /* GC-owned */
-    lua_insert(L, list);          /* keep it below the list while we read */
-    for (int i = 0; i < n; i++) {
-        lua_rawgeti(L, list + 1, i + 1);
-        int site = lua_gettop(L);
-        if (!lua_istable(L, site)) luaL_error(L, "dolphindb: sites[%d] must be {host=, port=}", i + 1);
-        sites[i].host = opt_string(L, site, "host", NULL);
-        sites[i].port = opt_int(L, site, "port", 0);
-        if (!sites[i].host) luaL_error(L, "dolphindb: sites[%d] has no host", i + 1);
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);                /* the list; the array userdata stays on the stack */
-    *nsites = n;
-    return sites;
-}
-
 /* core.pool_new(cfg) -> pool, ticket|nil (ticket completes when the open settled). */
 static int l_pool_new(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     ddb_lua_loop *loop = ddb_lua_loop_of(L);
     ddb_pool_config cfg;
-    ddb_pool_config_init(&cfg);
-    cfg.host = opt_string(L, 1, "host", NULL);
-    cfg.port = opt_int(L, 1, "port", cfg.port);
-    cfg.thread_num = opt_int(L, 1, "thread_num", cfg.thread_num);
-    cfg.userid = opt_string(L, 1, "userid", NULL);
-    cfg.password = opt_string(L, 1, "password", NULL);
-    cfg.login_in_connect = opt_bool(L, 1, "login_in_connect", cfg.login_in_connect);
-    cfg.initial_script = opt_string(L, 1, "initial_script", NULL);
-    cfg.reconnect = opt_bool(L, 1, "reconnect", cfg.reconnect);
-    cfg.try_reconnect_nums = opt_int(L, 1, "try_reconnect_nums", cfg.try_reconnect_nums);
-    cfg.reconnect_delay = opt_number(L, 1, "reconnect_delay", cfg.reconnect_delay);
-    cfg.connect_timeout = opt_number(L, 1, "connect_timeout", cfg.connect_timeout);
-    cfg.keepalive_sec = opt_int(L, 1, "keepalive_sec", cfg.keepalive_sec);
-    cfg.high_availability = opt_bool(L, 1, "high_availability", cfg.high_availability);
-    cfg.load_balance = opt_bool(L, 1, "load_balance", cfg.load_balance);
-    cfg.compress = opt_bool(L, 1, "compress", cfg.compress);
-    cfg.queue_limit = opt_int(L, 1, "queue_limit", cfg.queue_limit);
-    cfg.task_timeout = opt_number(L, 1, "task_timeout", cfg.task_timeout);
-    cfg.shutdown_grace = opt_number(L, 1, "shutdown_grace", cfg.shutdown_grace);
-    cfg.sites = opt_sites(L, 1, &cfg.nsites);
+    ddb_lua_read_pool_config(L, 1, &cfg);
 
     lua_pool *lp = lua_newuserdata(L, sizeof *lp);
     memset(lp, 0, sizeof *lp);
@@ -339,80 +232,13 @@ static int l_pool_error(lua_State *L)
     return 1;
 }
 
-static int opt_arg_int(lua_State *L, int idx, int dflt, const char *what)
-{
-    if (lua_isnoneornil(L, idx)) return dflt;
-    lua_Number v = luaL_checknumber(L, idx);
-    if (!is_int_value(v)) luaL_error(L, "dolphindb: %s must be an integer", what);
-    return (int)v;
-}
-
-/* Converts args[1..n] into objects; returns how many (objs filled), raising on error
- * after releasing what was built. */
-static int convert_args(lua_State *L, int idx, ddb_obj **objs, int n)
-{
-    char err[ERRLEN];
-    for (int i = 0; i < n; i++) {
-        lua_rawgeti(L, idx, i + 1);
-        objs[i] = ddb_lua_to_obj(L, -1, err, sizeof err);
-        lua_pop(L, 1);
-        if (!objs[i]) {
-            for (int j = 0; j < i; j++) ddb_obj_unref(objs[j]);
-            free(objs);
-            const char *why = strncmp(err, "dolphindb: ", 11) == 0 ? err + 11 : err;
-            luaL_error(L, "dolphindb: argument %d: %s", i + 1, why);
-        }
-    }
-    return n;
-}
-
-/* Reads the task options at 4..8 (id, clear_memory, priority, parallelism, timeout;
- * nil or absent for the default) into `spec`. */
-static void read_task_options(lua_State *L, ddb_task_spec *spec)
-{
-    if (!lua_isnoneornil(L, 4)) {
-        lua_Number id = luaL_checknumber(L, 4);
-        if (!(id >= 0 && id <= 9007199254740992.0) || id != floor(id))
-            luaL_error(L, "dolphindb: task id must be an integer >= 0");
-        spec->has_id = 1;
-        spec->id = (int64_t)id;
-    }
-    spec->clear_memory = lua_isnoneornil(L, 5) ? -1 : lua_toboolean(L, 5);
-    spec->priority = opt_arg_int(L, 6, -1, "priority");
-    spec->parallelism = opt_arg_int(L, 7, -1, "parallelism");
-    spec->timeout = lua_isnoneornil(L, 8) ? 0 : luaL_checknumber(L, 8);
-    if (!(spec->timeout >= -MAX_OPTION_MAGNITUDE && spec->timeout <= MAX_OPTION_MAGNITUDE))
-        luaL_error(L, "dolphindb: timeout must be a number of seconds up to 1e9");
-}
-
-/* Submits the task that arguments 2..top describe: (text[, args[, id, clear_memory,
- * priority, parallelism, timeout]]), nil or absent for the defaults. `args` (with
- * field n) selects a function call; nil runs `text` as a script. Returns the ticket
- * and stores the task's reference in *out; raises on misuse or a refused submission.
- * pool:run(script), the common call, passes only the text: no option is looked at. */
+/* Submits the task that arguments 2..top describe (see ddb_lua_read_task). Returns
+ * the ticket and stores the task's reference in *out; raises on misuse or a refused
+ * submission. pool:run(script), the common call, passes only the text. */
 static double submit_from_args(lua_State *L, lua_pool *lp, int top, ddb_task **out)
 {
     ddb_task_spec spec;
-    ddb_task_spec_init(&spec);
-    spec.text = luaL_checkstring(L, 2);
-    if (top > 3) read_task_options(L, &spec);
-    ddb_obj **objs = NULL;
-    int nargs = 0;
-    if (top >= 3 && !lua_isnil(L, 3)) {
-        luaL_checktype(L, 3, LUA_TTABLE);
-        spec.kind = DDB_KIND_FUNCTION;
-        lua_getfield(L, 3, "n");
-        nargs = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : (int)lua_objlen(L, 3);
-        lua_pop(L, 1);
-        if (nargs < 0 || nargs > 4096) luaL_error(L, "dolphindb: too many arguments");
-        if (nargs > 0) {
-            objs = calloc((size_t)nargs, sizeof *objs);
-            if (!objs) luaL_error(L, "dolphindb: out of memory");
-            convert_args(L, 3, objs, nargs);
-        }
-        spec.args = objs;
-        spec.nargs = nargs;
-    }
+    ddb_lua_read_task(L, top, &spec);
     double ticket = ddb_lua_ticket_new(lp->loop);
     int rc = DDB_ENOMEM;
     char err[ERRLEN] = "";
@@ -421,8 +247,7 @@ static double submit_from_args(lua_State *L, lua_pool *lp, int top, ddb_task **o
         uv_update_time(ddb_lua_loop_uv(lp->loop));   /* task deadlines count from uv_now */
         rc = ddb_pool_submit(lp->pool, &spec, out, err, sizeof err);
     }
-    for (int i = 0; i < nargs; i++) ddb_obj_unref(objs[i]);
-    free(objs);
+    ddb_lua_task_args_free(&spec);
     if (rc != DDB_OK) {
         if (ticket) ddb_lua_ticket_drop(lp->loop, ticket);
         if (rc == DDB_ESHUTDOWN) luaL_error(L, "dolphindb: the pool is shut down");
@@ -666,53 +491,10 @@ static int l_task_take_result(lua_State *L)
     return push_result(L, ddb_task_take_result(t), 1, lua_toboolean(L, 2));
 }
 
-/* Pushes true, value | false, "dolphindb: <why>": what run() and future:result()
- * report (DONE: the result, whose reference the task releases; a result that cannot
- * become a Lua value is a failure too, never a raise; otherwise the task's error). */
-static int push_outcome(lua_State *L, ddb_task *t, int typed)
-{
-    int state = ddb_task_state(t);
-    if (state == DDB_TASK_DONE) {
-        ddb_obj *o = ddb_task_take_result(t);
-        lua_pushboolean(L, 1);
-        if (!o) {
-            lua_pushnil(L);
-            return 2;
-        }
-        int rc = ddb_lua_push_obj(L, o, typed);
-        ddb_obj_unref(o);
-        if (rc > 0) return 2;
-        const char *why = lua_tostring(L, -1);
-        lua_pushboolean(L, 0);
-        if (why && strncmp(why, "dolphindb: ", 11) == 0) lua_pushstring(L, why);
-        else lua_pushfstring(L, "dolphindb: %s", why ? why : "cannot convert the result");
-        return 2;
-    }
-    const char *e = ddb_task_error(t);
-    lua_pushboolean(L, 0);
-    if (e) lua_pushfstring(L, "dolphindb: %s", e);
-    else lua_pushfstring(L, "dolphindb: task ended %s", ddb_task_state_name(state));
-    return 2;
-}
-
 /* task:outcome([typed]) -> true, value | false, message */
 static int l_task_outcome(lua_State *L)
 {
-    return push_outcome(L, check_task(L, 1)->task, lua_toboolean(L, 2));
-}
-
-/* Pushes the task's print() lines as a list, or nothing when there are none (the
- * common case costs no table). Returns the number of values pushed. */
-static int push_messages(lua_State *L, ddb_task *t)
-{
-    int n = ddb_task_msg_count(t);
-    if (n == 0) return 0;
-    lua_createtable(L, n, 0);
-    for (int i = 0; i < n; i++) {
-        lua_pushstring(L, ddb_task_msg(t, i));
-        lua_rawseti(L, -2, i + 1);
-    }
-    return 1;
+    return ddb_lua_push_outcome(L, check_task(L, 1)->task, lua_toboolean(L, 2));
 }
 
 /* pool:finish(ticket[, typed]) -> ok, value | message, messages | nil: the outcome of a
@@ -726,8 +508,8 @@ static int l_pool_finish(lua_State *L)
     int typed = lua_toboolean(L, 3);
     /* Everything is pushed before the pool lets go: should a push run out of memory,
      * the task is still held (and freed with the pool), never leaked. */
-    int n = push_outcome(L, t, typed);
-    n += push_messages(L, t);
+    int n = ddb_lua_push_outcome(L, t, typed);
+    n += ddb_lua_push_messages(L, t);
     ddb_task_unref(lua_held_take(&lp->held, ticket));
     return n;
 }
@@ -750,7 +532,7 @@ static int l_task_server_error(lua_State *L)
  * case costs no table). */
 static int l_task_messages(lua_State *L)
 {
-    return push_messages(L, check_task(L, 1)->task);
+    return ddb_lua_push_messages(L, check_task(L, 1)->task);
 }
 
 static int l_task_elapsed(lua_State *L)

@@ -1,0 +1,37 @@
+/* lua_args.h — what both Lua pool bindings read from Lua and hand back to it:
+ * dolphindb.core's pool (lua_pool.c, on the Lua state's loop) and dolphindb.ngxcore's
+ * (lua_ngx.c, on a loop thread) take the same config tables and task arguments and
+ * report outcomes the same way. Compiled into each module. */
+#ifndef DDB_LUA_ARGS_H
+#define DDB_LUA_ARGS_H
+
+#include "lua.h"
+#include "dolphindb.h"
+
+/* Fills `cfg` (defaults first) from the config table at `idx`, whose keys are the C
+ * field names (pool.lua / ngx.lua translate the user's option names). Raises
+ * "dolphindb: option 'queueLimit' must be an integer" and the like, naming the user's
+ * option. Numbers are bounded to +-1e9 (no NaN or infinity reaches the core). The
+ * strings stay anchored by the table; the sites array is a userdata this leaves on
+ * the stack (keep it there while cfg is in use). */
+void ddb_lua_read_pool_config(lua_State *L, int idx, ddb_pool_config *cfg);
+
+/* Reads a task from the arguments at 2..top: (text[, args[, id, clear_memory,
+ * priority, parallelism, timeout]]), nil or absent meaning the default. `args` is a
+ * list (field n counts trailing nils) that selects a function call; its values are
+ * converted into objects. Raises on misuse, holding nothing; on return release the
+ * arguments with ddb_lua_task_args_free(spec). */
+void ddb_lua_read_task(lua_State *L, int top, ddb_task_spec *spec);
+void ddb_lua_task_args_free(ddb_task_spec *spec);
+
+/* Pushes true, value | false, "dolphindb: <why>" for a terminal task: DONE gives the
+ * result (converted with `typed` as in ddb_lua_push_obj; the task lets go of it), a
+ * result that cannot become a Lua value is a failure, anything else the task's error.
+ * Returns 2. */
+int ddb_lua_push_outcome(lua_State *L, ddb_task *t, int typed);
+
+/* Pushes the task's print() lines as a list and returns 1, or pushes nothing and
+ * returns 0 when there are none (the common case costs no table). */
+int ddb_lua_push_messages(lua_State *L, ddb_task *t);
+
+#endif
