@@ -103,6 +103,15 @@ static const script_case CASES[] = {
     {"x = 1 2 3\nx[1]", "2", "INT SCALAR"},
     {"x = 1 2 3; x[5]", "", "INT SCALAR"},
     {"def f(a, b) { return a + b }; f(1, 2)", "3", "INT SCALAR"},
+    /* an index vector gathers straight into a vector of the indexed type; a long
+     * index used to be refused, and a long index over long strings used to copy
+     * them without a bound (found by review after fuzzing) */
+    {"x = 1 2 3; x[0 2 5]", "[1,3,]", "INT VECTOR"},
+    {"x = 1 2 3; size(x[take(1, 100000)])", "100000", "INT SCALAR"},
+    {"x = `a`b; x[1 1 0 7]", "[b,b,a,]", "SYMBOL VECTOR"},
+    {"x = (1, \"a\"); x[1 0]", "(a,1)", "ANY VECTOR"},
+    {"s = \"a\"; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; x = [s, s]; x[take(1, 1100)]",
+     "ERROR: The result of indexing would exceed 1073741824 bytes", NULL},
     /* a body that redefines its own function while it runs (found by fuzzing) */
     {"def f(a, b) { def f(a, b) { return a - b }; return a + b }; f(1, 2) * 10 + f(1, 2)",
      "29", "INT SCALAR"},

@@ -8,11 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#ifdef DDBMINI_FUZZ
-#define MAX_GENERATED 100000LL
-#else
-#define MAX_GENERATED 200000000LL     /* elements one take()/rand() may build */
-#endif
+#define MAX_GENERATED MAX_GENERATED_ROWS     /* elements one take()/rand() may build */
 
 /* Bytes that `cnt` strings drawn from x may take at most (longest element). */
 static int varlen_too_big(const ddb_obj *x, int64_t cnt)

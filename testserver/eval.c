@@ -322,6 +322,108 @@ static int index_table(eval_ctx *ctx, const ddb_obj *t, const ddb_obj *key, ddb_
     return ctx_error(ctx, "Can't find the column %s in the table", name ? name : "?");
 }
 
+/* The row an index cell names, or -1 for a NULL or out-of-range index (the server
+ * answers those with a NULL element). */
+static int64_t index_row(const ddb_obj *v, const ddb_obj *idx, int64_t i)
+{
+    int isnull;
+    int64_t k = cell_i64(idx, i, &isnull);
+    return isnull || k < 0 || k >= v->rows ? -1 : k;
+}
+
+/* v[k] for a scalar index: the element, or a NULL of v's type. */
+static ddb_obj *index_one(const ddb_obj *v, int64_t k)
+{
+    if (k >= 0)
+        return obj_element(v, k);
+    ddb_obj *one = ddb_vector_new(v->type, 1);
+    ddb_obj *e = one ? obj_element(one, 0) : NULL;
+    ddb_obj_unref(one);
+    if (e && ddb_type_class_of(e->type) == DDB_CLASS_FIXED)
+        cell_put_null(e, 0);
+    return e;
+}
+
+/* Bytes the strings v[idx] copies: a long index over a long string would otherwise
+ * build gigabytes from a few bytes of script. */
+static int64_t gathered_text_bytes(const ddb_obj *v, const ddb_obj *idx)
+{
+    int64_t total = 0;
+    for (int64_t i = 0; i < obj_len(idx) && total <= MAX_GENERATED_BYTES; i++) {
+        int64_t k = index_row(v, idx, i);
+        size_t len = 0;
+        if (k >= 0)
+            ddb_str_at(v, k, &len);
+        total += (int64_t)len + 1;
+    }
+    return total;
+}
+
+/* v[idx] for an index vector: a vector of v's type filled straight from v's cells
+ * (no scalar per element), NULL cells for NULL or out-of-range indices. */
+static ddb_obj *gather_rows(const ddb_obj *v, const ddb_obj *idx)
+{
+    int64_t n = obj_len(idx);
+    ddb_type_class cls = obj_class(v);
+    if (cls == DDB_CLASS_VOID)
+        return ddb_vector_new(DDB_VOID, n);
+    if (cls == DDB_CLASS_FIXED) {
+        ddb_obj *r = ddb_vector_new(v->type, n);
+        int w = ddb_type_width(v->type);
+        for (int64_t i = 0; r && i < n; i++) {
+            int64_t k = index_row(v, idx, i);
+            if (k < 0)
+                cell_put_null(r, i);
+            else
+                memcpy((char *)r->data + i * w, (const char *)v->data + k * w, (size_t)w);
+        }
+        if (r)
+            r->scale = v->scale;
+        return r;
+    }
+    if (cls == DDB_CLASS_ANY) {     /* a tuple stays a tuple: items are shared */
+        ddb_obj *r = ddb_vector_new(DDB_ANY, n);
+        for (int64_t i = 0; r && i < n; i++) {
+            int64_t k = index_row(v, idx, i);
+            if (k >= 0) {
+                ddb_obj_unref(r->items[i]);
+                r->items[i] = ddb_obj_ref(v->items[k]);
+            }
+        }
+        return r;
+    }
+    /* STRING, BLOB, SYMBOL (appending to a SYMBOL vector fills its own symbol base) */
+    ddb_obj *r = ddb_vector_new(v->type, 0);
+    for (int64_t i = 0; r && i < n; i++) {
+        int64_t k = index_row(v, idx, i);
+        size_t len = 0;
+        const char *s = k < 0 ? "" : ddb_str_at(v, k, &len);
+        if (ddb_varlen_append(r, s, len)) {
+            ddb_obj_unref(r);
+            r = NULL;
+        }
+    }
+    return r;
+}
+
+static int index_vector(eval_ctx *ctx, const ddb_obj *v, const ddb_obj *idx, ddb_obj **out)
+{
+    ddb_type_class cls = obj_class(v);
+    if (cls != DDB_CLASS_FIXED && cls != DDB_CLASS_VARLEN && cls != DDB_CLASS_SYMBOL &&
+        cls != DDB_CLASS_ANY && cls != DDB_CLASS_VOID)
+        return ctx_error(ctx, "Unsupported index: %s %s", ddb_type_name(v->type), ddb_form_name(v->form));
+    if (idx->form == DDB_SCALAR) {
+        *out = index_one(v, index_row(v, idx, 0));
+        return *out ? 0 : ctx_oom(ctx);
+    }
+    if (obj_len(idx) > MAX_GENERATED_ROWS)
+        return ctx_error(ctx, "The index vector is longer than %lld elements", MAX_GENERATED_ROWS);
+    if (cls == DDB_CLASS_VARLEN && gathered_text_bytes(v, idx) > MAX_GENERATED_BYTES)
+        return ctx_error(ctx, "The result of indexing would exceed %lld bytes", MAX_GENERATED_BYTES);
+    *out = gather_rows(v, idx);
+    return *out ? 0 : ctx_oom(ctx);
+}
+
 static int eval_index(eval_ctx *ctx, node *n, ddb_obj **out)
 {
     ddb_obj *a = NULL, *b = NULL;
@@ -330,43 +432,14 @@ static int eval_index(eval_ctx *ctx, node *n, ddb_obj **out)
         ddb_obj_unref(b);
         return ctx->err[0] ? -1 : ctx_error(ctx, "Cannot index nothing");
     }
-    int rc = 0;
+    int rc;
     if (a->form == DDB_TABLE)
         rc = index_table(ctx, a, b, out);
-    else if (!obj_is_vectorlike(a) || !type_is_integer(b->type))
+    else if (!obj_is_vectorlike(a) || !type_is_integer(b->type) ||
+             (b->form != DDB_SCALAR && !obj_is_vectorlike(b)))
         rc = ctx_error(ctx, "Unsupported index: %s[%s]", ddb_form_name(a->form), ddb_type_name(b->type));
-    else {
-        int64_t n_idx = obj_len(b);
-        ddb_obj *res = b->form == DDB_SCALAR ? NULL : ddb_vector_new(DDB_ANY, n_idx);
-        for (int64_t i = 0; i < n_idx && rc == 0; i++) {
-            int isnull;
-            int64_t k = cell_i64(b, i, &isnull);
-            ddb_obj *e = isnull || k < 0 || k >= a->rows ? NULL : obj_element(a, k);
-            if (!e) {   /* out of range: a NULL of the vector's type, as the server */
-                e = ddb_vector_new(a->type, 1);
-                if (e) {
-                    ddb_obj *s = obj_element(e, 0);
-                    ddb_obj_unref(e);
-                    e = s;
-                    if (e && ddb_type_class_of(e->type) == DDB_CLASS_FIXED)
-                        cell_put_null(e, 0);
-                }
-            }
-            if (!e)
-                rc = ctx_oom(ctx);
-            else if (!res)
-                *out = e;
-            else {
-                ddb_obj_unref(res->items[i]);
-                res->items[i] = e;
-            }
-        }
-        if (res && rc == 0) {   /* typed vector from the gathered scalars */
-            rc = n_idx > MAX_ARGS * 1024 ? ctx_error(ctx, "Index vector too long")
-                                         : make_vector(ctx, res->items, (int)n_idx, out);
-        }
-        ddb_obj_unref(res);
-    }
+    else
+        rc = index_vector(ctx, a, b, out);
     ddb_obj_unref(a);
     ddb_obj_unref(b);
     return rc;

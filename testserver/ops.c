@@ -12,11 +12,7 @@
 #include <math.h>
 #include <string.h>
 
-#ifdef DDBMINI_FUZZ
-#define MAX_RANGE 100000LL
-#else
-#define MAX_RANGE 200000000LL        /* elements a..b may build */
-#endif
+#define MAX_RANGE MAX_GENERATED_ROWS     /* elements a..b may build */
 
 static const char *op_text(int op)
 {

@@ -6,11 +6,14 @@
 #include <stdint.h>
 #include "ddb_obj.h"
 
-/* String bytes one operation (take, rand, string +) may build. */
+/* String bytes, and elements, one operation (take, rand, a..b, string +, v[index])
+ * may build. Fuzzing lowers them so one input stays fast. */
 #ifdef DDBMINI_FUZZ
 #define MAX_GENERATED_BYTES (64LL << 20)
+#define MAX_GENERATED_ROWS 100000LL
 #else
 #define MAX_GENERATED_BYTES (1LL << 30)
+#define MAX_GENERATED_ROWS 200000000LL
 #endif
 
 int type_is_integer(int t);     /* BOOL CHAR SHORT INT LONG */
