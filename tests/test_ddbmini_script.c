@@ -110,6 +110,10 @@ static const script_case CASES[] = {
     {"x = 1 2 3; size(x[take(1, 100000)])", "100000", "INT SCALAR"},
     {"x = `a`b; x[1 1 0 7]", "[b,b,a,]", "SYMBOL VECTOR"},
     {"x = (1, \"a\"); x[1 0]", "(a,1)", "ANY VECTOR"},
+    {"x = [decimal32(1.25, 2), decimal32(2.5, 2)]; x[1 0]", "[2.50,1.25]", "DECIMAL32 VECTOR"},
+    /* a vector literal of decimals keeps their scale (it was dropped: [125,250]) */
+    {"[decimal32(1.25, 2), decimal32(2.5, 2)]", "[1.25,2.50]", "DECIMAL32 VECTOR"},
+    {"typestr([decimal32(1.25, 2), decimal32(2.5, 1)])", "ANY VECTOR", "STRING SCALAR"},
     {"s = \"a\"; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; s = s + s; x = [s, s]; x[take(1, 1100)]",
      "ERROR: The result of indexing would exceed 1073741824 bytes", NULL},
     /* a body that redefines its own function while it runs (found by fuzzing) */

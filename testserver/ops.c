@@ -365,16 +365,20 @@ int op_unary(eval_ctx *ctx, int op, const ddb_obj *a, ddb_obj **out)
 
 static int common_type(ddb_obj **items, int n)
 {
-    int t = -1;
+    int t = -1, first = 0;
     for (int i = 0; i < n; i++) {
         if (items[i]->form != DDB_SCALAR)
             return DDB_ANY;
         int u = items[i]->type;
         if (u == DDB_VOID)
             continue;
-        if (t < 0 || t == u)
+        if (t >= 0 && t == u && items[i]->scale != items[first]->scale)
+            return DDB_ANY;     /* decimals of different scales: no one cell layout */
+        if (t < 0 || t == u) {
+            if (t < 0)
+                first = i;
             t = u;
-        else if (type_is_numeric(t) && type_is_numeric(u)) {
+        } else if (type_is_numeric(t) && type_is_numeric(u)) {
             int f;
             t = result_type(OP_ADD, t, u, &f);
             if (type_is_integer(t) && (items[i]->type == DDB_BOOL))
@@ -417,6 +421,9 @@ int make_vector(eval_ctx *ctx, ddb_obj **items, int n, ddb_obj **out)
     v = ddb_vector_new(t, n);
     if (!v)
         return ctx_oom(ctx);
+    for (int i = 0; i < n; i++)         /* a DECIMAL vector keeps its items' scale */
+        if (items[i]->type == t)
+            v->scale = items[i]->scale;
     for (int i = 0; i < n; i++) {
         const ddb_obj *it = items[i];
         int isnull = it->type == DDB_VOID;
