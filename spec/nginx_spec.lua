@@ -448,3 +448,40 @@ describe("dolphindb in nginx workers", function()
     ng = nil
   end)
 end)
+
+describe("the OpenResty example (examples/openresty/run.sh)", function()
+  it("starts nginx with the example config, answers queries and errors as JSON, stops", function()
+    local srv = ddbmini.start {}
+    local dir = os.tmpname()
+    os.remove(dir)
+    local port = 20000 + math.random(0, 29999)
+    -- A sanitized ngxcore.so needs the ASan runtime in nginx; ddbmini runs apart. No
+    -- LUA_PATH: ";;" in the config's lua_package_path would bring in the spec's.
+    local env = ("env -u LUA_PATH -u LUA_CPATH DDB_HOST=127.0.0.1 DDB_PORT=%d PORT=%d "
+      .. "WORKERS=1 DDB_BUILD_DIR='%s' %s")
+      :format(srv.port, port, nginx.build, nginx.preload and ("LD_PRELOAD='" .. nginx.preload .. "'") or "")
+    local function sh(cmd)        -- LuaJIT's popen close gives no exit status: echo it
+      local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
+      local out = p:read("*a")
+      p:close()
+      local rc = tonumber(out:match("rc=(%d+)%s*$"))
+      return rc == 0, (out:gsub("rc=%d+%s*$", ""))
+    end
+    local started, out = sh(("%s bash '%s/examples/openresty/run.sh' --start '%s'")
+      :format(env, nginx.repo, dir))
+    local ok, err = pcall(function()
+      assert(started, "run.sh --start failed: " .. out)
+      local _, body = sh(("curl -s 'http://127.0.0.1:%d/query?script=%s'"):format(port, esc("1+2")))
+      local r = decode(body)
+      assert.is_true(r.ok, body)
+      assert.are.equal(3, r.result)
+      local _, bad = sh(("curl -s -w ' %%{http_code}' 'http://127.0.0.1:%d/query?script=%s'")
+        :format(port, esc("nosuchfunction(1)")))
+      assert.matches("Can't recognize function name", bad)
+      assert.matches(" 400$", bad)
+    end)
+    sh(("bash '%s/examples/openresty/run.sh' --stop '%s'; rm -rf '%s'"):format(nginx.repo, dir, dir))
+    srv:stop()
+    assert(ok, err)
+  end)
+end)

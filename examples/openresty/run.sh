@@ -52,8 +52,13 @@ start_dir() {
   for _ in $(seq 100); do [ -s "$dir/nginx.pid" ] && break; sleep 0.05; done
   printf 'NGINX_PID=%s\nDDB_PID=%s\nPORT=%s\nDDB_PORT=%s\n' "$(cat "$dir/nginx.pid")" "$ddb_pid" \
     "${PORT:-8080}" "$DDB_PORT" > "$dir/env"
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:${PORT:-8080}/fast" >/dev/null && return 0; sleep 0.05; done
-  echo "nginx did not answer; $dir/error.log:" >&2; tail -5 "$dir/error.log" >&2
+  # Ready = a query went through a worker's pool (nginx alone answering /fast would
+  # not show that the workers could load the module and open their pools).
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:${PORT:-8080}/query?script=1%2B1" >/dev/null && return 0
+    sleep 0.05
+  done
+  echo "nginx did not answer a query; $dir/error.log:" >&2; tail -5 "$dir/error.log" >&2
   stop_dir "$dir"; exit 1
 }
 
