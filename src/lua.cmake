@@ -4,7 +4,7 @@
 # The module never links libluajit: on Linux a Lua C module takes lua_* from the host
 # process (luajit, nginx, ddblua). Only ddblua links libluajit, because it is the host.
 
-set(DDB_LUA_MODULE_SOURCES src/lua_core.c src/lua_loop.c)
+set(DDB_LUA_MODULE_SOURCES src/lua_core.c src/lua_loop.c src/lua_tickets.c)
 set(DDB_LUA_MODULE_DEFS "")
 if(EXISTS "${CMAKE_SOURCE_DIR}/src/lua_value.c" AND EXISTS "${CMAKE_SOURCE_DIR}/src/lua_value.h")
   list(APPEND DDB_LUA_MODULE_SOURCES src/lua_value.c)

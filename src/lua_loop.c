@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lauxlib.h"
+#include "lua_tickets.h"
 
 #define LOOP_METATABLE "dolphindb.loop"
 static const char loop_registry_key = 0;   /* its address keys the registry */
@@ -27,9 +28,7 @@ struct ddb_lua_loop {
     uv_loop_t uv;
     int finalized;
     int running;                /* inside uv_run: guards against re-entry */
-    uint32_t *slot_gen;         /* per ticket slot: generation of its last ticket */
-    uint32_t *free_slots;       /* slots whose ticket Lua has taken back */
-    size_t nfree, nslots, cap_slots;
+    ddb_tickets tickets;        /* slot + generation numbers (lua_tickets.h) */
     uint64_t pending;
     double *ready;              /* tickets completed, not yet taken by Lua */
     size_t nready, cap_ready;
@@ -44,58 +43,11 @@ struct ddb_lua_loop {
 
 uv_loop_t *ddb_lua_loop_uv(ddb_lua_loop *loop) { return &loop->uv; }
 
-/* A ticket is slot + TICKET_SLOTS * generation. sched.lua keeps each waiter in arrays
- * indexed by the slot, a small integer reused once the ticket is back in Lua: a
- * table keyed by ever-new tickets would churn, and LuaJIT rehashes such a table
- * every few inserts once its live keys near a power of two (they did, at 256 tasks
- * in flight: a rehash per handful of tasks). The generation keeps tickets distinct,
- * so a stale ticket never matches its slot's next one; slot >= 1 makes them non-zero,
- * and gen < 2^29 keeps them exact in a double. */
-#define TICKET_SLOT_BITS 24
-#define TICKET_SLOTS ((uint32_t)1 << TICKET_SLOT_BITS)
-#define TICKET_GEN_MASK (((uint32_t)1 << (53 - TICKET_SLOT_BITS)) - 1)
-
-static uint32_t slot_of(double ticket)
-{
-    return (uint32_t)((uint64_t)ticket & (TICKET_SLOTS - 1));
-}
-
-static int slots_grow(ddb_lua_loop *loop)
-{
-    size_t cap = loop->cap_slots ? loop->cap_slots * 2 : 256;
-    if (cap > TICKET_SLOTS) cap = TICKET_SLOTS;
-    if (cap <= loop->cap_slots) return -1;            /* 2^24 tickets outstanding */
-    uint32_t *gen = realloc(loop->slot_gen, cap * sizeof *gen);
-    if (!gen) return -1;
-    loop->slot_gen = gen;
-    uint32_t *fr = realloc(loop->free_slots, cap * sizeof *fr);
-    if (!fr) return -1;                               /* gen stays grown: harmless */
-    loop->free_slots = fr;
-    loop->cap_slots = cap;
-    return 0;
-}
-
 double ddb_lua_ticket_new(ddb_lua_loop *loop)
 {
-    uint32_t slot;
-    if (loop->nfree > 0) {
-        slot = loop->free_slots[--loop->nfree];
-    } else {
-        if (loop->nslots + 1 >= loop->cap_slots && slots_grow(loop) != 0) return 0;
-        slot = (uint32_t)++loop->nslots;              /* slot 0 is never used */
-        loop->slot_gen[slot] = 0;
-    }
-    uint32_t gen = loop->slot_gen[slot] = (loop->slot_gen[slot] + 1) & TICKET_GEN_MASK;
-    loop->pending++;
-    return (double)slot + (double)TICKET_SLOTS * gen;
-}
-
-/* The ticket is back in Lua (or will never be): its slot can carry the next one. */
-static void slot_release(ddb_lua_loop *loop, double ticket)
-{
-    uint32_t slot = slot_of(ticket);
-    if (slot == 0 || slot > loop->nslots) return;
-    loop->free_slots[loop->nfree++] = slot;
+    double ticket = ddb_tickets_new(&loop->tickets);
+    if (ticket) loop->pending++;
+    return ticket;
 }
 
 int ddb_lua_ticket_complete(ddb_lua_loop *loop, double ticket)
@@ -118,7 +70,7 @@ int ddb_lua_ticket_complete(ddb_lua_loop *loop, double ticket)
 
 void ddb_lua_ticket_drop(ddb_lua_loop *loop, double ticket)
 {
-    if (ticket != 0) slot_release(loop, ticket);
+    ddb_tickets_release(&loop->tickets, ticket);
     if (loop->pending > 0) loop->pending--;
 }
 
@@ -275,9 +227,7 @@ static int loop_gc(lua_State *L)
     free(loop->ready);
     free(loop->buckets);
     free(loop->attached);
-    free(loop->slot_gen);
-    free(loop->free_slots);
-    loop->slot_gen = loop->free_slots = NULL;
+    ddb_tickets_free(&loop->tickets);
     loop->ready = NULL;
     loop->buckets = NULL;
     loop->attached = NULL;
@@ -356,7 +306,7 @@ static int l_run_once(lua_State *L)
     }
     /* Only now: had a store raised, the next call hands the same tickets again, and
      * no slot may be freed twice. */
-    for (size_t i = 0; i < n; i++) slot_release(loop, loop->ready[i]);
+    for (size_t i = 0; i < n; i++) ddb_tickets_release(&loop->tickets, loop->ready[i]);
     loop->nready = 0;
     loop->pending -= n < loop->pending ? n : loop->pending;
     lua_pushinteger(L, (lua_Integer)n);
@@ -450,6 +400,6 @@ void ddb_lua_loop_register(lua_State *L)
         lua_pushcclosure(L, f->func, 1);
         lua_setfield(L, table, f->name);
     }
-    lua_pushnumber(L, DDB_LUA_TICKET_SLOTS);   /* ticket % TICKET_SLOTS = its slot */
+    lua_pushnumber(L, DDB_TICKET_SLOTS);   /* ticket % TICKET_SLOTS = its slot */
     lua_setfield(L, table, "TICKET_SLOTS");
 }

@@ -38,8 +38,7 @@ uv_loop_t *ddb_lua_loop_uv(ddb_lua_loop *loop);
 
 /* A fresh ticket for an operation that is starting (counts as pending), or 0 when
  * none can be had (out of memory, or 2^24 tickets outstanding). Tickets are
- * slot + DDB_LUA_TICKET_SLOTS * generation; see lua_loop.c. */
-#define DDB_LUA_TICKET_SLOTS 16777216.0
+ * slot + 2^24 * generation, see lua_tickets.h; core.TICKET_SLOTS gives the 2^24. */
 double ddb_lua_ticket_new(ddb_lua_loop *loop);
 /* The operation finished: queue the ticket for Lua. Safe inside libuv callbacks.
  * Returns 0, or -1 when the ready list could not grow (reported by the next run). */

@@ -40,6 +40,7 @@
 #include "lauxlib.h"
 #include "dolphindb.h"
 #include "lua_args.h"
+#include "lua_tickets.h"
 #include "lua_value.h"
 
 #define POOL_MT "dolphindb.ngxpool"
@@ -61,13 +62,13 @@ typedef struct ngx_pool {
     int lost;                       /* completions dropped for lack of memory */
     int stop;                       /* the loop thread was joined: the bridge may end */
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    ddb_tickets tickets;            /* only touched by the Lua (worker) thread */
 } ngx_pool;
 
 typedef struct ngx_task {
     ddb_task *task;
 } ngx_task;
 
-static double next_ticket = 1;      /* only touched by the Lua (worker) thread */
 
 /* ---- bridge thread ------------------------------------------------------------ */
 
@@ -198,6 +199,7 @@ static void pool_release(ngx_pool *np)
         free(np->ready);
         np->ready = NULL;
         np->ready_len = np->ready_cap = 0;
+        ddb_tickets_free(&np->tickets);
     }
 }
 
@@ -308,6 +310,7 @@ static int l_pool_poll(lua_State *L)
         lua_pushnumber(L, tickets[i]);
         lua_rawseti(L, -2, (int)i + 1);
     }
+    for (size_t i = 0; i < n; i++) ddb_tickets_release(&np->tickets, tickets[i]);
     free(tickets);
     return 1;
 }
@@ -344,12 +347,15 @@ static int l_pool_submit(lua_State *L)
     ddb_task_spec spec;
     ddb_lua_read_task(L, 8, &spec);
     spec.on_full = DDB_FULL_FAIL;   /* waiting for space would block the worker */
-    double ticket = next_ticket++;
+    double ticket = ddb_tickets_new(&np->tickets);
     spec.ud = (void *)(uintptr_t)ticket;
     char err[ERRLEN] = "";
-    int rc = ddb_pool_thread_submit(np->tp, &spec, &nt->task, err, sizeof err);
+    int rc = ticket ? ddb_pool_thread_submit(np->tp, &spec, &nt->task, err, sizeof err)
+                    : DDB_ENOMEM;
     ddb_lua_task_args_free(&spec);
     if (rc != DDB_OK) {
+        ddb_tickets_release(&np->tickets, ticket);
+        if (!ticket) return luaL_error(L, "dolphindb: out of memory (or 2^24 tasks pending)");
         if (rc == DDB_ESHUTDOWN) return luaL_error(L, "dolphindb: the pool is shut down");
         return luaL_error(L, "dolphindb: %s", err[0] ? err : "cannot submit the task");
     }
@@ -525,5 +531,7 @@ int luaopen_dolphindb_ngxcore(lua_State *L)
     lua_newtable(L);
     lua_pushcfunction(L, l_pool_new);
     lua_setfield(L, -2, "pool_new");
+    lua_pushnumber(L, DDB_TICKET_SLOTS);   /* ticket % TICKET_SLOTS = its slot */
+    lua_setfield(L, -2, "TICKET_SLOTS");
     return 1;
 }

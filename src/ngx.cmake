@@ -5,7 +5,8 @@
 # dolphindb.value, which uses dolphindb.core's object handles.
 if(TARGET ddbcore AND EXISTS "${CMAKE_SOURCE_DIR}/src/lua_value.c"
    AND EXISTS "${CMAKE_SOURCE_DIR}/src/ddb_thread.c")
-  add_library(dolphindb_ngxcore MODULE src/lua_ngx.c src/lua_args.c src/lua_value.c)
+  add_library(dolphindb_ngxcore MODULE src/lua_ngx.c src/lua_args.c src/lua_tickets.c
+    src/lua_value.c)
   set_target_properties(dolphindb_ngxcore PROPERTIES
     OUTPUT_NAME ngxcore
     PREFIX ""

@@ -53,6 +53,12 @@ local M = {}
 local FOREVER = 1e6
 local PUMP_READ_TIMEOUT = 86400000    -- ms: the pump's socket read never times out in practice
 
+-- Task records are kept by their ticket's slot (ticket % SLOTS, reused by C once the
+-- ticket came back; see src/lua_tickets.h): _recs[slot] = the record, _rec_ticket[slot]
+-- = its ticket, both false when free. Keyed by the tickets themselves the table would
+-- churn and LuaJIT would rehash it every few tasks.
+local SLOTS = ngxcore.TICKET_SLOTS
+
 local LUA_ONLY = { show_output = true, socketDir = true, exitGrace = true }
 
 -- The shared options (dolphindb.options) plus this file's own two.
@@ -103,11 +109,13 @@ end
 -- Takes the finished tasks from C and wakes their waiters (the pump calls it).
 function Pool:_dispatch()
   local tickets = self._c:poll()
-  local recs = self._recs
+  local recs, rec_ticket = self._recs, self._rec_ticket
   for i = 1, #tickets do
-    local rec = recs[tickets[i]]
+    local t = tickets[i]
+    local slot = t % SLOTS
+    local rec = rec_ticket[slot] == t and recs[slot]
     if rec then
-      recs[tickets[i]] = nil
+      recs[slot], rec_ticket[slot] = false, false
       self._inflight = self._inflight - 1
       rec.completed = true          -- C delivered it: the task's fields are final
       wake(rec)
@@ -173,7 +181,7 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
   local c = ngxcore.pool_new(cfg, opts.socketDir or "/tmp")
   local self = setmetatable({
     _c = c, host = cfg.host, port = cfg.port, threadNum = cfg.thread_num,
-    _recs = {}, _byid = {}, _inflight = 0, _shut = false, _exiting = false,
+    _recs = {}, _rec_ticket = {}, _byid = {}, _inflight = 0, _shut = false, _exiting = false,
     _show_output = opts.show_output == true, _exit_grace = opts.exitGrace or 5,
   }, Pool)
   local ok, err = ngx.timer.at(0, pump, self)
@@ -200,7 +208,8 @@ function Pool:_submit(level, script, args, id, opts)
     opts.priority, opts.parallelism, opts.timeout)
   if not ok then error(strip_where(task), level + 1) end
   local rec = { task = task, done = false, nwait = 0, opts = opts, script = script:sub(1, 200) }
-  self._recs[ticket] = rec
+  local slot = ticket % SLOTS
+  self._recs[slot], self._rec_ticket[slot] = rec, ticket
   self._inflight = self._inflight + 1
   return rec
 end
@@ -406,11 +415,13 @@ function Pool:shutDown()
   self._c:close()
   self:_dispatch()
   local stray = 0
-  for ticket, rec in pairs(self._recs) do    -- none expected: every task was published
-    self._recs[ticket] = nil
-    self._inflight = self._inflight - 1
-    stray = stray + 1
-    wake(rec)
+  for slot, rec in pairs(self._recs) do      -- none expected: every task was published
+    if rec then
+      self._recs[slot], self._rec_ticket[slot] = false, false
+      self._inflight = self._inflight - 1
+      stray = stray + 1
+      wake(rec)
+    end
   end
   ngx.log(ngx.NOTICE, "dolphindb: ", tostring(self), ": threads joined, socket closed",
           stray > 0 and (", " .. stray .. " tasks had no completion") or "")
