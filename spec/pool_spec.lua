@@ -347,6 +347,48 @@ describe("DBConnectionPool", function()
     end)
   end)
 
+  describe("view = true", function()
+    it("returns vectors and table columns as read-only views of the decoded memory", function()
+      local t = pool:run { "table(1..100000 as id, take(2024.01.02T03:04:05.006, 100000) as ts, "
+        .. "take(`a`b, 100000) as s)", view = true }
+      local id, ts, sym = t:col("id"), t:col("ts"), t:col("s")
+      assert.are.equal(100000, id.n)
+      assert.are.equal(0, #id)                       -- raw length: cells are not stored
+      assert.are.equal(99999, id[99999])
+      assert.is_nil(id[0])
+      assert.is_nil(id[100001])
+      assert.are.equal("2024.01.02T03:04:05.006", tostring(ts[100000]))
+      assert.are.equal("b", sym[2])
+      assert.are.equal("TIMESTAMP", ddb.typeof(ts))
+      local p, n = id:ptr()
+      assert.are.equal(100000, n)
+      assert.are.equal(100000, p[n - 1])
+      assert.has_error(function() id[1] = 5 end,
+        "dolphindb: a view is read-only (v:totable() gives a copy in the array form)")
+      local copy = sym:totable()
+      assert.are.equal(100000, #copy)
+      assert.are.equal("a", copy[99999])
+      -- a view is sent back as the vector it views
+      assert.are.equal(100000, pool:run("size", id))
+      assert.are.equal(500500, pool:run("sum", pool:run { "1..1000", view = true }))
+      local plain = pool:run("1..5")
+      local view = pool:run { "1..5", view = true }
+      assert.are.same({ 1, 2, 3, 4, 5, n = 5 }, { view[1], view[2], view[3], view[4], view[5], n = view.n })
+      assert.are.equal(tostring(plain), tostring(view))
+    end)
+
+    it("works with typed, in futures and coroutines", function()
+      local v = pool:run { "[1c, 2c]", typed = true, view = true }
+      assert.are.equal("CHAR", ddb.typeof(v))
+      assert.are.equal(2, v[2])
+      assert.are.equal("DATE", pool:run { "2024.01.02", typed = true, view = true }.type)
+      local f = pool:runTaskAsync { "1..3", view = true }
+      local h = ddb.spawn(function() return pool:run { "`x`y", view = true } end)
+      assert.are.equal(3, f:result()[3])
+      assert.are.equal("y", h:result()[2])
+    end)
+  end)
+
   describe("run's tasks", function()
     it("are let go once the outcome is taken: success, failure, typed, in coroutines", function()
       assert.are.equal(2, pool:run("1+1"))

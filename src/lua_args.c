@@ -221,7 +221,7 @@ void ddb_lua_task_args_free(ddb_task_spec *spec)
 
 /* ---- outcomes ------------------------------------------------------------------- */
 
-int ddb_lua_push_outcome(lua_State *L, ddb_task *t, int typed)
+int ddb_lua_push_outcome(lua_State *L, ddb_task *t, int conv)
 {
     int state = ddb_task_state(t);
     if (state == DDB_TASK_DONE) {
@@ -231,7 +231,7 @@ int ddb_lua_push_outcome(lua_State *L, ddb_task *t, int typed)
             lua_pushnil(L);
             return 2;
         }
-        int rc = ddb_lua_push_obj(L, o, typed);
+        int rc = ddb_lua_push_obj(L, o, conv);
         ddb_obj_unref(o);
         if (rc > 0) return 2;
         const char *why = lua_tostring(L, -1);

@@ -25,10 +25,10 @@ void ddb_lua_read_task(lua_State *L, int top, ddb_task_spec *spec);
 void ddb_lua_task_args_free(ddb_task_spec *spec);
 
 /* Pushes true, value | false, "dolphindb: <why>" for a terminal task: DONE gives the
- * result (converted with `typed` as in ddb_lua_push_obj; the task lets go of it), a
+ * result (converted as the DDB_LUA_* flags in `conv` say; the task lets go of it), a
  * result that cannot become a Lua value is a failure, anything else the task's error.
  * Returns 2. */
-int ddb_lua_push_outcome(lua_State *L, ddb_task *t, int typed);
+int ddb_lua_push_outcome(lua_State *L, ddb_task *t, int conv);
 
 /* Pushes the task's print() lines as a list and returns 1, or pushes nothing and
  * returns 0 when there are none (the common case costs no table). */

@@ -446,7 +446,7 @@ static int l_task_id(lua_State *L)
     return 1;
 }
 
-/* task:take_result([typed]) -> value (DONE only; the task's reference is released) */
+/* task:take_result([conv]) -> value (DONE only; the task's reference is released) */
 static int l_task_take_result(lua_State *L)
 {
     ddb_task *t = check_task(L, 1)->task;
@@ -456,7 +456,7 @@ static int l_task_take_result(lua_State *L)
         lua_pushnil(L);
         return 1;
     }
-    int rc = ddb_lua_push_obj(L, o, lua_toboolean(L, 2));
+    int rc = ddb_lua_push_obj(L, o, ddb_lua_conv_arg(L, 2));
     ddb_obj_unref(o);
     if (rc < 0) return lua_error(L);     /* the message is on the stack */
     return 1;

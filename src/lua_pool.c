@@ -466,38 +466,38 @@ static int l_task_text(lua_State *L)
     return 1;
 }
 
-static int push_result(lua_State *L, ddb_obj *o, int owned, int typed)
+static int push_result(lua_State *L, ddb_obj *o, int owned, int conv)
 {
     if (!o) {
         lua_pushnil(L);
         return 1;
     }
-    int rc = ddb_lua_push_obj(L, o, typed);
+    int rc = ddb_lua_push_obj(L, o, conv);
     if (owned) ddb_obj_unref(o);
     if (rc < 0) return lua_error(L);     /* the message is on the stack */
     return 1;
 }
 
-/* task:result([typed]) -> value (the task keeps its object) */
+/* task:result([conv]) -> value (the task keeps its object) */
 static int l_task_result(lua_State *L)
 {
-    return push_result(L, ddb_task_result(check_task(L, 1)->task), 0, lua_toboolean(L, 2));
+    return push_result(L, ddb_task_result(check_task(L, 1)->task), 0, ddb_lua_conv_arg(L, 2));
 }
 
-/* task:take_result([typed]) -> value (the task's reference is released) */
+/* task:take_result([conv]) -> value (the task's reference is released) */
 static int l_task_take_result(lua_State *L)
 {
     ddb_task *t = check_task(L, 1)->task;
-    return push_result(L, ddb_task_take_result(t), 1, lua_toboolean(L, 2));
+    return push_result(L, ddb_task_take_result(t), 1, ddb_lua_conv_arg(L, 2));
 }
 
-/* task:outcome([typed]) -> true, value | false, message */
+/* task:outcome([conv]) -> true, value | false, message */
 static int l_task_outcome(lua_State *L)
 {
-    return ddb_lua_push_outcome(L, check_task(L, 1)->task, lua_toboolean(L, 2));
+    return ddb_lua_push_outcome(L, check_task(L, 1)->task, ddb_lua_conv_arg(L, 2));
 }
 
-/* pool:finish(ticket[, typed]) -> ok, value | message, messages | nil: the outcome of a
+/* pool:finish(ticket[, conv]) -> ok, value | message, messages | nil: the outcome of a
  * task started by pool:run, once its ticket completed; the pool lets go of it. */
 static int l_pool_finish(lua_State *L)
 {
@@ -505,10 +505,10 @@ static int l_pool_finish(lua_State *L)
     double ticket = luaL_checknumber(L, 2);
     ddb_task *t = lua_held_find(&lp->held, ticket);
     if (!t) return luaL_error(L, "dolphindb: no task is held under this ticket");
-    int typed = lua_toboolean(L, 3);
+    int conv = ddb_lua_conv_arg(L, 3);
     /* Everything is pushed before the pool lets go: should a push run out of memory,
      * the task is still held (and freed with the pool), never leaked. */
-    int n = ddb_lua_push_outcome(L, t, typed);
+    int n = ddb_lua_push_outcome(L, t, conv);
     n += ddb_lua_push_messages(L, t);
     ddb_task_unref(lua_held_take(&lp->held, ticket));
     return n;

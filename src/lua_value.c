@@ -135,6 +135,18 @@ static int obj_addr(lua_State *L)
     return 1;
 }
 
+/* _obj_column(h, i) -> handle of column i (1-based) of the table in h, sharing it (a
+ * view of a table column is sent back as that column, with no copy). */
+static int obj_column(lua_State *L)
+{
+    ddb_obj *t = arg_handle(L, 1);
+    lua_Integer i = luaL_checkinteger(L, 2);
+    if (t->form != DDB_TABLE || i < 1 || i > t->cols) return luaL_argerror(L, 2, "no such table column");
+    handle *h = new_handle(L);
+    h->o = ddb_obj_ref(t->columns[i - 1]);
+    return 1;
+}
+
 /* Offsets value.lua checks its FFI declaration against, so a change to ddb_obj.h
  * fails loudly at require time instead of reading the wrong fields. */
 static int obj_layout(lua_State *L)
@@ -550,35 +562,43 @@ static int is_plain_string(const ddb_obj *o)
            (o->type == DDB_STRING || o->type == DDB_SYMBOL || o->type == DDB_BLOB);
 }
 
-/* Runs unprotected code under lua_pcall: [1] = object (lightuserdata), [2] = typed
- * (boolean) -> value. */
+/* Runs unprotected code under lua_pcall: [1] = object (lightuserdata), [2] = the
+ * conversion flags -> value. */
 static int push_obj_body(lua_State *L)
 {
     const ddb_obj *o = lua_touserdata(L, 1);
-    int typed = lua_toboolean(L, 2);
-    if (!typed && is_plain_string(o)) {
+    int conv = (int)lua_tointeger(L, 2);
+    if (!conv && is_plain_string(o)) {
         lua_pushlstring(L, o->bytes + o->offs[0], (size_t)(o->offs[1] - o->offs[0] - 1));
         return 1;
     }
     push_hook(L, "from_handle");
     handle *h = new_handle(L);
     h->o = ddb_obj_ref((ddb_obj *)o);
-    if (typed) {
-        lua_createtable(L, 0, 1);
-        lua_pushboolean(L, 1);
+    if (conv) {
+        lua_createtable(L, 0, 2);
+        lua_pushboolean(L, conv & DDB_LUA_TYPED);
         lua_setfield(L, -2, "typed");
+        lua_pushboolean(L, conv & DDB_LUA_VIEW);
+        lua_setfield(L, -2, "view");
     }
-    lua_call(L, typed ? 2 : 1, 1);
+    lua_call(L, conv ? 2 : 1, 1);
     return 1;
 }
 
-int ddb_lua_push_obj(lua_State *L, ddb_obj *o, int typed)
+int ddb_lua_conv_arg(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) == LUA_TNUMBER) return (int)lua_tointeger(L, idx);
+    return lua_toboolean(L, idx) ? DDB_LUA_TYPED : 0;
+}
+
+int ddb_lua_push_obj(lua_State *L, ddb_obj *o, int conv)
 {
     if (!lua_checkstack(L, 8)) return -1;
-    if (!typed && push_plain_number(L, o)) return 1;
+    if (!conv && push_plain_number(L, o)) return 1;
     lua_pushcfunction(L, push_obj_body);
     lua_pushlightuserdata(L, o);
-    lua_pushboolean(L, typed);
+    lua_pushinteger(L, conv);
     if (lua_pcall(L, 2, 1, 0) != 0) return -1;
     return 1;
 }
@@ -646,7 +666,7 @@ static int lua_decode(lua_State *L)
     return 2;
 }
 
-/* _obj_via_c(value[, typed]) -> value | nil, message: the round trip the pool binding
+/* _obj_via_c(value[, conv]) -> value | nil, message: the round trip the pool binding
  * makes (ddb_lua_to_obj for arguments, ddb_lua_push_obj for results), for the specs. */
 static int obj_via_c(lua_State *L)
 {
@@ -658,7 +678,7 @@ static int obj_via_c(lua_State *L)
         lua_pushstring(L, err);
         return 2;
     }
-    int rc = ddb_lua_push_obj(L, o, lua_toboolean(L, 2));
+    int rc = ddb_lua_push_obj(L, o, ddb_lua_conv_arg(L, 2));
     ddb_obj_unref(o);
     if (rc < 0) return lua_error(L);
     return 1;
@@ -675,7 +695,7 @@ void ddb_lua_value_open(lua_State *L, int module)
         {"_obj_setlabels", obj_setlabels},
         {"_obj_format", obj_format}, {"_obj_parse", obj_parse},
         {"_obj_temporal_type", obj_temporal_type}, {"_obj_hooks", obj_hooks},
-        {"_obj_via_c", obj_via_c}, {"_obj_reshape", obj_reshape},
+        {"_obj_via_c", obj_via_c}, {"_obj_reshape", obj_reshape}, {"_obj_column", obj_column},
         {NULL, NULL},
     };
     if (module < 0 && module > LUA_REGISTRYINDEX) module = lua_gettop(L) + module + 1;

@@ -19,12 +19,20 @@
  * table at `module_table_index` (an absolute or relative index). */
 void ddb_lua_value_open(lua_State *L, int module_table_index);
 
+/* Conversion flags: value.lua's decode options. */
+#define DDB_LUA_TYPED 1     /* {typed = true}: CHAR/SHORT/FLOAT/BLOB/NULL scalars keep their type */
+#define DDB_LUA_VIEW 2      /* {view = true}: vectors stay in the decoded memory (read-only views) */
+
+/* The flags given as argument `idx`: nil/false/none 0, true DDB_LUA_TYPED (the older
+ * form), a number as is. */
+int ddb_lua_conv_arg(lua_State *L, int idx);
+
 /* Push the Lua value for `o` (the value keeps its own reference; the caller's stays
- * the caller's); `typed` as value.lua's {typed = true} (CHAR/SHORT/FLOAT/BLOB/NULL
- * scalars keep their type). Plain scalars are pushed here in C, the rest by value.lua.
- * Returns 1 with the value pushed, or -1 with an error message pushed instead (out of
- * memory, dolphindb.value not loadable). Never raises. */
-int ddb_lua_push_obj(lua_State *L, ddb_obj *o, int typed);
+ * the caller's), converted as the DDB_LUA_* flags in `conv` say. Plain scalars with
+ * no flags are pushed here in C, the rest by value.lua. Returns 1 with the value
+ * pushed, or -1 with an error message pushed instead (out of memory, dolphindb.value
+ * not loadable). Never raises. */
+int ddb_lua_push_obj(lua_State *L, ddb_obj *o, int conv);
 
 /* Build an object from the Lua value at `idx`. Returns a new reference, or NULL with
  * `err` filled ("cannot convert a function to a DolphinDB object", ...). Never raises;

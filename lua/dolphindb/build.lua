@@ -15,6 +15,7 @@ local core = require "dolphindb.core"
 local value, P, I64, U64, I64_MIN, FLT_NULL, DBL_NULL, C_I32, C_I64
 local FORM, FORM_NAME, T, NAME, KIND, CTYPE, INT_RANGE, DEC_MAX_SCALE, type_id, type_name
 local null, Scalar, scalar, is_scalar, is_i64, info, order, vector_mt, map_mt, matrix_mt
+local view_handle
 
 ---------------------------------------------------------------- Lua -> cells
 
@@ -302,6 +303,10 @@ function to_handle(v)
   local ok, h = pcall(function()
     local i = info(v)
     if not i then return plain_table_handle(v) end
+    if i.view then           -- read-only: its decoded object can go as it is
+      local h = view_handle(v)
+      if h then return h end
+    end
     if i.form == FORM.VECTOR or i.form == FORM.PAIR then
       if i.array then
         local rows, total = length(v), 0
@@ -503,6 +508,7 @@ function B.bind(V)
   INT_RANGE, DEC_MAX_SCALE, type_id, type_name = V.INT_RANGE, V.DEC_MAX_SCALE, V.type_id, V.type_name
   null, Scalar, scalar, is_scalar, is_i64 = V.null, V.Scalar, V.scalar, V.is_scalar, V.is_i64
   info, order, vector_mt, map_mt, matrix_mt = V.info, V.order, V.vector_mt, V.map_mt, V.matrix_mt
+  view_handle = V.view_handle
   add_scalar_constructors(V.module)
   for name, f in pairs(constructors) do V.module[name] = f end
   return { to_handle = to_handle, build_scalar = build_scalar, ordered_keys = ordered_keys }

@@ -225,7 +225,7 @@ local function outcome(self, rec)
     if msgs then ngx.log(ngx.NOTICE, "dolphindb: ", table.concat(msgs, "\n")) end
   end
   if task:state() == "DONE" then
-    local ok, v = pcall(task.take_result, task, rec.opts.typed)
+    local ok, v = pcall(task.take_result, task, options.conversion(rec.opts))
     if not ok then return false, "dolphindb: " .. tostring(v) end
     if rec.opts.pickleTableToList then v = table_to_list(v) end
     return true, v

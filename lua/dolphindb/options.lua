@@ -88,7 +88,7 @@ end
 
 local RUN_OPTIONS = {
   clearMemory = "boolean", pickleTableToList = "boolean", priority = "number",
-  parallelism = "number", timeout = "number", typed = "boolean",
+  parallelism = "number", timeout = "number", typed = "boolean", view = "boolean",
 }
 local NO_OPTIONS = {}
 M.NO_OPTIONS = NO_OPTIONS
@@ -141,6 +141,13 @@ function M.parse_call(level, method, skip, first, ...)
     fail(level, "%s: the script (or function name) must be a string, got %s", method, type(script))
   end
   return script, args, opts, extra
+end
+
+-- The result conversion the options ask for, as the C side's flags (lua_value.h:
+-- DDB_LUA_TYPED 1, DDB_LUA_VIEW 2); nil for the plain one.
+function M.conversion(opts)
+  local conv = (opts.typed and 1 or 0) + (opts.view and 2 or 0)
+  return conv ~= 0 and conv or nil
 end
 
 function M.check_task_id(id, level)

@@ -6,7 +6,7 @@
 --   pool:run(script)                 script mode
 --   pool:run(fname, arg1, ...)       function-call mode (any argument given)
 --   pool:run{ script, args..., clearMemory=, pickleTableToList=, priority=,
---             parallelism=, timeout=, typed= }
+--             parallelism=, timeout=, typed=, view= }
 --   pool:addTask(script, taskId, ...) / pool:isFinished(id) / pool:getData(id)
 --   pool:runTaskAsync(script, ...) -> future (dolphindb.future)
 --   pool:shutDown() pool:isShutDown() pool:getSessionId() pool:getConnectionCount()
@@ -63,6 +63,7 @@ local await_ticket = sched.await_ticket
 local fail, parse_call, check_task_id = options.fail, options.parse_call, options.check_task_id
 local strip_where, table_to_list, NO_OPTIONS = options.strip_where, options.table_to_list,
   options.NO_OPTIONS
+local conversion = options.conversion
 
 local M = {}
 
@@ -139,15 +140,15 @@ local function print_messages(msgs)
   for i = 1, #msgs do io.write(msgs[i], "\n") end
 end
 
--- true, value for a DONE task; false, message otherwise (never raises). typed = true:
--- the result converts as ddb.decode(bytes, 1, {typed = true}) would (CHAR/SHORT/
--- FLOAT/BLOB/NULL scalars keep their type).
+-- true, value for a DONE task; false, message otherwise (never raises). typed = true
+-- and view = true: the result converts as ddb.decode(bytes, 1, {typed = true,
+-- view = true}) would (typed scalars; vectors as views of the decoded memory).
 local function outcome(self, task, opts)
   if self._show_output then
     local msgs = task:messages()
     if msgs then print_messages(msgs) end
   end
-  local ok, v = task:outcome(opts.typed)
+  local ok, v = task:outcome(conversion(opts))
   if ok and opts.pickleTableToList then v = table_to_list(v) end
   return ok, v
 end
@@ -167,7 +168,7 @@ function Pool:run(...)
     ticket = self:_submit(2, "run", script, args, nil, opts)
   end
   await_ticket(ticket)
-  local ok, v, msgs = c_finish(c, ticket, opts.typed)
+  local ok, v, msgs = c_finish(c, ticket, conversion(opts))
   if msgs and self._show_output then print_messages(msgs) end
   if not ok then error(v, 2) end
   if opts.pickleTableToList then v = table_to_list(v) end

@@ -12,7 +12,8 @@
 --                         (epoch days/ms/ns..., unscaled decimal; int64 cdata for
 --                         64-bit cells, 16-byte little-endian string for 128-bit ones)
 --   vector / pair         Lua array with v.n; NULL elements are ddb.null (no holes);
---                         ddb.typeof(v) -> "INT", "VECTOR"; v:ptr() zero-copy FFI view
+--                         ddb.typeof(v) -> "INT", "VECTOR"; v:ptr() zero-copy FFI view;
+--                         with {view = true}: a read-only view, cells made on access
 --   array vector          array of row arrays, typeof "INT[]"
 --   table                 t.colnames, t.columns (vectors), t.n rows, t:col(name),
 --                         t:rows() iterator, t:tolist() list of row tables
@@ -385,6 +386,74 @@ local function vector_value(o, typed, anchor, n)
   return setmetatable(v, vector_mt(o.form, o.type, o.scale))
 end
 
+-- Views (decode/run option view = true): a vector stays in the decoded memory and
+-- v[i] makes the Lua value of cell i when it is read: the same value the array form
+-- holds (ddb.null for NULL, typed scalars for temporals, ...), so a 10-million-row
+-- column costs one table, not ten million values (or, for temporal columns, ten
+-- million tables). v.n, v:ptr() and every vector method work; v:totable() copies
+-- it into the array form. Read-only; #v, ipairs and pairs see no elements (LuaJIT
+-- reads tables raw there): loop over 1..v.n. ANY vectors (one object per element)
+-- and array vectors keep the array form.
+local View = setmetatable({}, { __index = Vector })
+local readers = setmetatable({}, { __mode = "k" })     -- view -> element reader
+
+local function view_index(v, k)
+  if type(k) == "number" then
+    if k >= 1 and k <= rawget(v, "n") and k % 1 == 0 then return readers[v](k - 1) end
+    return nil
+  end
+  return View[k]
+end
+
+local function view_newindex()
+  error("dolphindb: a view is read-only (v:totable() gives a copy in the array form)", 2)
+end
+
+local view_mt_cache = {}
+local function view_mt(form, tid, scale)
+  local key = form * 100000 + tid * 100 + (scale or 0)
+  local mt = view_mt_cache[key]
+  if not mt then
+    mt = { __index = view_index, __newindex = view_newindex, __tostring = Vector.__tostring,
+           __name = "ddb.vector" }
+    meta_info[mt] = { form = form, type = tid, scale = DEC_MAX_SCALE[tid] and (scale or 0) or nil,
+                      view = true }
+    view_mt_cache[key] = mt
+  end
+  return mt
+end
+
+local function can_view(o)
+  return (o.form == FORM.VECTOR or o.form == FORM.PAIR) and o.type < 64 and o.type ~= T.ANY
+end
+
+local view_column = setmetatable({}, { __mode = "k" })  -- view of a table column -> index
+
+-- A handle owning the object a view shows (decoded objects are never changed), or
+-- nil when only the root object has a handle and the view is not one of its columns.
+local function view_handle(v)
+  local a = anchors[v]
+  if P(a[1]) == a[2] then return a[1] end
+  local c = view_column[v]
+  return c and core._obj_column(a[1], c) or nil
+end
+
+local function view_value(o, typed, anchor)
+  local v = { n = tonumber(o.rows) }
+  readers[v] = element_reader(o, typed)
+  anchors[v] = { anchor, o }
+  return setmetatable(v, view_mt(o.form, o.type, o.scale))
+end
+
+function View:totable()
+  local n, read, a = rawget(self, "n"), readers[self], anchors[self]
+  local list = { n = n }
+  for i = 1, n do list[i] = read(i - 1) end
+  anchors[list] = a
+  local o = a[2]
+  return setmetatable(list, vector_mt(o.form, o.type, o.scale))
+end
+
 -- Dictionary/set keys must work as Lua table keys: typed values become their text.
 local function key_value(k)
   if is_scalar(k) then return tostring(k) end
@@ -410,9 +479,10 @@ end
 local Table_mt = { __index = Table, __name = "ddb.table" }
 meta_info[Table_mt] = { form = FORM.TABLE }
 
-function from_obj(o, typed, anchor)
+function from_obj(o, typed, anchor, view)
   local form, tid = o.form, o.type
   if form == FORM.SCALAR then return scalar_value(o, typed) end
+  if view and can_view(o) then return view_value(o, typed, anchor) end
   if form == FORM.VECTOR or form == FORM.PAIR then
     if tid >= 64 and tid < 128 then
       local rows, av = tonumber(o.rows), {}
@@ -429,7 +499,9 @@ function from_obj(o, typed, anchor)
     local t = { colnames = {}, columns = {}, n = tonumber(o.rows), name = ffi.string(o.name) }
     for c = 1, tonumber(o.cols) do
       t.colnames[c] = ffi.string(o.col_names[c - 1])
-      t.columns[c] = from_obj(o.columns[c - 1], typed, anchor)
+      local col = from_obj(o.columns[c - 1], typed, anchor, view)
+      if view and readers[col] and P(anchor) == o then view_column[col] = c end
+      t.columns[c] = col
     end
     return setmetatable(t, Table_mt)
   elseif form == FORM.MATRIX then
@@ -450,7 +522,8 @@ end
 -- Hook for the C side: a handle (one object) -> Lua value.
 function M._from_handle(h, opts)
   local typed = type(opts) == "table" and opts.typed
-  local v = from_obj(P(h), typed, h)
+  local view = type(opts) == "table" and opts.view
+  local v = from_obj(P(h), typed, h, view)
   if type(opts) == "table" and opts.pickleTableToList and getmetatable(v) == Table_mt then
     return v:tolist()
   end
@@ -464,11 +537,12 @@ local build = require("dolphindb.build").bind({
   CTYPE = CTYPE, INT_RANGE = INT_RANGE, DEC_MAX_SCALE = DEC_MAX_SCALE, type_id = type_id,
   type_name = type_name, null = null, Scalar = Scalar, scalar = scalar, is_scalar = is_scalar,
   is_i64 = is_i64, info = info, order = order, vector_mt = vector_mt, map_mt = map_mt,
-  matrix_mt = matrix_mt,
+  matrix_mt = matrix_mt, view_handle = view_handle,
 })
 to_handle, build_scalar, ordered_keys = build.to_handle, build.build_scalar, build.ordered_keys
 
 M._to_handle = to_handle
+M._View = View                       -- for docs_spec: the methods views add
 core._obj_hooks(M._from_handle, to_handle)
 
 ---------------------------------------------------------------- methods
@@ -563,7 +637,7 @@ function M.tolist(t)
 end
 function M.view(v)
   local mt = getmetatable(v)
-  if not (mt and (mt.__index == Vector or mt.__index == ArrayVector)) then
+  if not (mt and (mt.__index == Vector or mt.__index == ArrayVector or mt.__index == view_index)) then
     error("dolphindb: ddb.view expects a vector", 2)
   end
   return v:ptr()
