@@ -111,6 +111,17 @@ static const script_case CASES[] = {
     {"x = `a`b; x[1 1 0 7]", "[b,b,a,]", "SYMBOL VECTOR"},
     {"x = (1, \"a\"); x[1 0]", "(a,1)", "ANY VECTOR"},
     {"x = [decimal32(1.25, 2), decimal32(2.5, 2)]; x[1 0]", "[2.50,1.25]", "DECIMAL32 VECTOR"},
+    /* a tuple can repeat one big vector at the cost of a pointer per copy: sending,
+     * printing or stringifying it is refused once it would expand past the caps
+     * (sending 300 x 4 MB used to build a 1.2 GB buffer; found by fuzzing) */
+    {"v = 1..1000000; size(take((v, v), 300))", "300", "INT SCALAR"},
+    {"v = 1..1000000; take((v, v), 300)",
+     "ERROR: The result would take more than 1073741824 bytes to serialize", NULL},
+    {"v = 1..1000000; print(take((v, v), 40))",
+     "ERROR: print(take((v, v), 40)) => The value is too large to print (over 134217728 bytes)", NULL},
+    {"v = 1..1000000; string(take((v, v), 40))",
+     "ERROR: string(take((v, v), 40)) => Can't convert a value over 134217728 bytes to STRING", NULL},
+    {"v = 1..1000; size(string(take((v, v), 40)))", "40", "INT SCALAR"},
     /* a vector literal of decimals keeps their scale (it was dropped: [125,250]) */
     {"[decimal32(1.25, 2), decimal32(2.5, 2)]", "[1.25,2.50]", "DECIMAL32 VECTOR"},
     {"typestr([decimal32(1.25, 2), decimal32(2.5, 1)])", "ANY VECTOR", "STRING SCALAR"},

@@ -48,6 +48,9 @@ int ctx_print(eval_ctx *ctx, const ddb_obj *o)
 {
     if (!ctx->api2 || !ctx->msgs)
         return 0;
+    if (o && obj_expanded_bytes(o, MAX_FORMAT_EXPANDED) > MAX_FORMAT_EXPANDED)
+        return ctx_error(ctx, "The value is too large to print (over %lld bytes)",
+                         (long long)MAX_FORMAT_EXPANDED);
     ddb_buf text;
     ddb_buf_init(&text);
     if (o)

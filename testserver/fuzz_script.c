@@ -1,10 +1,9 @@
 /* fuzz_script.c — libFuzzer target: arbitrary bytes as a ddbmini script through the
  * lexer, parser, evaluator and built-ins, then the result through the response
- * encoder. Built with -DDDBMINI_FUZZ, which makes sleep() return at once and
+ * encoder and print(). Built with -DDDBMINI_FUZZ, which makes sleep() return at once and
  * lowers the element caps so one input stays fast. */
 #include "eval.h"
 #include "server.h"
-#include "ddb_text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,10 +40,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             char err[256];
             response_add_object(&resp, out, round ? 8192 : 0, round, err, sizeof err);
             response_free(&resp);
-            ddb_buf shown;
-            ddb_buf_init(&shown);
-            ddb_format_obj(&shown, out);
-            ddb_buf_free(&shown);
+            ctx_print(&ctx, out);   /* formatted as print() does it, size check included */
+            ddb_buf_reset(&msgs);
         }
         ddb_obj_unref(out);
         session_release_created(&s, s.request_no);

@@ -116,6 +116,13 @@ static int add_vector_rows(response *resp, const ddb_obj *v, int form, int64_t r
 
 static int encode_owned(response *resp, ddb_encoder *enc, const ddb_obj *o, char *err, size_t errlen)
 {
+    /* this path copies: a tuple repeating one big vector would be copied as often
+     * as it repeats (found by fuzz_ddbmini_script) */
+    if (obj_expanded_bytes(o, MAX_GENERATED_BYTES) > MAX_GENERATED_BYTES) {
+        snprintf(err, errlen, "The result would take more than %lld bytes to serialize",
+                 (long long)MAX_GENERATED_BYTES);
+        return -1;
+    }
     ddb_buf b;
     ddb_buf_init(&b);
     if (ddb_encode(enc, &b, o, err, errlen)) {

@@ -242,3 +242,49 @@ int obj_truth(const ddb_obj *o)
     }
     return -2;
 }
+
+/* acc + b, saturating at cap + 1 (the caller only asks "more than cap?"). */
+static int64_t add_capped(int64_t acc, int64_t b, int64_t cap)
+{
+    return b > cap - acc ? cap + 1 : acc + b;
+}
+
+/* Bytes of o's own cells (not its children): scalars, vectors, pairs, matrices. */
+static int64_t own_cell_bytes(const ddb_obj *o, int64_t cap)
+{
+    if (o->form != DDB_SCALAR && o->form != DDB_VECTOR && o->form != DDB_PAIR &&
+        o->form != DDB_MATRIX)
+        return 0;
+    int64_t rows = o->rows > 0 ? o->rows : 0, cols = o->cols > 0 ? o->cols : 1, cells;
+    if (__builtin_mul_overflow(rows, cols, &cells))
+        return cap + 1;
+    switch (obj_class(o)) {
+    case DDB_CLASS_FIXED: {
+        int64_t bytes;
+        return __builtin_mul_overflow(cells, (int64_t)ddb_type_width(o->type), &bytes) ? cap + 1 : bytes;
+    }
+    case DDB_CLASS_VARLEN:
+        return o->nbytes;
+    case DDB_CLASS_SYMBOL:
+        return add_capped(cells * 4 > cap ? cap + 1 : cells * 4,
+                          o->symbase && o->symbase->offs ? o->symbase->offs[o->symbase->n] : 0, cap);
+    default:
+        return cells;           /* ANY/array headers; their contents are children */
+    }
+}
+
+int64_t obj_expanded_bytes(const ddb_obj *o, int64_t cap)
+{
+    if (!o)
+        return 0;
+    int64_t acc = add_capped(16, own_cell_bytes(o, cap), cap);      /* 16: a header */
+    if (o->items && obj_class(o) == DDB_CLASS_ANY)
+        for (int64_t i = 0; i < o->rows && acc <= cap; i++)
+            acc = add_capped(acc, obj_expanded_bytes(o->items[i], cap - acc), cap);
+    const ddb_obj *kids[] = {o->values, o->keys, o->row_labels, o->col_labels};
+    for (size_t k = 0; k < sizeof kids / sizeof *kids && acc <= cap; k++)
+        acc = add_capped(acc, obj_expanded_bytes(kids[k], cap - acc), cap);
+    for (int64_t c = 0; o->columns && c < o->cols && acc <= cap; c++)
+        acc = add_capped(acc, obj_expanded_bytes(o->columns[c], cap - acc), cap);
+    return acc;
+}

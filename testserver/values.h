@@ -16,6 +16,11 @@
 #define MAX_GENERATED_ROWS 200000000LL
 #endif
 
+/* Formatting writes at most about 6 text bytes per cell byte (a BOOL prints as
+ * "false,"): an object is formatted (print, string()) only when its expanded size
+ * is within this, so the text stays within MAX_GENERATED_BYTES. */
+#define MAX_FORMAT_EXPANDED (MAX_GENERATED_BYTES / 8)
+
 int type_is_integer(int t);     /* BOOL CHAR SHORT INT LONG */
 int type_is_floating(int t);    /* FLOAT DOUBLE */
 int type_is_temporal(int t);    /* DATE .. NANOTIMESTAMP, DATEHOUR, DATEMINUTE */
@@ -43,6 +48,11 @@ ddb_obj *obj_element(const ddb_obj *o, int64_t i);
 int vec_append_scalar(ddb_obj *vec, const ddb_obj *scalar);
 /* Rows [r0, r1) of a vector as a new vector (same type, symbol base shared). */
 ddb_obj *vec_slice(const ddb_obj *v, int64_t r0, int64_t r1);
+/* An upper bound of the bytes o takes once expanded for the wire or for text, ANY
+ * items counted every time they appear: a tuple can hold the same big vector a
+ * million times at the cost of a million pointers, so its expanded size is not
+ * bounded by its memory. Counting stops past cap (the result is then > cap). */
+int64_t obj_expanded_bytes(const ddb_obj *o, int64_t cap);
 /* A VOID scalar meaning "nothing/NULL". */
 int obj_is_void(const ddb_obj *o);
 /* Text of a STRING/SYMBOL/CHAR scalar (CHAR written into buf[2]); NULL otherwise. */
