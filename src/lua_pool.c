@@ -270,7 +270,8 @@ static int l_pool_submit(lua_State *L)
     return 2;
 }
 
-/* pool:run(text[, args, nil, clear_memory, priority, parallelism, timeout]) -> ticket.
+/* pool:run(text[, args, nil, clear_memory, priority, parallelism, timeout])
+ * -> ticket, task id.
  * The task stays in the pool, under its ticket, for pool:finish(ticket): no task
  * object for a caller that only waits for the outcome (see lua_held.h). */
 static int l_pool_run(lua_State *L)
@@ -281,6 +282,33 @@ static int l_pool_run(lua_State *L)
     double ticket = submit_from_args(L, lp, lua_gettop(L), &t);
     lua_held_put(&lp->held, ticket, t);
     lua_pushnumber(L, ticket);
+    lua_pushnumber(L, (lua_Number)ddb_task_id(t));
+    return 2;
+}
+
+static ddb_task *check_held(lua_State *L, lua_pool *lp, int idx)
+{
+    ddb_task *t = lua_held_find(&lp->held, luaL_checknumber(L, idx));
+    if (!t) luaL_error(L, "dolphindb: no task is held under this ticket");
+    return t;
+}
+
+/* pool:cancel_held(ticket) -> true if the task of pool:run was cancelled, false if
+ * it had already ended (its outcome is still taken with pool:finish). */
+static int l_pool_cancel_held(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    lua_pushboolean(L, ddb_task_cancel(lp->pool, check_held(L, lp, 2)) == DDB_OK);
+    return 1;
+}
+
+/* pool:held_state(ticket) -> "QUEUED", "RUNNING", ... or nil once finish took it. */
+static int l_pool_held_state(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    ddb_task *t = lua_held_find(&lp->held, luaL_checknumber(L, 2));
+    if (!t) return 0;
+    lua_pushstring(L, ddb_task_state_name(ddb_task_state(t)));
     return 1;
 }
 
@@ -602,6 +630,7 @@ void ddb_lua_pool_open(lua_State *L, int module_table_index)
         {"shutdown", l_pool_shutdown}, {"stats", l_pool_stats},
         {"conn_count", l_pool_conn_count}, {"conn_info", l_pool_conn_info},
         {"run", l_pool_run},       {"finish", l_pool_finish},
+        {"cancel_held", l_pool_cancel_held}, {"held_state", l_pool_held_state},
         {"_bench", l_pool_bench},
         {NULL, NULL},
     };

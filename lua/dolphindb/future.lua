@@ -34,23 +34,28 @@ end
 local function settle(f, ok, value)
   f._ok = ok
   if ok then f._value = value else f._err = value end
-  f._task, f._pool, f._finish = nil, nil, nil
   sched.signal(f)
   run_callbacks(f)
 end
 
--- `finish(task)` turns the finished task into `true, value` or `false, message`.
-function Future.new(pool, task, ticket, finish)
+-- The task runs in `pool` under `ticket` (pool:_submit "run": the C pool holds the
+-- task, no task object). The future itself waits for the ticket: no closure per
+-- future.
+function Future.new(pool, ticket, id, opts)
   local f = setmetatable({
-    _done = false,
-    _pool = pool, _task = task, _finish = finish, _id = task:id(),
+    _done = false, _pool = pool, _ticket = ticket, _opts = opts, _id = id,
   }, Future)
-  sched.on_ticket(ticket, function()
-    if f._done then return end          -- cancelled meanwhile
-    local ok, finished, value = pcall(f._finish, f._task)
-    if ok then settle(f, finished, value) else settle(f, false, finished) end
-  end)
+  sched.on_ticket(ticket, f)
   return f
+end
+
+-- The ticket completed (the scheduler calls the future): take the outcome, which
+-- lets the pool release the task, even when cancel() already settled the future.
+function Future.__call(f)
+  local pool, opts = f._pool, f._opts
+  f._pool, f._opts = nil, nil
+  local ok, value = pool:_take(f._ticket, opts)
+  if not f._done then settle(f, ok, value) end
 end
 
 local function check(f, method)
@@ -94,13 +99,13 @@ end
 
 function Future:running()
   check(self, "running")
-  return not self._done and self._task:state() == "RUNNING"
+  return not self._done and self._pool._c:held_state(self._ticket) == "RUNNING"
 end
 
 function Future:cancel()
   check(self, "cancel")
   if self._done then return self._cancelled == true end
-  if not self._pool:_cancel_task(self._task) then return false end
+  if not self._pool._c:cancel_held(self._ticket) then return false end
   self._cancelled = true
   settle(self, false, ("dolphindb: task %s was cancelled"):format(tostring(self._id)))
   return true

@@ -120,8 +120,8 @@ local function check_open(self, method)
 end
 Pool._check_open = check_open
 
--- Submits through C method `how` ("submit": -> task, ticket; "run": -> ticket, the
--- task held in C until finish). A rejected submission (argument conversion, closed
+-- Submits through C method `how` ("submit": -> task, ticket; "run": -> ticket, id,
+-- the task held in C until _take). A rejected submission (argument conversion, closed
 -- pool) is raised at the user's call, `level` frames up from here.
 function Pool:_submit(level, how, script, args, id, opts)
   local c = self._c
@@ -131,9 +131,6 @@ function Pool:_submit(level, how, script, args, id, opts)
   return a, b
 end
 
-function Pool:_cancel_task(task)
-  return self._c:cancel(task)
-end
 
 
 local function print_messages(msgs)
@@ -153,14 +150,24 @@ local function outcome(self, task, opts)
   return ok, v
 end
 
+-- The outcome of a task started with c:run once its ticket completed: true, value or
+-- false, message (never raises); the C pool lets go of the task.
+function Pool:_take(ticket, opts)
+  local ok, v, msgs = c_finish(self._c, ticket, conversion(opts))
+  if msgs and self._show_output then print_messages(msgs) end
+  if ok and opts.pickleTableToList then v = table_to_list(v) end
+  return ok, v
+end
+
 -- pool:run(script | fname, args... | {script, args..., options})
 -- The hot path: the task stays inside the C pool under its ticket (no task object),
--- and finish() hands over the outcome once the ticket completed.
+-- and _take hands over the outcome once the ticket completed.
 function Pool:run(...)
   check_open(self, "run")
   local script, args, opts = parse_call(3, "run", 0, ...)
-  local c, ticket = self._c, nil
+  local ticket
   if args == nil and opts == NO_OPTIONS then     -- pool:run(script): the common call
+    local c = self._c
     local ok
     ok, ticket = pcall(c_run, c, script)
     if not ok then error(strip_where(ticket), 2) end
@@ -168,10 +175,8 @@ function Pool:run(...)
     ticket = self:_submit(2, "run", script, args, nil, opts)
   end
   await_ticket(ticket)
-  local ok, v, msgs = c_finish(c, ticket, conversion(opts))
-  if msgs and self._show_output then print_messages(msgs) end
+  local ok, v = self:_take(ticket, opts)
   if not ok then error(v, 2) end
-  if opts.pickleTableToList then v = table_to_list(v) end
   return v
 end
 
@@ -221,8 +226,8 @@ end
 function Pool:runTaskAsync(...)
   check_open(self, "runTaskAsync")
   local script, args, opts = parse_call(3, "runTaskAsync", 0, ...)
-  local task, ticket = self:_submit(2, "submit", script, args, nil, opts)
-  return Future.new(self, task, ticket, function(t) return outcome(self, t, opts) end)
+  local ticket, id = self:_submit(2, "run", script, args, nil, opts)
+  return Future.new(self, ticket, id, opts)
 end
 
 -- ---- lifetime and inspection --------------------------------------------------------
