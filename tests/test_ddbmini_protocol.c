@@ -353,6 +353,16 @@ static void test_ha_retry(void)
     snprintf(c.behavior, sizeof c.behavior, "0_1_4_64____5f1c-client_-2");
     CHECK(mini_client_script(&c, "n", &o) == MINI_SERVER_ERROR && strstr(c.error, "nosuchvar"),
           "retry of a failed request returns the same error: [%s]", c.error);
+    /* an HA request whose result expands past every cap (a tuple repeating a 4 MB
+     * vector) gets the clear error and the server stays up; the cache sizes such a
+     * result before encoding it */
+    snprintf(c.behavior, sizeof c.behavior, "0_1_4_64____5f1c-client_3");
+    CHECK(mini_client_script(&c, "v = 1..1000000; take((v, v), 1000)", &o) == MINI_SERVER_ERROR &&
+          strstr(c.error, "bytes to serialize"), "oversized HA result: [%s]", c.error);
+    snprintf(c.behavior, sizeof c.behavior, "0_1_4_64");
+    o = script_obj(&c, "n");
+    CHECK(int_of(o) == 2, "the session still answers after an oversized HA result");
+    ddb_obj_unref(o);
     mini_client_close(&c);
 }
 

@@ -1,5 +1,6 @@
 /* mini.c — process-wide state: users, console jobs, the HA retry cache. */
 #include "mini.h"
+#include "values.h"
 #include "ddb_codec.h"
 
 #include <stdio.h>
@@ -153,6 +154,10 @@ void ha_store(const char *client_id, int64_t seq, const ddb_obj *result, const c
 {
     ddb_buf enc;
     ddb_buf_init(&enc);
+    /* sized before encoding: a tuple repeating a big vector would otherwise be
+     * encoded in full (gigabytes) only to find it is not cacheable */
+    if (result && obj_expanded_bytes(result, MINI_HA_MAX_RESULT) > MINI_HA_MAX_RESULT)
+        return;
     if (result) {
         ddb_encoder e;
         ddb_encoder_init(&e);
