@@ -138,7 +138,8 @@ local function finish(co, ok, ...)
   h._ok = ok
   if ok then
     local n = select("#", ...)
-    if n == 1 then h._value = ... elseif n > 1 then h._values = { n = n, ... } end
+    h._nvalues = n
+    if n == 1 then h._value = ... elseif n > 1 then h._value = { n = n, ... } end
   else
     local err = ...
     h._err = err
@@ -190,10 +191,18 @@ local function spawn(fn, is_main, ...)
   end
   local co = co_create(body)
   spawned_count = spawned_count + 1
-  local nargs = select("#", ...)
+  local nargs, args = select("#", ...), false
+  if nargs > 3 then
+    args = { n = nargs, ... }
+  elseif nargs > 0 then          -- a constructor of fixed size: no resize to fit "..."
+    local a, b, c = ...
+    args = { a, b, c, n = nargs }
+  end
+  -- Every field it will get is there from the start (false until set): a field added
+  -- later costs a metatable check and often a resize of the handle.
   local h = setmetatable({
     id = spawned_count, is_main = is_main, _done = false, _running = false, _fn = fn,
-    _args = nargs > 0 and { n = nargs, ... } or false,
+    _args = args, _ok = false, _nvalues = 0, _value = false, _waiters = false,
   }, Handle)
   managed[co] = h
   live = live + 1
@@ -492,8 +501,10 @@ function Handle:result(timeout)
     self:_retrieve()
     error(self._err, 0)
   end
-  if self._values then return unpack(self._values, 1, self._values.n) end
-  return self._value
+  local n = self._nvalues
+  if n == 1 then return self._value end
+  if n == 0 then return end
+  return unpack(self._value, 1, n)
 end
 
 function Handle:error()
