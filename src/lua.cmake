@@ -66,3 +66,11 @@ add_test(NAME lua_module_symbols COMMAND sh -c
   "bad=$(nm -D --undefined-only \"$1\" | awk '$1 == \"U\" {print $2}' | grep -Ev '^(lua_|luaL_|uv_|LZ4|__asan|__ubsan|__sanitizer)|@' ); if [ -n \"$bad\" ]; then echo \"unresolved in core.so: $bad\"; exit 1; fi; echo 'core.so: only lua_*/luaL_* and system symbols unresolved'"
   sh $<TARGET_FILE:dolphindb_core>)
 add_test(NAME ddblua_runs COMMAND ddblua -e "local ddb = require 'dolphindb'; assert(ddb.core.features.loop); ddb.sleep(0.01); print('ddblua ok', ddb._VERSION)")
+
+# The ticket numbers and the ticket -> task map under the binding's hot path, in C.
+if(TARGET ddbcore AND "DDB_HAVE_LUA_POOL" IN_LIST DDB_LUA_MODULE_DEFS)
+  add_executable(test_lua_tables tests/test_lua_tables.c src/lua_held.c src/lua_tickets.c)
+  target_include_directories(test_lua_tables PRIVATE ${CMAKE_SOURCE_DIR}/src)
+  target_link_libraries(test_lua_tables ddbcore m)
+  add_test(NAME lua_tables COMMAND test_lua_tables)
+endif()
