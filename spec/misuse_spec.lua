@@ -60,6 +60,13 @@ describe("misuse", function()
     assert.equal(2, pool:run("1 + 1"))             -- the module still works
   end)
 
+  it("decode refuses what is not a string of bytes, and options that are not a table", function()
+    must_fail("string of bytes expected, got number", ddb.decode, 123)
+    must_fail("string of bytes expected, got no value", ddb.decode)
+    must_fail("table expected, got number", ddb.decode, ddb.encode(1), 1, 5)
+    assert.are.equal(1, (ddb.decode(ddb.encode(1), 1, { view = true })))
+  end)
+
   it("sleep and wait reject bad arguments", function()
     must_fail("dolphindb", ddb.sleep, "x")
     must_fail("dolphindb", ddb.sleep, {})

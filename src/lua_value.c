@@ -651,6 +651,9 @@ static int lua_encode(lua_State *L)
 /* decode(bytes[, pos[, options]]) -> value, consumed | nil, message */
 static int lua_decode(lua_State *L)
 {
+    /* A number would be coerced to its text and "decoded": refuse it plainly. */
+    if (lua_type(L, 1) != LUA_TSTRING) luaL_typerror(L, 1, "string of bytes");
+    if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
     lua_settop(L, 3);
     int n = obj_decode(L);                 /* [4] handle, [5] consumed | nil, message */
     if (n == 2 && lua_isnil(L, -2)) return 2;
