@@ -177,32 +177,74 @@ ddb_obj *ddb_obj_ref(ddb_obj *o)
     return o;
 }
 
-void ddb_obj_unref(ddb_obj *o)
+/* Objects whose last reference is being dropped, waiting to be freed. Freeing
+ * walks this list instead of recursing: ddbmini scripts can nest tuples (x = (x, 1)
+ * in a loop) far deeper than a thread's stack, and a recursive free crashed. */
+typedef struct free_list {
+    ddb_obj **v;
+    int64_t n, cap;
+    ddb_obj *first[32];         /* no allocation for ordinary objects */
+} free_list;
+
+static void free_object(ddb_obj *o, free_list *l);
+
+/* Drops one reference to a child; a child that reaches zero joins the list. */
+static void drop_child(free_list *l, ddb_obj *c)
 {
-    if (!o || --o->refcount > 0) return;
+    if (!c || --c->refcount > 0) return;
+    if (l->n == l->cap) {
+        int64_t cap = l->cap * 2;
+        ddb_obj **v = l->v == l->first ? malloc((size_t)cap * sizeof *v)
+                                       : realloc(l->v, (size_t)cap * sizeof *v);
+        if (!v) {               /* out of memory: free this one subtree recursively */
+            free_object(c, l);
+            return;
+        }
+        if (l->v == l->first) memcpy(v, l->first, sizeof l->first);
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = c;
+}
+
+/* Frees o's own memory; its children go through drop_child. */
+static void free_object(ddb_obj *o, free_list *l)
+{
     free(o->data);
     free(o->offs);
     free(o->bytes);
     ddb_symbase_unref(o->symbase);
     if (o->items) {
-        for (int64_t i = 0; i < o->cap_rows; i++) ddb_obj_unref(o->items[i]);
+        for (int64_t i = 0; i < o->cap_rows; i++) drop_child(l, o->items[i]);
         free(o->items);
     }
     free(o->row_offs);
-    ddb_obj_unref(o->values);
-    ddb_obj_unref(o->row_labels);
-    ddb_obj_unref(o->col_labels);
-    ddb_obj_unref(o->keys);
+    drop_child(l, o->values);
+    drop_child(l, o->row_labels);
+    drop_child(l, o->col_labels);
+    drop_child(l, o->keys);
     free(o->name);
     if (o->form == DDB_TABLE) {
         for (int64_t i = 0; i < o->cols; i++) {
             if (o->col_names) free(o->col_names[i]);
-            if (o->columns) ddb_obj_unref(o->columns[i]);
+            if (o->columns) drop_child(l, o->columns[i]);
         }
     }
     free(o->col_names);
     free(o->columns);
     free(o);
+}
+
+void ddb_obj_unref(ddb_obj *o)
+{
+    if (!o || --o->refcount > 0) return;
+    free_list l;
+    l.v = l.first;
+    l.n = 0;
+    l.cap = (int64_t)(sizeof l.first / sizeof *l.first);
+    free_object(o, &l);
+    while (l.n > 0) free_object(l.v[--l.n], &l);
+    if (l.v != l.first) free(l.v);
 }
 
 ddb_symbase *ddb_symbase_new(void)

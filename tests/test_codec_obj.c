@@ -234,6 +234,28 @@ static void empty_feeds(void)
     }
 }
 
+/* Freeing walks a list, not the C stack: a chain of ANY vectors a million deep
+ * (ddbmini builds one from x = (x, 1) per line) crashed the recursive free. The
+ * chain shares one leaf too, which must outlive the chain by its own reference. */
+static void deep_free(void)
+{
+    ddb_obj *leaf = ddb_int_new(DDB_INT, 7), *x = ddb_obj_ref(leaf);
+    for (int i = 0; i < 1000000 && x; i++) {
+        ddb_obj *t = ddb_vector_new(DDB_ANY, 2);
+        if (!t) break;
+        ddb_obj_unref(t->items[0]);
+        ddb_obj_unref(t->items[1]);
+        t->items[0] = x;                /* takes the reference */
+        t->items[1] = ddb_obj_ref(leaf);
+        x = t;
+    }
+    CHECK(x && x->type == DDB_ANY, "deep chain built");
+    ddb_obj_unref(x);
+    CHECK(leaf->refcount == 1 && *(int32_t *)leaf->data == 7, "shared leaf survives (refcount %d)",
+          leaf->refcount);
+    ddb_obj_unref(leaf);
+}
+
 int main(void)
 {
     empty_feeds();
@@ -243,5 +265,6 @@ int main(void)
     appenders();
     equality();
     encoder_refusals();
+    deep_free();
     return cs_finish("test_codec_obj");
 }

@@ -233,6 +233,40 @@ static void check_deep_nesting(const mini_proc *p)
     }
 }
 
+/* A tuple nested 200000 deep (x = (x, 1) per line): the session frees it without
+ * recursing (the server crashed on disconnect), and sending or printing it is
+ * refused past the decoders' depth limit instead of recursing per level. */
+static void check_deep_objects(const mini_proc *p)
+{
+    static const struct {
+        const char *tail, *want;
+    } cases[] = {
+        {"size(x)", "2"},
+        {"x", "ERROR: The result is nested deeper than 64 levels"},
+        {"print(x)", "ERROR: print(x) => The value is nested deeper than 64 levels to print"},
+    };
+    const char *line = "x = (x, 1)\n";
+    int depth = 200000;
+    size_t ll = strlen(line);
+    char *s = malloc((size_t)depth * ll + 64);
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char *w = s + sprintf(s, "x = 1\n");
+        for (int i = 0; i < depth; i++, w += ll)
+            memcpy(w, line, ll);
+        sprintf(w, "%s", cases[k].tail);
+        mini_client c;
+        open_client(&c, p);
+        const char *got = run_text(&c, s);
+        CHECK(!strcmp(got, cases[k].want), "deep tuple, %s: got [%.120s]", cases[k].tail, got);
+        mini_client_close(&c);      /* the session and its deep variable are freed */
+        open_client(&c, p);
+        CHECK(!strcmp(run_text(&c, "1+1"), "2"), "the server survives freeing a deep tuple (%s)",
+              cases[k].tail);
+        mini_client_close(&c);
+    }
+    free(s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -256,6 +290,7 @@ int main(int argc, char **argv)
     }
     printf("%zu scripts checked\n", n);
     check_deep_nesting(&p);
+    check_deep_objects(&p);
     CHECK(mini_proc_stop(&p) == 0, "ddbmini exits 0 on SIGTERM");
     return finish("test_ddbmini_script");
 }

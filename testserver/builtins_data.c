@@ -451,7 +451,11 @@ static int cast_to(eval_ctx *ctx, const ddb_obj *x, int to, ddb_obj **out)
     }
     int64_t n = obj_len(x);
     ddb_obj *r;
-    if (type_is_text(to) && obj_expanded_bytes(x, MAX_FORMAT_EXPANDED) > MAX_FORMAT_EXPANDED)
+    int64_t size = type_is_text(to) ? obj_expanded_bytes(x, MAX_FORMAT_EXPANDED) : 0;
+    if (size < 0)
+        return ctx_error(ctx, "Can't convert a value nested deeper than %d levels to %s",
+                         MAX_OBJECT_DEPTH, ddb_type_name(to));
+    if (size > MAX_FORMAT_EXPANDED)
         return ctx_error(ctx, "Can't convert a value over %lld bytes to %s",
                          (long long)MAX_FORMAT_EXPANDED, ddb_type_name(to));
     if (type_is_text(to)) {

@@ -48,7 +48,10 @@ int ctx_print(eval_ctx *ctx, const ddb_obj *o)
 {
     if (!ctx->api2 || !ctx->msgs)
         return 0;
-    if (o && obj_expanded_bytes(o, MAX_FORMAT_EXPANDED) > MAX_FORMAT_EXPANDED)
+    int64_t size = o ? obj_expanded_bytes(o, MAX_FORMAT_EXPANDED) : 0;
+    if (size < 0)
+        return ctx_error(ctx, "The value is nested deeper than %d levels to print", MAX_OBJECT_DEPTH);
+    if (size > MAX_FORMAT_EXPANDED)
         return ctx_error(ctx, "The value is too large to print (over %lld bytes)",
                          (long long)MAX_FORMAT_EXPANDED);
     ddb_buf text;

@@ -156,8 +156,9 @@ void ha_store(const char *client_id, int64_t seq, const ddb_obj *result, const c
     ddb_buf_init(&enc);
     /* sized before encoding: a tuple repeating a big vector would otherwise be
      * encoded in full (gigabytes) only to find it is not cacheable */
-    if (result && obj_expanded_bytes(result, MINI_HA_MAX_RESULT) > MINI_HA_MAX_RESULT)
-        return;
+    int64_t size = result ? obj_expanded_bytes(result, MINI_HA_MAX_RESULT) : 0;
+    if (size < 0 || size > MINI_HA_MAX_RESULT)
+        return;                 /* too big or too deep: never cached */
     if (result) {
         ddb_encoder e;
         ddb_encoder_init(&e);

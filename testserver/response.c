@@ -118,9 +118,13 @@ static int encode_owned(response *resp, ddb_encoder *enc, const ddb_obj *o, char
 {
     /* this path copies: a tuple repeating one big vector would be copied as often
      * as it repeats (found by fuzz_ddbmini_script) */
-    if (obj_expanded_bytes(o, MAX_GENERATED_BYTES) > MAX_GENERATED_BYTES) {
-        snprintf(err, errlen, "The result would take more than %lld bytes to serialize",
-                 (long long)MAX_GENERATED_BYTES);
+    int64_t size = obj_expanded_bytes(o, MAX_GENERATED_BYTES);
+    if (size < 0 || size > MAX_GENERATED_BYTES) {
+        if (size < 0)
+            snprintf(err, errlen, "The result is nested deeper than %d levels", MAX_OBJECT_DEPTH);
+        else
+            snprintf(err, errlen, "The result would take more than %lld bytes to serialize",
+                     (long long)MAX_GENERATED_BYTES);
         return -1;
     }
     ddb_buf b;

@@ -273,18 +273,31 @@ static int64_t own_cell_bytes(const ddb_obj *o, int64_t cap)
     }
 }
 
-int64_t obj_expanded_bytes(const ddb_obj *o, int64_t cap)
+/* Adds child's expanded bytes to acc; -1 (too deep) wins over any size. */
+static int64_t add_child(int64_t acc, const ddb_obj *child, int64_t cap, int depth);
+
+static int64_t expanded(const ddb_obj *o, int64_t cap, int depth)
 {
     if (!o)
         return 0;
+    if (depth > MAX_OBJECT_DEPTH)
+        return -1;
     int64_t acc = add_capped(16, own_cell_bytes(o, cap), cap);      /* 16: a header */
     if (o->items && obj_class(o) == DDB_CLASS_ANY)
-        for (int64_t i = 0; i < o->rows && acc <= cap; i++)
-            acc = add_capped(acc, obj_expanded_bytes(o->items[i], cap - acc), cap);
+        for (int64_t i = 0; i < o->rows && acc >= 0 && acc <= cap; i++)
+            acc = add_child(acc, o->items[i], cap, depth);
     const ddb_obj *kids[] = {o->values, o->keys, o->row_labels, o->col_labels};
-    for (size_t k = 0; k < sizeof kids / sizeof *kids && acc <= cap; k++)
-        acc = add_capped(acc, obj_expanded_bytes(kids[k], cap - acc), cap);
-    for (int64_t c = 0; o->columns && c < o->cols && acc <= cap; c++)
-        acc = add_capped(acc, obj_expanded_bytes(o->columns[c], cap - acc), cap);
+    for (size_t k = 0; k < sizeof kids / sizeof *kids && acc >= 0 && acc <= cap; k++)
+        acc = add_child(acc, kids[k], cap, depth);
+    for (int64_t c = 0; o->columns && c < o->cols && acc >= 0 && acc <= cap; c++)
+        acc = add_child(acc, o->columns[c], cap, depth);
     return acc;
 }
+
+static int64_t add_child(int64_t acc, const ddb_obj *child, int64_t cap, int depth)
+{
+    int64_t b = expanded(child, cap - acc, depth + 1);
+    return b < 0 ? -1 : add_capped(acc, b, cap);
+}
+
+int64_t obj_expanded_bytes(const ddb_obj *o, int64_t cap) { return expanded(o, cap, 1); }

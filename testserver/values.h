@@ -20,6 +20,9 @@
  * "false,"): an object is formatted (print, string()) only when its expanded size
  * is within this, so the text stays within MAX_GENERATED_BYTES. */
 #define MAX_FORMAT_EXPANDED (MAX_GENERATED_BYTES / 8)
+/* Deepest object ddbmini sends or formats: the decoders' default max_depth
+ * (ddb_limits_default), so a client would refuse anything deeper anyway. */
+#define MAX_OBJECT_DEPTH 64
 
 int type_is_integer(int t);     /* BOOL CHAR SHORT INT LONG */
 int type_is_floating(int t);    /* FLOAT DOUBLE */
@@ -51,7 +54,9 @@ ddb_obj *vec_slice(const ddb_obj *v, int64_t r0, int64_t r1);
 /* An upper bound of the bytes o takes once expanded for the wire or for text, ANY
  * items counted every time they appear: a tuple can hold the same big vector a
  * million times at the cost of a million pointers, so its expanded size is not
- * bounded by its memory. Counting stops past cap (the result is then > cap). */
+ * bounded by its memory. Counting stops past cap (the result is then > cap).
+ * -1 when o nests deeper than MAX_OBJECT_DEPTH: the encoder and the formatter
+ * recurse per level, and a script can nest tuples a million deep. */
 int64_t obj_expanded_bytes(const ddb_obj *o, int64_t cap);
 /* A VOID scalar meaning "nothing/NULL". */
 int obj_is_void(const ddb_obj *o);
