@@ -7,13 +7,14 @@
 #   examples/openresty/run.sh --stop DIR      stop what --start started
 #
 # Environment: DDB_BUILD_DIR (default ./build; needs ddbmini, lua/dolphindb/*.so),
-# PORT (default 8080), WORKERS (1), DDB_POOL_SIZE (8), NGINX (/usr/sbin/nginx).
+# PORT (default 8080), WORKERS (1), DDB_POOL_SIZE (8), NGINX_BIN (/usr/sbin/nginx; not
+# NGINX, which nginx itself reads as a list of inherited sockets).
 # To use a real DolphinDB server instead of ddbmini set DDB_HOST and DDB_PORT.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=$(cd "${DDB_BUILD_DIR:-$repo/build}" && pwd)
-nginx_bin=${NGINX:-/usr/sbin/nginx}
+nginx_bin=${NGINX_BIN:-/usr/sbin/nginx}
 
 stop_dir() {
   local dir=$1
@@ -55,7 +56,7 @@ start_dir() {
   # Ready = a query went through a worker's pool (nginx alone answering /fast would
   # not show that the workers could load the module and open their pools).
   for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:${PORT:-8080}/query?script=1%2B1" >/dev/null && return 0
+    curl -sf -m 5 "http://127.0.0.1:${PORT:-8080}/query?script=1%2B1" >/dev/null && return 0
     sleep 0.05
   done
   echo "nginx did not answer a query; $dir/error.log:" >&2; tail -5 "$dir/error.log" >&2

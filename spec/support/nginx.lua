@@ -47,7 +47,8 @@ M.repo = (debug.getinfo(1, "S").source:match("^@(.*)/spec/support/nginx%.lua$"))
 if M.repo:sub(1, 1) ~= "/" then M.repo = (os.getenv("PWD") or ".") .. "/" .. M.repo end
 M.build = os.getenv("DDB_BUILD_DIR") or (M.repo .. "/build")
 if M.build:sub(1, 1) ~= "/" then M.build = (os.getenv("PWD") or ".") .. "/" .. M.build end
-M.binary = os.getenv("NGINX") or "/usr/sbin/nginx"
+-- NGINX_BIN, not NGINX: nginx reads NGINX itself (a list of inherited sockets)
+M.binary = os.getenv("NGINX_BIN") or "/usr/sbin/nginx"
 
 -- Sanitized builds: scripts/busted.sh preloads the ASan runtime for luajit. nginx
 -- (which loads our sanitized .so) needs it too, but the sanitized ddbmini and
