@@ -136,6 +136,43 @@ static void test_requests(void)
     CHECK(strcmp(s, "16_1_8_2____5d212a78-cc48-e3b1-4235-b4d91473ee87_3") == 0,
           "HA behavior %s", s);
     printf("ok  behavior strings (defaults, fetchSize, HA clientId/seqNo)\n");
+
+    /* The hand-written formatter against printf's output on random and extreme
+     * values, and the too-small buffer refused rather than cut. */
+    const long long extremes[] = { 0, 1, -1, 9, 10, -10, 2147483647LL, -2147483647LL - 1,
+                                   9223372036854775807LL, -9223372036854775807LL - 1 };
+    for (int i = 0; i < 2000; i++) {
+        ddb_behavior r;
+        ddb_behavior_default(&r);
+        r.flag = rand() % 100000;
+        r.priority = rand() % 20 - 5;
+        r.parallelism = rand();
+        r.fetch_size = (i % 3 == 0) ? rand() % 100000 : 0;
+        r.client_id = (i % 2) ? "abc-123" : NULL;
+        r.seqno = (i < 10) ? extremes[i] : (long long)rand() * (rand() % 2 ? 1 : -1);
+        char want[200], got[200];
+        if (r.client_id)
+            snprintf(want, sizeof want, r.fetch_size > 0 ? "%d_1_%d_%d__%d__%s_%lld"
+                                                        : "%d_1_%d_%d__%.0d__%s_%lld",
+                     r.flag, r.priority, r.parallelism, r.fetch_size, r.client_id,
+                     (long long)r.seqno);
+        else if (r.fetch_size > 0)
+            snprintf(want, sizeof want, "%d_1_%d_%d__%d", r.flag, r.priority, r.parallelism,
+                     r.fetch_size);
+        else
+            snprintf(want, sizeof want, "%d_1_%d_%d", r.flag, r.priority, r.parallelism);
+        int n = ddb_behavior_format(&r, got, sizeof got);
+        CHECK(n == (int)strlen(want) && strcmp(got, want) == 0, "behavior %s, want %s", got, want);
+        CHECK(ddb_behavior_format(&r, got, strlen(want)) == -1, "a cut behavior was accepted");
+        CHECK(ddb_behavior_format(&r, got, strlen(want) + 1) == n, "an exact fit was refused");
+    }
+    ddb_buf_reset(&b);
+    ddb_behavior_default(&beh);
+    CHECK(ddb_req_script(&b, "12345", &beh, "1+1", 3, err, sizeof err) == 0 &&
+          b.len == strlen("API2 12345 10 / 0_1_4_64\nscript\n1+1") &&
+          memcmp(b.p, "API2 12345 10 / 0_1_4_64\nscript\n1+1", b.len) == 0,
+          "script request %.*s", (int)b.len, b.p);
+    printf("ok  behavior strings against printf (random, extremes, exact fits)\n");
     ddb_buf_free(&b);
 }
 
