@@ -6,24 +6,11 @@ local core = require "dolphindb.core"
 local sched = require "dolphindb.sched"
 local ddbmini = require "support.ddbmini"
 
--- A sanitized ddbmini carries its own ASan runtime; the LD_PRELOAD that scripts/busted.sh
--- sets for luajit must not reach it, so the server starts without it.
-local function start_server(args)
-  local ffi = require "ffi"
-  pcall(ffi.cdef, "int setenv(const char *, const char *, int); int unsetenv(const char *);")
-  local preload = os.getenv("LD_PRELOAD")
-  if preload then ffi.C.unsetenv("LD_PRELOAD") end
-  local ok, srv = pcall(ddbmini.start, args)
-  if preload then ffi.C.setenv("LD_PRELOAD", preload, 1) end
-  if not ok then error(srv, 0) end
-  return srv
-end
-
 describe("futures", function()
   local server, pool
 
   setup(function()
-    server = start_server {}
+    server = ddbmini.start {}
     pool = ddb.DBConnectionPool("127.0.0.1", server.port, 10)
   end)
 

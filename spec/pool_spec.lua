@@ -7,19 +7,6 @@ local core = require "dolphindb.core"
 local sched = require "dolphindb.sched"
 local ddbmini = require "support.ddbmini"
 
--- A sanitized ddbmini carries its own ASan runtime; the LD_PRELOAD that scripts/busted.sh
--- sets for luajit must not reach it, so the server starts without it.
-local function start_server(args)
-  local ffi = require "ffi"
-  pcall(ffi.cdef, "int setenv(const char *, const char *, int); int unsetenv(const char *);")
-  local preload = os.getenv("LD_PRELOAD")
-  if preload then ffi.C.unsetenv("LD_PRELOAD") end
-  local ok, srv = pcall(ddbmini.start, args)
-  if preload then ffi.C.setenv("LD_PRELOAD", preload, 1) end
-  if not ok then error(srv, 0) end
-  return srv
-end
-
 -- Runs fn with the scheduler's stderr reports captured; returns them.
 local function capture_stderr(fn)
   local real, lines = io.stderr, {}
@@ -49,7 +36,7 @@ describe("DBConnectionPool", function()
   local server, pool
 
   setup(function()
-    server = start_server {}
+    server = ddbmini.start {}
     pool = ddb.DBConnectionPool("127.0.0.1", server.port, 8)
   end)
 
@@ -69,7 +56,7 @@ describe("DBConnectionPool", function()
     end)
 
     it("names host and port when the connection fails", function()
-      local free = start_server {}
+      local free = ddbmini.start {}
       local port = free.port
       free:stop()
       local ok, err = pcall(ddb.DBConnectionPool, "127.0.0.1", port, 2)
@@ -106,7 +93,7 @@ describe("DBConnectionPool", function()
 
   describe("options", function()
     it("logs in with userid and password, and names the failure otherwise", function()
-      local secure = start_server { "--require-login", "--user", "bob:pw" }
+      local secure = ddbmini.start { "--require-login", "--user", "bob:pw" }
       local p = ddb.DBConnectionPool("127.0.0.1", secure.port, 2, "bob", "pw")
       assert.are.equal(2, p:run("1+1"))
       p:shutDown()
@@ -117,7 +104,7 @@ describe("DBConnectionPool", function()
     end)
 
     it("spreads connections over highAvailabilitySites with loadBalance", function()
-      local other = start_server {}
+      local other = ddbmini.start {}
       local p = ddb.DBConnectionPool {
         host = "127.0.0.1", port = server.port, threadNum = 4, loadBalance = true,
         highAvailabilitySites = { "127.0.0.1:" .. server.port, "127.0.0.1:" .. other.port },
@@ -149,7 +136,7 @@ describe("DBConnectionPool", function()
     end)
 
     it("decodes compressed tables with compress = true", function()
-      local packing = start_server { "--compress", "lz4" }
+      local packing = ddbmini.start { "--compress", "lz4" }
       local p = ddb.DBConnectionPool { host = "127.0.0.1", port = packing.port, threadNum = 1, compress = true }
       local t = p:run("table(1..50000 as id, take(`a`b`c, 50000) as s)")
       assert.are.equal(50000, t.n)

@@ -52,17 +52,6 @@ local function commands(block)
 end
 
 -- A sanitized ddbmini/ddblua has its own ASan runtime: start it without LD_PRELOAD.
-local function start_server()
-  local ffi = require "ffi"
-  pcall(ffi.cdef, "int setenv(const char *, const char *, int); int unsetenv(const char *);")
-  local preload = os.getenv("LD_PRELOAD")
-  if preload then ffi.C.unsetenv("LD_PRELOAD") end
-  local ok, srv = pcall(ddbmini.start, {})
-  if preload then ffi.C.setenv("LD_PRELOAD", preload, 1) end
-  if not ok then error(srv, 0) end
-  return srv
-end
-
 describe("README", function()
   local two = commands(fenced(section(readme, "The two commands"), "sh"))
 
@@ -118,7 +107,7 @@ describe("README", function()
     local code = fenced(section(readme, "Quick start"), "lua")
 
     setup(function()
-      server = start_server()
+      server = ddbmini.start {}
       dir = os.tmpname()
       os.remove(dir)
       os.execute("mkdir -p " .. shell_quote(dir))

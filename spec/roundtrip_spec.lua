@@ -11,19 +11,6 @@ local ddbmini = require "support.ddbmini"
 
 local rows = vectors.load("cpp-api.tsv")
 
--- A sanitized ddbmini carries its own ASan runtime; the LD_PRELOAD that scripts/busted.sh
--- sets for luajit must not reach it, so the server starts without it.
-local function start_server(args)
-  local ffi = require "ffi"
-  pcall(ffi.cdef, "int setenv(const char *, const char *, int); int unsetenv(const char *);")
-  local preload = os.getenv("LD_PRELOAD")
-  if preload then ffi.C.unsetenv("LD_PRELOAD") end
-  local ok, srv = pcall(ddbmini.start, args)
-  if preload then ffi.C.setenv("LD_PRELOAD", preload, 1) end
-  if not ok then error(srv, 0) end
-  return srv
-end
-
 local function typed(bytes)
   local v, used = ddb.decode(bytes, 1, { typed = true })
   assert.are.equal(#bytes, used, "the row must decode completely")
@@ -55,7 +42,7 @@ describe("round trip of every cpp-api.tsv row through ddbmini's echo", function(
   local server, pool
 
   setup(function()
-    server = start_server {}
+    server = ddbmini.start {}
     pool = ddb.DBConnectionPool("127.0.0.1", server.port, 4)
   end)
 
