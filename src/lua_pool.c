@@ -319,15 +319,6 @@ static lua_task *check_task(lua_State *L, int idx)
     return lt;
 }
 
-/* pool:cancel(task) -> true if it was cancelled, false if it had already ended. */
-static int l_pool_cancel(lua_State *L)
-{
-    lua_pool *lp = check_pool(L);
-    lua_task *lt = check_task(L, 2);
-    lua_pushboolean(L, ddb_task_cancel(lp->pool, lt->task) == DDB_OK);
-    return 1;
-}
-
 static int64_t check_user_id(lua_State *L, int idx)
 {
     lua_Number id = luaL_checknumber(L, idx);
@@ -494,31 +485,6 @@ static int l_task_text(lua_State *L)
     return 1;
 }
 
-static int push_result(lua_State *L, ddb_obj *o, int owned, int conv)
-{
-    if (!o) {
-        lua_pushnil(L);
-        return 1;
-    }
-    int rc = ddb_lua_push_obj(L, o, conv);
-    if (owned) ddb_obj_unref(o);
-    if (rc < 0) return lua_error(L);     /* the message is on the stack */
-    return 1;
-}
-
-/* task:result([conv]) -> value (the task keeps its object) */
-static int l_task_result(lua_State *L)
-{
-    return push_result(L, ddb_task_result(check_task(L, 1)->task), 0, ddb_lua_conv_arg(L, 2));
-}
-
-/* task:take_result([conv]) -> value (the task's reference is released) */
-static int l_task_take_result(lua_State *L)
-{
-    ddb_task *t = check_task(L, 1)->task;
-    return push_result(L, ddb_task_take_result(t), 1, ddb_lua_conv_arg(L, 2));
-}
-
 /* task:outcome([conv]) -> true, value | false, message */
 static int l_task_outcome(lua_State *L)
 {
@@ -626,7 +592,7 @@ void ddb_lua_pool_open(lua_State *L, int module_table_index)
 {
     static const luaL_Reg pool_methods[] = {
         {"state", l_pool_state},   {"error", l_pool_error},         {"submit", l_pool_submit},
-        {"cancel", l_pool_cancel}, {"find", l_pool_find},           {"forget", l_pool_forget},
+        {"find", l_pool_find},     {"forget", l_pool_forget},
         {"shutdown", l_pool_shutdown}, {"stats", l_pool_stats},
         {"conn_count", l_pool_conn_count}, {"conn_info", l_pool_conn_info},
         {"run", l_pool_run},       {"finish", l_pool_finish},
@@ -636,8 +602,7 @@ void ddb_lua_pool_open(lua_State *L, int module_table_index)
     };
     static const luaL_Reg task_methods[] = {
         {"state", l_task_state},     {"terminal", l_task_terminal}, {"id", l_task_id},
-        {"text", l_task_text},       {"result", l_task_result},
-        {"take_result", l_task_take_result}, {"error", l_task_error},
+        {"text", l_task_text},       {"error", l_task_error},
         {"server_error", l_task_server_error}, {"messages", l_task_messages},
         {"elapsed", l_task_elapsed}, {"conn_index", l_task_conn_index},
         {"outcome", l_task_outcome},
