@@ -375,8 +375,9 @@ function M.wait_for(obj, timeout)
   return obj._done
 end
 
--- Calls fn(ticket) from the scheduler (never inside libuv) when `t` completes. The
--- closure, and whatever it holds, stays referenced exactly until then.
+-- Calls fn(ticket) from the scheduler (never inside libuv) when `t` completes; fn is
+-- a function or a callable table (a future waits as itself). It, and whatever it
+-- holds, stays referenced exactly until then.
 function M.on_ticket(t, fn)
   set_waiter(t, fn)
 end
