@@ -181,6 +181,10 @@ int ddb__step_mat_hdr2(ddb_decoder *d, frame *f)
 
 int ddb__step_mat_dims(ddb_decoder *d, frame *f)
 {
+    /* Back here after a DECIMAL matrix's scale (see below): the cells follow. The
+     * scale step alone would begin them with ST_DONE and skip ST_MAT_CHECK, which
+     * sets the column count. */
+    if (f->obj) return ddb__dec_cells_begin(d, f, ST_MAT_CHECK);
     const uint8_t *p = ddb__dec_take(d, 8);
     if (!p) return WAIT;
     int32_t rows = ddb__dec_rd32(d, p), cols = ddb__dec_rd32(d, p + 4);
@@ -201,9 +205,9 @@ int ddb__step_mat_dims(ddb_decoder *d, frame *f)
     f->cols = cols;
     f->n = (int64_t)rows * cols;
     f->blob_len = -1;
-    if (ddb_is_decimal(f->wtype)) {
+    if (ddb_is_decimal(f->wtype)) {     /* rows, cols, scale, cells (PROTOCOL.md 4.11) */
         f->st = ST_SCALE;
-        f->after = ST_CELLS;
+        f->after = ST_MAT_DIMS;
         return GO;
     }
     return ddb__dec_cells_begin(d, f, ST_MAT_CHECK);

@@ -189,6 +189,9 @@ static void odd_objects(void)
         { "BLOB pair", "2002 02000000 01000000 01000000 61 00000000", true },
         { "Java table type byte 27", "1b06 01000000 01000000 00 6100 0401 01000000 01000000 07000000", false },
         { "DECIMAL64 matrix", "2603 00 2603 01000000 01000000 02000000 7b00000000000000", true },
+        { "DECIMAL32 matrix 2x3", "2503 00 2503 02000000 03000000 02000000"
+          " 01000000 02000000 03000000 04000000 05000000 06000000", true },
+        { "DECIMAL128 matrix 2x0", "2703 00 2703 02000000 00000000 05000000", true },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         size_t len, used = 0, elen = 0;
@@ -208,6 +211,39 @@ static void odd_objects(void)
         free(e);
         free(b);
         ddb_obj_unref(o);
+    }
+}
+
+/* A DECIMAL matrix is rows, cols, scale, then every cell (PROTOCOL.md 4.11): the
+ * decoder once went from the scale to the cells without keeping the column count,
+ * so a 2x3 matrix came back as 2x1 (and 2x0 read cells from nowhere). */
+static void decimal_matrix_dims(void)
+{
+    static const struct { const char *hex; int64_t rows, cols; int32_t scale; } cases[] = {
+        { "2503 00 2503 02000000 03000000 02000000 010000000200000003000000"
+          "040000000500000006000000", 2, 3, 2 },
+        { "2603 01 0401 02000000 01000000 0700000008000000 2603 02000000 02000000 01000000"
+          " 0100000000000000 0200000000000000 0300000000000000 0400000000000000", 2, 2, 1 },
+        { "2703 00 2703 02000000 00000000 05000000", 2, 0, 5 },
+        { "2503 00 2503 00000000 04000000 03000000", 0, 4, 3 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t len, used = 0;
+        char err[256] = "";
+        uint8_t *b = cs_unhex(cases[i].hex, &len);
+        for (size_t chunk = 0; chunk <= 1; chunk++) {     /* one shot, then byte by byte */
+            ddb_obj *o = chunk ? cs_decode_chunked(b, len, 1, 0, NULL, &used, err, sizeof err)
+                               : ddb_decode(b, len, 1, NULL, &used, err, sizeof err);
+            CHECK(o && used == len, "decimal matrix %zu: decode: %s", i, err);
+            CHECK(o && o->form == DDB_MATRIX && o->rows == cases[i].rows &&
+                  o->cols == cases[i].cols && o->scale == cases[i].scale,
+                  "decimal matrix %zu: %lld x %lld scale %d", i, o ? (long long)o->rows : -1,
+                  o ? (long long)o->cols : -1, o ? o->scale : -1);
+            if (o && o->cols == 2 && o->rows == 2)
+                CHECK(ddb_int_at(o, 3) == 4, "decimal matrix %zu: last cell", i);
+            ddb_obj_unref(o);
+        }
+        free(b);
     }
 }
 
@@ -260,6 +296,7 @@ int main(void)
 {
     empty_feeds();
     odd_objects();
+    decimal_matrix_dims();
     type_facts();
     constructors();
     appenders();
