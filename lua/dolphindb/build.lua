@@ -15,7 +15,7 @@ local core = require "dolphindb.core"
 local value, P, I64, U64, I64_MIN, FLT_NULL, DBL_NULL, C_I32, C_I64
 local FORM, FORM_NAME, T, NAME, KIND, CTYPE, INT_RANGE, DEC_MAX_SCALE, type_id, type_name
 local null, Scalar, scalar, is_scalar, is_i64, info, order, vector_mt, map_mt, matrix_mt
-local view_handle
+local view_handle, LOSSLESS, key_scalars
 
 ---------------------------------------------------------------- Lua -> cells
 
@@ -153,7 +153,8 @@ local function infer(list, n)
     elseif type(v) == "boolean" then et = T.BOOL
     elseif type(v) == "string" then et = T.STRING
     elseif type(v) == "number" then
-      if v % 1 == 0 and v < 2^63 and v >= -2^63 + 1024 then
+      -- -0.0 is integral but no integer type holds its sign: it stays a DOUBLE
+      if v % 1 == 0 and v < 2^63 and v >= -2^63 + 1024 and (v ~= 0 or 1 / v > 0) then
         et = T.LONG
         if v > -2^31 and v < 2^31 then int32 = (int32 ~= false) else int32 = false end
       else et = T.DOUBLE end
@@ -260,6 +261,10 @@ local function map_handle(d, kt, vt, form, scale)
   local keys = ordered_keys(d)
   local vals = {}
   for i, k in ipairs(keys) do vals[i] = rawget(d, k) end
+  local typed_keys = key_scalars[d]     -- decoded typed keys: their cells, not their text
+  if typed_keys then
+    for i, k in ipairs(keys) do keys[i] = typed_keys[k] or k end
+  end
   if form == FORM.SET then return core._obj_set(build_vector(kt, keys, #keys, nil, scale)) end
   if vt == nil then vt = infer(vals, #vals) end
   return core._obj_dict(build_vector(kt, keys, #keys), build_vector(vt, vals, #vals, nil, scale), form)
@@ -283,6 +288,17 @@ local function plain_table_handle(t, depth)
   local kt = infer(keys, #keys)
   if kt == T.ANY then fail("cannot convert a table with mixed key types") end
   return map_handle(t, kt, nil, FORM.DICTIONARY)
+end
+
+-- The type a plain Lua scalar value is sent as; nil for a typed scalar (it keeps
+-- its own type) and for anything else.
+local function sent_type(v)
+  if v == nil or v == null then return T.VOID end
+  local tv = type(v)
+  if tv == "boolean" then return T.BOOL end
+  if tv == "string" then return T.STRING end
+  if tv == "number" or is_i64(v) then return (infer({ v }, 1)) end
+  return nil
 end
 
 local depth_now = 0
@@ -362,8 +378,10 @@ end
 
 local constructors = {}
 
--- Canonical value: build the object (validates everything), read it back.
-local function canonical(h) return value._from_handle(h) end
+-- Canonical value: build the object (validates everything), read it back. Elements
+-- of ANY containers that a plain Lua value would re-send as another type come back
+-- as typed scalars (see LOSSLESS in dolphindb.value).
+local function canonical(h) return value._from_handle(h, { typed = LOSSLESS }) end
 
 -- ddb.int(1), ddb.date("2024.01.02"), ddb.uuid("..."), ...: typed scalars (nil -> NULL),
 -- one per type name; made by bind() since they need the type ids.
@@ -408,6 +426,7 @@ function constructors.temporal(text)
 end
 
 function constructors.duration(v, unit)
+  if v == nil or v == null then return scalar(T.DURATION, nil) end
   if type(v) == "number" and type(unit) == "string" then v = ("%d%s"):format(v, unit) end
   if type(v) ~= "string" then error("dolphindb: duration literal expected, e.g. \"3d\"", 2) end
   return parse_scalar(T.DURATION, v)
@@ -417,17 +436,7 @@ function constructors.vector(tname, list, scale)
   local tid, s = type_id(tname)
   if type(list) ~= "table" then error("dolphindb: ddb.vector expects a list", 2) end
   if tid >= 64 then return constructors.arrayvector(tid - 64, list, s or scale) end
-  local h = build_vector(tid, list, length(list), nil, s or scale)
-  local v = canonical(h)
-  -- An ANY vector's elements are objects of their own: a typed scalar given by the
-  -- caller stays that object, or a CHAR/SHORT/FLOAT/BLOB/NULL element would read back
-  -- as a plain Lua value and be re-sent as INT/DOUBLE/STRING/VOID.
-  if KIND[tid] == "any" then
-    for i = 1, length(list) do
-      if is_scalar(list[i]) then v[i] = list[i] end
-    end
-  end
-  return v
+  return canonical(build_vector(tid, list, length(list), nil, s or scale))
 end
 function constructors.arrayvector(tname, rows, scale)
   local tid, s = type_id(tname)
@@ -508,10 +517,11 @@ function B.bind(V)
   INT_RANGE, DEC_MAX_SCALE, type_id, type_name = V.INT_RANGE, V.DEC_MAX_SCALE, V.type_id, V.type_name
   null, Scalar, scalar, is_scalar, is_i64 = V.null, V.Scalar, V.scalar, V.is_scalar, V.is_i64
   info, order, vector_mt, map_mt, matrix_mt = V.info, V.order, V.vector_mt, V.map_mt, V.matrix_mt
-  view_handle = V.view_handle
+  view_handle, LOSSLESS, key_scalars = V.view_handle, V.LOSSLESS, V.key_scalars
   add_scalar_constructors(V.module)
   for name, f in pairs(constructors) do V.module[name] = f end
-  return { to_handle = to_handle, build_scalar = build_scalar, ordered_keys = ordered_keys }
+  return { to_handle = to_handle, build_scalar = build_scalar, ordered_keys = ordered_keys,
+           sent_type = sent_type }
 end
 
 return B

@@ -195,6 +195,9 @@ local Vector, Table, Matrix, ArrayVector, Chunk = {}, {}, {}, {}, {}
 local meta_info = setmetatable({}, { __mode = "k" })   -- metatable -> {form, type, scale, ...}
 local anchors = setmetatable({}, { __mode = "k" })     -- decoded vector -> {handle, obj}
 local order = setmetatable({}, { __mode = "k" })       -- dict/set -> keys in wire order
+-- dict/set -> {key text -> typed scalar} for typed keys: sent back as these cells, as
+-- the text of some (years past 9999, ...) does not parse back.
+local key_scalars = setmetatable({}, { __mode = "k" })
 
 local function info(v) local mt = getmetatable(v); return mt and meta_info[mt] end
 
@@ -334,9 +337,23 @@ end
 
 local from_obj
 
+-- The `typed` mode of the constructors' read-back (private): elements of ANY
+-- containers stay plain Lua values where those are re-sent as the same DolphinDB
+-- type, and become typed scalars where they would not be (CHAR, SHORT, FLOAT,
+-- integral DOUBLE, SYMBOL, BLOB, typed NULLs), so ddb.dict(k, "ANY", ...),
+-- ddb.table ANY columns and nested ANY vectors send what the caller built.
+local LOSSLESS = setmetatable({}, { __name = "lossless" })
+local sent_type                      -- from dolphindb.build, bound below
+
 -- A plain Lua scalar for a SCALAR object (nil for NULL unless typed).
 local function scalar_value(o, typed)
   local tid = o.type
+  if typed == LOSSLESS then
+    local v = scalar_value(o, false)
+    local st = sent_type(v)
+    if st == nil or (st == tid and (tid ~= T.VOID or o.void_kind == 1)) then return v end
+    return scalar_value(o, true)
+  end
   if tid == T.VOID then
     if typed then return scalar(tid, o.void_kind ~= 1 and o.void_kind or nil) end
     return nil
@@ -464,13 +481,18 @@ end
 local function map_value(o, typed, anchor)
   local keys = fill({}, o.keys, 0, tonumber(o.keys.rows), typed, anchor)
   local vals = o.form ~= FORM.SET and fill({}, o.values, 0, tonumber(o.values.rows), typed, anchor)
-  local d, ord = {}, {}
+  local d, ord, typed_keys = {}, {}, nil
   for i = 1, keys.n do
     local k = key_value(keys[i])
     ord[i] = k
     if vals then d[k] = vals[i] else d[k] = true end
+    if is_scalar(keys[i]) then
+      typed_keys = typed_keys or {}
+      typed_keys[k] = keys[i]
+    end
   end
   order[d] = ord
+  key_scalars[d] = typed_keys
   local vt = vals and o.values.type or nil
   local scale = (vals and o.values or o.keys).scale
   return setmetatable(d, map_mt(o.form, o.keys.type, vt, scale))
@@ -537,9 +559,10 @@ local build = require("dolphindb.build").bind({
   CTYPE = CTYPE, INT_RANGE = INT_RANGE, DEC_MAX_SCALE = DEC_MAX_SCALE, type_id = type_id,
   type_name = type_name, null = null, Scalar = Scalar, scalar = scalar, is_scalar = is_scalar,
   is_i64 = is_i64, info = info, order = order, vector_mt = vector_mt, map_mt = map_mt,
-  matrix_mt = matrix_mt, view_handle = view_handle,
+  matrix_mt = matrix_mt, view_handle = view_handle, LOSSLESS = LOSSLESS, key_scalars = key_scalars,
 })
 to_handle, build_scalar, ordered_keys = build.to_handle, build.build_scalar, build.ordered_keys
+sent_type = build.sent_type
 
 M._to_handle = to_handle
 M._View = View                       -- for docs_spec: the methods views add
