@@ -35,6 +35,11 @@ foreach(t script protocol faults load)
   add_test(NAME ddbmini_${t} COMMAND test_ddbmini_${t} $<TARGET_FILE:ddbmini>)
 endforeach()
 
+# Seeded random objects of every form and type: codec round trips, and ddbmini's echo.
+add_executable(test_codec_random ${CMAKE_SOURCE_DIR}/tests/test_codec_random.c)
+target_link_libraries(test_codec_random PRIVATE ddbmini_harness codec_test_support Threads::Threads)
+add_test(NAME test_codec_random COMMAND test_codec_random $<TARGET_FILE:ddbmini>)
+
 # ---- libFuzzer targets (clang, -DDDB_FUZZ=ON): scripts, and whole requests ----
 if(DDB_FUZZ AND TARGET ddbcodec_fuzz)
   foreach(target script request)
