@@ -81,7 +81,7 @@ describe("typed scalars nested in constructed values", function()
 
   it("keep their type in ANY columns of ddb.table", function()
     for i, e in ipairs(elems) do
-      local t = ddb.table { { "a", { e[1], "x" } } }
+      local t = ddb.table { { "a", { e[1], true } } }
       assert.are.equal("ANY", (ddb.typeof(t.columns[1])))
       check(t, e[2], "column " .. i)
     end
@@ -146,6 +146,21 @@ describe("plain numbers", function()
     local bytes = unhex("1000 0000000000000040")
     assert.are.equal("040002000000", hex(ddb.encode(ddb.decode(bytes))))
     assert.are.equal("10000000000000000040", hex(ddb.encode(ddb.decode(bytes, 1, { typed = true }))))
+  end)
+
+  it("a Lua string holding a zero byte is sent as a BLOB (a STRING cannot hold one)", function()
+    assert.are.equal("2000" .. "03000000" .. "610062", hex(ddb.encode("a\0b")))
+    assert.are.equal("BLOB", (ddb.typeof({ "x", "a\0b" })))
+    -- so a plain decode of a BLOB scalar with a zero byte can be sent back
+    local blob = ddb.encode(ddb.blob("\0\1"))
+    assert.are.equal(hex(blob), hex(ddb.encode(ddb.decode(blob))))
+    assert.are.equal(hex(blob), hex(ddb.encode(ddb.decode(ddb.encode(ddb.vector("ANY", { ddb.blob("\0\1") })))[1])))
+  end)
+
+  it("DECIMAL array vector type names take a scale: 'DECIMAL32(2)[]'", function()
+    local av = ddb.vector("DECIMAL32(2)[]", { { "1.5" }, {} })
+    assert.are.equal("DECIMAL32[]", (ddb.typeof(av)))
+    assert.are.equal("1.50", tostring(av[1][1]))
   end)
 
   it("ddb.duration(nil) and ddb.duration(ddb.null) are the DURATION NULL", function()

@@ -143,6 +143,9 @@ local function length(t)
   return #t
 end
 
+-- A STRING cannot hold a zero byte (the wire ends it there): such a string is a BLOB.
+local function text_type(s) return s:find("\0", 1, true) and T.BLOB or T.STRING end
+
 -- Plain list of Lua values -> (type id, scale) of the vector they make.
 local function infer(list, n)
   local tid, scale, int32, any, wide
@@ -151,7 +154,7 @@ local function infer(list, n)
     local et, es
     if v == nil or v == null then
     elseif type(v) == "boolean" then et = T.BOOL
-    elseif type(v) == "string" then et = T.STRING
+    elseif type(v) == "string" then et = text_type(v)
     elseif type(v) == "number" then
       -- -0.0 is integral but no integer type holds its sign: it stays a DOUBLE
       if v % 1 == 0 and v < 2^63 and v >= -2^63 + 1024 and (v ~= 0 or 1 / v > 0) then
@@ -166,6 +169,7 @@ local function infer(list, n)
       elseif tid ~= et or scale ~= es then
         -- Integers and reals mix into DOUBLE, unless an int64 would lose precision.
         if not wide and ((tid == T.LONG and et == T.DOUBLE) or (tid == T.DOUBLE and et == T.LONG)) then tid = T.DOUBLE
+        elseif (tid == T.STRING and et == T.BLOB) or (tid == T.BLOB and et == T.STRING) then tid = T.BLOB
         else any = true end
       end
     end
@@ -296,7 +300,7 @@ local function sent_type(v)
   if v == nil or v == null then return T.VOID end
   local tv = type(v)
   if tv == "boolean" then return T.BOOL end
-  if tv == "string" then return T.STRING end
+  if tv == "string" then return text_type(v) end
   if tv == "number" or is_i64(v) then return (infer({ v }, 1)) end
   return nil
 end
@@ -306,7 +310,7 @@ function to_handle(v)
   local tv = type(v)
   if v == nil or v == null then return core._obj_void(1) end
   if tv == "boolean" then return build_vector(T.BOOL, { v }, 1, FORM.SCALAR) end
-  if tv == "string" then return core._obj_strings(T.STRING, FORM.SCALAR, { v }, 1) end
+  if tv == "string" then return core._obj_strings(text_type(v), FORM.SCALAR, { v }, 1) end
   if tv == "number" or is_i64(v) then
     local tid = infer({ v }, 1)
     return build_vector(tid, { v }, 1, FORM.SCALAR)

@@ -105,10 +105,10 @@ local DEC_MAX_SCALE = { [T.DECIMAL32] = 9, [T.DECIMAL64] = 18, [T.DECIMAL128] = 
 
 -- "INT", "int", "DECIMAL32(2)", "INT[]" -> type id, scale
 local function type_id(name, level)
-  if type(name) == "number" and (NAME[name] or NAME[name - 64]) then return name, 0 end
+  if type(name) == "number" and (NAME[name] or NAME[name - 64]) then return name end  -- no scale: the caller's applies
   if type(name) ~= "string" then error("dolphindb: type name expected, got " .. type(name), level or 3) end
-  local base, scale = name:upper():match("^(DECIMAL%d+)%((%d+)%)$")
-  if base then name = base end
+  local base, scale, brackets = name:upper():match("^(DECIMAL%d+)%((%d+)%)(.*)$")
+  if base and (brackets == "" or brackets == "[]") then name = base .. brackets end
   local arr = name:upper():match("^(.-)%[%]$")
   local id = T[(arr or name):upper()]
   if not id then error("dolphindb: unknown type '" .. name .. "'", level or 3) end
