@@ -25,9 +25,10 @@
 -- -> INT within int32 else LONG, other numbers -> DOUBLE, string -> STRING, int64
 -- cdata -> LONG, arrays -> typed vectors when homogeneous else ANY, string-keyed
 -- tables -> dictionaries; the typed constructors (dolphindb.build) cover the rest.
--- Plain values lose the width of CHAR/SHORT/FLOAT/BLOB scalars and the type of NULL
--- scalars (they come back as INT/DOUBLE/STRING/VOID); decode with {typed = true}
--- keeps every scalar as a typed scalar so it re-encodes byte for byte. Arrays must
+-- Plain values lose the width of CHAR/SHORT/FLOAT/BLOB/SYMBOL scalars, the type of
+-- NULL scalars and of integral DOUBLE scalars (they go back as INT/DOUBLE/STRING/VOID;
+-- docs/API.md lists every case); decode with {typed = true} keeps every scalar as a
+-- typed scalar so it re-encodes byte for byte. Arrays must
 -- not have holes: use ddb.null (or give n). decode(..., {pickleTableToList = true})
 -- returns a table as a list of row tables. Constructors (ddb.vector, ddb.table, ...)
 -- build the object once, so bad input fails at construction, and return the same
