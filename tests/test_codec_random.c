@@ -9,7 +9,7 @@
  * (c) ddbmini: a share of them is sent as the argument of `echo` (ddbmini's identity
  *     function) over a real socket and must come back as the same bytes.
  *
- * Usage: test_codec_random <ddbmini binary> [count]. DDB_RANDOM_SEED sets the base
+ * Usage: test_codec_random <ddbmini binary> [count] (default 10000). DDB_RANDOM_SEED sets the base
  * seed (default fixed); object i is made from seed base + i, and a failure prints
  * both, so DDB_RANDOM_SEED=<base + i> with count 1 replays just that object. */
 #include "codec_support.h"
@@ -314,7 +314,7 @@ static void echo_round(mini_client *c, ddb_obj *o, const uint8_t *b, size_t len)
 int main(int argc, char **argv)
 {
     if (argc < 2) { fprintf(stderr, "usage: %s <ddbmini> [count]\n", argv[0]); return 2; }
-    long count = argc > 2 ? atol(argv[2]) : 4000;
+    long count = argc > 2 ? atol(argv[2]) : 10000;
     const char *env = getenv("DDB_RANDOM_SEED");
     unsigned long long base = env && *env ? strtoull(env, NULL, 10) : 20261206ULL;
     printf("test_codec_random: %ld objects from seed %llu (DDB_RANDOM_SEED)\n", count, base);
