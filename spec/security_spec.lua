@@ -155,8 +155,11 @@ describe("security", function()
     } do
       assert.equal(s, pool:run("echo", s))
     end
-    -- a STRING cannot carry a NUL byte on the wire: refused, not truncated
-    local ok, err = pcall(pool.run, pool, "echo", "a\0b")
+    -- a STRING cannot carry a NUL byte on the wire: such a string goes as a BLOB,
+    -- whole (never truncated at the zero byte); a STRING vector refuses it
+    assert.equal("a\0b", pool:run("echo", "a\0b"))
+    assert.equal("BLOB", pool:run("typestr", "a\0b"))
+    local ok, err = pcall(function() return pool:run("echo", ddb.vector("STRING", { "a\0b" })) end)
     assert.is_false(ok)
     assert.matches("zero byte", err)
     assert.equal(5, pool:run { "add", 2, 3 })            -- not "add 2 3" as a script
