@@ -163,6 +163,26 @@ describe("plain numbers", function()
     assert.are.equal("1.50", tostring(av[1][1]))
   end)
 
+  -- docs/API.md's table of what the plain mapping loses, row by row, at the top level
+  -- and inside an ANY vector; typed = true keeps every one
+  it("the plain mapping loses exactly what docs/API.md lists", function()
+    local rows = {
+      { ddb.char(5), "INT" }, { ddb.short(5), "INT" }, { ddb.float(1.5), "DOUBLE" },
+      { ddb.float(2), "INT" }, { ddb.double(2), "INT" }, { ddb.double(2 ^ 40), "LONG" },
+      { ddb.double(-0.0), "DOUBLE" }, { ddb.double(0.5), "DOUBLE" }, { ddb.symbol("s"), "STRING" },
+      { ddb.blob("ab"), "STRING" }, { ddb.blob("a\0"), "BLOB" }, { ddb.int(nil), "VOID" },
+      { ddb.date(nil), "VOID" }, { ddb.date(1), "DATE" }, { ddb.long(7), "LONG" },
+    }
+    for _, r in ipairs(rows) do
+      local bytes = ddb.encode(r[1])
+      assert.are.equal(r[2], ddb.decode(ddb.encode(ddb.decode(bytes)), 1, { typed = true }).type, r[1].type)
+      local any = ddb.encode(ddb.vector("ANY", { r[1] }))
+      assert.are.equal(r[2], ddb.decode(ddb.encode(ddb.decode(any)), 1, { typed = true })[1].type, r[1].type .. " in ANY")
+      assert.are.equal(hex(bytes), hex(ddb.encode(ddb.decode(bytes, 1, { typed = true }))))
+      assert.are.equal(hex(any), hex(ddb.encode(ddb.decode(any, 1, { typed = true }))))
+    end
+  end)
+
   it("ddb.duration(nil) and ddb.duration(ddb.null) are the DURATION NULL", function()
     for _, v in ipairs { ddb.duration(nil), ddb.duration(ddb.null) } do
       assert.are.equal("DURATION", v.type)
