@@ -84,7 +84,7 @@ static void truncation_suite(const char *dir)
         free(b);
     }
     cs_free_tsv(&t);
-    const char *compressed[] = {   /* E39 and E40 of PROTOCOL.md */
+    const char *compressed[] = {   /* E39, E40 of tests/vectors/protocol-examples.tsv */
         "1a0130000000010000000001ff02040400000000000005000000ffffffff18000000000000400100"
         "0080ffffffffff7ec09f0000000000ffffff",
         "0806030000000200000000760073001a0130000000010000000001ff020404000000000000030000"
