@@ -1,4 +1,4 @@
-/* seed_pool.c — the seed's first example (SEED.md, "run", Example 1) in plain C on
+/* seed_pool.c — the seed's first example (docs/DESIGN.md "The seed examples") in C on
  * the public API: four `sleep(2000);1+i` tasks on a 4-connection pool finish
  * together after about 2 s, with results 2, 4, 6, 8.
  *

@@ -36,7 +36,7 @@
  *   - otherwise an automatic id (< 0, counting down from -1) that is never reused
  *     and never enters the id table, so auto ids and user ids cannot collide.
  *
- * Defaults (documented choices, see DESIGN.md "Task semantics"):
+ * Defaults (documented choices, see docs/DESIGN.md "Task semantics"):
  *   clear_memory = 1 for every kind of submission (Python's run default; Python's
  *   addTask default of False is NOT copied), priority 4, parallelism 64, no fetch
  *   size (block-wise results are rejected with DDB_EINVAL), no timeout unless the
@@ -346,7 +346,7 @@ int ddb_pool_conn_info(const ddb_pool *p, int i, ddb_conn_info *out);
 const char *ddb_pool_session_id(const ddb_pool *p, int i);
 
 /* ---------------------------------------------------------------- loop-thread pool */
-/* DESIGN.md "nginx" option A: the pool runs on its own loop thread. Thread-safe. */
+/* docs/DESIGN.md "nginx" option A: the pool runs on its own loop thread. Thread-safe. */
 typedef struct ddb_pool_thread ddb_pool_thread;
 
 /* Start the thread and open the pool; blocks until the open completes. Returns NULL

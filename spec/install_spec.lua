@@ -183,7 +183,10 @@ describe("installation", function()
         .. " LUA_CPATH=" .. q(CDIR .. "/?.so") .. " luajit " .. q(script), LDIR, CDIR)
     end)
 
-    it("builds the README's C example with pkg-config and runs it", function()
+    -- The README's C example compiled against the installed files (once); its path.
+    local query_exe
+    local function build_c_example()
+      if query_exe then return query_exe end
       local src = tmp .. "/query.c"
       spit(src, readme_c_example())
       local cc = cache_value("CMAKE_C_COMPILER") or "cc"
@@ -193,8 +196,14 @@ describe("installation", function()
         .. flags .. " -o " .. q(tmp .. "/query") .. " " .. q(src)
         .. " $(" .. pc .. " pkg-config --cflags --libs dolphindb)")
       assert.are.equal(0, rc, out)
+      query_exe = tmp .. "/query"
+      return query_exe
+    end
+
+    it("builds the README's C example with pkg-config and runs it", function()
+      local exe = build_c_example()
       local t0 = require("dolphindb.core").now()
-      rc, out = sh("env -u LD_PRELOAD " .. q(tmp .. "/query") .. " 127.0.0.1 " .. server.port)
+      local rc, out = sh("env -u LD_PRELOAD " .. q(exe) .. " 127.0.0.1 " .. server.port)
       local secs = require("dolphindb.core").now() - t0
       assert.are.equal(0, rc, out)
       assert.matches("sleep%(500%); 1%+1 %-> 2\n", out)
@@ -202,6 +211,20 @@ describe("installation", function()
       assert.matches("2024%.01%.02 %+ 1 %-> 2024%.01%.03\n", out)
       assert.matches("failed: task %-%d+: server error: .*Cannot recognize the token bar", out)
       assert.is_true(secs < 10, "the C example took " .. secs .. " s")
+    end)
+
+    -- A failed open must not look like success: the pool may already be CLOSED (not
+    -- FAILED) by the time the program looks, so the example has to test for OPEN.
+    it("has the README's C example exit non-zero when no server listens on the port", function()
+      local exe = build_c_example()
+      local gone = ddbmini.start {}
+      local port = gone.port
+      gone:stop()                                  -- a port where nothing listens now
+      local rc, out = sh("env -u LD_PRELOAD timeout 20 " .. q(exe) .. " 127.0.0.1 " .. port)
+      assert.are_not.equal(0, rc, out)
+      assert.are_not.equal(124, rc, "the C example hung:\n" .. out)
+      assert.matches("127%.0%.0%.1:" .. port, out)
+      assert.is_falsy(out:find("->", 1, true), out)
     end)
   end)
 

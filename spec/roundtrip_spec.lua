@@ -1,4 +1,4 @@
--- Every row of the official byte vectors (shared/vectors/cpp-api.tsv) goes to ddbmini
+-- Every row of the official byte vectors (tests/vectors/cpp-api.tsv) goes to ddbmini
 -- as a function argument over a real socket and comes back: pool:run{"echo", value,
 -- typed = true} (echo is ddbmini's identity function). The value sent is the row
 -- decoded with {typed = true}, which keeps every scalar's DolphinDB type, and the

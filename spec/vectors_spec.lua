@@ -1,4 +1,4 @@
--- The official C++ API byte vectors (shared/vectors/cpp-api.tsv) through the Lua
+-- The official C++ API byte vectors (tests/vectors/cpp-api.tsv) through the Lua
 -- value layer: every row decodes completely, re-encodes byte-exactly (typed mode:
 -- always; plain mode: except rows whose type a plain Lua value cannot carry), and
 -- a good share of rows is compared with a hand-written expected Lua value.

@@ -25,11 +25,11 @@ target_include_directories(codec_test_support PUBLIC ${DDB_CODEC_ROOT}/tests)
 
 add_executable(test_codec_vectors ${DDB_CODEC_ROOT}/tests/test_codec_vectors.c)
 target_link_libraries(test_codec_vectors codec_test_support)
-add_test(NAME test_codec_vectors COMMAND test_codec_vectors ${DDB_SHARED_DIR})
+add_test(NAME test_codec_vectors COMMAND test_codec_vectors ${DDB_VECTORS_DIR})
 
 add_executable(test_codec_examples ${DDB_CODEC_ROOT}/tests/test_codec_examples.c)
 target_link_libraries(test_codec_examples codec_test_support)
-add_test(NAME test_codec_examples COMMAND test_codec_examples ${DDB_SHARED_DIR})
+add_test(NAME test_codec_examples COMMAND test_codec_examples ${DDB_VECTORS_DIR})
 
 add_executable(test_codec_compress ${DDB_CODEC_ROOT}/tests/test_codec_compress.c)
 target_link_libraries(test_codec_compress codec_test_support)
@@ -37,7 +37,7 @@ add_test(NAME test_codec_compress COMMAND test_codec_compress)
 
 add_executable(test_codec_malformed ${DDB_CODEC_ROOT}/tests/test_codec_malformed.c)
 target_link_libraries(test_codec_malformed codec_test_support)
-add_test(NAME test_codec_malformed COMMAND test_codec_malformed ${DDB_SHARED_DIR})
+add_test(NAME test_codec_malformed COMMAND test_codec_malformed ${DDB_VECTORS_DIR})
 
 # ---- benchmark (an executable, not a test): bench_decode [rows] [runs]
 add_executable(bench_decode ${DDB_CODEC_ROOT}/bench/bench_decode.c)

@@ -1,4 +1,4 @@
-/* ddb_codec.h — serialize and deserialize DolphinDB objects (PROTOCOL.md §4).
+/* ddb_codec.h — serialize and deserialize DolphinDB objects (docs/PROTOCOL.md §4).
  * Sans-I/O: plain functions over buffers. */
 #ifndef DDB_CODEC_H
 #define DDB_CODEC_H
@@ -62,7 +62,7 @@ void ddb_encoder_init(ddb_encoder *e);      /* ids from 0, no compression */
 int ddb_encode(ddb_encoder *e, ddb_buf *out, const ddb_obj *o,
                char *errbuf, size_t errlen);
 
-/* ---------------- compression (PROTOCOL.md §4.18) ---------------- */
+/* ---------------- compression (docs/PROTOCOL.md §4.18) ---------------- */
 /* Used by the decoder and by ddbmini's compressed replies; exposed for tests. */
 int ddb_dod_encode(ddb_buf *out, const void *cells, int64_t n, int unit);  /* one block */
 int ddb_dod_decode(const void *in, size_t inlen, void *cells, int64_t n, int unit,

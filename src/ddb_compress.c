@@ -1,4 +1,4 @@
-/* ddb_compress.c — delta-of-delta blocks (PROTOCOL.md §4.18.3). LZ4 blocks are plain
+/* ddb_compress.c — delta-of-delta blocks (docs/PROTOCOL.md §4.18.3). LZ4 blocks are plain
  * liblz4 calls made by the encoder and decoder directly.
  *
  * Bit stream: 64-bit words filled from the most significant bit; each word stored

@@ -494,7 +494,8 @@ void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms)
     ddb_behavior b = t->behavior;
     if (p->cfg.high_availability) {
         /* A resend keeps the clientId of the connection that first sent it, so the
-         * server can match -seqNo against what that client executed (§2.6). */
+         * server can match -seqNo against what that client executed
+         * (docs/PROTOCOL.md §2.6). */
         if (t->seqno == 0) {
             t->seqno = ++p->seqno;
             memcpy(t->client_id, c->client_id, sizeof t->client_id);

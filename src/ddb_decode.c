@@ -1,4 +1,4 @@
-/* ddb_decode.c — the incremental object decoder (PROTOCOL.md §4).
+/* ddb_decode.c — the incremental object decoder (docs/PROTOCOL.md §4).
  *
  * A resumable state machine over an explicit stack of frames (one per object under
  * construction). Each feed consumes every byte it is given unless the object ends

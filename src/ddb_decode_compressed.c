@@ -1,4 +1,4 @@
-/* ddb_decode_compressed.c — compressed vectors (type 26, PROTOCOL.md §4.18).
+/* ddb_decode_compressed.c — compressed vectors (type 26, docs/PROTOCOL.md §4.18).
  *
  * The whole compressed payload has been gathered (its size is in the header). We
  * inflate the blocks into one buffer that starts with a synthesized ordinary vector

@@ -1,5 +1,5 @@
 /* ddb_encode.c — object encoder, little-endian, byte-compatible with the official
- * C++ API (PROTOCOL.md §4; vectors/cpp-api.tsv):
+ * C++ API (docs/PROTOCOL.md §4; tests/vectors/cpp-api.tsv):
  *   - SYMBOL vectors get a fresh symbol base each, "" first, then the symbols in
  *     order of first appearance; ids count up per ddb_encoder (tables count from 0);
  *   - an empty SYMBOL vector is written as type 17 with no base;

@@ -1,7 +1,7 @@
 /* ddb_obj.h — the DolphinDB object model shared by every layer.
  *
  * No I/O, no loop, no Lua. A ddb_obj is a reference-counted, immutable-after-build
- * value of any data form and type (PROTOCOL.md §4). Column data lives in flat arrays
+ * value of any data form and type (docs/PROTOCOL.md §4). Column data lives in flat arrays
  * in the host's byte order, exactly as the wire lays them out in little-endian, so the
  * decoder can copy bytes straight in and a Lua FFI view can point at them.
  *
@@ -65,7 +65,7 @@ typedef enum ddb_type_class {
     DDB_CLASS_ANY, DDB_CLASS_ARRAY, DDB_CLASS_INVALID
 } ddb_type_class;
 
-/* NULL sentinels (PROTOCOL.md §4.3). */
+/* NULL sentinels (docs/PROTOCOL.md §4.3). */
 #define DDB_NULL_I8   INT8_MIN
 #define DDB_NULL_I16  INT16_MIN
 #define DDB_NULL_I32  INT32_MIN

@@ -325,7 +325,7 @@ void ddb_pool_task_conn_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *
     p->nrunning--;
     if (p->cfg.high_availability && !ddb_pool_is_stopping(p) && t->resends < p->nsites + 1) {
         /* HA: resend on the next READY connection; the negated seqNo lets the server
-         * recognise a request it already executed (§2.6). */
+         * recognise a request it already executed (docs/PROTOCOL.md §2.6). */
         t->resends++;
         atomic_store(&t->state, DDB_TASK_QUEUED);
         queue_push(p, t, 1);

@@ -67,7 +67,7 @@ int ddb_behavior_format(const ddb_behavior *b, char *out, size_t outlen)
     int ha = b->client_id && b->client_id[0];
     /* flag_1_priority_parallelism[_rootId_fetchSize_offset_clientId_seqNo]: fields 5
      * (rootId) and 7 (offset) are always empty; trailing empty fields are dropped
-     * (§3.1). */
+     * (docs/PROTOCOL.md §3.1). */
     text_int(&t, b->flag);
     text_str(&t, "_1_");
     text_int(&t, b->priority);

@@ -1,4 +1,4 @@
-/* ddb_proto.h — the DolphinDB API protocol without I/O (PROTOCOL.md §1-3, §5).
+/* ddb_proto.h — the DolphinDB API protocol without I/O (docs/PROTOCOL.md §1-3, §5).
  *
  * Request builders append one complete request to a ddb_buf. The response parser is
  * fed whatever bytes arrived, in chunks of any size, and says when one response is
@@ -16,7 +16,7 @@
 #include "ddb_obj.h"
 #include "ddb_codec.h"
 
-/* Request flag bits (PROTOCOL.md §3.2) this client may set. */
+/* Request flag bits (docs/PROTOCOL.md §3.2) this client may set. */
 enum {
     DDB_FLAG_URGENT = 1,
     DDB_FLAG_CLEAR_MEMORY = 16,

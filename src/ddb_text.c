@@ -119,7 +119,7 @@ static int64_t null_of_width(int width)
     return width == 1 ? INT8_MIN : width == 2 ? INT16_MIN : width == 4 ? INT32_MIN : INT64_MIN;
 }
 
-/* NULL rule of one FIXED cell (PROTOCOL.md §4.3). */
+/* NULL rule of one FIXED cell (docs/PROTOCOL.md §4.3). */
 static int cell_is_null(int type, const void *cell)
 {
     int w = cell_width(type);

@@ -37,7 +37,7 @@ int ddb_parse_int128(const char *s, size_t len, uint8_t out[16]);
 /* "3.14" with scale -> unscaled integer (int128 as two int64, lo first). Rounds half
  * away from zero past the scale; -1 on overflow or bad text. */
 int ddb_parse_decimal(const char *s, size_t len, int scale, int64_t out[2]);
-/* "3d", "10H", "5ms", ... -> value and unit code (PROTOCOL.md §4.5.5). */
+/* "3d", "10H", "5ms", ... -> value and unit code (docs/PROTOCOL.md §4.5.5). */
 int ddb_parse_duration(const char *s, size_t len, int32_t *value, int32_t *unit);
 
 /* Calendar helpers (proleptic Gregorian, days since 1970-01-01). */

@@ -1,4 +1,4 @@
-/* ddb_thread.c — the loop-thread driver (DESIGN.md "nginx", option A).
+/* ddb_thread.c — the loop-thread driver (docs/DESIGN.md "nginx", option A).
  *
  * The pool runs unchanged on a private uv_loop_t in a thread of its own. Other threads
  * talk to it through an inbox (mutex + uv_async_t): submit, cancel, and "call"

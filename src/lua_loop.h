@@ -1,6 +1,6 @@
 /* lua_loop.h — the libuv loop owned by one Lua state, and its tickets.
  *
- * Why tickets: coroutine.yield() must stay in Lua (DESIGN.md "Where to yield"). C code
+ * Why tickets: coroutine.yield() must stay in Lua (docs/DESIGN.md "Where to yield"). C code
  * starts an operation and hands Lua a ticket (a number); libuv callbacks only append
  * the ticket of a finished operation to the ready list; after uv_run returns, Lua takes
  * the ready list (core.run_once) and resumes whoever parked on those tickets. No Lua

@@ -1,5 +1,5 @@
 /* lua_ngx.c — `dolphindb.ngxcore`: the loop-thread pool (include/dolphindb.h,
- * ddb_pool_thread_*) for nginx workers (DESIGN.md "nginx", option A).
+ * ddb_pool_thread_*) for nginx workers (docs/DESIGN.md "nginx", option A).
  *
  * An nginx worker must never block and a C function must never yield an nginx request
  * coroutine, so the pool runs on its own loop thread and the worker only learns about

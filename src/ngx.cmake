@@ -1,5 +1,5 @@
 # dolphindb.ngxcore: the loop-thread pool (ddb_pool_thread_*) as a Lua C module for
-# nginx workers (DESIGN.md "nginx", option A; lua/dolphindb/ngx.lua is its Lua side).
+# nginx workers (docs/DESIGN.md "nginx", option A; lua/dolphindb/ngx.lua is its Lua side).
 # Like core.so it never links libluajit: nginx's Lua module provides lua_*.
 # The value conversion (src/lua_value.c) is compiled in; it hands objects to
 # dolphindb.value, which uses dolphindb.core's object handles.

@@ -12,4 +12,4 @@ endif()
 
 add_executable(test_text tests/test_text.c)
 target_link_libraries(test_text PRIVATE ddbtext)
-add_test(NAME text COMMAND test_text ${DDB_SHARED_DIR}/vectors/cpp-api.tsv)
+add_test(NAME text COMMAND test_text ${DDB_VECTORS_DIR}/cpp-api.tsv)

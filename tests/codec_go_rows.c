@@ -178,7 +178,7 @@ static void counts_row(int line, const char *desc, const uint8_t *p, size_t len)
 int run_go(const char *dir)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/vectors/official-go.tsv", dir);
+    snprintf(path, sizeof path, "%s/official-go.tsv", dir);
     cs_table t;
     if (cs_load_tsv(path, &t) < 0) { CHECK(false, "cannot read %s", path); return 0; }
     for (int r = 0; r < t.nrows; r++) {

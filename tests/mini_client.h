@@ -1,7 +1,7 @@
 /* mini_client.h — a tiny blocking DolphinDB-protocol client over a raw socket.
  *
  * Made for ddbmini's tests and as a baseline for benchmarks: one connection, one
- * request at a time, no libuv. Requests are built by hand (PROTOCOL.md §1.2) and
+ * request at a time, no libuv. Requests are built by hand (docs/PROTOCOL.md §1.2) and
  * responses read with the shared codec's incremental decoder.
  *
  *   mini_client c;

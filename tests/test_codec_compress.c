@@ -1,4 +1,4 @@
-/* test_codec_compress — delta-of-delta against PROTOCOL.md §4.18.4 and E39/E40,
+/* test_codec_compress — delta-of-delta against docs/PROTOCOL.md §4.18.4 and E39/E40,
  * random delta-of-delta round trips (NULLs, extremes, several blocks, both byte
  * orders), and compressed tables (LZ4 and delta) of every column type encoded then
  * decoded (one-shot and in pieces) back to an equal value. */

@@ -1,11 +1,11 @@
-/* test_codec_examples — the worked examples of PROTOCOL.md §7.1 (E1..E40) and the
- * one-line objects of §7.2, read straight from the document: each decodes using all
- * its bytes and re-encodes byte for byte, except where the document's writer is not
+/* test_codec_examples — the worked examples E1..E40 and the one-line objects L1..L23
+ * of tests/vectors/protocol-examples.tsv (tests/vectors/README.md): each decodes using
+ * all its bytes and re-encodes byte for byte, except where the examples' writer is not
  * the C++ one we mirror: E35 (a reused symbol base; C++ never reuses), E37..E39
  * (stand-alone compressed vectors; C++ compresses only tables) and the plain
  * type-17 SYMBOL vector — those must re-decode to an equal value. E40 (a compressed
  * table) re-encodes exactly with delta-of-delta table compression on.
- * Usage: test_codec_examples <shared dir> */
+ * Usage: test_codec_examples <vectors dir> */
 #include "codec_support.h"
 
 #include <stdio.h>
@@ -72,35 +72,20 @@ static void check_example(const char *name, const char *hex)
 int main(int argc, char **argv)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/PROTOCOL.md", argc > 1 ? argv[1] : "../shared");
-    FILE *fp = fopen(path, "r");
-    CHECK(fp != NULL, "cannot open %s", path);
-    if (!fp) return cs_finish("test_codec_examples");
-    char *line = NULL, heading[256] = "";
-    size_t cap = 0;
-    bool in7 = false;
-    while (getline(&line, &cap, fp) >= 0) {
-        line[strcspn(line, "\r\n")] = 0;
-        if (!strncmp(line, "### 7.1", 7)) in7 = true;
-        if (!strncmp(line, "### 7.3", 7)) in7 = false;
-        if (!in7) continue;
-        if (!strncmp(line, "#### ", 5)) snprintf(heading, sizeof heading, "%s", line + 5);
-        if (!strncmp(line, "hex: ", 5)) check_example(heading, line + 5);
-        /* §7.2 table rows: | object | `hex` | */
-        char *tick = line[0] == '|' ? strchr(line, '`') : NULL;
-        if (tick) {
-            char *end = strchr(tick + 1, '`');
-            if (end) {
-                *end = 0;
-                line[strcspn(line, "`")] = 0;
-                snprintf(heading, sizeof heading, "7.2%s", line + 1);
-                check_example(heading, tick + 1);
-            }
-        }
+    snprintf(path, sizeof path, "%s/protocol-examples.tsv", argc > 1 ? argv[1] : "tests/vectors");
+    cs_table t;
+    if (cs_load_tsv(path, &t) < 0) {
+        CHECK(false, "cannot read %s", path);
+        return cs_finish("test_codec_examples");
     }
-    free(line);
-    fclose(fp);
-    printf("PROTOCOL.md §7.1/§7.2: %d examples decoded and re-encoded\n", examples);
+    for (int r = 0; r < t.nrows; r++) {
+        /* "E35. Table whose ..." : check_example recognises the exceptions by name */
+        char name[300];
+        snprintf(name, sizeof name, "%s. %s", cs_field(&t, r, "id"), cs_field(&t, r, "description"));
+        check_example(name, cs_field(&t, r, "hex"));
+    }
+    cs_free_tsv(&t);
+    printf("protocol-examples.tsv: %d examples decoded and re-encoded\n", examples);
     CHECK(examples >= 60, "expected ~63 examples, found %d", examples);
     return cs_finish("test_codec_examples");
 }

@@ -1,6 +1,6 @@
 /* test_codec_malformed — bad input gets a clear one-line error, never a crash, a
  * hang or an unbounded allocation; truncated input is NEED_MORE, never an error.
- * Usage: test_codec_malformed <shared dir> */
+ * Usage: test_codec_malformed <vectors dir> */
 #include "codec_support.h"
 
 #include <malloc.h>
@@ -71,7 +71,7 @@ static int truncations(const uint8_t *b, size_t len, const char *what)
 static void truncation_suite(const char *dir)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/vectors/cpp-api.tsv", dir);
+    snprintf(path, sizeof path, "%s/cpp-api.tsv", dir);
     cs_table t;
     CHECK(cs_load_tsv(path, &t) == 0, "cannot read %s", path);
     int offsets = 0, rows = 0;
@@ -84,7 +84,7 @@ static void truncation_suite(const char *dir)
         free(b);
     }
     cs_free_tsv(&t);
-    const char *compressed[] = {   /* E39 and E40 of PROTOCOL.md */
+    const char *compressed[] = {   /* E39, E40 of tests/vectors/protocol-examples.tsv */
         "1a0130000000010000000001ff02040400000000000005000000ffffffff18000000000000400100"
         "0080ffffffffff7ec09f0000000000ffffff",
         "0806030000000200000000760073001a0130000000010000000001ff020404000000000000030000"
@@ -472,7 +472,7 @@ static void declared_counts(void)
 int main(int argc, char **argv)
 {
     big_endian();
-    truncation_suite(argc > 1 ? argv[1] : "../shared");
+    truncation_suite(argc > 1 ? argv[1] : "tests/vectors");
     structural_errors();
     symbol_errors();
     decimal_errors();

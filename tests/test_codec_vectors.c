@@ -1,10 +1,10 @@
-/* test_codec_vectors — the official byte vectors (shared/vectors):
+/* test_codec_vectors — the official byte vectors (tests/vectors/README.md):
  *  cpp-api.tsv: every row decodes consuming all bytes, re-encodes byte for byte,
  *  decodes identically when fed byte by byte and in random pieces, and (for the
  *  rows listed in check_values) holds the value its description states.
  *  official-go.tsv: every valid row decodes; rows the data marks inconsistent are
  *  rejected with an error.
- * Usage: test_codec_vectors <shared dir> */
+ * Usage: test_codec_vectors <vectors dir> */
 #include "codec_support.h"
 #include "codec_values.h"
 
@@ -60,7 +60,7 @@ static void check_cpp_row(const char *id, const uint8_t *bytes, size_t len)
 static int run_cpp(const char *dir)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/vectors/cpp-api.tsv", dir);
+    snprintf(path, sizeof path, "%s/cpp-api.tsv", dir);
     cs_table t;
     if (cs_load_tsv(path, &t) < 0) { CHECK(false, "cannot read %s", path); return 0; }
     for (int r = 0; r < t.nrows; r++) {
@@ -78,7 +78,7 @@ static int run_cpp(const char *dir)
 
 int main(int argc, char **argv)
 {
-    const char *dir = argc > 1 ? argv[1] : "../shared";
+    const char *dir = argc > 1 ? argv[1] : "tests/vectors";
     int n = run_cpp(dir);
     printf("cpp-api.tsv: %d rows decoded, re-encoded, fed in pieces; %d rows value-checked\n",
            n, cv_checked_rows());

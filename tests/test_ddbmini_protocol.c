@@ -45,7 +45,7 @@ static void test_handshakes(void)
     ddb_obj_unref(o);
     mini_client_close(&c);
 
-    /* the first request may be a script without connect (§2.6) */
+    /* the first request may be a script without connect (docs/PROTOCOL.md §2.6) */
     mini_client_open(&c, "127.0.0.1", P.port);
     o = script_obj(&c, "40+2");
     CHECK(int_of(o) == 42 && c.session_id > 0 && c.session_id != sid, "script first: new session");

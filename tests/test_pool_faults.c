@@ -318,8 +318,8 @@ static void test_server_faults(void)
     printf("ok  server faults: drop mid-response, stall + timeout, garbage; pool recovers\n");
 }
 
-/* POOL-SEMANTICS §2.1: a broken connection that cannot come back must not swallow
- * tasks; everything runs on the healthy one. */
+/* A broken connection that cannot come back must not swallow tasks; everything runs
+ * on the healthy one (docs/DESIGN.md "Pool semantics", no task sink). */
 static void test_no_task_sink(void)
 {
     ddb_pool_config cfg;

@@ -1,4 +1,4 @@
-/* test_proto.c — the sans-I/O protocol layer on hand-written bytes (PROTOCOL.md §7.3):
+/* test_proto.c — the sans-I/O protocol layer on hand-written bytes (docs/PROTOCOL.md §7.3):
  * request builders byte for byte, the response parser fed whole, one byte at a time
  * and in random chunks, and malformed streams rejected with a clear message. */
 #include "ddb_proto.h"
@@ -37,7 +37,7 @@ static void expect_bytes(const char *what, const ddb_buf *b, const char *hex)
     CHECK(same, "%s: got %zu bytes '%.*s', want %zu bytes", what, b->len, (int)b->len,
           b->p, n);
     if (same)
-        printf("ok  %s (%zu bytes match PROTOCOL.md)\n", what, n);
+        printf("ok  %s (%zu bytes match docs/PROTOCOL.md)\n", what, n);
 }
 
 static void test_requests(void)

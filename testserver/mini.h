@@ -124,7 +124,7 @@ mini_job *jobs_start(int64_t session_id, const char *user, const char *desc,
 void jobs_finish(mini_job *job);
 void jobs_cancel_all(void);                                /* shutdown */
 
-/* ---- HA retry cache (§8.5) ---- */
+/* ---- HA retry cache (docs/PROTOCOL.md §8.5) ---- */
 #define MINI_HA_MAX_RESULT (16 * 1024 * 1024)  /* bigger results are not cached */
 /* On a retry (seq < 0) of a cached request returns 1 with copies in result and error. */
 int ha_lookup(const char *client_id, int64_t seq, ddb_obj **result, char **error);

@@ -1,4 +1,4 @@
-/* request.c — parsing a request's header line and body (PROTOCOL.md §1.2-1.3, §3)
+/* request.c — parsing a request's header line and body (docs/PROTOCOL.md §1.2-1.3, §3)
  * and executing it against the session (runs on a pool thread). */
 #include "server.h"
 #include "eval.h"

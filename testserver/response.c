@@ -4,7 +4,7 @@
  * buffer but written straight from its cell array (the segment keeps a reference to
  * the column). Everything else goes through the shared encoder (ddb_encode). With
  * fetchSize a table becomes an ANY-vector header plus tables of at most fetchSize
- * rows (PROTOCOL.md §1.8); with the compress flag tables are encoded compressed. */
+ * rows (docs/PROTOCOL.md §1.8); with the compress flag tables are encoded compressed. */
 #include "server.h"
 #include "values.h"
 

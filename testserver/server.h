@@ -17,7 +17,7 @@
 
 enum { CMD_CONNECT = 1, CMD_SCRIPT, CMD_FUNCTION, CMD_VARIABLE };
 
-/* Behavior-string flag bits (PROTOCOL.md §3.2). */
+/* Behavior-string flag bits (docs/PROTOCOL.md §3.2). */
 enum {
     FLAG_URGENT = 1, FLAG_ASYNC = 4, FLAG_PICKLE = 8, FLAG_CLEAR_MEMORY = 16,
     FLAG_COMPRESS = 64, FLAG_PYTHON = 2048, FLAG_KDB = 4096, FLAG_ARROW = 32768

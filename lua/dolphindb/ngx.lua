@@ -1,5 +1,5 @@
 -- dolphindb.ngx — the DolphinDB pool inside nginx workers (OpenResty / Debian's
--- nginx + lua-nginx-module + lua-resty-core). DESIGN.md "nginx", option A.
+-- nginx + lua-nginx-module + lua-resty-core). docs/DESIGN.md "nginx", option A.
 --
 --   init_worker_by_lua_block {
 --     local ddb = require "dolphindb.ngx"

@@ -1,6 +1,6 @@
 -- dolphindb.sched — the coroutine scheduler over the module's libuv loop.
 --
--- Model (DESIGN.md "Where to yield"): C starts an operation and returns a ticket;
+-- Model (docs/DESIGN.md "Where to yield"): C starts an operation and returns a ticket;
 -- libuv callbacks only append finished tickets to a ready list; core.run_once() runs
 -- the loop once and hands that list to Lua; here we resume whoever parked on each
 -- ticket. coroutine.yield() therefore stays in Lua and no Lua code runs inside libuv.

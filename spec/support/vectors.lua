@@ -1,6 +1,6 @@
--- Reads the official byte vectors (shared/vectors/cpp-api.tsv): one table per row
--- with id, description, script, hex, bytes, rendering. The shared folder comes from
--- DDB_SHARED_DIR, else ../shared beside the repository.
+-- Reads the official byte vectors (tests/vectors/cpp-api.tsv, tests/vectors/README.md):
+-- one table per row with id, description, script, hex, bytes, rendering. Paths are
+-- relative to the repository root, where scripts/busted.sh runs busted.
 local M = {}
 
 local function unescape(s)
@@ -19,16 +19,12 @@ function M.hex(s)
   return (s:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
 end
 
-function M.shared_dir()
-  local dir = os.getenv("DDB_SHARED_DIR")
-  if dir and dir ~= "" then return dir end
-  return "../shared"
-end
+M.dir = "tests/vectors"
 
 -- All rows of a vectors file, in file order; errors if the file is missing.
 function M.load(name)
-  local path = M.shared_dir() .. "/vectors/" .. (name or "cpp-api.tsv")
-  local f = assert(io.open(path, "rb"), "cannot open " .. path .. " (set DDB_SHARED_DIR)")
+  local path = M.dir .. "/" .. (name or "cpp-api.tsv")
+  local f = assert(io.open(path, "rb"), "dolphindb: cannot open " .. path)
   local rows, header = {}, nil
   for line in f:lines() do
     line = line:gsub("\r$", "")
