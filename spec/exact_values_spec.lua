@@ -1,4 +1,4 @@
--- Exact data both ways (issue 12 §4): values that once changed on the way in or out.
+-- Exact data both ways (issue 12, part 4): values that once changed on the way in or out.
 --   * DECIMAL matrices keep their columns (decoder, and ddbmini's upload through it);
 --   * typed scalars below the top level of a constructed value keep their type;
 --   * dictionary and set keys of temporal types outside years 0000-9999 go back;
@@ -16,7 +16,7 @@ local function typed(bytes)
   return v
 end
 
--- 2 x 3 DECIMAL32(2) matrix, cells 0.01 .. 0.06 (PROTOCOL.md 4.11: rows, cols, scale, cells)
+-- 2 x 3 DECIMAL32(2) matrix, cells 0.01 .. 0.06 (docs/PROTOCOL.md §4.11: rows, cols, scale, cells)
 local DEC_MATRIX = unhex("2503 00 2503 02000000 03000000 02000000"
   .. "01000000 02000000 03000000 04000000 05000000 06000000")
 

@@ -205,7 +205,7 @@ int ddb__step_mat_dims(ddb_decoder *d, frame *f)
     f->cols = cols;
     f->n = (int64_t)rows * cols;
     f->blob_len = -1;
-    if (ddb_is_decimal(f->wtype)) {     /* rows, cols, scale, cells (PROTOCOL.md 4.11) */
+    if (ddb_is_decimal(f->wtype)) {     /* rows, cols, scale, cells (docs/PROTOCOL.md §4.11) */
         f->st = ST_SCALE;
         f->after = ST_MAT_DIMS;
         return GO;

@@ -214,7 +214,7 @@ static void odd_objects(void)
     }
 }
 
-/* A DECIMAL matrix is rows, cols, scale, then every cell (PROTOCOL.md 4.11): the
+/* A DECIMAL matrix is rows, cols, scale, then every cell (docs/PROTOCOL.md §4.11): the
  * decoder once went from the scale to the cells without keeping the column count,
  * so a 2x3 matrix came back as 2x1 (and 2x0 read cells from nowhere). */
 static void decimal_matrix_dims(void)
