@@ -221,6 +221,54 @@ void ddb_lua_task_args_free(ddb_task_spec *spec)
 
 /* ---- outcomes ------------------------------------------------------------------- */
 
+/* The kind of a failed task (docs/API.md "Errors"), from its terminal state and, for
+ * FAILED, from what the core wrote right after "task <id>: " (ddb_pool.c's fixed
+ * words, never the script, which comes last in parentheses). */
+static const char *failure_kind(ddb_task *t, int state)
+{
+    if (state == DDB_TASK_CANCELLED) return "cancelled";
+    if (state == DDB_TASK_ABANDONED) return "shutdown";
+    if (ddb_task_server_error(t)) return "server";
+    const char *e = ddb_task_error(t);
+    const char *what = e ? strstr(e, ": ") : NULL;
+    if (!what) return "connection";
+    what += 2;
+    if (strncmp(what, "timed out", 9) == 0) return "timeout";
+    if (strncmp(what, "server error:", 13) == 0) return "server";
+    if (strncmp(what, "pool is shut down", 17) == 0) return "shutdown";
+    if (strncmp(what, "connection lost while running: protocol error", 45) == 0) return "protocol";
+    return "connection";
+}
+
+static void set_string(lua_State *L, const char *k, const char *v)
+{
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+}
+
+int ddb_lua_push_failure(lua_State *L, ddb_task *t, const char *conv_error)
+{
+    int state = ddb_task_state(t);
+    lua_createtable(L, 0, 5);
+    set_string(L, "kind", conv_error ? "result" : failure_kind(t, state));
+    if (conv_error) {
+        const char *why = strncmp(conv_error, "dolphindb: ", 11) == 0 ? conv_error + 11
+                                                                        : conv_error;
+        lua_pushfstring(L, "dolphindb: task %f: %s", (lua_Number)ddb_task_id(t), why);
+    } else {
+        const char *e = ddb_task_error(t);
+        if (e) lua_pushfstring(L, "dolphindb: %s", e);
+        else lua_pushfstring(L, "dolphindb: task ended %s", ddb_task_state_name(state));
+    }
+    lua_setfield(L, -2, "message");
+    lua_pushnumber(L, (lua_Number)ddb_task_id(t));
+    lua_setfield(L, -2, "task_id");
+    const char *se = ddb_task_server_error(t);
+    if (se && !conv_error) set_string(L, "server_error", se);
+    set_string(L, "state", ddb_task_state_name(state));
+    return 1;
+}
+
 int ddb_lua_push_outcome(lua_State *L, ddb_task *t, int conv)
 {
     int state = ddb_task_state(t);
@@ -236,15 +284,11 @@ int ddb_lua_push_outcome(lua_State *L, ddb_task *t, int conv)
         if (rc > 0) return 2;
         const char *why = lua_tostring(L, -1);
         lua_pushboolean(L, 0);
-        if (why && strncmp(why, "dolphindb: ", 11) == 0) lua_pushstring(L, why);
-        else lua_pushfstring(L, "dolphindb: %s", why ? why : "cannot convert the result");
+        ddb_lua_push_failure(L, t, why ? why : "cannot convert the result");
         return 2;
     }
-    const char *e = ddb_task_error(t);
     lua_pushboolean(L, 0);
-    if (e) lua_pushfstring(L, "dolphindb: %s", e);
-    else lua_pushfstring(L, "dolphindb: task ended %s", ddb_task_state_name(state));
-    return 2;
+    return 1 + ddb_lua_push_failure(L, t, NULL);
 }
 
 int ddb_lua_push_messages(lua_State *L, ddb_task *t)

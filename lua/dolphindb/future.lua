@@ -16,6 +16,7 @@
 -- The future keeps its task (and the pool) referenced only until the task ends.
 
 local sched = require "dolphindb.sched"
+local errors = require "dolphindb.errors"
 
 local Future = {}
 Future.__index = Future
@@ -67,8 +68,8 @@ end
 
 local function wait(f, timeout, what)
   if not sched.wait_for(f, timeout) then
-    error(("dolphindb: timed out after %g s waiting for the %s of task %s (the task keeps running)")
-      :format(timeout, what, tostring(f._id)), 3)
+    error(errors.new("timeout", ("dolphindb: timed out after %g s waiting for the %s of task %s (the task keeps running)")
+      :format(timeout, what, tostring(f._id)), f._id), 3)
   end
 end
 
@@ -107,7 +108,8 @@ function Future:cancel()
   if self._done then return self._cancelled == true end
   if not self._pool._c:cancel_held(self._ticket) then return false end
   self._cancelled = true
-  settle(self, false, ("dolphindb: task %s was cancelled"):format(tostring(self._id)))
+  settle(self, false, errors.new("cancelled",
+    ("dolphindb: task %s was cancelled"):format(tostring(self._id)), self._id))
   return true
 end
 

@@ -38,6 +38,7 @@
 local ngxcore = require "dolphindb.ngxcore"
 local semaphore = require "ngx.semaphore"
 local options = require "dolphindb.options"
+local errors = require "dolphindb.errors"
 
 local ngx = ngx
 local type, tostring, error, pcall, setmetatable, getmetatable =
@@ -218,7 +219,8 @@ end
 local function outcome(self, rec)
   local task = rec.task
   if rec.cancelled then
-    return false, ("dolphindb: task %s was cancelled (script: %s)"):format(tostring(task:id()), rec.script)
+    return false, errors.new("cancelled", ("dolphindb: task %s was cancelled (script: %s)")
+      :format(tostring(task:id()), rec.script), task:id())
   end
   if self._show_output then
     local msgs = task:messages()
@@ -226,11 +228,15 @@ local function outcome(self, rec)
   end
   if task:state() == "DONE" then
     local ok, v = pcall(task.take_result, task, options.conversion(rec.opts))
-    if not ok then return false, "dolphindb: " .. tostring(v) end
+    if not ok then
+      local why = tostring(v):gsub("^dolphindb: ", "")
+      return false, errors.new("result", ("dolphindb: task %s: %s"):format(tostring(task:id()), why),
+        task:id())
+    end
     if rec.opts.pickleTableToList then v = table_to_list(v) end
     return true, v
   end
-  return false, "dolphindb: " .. (task:error() or ("task ended " .. task:state()))
+  return false, errors.wrap(task:failure())
 end
 
 function Pool:run(...)
@@ -315,8 +321,8 @@ local function wait_future(f, timeout, what)
     fail(3, "%s: timeout must be a number of seconds >= 0", what)
   end
   if not await(f._rec, timeout) then
-    error(("dolphindb: timed out after %g s waiting for the %s of task %s (the task keeps running)")
-      :format(timeout, what, tostring(future_id(f))), 3)
+    error(errors.new("timeout", ("dolphindb: timed out after %g s waiting for the %s of task %s (the task keeps running)")
+      :format(timeout, what, tostring(future_id(f))), future_id(f)), 3)
   end
 end
 
@@ -459,6 +465,7 @@ M.Future = Future
 -- The plain module's scheduler helpers, mapped onto nginx's own: spawn -> a light
 -- thread of the current request/timer, sleep -> ngx.sleep, now -> fresh ngx.now().
 function M.spawn(fn, ...) return ngx.thread.spawn(fn, ...) end
+M.is_timeout = errors.is_timeout
 function M.sleep(sec) return ngx.sleep(sec) end
 function M.now()
   ngx.update_time()

@@ -57,6 +57,7 @@ local core = require "dolphindb.core"
 local sched = require "dolphindb.sched"
 local Future = require "dolphindb.future"
 local options = require "dolphindb.options"
+local errors = require "dolphindb.errors"
 
 local error, pcall, getmetatable, setmetatable = error, pcall, getmetatable, setmetatable
 local await_ticket = sched.await_ticket
@@ -64,6 +65,7 @@ local fail, parse_call, check_task_id = options.fail, options.parse_call, option
 local strip_where, table_to_list, NO_OPTIONS = options.strip_where, options.table_to_list,
   options.NO_OPTIONS
 local conversion = options.conversion
+local wrap_error = errors.wrap
 
 local M = {}
 
@@ -102,8 +104,10 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
     if why == "" then why = "the pool ended in state " .. c:state() end
     self:_close()
     local where = ("%s:%d"):format(cfg.host, cfg.port)
-    if why:find(where, 1, true) then fail(2, "%s", why) end
-    fail(2, "cannot open the connection pool to %s: %s", where, why)
+    if not why:find(where, 1, true) then
+      why = ("cannot open the connection pool to %s: %s"):format(where, why)
+    end
+    error(errors.new("connection", "dolphindb: " .. why), 2)
   end
   return self
 end
@@ -146,7 +150,8 @@ local function outcome(self, task, opts)
     if msgs then print_messages(msgs) end
   end
   local ok, v = task:outcome(conversion(opts))
-  if ok and opts.pickleTableToList then v = table_to_list(v) end
+  if not ok then return false, wrap_error(v) end
+  if opts.pickleTableToList then v = table_to_list(v) end
   return ok, v
 end
 
@@ -155,7 +160,8 @@ end
 function Pool:_take(ticket, opts)
   local ok, v, msgs = c_finish(self._c, ticket, conversion(opts))
   if msgs and self._show_output then print_messages(msgs) end
-  if ok and opts.pickleTableToList then v = table_to_list(v) end
+  if not ok then return false, wrap_error(v) end
+  if opts.pickleTableToList then v = table_to_list(v) end
   return ok, v
 end
 

@@ -32,6 +32,7 @@
 -- it and wakes every waiter once.
 
 local core = require "dolphindb.core"
+local errors = require "dolphindb.errors"
 
 local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
 local co_running = coroutine.running
@@ -486,9 +487,7 @@ end
 
 M.now = now
 
-function M.is_timeout(err)
-  return type(err) == "string" and err:find("timed out", 1, true) ~= nil
-end
+M.is_timeout = errors.is_timeout
 
 -- handle methods
 function Handle:done() return self._done end
@@ -496,7 +495,7 @@ function Handle:wait(timeout) return M.wait_for(self, timeout) end
 
 function Handle:result(timeout)
   if not M.wait_for(self, timeout) then
-    error(("dolphindb: %s timed out after %g s"):format(handle_name(self), timeout), 2)
+    error(errors.new("timeout", ("dolphindb: %s timed out after %g s"):format(handle_name(self), timeout)), 2)
   end
   if not self._ok then
     self:_retrieve()
