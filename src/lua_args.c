@@ -45,7 +45,10 @@ static const char *opt_string(lua_State *L, int cfg, opt_name o, const char *dfl
     if (!opt_present(L, cfg, o)) return dflt;
     if (lua_type(L, -1) != LUA_TSTRING)
         luaL_error(L, "dolphindb: option '%s' must be a string", o.shown);
-    const char *s = lua_tostring(L, -1);   /* anchored by the config table */
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);   /* anchored by the config table */
+    if (strlen(s) != len)       /* C would read only the text before the NUL */
+        luaL_error(L, "dolphindb: option '%s' contains a NUL byte", o.shown);
     lua_pop(L, 1);
     return s;
 }
@@ -83,10 +86,12 @@ static int opt_bool(lua_State *L, int cfg, opt_name o, int dflt)
 static ddb_site *opt_sites(lua_State *L, int cfg, int *nsites)
 {
     static const opt_name sites_opt = { "sites", "highAvailabilitySites" };
-    static const opt_name host = { "host", "host" }, port = { "port", "port" };
+    static const opt_name host = { "host", "highAvailabilitySites[i].host" },
+                          port = { "port", "highAvailabilitySites[i].port" };
     *nsites = 0;
     if (!opt_present(L, cfg, sites_opt)) return NULL;
-    if (!lua_istable(L, -1)) luaL_error(L, "dolphindb: option 'highAvailabilitySites' must be a list");
+    if (!lua_istable(L, -1))
+        luaL_error(L, "dolphindb: option 'highAvailabilitySites' must be a list");
     int list = lua_gettop(L);
     int n = (int)lua_objlen(L, list);
     if (n == 0) {
@@ -98,10 +103,12 @@ static ddb_site *opt_sites(lua_State *L, int cfg, int *nsites)
     for (int i = 0; i < n; i++) {
         lua_rawgeti(L, list + 1, i + 1);
         int site = lua_gettop(L);
-        if (!lua_istable(L, site)) luaL_error(L, "dolphindb: sites[%d] must be {host=, port=}", i + 1);
+        if (!lua_istable(L, site))
+            luaL_error(L, "dolphindb: highAvailabilitySites[%d] must be {host=, port=}", i + 1);
         sites[i].host = opt_string(L, site, host, NULL);
         sites[i].port = opt_int(L, site, port, 0);
-        if (!sites[i].host) luaL_error(L, "dolphindb: sites[%d] has no host", i + 1);
+        if (!sites[i].host)
+            luaL_error(L, "dolphindb: highAvailabilitySites[%d] has no host", i + 1);
         lua_pop(L, 1);
     }
     lua_pop(L, 1);                /* the list; the array userdata stays on the stack */
@@ -198,7 +205,15 @@ static ddb_obj **convert_args(lua_State *L, int idx, int n)
 void ddb_lua_read_task(lua_State *L, int top, ddb_task_spec *spec)
 {
     ddb_task_spec_init(spec);
-    spec->text = luaL_checkstring(L, 2);
+    size_t len;
+    spec->text = luaL_checklstring(L, 2, &len);
+    /* The request carries the text as a C string: a NUL would silently cut it
+     * ("1\0 + 2" would run "1", "add\0x" would call add). */
+    const char *nul = memchr(spec->text, 0, len);
+    if (nul)
+        luaL_error(L, "dolphindb: the script (or function name) contains a NUL byte at "
+                   "byte %d; the server would see only the text before it",
+                   (int)(nul - spec->text) + 1);
     if (top > 3) read_task_options(L, spec);
     if (top < 3 || lua_isnil(L, 3)) return;
     luaL_checktype(L, 3, LUA_TTABLE);

@@ -37,11 +37,30 @@ end
 -- Values: typed constructors, ddb.null, encode/decode.
 if core.features.value then
   M.encode = core.encode
-  M.decode = core.decode
+  local decode = core.decode
+  -- core.decode's own argument errors would read "bad argument #1 to '?'"
+  function M.decode(bytes, pos, opts)
+    if type(bytes) ~= "string" then
+      error("dolphindb: decode expects a string of bytes, got " .. type(bytes), 2)
+    end
+    if pos ~= nil and not (type(pos) == "number" and pos >= 1 and pos <= #bytes + 1
+                           and pos == math.floor(pos)) then
+      error(("dolphindb: decode: position must be an integer in 1..%d, got %s")
+        :format(#bytes + 1, tostring(pos)), 2)
+    end
+    if opts ~= nil and type(opts) ~= "table" then
+      error("dolphindb: decode: options must be a table, got " .. type(opts), 2)
+    end
+    return decode(bytes, pos, opts)
+  end
 end
 if module_exists("dolphindb.value") then
   for k, v in pairs(require "dolphindb.value") do
     if M[k] == nil then M[k] = v end
+  end
+  local options = require "dolphindb.options"
+  for _, k in ipairs { "string", "symbol", "code" } do
+    if M[k] then M[k] = options.text_constructor(M[k], k) end
   end
 end
 

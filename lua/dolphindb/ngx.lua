@@ -45,7 +45,7 @@ local type, tostring, error, pcall, setmetatable, getmetatable =
   type, tostring, error, pcall, setmetatable, getmetatable
 
 local fail, parse_call, check_task_id = options.fail, options.parse_call, options.check_task_id
-local strip_where, table_to_list = options.strip_where, options.table_to_list
+local reraise, table_to_list = options.reraise, options.table_to_list
 
 local M = {}
 
@@ -65,9 +65,11 @@ local LUA_ONLY = { show_output = true, socketDir = true, exitGrace = true }
 -- The shared options (dolphindb.options) plus this file's own two.
 local function build_config(opts)
   local cfg = options.pool_config(opts, LUA_ONLY)
-  if opts.socketDir ~= nil and type(opts.socketDir) ~= "string" then fail(3, "socketDir must be a string") end
+  if opts.socketDir ~= nil and (type(opts.socketDir) ~= "string" or opts.socketDir:find("\0", 1, true)) then
+    fail(3, "DBConnectionPool: socketDir must be a string without NUL bytes")
+  end
   if opts.exitGrace ~= nil and not (type(opts.exitGrace) == "number" and opts.exitGrace >= 0) then
-    fail(3, "exitGrace must be a number of seconds >= 0")
+    fail(3, "DBConnectionPool: exitGrace must be a number of seconds >= 0")
   end
   return cfg
 end
@@ -179,7 +181,8 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
   if ngx.get_phase() == "init" then
     fail(2, "create the pool in init_worker_by_lua* (one pool per worker), not in the master")
   end
-  local c = ngxcore.pool_new(cfg, opts.socketDir or "/tmp")
+  local okc, c = pcall(ngxcore.pool_new, cfg, opts.socketDir or "/tmp")
+  if not okc then reraise(c, "DBConnectionPool", 2) end
   local self = setmetatable({
     _c = c, host = cfg.host, port = cfg.port, threadNum = cfg.thread_num,
     _recs = {}, _rec_ticket = {}, _byid = {}, _inflight = 0, _shut = false, _exiting = false,
@@ -204,10 +207,10 @@ local function check_open(self, method)
 end
 Pool._check_open = check_open
 
-function Pool:_submit(level, script, args, id, opts)
+function Pool:_submit(level, script, args, id, opts, method)
   local ok, task, ticket = pcall(self._c.submit, self._c, script, args, id, opts.clearMemory,
     opts.priority, opts.parallelism, opts.timeout)
-  if not ok then error(strip_where(task), level + 1) end
+  if not ok then reraise(task, method, level + 1) end
   local rec = { task = task, done = false, nwait = 0, opts = opts, script = script:sub(1, 200) }
   local slot = ticket % SLOTS
   self._recs[slot], self._rec_ticket[slot] = rec, ticket
@@ -242,7 +245,7 @@ end
 function Pool:run(...)
   check_open(self, "run")
   local script, args, opts = parse_call(3, "run", 0, ...)
-  local rec = self:_submit(2, script, args, nil, opts)
+  local rec = self:_submit(2, script, args, nil, opts, "run")
   await(rec)
   local ok, v = outcome(self, rec)
   if ok then return v end
@@ -254,12 +257,12 @@ function Pool:addTask(...)
   local script, args, opts, extra = parse_call(3, "addTask", 1, ...)
   local id = extra[1]
   check_task_id(id, 2)
-  self._byid[id] = self:_submit(2, script, args, id, opts)
+  self._byid[id] = self:_submit(2, script, args, id, opts, "addTask")
   return id
 end
 
 function Pool:_find(id, method)
-  check_task_id(id, 3)
+  check_task_id(id, 3, method)
   local rec = self._byid[id]
   if not rec then
     fail(3, "%s: task %d does not exist (never submitted, or its result was already fetched)", method, id)
@@ -317,8 +320,8 @@ local function settled(f)
 end
 
 local function wait_future(f, timeout, what)
-  if timeout ~= nil and not (type(timeout) == "number" and timeout >= 0) then
-    fail(3, "%s: timeout must be a number of seconds >= 0", what)
+  if timeout ~= nil and not (type(timeout) == "number" and timeout >= 0 and timeout <= 1e9) then
+    fail(3, "future:%s: timeout must be a number of seconds in 0..1e9", what)
   end
   if not await(f._rec, timeout) then
     error(errors.new("timeout", ("dolphindb: timed out after %g s waiting for the %s of task %s (the task keeps running)")
@@ -399,7 +402,7 @@ end
 function Pool:runTaskAsync(...)
   check_open(self, "runTaskAsync")
   local script, args, opts = parse_call(3, "runTaskAsync", 0, ...)
-  local rec = self:_submit(2, script, args, nil, opts)
+  local rec = self:_submit(2, script, args, nil, opts, "runTaskAsync")
   local f = setmetatable({ _pool = self, _rec = rec }, Future)
   rec.on_done = function()
     local cbs = f._callbacks
@@ -495,6 +498,9 @@ local has_value, value = pcall(require, "dolphindb.value")
 if has_value then
   for k, v in pairs(value) do
     if M[k] == nil then M[k] = v end
+  end
+  for _, k in ipairs { "string", "symbol", "code" } do
+    if M[k] then M[k] = options.text_constructor(M[k], k) end
   end
 end
 

@@ -62,7 +62,7 @@ local errors = require "dolphindb.errors"
 local error, pcall, getmetatable, setmetatable = error, pcall, getmetatable, setmetatable
 local await_ticket = sched.await_ticket
 local fail, parse_call, check_task_id = options.fail, options.parse_call, options.check_task_id
-local strip_where, table_to_list, NO_OPTIONS = options.strip_where, options.table_to_list,
+local reraise, table_to_list, NO_OPTIONS = options.reraise, options.table_to_list,
   options.NO_OPTIONS
 local conversion = options.conversion
 local wrap_error = errors.wrap
@@ -89,7 +89,7 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
   -- a config the C side refuses is the caller's mistake: raise it at their call,
   -- without this file's position in front of the message
   local ok, c, ticket = pcall(core.pool_new, cfg)
-  if not ok then error(strip_where(c), 2) end
+  if not ok then reraise(c, "DBConnectionPool", 2) end
   if not c_run then
     local methods = getmetatable(c).__index
     c_run, c_finish = methods.run, methods.finish
@@ -127,11 +127,11 @@ Pool._check_open = check_open
 -- Submits through C method `how` ("submit": -> task, ticket; "run": -> ticket, id,
 -- the task held in C until _take). A rejected submission (argument conversion, closed
 -- pool) is raised at the user's call, `level` frames up from here.
-function Pool:_submit(level, how, script, args, id, opts)
+function Pool:_submit(level, how, script, args, id, opts, method)
   local c = self._c
   local ok, a, b = pcall(c[how], c, script, args, id, opts.clearMemory, opts.priority,
     opts.parallelism, opts.timeout)
-  if not ok then error(strip_where(a), level + 1) end
+  if not ok then reraise(a, method, level + 1) end
   return a, b
 end
 
@@ -176,9 +176,9 @@ function Pool:run(...)
     local c = self._c
     local ok
     ok, ticket = pcall(c_run, c, script)
-    if not ok then error(strip_where(ticket), 2) end
+    if not ok then reraise(ticket, "run", 2) end
   else
-    ticket = self:_submit(2, "run", script, args, nil, opts)
+    ticket = self:_submit(2, "run", script, args, nil, opts, "run")
   end
   await_ticket(ticket)
   local ok, v = self:_take(ticket, opts)
@@ -192,12 +192,12 @@ function Pool:addTask(...)
   local script, args, opts, extra = parse_call(3, "addTask", 1, ...)
   local id = extra[1]
   check_task_id(id, 2)
-  self:_submit(2, "submit", script, args, id, opts)   -- its ticket completes unobserved
+  self:_submit(2, "submit", script, args, id, opts, "addTask")   -- its ticket completes unobserved
   return id
 end
 
 function Pool:_find(id, method)
-  check_task_id(id, 3)
+  check_task_id(id, 3, method)
   local task = self._c:find(id)
   if not task then
     fail(3, "%s: task %d does not exist (never submitted, or its result was already fetched)",
@@ -232,7 +232,7 @@ end
 function Pool:runTaskAsync(...)
   check_open(self, "runTaskAsync")
   local script, args, opts = parse_call(3, "runTaskAsync", 0, ...)
-  local ticket, id = self:_submit(2, "run", script, args, nil, opts)
+  local ticket, id = self:_submit(2, "run", script, args, nil, opts, "runTaskAsync")
   return Future.new(self, ticket, id, opts)
 end
 

@@ -332,17 +332,23 @@ function M.await_ticket(t)
   drive(function() return completed end)
 end
 
-local function check_timeout(timeout, level)
-  if timeout ~= nil and (type(timeout) ~= "number" or timeout ~= timeout or timeout < 0) then
-    error("dolphindb: timeout must be a number of seconds >= 0 (or nil)", level + 1)
+-- Longest wait accepted (about 31 years): beyond it the milliseconds handed to libuv
+-- stop being exact integers, and 1e308 * 1000 is infinite.
+local MAX_SECONDS = 1e9
+
+-- `what` names the caller's function in the message ("result", "wait", ...).
+local function check_timeout(timeout, level, what)
+  if timeout ~= nil and (type(timeout) ~= "number" or not (timeout >= 0 and timeout <= MAX_SECONDS)) then
+    error(("dolphindb: %stimeout must be a number of seconds in 0..1e9 (or nil), got %s")
+      :format(what and what .. ": " or "", tostring(timeout)), level + 1)
   end
 end
 M.check_timeout = check_timeout
 
 -- Waits until waitable `obj` is done or `timeout` seconds passed (nil: no limit).
 -- Returns true when it is done.
+-- The caller checked `timeout` (check_timeout, at the user's level).
 function M.wait_for(obj, timeout)
-  check_timeout(timeout, 2)
   if obj._done then return true end
   local co = owned_coroutine()
   if not co then
@@ -415,8 +421,8 @@ end
 -- ddb.sleep(seconds): parks a spawned coroutine, or drives the loop elsewhere.
 function M.sleep(sec)
   if sec == nil then sec = 0 end
-  if type(sec) ~= "number" or sec ~= sec or sec < 0 then
-    error("dolphindb: sleep expects a number of seconds >= 0", 2)
+  if type(sec) ~= "number" or not (sec >= 0 and sec <= MAX_SECONDS) then
+    error("dolphindb: sleep expects a number of seconds in 0..1e9, got " .. tostring(sec), 2)
   end
   local co = owned_coroutine()
   if co then
@@ -471,7 +477,7 @@ function M.wait(list, timeout)
       error(("dolphindb: wait: item %d is not a handle or future (%s)"):format(i, type(list[i])), 2)
     end
   end
-  check_timeout(timeout, 2)
+  check_timeout(timeout, 2, "wait")
   local deadline = timeout and now() + timeout
   for i = 1, #list do
     local left = deadline and math.max(0, deadline - now())
@@ -491,9 +497,13 @@ M.is_timeout = errors.is_timeout
 
 -- handle methods
 function Handle:done() return self._done end
-function Handle:wait(timeout) return M.wait_for(self, timeout) end
+function Handle:wait(timeout)
+  check_timeout(timeout, 2, "handle:wait")
+  return M.wait_for(self, timeout)
+end
 
 function Handle:result(timeout)
+  check_timeout(timeout, 2, "handle:result")
   if not M.wait_for(self, timeout) then
     error(errors.new("timeout", ("dolphindb: %s timed out after %g s"):format(handle_name(self), timeout)), 2)
   end
