@@ -302,3 +302,59 @@ describe("many coroutines", function()
     assert.are.same({ "child", "looper" }, finished)
   end)
 end)
+
+describe("ddb.loop() inside a spawned coroutine (issue 12 §6)", function()
+  after_each(settle)
+
+  it("returns while the main thread waits with a timeout", function()
+    -- The main thread's own deadline timer is not an operation the loop() caller
+    -- waits for: before, h:wait(2) ran out because loop() waited for that very timer.
+    local h = ddb.spawn(function() ddb.loop(); return "back" end)
+    local t0 = ddb.now()
+    assert.is_true(h:wait(2))
+    assert.is_true(ddb.now() - t0 < 1, "took " .. (ddb.now() - t0) .. " s")
+    assert.are.equal("back", h:result())
+  end)
+
+  it("returns while the main thread sleeps", function()
+    local h = ddb.spawn(function() ddb.loop(); return "back" end)
+    ddb.sleep(0.2)
+    assert.is_true(h:done())
+  end)
+
+  it("still waits for the other spawned coroutines", function()
+    local order = {}
+    local h = ddb.spawn(function() ddb.loop(); order[#order + 1] = "looper" end)
+    ddb.spawn(function() ddb.sleep(0.1); order[#order + 1] = "sleeper" end)
+    assert.is_true(h:wait(2))
+    assert.are.same({ "sleeper", "looper" }, order)
+  end)
+end)
+
+describe("a coroutine that cannot yield (issue 12 §6)", function()
+  local ddbmini = require "support.ddbmini"
+  local srv, pool
+  setup(function()
+    srv = ddbmini.start()
+    pool = ddb.DBConnectionPool("127.0.0.1", srv.port, 1)
+  end)
+  teardown(function()
+    pool:shutDown()
+    srv:stop()
+  end)
+
+  it("gets a clear error from run, and the task is not held for ever", function()
+    local h = ddb.spawn(function()
+      -- table.sort calls the comparator from C: a yield from there cannot work
+      return pcall(table.sort, { 1, 2, 3 }, function(a, b) return pool:run("sleep(50); 1") < 0 end)
+    end)
+    local ok, err = h:result(5)
+    assert.is_false(ok)
+    assert.matches("^[^\n]-:%d+: dolphindb: run: cannot wait here: attempt to yield across", err)
+    assert.is_true(pool:stats().held <= 1)
+    local deadline = ddb.now() + 5
+    while pool:stats().held > 0 and ddb.now() < deadline do ddb.sleep(0.02) end
+    assert.are.equal(0, pool:stats().held)       -- before: stayed 1 for ever
+    assert.are.equal(3, pool:run("1 + 2"))        -- the pool goes on
+  end)
+end)

@@ -102,6 +102,15 @@ function M.pool_config(opts, lua_only)
   check_no_nul(cfg.password, "password", 3)
   check_no_nul(cfg.initial_script, "initialScript", 3)
   if cfg.sites then cfg.sites = parse_sites(cfg.sites) end
+  -- HA re-sends a task whose connection broke, which needs a connection to come back
+  -- (on this site or another): without reconnection the task would only fail with
+  -- "no live connection". So HA turns reConnect on; turning it off is a contradiction.
+  if cfg.high_availability == true then
+    if opts.reConnect == false then
+      fail(3, "DBConnectionPool: highAvailability needs reConnect (leave it unset or true)")
+    end
+    cfg.reconnect = true
+  end
   return cfg
 end
 

@@ -97,8 +97,10 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
   local self = setmetatable({
     _c = c, host = cfg.host, port = cfg.port, threadNum = cfg.thread_num,
     _show_output = opts.show_output ~= false, _shut = false,
+    -- the task of a run() whose coroutine could not wait: let go of it once it ends
+    _abandon = function(ticket) pcall(c_finish, c, ticket) end,
   }, Pool)
-  if ticket then await_ticket(ticket) end
+  if ticket then await_ticket(ticket, nil, "DBConnectionPool") end
   if c:state() ~= "OPEN" then           -- FAILED, or already CLOSED after failing
     local why = c:error()
     if why == "" then why = "the pool ended in state " .. c:state() end
@@ -180,7 +182,7 @@ function Pool:run(...)
   else
     ticket = self:_submit(2, "run", script, args, nil, opts, "run")
   end
-  await_ticket(ticket)
+  await_ticket(ticket, self._abandon, "run")
   local ok, v = self:_take(ticket, opts)
   if not ok then error(v, 2) end
   return v

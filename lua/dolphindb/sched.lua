@@ -71,6 +71,8 @@ local managed = setmetatable({}, { __mode = "k" })   -- coroutine -> its spawn h
 local live = 0              -- spawned coroutines that have not finished
 local unretrieved = 0       -- failed spawned coroutines whose error nobody looked at
 local loop_waiters = {}     -- spawned coroutines parked in ddb.loop()
+local driver_timers = 0     -- deadline timers of drive(): the driving thread's own wait,
+                            -- which a ddb.loop() in a coroutine must not wait for
 local ready_buf = {}        -- filled by core.run_once
 
 -- Run queue: coroutines to resume (with one value) at the next turn, in slots
@@ -257,7 +259,7 @@ end
 -- ddb.loop() callers inside spawned coroutines wait for every *other* one to end.
 local function release_loop_waiters()
   local n = #loop_waiters
-  if n > 0 and live == n and pending() == 0 and runq_head > runq_tail then
+  if n > 0 and live == n and pending() == driver_timers and runq_head > runq_tail then
     for i = 1, n do
       enqueue(loop_waiters[i], nil)
       loop_waiters[i] = nil
@@ -295,13 +297,14 @@ local function drive(done, deadline)
       if expired or now() >= deadline then break end
       if not timer then
         timer = timer_start((deadline - now()) * 1000)
-        set_waiter(timer, function() expired = true end)
+        driver_timers = driver_timers + 1
+        set_waiter(timer, function() expired = true; driver_timers = driver_timers - 1 end)
       end
     end
     release_loop_waiters()
     if runq_head > runq_tail then
       if pending() == 0 then
-        if timer then timer_stop(timer); take_waiter(timer) end
+        if timer then timer_stop(timer); take_waiter(timer); driver_timers = driver_timers - 1 end
         error(("dolphindb: deadlock: waiting for something that cannot happen "
           .. "(%d spawned coroutine(s) blocked, no operation pending)"):format(live), 3)
       end
@@ -313,6 +316,7 @@ local function drive(done, deadline)
   if timer and not expired then
     timer_stop(timer)
     take_waiter(timer)
+    driver_timers = driver_timers - 1
   end
   return done()
 end
@@ -320,11 +324,22 @@ end
 -- ---- waiting primitives --------------------------------------------------------
 
 -- Waits until ticket `t` completes (the operation's result is then ready in C).
-function M.await_ticket(t)
+-- A coroutine that cannot yield (a C function such as table.sort's comparator or a
+-- __tostring is between it and the scheduler) gets the error, and its ticket goes to
+-- `abandon(t)` when it completes, so what waits on it in C is released, not held for
+-- ever. The pcall costs no yield of its own: LuaJIT yields across it.
+function M.await_ticket(t, abandon, what)
   local co = owned_coroutine()
   if co then
     set_waiter(t, co)
-    repeat until co_yield(PARK) == t
+    local ok, v = pcall(co_yield, PARK)
+    if not ok then
+      if abandon then set_waiter(t, abandon) else take_waiter(t) end
+      error(("dolphindb: %s: cannot wait here: %s (a C function such as table.sort or a "
+        .. "metamethod is between this call and the scheduler)"):format(what or "wait",
+        tostring(v)), 3)
+    end
+    while v ~= t do v = co_yield(PARK) end
     return
   end
   local completed = false
