@@ -251,7 +251,14 @@ static const char *failure_kind(ddb_task *t, int state)
     if (strncmp(what, "timed out", 9) == 0) return "timeout";
     if (strncmp(what, "server error:", 13) == 0) return "server";
     if (strncmp(what, "pool is shut down", 17) == 0) return "shutdown";
-    if (strncmp(what, "connection lost while running: protocol error", 45) == 0) return "protocol";
+    if (strncmp(what, "connection lost while running: ", 31) == 0) {
+        /* "...: host:port: protocol error: ..." before the quoted script */
+        const char *proto = strstr(what, ": protocol error: ");
+        const char *quote = strstr(what, " (script: ");
+        if (!quote) quote = strstr(what, " (function: ");
+        if (!quote) quote = strstr(what, " (upload: ");
+        if (proto && (!quote || proto < quote)) return "protocol";
+    }
     return "connection";
 }
 
