@@ -91,6 +91,69 @@ describe("misuse", function()
     must_fail("dolphindb", ddb.wait, { 1, 2 })
   end)
 
+  -- Issue 12 §5: every misuse error starts with "dolphindb: " (after the caller's
+  -- position) and names the function called; no module file, no "bad argument to '?'".
+  local function names(fname, fn, args)
+    local ok, err = pcall(fn, unpack(args, 1, args.n or #args))
+    if ok then return end
+    err = text(err)
+    assert(type(err) == "string", fname .. " raised a " .. type(err))
+    if err:find("boom", 1, true) then return end          -- the caller's own error
+    if type(select(2, pcall(fn, unpack(args, 1, args.n or #args)))) == "table" then return end
+    local msg = err:gsub("^[^\n]-:%d+: ", "", 1)
+    assert(msg:find("^dolphindb: "), ("%s raised '%s', not 'dolphindb: ...'"):format(fname, err))
+    assert(not err:find("lua/dolphindb/", 1, true), ("%s: '%s' names a module file"):format(fname, err))
+    assert(not err:find("bad argument", 1, true), ("%s: '%s'"):format(fname, err))
+    local short = fname:match("[:.]([%w_]+)$") or fname
+    assert(msg:lower():find(short:lower(), 1, true),
+      ("%s raised '%s', which does not name it"):format(fname, msg))
+  end
+
+  it("every misuse error starts with 'dolphindb: ' and names the function", function()
+    local skip = { loop = true, DBConnectionPool = true }  -- loop: no arguments to misuse
+    local n = 0
+    for name, fn in pairs(ddb) do
+      if type(fn) == "function" and not skip[name] and not name:find("^_") then
+        for _, args in ipairs(BAD) do names(name, fn, args); n = n + 1 end
+      end
+    end
+    for _, args in ipairs(BAD) do
+      if type(args[1]) ~= "table" then      -- a table is the options form
+        names("DBConnectionPool", ddb.DBConnectionPool, { "127.0.0.1", args[1], args[2] })
+        names("DBConnectionPool", ddb.DBConnectionPool, { args[1], srv.port })
+      end
+      names("DBConnectionPool", ddb.DBConnectionPool,
+        { { host = "127.0.0.1", port = srv.port, connectTimeout = args[1] } })
+    end
+    -- methods: wrong receivers and wrong arguments
+    local f = pool:runTaskAsync("1")
+    local h = ddb.spawn(function() end)
+    local objects = { pool = pool, future = f, handle = h }
+    for oname, obj in pairs(objects) do
+      local methods = {}
+      for k, v in pairs(getmetatable(obj).__index) do
+        if type(v) == "function" and not k:find("^_") and k ~= "new" then methods[k] = v end
+      end
+      for mname, m in pairs(methods) do
+        local fname = oname .. ":" .. mname
+        for _, args in ipairs(BAD) do
+          if mname ~= "shutDown" then
+            names(fname, m, { obj, unpack(args, 1, 3) })
+          end
+          names(fname, m, { args[1], args[2] })          -- not called on the object
+          n = n + 1
+        end
+      end
+    end
+    f:result(5)
+    h:wait(5)
+    assert.is_true(n > 500)
+    names("sleep", ddb.sleep, { 1e300 })
+    names("future:result", f.result, { f, 1e308 })
+    names("wait", ddb.wait, { { f }, 1e308 })
+    assert.equal(2, pool:run("1 + 1"))
+  end)
+
   it("DBConnectionPool rejects bad configurations clearly", function()
     must_fail("host must be", ddb.DBConnectionPool, nil, 1, 1)
     must_fail("host must be", ddb.DBConnectionPool, 5, 1, 1)

@@ -47,4 +47,32 @@ function M.is_timeout(err)
   return type(err) == "table" and getmetatable(err) == Error and err.kind == "timeout"
 end
 
+-- ---- misuse messages that name the user's function ------------------------------
+
+-- Value constructors and helpers raise "dolphindb: ..." from deep inside the value
+-- modules, without saying which function was called. named(fn, "vector") raises
+-- their messages again at the caller, as "dolphindb: vector: ..." when the text does
+-- not name it already. Errors that are not ours (a user's __index raising, error
+-- values) pass unchanged.
+local function renamed(name, ok, ...)
+  if ok then return ... end
+  local err = ...
+  if type(err) ~= "string" then error(err, 0) end
+  local text = err
+  if text:sub(1, 11) ~= "dolphindb: " then
+    text = text:gsub("^[^\n]-:%d+: ", "", 1)          -- a module file's position
+    local i, why = text:match("^bad argument #(%d+) to '[^']*' %((.*)%)$")   -- a C check
+    if i then text = ("dolphindb: argument %s: %s"):format(i, why) end
+    if text:sub(1, 11) ~= "dolphindb: " then error(err, 0) end
+  end
+  if not text:lower():find(name:lower(), 12, true) then
+    text = "dolphindb: " .. name .. ": " .. text:sub(12)
+  end
+  error(text, 2)        -- the wrapper made a tail call: level 2 is the user's call
+end
+
+function M.named(fn, name)
+  return function(...) return renamed(name, pcall(fn, ...)) end
+end
+
 return M

@@ -131,6 +131,7 @@ function Future:add_done_callback(fn)
 end
 
 function Future:task_id()
+  check(self, "task_id")
   return self._id
 end
 

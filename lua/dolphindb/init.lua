@@ -16,6 +16,7 @@ end
 
 local core = require "dolphindb.core"
 local sched = require "dolphindb.sched"
+local errors = require "dolphindb.errors"
 
 local M = {
   _VERSION = core.version,
@@ -62,7 +63,14 @@ if module_exists("dolphindb.value") then
   for _, k in ipairs { "string", "symbol", "code" } do
     if M[k] then M[k] = options.text_constructor(M[k], k) end
   end
+  -- their misuse errors name the function called (docs/API.md "Errors")
+  for k, v in pairs(require "dolphindb.value") do
+    if type(v) == "function" and not k:find("^_") and k ~= "encode" and k ~= "decode" then
+      M[k] = errors.named(M[k], k)
+    end
+  end
 end
+if M.encode then M.encode = errors.named(M.encode, "encode") end
 
 -- The connection pool.
 if core.features.pool then

@@ -437,6 +437,7 @@ function Pool:shutDown()
 end
 
 function Pool:isShutDown()
+  if getmetatable(self) ~= Pool then fail(2, "isShutDown must be called as pool:isShutDown()") end
   return self._shut
 end
 
@@ -501,6 +502,9 @@ if has_value then
   end
   for _, k in ipairs { "string", "symbol", "code" } do
     if M[k] then M[k] = options.text_constructor(M[k], k) end
+  end
+  for k, v in pairs(value) do      -- their misuse errors name the function called
+    if type(v) == "function" and not k:find("^_") then M[k] = errors.named(M[k], k) end
   end
 end
 

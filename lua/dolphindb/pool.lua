@@ -264,6 +264,7 @@ function Pool:shutDown()
 end
 
 function Pool:isShutDown()
+  if getmetatable(self) ~= Pool then fail(2, "isShutDown must be called as pool:isShutDown()") end
   return self._shut
 end
 

@@ -510,14 +510,27 @@ M.now = now
 
 M.is_timeout = errors.is_timeout
 
--- handle methods
-function Handle:done() return self._done end
+-- handle methods: called on anything else they say so, not "attempt to index"
+local function check_handle(h, method)
+  if getmetatable(h) ~= Handle then
+    error(("dolphindb: handle:%s() called on a %s (use h:%s, not h.%s)")
+      :format(method, type(h), method, method), 3)
+  end
+end
+
+function Handle:done()
+  check_handle(self, "done")
+  return self._done
+end
+
 function Handle:wait(timeout)
+  check_handle(self, "wait")
   check_timeout(timeout, 2, "handle:wait")
   return M.wait_for(self, timeout)
 end
 
 function Handle:result(timeout)
+  check_handle(self, "result")
   check_timeout(timeout, 2, "handle:result")
   if not M.wait_for(self, timeout) then
     error(errors.new("timeout", ("dolphindb: %s timed out after %g s"):format(handle_name(self), timeout)), 2)
@@ -533,6 +546,7 @@ function Handle:result(timeout)
 end
 
 function Handle:error()
+  check_handle(self, "error")
   if self._done and not self._ok then
     self:_retrieve()
     return self._err
@@ -541,6 +555,7 @@ function Handle:error()
 end
 
 function Handle:traceback()
+  check_handle(self, "traceback")
   return self._traceback
 end
 
