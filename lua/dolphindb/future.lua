@@ -3,7 +3,8 @@
 --
 --   f:result([timeout])     waits; returns the value or raises the task's error; on
 --                           timeout raises "... timed out ..." and the task keeps running
---   f:exception([timeout])  waits; returns the error message, or nil on success
+--   f:exception([timeout])  waits; returns the error value (dolphindb.errors), or nil
+--                           on success
 --   f:done()  f:running()  f:cancelled()
 --   f:cancel()              true if the task was cancelled (queued or running: a running
 --                           task's connection is recycled), false if it had ended

@@ -50,8 +50,9 @@
 --
 -- Errors: misuse (wrong types, unknown option, closed pool, unknown task id) raises
 -- "dolphindb: ..." at the call. A task that fails (server error, lost connection,
--- timeout, cancel, shutdown) raises its message, which names the task id and the
--- script, from run(), future:result() and getData(); isFinished() returns true for it.
+-- timeout, cancel, shutdown) raises an error value (dolphindb.errors: kind, message
+-- naming the task id and the script, task_id, server_error) from run(),
+-- future:result() and getData(); isFinished() returns true for it.
 
 local core = require "dolphindb.core"
 local sched = require "dolphindb.sched"
