@@ -68,7 +68,7 @@ local function check(f, method)
 end
 
 local function wait(f, timeout, what)
-  sched.check_timeout(timeout, 3, "future:" .. what)
+  if timeout ~= nil then sched.check_timeout(timeout, 3, "future:" .. what) end
   if not sched.wait_for(f, timeout) then
     error(errors.new("timeout", ("dolphindb: timed out after %g s waiting for the %s of task %s (the task keeps running)")
       :format(timeout, what, tostring(f._id)), f._id), 3)
