@@ -114,6 +114,21 @@ describe("error values (issue 12 §5)", function()
     bad:stop()
   end)
 
+  it("full: a submission past queueLimit", function()
+    local p = ddb.DBConnectionPool { host = "127.0.0.1", port = srv.port, threadNum = 1,
+      queueLimit = 1 }
+    local busy = p:runTaskAsync("sleep(300); 1")
+    ddb.sleep(0.05)
+    local queued = p:runTaskAsync("2")
+    local err = fails_with("full", p.run, p, "3")
+    assert.matches("^dolphindb: run: queue is full", tostring(err))
+    fails_with("full", p.addTask, p, "3", 1)
+    fails_with("full", p.runTaskAsync, p, "3")
+    assert.are.equal(1, busy:result(5))
+    assert.are.equal(2, queued:result(5))
+    p:shutDown()
+  end)
+
   it("misuse stays a string naming the function", function()
     misuse("^dolphindb: run: priority must be", pool.run, pool, { "1", priority = 99 })
     misuse("^dolphindb: DBConnectionPool: port must be a number", ddb.DBConnectionPool,

@@ -251,6 +251,7 @@ static const char *failure_kind(ddb_task *t, int state)
     if (strncmp(what, "timed out", 9) == 0) return "timeout";
     if (strncmp(what, "server error:", 13) == 0) return "server";
     if (strncmp(what, "pool is shut down", 17) == 0) return "shutdown";
+    if (strncmp(what, "queue is full", 13) == 0) return "full";   /* the loop-thread driver */
     if (strncmp(what, "connection lost while running: ", 31) == 0) {
         /* "...: host:port: protocol error: ..." before the quoted script */
         const char *proto = strstr(what, ": protocol error: ");

@@ -7,6 +7,8 @@
 local type, select, tostring, error, pairs, ipairs, tonumber, getmetatable =
   type, select, tostring, error, pairs, ipairs, tonumber, getmetatable
 
+local errors = require "dolphindb.errors"
+
 local M = {}
 
 local function fail(level, fmt, ...)
@@ -205,6 +207,8 @@ function M.reraise(msg, method, level)
   msg = strip_where(msg)
   local rest = msg:match("^dolphindb: (.*)$") or msg
   if rest:sub(1, #method + 2) ~= method .. ": " then rest = method .. ": " .. rest end
+  -- a full queue is not the caller's mistake but the pool's load: an error value
+  if rest:find("^[%w_]+: queue is full") then error(errors.new("full", "dolphindb: " .. rest), 0) end
   error("dolphindb: " .. rest, level + 1)
 end
 
