@@ -358,3 +358,32 @@ describe("a coroutine that cannot yield (issue 12 §6)", function()
     assert.are.equal(3, pool:run("1 + 2"))        -- the pool goes on
   end)
 end)
+
+describe("waits from where a coroutine cannot yield (issue 12 §6)", function()
+  after_each(settle)
+
+  -- fn runs inside table.sort's comparator (called from C) in a spawned coroutine.
+  local function from_c(fn)
+    local h = ddb.spawn(function()
+      return pcall(table.sort, { 1, 2 }, function() fn(); return false end)
+    end)
+    local ok, err = h:result(5)
+    assert.is_false(ok)
+    return err
+  end
+
+  it("sleep, wait, handle:result and loop raise a clear error and leave nothing behind", function()
+    assert.matches("dolphindb: sleep: cannot wait here", from_c(function() ddb.sleep(0) end), 1, true)
+    assert.matches("dolphindb: sleep: cannot wait here", from_c(function() ddb.sleep(0.01) end), 1, true)
+    local other = ddb.spawn(function() ddb.sleep(0.05) end)
+    assert.matches("dolphindb: wait: cannot wait here", from_c(function() ddb.wait({ other }, 1) end), 1, true)
+    assert.matches("dolphindb: handle:result: cannot wait here",
+      from_c(function() other:result() end), 1, true)
+    -- a failed loop() must not stay counted as a loop waiter
+    assert.matches("dolphindb: loop: cannot wait here", from_c(function() ddb.loop() end), 1, true)
+    local h = ddb.spawn(function() ddb.loop(); return "back" end)
+    assert.is_true(h:wait(2))
+    assert.is_true(other:wait(2))
+    assert.are.equal(0, sched.stats().parked)
+  end)
+end)

@@ -67,9 +67,11 @@ local function check(f, method)
   end
 end
 
+local NAMES = { result = "future:result", exception = "future:exception" }  -- no string per call
+
 local function wait(f, timeout, what)
   if timeout ~= nil then sched.check_timeout(timeout, 3, "future:" .. what) end
-  if not sched.wait_for(f, timeout) then
+  if not sched.wait_for(f, timeout, NAMES[what]) then
     error(errors.new("timeout", ("dolphindb: timed out after %g s waiting for the %s of task %s (the task keeps running)")
       :format(timeout, what, tostring(f._id)), f._id), 3)
   end

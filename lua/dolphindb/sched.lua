@@ -323,6 +323,13 @@ end
 
 -- ---- waiting primitives --------------------------------------------------------
 
+-- The message for a coroutine that cannot yield: a C function such as table.sort's
+-- comparator, or a metamethod, is between it and the scheduler.
+local function cannot_wait(what, why)
+  return ("dolphindb: %s: cannot wait here: %s (a C function such as table.sort or a "
+    .. "metamethod is between this call and the scheduler)"):format(what, tostring(why))
+end
+
 -- Waits until ticket `t` completes (the operation's result is then ready in C).
 -- A coroutine that cannot yield (a C function such as table.sort's comparator or a
 -- __tostring is between it and the scheduler) gets the error, and its ticket goes to
@@ -335,9 +342,7 @@ function M.await_ticket(t, abandon, what)
     local ok, v = pcall(co_yield, PARK)
     if not ok then
       if abandon then set_waiter(t, abandon) else take_waiter(t) end
-      error(("dolphindb: %s: cannot wait here: %s (a C function such as table.sort or a "
-        .. "metamethod is between this call and the scheduler)"):format(what or "wait",
-        tostring(v)), 3)
+      error(cannot_wait(what or "wait", v), 3)
     end
     while v ~= t do v = co_yield(PARK) end
     return
@@ -362,8 +367,16 @@ M.check_timeout = check_timeout
 
 -- Waits until waitable `obj` is done or `timeout` seconds passed (nil: no limit).
 -- Returns true when it is done.
--- The caller checked `timeout` (check_timeout, at the user's level).
-function M.wait_for(obj, timeout)
+local function forget_waiter(obj, co)
+  local list = obj._waiters or {}
+  for i = #list, 1, -1 do
+    if list[i] == co then table.remove(list, i) end
+  end
+end
+
+-- The caller checked `timeout` (check_timeout, at the user's level). `what` names
+-- the user's function in errors.
+function M.wait_for(obj, timeout, what)
   if obj._done then return true end
   local co = owned_coroutine()
   if not co then
@@ -378,20 +391,19 @@ function M.wait_for(obj, timeout)
     timer = timer_start(timeout * 1000)
     set_waiter(timer, co)
   end
-  while true do
-    local why = co_yield(PARK)
-    if why == obj then break end
-    if timer and why == timer then break end
+  local ok, why = pcall(co_yield, PARK)
+  if not ok then              -- cannot yield here: take back what was set up
+    forget_waiter(obj, co)
+    if timer then timer_stop(timer); take_waiter(timer) end
+    error(cannot_wait(what or "wait", why), 0)
   end
+  while why ~= obj and not (timer and why == timer) do why = co_yield(PARK) end
   if timer then
     if obj._done then
       timer_stop(timer)
       take_waiter(timer)
     else            -- timed out: stop waiting on obj
-      local list = obj._waiters or {}
-      for i = #list, 1, -1 do
-        if list[i] == co then table.remove(list, i) end
-      end
+      forget_waiter(obj, co)
     end
   end
   return obj._done
@@ -443,10 +455,13 @@ function M.sleep(sec)
   if co then
     if sec == 0 then            -- just a turn
       enqueue(co, PARK)
-      repeat until co_yield(PARK) == PARK
+      local ok, v = pcall(co_yield, PARK)
+      -- the queued turn then resumes it where it waits next, which ignores PARK
+      if not ok then error(cannot_wait("sleep", v), 2) end
+      while v ~= PARK do v = co_yield(PARK) end
       return
     end
-    M.await_ticket(timer_start(sec * 1000))
+    M.await_ticket(timer_start(sec * 1000), nil, "sleep")
     return
   end
   if sec == 0 then
@@ -463,7 +478,14 @@ function M.loop()
   local co = owned_coroutine()
   if co then
     loop_waiters[#loop_waiters + 1] = co
-    repeat until co_yield(PARK) == nil and not M._in_loop_waiters(co)
+    local ok, v = pcall(co_yield, PARK)
+    if not ok then            -- else it would count as a loop waiter for ever
+      for i = #loop_waiters, 1, -1 do
+        if loop_waiters[i] == co then table.remove(loop_waiters, i) end
+      end
+      error(cannot_wait("loop", v), 2)
+    end
+    while v ~= nil or M._in_loop_waiters(co) do v = co_yield(PARK) end
     return
   end
   drive(function() return live == 0 and pending() == 0 end)
@@ -496,7 +518,7 @@ function M.wait(list, timeout)
   local deadline = timeout and now() + timeout
   for i = 1, #list do
     local left = deadline and math.max(0, deadline - now())
-    if not M.wait_for(list[i], left) then break end
+    if not M.wait_for(list[i], left, "wait") then break end
   end
   local done, notdone = {}, {}
   for i = 1, #list do
@@ -526,13 +548,13 @@ end
 function Handle:wait(timeout)
   check_handle(self, "wait")
   check_timeout(timeout, 2, "handle:wait")
-  return M.wait_for(self, timeout)
+  return M.wait_for(self, timeout, "handle:wait")
 end
 
 function Handle:result(timeout)
   check_handle(self, "result")
   check_timeout(timeout, 2, "handle:result")
-  if not M.wait_for(self, timeout) then
+  if not M.wait_for(self, timeout, "handle:result") then
     error(errors.new("timeout", ("dolphindb: %s timed out after %g s"):format(handle_name(self), timeout)), 2)
   end
   if not self._ok then
