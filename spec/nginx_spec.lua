@@ -121,6 +121,11 @@ local LOCATIONS = [==[
       out.ok2, out.err2 = pcall(pool.run, pool, "nosuchfunction(1)")
       out.ok3, out.err3 = pcall(pool.run, pool, "add", function() end)
       out.ok4, out.err4 = pcall(pool.run, pool, { "1", bogus = 1 })
+      out.ok5, out.err5 = pcall(pool.run, pool, "1\0 + 2")        -- issue 12 §3
+      out.ok6, out.err6 = pcall(pool.addTask, pool, "add\0x", 5, 1, 2)
+      local ddb = require "dolphindb"
+      out.ok7, out.err7 = pcall(ddb.DBConnectionPool, { host = "127.0.0.1\0evil.example", port = 1 })
+      out.ok8, out.err8 = pcall(ddb.symbol, "a\0b")
       out.after = pool:run("1+1")            -- the pool still works
       ngx.log(ngx.NOTICE, "errors location done")
       ngx.say(require("json").encode(out))
@@ -259,6 +264,14 @@ describe("dolphindb in nginx workers", function()
     assert.matches("argument 1", r.err3, 1, true)
     assert.is_false(r.ok4)
     assert.matches("unknown option 'bogus'", r.err4, 1, true)
+    assert.is_false(r.ok5)
+    assert.matches("^dolphindb: run: the script %(or function name%) contains a NUL byte", r.err5)
+    assert.is_false(r.ok6)
+    assert.matches("^dolphindb: addTask: .*NUL byte", r.err6)
+    assert.is_false(r.ok7)
+    assert.matches("^dolphindb: DBConnectionPool: host contains a NUL byte", r.err7)
+    assert.is_false(r.ok8)
+    assert.matches("^dolphindb: symbol: the text contains a NUL byte", r.err8)
     assert.are.equal(2, r.after)
   end)
 

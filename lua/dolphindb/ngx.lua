@@ -63,15 +63,15 @@ local SLOTS = ngxcore.TICKET_SLOTS
 local LUA_ONLY = { show_output = true, socketDir = true, exitGrace = true }
 
 -- The shared options (dolphindb.options) plus this file's own two.
+-- pool_config is a tail call, so its errors count levels as from dolphindb.pool.
 local function build_config(opts)
-  local cfg = options.pool_config(opts, LUA_ONLY)
   if opts.socketDir ~= nil and (type(opts.socketDir) ~= "string" or opts.socketDir:find("\0", 1, true)) then
     fail(3, "DBConnectionPool: socketDir must be a string without NUL bytes")
   end
   if opts.exitGrace ~= nil and not (type(opts.exitGrace) == "number" and opts.exitGrace >= 0) then
     fail(3, "DBConnectionPool: exitGrace must be a number of seconds >= 0")
   end
-  return cfg
+  return options.pool_config(opts, LUA_ONLY)
 end
 
 -- ---- task records: one per submitted task, keyed by the ticket C hands back -------
