@@ -164,7 +164,7 @@ describe("misuse", function()
     must_fail("threadNum", ddb.DBConnectionPool, "127.0.0.1", srv.port, 1e9)
     must_fail("threadNum", ddb.DBConnectionPool, "127.0.0.1", srv.port, "8")
     must_fail("userid must be", ddb.DBConnectionPool, "127.0.0.1", srv.port, 1, 42)
-    must_fail("unknown DBConnectionPool option 'bogus'", ddb.DBConnectionPool,
+    must_fail("DBConnectionPool: unknown option 'bogus'", ddb.DBConnectionPool,
       { host = "127.0.0.1", port = srv.port, bogus = 1 })
     must_fail("highAvailabilitySites", ddb.DBConnectionPool,
       { host = "127.0.0.1", port = srv.port, highAvailabilitySites = "a:1" })

@@ -84,7 +84,7 @@ describe("DBConnectionPool", function()
         "dolphindb: DBConnectionPool: threadNum must be a number, an integer in 1..4096, got 0")
       assert.has_error(function()
         ddb.DBConnectionPool { host = "127.0.0.1", port = server.port, threads = 2 }
-      end, "dolphindb: DBConnectionPool: unknown DBConnectionPool option 'threads'")
+      end, "dolphindb: DBConnectionPool: unknown option 'threads'")
       assert.has_error(function()
         ddb.DBConnectionPool { host = "127.0.0.1", port = server.port, highAvailabilitySites = { "nope" } }
       end)

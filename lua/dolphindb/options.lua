@@ -36,7 +36,7 @@ local POOL_OPTIONS = {
 -- the options table.
 function M.pool_options(host, port, threadNum, userid, password)
   if type(host) == "table" then
-    if port ~= nil then fail(3, "DBConnectionPool: DBConnectionPool{...} takes one options table") end
+    if port ~= nil then fail(3, "DBConnectionPool: the table form takes one options table, nothing after it") end
     return host
   end
   return { host = host, port = port, threadNum = threadNum, userid = userid, password = password }
@@ -85,7 +85,7 @@ function M.pool_config(opts, lua_only)
     if field then
       cfg[field] = v
     elseif not lua_only[k] then
-      fail(3, "DBConnectionPool: unknown DBConnectionPool option '%s'", tostring(k))
+      fail(3, "DBConnectionPool: unknown option '%s'", tostring(k))
     end
   end
   if type(cfg.host) ~= "string" or cfg.host == "" then fail(3, "DBConnectionPool: host must be a non-empty string") end
