@@ -29,7 +29,7 @@
 --   host, port            entry node (required)
 --   threadNum             connections, 1..4096 (10)
 --   userid, password      login after connecting (none)
---   reConnect             reconnect a broken connection (false)
+--   reConnect             reconnect a broken connection (false; true with HA)
 --   tryReconnectNums      attempts per reconnect round, -1 unlimited (-1); also bounds
 --                         the attempts of the initial open when reConnect is on
 --   reconnectDelay        first back-off delay in seconds, doubling up to 2 s (0.1)
