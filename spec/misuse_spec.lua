@@ -128,6 +128,8 @@ describe("misuse", function()
     -- methods: wrong receivers and wrong arguments
     local f = pool:runTaskAsync("1")
     local h = ddb.spawn(function() end)
+    assert.equal(1, f:result(5))          -- done first: the walk calls f:cancel() too
+    h:wait(5)
     local objects = { pool = pool, future = f, handle = h }
     for oname, obj in pairs(objects) do
       local methods = {}
