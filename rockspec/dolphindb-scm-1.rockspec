@@ -5,7 +5,7 @@
 --       LUA_INCDIR=/usr/include/luajit-2.1 [--tree DIR | --local]
 --
 -- Installs the C module dolphindb.core (and dolphindb.ngxcore for nginx), the Lua
--- modules dolphindb, dolphindb.pool, .options, .future, .sched, .value, .build, .ngx, and the ddblua
+-- modules dolphindb, dolphindb.pool, .options, .future, .sched, .errors, .value, .build, .ngx, and the ddblua
 -- host in bin/.
 rockspec_format = "3.0"
 package = "dolphindb"

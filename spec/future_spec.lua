@@ -136,7 +136,7 @@ describe("futures", function()
     p:shutDown()
     for i = 1, 3 do
       assert.is_true(fs[i]:done())
-      assert.is_string(fs[i]:exception())
+      assert.equal("shutdown", fs[i]:exception().kind)
     end
   end)
 end)

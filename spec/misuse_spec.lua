@@ -6,6 +6,7 @@
 
 local ddb = require "dolphindb"
 local ddbmini = require "support.ddbmini"
+local errors = require "dolphindb.errors"
 
 local BAD = {
   {}, { nil }, { true }, { {} }, { function() end }, { -1 }, { 0 / 0 }, { 1e300 },
@@ -14,12 +15,25 @@ local BAD = {
   { setmetatable({}, { __index = function() error("boom") end }) },
 }
 
--- Calls fn(args...) and checks it returned or raised a non-empty string.
-local function sane(name, fn, args)
+-- An error's text: misuse raises strings, runtime failures error values (tostring).
+local function text(err)
+  if type(err) == "table" and getmetatable(err) == errors.Error then return tostring(err) end
+  return err
+end
+
+-- Calls fn(args...) and checks it returned or raised a non-empty message that starts
+-- with "dolphindb: " (after the caller's position, which Lua puts in front of a
+-- string raised at the caller's level).
+local function sane(name, fn, args, internal)
   local ok, err = pcall(fn, unpack(args, 1, 3))
   if not ok then
+    err = text(err)
     assert(type(err) == "string" and #err > 0,
       ("%s raised a %s instead of a message"):format(name, type(err)))
+    if internal then return ok, err end       -- ddb.core and _private: no contract
+    assert(err:find("boom", 1, true) or err:find("^dolphindb: ") or err:find("^[^\n]-:%d+: dolphindb: "),
+      ("%s raised '%s', not 'dolphindb: ...'"):format(name, err))
+    assert(not err:find("lua/dolphindb/"), ("%s: '%s' names a module file"):format(name, err))
   end
   return ok, err
 end
@@ -27,6 +41,7 @@ end
 local function must_fail(pattern, fn, ...)
   local ok, err = pcall(fn, ...)
   assert(not ok, "expected an error matching '" .. pattern .. "'")
+  err = text(err)
   assert(type(err) == "string", "error is a " .. type(err))
   assert(err:find(pattern), ("error '%s' does not match '%s'"):format(err, pattern))
   return err
@@ -48,12 +63,12 @@ describe("misuse", function()
     local n = 0
     for name, fn in pairs(ddb) do
       if type(fn) == "function" and not skip[name] then
-        for _, args in ipairs(BAD) do sane(name, fn, args); n = n + 1 end
+        for _, args in ipairs(BAD) do sane(name, fn, args, name:find("^_")); n = n + 1 end
       end
     end
     for name, fn in pairs(ddb.core) do
       if type(fn) == "function" and name ~= "run_once" then
-        for _, args in ipairs(BAD) do sane("core." .. name, fn, args); n = n + 1 end
+        for _, args in ipairs(BAD) do sane("core." .. name, fn, args, true); n = n + 1 end
       end
     end
     assert.is_true(n > 1000)
@@ -61,9 +76,10 @@ describe("misuse", function()
   end)
 
   it("decode refuses what is not a string of bytes, and options that are not a table", function()
-    must_fail("string of bytes expected, got number", ddb.decode, 123)
-    must_fail("string of bytes expected, got no value", ddb.decode)
-    must_fail("table expected, got number", ddb.decode, ddb.encode(1), 1, 5)
+    must_fail("^dolphindb: decode expects a string of bytes, got number", ddb.decode, 123)
+    must_fail("^dolphindb: decode expects a string of bytes, got nil", ddb.decode)
+    must_fail("^dolphindb: decode: options must be a table, got number", ddb.decode, ddb.encode(1), 1, 5)
+    must_fail("^dolphindb: decode: position must be", ddb.decode, ddb.encode(1), 99)
     assert.are.equal(1, (ddb.decode(ddb.encode(1), 1, { view = true })))
   end)
 
@@ -73,6 +89,71 @@ describe("misuse", function()
     assert.is_true(sane("sleep(-1)", ddb.sleep, { -1 }) ~= nil)
     must_fail("dolphindb", ddb.wait, "x")
     must_fail("dolphindb", ddb.wait, { 1, 2 })
+  end)
+
+  -- Issue 12 §5: every misuse error starts with "dolphindb: " (after the caller's
+  -- position) and names the function called; no module file, no "bad argument to '?'".
+  local function names(fname, fn, args)
+    local ok, err = pcall(fn, unpack(args, 1, args.n or #args))
+    if ok then return end
+    err = text(err)
+    assert(type(err) == "string", fname .. " raised a " .. type(err))
+    if err:find("boom", 1, true) then return end          -- the caller's own error
+    if type(select(2, pcall(fn, unpack(args, 1, args.n or #args)))) == "table" then return end
+    local msg = err:gsub("^[^\n]-:%d+: ", "", 1)
+    assert(msg:find("^dolphindb: "), ("%s raised '%s', not 'dolphindb: ...'"):format(fname, err))
+    assert(not err:find("lua/dolphindb/", 1, true), ("%s: '%s' names a module file"):format(fname, err))
+    assert(not err:find("bad argument", 1, true), ("%s: '%s'"):format(fname, err))
+    local short = fname:match("[:.]([%w_]+)$") or fname
+    assert(msg:lower():find(short:lower(), 1, true),
+      ("%s raised '%s', which does not name it"):format(fname, msg))
+  end
+
+  it("every misuse error starts with 'dolphindb: ' and names the function", function()
+    local skip = { loop = true, DBConnectionPool = true }  -- loop: no arguments to misuse
+    local n = 0
+    for name, fn in pairs(ddb) do
+      if type(fn) == "function" and not skip[name] and not name:find("^_") then
+        for _, args in ipairs(BAD) do names(name, fn, args); n = n + 1 end
+      end
+    end
+    for _, args in ipairs(BAD) do
+      if type(args[1]) ~= "table" then      -- a table is the options form
+        names("DBConnectionPool", ddb.DBConnectionPool, { "127.0.0.1", args[1], args[2] })
+        names("DBConnectionPool", ddb.DBConnectionPool, { args[1], srv.port })
+      end
+      names("DBConnectionPool", ddb.DBConnectionPool,
+        { { host = "127.0.0.1", port = srv.port, connectTimeout = args[1] } })
+    end
+    -- methods: wrong receivers and wrong arguments
+    local f = pool:runTaskAsync("1")
+    local h = ddb.spawn(function() end)
+    assert.equal(1, f:result(5))          -- done first: the walk calls f:cancel() too
+    h:wait(5)
+    local objects = { pool = pool, future = f, handle = h }
+    for oname, obj in pairs(objects) do
+      local methods = {}
+      for k, v in pairs(getmetatable(obj).__index) do
+        if type(v) == "function" and not k:find("^_") and k ~= "new" then methods[k] = v end
+      end
+      for mname, m in pairs(methods) do
+        local fname = oname .. ":" .. mname
+        for _, args in ipairs(BAD) do
+          if mname ~= "shutDown" then
+            names(fname, m, { obj, unpack(args, 1, 3) })
+          end
+          names(fname, m, { args[1], args[2] })          -- not called on the object
+          n = n + 1
+        end
+      end
+    end
+    f:result(5)
+    h:wait(5)
+    assert.is_true(n > 500)
+    names("sleep", ddb.sleep, { 1e300 })
+    names("future:result", f.result, { f, 1e308 })
+    names("wait", ddb.wait, { { f }, 1e308 })
+    assert.equal(2, pool:run("1 + 1"))
   end)
 
   it("DBConnectionPool rejects bad configurations clearly", function()
@@ -85,7 +166,7 @@ describe("misuse", function()
     must_fail("threadNum", ddb.DBConnectionPool, "127.0.0.1", srv.port, 1e9)
     must_fail("threadNum", ddb.DBConnectionPool, "127.0.0.1", srv.port, "8")
     must_fail("userid must be", ddb.DBConnectionPool, "127.0.0.1", srv.port, 1, 42)
-    must_fail("unknown DBConnectionPool option 'bogus'", ddb.DBConnectionPool,
+    must_fail("DBConnectionPool: unknown option 'bogus'", ddb.DBConnectionPool,
       { host = "127.0.0.1", port = srv.port, bogus = 1 })
     must_fail("highAvailabilitySites", ddb.DBConnectionPool,
       { host = "127.0.0.1", port = srv.port, highAvailabilitySites = "a:1" })
@@ -115,7 +196,7 @@ describe("misuse", function()
       { host = "127.0.0.1", port = srv.port, taskTimeout = 1e300 })
     local e = must_fail("must be a number in", ddb.DBConnectionPool,
       { host = "127.0.0.1", port = srv.port, queueLimit = 1e12 })
-    assert.matches("^dolphindb: option 'queueLimit'", e)   -- the user's name, no file:line
+    assert.matches("^dolphindb: DBConnectionPool: option 'queueLimit'", e)   -- the user's name, no file:line
     must_fail("must be an integer", ddb.DBConnectionPool,
       { host = "127.0.0.1", port = srv.port, queueLimit = 2.5 })
     must_fail("unknown option 'bogus'", pool.run, pool, { "1", bogus = true })
@@ -169,8 +250,8 @@ describe("misuse", function()
     assert.matches("shut down", tostring(p))
     assert.equal("CLOSED", p:stats().state)
     local err = f:exception(5)                    -- the running task was abandoned
-    assert.is_string(err)
-    assert.matches("shut down", err)
+    assert.equal("shutdown", err.kind)
+    assert.matches("shut down", tostring(err))
   end)
 
   it("pool calls from inside a __gc neither crash nor hang", function()

@@ -77,14 +77,14 @@ describe("DBConnectionPool", function()
 
     it("rejects bad arguments with a clear message", function()
       assert.has_error(function() ddb.DBConnectionPool(8848) end,
-        "dolphindb: host must be a non-empty string")
+        "dolphindb: DBConnectionPool: host must be a non-empty string")
       assert.has_error(function() ddb.DBConnectionPool("127.0.0.1", "x", 1) end,
-        "dolphindb: port must be an integer in 1..65535, got x")
+        "dolphindb: DBConnectionPool: port must be a number, an integer in 1..65535, got string \"x\"")
       assert.has_error(function() ddb.DBConnectionPool("127.0.0.1", server.port, 0) end,
-        "dolphindb: threadNum must be an integer in 1..4096, got 0")
+        "dolphindb: DBConnectionPool: threadNum must be a number, an integer in 1..4096, got 0")
       assert.has_error(function()
         ddb.DBConnectionPool { host = "127.0.0.1", port = server.port, threads = 2 }
-      end, "dolphindb: unknown DBConnectionPool option 'threads'")
+      end, "dolphindb: DBConnectionPool: unknown option 'threads'")
       assert.has_error(function()
         ddb.DBConnectionPool { host = "127.0.0.1", port = server.port, highAvailabilitySites = { "nope" } }
       end)
@@ -129,8 +129,9 @@ describe("DBConnectionPool", function()
       local queued = p:runTaskAsync("2")                -- the one queue slot
       local ok2, err2 = pcall(function() local f = p:runTaskAsync("3"); return f end)
       assert.is_false(ok2)
-      assert.matches("^spec/pool_spec%.lua:%d+: dolphindb: queue is full", err2)
-      assert.is_string(busy:exception())                -- 0.3 s > taskTimeout
+      assert.equal("full", err2.kind)
+      assert.matches("^dolphindb: runTaskAsync: queue is full", tostring(err2))
+      assert.equal("timeout", busy:exception().kind)    -- 0.3 s > taskTimeout
       assert.are.equal(2, queued:result())
       p:shutDown()
     end)
@@ -171,7 +172,8 @@ describe("DBConnectionPool", function()
     it("fails a task that exceeds its timeout", function()
       local secs, ok, err = elapsed(function() return pcall(pool.run, pool, { "sleep(2000); 1", timeout = 0.2 }) end)
       assert.is_false(ok)
-      assert.is_string(err)
+      assert.equal("timeout", err.kind)
+      assert.is_true(ddb.is_timeout(err))
       assert.is_true(secs < 1.5, "took " .. secs)
     end)
 
@@ -200,13 +202,13 @@ describe("DBConnectionPool", function()
       assert.has_error(function() pool:run(42) end,
         "dolphindb: run: the script (or function name) must be a string, got number")
       assert.has_error(function() pool:run { "1", clearMemory = "yes" } end,
-        "dolphindb: option 'clearMemory' must be a boolean, got string")
-      assert.has_error(function() pool:run { "1", bogus = 1 } end, "dolphindb: unknown option 'bogus'")
-      assert.has_error(function() pool:run { "1", priority = 12 } end, "dolphindb: priority must be an integer in 0..8")
+        "dolphindb: run: option 'clearMemory' must be a boolean, got string")
+      assert.has_error(function() pool:run { "1", bogus = 1 } end, "dolphindb: run: unknown option 'bogus'")
+      assert.has_error(function() pool:run { "1", priority = 12 } end, "dolphindb: run: priority must be an integer in 0..8")
       assert.has_error(function() pool.run("1") end)
       local ok, err = pcall(function() pool:run("f", function() end) end)
       assert.is_false(ok)
-      assert.matches("^spec/pool_spec%.lua:%d+: dolphindb: argument 1: ", err)
+      assert.matches("^spec/pool_spec%.lua:%d+: dolphindb: run: argument 1: ", err)
     end)
   end)
 
@@ -326,7 +328,7 @@ describe("DBConnectionPool", function()
     end)
 
     it("rejects bad ids", function()
-      assert.has_error(function() pool:addTask("1", -1) end, "dolphindb: taskId must be an integer >= 0, got -1")
+      assert.has_error(function() pool:addTask("1", -1) end, "dolphindb: addTask: taskId must be an integer >= 0, got -1")
       assert.has_error(function() pool:addTask("1", 1.5) end)
       assert.has_error(function() pool:addTask("1") end)
       assert.has_error(function() pool:isFinished(987654) end)

@@ -171,7 +171,7 @@ describe("ddb.sleep", function()
   end)
 
   it("rejects bad durations", function()
-    assert.has_error(function() ddb.sleep(-1) end, "dolphindb: sleep expects a number of seconds >= 0")
+    assert.has_error(function() ddb.sleep(-1) end, "dolphindb: sleep expects a number of seconds in 0..1e9, got -1")
     assert.has_error(function() ddb.sleep("1") end)
     assert.has_error(function() ddb.sleep(0 / 0) end)
   end)
@@ -300,5 +300,90 @@ describe("many coroutines", function()
     ddb.loop()
     assert.is_true(looper:done())
     assert.are.same({ "child", "looper" }, finished)
+  end)
+end)
+
+describe("ddb.loop() inside a spawned coroutine (issue 12 §6)", function()
+  after_each(settle)
+
+  it("returns while the main thread waits with a timeout", function()
+    -- The main thread's own deadline timer is not an operation the loop() caller
+    -- waits for: before, h:wait(2) ran out because loop() waited for that very timer.
+    local h = ddb.spawn(function() ddb.loop(); return "back" end)
+    local t0 = ddb.now()
+    assert.is_true(h:wait(2))
+    assert.is_true(ddb.now() - t0 < 1, "took " .. (ddb.now() - t0) .. " s")
+    assert.are.equal("back", h:result())
+  end)
+
+  it("returns while the main thread sleeps", function()
+    local h = ddb.spawn(function() ddb.loop(); return "back" end)
+    ddb.sleep(0.2)
+    assert.is_true(h:done())
+  end)
+
+  it("still waits for the other spawned coroutines", function()
+    local order = {}
+    local h = ddb.spawn(function() ddb.loop(); order[#order + 1] = "looper" end)
+    ddb.spawn(function() ddb.sleep(0.1); order[#order + 1] = "sleeper" end)
+    assert.is_true(h:wait(2))
+    assert.are.same({ "sleeper", "looper" }, order)
+  end)
+end)
+
+describe("a coroutine that cannot yield (issue 12 §6)", function()
+  local ddbmini = require "support.ddbmini"
+  local srv, pool
+  setup(function()
+    srv = ddbmini.start()
+    pool = ddb.DBConnectionPool("127.0.0.1", srv.port, 1)
+  end)
+  teardown(function()
+    pool:shutDown()
+    srv:stop()
+  end)
+
+  it("gets a clear error from run, and the task is not held for ever", function()
+    local h = ddb.spawn(function()
+      -- table.sort calls the comparator from C: a yield from there cannot work
+      return pcall(table.sort, { 1, 2, 3 }, function(a, b) return pool:run("sleep(50); 1") < 0 end)
+    end)
+    local ok, err = h:result(5)
+    assert.is_false(ok)
+    assert.matches("^[^\n]-:%d+: dolphindb: run: cannot wait here: attempt to yield across", err)
+    assert.is_true(pool:stats().held <= 1)
+    local deadline = ddb.now() + 5
+    while pool:stats().held > 0 and ddb.now() < deadline do ddb.sleep(0.02) end
+    assert.are.equal(0, pool:stats().held)       -- before: stayed 1 for ever
+    assert.are.equal(3, pool:run("1 + 2"))        -- the pool goes on
+  end)
+end)
+
+describe("waits from where a coroutine cannot yield (issue 12 §6)", function()
+  after_each(settle)
+
+  -- fn runs inside table.sort's comparator (called from C) in a spawned coroutine.
+  local function from_c(fn)
+    local h = ddb.spawn(function()
+      return pcall(table.sort, { 1, 2 }, function() fn(); return false end)
+    end)
+    local ok, err = h:result(5)
+    assert.is_false(ok)
+    return err
+  end
+
+  it("sleep, wait, handle:result and loop raise a clear error and leave nothing behind", function()
+    assert.matches("dolphindb: sleep: cannot wait here", from_c(function() ddb.sleep(0) end), 1, true)
+    assert.matches("dolphindb: sleep: cannot wait here", from_c(function() ddb.sleep(0.01) end), 1, true)
+    local other = ddb.spawn(function() ddb.sleep(0.05) end)
+    assert.matches("dolphindb: wait: cannot wait here", from_c(function() ddb.wait({ other }, 1) end), 1, true)
+    assert.matches("dolphindb: handle:result: cannot wait here",
+      from_c(function() other:result() end), 1, true)
+    -- a failed loop() must not stay counted as a loop waiter
+    assert.matches("dolphindb: loop: cannot wait here", from_c(function() ddb.loop() end), 1, true)
+    local h = ddb.spawn(function() ddb.loop(); return "back" end)
+    assert.is_true(h:wait(2))
+    assert.is_true(other:wait(2))
+    assert.are.equal(0, sched.stats().parked)
   end)
 end)

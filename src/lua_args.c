@@ -45,7 +45,10 @@ static const char *opt_string(lua_State *L, int cfg, opt_name o, const char *dfl
     if (!opt_present(L, cfg, o)) return dflt;
     if (lua_type(L, -1) != LUA_TSTRING)
         luaL_error(L, "dolphindb: option '%s' must be a string", o.shown);
-    const char *s = lua_tostring(L, -1);   /* anchored by the config table */
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);   /* anchored by the config table */
+    if (strlen(s) != len)       /* C would read only the text before the NUL */
+        luaL_error(L, "dolphindb: option '%s' contains a NUL byte", o.shown);
     lua_pop(L, 1);
     return s;
 }
@@ -83,10 +86,12 @@ static int opt_bool(lua_State *L, int cfg, opt_name o, int dflt)
 static ddb_site *opt_sites(lua_State *L, int cfg, int *nsites)
 {
     static const opt_name sites_opt = { "sites", "highAvailabilitySites" };
-    static const opt_name host = { "host", "host" }, port = { "port", "port" };
+    static const opt_name host = { "host", "highAvailabilitySites[i].host" },
+                          port = { "port", "highAvailabilitySites[i].port" };
     *nsites = 0;
     if (!opt_present(L, cfg, sites_opt)) return NULL;
-    if (!lua_istable(L, -1)) luaL_error(L, "dolphindb: option 'highAvailabilitySites' must be a list");
+    if (!lua_istable(L, -1))
+        luaL_error(L, "dolphindb: option 'highAvailabilitySites' must be a list");
     int list = lua_gettop(L);
     int n = (int)lua_objlen(L, list);
     if (n == 0) {
@@ -98,10 +103,12 @@ static ddb_site *opt_sites(lua_State *L, int cfg, int *nsites)
     for (int i = 0; i < n; i++) {
         lua_rawgeti(L, list + 1, i + 1);
         int site = lua_gettop(L);
-        if (!lua_istable(L, site)) luaL_error(L, "dolphindb: sites[%d] must be {host=, port=}", i + 1);
+        if (!lua_istable(L, site))
+            luaL_error(L, "dolphindb: highAvailabilitySites[%d] must be {host=, port=}", i + 1);
         sites[i].host = opt_string(L, site, host, NULL);
         sites[i].port = opt_int(L, site, port, 0);
-        if (!sites[i].host) luaL_error(L, "dolphindb: sites[%d] has no host", i + 1);
+        if (!sites[i].host)
+            luaL_error(L, "dolphindb: highAvailabilitySites[%d] has no host", i + 1);
         lua_pop(L, 1);
     }
     lua_pop(L, 1);                /* the list; the array userdata stays on the stack */
@@ -198,7 +205,15 @@ static ddb_obj **convert_args(lua_State *L, int idx, int n)
 void ddb_lua_read_task(lua_State *L, int top, ddb_task_spec *spec)
 {
     ddb_task_spec_init(spec);
-    spec->text = luaL_checkstring(L, 2);
+    size_t len;
+    spec->text = luaL_checklstring(L, 2, &len);
+    /* The request carries the text as a C string: a NUL would silently cut it
+     * ("1\0 + 2" would run "1", "add\0x" would call add). */
+    const char *nul = memchr(spec->text, 0, len);
+    if (nul)
+        luaL_error(L, "dolphindb: the script (or function name) contains a NUL byte at "
+                   "byte %d; the server would see only the text before it",
+                   (int)(nul - spec->text) + 1);
     if (top > 3) read_task_options(L, spec);
     if (top < 3 || lua_isnil(L, 3)) return;
     luaL_checktype(L, 3, LUA_TTABLE);
@@ -221,6 +236,62 @@ void ddb_lua_task_args_free(ddb_task_spec *spec)
 
 /* ---- outcomes ------------------------------------------------------------------- */
 
+/* The kind of a failed task (docs/API.md "Errors"), from its terminal state and, for
+ * FAILED, from what the core wrote right after "task <id>: " (ddb_pool.c's fixed
+ * words, never the script, which comes last in parentheses). */
+static const char *failure_kind(ddb_task *t, int state)
+{
+    if (state == DDB_TASK_CANCELLED) return "cancelled";
+    if (state == DDB_TASK_ABANDONED) return "shutdown";
+    if (ddb_task_server_error(t)) return "server";
+    const char *e = ddb_task_error(t);
+    const char *what = e ? strstr(e, ": ") : NULL;
+    if (!what) return "connection";
+    what += 2;
+    if (strncmp(what, "timed out", 9) == 0) return "timeout";
+    if (strncmp(what, "server error:", 13) == 0) return "server";
+    if (strncmp(what, "pool is shut down", 17) == 0) return "shutdown";
+    if (strncmp(what, "queue is full", 13) == 0) return "full";   /* the loop-thread driver */
+    if (strncmp(what, "connection lost while running: ", 31) == 0) {
+        /* "...: host:port: protocol error: ..." before the quoted script */
+        const char *proto = strstr(what, ": protocol error: ");
+        const char *quote = strstr(what, " (script: ");
+        if (!quote) quote = strstr(what, " (function: ");
+        if (!quote) quote = strstr(what, " (upload: ");
+        if (proto && (!quote || proto < quote)) return "protocol";
+    }
+    return "connection";
+}
+
+static void set_string(lua_State *L, const char *k, const char *v)
+{
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+}
+
+int ddb_lua_push_failure(lua_State *L, ddb_task *t, const char *conv_error)
+{
+    int state = ddb_task_state(t);
+    lua_createtable(L, 0, 5);
+    set_string(L, "kind", conv_error ? "result" : failure_kind(t, state));
+    if (conv_error) {
+        const char *why = strncmp(conv_error, "dolphindb: ", 11) == 0 ? conv_error + 11
+                                                                        : conv_error;
+        lua_pushfstring(L, "dolphindb: task %f: %s", (lua_Number)ddb_task_id(t), why);
+    } else {
+        const char *e = ddb_task_error(t);
+        if (e) lua_pushfstring(L, "dolphindb: %s", e);
+        else lua_pushfstring(L, "dolphindb: task ended %s", ddb_task_state_name(state));
+    }
+    lua_setfield(L, -2, "message");
+    lua_pushnumber(L, (lua_Number)ddb_task_id(t));
+    lua_setfield(L, -2, "task_id");
+    const char *se = ddb_task_server_error(t);
+    if (se && !conv_error) set_string(L, "server_error", se);
+    set_string(L, "state", ddb_task_state_name(state));
+    return 1;
+}
+
 int ddb_lua_push_outcome(lua_State *L, ddb_task *t, int conv)
 {
     int state = ddb_task_state(t);
@@ -236,15 +307,11 @@ int ddb_lua_push_outcome(lua_State *L, ddb_task *t, int conv)
         if (rc > 0) return 2;
         const char *why = lua_tostring(L, -1);
         lua_pushboolean(L, 0);
-        if (why && strncmp(why, "dolphindb: ", 11) == 0) lua_pushstring(L, why);
-        else lua_pushfstring(L, "dolphindb: %s", why ? why : "cannot convert the result");
+        ddb_lua_push_failure(L, t, why ? why : "cannot convert the result");
         return 2;
     }
-    const char *e = ddb_task_error(t);
     lua_pushboolean(L, 0);
-    if (e) lua_pushfstring(L, "dolphindb: %s", e);
-    else lua_pushfstring(L, "dolphindb: task ended %s", ddb_task_state_name(state));
-    return 2;
+    return 1 + ddb_lua_push_failure(L, t, NULL);
 }
 
 int ddb_lua_push_messages(lua_State *L, ddb_task *t)

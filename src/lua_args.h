@@ -24,7 +24,13 @@ void ddb_lua_read_pool_config(lua_State *L, int idx, ddb_pool_config *cfg);
 void ddb_lua_read_task(lua_State *L, int top, ddb_task_spec *spec);
 void ddb_lua_task_args_free(ddb_task_spec *spec);
 
-/* Pushes true, value | false, "dolphindb: <why>" for a terminal task: DONE gives the
+/* Pushes the error value of a failed task: a table {kind, message, task_id,
+ * server_error, state} (dolphindb.errors gives it its metatable). `conv_error` set:
+ * the task succeeded but its result could not become a Lua value (kind "result").
+ * Returns 1. */
+int ddb_lua_push_failure(lua_State *L, ddb_task *t, const char *conv_error);
+
+/* Pushes true, value | false, error table (above) for a terminal task: DONE gives the
  * result (converted as the DDB_LUA_* flags in `conv` say; the task lets go of it), a
  * result that cannot become a Lua value is a failure, anything else the task's error.
  * Returns 2. */

@@ -462,6 +462,12 @@ static int l_task_take_result(lua_State *L)
     return 1;
 }
 
+/* task:failure() -> the error table of a failed task (lua_args.h) */
+static int l_task_failure(lua_State *L)
+{
+    return ddb_lua_push_failure(L, check_task(L, 1)->task, NULL);
+}
+
 static int l_task_error(lua_State *L)
 {
     const char *e = ddb_task_error(check_task(L, 1)->task);
@@ -507,6 +513,7 @@ static const luaL_Reg pool_methods[] = {
 static const luaL_Reg task_methods[] = {
     { "state", l_task_state }, { "terminal", l_task_terminal }, { "id", l_task_id },
     { "take_result", l_task_take_result }, { "error", l_task_error },
+    { "failure", l_task_failure },
     { "server_error", l_task_server_error }, { "messages", l_task_messages },
     { "elapsed", l_task_elapsed }, { NULL, NULL }
 };

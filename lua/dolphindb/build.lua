@@ -479,7 +479,9 @@ function constructors.set(tname, list)
   if type(list) ~= "table" then error("dolphindb: ddb.set expects a list", 2) end
   local tid, s
   if tname then tid, s = type_id(tname) else tid, s = infer(list, length(list)) end
-  return canonical(core._obj_set(build_vector(tid, list, length(list), nil, s)))
+  local ok, h = pcall(core._obj_set, build_vector(tid, list, length(list), nil, s))
+  if not ok then error("dolphindb: ddb.set: the keys must share one scalar type (or name it: ddb.set(\"INT\", list))", 2) end
+  return canonical(h)
 end
 -- ddb.dict(keyType, valueType, map) or ddb.dict(keyType, valueType, keys, values).
 function constructors.dict(kt, vt, map, values)

@@ -3,7 +3,8 @@
 --
 --   f:result([timeout])     waits; returns the value or raises the task's error; on
 --                           timeout raises "... timed out ..." and the task keeps running
---   f:exception([timeout])  waits; returns the error message, or nil on success
+--   f:exception([timeout])  waits; returns the error value (dolphindb.errors), or nil
+--                           on success
 --   f:done()  f:running()  f:cancelled()
 --   f:cancel()              true if the task was cancelled (queued or running: a running
 --                           task's connection is recycled), false if it had ended
@@ -16,6 +17,7 @@
 -- The future keeps its task (and the pool) referenced only until the task ends.
 
 local sched = require "dolphindb.sched"
+local errors = require "dolphindb.errors"
 
 local Future = {}
 Future.__index = Future
@@ -65,10 +67,13 @@ local function check(f, method)
   end
 end
 
+local NAMES = { result = "future:result", exception = "future:exception" }  -- no string per call
+
 local function wait(f, timeout, what)
-  if not sched.wait_for(f, timeout) then
-    error(("dolphindb: timed out after %g s waiting for the %s of task %s (the task keeps running)")
-      :format(timeout, what, tostring(f._id)), 3)
+  if timeout ~= nil then sched.check_timeout(timeout, 3, "future:" .. what) end
+  if not sched.wait_for(f, timeout, NAMES[what]) then
+    error(errors.new("timeout", ("dolphindb: timed out after %g s waiting for the %s of task %s (the task keeps running)")
+      :format(timeout, what, tostring(f._id)), f._id), 3)
   end
 end
 
@@ -107,7 +112,8 @@ function Future:cancel()
   if self._done then return self._cancelled == true end
   if not self._pool._c:cancel_held(self._ticket) then return false end
   self._cancelled = true
-  settle(self, false, ("dolphindb: task %s was cancelled"):format(tostring(self._id)))
+  settle(self, false, errors.new("cancelled",
+    ("dolphindb: task %s was cancelled"):format(tostring(self._id)), self._id))
   return true
 end
 
@@ -128,6 +134,7 @@ function Future:add_done_callback(fn)
 end
 
 function Future:task_id()
+  check(self, "task_id")
   return self._id
 end
 

@@ -16,6 +16,7 @@ end
 
 local core = require "dolphindb.core"
 local sched = require "dolphindb.sched"
+local errors = require "dolphindb.errors"
 
 local M = {
   _VERSION = core.version,
@@ -37,13 +38,39 @@ end
 -- Values: typed constructors, ddb.null, encode/decode.
 if core.features.value then
   M.encode = core.encode
-  M.decode = core.decode
+  local decode = core.decode
+  -- core.decode's own argument errors would read "bad argument #1 to '?'"
+  function M.decode(bytes, pos, opts)
+    if type(bytes) ~= "string" then
+      error("dolphindb: decode expects a string of bytes, got " .. type(bytes), 2)
+    end
+    if pos ~= nil and not (type(pos) == "number" and pos >= 1 and pos <= #bytes + 1
+                           and pos == math.floor(pos)) then
+      error(("dolphindb: decode: position must be an integer in 1..%d, got %s")
+        :format(#bytes + 1, tostring(pos)), 2)
+    end
+    if opts ~= nil and type(opts) ~= "table" then
+      error("dolphindb: decode: options must be a table, got " .. type(opts), 2)
+    end
+    return decode(bytes, pos, opts)
+  end
 end
 if module_exists("dolphindb.value") then
   for k, v in pairs(require "dolphindb.value") do
     if M[k] == nil then M[k] = v end
   end
+  local options = require "dolphindb.options"
+  for _, k in ipairs { "string", "symbol", "code" } do
+    if M[k] then M[k] = options.text_constructor(M[k], k) end
+  end
+  -- their misuse errors name the function called (docs/API.md "Errors")
+  for k, v in pairs(require "dolphindb.value") do
+    if type(v) == "function" and not k:find("^_") and k ~= "encode" and k ~= "decode" then
+      M[k] = errors.named(M[k], k)
+    end
+  end
 end
+if M.encode then M.encode = errors.named(M.encode, "encode") end
 
 -- The connection pool.
 if core.features.pool then

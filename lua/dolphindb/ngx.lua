@@ -38,13 +38,14 @@
 local ngxcore = require "dolphindb.ngxcore"
 local semaphore = require "ngx.semaphore"
 local options = require "dolphindb.options"
+local errors = require "dolphindb.errors"
 
 local ngx = ngx
 local type, tostring, error, pcall, setmetatable, getmetatable =
   type, tostring, error, pcall, setmetatable, getmetatable
 
 local fail, parse_call, check_task_id = options.fail, options.parse_call, options.check_task_id
-local strip_where, table_to_list = options.strip_where, options.table_to_list
+local reraise, table_to_list = options.reraise, options.table_to_list
 
 local M = {}
 
@@ -62,13 +63,15 @@ local SLOTS = ngxcore.TICKET_SLOTS
 local LUA_ONLY = { show_output = true, socketDir = true, exitGrace = true }
 
 -- The shared options (dolphindb.options) plus this file's own two.
+-- pool_config is a tail call, so its errors count levels as from dolphindb.pool.
 local function build_config(opts)
-  local cfg = options.pool_config(opts, LUA_ONLY)
-  if opts.socketDir ~= nil and type(opts.socketDir) ~= "string" then fail(3, "socketDir must be a string") end
-  if opts.exitGrace ~= nil and not (type(opts.exitGrace) == "number" and opts.exitGrace >= 0) then
-    fail(3, "exitGrace must be a number of seconds >= 0")
+  if opts.socketDir ~= nil and (type(opts.socketDir) ~= "string" or opts.socketDir:find("\0", 1, true)) then
+    fail(3, "DBConnectionPool: socketDir must be a string without NUL bytes")
   end
-  return cfg
+  if opts.exitGrace ~= nil and not (type(opts.exitGrace) == "number" and opts.exitGrace >= 0) then
+    fail(3, "DBConnectionPool: exitGrace must be a number of seconds >= 0")
+  end
+  return options.pool_config(opts, LUA_ONLY)
 end
 
 -- ---- task records: one per submitted task, keyed by the ticket C hands back -------
@@ -178,7 +181,8 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
   if ngx.get_phase() == "init" then
     fail(2, "create the pool in init_worker_by_lua* (one pool per worker), not in the master")
   end
-  local c = ngxcore.pool_new(cfg, opts.socketDir or "/tmp")
+  local okc, c = pcall(ngxcore.pool_new, cfg, opts.socketDir or "/tmp")
+  if not okc then reraise(c, "DBConnectionPool", 2) end
   local self = setmetatable({
     _c = c, host = cfg.host, port = cfg.port, threadNum = cfg.thread_num,
     _recs = {}, _rec_ticket = {}, _byid = {}, _inflight = 0, _shut = false, _exiting = false,
@@ -203,10 +207,10 @@ local function check_open(self, method)
 end
 Pool._check_open = check_open
 
-function Pool:_submit(level, script, args, id, opts)
+function Pool:_submit(level, script, args, id, opts, method)
   local ok, task, ticket = pcall(self._c.submit, self._c, script, args, id, opts.clearMemory,
     opts.priority, opts.parallelism, opts.timeout)
-  if not ok then error(strip_where(task), level + 1) end
+  if not ok then reraise(task, method, level + 1) end
   local rec = { task = task, done = false, nwait = 0, opts = opts, script = script:sub(1, 200) }
   local slot = ticket % SLOTS
   self._recs[slot], self._rec_ticket[slot] = rec, ticket
@@ -218,7 +222,8 @@ end
 local function outcome(self, rec)
   local task = rec.task
   if rec.cancelled then
-    return false, ("dolphindb: task %s was cancelled (script: %s)"):format(tostring(task:id()), rec.script)
+    return false, errors.new("cancelled", ("dolphindb: task %s was cancelled (script: %s)")
+      :format(tostring(task:id()), rec.script), task:id())
   end
   if self._show_output then
     local msgs = task:messages()
@@ -226,17 +231,21 @@ local function outcome(self, rec)
   end
   if task:state() == "DONE" then
     local ok, v = pcall(task.take_result, task, options.conversion(rec.opts))
-    if not ok then return false, "dolphindb: " .. tostring(v) end
+    if not ok then
+      local why = tostring(v):gsub("^dolphindb: ", "")
+      return false, errors.new("result", ("dolphindb: task %s: %s"):format(tostring(task:id()), why),
+        task:id())
+    end
     if rec.opts.pickleTableToList then v = table_to_list(v) end
     return true, v
   end
-  return false, "dolphindb: " .. (task:error() or ("task ended " .. task:state()))
+  return false, errors.wrap(task:failure())
 end
 
 function Pool:run(...)
   check_open(self, "run")
   local script, args, opts = parse_call(3, "run", 0, ...)
-  local rec = self:_submit(2, script, args, nil, opts)
+  local rec = self:_submit(2, script, args, nil, opts, "run")
   await(rec)
   local ok, v = outcome(self, rec)
   if ok then return v end
@@ -248,12 +257,12 @@ function Pool:addTask(...)
   local script, args, opts, extra = parse_call(3, "addTask", 1, ...)
   local id = extra[1]
   check_task_id(id, 2)
-  self._byid[id] = self:_submit(2, script, args, id, opts)
+  self._byid[id] = self:_submit(2, script, args, id, opts, "addTask")
   return id
 end
 
 function Pool:_find(id, method)
-  check_task_id(id, 3)
+  check_task_id(id, 3, method)
   local rec = self._byid[id]
   if not rec then
     fail(3, "%s: task %d does not exist (never submitted, or its result was already fetched)", method, id)
@@ -311,12 +320,12 @@ local function settled(f)
 end
 
 local function wait_future(f, timeout, what)
-  if timeout ~= nil and not (type(timeout) == "number" and timeout >= 0) then
-    fail(3, "%s: timeout must be a number of seconds >= 0", what)
+  if timeout ~= nil and not (type(timeout) == "number" and timeout >= 0 and timeout <= 1e9) then
+    fail(3, "future:%s: timeout must be a number of seconds in 0..1e9", what)
   end
   if not await(f._rec, timeout) then
-    error(("dolphindb: timed out after %g s waiting for the %s of task %s (the task keeps running)")
-      :format(timeout, what, tostring(future_id(f))), 3)
+    error(errors.new("timeout", ("dolphindb: timed out after %g s waiting for the %s of task %s (the task keeps running)")
+      :format(timeout, what, tostring(future_id(f))), future_id(f)), 3)
   end
 end
 
@@ -393,7 +402,7 @@ end
 function Pool:runTaskAsync(...)
   check_open(self, "runTaskAsync")
   local script, args, opts = parse_call(3, "runTaskAsync", 0, ...)
-  local rec = self:_submit(2, script, args, nil, opts)
+  local rec = self:_submit(2, script, args, nil, opts, "runTaskAsync")
   local f = setmetatable({ _pool = self, _rec = rec }, Future)
   rec.on_done = function()
     local cbs = f._callbacks
@@ -428,6 +437,7 @@ function Pool:shutDown()
 end
 
 function Pool:isShutDown()
+  if getmetatable(self) ~= Pool then fail(2, "isShutDown must be called as pool:isShutDown()") end
   return self._shut
 end
 
@@ -459,6 +469,7 @@ M.Future = Future
 -- The plain module's scheduler helpers, mapped onto nginx's own: spawn -> a light
 -- thread of the current request/timer, sleep -> ngx.sleep, now -> fresh ngx.now().
 function M.spawn(fn, ...) return ngx.thread.spawn(fn, ...) end
+M.is_timeout = errors.is_timeout
 function M.sleep(sec) return ngx.sleep(sec) end
 function M.now()
   ngx.update_time()
@@ -488,6 +499,12 @@ local has_value, value = pcall(require, "dolphindb.value")
 if has_value then
   for k, v in pairs(value) do
     if M[k] == nil then M[k] = v end
+  end
+  for _, k in ipairs { "string", "symbol", "code" } do
+    if M[k] then M[k] = options.text_constructor(M[k], k) end
+  end
+  for k, v in pairs(value) do      -- their misuse errors name the function called
+    if type(v) == "function" and not k:find("^_") then M[k] = errors.named(M[k], k) end
   end
 end
 

@@ -7,6 +7,8 @@
 local type, select, tostring, error, pairs, ipairs, tonumber, getmetatable =
   type, select, tostring, error, pairs, ipairs, tonumber, getmetatable
 
+local errors = require "dolphindb.errors"
+
 local M = {}
 
 local function fail(level, fmt, ...)
@@ -34,25 +36,41 @@ local POOL_OPTIONS = {
 -- the options table.
 function M.pool_options(host, port, threadNum, userid, password)
   if type(host) == "table" then
-    if port ~= nil then fail(3, "DBConnectionPool{...} takes one options table") end
+    if port ~= nil then fail(3, "DBConnectionPool: the table form takes one options table, nothing after it") end
     return host
   end
   return { host = host, port = port, threadNum = threadNum, userid = userid, password = password }
 end
 
+-- A value in a message: strings quoted (a port given as "8848" must not read 8848).
+local function show(v)
+  if type(v) == "string" then return ("%s %q"):format("string", v) end
+  return tostring(v)
+end
+
+-- Text the C side would cut at a NUL byte (host names, credentials, initialScript)
+-- is refused instead: "127.0.0.1\0evil" must not quietly connect to 127.0.0.1.
+local function check_no_nul(s, what, level)
+  if type(s) == "string" and s:find("\0", 1, true) then
+    fail(level + 1, "DBConnectionPool: %s contains a NUL byte (at byte %d)", what, s:find("\0", 1, true))
+  end
+end
+
 -- "host:port" strings or {host=, port=} tables -> {host=, port=} tables.
 local function parse_sites(list)
-  if type(list) ~= "table" then fail(4, "highAvailabilitySites must be a list of \"host:port\"") end
+  if type(list) ~= "table" then fail(4, "DBConnectionPool: highAvailabilitySites must be a list of \"host:port\"") end
   local sites = {}
   for i, s in ipairs(list) do
     if type(s) == "string" then
       local h, p = s:match("^%[?([^%]]+)%]?:(%d+)$")
-      if not h then fail(4, "highAvailabilitySites[%d] = %q is not \"host:port\"", i, s) end
+      if not h then fail(4, "DBConnectionPool: highAvailabilitySites[%d] = %q is not \"host:port\"", i, s) end
+      check_no_nul(h, ("highAvailabilitySites[%d]"):format(i), 4)
       sites[i] = { host = h, port = tonumber(p) }
     elseif type(s) == "table" and type(s.host) == "string" and is_integer(s.port) then
+      check_no_nul(s.host, ("highAvailabilitySites[%d].host"):format(i), 4)
       sites[i] = { host = s.host, port = s.port }
     else
-      fail(4, "highAvailabilitySites[%d] must be \"host:port\" or {host=, port=}", i)
+      fail(4, "DBConnectionPool: highAvailabilitySites[%d] must be \"host:port\" or {host=, port=}", i)
     end
   end
   return sites
@@ -67,20 +85,34 @@ function M.pool_config(opts, lua_only)
     if field then
       cfg[field] = v
     elseif not lua_only[k] then
-      fail(3, "unknown DBConnectionPool option '%s'", tostring(k))
+      fail(3, "DBConnectionPool: unknown option '%s'", tostring(k))
     end
   end
-  if type(cfg.host) ~= "string" or cfg.host == "" then fail(3, "host must be a non-empty string") end
+  if type(cfg.host) ~= "string" or cfg.host == "" then fail(3, "DBConnectionPool: host must be a non-empty string") end
   if not is_integer(cfg.port) or cfg.port < 1 or cfg.port > 65535 then
-    fail(3, "port must be an integer in 1..65535, got %s", tostring(cfg.port))
+    fail(3, "DBConnectionPool: port must be a number, an integer in 1..65535, got %s", show(cfg.port))
   end
   if not is_integer(cfg.thread_num) or cfg.thread_num < 1 or cfg.thread_num > 4096 then
-    fail(3, "threadNum must be an integer in 1..4096, got %s", tostring(cfg.thread_num))
+    fail(3, "DBConnectionPool: threadNum must be a number, an integer in 1..4096, got %s",
+      show(cfg.thread_num))
   end
   for _, k in ipairs { "userid", "password" } do
-    if cfg[k] ~= nil and type(cfg[k]) ~= "string" then fail(3, "%s must be a string", k) end
+    if cfg[k] ~= nil and type(cfg[k]) ~= "string" then fail(3, "DBConnectionPool: %s must be a string", k) end
   end
+  check_no_nul(cfg.host, "host", 3)
+  check_no_nul(cfg.userid, "userid", 3)
+  check_no_nul(cfg.password, "password", 3)
+  check_no_nul(cfg.initial_script, "initialScript", 3)
   if cfg.sites then cfg.sites = parse_sites(cfg.sites) end
+  -- HA re-sends a task whose connection broke, which needs a connection to come back
+  -- (on this site or another): without reconnection the task would only fail with
+  -- "no live connection". So HA turns reConnect on; turning it off is a contradiction.
+  if cfg.high_availability == true then
+    if opts.reConnect == false then
+      fail(3, "DBConnectionPool: highAvailability needs reConnect (leave it unset or true)")
+    end
+    cfg.reconnect = true
+  end
   return cfg
 end
 
@@ -93,21 +125,25 @@ local RUN_OPTIONS = {
 local NO_OPTIONS = {}
 M.NO_OPTIONS = NO_OPTIONS
 
-local function check_options(opts, level)
+local function check_options(opts, level, method)
   for k, v in pairs(opts) do
     if type(k) ~= "number" then
       local want = RUN_OPTIONS[k]
-      if not want then fail(level, "unknown option '%s'", tostring(k)) end
-      if type(v) ~= want then fail(level, "option '%s' must be a %s, got %s", k, want, type(v)) end
+      if not want then fail(level, "%s: unknown option '%s'", method, tostring(k)) end
+      if type(v) ~= want then
+        fail(level, "%s: option '%s' must be a %s, got %s", method, k, want, type(v))
+      end
     end
   end
   if opts.priority and (not is_integer(opts.priority) or opts.priority < 0 or opts.priority > 8) then
-    fail(level, "priority must be an integer in 0..8")
+    fail(level, "%s: priority must be an integer in 0..8", method)
   end
   if opts.parallelism and (not is_integer(opts.parallelism) or opts.parallelism < 1 or opts.parallelism > 64) then
-    fail(level, "parallelism must be an integer in 1..64")
+    fail(level, "%s: parallelism must be an integer in 1..64", method)
   end
-  if opts.timeout and not (opts.timeout > 0) then fail(level, "timeout must be > 0 seconds") end
+  if opts.timeout and not (opts.timeout > 0 and opts.timeout <= 1e9) then
+    fail(level, "%s: timeout must be > 0 seconds (at most 1e9)", method)
+  end
 end
 
 -- Splits the two call forms into script, args (nil: script mode), options, extra.
@@ -120,7 +156,7 @@ function M.parse_call(level, method, skip, first, ...)
       fail(level, "%s{...}: pass everything inside the table", method)
     end
     opts = first
-    check_options(opts, level + 1)
+    check_options(opts, level + 1, method)
     script = first[1]
     local n = table.maxn(first)
     extra = { n = skip }
@@ -150,16 +186,43 @@ function M.conversion(opts)
   return conv ~= 0 and conv or nil
 end
 
-function M.check_task_id(id, level)
+function M.check_task_id(id, level, method)
   if not is_integer(id) or id < 0 or id > 2^53 then
-    fail(level + 1, "taskId must be an integer >= 0, got %s", tostring(id))
+    fail(level + 1, "%s: taskId must be an integer >= 0, got %s", method or "addTask", show(id))
   end
 end
 
 -- A C-side error message without the "file:line: " in front, for raising again at
 -- the user's call.
-function M.strip_where(msg)
+local function strip_where(msg)
   return (tostring(msg):gsub("^[^\n]-:%d+: ", ""))
+end
+M.strip_where = strip_where
+
+-- A C-side misuse message, raised again at the user's call (`level` up from the
+-- caller) and naming the user's function: "dolphindb: run: ...". Error values
+-- (runtime failures) pass through unchanged.
+function M.reraise(msg, method, level)
+  if type(msg) ~= "string" then error(msg, level + 1) end
+  msg = strip_where(msg)
+  local rest = msg:match("^dolphindb: (.*)$") or msg
+  if rest:sub(1, #method + 2) ~= method .. ": " then rest = method .. ": " .. rest end
+  -- a full queue is not the caller's mistake but the pool's load: an error value
+  if rest:find("^[%w_]+: queue is full") then error(errors.new("full", "dolphindb: " .. rest), 0) end
+  error("dolphindb: " .. rest, level + 1)
+end
+
+-- ddb.string / ddb.symbol / ddb.code refuse a NUL byte when they are made: these
+-- types travel as C strings, so such a value could be neither sent nor printed (its
+-- tostring would raise later, far from the mistake). ddb.blob takes any bytes.
+function M.text_constructor(make, name)
+  return function(s, ...)
+    local at = type(s) == "string" and s:find("\0", 1, true)
+    if at then
+      fail(2, "%s: the text contains a NUL byte (at byte %d); use ddb.blob for bytes", name, at)
+    end
+    return make(s, ...)
+  end
 end
 
 -- A table result as the list of its columns (pickleTableToList).

@@ -29,7 +29,7 @@
 --   host, port            entry node (required)
 --   threadNum             connections, 1..4096 (10)
 --   userid, password      login after connecting (none)
---   reConnect             reconnect a broken connection (false)
+--   reConnect             reconnect a broken connection (false; true with HA)
 --   tryReconnectNums      attempts per reconnect round, -1 unlimited (-1); also bounds
 --                         the attempts of the initial open when reConnect is on
 --   reconnectDelay        first back-off delay in seconds, doubling up to 2 s (0.1)
@@ -50,20 +50,23 @@
 --
 -- Errors: misuse (wrong types, unknown option, closed pool, unknown task id) raises
 -- "dolphindb: ..." at the call. A task that fails (server error, lost connection,
--- timeout, cancel, shutdown) raises its message, which names the task id and the
--- script, from run(), future:result() and getData(); isFinished() returns true for it.
+-- timeout, cancel, shutdown) raises an error value (dolphindb.errors: kind, message
+-- naming the task id and the script, task_id, server_error) from run(),
+-- future:result() and getData(); isFinished() returns true for it.
 
 local core = require "dolphindb.core"
 local sched = require "dolphindb.sched"
 local Future = require "dolphindb.future"
 local options = require "dolphindb.options"
+local errors = require "dolphindb.errors"
 
 local error, pcall, getmetatable, setmetatable = error, pcall, getmetatable, setmetatable
 local await_ticket = sched.await_ticket
 local fail, parse_call, check_task_id = options.fail, options.parse_call, options.check_task_id
-local strip_where, table_to_list, NO_OPTIONS = options.strip_where, options.table_to_list,
+local reraise, table_to_list, NO_OPTIONS = options.reraise, options.table_to_list,
   options.NO_OPTIONS
 local conversion = options.conversion
+local wrap_error = errors.wrap
 
 local M = {}
 
@@ -87,7 +90,7 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
   -- a config the C side refuses is the caller's mistake: raise it at their call,
   -- without this file's position in front of the message
   local ok, c, ticket = pcall(core.pool_new, cfg)
-  if not ok then error(strip_where(c), 2) end
+  if not ok then reraise(c, "DBConnectionPool", 2) end
   if not c_run then
     local methods = getmetatable(c).__index
     c_run, c_finish = methods.run, methods.finish
@@ -95,15 +98,19 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
   local self = setmetatable({
     _c = c, host = cfg.host, port = cfg.port, threadNum = cfg.thread_num,
     _show_output = opts.show_output ~= false, _shut = false,
+    -- the task of a run() whose coroutine could not wait: let go of it once it ends
+    _abandon = function(ticket) pcall(c_finish, c, ticket) end,
   }, Pool)
-  if ticket then await_ticket(ticket) end
+  if ticket then await_ticket(ticket, nil, "DBConnectionPool") end
   if c:state() ~= "OPEN" then           -- FAILED, or already CLOSED after failing
     local why = c:error()
     if why == "" then why = "the pool ended in state " .. c:state() end
     self:_close()
     local where = ("%s:%d"):format(cfg.host, cfg.port)
-    if why:find(where, 1, true) then fail(2, "%s", why) end
-    fail(2, "cannot open the connection pool to %s: %s", where, why)
+    if not why:find(where, 1, true) then
+      why = ("cannot open the connection pool to %s: %s"):format(where, why)
+    end
+    error(errors.new("connection", "dolphindb: " .. why), 2)
   end
   return self
 end
@@ -123,11 +130,11 @@ Pool._check_open = check_open
 -- Submits through C method `how` ("submit": -> task, ticket; "run": -> ticket, id,
 -- the task held in C until _take). A rejected submission (argument conversion, closed
 -- pool) is raised at the user's call, `level` frames up from here.
-function Pool:_submit(level, how, script, args, id, opts)
+function Pool:_submit(level, how, script, args, id, opts, method)
   local c = self._c
   local ok, a, b = pcall(c[how], c, script, args, id, opts.clearMemory, opts.priority,
     opts.parallelism, opts.timeout)
-  if not ok then error(strip_where(a), level + 1) end
+  if not ok then reraise(a, method, level + 1) end
   return a, b
 end
 
@@ -146,7 +153,8 @@ local function outcome(self, task, opts)
     if msgs then print_messages(msgs) end
   end
   local ok, v = task:outcome(conversion(opts))
-  if ok and opts.pickleTableToList then v = table_to_list(v) end
+  if not ok then return false, wrap_error(v) end
+  if opts.pickleTableToList then v = table_to_list(v) end
   return ok, v
 end
 
@@ -155,7 +163,8 @@ end
 function Pool:_take(ticket, opts)
   local ok, v, msgs = c_finish(self._c, ticket, conversion(opts))
   if msgs and self._show_output then print_messages(msgs) end
-  if ok and opts.pickleTableToList then v = table_to_list(v) end
+  if not ok then return false, wrap_error(v) end
+  if opts.pickleTableToList then v = table_to_list(v) end
   return ok, v
 end
 
@@ -170,11 +179,11 @@ function Pool:run(...)
     local c = self._c
     local ok
     ok, ticket = pcall(c_run, c, script)
-    if not ok then error(strip_where(ticket), 2) end
+    if not ok then reraise(ticket, "run", 2) end
   else
-    ticket = self:_submit(2, "run", script, args, nil, opts)
+    ticket = self:_submit(2, "run", script, args, nil, opts, "run")
   end
-  await_ticket(ticket)
+  await_ticket(ticket, self._abandon, "run")
   local ok, v = self:_take(ticket, opts)
   if not ok then error(v, 2) end
   return v
@@ -186,12 +195,12 @@ function Pool:addTask(...)
   local script, args, opts, extra = parse_call(3, "addTask", 1, ...)
   local id = extra[1]
   check_task_id(id, 2)
-  self:_submit(2, "submit", script, args, id, opts)   -- its ticket completes unobserved
+  self:_submit(2, "submit", script, args, id, opts, "addTask")   -- its ticket completes unobserved
   return id
 end
 
 function Pool:_find(id, method)
-  check_task_id(id, 3)
+  check_task_id(id, 3, method)
   local task = self._c:find(id)
   if not task then
     fail(3, "%s: task %d does not exist (never submitted, or its result was already fetched)",
@@ -226,7 +235,7 @@ end
 function Pool:runTaskAsync(...)
   check_open(self, "runTaskAsync")
   local script, args, opts = parse_call(3, "runTaskAsync", 0, ...)
-  local ticket, id = self:_submit(2, "run", script, args, nil, opts)
+  local ticket, id = self:_submit(2, "run", script, args, nil, opts, "runTaskAsync")
   return Future.new(self, ticket, id, opts)
 end
 
@@ -256,6 +265,7 @@ function Pool:shutDown()
 end
 
 function Pool:isShutDown()
+  if getmetatable(self) ~= Pool then fail(2, "isShutDown must be called as pool:isShutDown()") end
   return self._shut
 end
 

@@ -32,6 +32,7 @@
 -- it and wakes every waiter once.
 
 local core = require "dolphindb.core"
+local errors = require "dolphindb.errors"
 
 local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
 local co_running = coroutine.running
@@ -70,6 +71,8 @@ local managed = setmetatable({}, { __mode = "k" })   -- coroutine -> its spawn h
 local live = 0              -- spawned coroutines that have not finished
 local unretrieved = 0       -- failed spawned coroutines whose error nobody looked at
 local loop_waiters = {}     -- spawned coroutines parked in ddb.loop()
+local driver_timers = 0     -- deadline timers of drive(): the driving thread's own wait,
+                            -- which a ddb.loop() in a coroutine must not wait for
 local ready_buf = {}        -- filled by core.run_once
 
 -- Run queue: coroutines to resume (with one value) at the next turn, in slots
@@ -256,7 +259,7 @@ end
 -- ddb.loop() callers inside spawned coroutines wait for every *other* one to end.
 local function release_loop_waiters()
   local n = #loop_waiters
-  if n > 0 and live == n and pending() == 0 and runq_head > runq_tail then
+  if n > 0 and live == n and pending() == driver_timers and runq_head > runq_tail then
     for i = 1, n do
       enqueue(loop_waiters[i], nil)
       loop_waiters[i] = nil
@@ -294,13 +297,14 @@ local function drive(done, deadline)
       if expired or now() >= deadline then break end
       if not timer then
         timer = timer_start((deadline - now()) * 1000)
-        set_waiter(timer, function() expired = true end)
+        driver_timers = driver_timers + 1
+        set_waiter(timer, function() expired = true; driver_timers = driver_timers - 1 end)
       end
     end
     release_loop_waiters()
     if runq_head > runq_tail then
       if pending() == 0 then
-        if timer then timer_stop(timer); take_waiter(timer) end
+        if timer then timer_stop(timer); take_waiter(timer); driver_timers = driver_timers - 1 end
         error(("dolphindb: deadlock: waiting for something that cannot happen "
           .. "(%d spawned coroutine(s) blocked, no operation pending)"):format(live), 3)
       end
@@ -312,18 +316,35 @@ local function drive(done, deadline)
   if timer and not expired then
     timer_stop(timer)
     take_waiter(timer)
+    driver_timers = driver_timers - 1
   end
   return done()
 end
 
 -- ---- waiting primitives --------------------------------------------------------
 
+-- The message for a coroutine that cannot yield: a C function such as table.sort's
+-- comparator, or a metamethod, is between it and the scheduler.
+local function cannot_wait(what, why)
+  return ("dolphindb: %s: cannot wait here: %s (a C function such as table.sort or a "
+    .. "metamethod is between this call and the scheduler)"):format(what, tostring(why))
+end
+
 -- Waits until ticket `t` completes (the operation's result is then ready in C).
-function M.await_ticket(t)
+-- A coroutine that cannot yield (a C function such as table.sort's comparator or a
+-- __tostring is between it and the scheduler) gets the error, and its ticket goes to
+-- `abandon(t)` when it completes, so what waits on it in C is released, not held for
+-- ever. The pcall costs no yield of its own: LuaJIT yields across it.
+function M.await_ticket(t, abandon, what)
   local co = owned_coroutine()
   if co then
     set_waiter(t, co)
-    repeat until co_yield(PARK) == t
+    local ok, v = pcall(co_yield, PARK)
+    if not ok then
+      if abandon then set_waiter(t, abandon) else take_waiter(t) end
+      error(cannot_wait(what or "wait", v), 3)
+    end
+    while v ~= t do v = co_yield(PARK) end
     return
   end
   local completed = false
@@ -331,17 +352,31 @@ function M.await_ticket(t)
   drive(function() return completed end)
 end
 
-local function check_timeout(timeout, level)
-  if timeout ~= nil and (type(timeout) ~= "number" or timeout ~= timeout or timeout < 0) then
-    error("dolphindb: timeout must be a number of seconds >= 0 (or nil)", level + 1)
+-- Longest wait accepted (about 31 years): beyond it the milliseconds handed to libuv
+-- stop being exact integers, and 1e308 * 1000 is infinite.
+local MAX_SECONDS = 1e9
+
+-- `what` names the caller's function in the message ("result", "wait", ...).
+local function check_timeout(timeout, level, what)
+  if timeout ~= nil and (type(timeout) ~= "number" or not (timeout >= 0 and timeout <= MAX_SECONDS)) then
+    error(("dolphindb: %stimeout must be a number of seconds in 0..1e9 (or nil), got %s")
+      :format(what and what .. ": " or "", tostring(timeout)), level + 1)
   end
 end
 M.check_timeout = check_timeout
 
 -- Waits until waitable `obj` is done or `timeout` seconds passed (nil: no limit).
 -- Returns true when it is done.
-function M.wait_for(obj, timeout)
-  check_timeout(timeout, 2)
+local function forget_waiter(obj, co)
+  local list = obj._waiters or {}
+  for i = #list, 1, -1 do
+    if list[i] == co then table.remove(list, i) end
+  end
+end
+
+-- The caller checked `timeout` (check_timeout, at the user's level). `what` names
+-- the user's function in errors.
+function M.wait_for(obj, timeout, what)
   if obj._done then return true end
   local co = owned_coroutine()
   if not co then
@@ -356,20 +391,19 @@ function M.wait_for(obj, timeout)
     timer = timer_start(timeout * 1000)
     set_waiter(timer, co)
   end
-  while true do
-    local why = co_yield(PARK)
-    if why == obj then break end
-    if timer and why == timer then break end
+  local ok, why = pcall(co_yield, PARK)
+  if not ok then              -- cannot yield here: take back what was set up
+    forget_waiter(obj, co)
+    if timer then timer_stop(timer); take_waiter(timer) end
+    error(cannot_wait(what or "wait", why), 0)
   end
+  while why ~= obj and not (timer and why == timer) do why = co_yield(PARK) end
   if timer then
     if obj._done then
       timer_stop(timer)
       take_waiter(timer)
     else            -- timed out: stop waiting on obj
-      local list = obj._waiters or {}
-      for i = #list, 1, -1 do
-        if list[i] == co then table.remove(list, i) end
-      end
+      forget_waiter(obj, co)
     end
   end
   return obj._done
@@ -414,17 +448,20 @@ end
 -- ddb.sleep(seconds): parks a spawned coroutine, or drives the loop elsewhere.
 function M.sleep(sec)
   if sec == nil then sec = 0 end
-  if type(sec) ~= "number" or sec ~= sec or sec < 0 then
-    error("dolphindb: sleep expects a number of seconds >= 0", 2)
+  if type(sec) ~= "number" or not (sec >= 0 and sec <= MAX_SECONDS) then
+    error("dolphindb: sleep expects a number of seconds in 0..1e9, got " .. tostring(sec), 2)
   end
   local co = owned_coroutine()
   if co then
     if sec == 0 then            -- just a turn
       enqueue(co, PARK)
-      repeat until co_yield(PARK) == PARK
+      local ok, v = pcall(co_yield, PARK)
+      -- the queued turn then resumes it where it waits next, which ignores PARK
+      if not ok then error(cannot_wait("sleep", v), 2) end
+      while v ~= PARK do v = co_yield(PARK) end
       return
     end
-    M.await_ticket(timer_start(sec * 1000))
+    M.await_ticket(timer_start(sec * 1000), nil, "sleep")
     return
   end
   if sec == 0 then
@@ -441,7 +478,14 @@ function M.loop()
   local co = owned_coroutine()
   if co then
     loop_waiters[#loop_waiters + 1] = co
-    repeat until co_yield(PARK) == nil and not M._in_loop_waiters(co)
+    local ok, v = pcall(co_yield, PARK)
+    if not ok then            -- else it would count as a loop waiter for ever
+      for i = #loop_waiters, 1, -1 do
+        if loop_waiters[i] == co then table.remove(loop_waiters, i) end
+      end
+      error(cannot_wait("loop", v), 2)
+    end
+    while v ~= nil or M._in_loop_waiters(co) do v = co_yield(PARK) end
     return
   end
   drive(function() return live == 0 and pending() == 0 end)
@@ -470,11 +514,11 @@ function M.wait(list, timeout)
       error(("dolphindb: wait: item %d is not a handle or future (%s)"):format(i, type(list[i])), 2)
     end
   end
-  check_timeout(timeout, 2)
+  check_timeout(timeout, 2, "wait")
   local deadline = timeout and now() + timeout
   for i = 1, #list do
     local left = deadline and math.max(0, deadline - now())
-    if not M.wait_for(list[i], left) then break end
+    if not M.wait_for(list[i], left, "wait") then break end
   end
   local done, notdone = {}, {}
   for i = 1, #list do
@@ -486,17 +530,32 @@ end
 
 M.now = now
 
-function M.is_timeout(err)
-  return type(err) == "string" and err:find("timed out", 1, true) ~= nil
+M.is_timeout = errors.is_timeout
+
+-- handle methods: called on anything else they say so, not "attempt to index"
+local function check_handle(h, method)
+  if getmetatable(h) ~= Handle then
+    error(("dolphindb: handle:%s() called on a %s (use h:%s, not h.%s)")
+      :format(method, type(h), method, method), 3)
+  end
 end
 
--- handle methods
-function Handle:done() return self._done end
-function Handle:wait(timeout) return M.wait_for(self, timeout) end
+function Handle:done()
+  check_handle(self, "done")
+  return self._done
+end
+
+function Handle:wait(timeout)
+  check_handle(self, "wait")
+  check_timeout(timeout, 2, "handle:wait")
+  return M.wait_for(self, timeout, "handle:wait")
+end
 
 function Handle:result(timeout)
-  if not M.wait_for(self, timeout) then
-    error(("dolphindb: %s timed out after %g s"):format(handle_name(self), timeout), 2)
+  check_handle(self, "result")
+  check_timeout(timeout, 2, "handle:result")
+  if not M.wait_for(self, timeout, "handle:result") then
+    error(errors.new("timeout", ("dolphindb: %s timed out after %g s"):format(handle_name(self), timeout)), 2)
   end
   if not self._ok then
     self:_retrieve()
@@ -509,6 +568,7 @@ function Handle:result(timeout)
 end
 
 function Handle:error()
+  check_handle(self, "error")
   if self._done and not self._ok then
     self:_retrieve()
     return self._err
@@ -517,6 +577,7 @@ function Handle:error()
 end
 
 function Handle:traceback()
+  check_handle(self, "traceback")
   return self._traceback
 end
 
