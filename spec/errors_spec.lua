@@ -1,5 +1,5 @@
--- Issue 12: error values with a kind (§5), text never cut at a NUL byte (§3), and a
--- highAvailability pool that re-sends a dropped task on another site (§6).
+-- Issue 12: error values with a kind (issue 12 §5), text never cut at a NUL byte (issue 12 §3),
+-- and a highAvailability pool that re-sends a dropped task on another site (issue 12 §6).
 
 local ddb = require "dolphindb"
 local core = require "dolphindb.core"

@@ -475,7 +475,7 @@ describe("the OpenResty example (examples/openresty/run.sh)", function()
     local srv = ddbmini.start {}
     local dir = os.tmpname()
     os.remove(dir)
-    local port = 20000 + math.random(0, 29999)
+    local port = nginx.pick_port()   -- unseeded math.random gave every run the same port
     -- A sanitized ngxcore.so needs the ASan runtime in nginx, and in nginx only: curl
     -- with it preloaded can hang in a futex (seen in CI), so run.sh gets a wrapper as
     -- its nginx binary. No LUA_PATH: ";;" in the config's lua_package_path would bring

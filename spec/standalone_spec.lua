@@ -192,7 +192,9 @@ describe("the repository stands alone", function()
   it("says which document a bare § section number belongs to", function()
     local bad = {}
     for _, f in ipairs(files) do
-      if f.text:find("§", 1, true) and not f.path:find("^docs/") and
+      -- "issue 12 §5" names a part of an issue, not a document's section
+      local text = f.text:gsub("[Ii]ssue %d+ §%d+", "")
+      if text:find("§", 1, true) and not f.path:find("^docs/") and
          not f.text:find("docs/PROTOCOL.md", 1, true) and not f.text:find("PROTOCOL.md](", 1, true) then
         bad[#bad + 1] = f.path
       end

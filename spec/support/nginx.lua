@@ -123,6 +123,7 @@ local function pick_port()
   f:close()
   return 20000 + (b1 * 256 + b2) % 40000
 end
+M.pick_port = pick_port
 
 -- opts: workers (1), ddb_port (required), pool_size (8), locations (""), exit_grace (5),
 -- log_level ("notice"), dir (a fresh mktemp -d).
