@@ -5,6 +5,7 @@
 #   bench/bench_nginx.sh [-n REPS] [-s SECONDS] [-c "1 16 64 256"] [-w "1 2"]
 #                        [-p POOL] [-e SCRIPT] [-o RAWFILE] [-f]
 #   bench/bench_nginx.sh --plain [SECONDS] [CONNECTIONS]     (the older comparison, below)
+#   bench/bench_nginx.sh --check     (both sides answer alike; the baseline's connection cap)
 #
 # Starts ddbmini (unless DDB_HOST/DDB_PORT name a server) and, for each worker count,
 # one nginx (config generated into a temp dir) with two locations on the same port:
@@ -27,6 +28,13 @@
 # wait is bounded. Needs nginx + lua-nginx-module + lua-resty-core, wrk, curl and a build
 # (DDB_BUILD_DIR, default ./build). NGINX_BIN (default /usr/sbin/nginx), NGINX_MODULES
 # (default /usr/lib/nginx/modules).
+#
+# --check: starts the same nginx (2 workers), sends a list of scripts (scalars, NULL, a
+# table, print output, a 200000-element vector, a server error) to both locations and
+# compares the answers (the "ms" field aside; an error is 400 from the handler, 500 from
+# the baseline, both carrying the server's message), then counts the baseline's
+# connections to the server under wrk -c256 (at most POOL per worker). Exit status 1 on
+# a difference.
 #
 # --plain: the earlier comparison, kept as it was: examples/openresty/run.sh (1 worker,
 # 8-connection pool) under wrk -c CONNECTIONS (default 64) beside the plain module
@@ -101,6 +109,8 @@ pool_size=${POOL_SIZE:-8}
 script=${SCRIPT:-"1+1"}
 raw=${RAW:-}
 fast=0
+check=0
+if [ "${1:-}" = "--check" ]; then check=1; shift; fi
 usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while getopts "n:s:c:w:p:e:o:fh" opt; do
   case $opt in
@@ -297,6 +307,49 @@ run_side() {
   r_err=$(( $(val errors "$out") + $(val non2xx "$out") ))
   r_cpu=$(awk -v d=$(( t1 - t0 )) -v hz="$clk_tck" -v n="$req" 'BEGIN { printf "%.1f", n ? d / hz * 1e6 / n : 0 }')
 }
+
+check_mode() {
+  local w=2 failed=0 s e a b sa sb n max
+  start_nginx $w
+  # shellcheck disable=SC2016
+  for s in '1+1' '"abc"' '5l' 'int(NULL)' 'NULL' 'x = 1' '1.5 2.5 NULL' 'table(1..3 as x, `a`b`c as y)' \
+           'print(5); 2' '1..200000' 'nosuchfunction(1)'; do
+    e=$(urlencode "$s")
+    a=$(curl -s -m 10 -w '\n%{http_code}' "http://127.0.0.1:$port/pool?script=$e")
+    b=$(curl -s -m 10 -w '\n%{http_code}' "http://127.0.0.1:$port/cosocket?script=$e")
+    sa=${a##*$'\n'}; sb=${b##*$'\n'}
+    a=$(sed -e '$d' -e 's/"ms":[0-9]*,//' <<< "$a"); b=$(sed -e '$d' -e 's/"ms":[0-9]*,//' <<< "$b")
+    if [ "$sa" = 200 ] && [ "$sb" = 200 ] && [ "$a" = "$b" ]; then
+      printf 'same      %-36s %s\n' "$s" "$(cut -c1-60 <<< "$a")"
+    elif [ "$sa" = 400 ] && [ "$sb" = 500 ] && [[ $b =~ \"error\":\"([^\"]*)\" ]] && [[ $a == *"${BASH_REMATCH[1]}"* ]]; then
+      printf 'same err  %-36s %s\n' "$s" "$(cut -c1-60 <<< "$b")"
+    else
+      failed=1
+      printf 'DIFFERENT %-36s\n  pool %s %s\n  cosocket %s %s\n' "$s" "$sa" "$(cut -c1-200 <<< "$a")" "$sb" "$(cut -c1-200 <<< "$b")"
+    fi
+  done
+  # the connection cap: nginx -> server connections while 256 requests wait on /cosocket
+  local before
+  before=$(ss -Htnp state established "( dport = :$DDB_PORT )" 2>/dev/null | grep -c nginx || true)
+  timeout 30 wrk -t2 -c256 -d3s "http://127.0.0.1:$port/cosocket?script=$enc" > /dev/null &
+  local wrk_pid=$!
+  max=0
+  for _ in $(seq 10); do
+    sleep 0.25
+    n=$(ss -Htnp state established "( dport = :$DDB_PORT )" 2>/dev/null | grep -c nginx || true)
+    [ "$n" -gt "$max" ] && max=$n
+  done
+  wait "$wrk_pid" || true
+  echo "nginx -> server connections: $before before, at most $max under wrk -c256 on /cosocket (cap: $before + $w workers x $pool_size)"
+  [ "$max" -le $(( before + w * pool_size )) ] || failed=1
+  # kept alive: no connection to the server was closed (closed ones linger in TIME-WAIT)
+  n=$(ss -Htn state time-wait "( dport = :$DDB_PORT )" 2>/dev/null | wc -l)
+  echo "connections to the server closed by nginx (TIME-WAIT): $n"
+  [ "$n" = 0 ] || failed=1
+  stop_nginx
+  if [ $failed = 0 ]; then echo "check: ok"; else echo "check: FAILED"; exit 1; fi
+}
+[ $check = 1 ] && { check_mode; exit 0; }
 
 declare -A R
 sides="pool cosocket"
