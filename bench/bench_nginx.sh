@@ -19,7 +19,9 @@
 # (default 1+1), and the CPU time (utime+stime, all threads) of the nginx master and
 # workers from /proc/PID/stat over the run. Prints, per side, the medians of
 # requests/s, p50, p99 and nginx CPU microseconds per request, and the ratios
-# pool/cosocket with the targets of issue 13 (CPU <= 0.9x, req/s >= 1x, p50 <= 1.1x).
+# pool/cosocket with the targets of issue 13 (CPU <= 0.9x, req/s >= 1x, p50 <= 1.1x),
+# judged on the ratio of the medians; "paired ratio" is the median of the ratios of the
+# two sides' back-to-back runs (steadier when the load on the machine changes).
 # -f adds a third side, /fast (HTTP alone, no query). -o appends every run as a TSV line.
 #
 # Defaults: 3 repetitions x 3 s, concurrency "1 16 64 256", workers "1 2", 8 connections
@@ -351,7 +353,7 @@ check_mode() {
 }
 [ $check = 1 ] && { check_mode; exit 0; }
 
-declare -A R
+declare -A R V
 sides="pool cosocket"
 [ $fast = 1 ] && sides="pool cosocket fast"
 total_errors=0
@@ -361,7 +363,7 @@ echo "nginx: the adapter (/pool: dolphindb.ngx via examples/openresty/handler.lu
 echo "plain cosocket client (/cosocket: bench/cosocket_client.lua), same nginx, script '$script';"
 echo "$pool_size connections per worker and side; $reps runs x ${secs} s each, medians; CPU = utime+stime"
 echo "of the nginx master + workers (all threads) / requests completed; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '\n%7s %5s  %-14s %9s %9s %9s %11s\n' workers conc side "req/s" "p50 ms" "p99 ms" "CPU us/req"
+printf '\n%7s %5s  %-15s %9s %9s %9s %11s\n' workers conc side "req/s" "p50 ms" "p99 ms" "CPU us/req"
 for w in $worker_counts; do
   start_nginx "$w"
   # warm up both sides (JIT, connections) before measuring
@@ -380,6 +382,11 @@ for w in $worker_counts; do
         [ "$r_err" != 0 ] && echo "  (w=$w c=$c $side: $r_err errors or non-2xx answers)" >&2
         [ -n "$raw" ] && printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$c" "$rep" "$side" \
           "$r_rps" "$r_p50" "$r_p99" "$r_cpu" "$r_err" >> "$raw"
+        V[$side,rps]=$r_rps; V[$side,p50]=$r_p50; V[$side,p99]=$r_p99; V[$side,cpu]=$r_cpu
+      done
+      # the two sides of one repetition ran back to back: their ratio is a paired sample
+      for k in rps p50 p99 cpu; do
+        R[$w,$c,paired,$k]+=" $(awk -v a="${V[pool,$k]}" -v b="${V[cosocket,$k]}" 'BEGIN { printf "%.4f", b ? a / b : 0 }')"
       done
     done
     declare -A M=()
@@ -390,16 +397,19 @@ for w in $worker_counts; do
       done
       label=$side; [ "$side" = fast ] && label="fast (no query)"
       if [ "$side" = pool ]; then
-        printf '%7s %5s  %-14s %9.0f %9.3f %9.3f %11.1f\n' "$w" "$c" "$label" "${M[$side,rps]}" "${M[$side,p50]}" "${M[$side,p99]}" "${M[$side,cpu]}"
+        printf '%7s %5s  %-15s %9.0f %9.3f %9.3f %11.1f\n' "$w" "$c" "$label" "${M[$side,rps]}" "${M[$side,p50]}" "${M[$side,p99]}" "${M[$side,cpu]}"
       else
-        printf '%7s %5s  %-14s %9.0f %9.3f %9.3f %11.1f\n' "" "" "$label" "${M[$side,rps]}" "${M[$side,p50]}" "${M[$side,p99]}" "${M[$side,cpu]}"
+        printf '%7s %5s  %-15s %9.0f %9.3f %9.3f %11.1f\n' "" "" "$label" "${M[$side,rps]}" "${M[$side,p50]}" "${M[$side,p99]}" "${M[$side,cpu]}"
       fi
     done
     awk -v a="${M[pool,rps]}" -v b="${M[cosocket,rps]}" -v c="${M[pool,p50]}" -v d="${M[cosocket,p50]}" \
         -v e="${M[pool,p99]}" -v f="${M[cosocket,p99]}" -v g="${M[pool,cpu]}" -v h="${M[cosocket,cpu]}" 'BEGIN {
       r1 = b ? a / b : 0; r2 = d ? c / d : 0; r3 = f ? e / f : 0; r4 = h ? g / h : 0
       ok = (r4 <= 0.9 && r1 >= 1.0 && r2 <= 1.1) ? "yes" : "no"
-      printf "%7s %5s  %-14s %9.2f %9.2f %9.2f %11.2f   target met: %s\n", "", "", "pool/cosocket", r1, r2, r3, r4, ok }'
+      printf "%7s %5s  %-15s %9.2f %9.2f %9.2f %11.2f   target met: %s\n", "", "", "pool/cosocket", r1, r2, r3, r4, ok }'
+    # shellcheck disable=SC2086
+    printf '%7s %5s  %-15s %9.2f %9.2f %9.2f %11.2f\n' "" "" "paired ratio" "$(median ${R[$w,$c,paired,rps]})" \
+      "$(median ${R[$w,$c,paired,p50]})" "$(median ${R[$w,$c,paired,p99]})" "$(median ${R[$w,$c,paired,cpu]})"
   done
   stop_nginx
 done
