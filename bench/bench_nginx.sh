@@ -120,6 +120,11 @@ while getopts "n:s:c:w:p:e:o:fh" opt; do
     p) pool_size=$OPTARG ;; e) script=$OPTARG ;; o) raw=$OPTARG ;; f) fast=1 ;; *) usage ;;
   esac
 done
+shift $(( OPTIND - 1 ))
+if [ $# -gt 0 ]; then
+  echo "bench_nginx.sh: unexpected argument '$1' (the older SECONDS CONNECTIONS form is now --plain SECONDS CONNECTIONS)" >&2
+  usage
+fi
 for n in $reps $secs $pool_size $concs $worker_counts; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "bench_nginx.sh: '$n' is not a positive integer" >&2; exit 2; }
 done
@@ -269,10 +274,10 @@ start_nginx() {  # start_nginx WORKERS
   "$nginx_bin" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
   for _ in $(seq 100); do [ -s "$dir/nginx.pid" ] && break; sleep 0.05; done
   nginx_pid=$(cat "$dir/nginx.pid")
-  local side ok
+  local side ok deadline=$(( SECONDS + 20 ))
   for side in pool cosocket; do
     ok=0
-    for _ in $(seq 100); do
+    while [ $SECONDS -lt $deadline ]; do
       if curl -sf -m 5 "http://127.0.0.1:$port/$side?script=$enc" > /dev/null; then ok=1; break; fi
       sleep 0.05
     done
