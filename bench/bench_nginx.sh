@@ -23,6 +23,7 @@
 # judged on the ratio of the medians; "paired ratio" is the median of the ratios of the
 # two sides' back-to-back runs (steadier when the load on the machine changes).
 # -f adds a third side, /fast (HTTP alone, no query). -o appends every run as a TSV line.
+# The same settings from the environment: REPS SECS CONCS WORKER_COUNTS POOL_SIZE SCRIPT RAW.
 #
 # Defaults: 3 repetitions x 3 s, concurrency "1 16 64 256", workers "1 2", 8 connections
 # per worker and side, script 1+1: about 2.5 minutes. Traffic goes only to 127.0.0.1
