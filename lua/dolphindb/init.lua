@@ -44,6 +44,7 @@ if module_exists("dolphindb.value") then
     if M[k] == nil then M[k] = v end
   end
 end
+if module_exists("dolphindb.plain") then M.plain = require("dolphindb.plain").plain end
 
 -- The connection pool.
 if core.features.pool then
