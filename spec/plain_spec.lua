@@ -96,6 +96,9 @@ local CASES = {
   { "table as columns", ddb.table { { "d", ddb.vector("DATE", { "2024.01.02", ddb.null }) } },
     '{"d":["2024-01-02",null]}', { table = "columns" } },
   { "table of FLOAT", ddb.table { { "f", ddb.vector("FLOAT", { 0.1 }) } }, '[{"f":0.1}]' },
+  { "FLOAT array vector", ddb.arrayvector("FLOAT[]", { { 0.1, ddb.null }, { 1.5 } }), "[[0.1,null],[1.5]]" },
+  { "table with an array vector column", ddb.table { { "a", ddb.arrayvector("FLOAT[]", { { 0.1, 2.5 } }) } },
+    '[{"a":[0.1,2.5]}]' },
 }
 
 -- Empty arrays encode as [] only with an encoder that honours the array marker:

@@ -147,17 +147,12 @@ local function scalar(s, o)
   return tostring(s)     -- UUID, IPADDR, INT128, DURATION, CODE, ...
 end
 
--- The converter of the cells of a vector whose element type is `t`.
-local function cell_converter(t)
-  if t == "FLOAT" then
-    return function(x, o)
-      if type(x) == "number" then return float(x, o) end
-      return convert(x, o)
-    end
-  end
-  return convert
+-- The converter of the cells of a vector whose element type is `t` ("INT[]": rows).
+local cell_converter
+local function float_cell(x, o)
+  if type(x) == "number" then return float(x, o) end
+  return convert(x, o)
 end
-
 local function array(o)
   return o.array_mt and setmetatable({}, o.array_mt) or {}
 end
@@ -174,6 +169,18 @@ local function length(v)
   return n
 end
 
+function cell_converter(t)
+  if t == "FLOAT" then return float_cell end
+  if t and t:sub(-2) == "[]" then
+    local cell = cell_converter(t:sub(1, -3))
+    return function(row, o)
+      if type(row) ~= "table" or row == null then return convert(row, o) end
+      return list(row, length(row), cell, o)
+    end
+  end
+  return convert
+end
+
 local function key_text(k)
   local tk = type(k)
   if tk == "string" then return k end
@@ -188,19 +195,16 @@ local function key_text(k)
   return tostring(k)
 end
 
+local SHAPES = { ["ddb.vector"] = true, ["ddb.table"] = true, ["ddb.matrix"] = true,
+  ["ddb.set"] = true, ["ddb.dict"] = true }
+
 local function shaped(v, name, o)
-  local t, form = typeof(v)
   if name == "ddb.scalar" then return scalar(v, o) end
+  if not SHAPES[name] then return nil end
+  local t, form = typeof(v)
   if name == "ddb.vector" then
     if form == "VECTOR" or form == "PAIR" then
-      local n = length(v)
-      if t:sub(-2) == "[]" then
-        local cell = cell_converter(t:sub(1, -3))
-        local out = array(o)
-        for i = 1, n do out[i] = list(v[i], length(v[i]), cell, o) end
-        return out
-      end
-      return list(v, n, cell_converter(t), o)
+      return list(v, length(v), cell_converter(t), o)
     end
   elseif name == "ddb.table" then
     local names, cols, n = v.colnames, v.columns, v.n
