@@ -169,6 +169,35 @@ describe("ddb.plain", function()
     assert.are.same(want, cjson.decode(json((ddb.decode(ddb.encode(t), 1, { pickleTableToList = true })))))
   end)
 
+  it("writes ISO 8601 from the stored count as the DolphinDB literal reads (random values)", function()
+    local function iso_of_literal(text)
+      text = text:gsub("^(%-?%d+)%.(%d%d)%.(%d%d)", "%1-%2-%3", 1)
+      text = text:gsub("^(%-?%d+)%.(%d%d)M$", "%1-%2", 1)
+      return (text:gsub("m$", "", 1))
+    end
+    -- type, constructor, range of the stored count
+    local kinds = {
+      { "date", -719528, 2932896 }, { "month", 0, 119999 }, { "time", 0, 86399999 },
+      { "minute", 0, 1439 }, { "second", 0, 86399 }, { "datetime", -2^31 + 1, 2^31 - 1 },
+      { "timestamp", -62135596800000, 253402300799999 }, { "nanotime", 0, 86399999999999 },
+      { "nanotimestamp", -9e18, 9e18 }, { "datehour", -596523, 2^31 - 1 },
+    }
+    local seed = os.time()
+    math.randomseed(seed)
+    for _, k in ipairs(kinds) do
+      local name, lo, hi = k[1], k[2], k[3]
+      local samples = { lo, hi, 0, -1, 1 }
+      for _ = 1, 300 do samples[#samples + 1] = math.floor(lo + math.random() * (hi - lo)) end
+      for _, raw in ipairs(samples) do
+        if raw >= lo and raw <= hi then
+          local s = ddb[name](raw)
+          assert.are.equal(iso_of_literal(tostring(s)), ddb.plain(s),
+            ("%s %.0f (seed %d)"):format(name, raw, seed))
+        end
+      end
+    end
+  end)
+
   it("uses the JSON null by default and the null option when given", function()
     assert.are.equal(null, ddb.plain(ddb.int(nil)))
     assert.are.equal(null, ddb.plain(nil))

@@ -122,6 +122,93 @@ end
 
 local convert   -- any value, below
 
+-- ISO 8601 text straight from the stored count (no round trip through the C
+-- formatter): days since 1970-01-01 -> year, month, day (proleptic Gregorian).
+local floor = math.floor
+local function civil(days)
+  local z = days + 719468
+  local era = floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = floor((doe - floor(doe / 1460) + floor(doe / 36524) - floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + floor(yoe / 4) - floor(yoe / 100))
+  local mp = floor((5 * doy + 2) / 153)
+  local d = doy - floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400
+  if m <= 2 then y = y + 1 end
+  return y, m, d
+end
+
+-- v = q * d + r with 0 <= r < d, for a number or an int64 cdata; q and r as numbers
+local function divmod(v, d)
+  if type(v) == "number" then
+    local q = floor(v / d)
+    return q, v - q * d
+  end
+  local q = v / d
+  local r = v - q * d
+  if r < 0 then r = r + d; q = q - 1 end
+  return tonumber(q), tonumber(r)
+end
+
+local function ymd(days)
+  local y, m, d = civil(days)
+  if y < 0 or y > 9999 then return nil end
+  return str_format("%04d-%02d-%02d", y, m, d)
+end
+
+local function hms(secs) -- seconds within a day
+  local h = floor(secs / 3600)
+  local mi = floor((secs - h * 3600) / 60)
+  return str_format("%02d:%02d:%02d", h, mi, secs - h * 3600 - mi * 60)
+end
+
+local ISO = {
+  DATE = function(v) return ymd(v) end,
+  MONTH = function(v)
+    local y, m = divmod(v, 12)
+    if y < 0 or y > 9999 then return nil end
+    return str_format("%04d-%02d", y, m + 1)
+  end,
+  TIME = function(v)
+    local sec, ms = divmod(v, 1000)
+    return hms(sec) .. str_format(".%03d", ms)
+  end,
+  MINUTE = function(v) return str_format("%02d:%02d", floor(v / 60), v % 60) end,
+  SECOND = function(v) return hms(v) end,
+  NANOTIME = function(v)
+    local sec, ns = divmod(v, 1000000000LL)
+    return hms(sec) .. str_format(".%09d", ns)
+  end,
+  DATETIME = function(v)
+    local days, sec = divmod(v, 86400)
+    local date = ymd(days)
+    return date and date .. "T" .. hms(sec)
+  end,
+  TIMESTAMP = function(v)
+    local sec, ms = divmod(v, 1000LL)
+    local days, s = divmod(sec, 86400)
+    local date = ymd(days)
+    return date and date .. "T" .. hms(s) .. str_format(".%03d", ms)
+  end,
+  NANOTIMESTAMP = function(v)
+    local sec, ns = divmod(v, 1000000000LL)
+    local days, s = divmod(sec, 86400)
+    local date = ymd(days)
+    return date and date .. "T" .. hms(s) .. str_format(".%09d", ns)
+  end,
+  DATEHOUR = function(v)
+    local days, h = divmod(v, 24)
+    local date = ymd(days)
+    return date and date .. str_format("T%02d", h)
+  end,
+  DATEMINUTE = function(v)
+    local days, mi = divmod(v, 1440)
+    local date = ymd(days)
+    return date and date .. str_format("T%02d:%02d", floor(mi / 60), mi % 60)
+  end,
+}
+
 local function scalar(s, o)
   local t, v = s.type, s.value
   if v == nil then return o.null end
@@ -130,8 +217,12 @@ local function scalar(s, o)
       if type(v) == "cdata" then return int64(v, o) end
       return v
     end
-    local text = tostring(s)
-    return o.temporal == "text" and text or iso(text)
+    if o.temporal == "iso" then
+      local fast = ISO[t] and ISO[t](v)
+      if fast then return fast end
+      return iso(tostring(s))       -- years outside 0..9999: from the literal
+    end
+    return tostring(s)
   end
   if DECIMAL[t] then
     if o.decimal == "number" then return real(s:tonumber(), o) end
