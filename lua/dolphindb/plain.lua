@@ -280,10 +280,7 @@ local function key_text(k)
     return str_format("%.17g", k)
   end
   if tk == "cdata" and (istype(I64, k) or istype(U64, k)) then return i64_text(k) end
-  if tk == "table" and getmetatable(k) and getmetatable(k).__name == "ddb.scalar" then
-    return tostring(k)
-  end
-  return tostring(k)
+  return tostring(k)     -- booleans, typed scalars: their text
 end
 
 local SHAPES = { ["ddb.vector"] = true, ["ddb.table"] = true, ["ddb.matrix"] = true,
