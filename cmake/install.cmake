@@ -1,6 +1,7 @@
 # Install rules: `cmake --install BUILD [--prefix DIR]` lays out
 #
-#   bin/ddblua, bin/ddbmini                          the Lua host and the test server
+#   bin/ddblua [bin/ddbmini]                         the Lua host [the test server, with
+#                                                     -DDDB_INSTALL_DDBMINI=ON]
 #   lib/libddbcore.a libddbcodec.a [libddbtext.a]     the C core (static, PIC)
 #   lib/pkgconfig/dolphindb.pc                        cflags/libs for C programs
 #   include/dolphindb/dolphindb.h + ddb_*.h           the public C API and the headers
@@ -54,7 +55,7 @@ includedir=\${prefix}/${DDB_INSTALL_INCLUDEDIR}
 
 Name: dolphindb
 Description: DolphinDB client core: object codec and asynchronous connection pool on libuv
-Version: 0.1.0
+Version: ${PROJECT_VERSION}
 Requires: libuv liblz4
 Cflags: -I\${includedir}
 Libs: -L\${libdir}${_ddb_installed_libs} -lm -pthread
@@ -67,8 +68,9 @@ if(TARGET dolphindb_ngxcore)
   install(TARGETS dolphindb_ngxcore LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/lua/5.1/dolphindb)
 endif()
 
-# ---- the test server (the Lua module and ddblua: see src/lua.cmake)
-if(TARGET ddbmini)
+# ---- the test server, only when asked (-DDDB_INSTALL_DDBMINI=ON); the Lua module
+# and ddblua: see src/lua.cmake
+if(TARGET ddbmini AND DDB_INSTALL_DDBMINI)
   install(TARGETS ddbmini RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
 

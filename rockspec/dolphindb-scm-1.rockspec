@@ -1,12 +1,16 @@
 -- LuaRocks package of the DolphinDB client for LuaJIT. Builds offline from the source
--- tree with CMake (Debian 12: cmake pkg-config libuv1-dev liblz4-dev libluajit2-5.1-dev):
+-- tree with CMake, without tests (Debian 12: cmake pkg-config libuv1-dev liblz4-dev
+-- libluajit2-5.1-dev):
 --
---   luarocks --lua-version=5.1 make rockspec/dolphindb-scm-1.rockspec \
---       LUA_INCDIR=/usr/include/luajit-2.1 [--tree DIR | --local]
+--   luarocks --lua-version=5.1 make rockspec/dolphindb-scm-1.rockspec [--tree DIR | --local]
+--
+-- scripts/release.sh makes the versioned rockspec and .src.rock from this file.
+-- LuaJIT only: "lua == 5.1" is what LuaRocks can check; rockspec/build.sh stops
+-- unless LuaJIT's headers (luajit.h, via pkg-config luajit) are there.
 --
 -- Installs the C module dolphindb.core (and dolphindb.ngxcore for nginx), the Lua
--- modules dolphindb, dolphindb.pool, .options, .future, .sched, .errors, .value, .build, .ngx, and the ddblua
--- host in bin/.
+-- modules dolphindb, dolphindb.pool, .options, .future, .sched, .errors, .value, .build,
+-- .plain, .ngx, and the ddblua host in bin/.
 rockspec_format = "3.0"
 package = "dolphindb"
 version = "scm-1"
@@ -30,7 +34,7 @@ description = {
 }
 
 dependencies = {
-  "lua == 5.1",     -- LuaJIT reports itself as Lua 5.1
+  "lua == 5.1",     -- LuaJIT reports itself as Lua 5.1; build.sh checks for LuaJIT
 }
 
 external_dependencies = {

@@ -3,7 +3,7 @@
 # Never the `luajit` / `libluajit-5.1-dev` packages: they conflict with nginx's Lua module.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config luajit2 libluajit2-5.1-dev libuv1-dev liblz4-dev
-      lua-busted luarocks clang libclang-rt-14-dev
+      lua-busted lua-cjson luarocks zip clang libclang-rt-14-dev
       nginx libnginx-mod-http-lua lua-resty-core wrk valgrind bc)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -19,7 +19,8 @@ add_test(NAME proto COMMAND test_proto)
 # Pool tests run against ddbmini (built by testserver/testserver.cmake) over sockets.
 # testserver.cmake is included after this file: targets are referenced by name.
 set(DDB_HAVE_DDBMINI FALSE)
-if(EXISTS "${CMAKE_SOURCE_DIR}/testserver/testserver.cmake")
+if(EXISTS "${CMAKE_SOURCE_DIR}/testserver/testserver.cmake"
+   AND (DDB_BUILD_TESTS OR DDB_INSTALL_DDBMINI))   # CMakeLists.txt includes it only then
   set(DDB_HAVE_DDBMINI TRUE)
 endif()
 set(DDB_POOL_TESTS test_pool_basic test_pool_faults test_pool_ha test_pool_thread)

@@ -11,8 +11,10 @@
  *
  * The module is looked up next to this binary (<dir>/lua), under the prefix that
  * holds it (<dir>/../share/lua/5.1, <dir>/../lib/lua/5.1: an install or a LuaRocks
- * tree), in the source tree it was built from, and under the configured install
- * prefix, before the usual LUA_PATH/LUA_CPATH.
+ * tree; DDB_INSTALL_LUA_LDIR/CDIR, relative to <dir>, when the install layout differs)
+ * and, for the build-tree binary only, in the source tree it was built from
+ * (DDB_SOURCE_LUA_DIR), before the usual LUA_PATH/LUA_CPATH. The installed binary
+ * holds no build-time path (src/lua.cmake builds it without DDB_SOURCE_LUA_DIR).
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,7 +29,7 @@
 #include "luajit.h"
 
 #ifndef DDB_VERSION
-#define DDB_VERSION "0.1.0"
+#error "DDB_VERSION comes from the VERSION file through CMake"
 #endif
 
 static const char usage_text[] =
@@ -57,7 +59,7 @@ static const char usage_text[] =
     "  " DDB_SOURCE_LUA_DIR "   (the source tree it was built from)\n"
 #endif
 #ifdef DDB_INSTALL_LUA_LDIR
-    "  " DDB_INSTALL_LUA_LDIR ", " DDB_INSTALL_LUA_CDIR "\n"
+    "  <dir of ddblua>/" DDB_INSTALL_LUA_LDIR ", " DDB_INSTALL_LUA_CDIR "\n"
 #endif
     "\n"
     "exit status: 0 on success; 1 when the script cannot be read or compiled, or\n"
@@ -120,7 +122,8 @@ static void prepend_path(lua_State *L, const char *field, const char *prefix)
 
 /* Search order: a build tree (<dir>/lua), an install prefix or LuaRocks tree that
  * holds this binary in bin/ (<dir>/../share/lua/5.1, <dir>/../lib/lua/5.1: so an
- * installed tree can be moved), the source tree, the configured install prefix. */
+ * installed tree can be moved), the source tree (build-tree binary only), the
+ * configured install layout relative to <dir>. */
 static void set_module_paths(lua_State *L)
 {
     char dir[PATH_MAX];
@@ -131,16 +134,24 @@ static void set_module_paths(lua_State *L)
                        DDB_SOURCE_LUA_DIR "/?.lua;" DDB_SOURCE_LUA_DIR "/?/init.lua;"
 #endif
 #ifdef DDB_INSTALL_LUA_LDIR
-                       DDB_INSTALL_LUA_LDIR "/?.lua;" DDB_INSTALL_LUA_LDIR "/?/init.lua"
+                       "%s/" DDB_INSTALL_LUA_LDIR "/?.lua;%s/" DDB_INSTALL_LUA_LDIR "/?/init.lua"
 #endif
-                    , dir, dir, dir, dir);
+                    , dir, dir, dir, dir
+#ifdef DDB_INSTALL_LUA_LDIR
+                    , dir, dir
+#endif
+                    );
     prepend_path(L, "path", lua_tostring(L, -1));
     lua_pop(L, 1);
     lua_pushfstring(L, "%s/lua/?.so;%s/../lib/lua/5.1/?.so"
 #ifdef DDB_INSTALL_LUA_CDIR
-                       ";" DDB_INSTALL_LUA_CDIR "/?.so"
+                       ";%s/" DDB_INSTALL_LUA_CDIR "/?.so"
 #endif
-                    , dir, dir);
+                    , dir, dir
+#ifdef DDB_INSTALL_LUA_CDIR
+                    , dir
+#endif
+                    );
     prepend_path(L, "cpath", lua_tostring(L, -1));
     lua_pop(L, 1);
 }

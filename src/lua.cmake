@@ -39,25 +39,30 @@ foreach(lib ddbcodec ddbtext)
 endforeach()
 target_link_libraries(dolphindb_core PRIVATE PkgConfig::LIBUV PkgConfig::LZ4 m)
 
-# ddblua: the host. Finds the module next to itself (build tree), in the source tree
-# and under the install prefix.
+# ddblua: the host. Two builds of one source: `ddblua` in the build tree also finds
+# the clone's lua/ (DDB_SOURCE_LUA_DIR); the installed one (target ddblua_installed,
+# installed as bin/ddblua) holds no build-time path at all and finds the modules
+# relative to itself, through the install layout (bin -> share/lua/5.1, lib/lua/5.1).
 include(GNUInstallDirs)
-set(DDB_LUA_INSTALL_LDIR "${CMAKE_INSTALL_FULL_DATADIR}/lua/5.1")
-set(DDB_LUA_INSTALL_CDIR "${CMAKE_INSTALL_FULL_LIBDIR}/lua/5.1")
-add_executable(ddblua src/ddblua.c)
+file(RELATIVE_PATH DDB_LUA_REL_LDIR "/prefix/${CMAKE_INSTALL_BINDIR}" "/prefix/${CMAKE_INSTALL_DATADIR}/lua/5.1")
+file(RELATIVE_PATH DDB_LUA_REL_CDIR "/prefix/${CMAKE_INSTALL_BINDIR}" "/prefix/${CMAKE_INSTALL_LIBDIR}/lua/5.1")
+foreach(_ddb_host ddblua ddblua_installed)
+  add_executable(${_ddb_host} src/ddblua.c)
+  target_include_directories(${_ddb_host} PRIVATE ${LUAJIT_INCLUDE_DIRS})
+  target_link_directories(${_ddb_host} PRIVATE ${LUAJIT_LIBRARY_DIRS})
+  target_link_libraries(${_ddb_host} PRIVATE ${LUAJIT_LIBRARIES} m dl)
+  target_compile_definitions(${_ddb_host} PRIVATE
+    DDB_INSTALL_LUA_LDIR="${DDB_LUA_REL_LDIR}" DDB_INSTALL_LUA_CDIR="${DDB_LUA_REL_CDIR}")
+  add_dependencies(${_ddb_host} dolphindb_core)
+endforeach()
 set_target_properties(ddblua PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
-target_include_directories(ddblua PRIVATE ${LUAJIT_INCLUDE_DIRS})
-target_link_directories(ddblua PRIVATE ${LUAJIT_LIBRARY_DIRS})
-target_link_libraries(ddblua PRIVATE ${LUAJIT_LIBRARIES} m dl)
-target_compile_definitions(ddblua PRIVATE
-  DDB_SOURCE_LUA_DIR="${CMAKE_SOURCE_DIR}/lua"
-  DDB_INSTALL_LUA_LDIR="${DDB_LUA_INSTALL_LDIR}"
-  DDB_INSTALL_LUA_CDIR="${DDB_LUA_INSTALL_CDIR}")
-add_dependencies(ddblua dolphindb_core)
+target_compile_definitions(ddblua PRIVATE DDB_SOURCE_LUA_DIR="${CMAKE_SOURCE_DIR}/lua")
+set_target_properties(ddblua_installed PROPERTIES OUTPUT_NAME ddblua
+  RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/installed)
 
 install(TARGETS dolphindb_core LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/lua/5.1/dolphindb)
 install(DIRECTORY lua/dolphindb DESTINATION ${CMAKE_INSTALL_DATADIR}/lua/5.1 FILES_MATCHING PATTERN "*.lua")
-install(TARGETS ddblua RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS ddblua_installed RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 # The module may leave only lua_*/luaL_* (from the host) and system libraries
 # unresolved: anything else means a part of the core was not linked in and

@@ -17,7 +17,7 @@
 #endif
 
 #ifndef DDB_VERSION
-#define DDB_VERSION "0.1.0"
+#error "DDB_VERSION comes from the VERSION file through CMake"
 #endif
 
 #if defined(_WIN32)

@@ -71,6 +71,7 @@ if module_exists("dolphindb.value") then
   end
 end
 if M.encode then M.encode = errors.named(M.encode, "encode") end
+M.plain = require("dolphindb.plain").plain
 
 -- The connection pool.
 if core.features.pool then

@@ -507,5 +507,7 @@ if has_value then
     if type(v) == "function" and not k:find("^_") then M[k] = errors.named(M[k], k) end
   end
 end
+M.plain = require("dolphindb.plain").plain
+M._VERSION = require("dolphindb.core").version
 
 return M
