@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -474,6 +475,24 @@ static int init_handles(ddb_pool *p)
     return 0;
 }
 
+int ddb_ignore_sigpipe(void)
+{
+    /* libuv writes to sockets with write()/writev(), which raise SIGPIPE on a
+     * connection the peer reset (a socket in CLOSE_WAIT that then got an RST fails
+     * the next write with EPIPE). The default action kills the process, so, as
+     * network runtimes do, turn the default into "ignore"; a handler or an explicit
+     * choice of the application is left alone. */
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) != 0)
+        return -1;
+    if ((sa.sa_flags & SA_SIGINFO) || sa.sa_handler != SIG_DFL)
+        return 0;
+    sa.sa_handler = SIG_IGN;
+    sa.sa_flags = 0;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGPIPE, &sa, NULL) == 0 ? 1 : -1;
+}
+
 ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
                        size_t errlen)
 {
@@ -483,6 +502,7 @@ ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
     }
     if (validate(cfg, err, errlen))
         return NULL;
+    ddb_ignore_sigpipe();
     ddb_pool *p = calloc(1, sizeof *p);
     if (!p) {
         ERR("out of memory");

@@ -526,6 +526,7 @@ static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
 __attribute__((visibility("default")))
 int luaopen_dolphindb_ngxcore(lua_State *L)
 {
+    ddb_ignore_sigpipe();       /* nginx ignores it already; other hosts may not */
     new_class(L, POOL_MT, pool_methods, l_pool_gc);
     new_class(L, TASK_MT, task_methods, l_task_gc);
     lua_newtable(L);
