@@ -181,14 +181,21 @@ typedef struct ddb_pool_config {
 
     int64_t max_result_bytes;   /* memory one decoded result may take before the
                                    response is rejected (the task fails, the
-                                   connection is replaced); 0: the codec default
-                                   (4 GiB). Guards against a hostile or broken server. */
+                                   connection is replaced); 0: DDB_DEFAULT_MAX_RESULT
+                                   (1 GiB). Every cell counts, VOID cells too (8 bytes
+                                   each: what expanding them costs), so a few bytes
+                                   from the server cannot declare gigabytes. Memory
+                                   is committed only as bytes arrive. Guards against a
+                                   hostile or broken server; see docs/SECURITY.md. */
 } ddb_pool_config;
 
 /* Set SIGPIPE to SIG_IGN if its action is the default (see "SIGPIPE" above).
  * Returns 1 when it changed it, 0 when it left an application's choice alone, -1 on
  * error. Called by every pool constructor and by the Lua module when it is loaded. */
 int ddb_ignore_sigpipe(void);
+
+/* Default per-result budget of a pool (max_result_bytes = 0). */
+#define DDB_DEFAULT_MAX_RESULT ((int64_t)1 << 30)
 
 /* Fill `cfg` with the defaults documented above (host NULL, port 8848). */
 void ddb_pool_config_init(ddb_pool_config *cfg);
@@ -227,6 +234,8 @@ typedef struct ddb_task_spec {
                                    DDB_EFULL, never blocks: wait for a completion
                                    callback, which frees a slot, and submit again) */
     double full_wait;           /* DDB_FULL_WAIT: max seconds to block; <= 0 forever */
+    int64_t max_result_bytes;   /* this task's result budget (see the pool config);
+                                   0: the pool's max_result_bytes */
     void *ud;                   /* passed back to the completion callback */
 } ddb_task_spec;
 

@@ -37,8 +37,8 @@ int ddb_conn_init(ddb_conn *c, ddb_pool *pool, int index, int site)
     ddb_ha_client_id(c->client_id, sizeof c->client_id);
     ddb_limits lim;
     ddb_limits_default(&lim);
-    if (pool->cfg.max_result_bytes > 0)
-        lim.max_object_bytes = pool->cfg.max_result_bytes;
+    lim.max_object_bytes = pool->cfg.max_result_bytes > 0 ? pool->cfg.max_result_bytes
+                                                          : DDB_DEFAULT_MAX_RESULT;
     if (ddb_resp_init(&c->resp, &lim))
         return -1;
     if (uv_timer_init(pool->loop, &c->timer))
@@ -60,6 +60,9 @@ static void sock_closed(uv_handle_t *h)
 static void close_sock(ddb_conn *c)
 {
     ddb_sock *s = c->sock;
+    /* Whatever the abandoned response had decoded so far is garbage now: free it
+     * at once rather than when the next response starts. */
+    ddb_resp_reset(&c->resp);
     if (!s)
         return;
     c->sock = NULL;
@@ -69,10 +72,11 @@ static void close_sock(ddb_conn *c)
 
 static void set_error(ddb_conn *c, const char *fmt, const char *detail)
 {
-    char what[300];
+    char what[300], line[sizeof c->last_error];
     snprintf(what, sizeof what, fmt, detail);
-    snprintf(c->last_error, sizeof c->last_error, "%.200s:%d: %.300s", c->host, c->port,
-             what);
+    snprintf(line, sizeof line, "%.200s:%d: %.300s", c->host, c->port, what);
+    /* A server may quote the login arguments in its error */
+    ddb_pool_redact(c->pool, line, c->last_error, sizeof c->last_error);
 }
 
 /* ------------------------------------------------------------------ writing */
@@ -509,11 +513,16 @@ void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms)
     c->state = DDB_CONN_BUSY;
     t->conn_index = c->index;
     ddb_resp_reset(&c->resp);
+    ddb_resp_set_max_bytes(&c->resp, t->max_result_bytes);
     const char *kind = "API2";
-    if (ddb_req_header(&head, kind, c->session_id, t->body_len, &b, err, sizeof err) ||
-        send_request(c, &head, t)) {
+    int rc = ddb_req_header(&head, kind, c->session_id, t->body_len, &b, err, sizeof err);
+    if (rc == 0 && (rc = send_request(c, &head, t)) != 0)
+        snprintf(err, sizeof err, "%s", uv_strerror(rc));
+    if (rc) {
         ddb_buf_free(&head);
-        conn_broken(c, "cannot send the request");
+        char what[240];
+        snprintf(what, sizeof what, "cannot send the request: %s", err);
+        conn_broken(c, what);
         return;
     }
     if (t->deadline_ms) {

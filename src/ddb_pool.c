@@ -209,10 +209,50 @@ static void pump_cb(uv_idle_t *h)
     maybe_teardown(p);
 }
 
+void ddb_pool_redact(const ddb_pool *p, const char *in, char *out, size_t cap)
+{
+    const char *pw = p->password;
+    size_t n = pw ? strlen(pw) : 0, k = 0;
+    if (cap == 0)
+        return;
+    while (*in && k + 1 < cap) {
+        if (n && strncmp(in, pw, n) == 0) {
+            for (const char *r = "***"; *r && k + 1 < cap; r++)
+                out[k++] = *r;
+            in += n;
+        } else {
+            out[k++] = *in++;
+        }
+    }
+    out[k] = 0;
+}
+
+/* A copy of s without the password (NULL for NULL; s itself when there is no
+ * password or it is absent, else malloc'd into *tmp). */
+static const char *redacted(const ddb_pool *p, const char *s, char **tmp)
+{
+    *tmp = NULL;
+    if (!s || !p->password || !p->password[0] || !strstr(s, p->password))
+        return s;
+    size_t cap = strlen(s) + 1;             /* "***" is never longer than 3 bytes of
+                                               the password it replaces... */
+    if (strlen(p->password) < 3)
+        cap = cap * 3;                      /* ...unless the password is shorter */
+    *tmp = malloc(cap);
+    if (!*tmp)
+        return "(message withheld: it quoted the password)";
+    ddb_pool_redact(p, s, *tmp, cap);
+    return *tmp;
+}
+
 static void fail_with(ddb_pool *p, ddb_task *t, int state, const char *server_error,
                       const char *what)
 {
-    ddb_task_set_error(t, server_error, "%s", what);
+    char *a, *b;
+    const char *serr = redacted(p, server_error, &a), *w = redacted(p, what, &b);
+    ddb_task_set_error(t, serr, "%s", w);
+    free(a);
+    free(b);
     ddb_pool_complete(p, t, state);
 }
 

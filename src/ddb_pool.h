@@ -59,6 +59,9 @@ void ddb_pool_task_response(ddb_pool *p, ddb_conn *c, ddb_task *t);
 void ddb_pool_task_conn_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *why);
 /* The running task's deadline passed; t is already detached (c reconnects). */
 void ddb_pool_task_timed_out(ddb_pool *p, ddb_conn *c, ddb_task *t);
+/* Copy `in` to `out` (cap bytes, always terminated) with every occurrence of the
+ * pool's password replaced by "***": no text the client builds may carry it. */
+void ddb_pool_redact(const ddb_pool *p, const char *in, char *out, size_t cap);
 /* The connection gave up (DEAD). */
 void ddb_pool_conn_dead(ddb_pool *p, ddb_conn *c);
 /* A libuv handle or request of the pool finished closing. */

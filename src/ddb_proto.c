@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ddb_decode_internal.h (its state names clash with the parser's): the budget of
+ * the decoder's next object. */
+void ddb__decoder_set_budget(ddb_decoder *d, int64_t max_bytes);
+
 #define ERR(...) do { if (errbuf && errlen) snprintf(errbuf, errlen, __VA_ARGS__); } while (0)
 
 void ddb_behavior_default(ddb_behavior *b)
@@ -369,10 +373,20 @@ void ddb_resp_free(ddb_resp *r)
     r->dec = NULL;
 }
 
+/* A line buffer grown past this by a long status line is freed, not kept. */
+#define KEEP_LINE_BYTES 4096
+
 void ddb_resp_reset(ddb_resp *r)
 {
     free_results(r);
+    if (r->line.cap > KEEP_LINE_BYTES) {
+        ddb_buf_free(&r->line);
+        ddb_buf_init(&r->line);
+    }
     ddb_buf_reset(&r->line);
+    if (r->dec)
+        ddb_decoder_reset(r->dec, 1);   /* drops a half-decoded object now */
+    r->budget = 0;
     r->state = ST_LINE;
     r->msg_bytes = 0;
     r->session_id[0] = 0;
@@ -380,6 +394,11 @@ void ddb_resp_reset(ddb_resp *r)
     r->object_count = 0;
     r->is_error = 0;
     r->parse_error[0] = 0;
+}
+
+void ddb_resp_set_max_bytes(ddb_resp *r, int64_t max_bytes)
+{
+    r->budget = max_bytes;
 }
 
 static int fail(ddb_resp *r, const char *fmt, const char *detail)
@@ -490,8 +509,11 @@ static int on_status_line(ddb_resp *r)
 {
     if (r->line.len == 2 && memcmp(r->line.p, "OK", 2) == 0) {
         r->state = r->object_count ? ST_OBJECT : ST_DONE;
-        if (r->object_count)
+        if (r->object_count) {
             ddb_decoder_reset(r->dec, r->little_endian);
+            ddb__decoder_set_budget(r->dec, r->budget > 0 ? r->budget
+                                                          : r->limits.max_object_bytes);
+        }
         return 0;
     }
     /* Any other line is the error message; no object follows, whatever the count. */
@@ -550,13 +572,20 @@ int ddb_resp_feed(ddb_resp *r, const void *data, size_t len, size_t *consumed)
             }
             break;
         case ST_MSG_TEXT: {
+            /* Each block costs its text plus a fixed overhead: empty blocks are
+             * free on the wire but not in memory. */
             size_t cap = DDB_RESP_MAX_MSG_BYTES - r->msg_bytes;
             rc = collect_until(r, p + pos, len - pos, &used, '\0', cap);
             pos += used;
             if (rc < 0)
                 return fail(r, "%s", "MSG (print output) blocks exceed 16 MiB");
             if (rc == 1) {
-                r->msg_bytes += r->line.len;
+                if (r->nmsgs >= DDB_RESP_MAX_MSGS)
+                    return fail(r, "%s", "more than 100000 MSG (print output) blocks in "
+                                "one response");
+                r->msg_bytes += r->line.len + DDB_RESP_MSG_OVERHEAD;
+                if (r->msg_bytes > DDB_RESP_MAX_MSG_BYTES)
+                    return fail(r, "%s", "MSG (print output) blocks exceed 16 MiB");
                 if (push_msg(r))
                     return fail(r, "%s", "out of memory for a MSG block");
                 ddb_buf_reset(&r->line);

@@ -282,7 +282,7 @@ static void flood_timers(uv_loop_t *loop, const char *mode)
     double limit = 1.2 * (time_scale > 1 ? 1.5 : 1);
     CHECK(el >= 0.99 && el < limit, "%s: a 1 s timeout fired after %.3f s (limit %.2f)",
           mode, el, limit);
-    CHECK(l.worst < 200 * time_scale, "%s: a 20 ms timer was up to %.0f ms late", mode,
+    CHECK(l.worst < 250 * time_scale, "%s: a 20 ms timer was up to %.0f ms late", mode,
           l.worst);
     printf("%-12s timeout of 1 s on another pool fired after %.3f s; a 20 ms timer at "
            "most %.1f ms late\n", mode, el, l.worst);
@@ -309,15 +309,15 @@ int main(void)
         { "truncate", NULL, 20, 4, 0, "connection", 0, NULL, NULL },
         { "slowloris", NULL, 8, 4, 1.0, "timed out", 0, NULL, NULL },
         { "silence", NULL, 8, 4, 0.5, "timed out", 0, NULL, NULL },
-        { "huge", NULL, 20, 4, 1.0, "max_result_bytes", 0, NULL, NULL },
+        { "huge", NULL, 20, 4, 1.0, "exceed max_object_bytes", 0, NULL, NULL },
         { "huge-slow", NULL, 8, 4, 1.0, "timed out", 0, NULL, NULL },
-        { "void-vector", NULL, 20, 4, 0, "max_result_bytes", 0, NULL, NULL },
-        { "void-table", NULL, 20, 4, 0, "max_result_bytes", 0, NULL, NULL },
+        { "void-vector", NULL, 20, 4, 0, "exceed max_object_bytes", 0, NULL, NULL },
+        { "void-table", NULL, 20, 4, 0, "exceed max_object_bytes", 0, NULL, NULL },
         { "msg-empty", NULL, 20, 4, 0, "MSG", 0, NULL, NULL },
         { "msg-tiny", NULL, 20, 4, 0, "MSG", 0, NULL, NULL },
         { "login-echo", NULL, 5, 2, 0, "login failed", 0, "admin", "s3cret-Pa55" },
     };
-    for (size_t i = 0; !getenv("ONLY_RST") && i < sizeof all / sizeof all[0]; i++) run_scenario(&loop, &all[i]);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) run_scenario(&loop, &all[i]);
     /* answer, then FIN + RST, with 500 tasks queued: several rounds */
     static const scenario rst = { "rst", "3", 500, 4, 0, "connection", 1, NULL, NULL, NULL };
     busy_app = 1;
