@@ -25,6 +25,7 @@ static void begin_attempt(ddb_conn *c);
 static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail);
 static void conn_broken(ddb_conn *c, const char *what);
 static void conn_timer_cb(uv_timer_t *timer);
+static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 int ddb_conn_init(ddb_conn *c, ddb_pool *pool, int index, int site)
 {
@@ -63,6 +64,7 @@ static void close_sock(ddb_conn *c)
     /* Whatever the abandoned response had decoded so far is garbage now: free it
      * at once rather than when the next response starts. */
     ddb_resp_reset(&c->resp);
+    c->paused = 0;
     if (!s)
         return;
     c->sock = NULL;
@@ -251,6 +253,39 @@ static void task_reply(ddb_conn *c)
     ddb_pool_task_response(c->pool, c, t);  /* may redirect c or give it a new task */
 }
 
+/* Bytes one connection may have parsed per loop iteration. libuv reads up to 32
+ * buffers (2 MiB) from a socket per iteration; a server streaming without pause (an
+ * MSG flood, a huge result) would hold the loop that long per connection and make
+ * every other timer late. Past this, reading stops and resumes from the pool's idle
+ * pump on the next iteration, after its timers ran. */
+#define READ_BURST ((size_t)256 << 10)
+
+static void pace_reading(ddb_conn *c, size_t n)
+{
+    uint64_t now = uv_now(c->pool->loop);
+    if (now != c->burst_at) {
+        c->burst_at = now;
+        c->burst = 0;
+    }
+    c->burst += n;
+    if (c->burst < READ_BURST || !c->sock)
+        return;
+    uv_read_stop((uv_stream_t *)&c->sock->tcp);
+    c->paused = 1;
+    ddb_pool_resume_later(c->pool);
+}
+
+void ddb_conn_resume(ddb_conn *c)
+{
+    if (!c->paused || !c->sock)
+        return;
+    c->paused = 0;
+    c->burst = 0;
+    int rc = uv_read_start((uv_stream_t *)&c->sock->tcp, alloc_cb, read_cb);
+    if (rc)
+        conn_broken(c, uv_strerror(rc));
+}
+
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     ddb_sock *s = stream->data;
@@ -274,8 +309,10 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         conn_broken(c, msg);
         return;
     }
-    if (rc == DDB_RESP_NEED_MORE)
+    if (rc == DDB_RESP_NEED_MORE) {
+        pace_reading(c, (size_t)nread);
         return;
+    }
     if (used != (size_t)nread) {
         /* A request/response protocol never sends more than one response. */
         conn_broken(c, "protocol error: unexpected bytes after a response");

@@ -201,9 +201,21 @@ static void deliver(ddb_pool *p)
     }
 }
 
+void ddb_pool_resume_later(ddb_pool *p)
+{
+    p->resume_pending = 1;
+    if (!p->torn_down)
+        uv_idle_start(&p->pump, pump_cb);
+}
+
 static void pump_cb(uv_idle_t *h)
 {
     ddb_pool *p = h->data;
+    if (p->resume_pending) {
+        p->resume_pending = 0;
+        for (int i = 0; i < p->nconns; i++)
+            ddb_conn_resume(p->conns[i]);
+    }
     deliver(p);
     uv_idle_stop(&p->pump);
     maybe_teardown(p);
