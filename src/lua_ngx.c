@@ -338,14 +338,14 @@ static int l_pool_gc(lua_State *L)
 static int l_pool_submit(lua_State *L)
 {
     ngx_pool *np = check_pool(L);
-    lua_settop(L, 8);
-    /* The userdata first (at 9), so a Lua allocation error cannot leak the task. */
+    lua_settop(L, 9);
+    /* The userdata first (at 10), so a Lua allocation error cannot leak the task. */
     ngx_task *nt = lua_newuserdata(L, sizeof *nt);
     nt->task = NULL;
     luaL_getmetatable(L, TASK_MT);
     lua_setmetatable(L, -2);
     ddb_task_spec spec;
-    ddb_lua_read_task(L, 8, &spec);
+    ddb_lua_read_task(L, 9, &spec);
     spec.on_full = DDB_FULL_FAIL;   /* waiting for space would block the worker */
     double ticket = ddb_tickets_new(&np->tickets);
     spec.ud = (void *)(uintptr_t)ticket;

@@ -28,6 +28,7 @@ local POOL_OPTIONS = {
   reconnectDelay = "reconnect_delay", keepAliveTime = "keepalive_sec",
   taskTimeout = "task_timeout", queueLimit = "queue_limit",
   shutdownGrace = "shutdown_grace", loginInConnect = "login_in_connect",
+  maxResultBytes = "max_result_bytes",
 }
 
 -- DBConnectionPool(host, port, threadNum[, userid, password]) or (options table) ->
@@ -89,6 +90,7 @@ end
 local RUN_OPTIONS = {
   clearMemory = "boolean", pickleTableToList = "boolean", priority = "number",
   parallelism = "number", timeout = "number", typed = "boolean", view = "boolean",
+  maxResultBytes = "number",
 }
 local NO_OPTIONS = {}
 M.NO_OPTIONS = NO_OPTIONS
@@ -108,6 +110,10 @@ local function check_options(opts, level)
     fail(level, "parallelism must be an integer in 1..64")
   end
   if opts.timeout and not (opts.timeout > 0) then fail(level, "timeout must be > 0 seconds") end
+  local mrb = opts.maxResultBytes
+  if mrb and (not is_integer(mrb) or mrb < 1 or mrb > 2^53) then
+    fail(level, "maxResultBytes must be an integer number of bytes in 1..2^53")
+  end
 end
 
 -- Splits the two call forms into script, args (nil: script mode), options, extra.

@@ -126,7 +126,7 @@ Pool._check_open = check_open
 function Pool:_submit(level, how, script, args, id, opts)
   local c = self._c
   local ok, a, b = pcall(c[how], c, script, args, id, opts.clearMemory, opts.priority,
-    opts.parallelism, opts.timeout)
+    opts.parallelism, opts.timeout, opts.maxResultBytes)
   if not ok then error(strip_where(a), level + 1) end
   return a, b
 end
