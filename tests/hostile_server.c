@@ -14,6 +14,8 @@
  *   silence      nothing (the client's task timeout must fire)
  *   huge         a DOUBLE vector declaring 2^28 rows (2 GiB), then silence
  *   huge-slow    an INT vector declaring 100 000 000 rows, 1 KiB of it, then silence
+ *   big-stall    an INT vector declaring 100 000 000 rows, ARG MB of it (default 60),
+ *                then silence (the client's task timeout must free what arrived)
  *   void-vector  an ANY vector of 200 VOID vectors of 10 000 000 rows (~2 KB)
  *   void-table   a table of 200 VOID columns of 10 000 000 rows (~3 KB)
  *   msg-empty    MSG blocks with empty text, forever
@@ -269,6 +271,14 @@ static int answer(int fd, int *answered)
         vec_header(v, slow ? 4 : 16, slow ? 100000000 : 1 << 28);
         memset(v + 10, 7, 1024);
         if (ok_header(fd, 1) || put(fd, v, slow ? sizeof v : 10)) return -1;
+        return 0;                               /* then silence */
+    }
+    if (strcmp(mode, "big-stall") == 0) {
+        static unsigned char mb[1 << 20];
+        vec_header(v, 4, 100000000);
+        if (ok_header(fd, 1) || put(fd, v, 10)) return -1;
+        for (int i = 0; i < (arg > 0 ? arg : 60); i++)
+            if (put(fd, mb, sizeof mb)) return -1;
         return 0;                               /* then silence */
     }
     if (strcmp(mode, "void-vector") == 0) return void_bomb(fd, 0);

@@ -327,6 +327,44 @@ static void flood_timers(uv_loop_t *loop, const char *mode)
     hostile_stop(&quiet);
 }
 
+/* A result half received when its task timed out must not stay allocated on the
+ * (reconnected, idle) connection. */
+static void freed_after_timeout(uv_loop_t *loop)
+{
+    hostile h;
+    if (hostile_start(&h, "big-stall", "60")) {
+        CHECK(0, "big-stall did not start");
+        return;
+    }
+    ddb_pool_config cfg;
+    char err[256];
+    config(&cfg, h.port, 1);
+    ddb_pool *p = open_pool(loop, &cfg);
+    CHECK(p, "big-stall: pool");
+    if (!p) return;
+    long base = status_kb("VmRSS:");
+    ddb_task_spec spec;
+    ddb_task_spec_init(&spec);
+    spec.text = "big";
+    spec.timeout = 2.0 * time_scale;
+    ddb_task *t = NULL;
+    ddb_pool_submit(p, &spec, &t, err, sizeof err);
+    run_for(loop, (int)(1000 * time_scale));  /* the 60 MB arrive, the task still runs */
+    long peak = status_kb("VmRSS:");
+    run_until(loop, task_done, t, 20000);
+    run_for(loop, 200);                 /* the connection reconnects, then idles */
+    long after = status_kb("VmRSS:");
+    const char *e = ddb_task_error(t);
+    CHECK(e && strstr(e, "timed out"), "big-stall: %s", e ? e : "(no error)");
+    CHECK((after - base) / 1024 < 20, "big-stall: %ld MB still held after the timeout "
+          "(%ld MB just before it ended)", (after - base) / 1024, (peak - base) / 1024);
+    printf("%-12s 60 MB of a 400 MB result, then silence: +%ld MB before the task "
+           "timed out, +%ld MB after\n", "big-stall", (peak - base) / 1024, (after - base) / 1024);
+    ddb_task_unref(t);
+    close_pool(loop, p);
+    hostile_stop(&h);
+}
+
 int main(void)
 {
     const char *scale = getenv("DDB_TIME_SCALE");
@@ -356,6 +394,7 @@ int main(void)
     busy_app = 1;
     for (int i = 0; i < 5; i++) run_scenario(&loop, &rst);
     busy_app = 0;
+    freed_after_timeout(&loop);
     flood_timers(&loop, "msg-empty");
     flood_timers(&loop, "msg-tiny");
     uv_loop_close(&loop);
