@@ -260,6 +260,10 @@ static void task_reply(ddb_conn *c)
  * pump on the next iteration, after its timers ran. */
 #define READ_BURST ((size_t)256 << 10)
 
+/* What one MSG block costs the loop (an allocation), in bytes of bulk data: a flood
+ * of empty blocks is mostly allocations, not copying. */
+#define MSG_BLOCK_WORK 256
+
 static void pace_reading(ddb_conn *c, size_t n)
 {
     uint64_t now = uv_now(c->pool->loop);
@@ -302,6 +306,7 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     size_t used = 0;
+    int msgs_before = c->resp.nmsgs;
     int rc = ddb_resp_feed(&c->resp, buf->base, (size_t)nread, &used);
     if (rc == DDB_RESP_ERROR) {
         char msg[220];
@@ -310,7 +315,8 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (rc == DDB_RESP_NEED_MORE) {
-        pace_reading(c, (size_t)nread);
+        size_t blocks = (size_t)(c->resp.nmsgs - msgs_before);
+        pace_reading(c, (size_t)nread + blocks * MSG_BLOCK_WORK);
         return;
     }
     if (used != (size_t)nread) {

@@ -342,6 +342,7 @@ enum { ST_LINE, ST_MSG_TEXT, ST_STATUS, ST_OBJECT, ST_DONE, ST_FAILED };
 int ddb_resp_init(ddb_resp *r, const ddb_limits *lim)
 {
     memset(r, 0, sizeof *r);
+    ddb_buf_init(&r->msg_text);
     if (lim)
         r->limits = *lim;
     else
@@ -352,29 +353,37 @@ int ddb_resp_init(ddb_resp *r, const ddb_limits *lim)
     return r->dec ? 0 : -1;
 }
 
+/* A line or MSG buffer grown past this by a long response is freed, not kept. */
+#define KEEP_LINE_BYTES 4096
+
 static void free_results(ddb_resp *r)
 {
     free(r->error);
     r->error = NULL;
     ddb_obj_unref(r->obj);
     r->obj = NULL;
-    for (int i = 0; i < r->nmsgs; i++)
+    for (int i = 0; r->msgs && i < r->nmsgs; i++)
         free(r->msgs[i]);
     free(r->msgs);
     r->msgs = NULL;
     r->nmsgs = r->msgs_cap = 0;
+    free(r->msg_offs);
+    r->msg_offs = NULL;
+    if (r->msg_text.cap > KEEP_LINE_BYTES) {
+        ddb_buf_free(&r->msg_text);
+        ddb_buf_init(&r->msg_text);
+    }
+    ddb_buf_reset(&r->msg_text);
 }
 
 void ddb_resp_free(ddb_resp *r)
 {
     free_results(r);
+    ddb_buf_free(&r->msg_text);
     ddb_buf_free(&r->line);
     ddb_decoder_free(r->dec);
     r->dec = NULL;
 }
-
-/* A line buffer grown past this by a long status line is freed, not kept. */
-#define KEEP_LINE_BYTES 4096
 
 void ddb_resp_reset(ddb_resp *r)
 {
@@ -463,23 +472,41 @@ static int parse_header(ddb_resp *r, const char *s, size_t n)
     return 0;
 }
 
+/* MSG texts are gathered in one buffer while the response arrives (an offset per
+ * block), and become separate strings only when the response is complete: a flood
+ * of tiny blocks that ends in a protocol error costs two allocations, not one per
+ * block. */
 static int push_msg(ddb_resp *r)
 {
     if (r->nmsgs == r->msgs_cap) {
         int cap = r->msgs_cap ? r->msgs_cap * 2 : 4;
-        char **m = realloc(r->msgs, (size_t)cap * sizeof *m);
-        if (!m)
+        size_t *o = realloc(r->msg_offs, (size_t)cap * sizeof *o);
+        if (!o)
             return -1;
-        r->msgs = m;
+        r->msg_offs = o;
         r->msgs_cap = cap;
     }
-    char *text = malloc(r->line.len + 1);
-    if (!text)
+    r->msg_offs[r->nmsgs] = r->msg_text.len;
+    if (ddb_buf_put(&r->msg_text, r->line.p ? r->line.p : "", r->line.len) ||
+        ddb_buf_u8(&r->msg_text, 0))
         return -1;
-    if (r->line.len)
-        memcpy(text, r->line.p, r->line.len);
-    text[r->line.len] = 0;
-    r->msgs[r->nmsgs++] = text;
+    r->nmsgs++;
+    return 0;
+}
+
+/* The complete response's MSG texts as the char ** the caller takes. */
+static int split_msgs(ddb_resp *r)
+{
+    if (r->nmsgs == 0 || r->msgs)
+        return 0;
+    r->msgs = calloc((size_t)r->nmsgs, sizeof *r->msgs);
+    if (!r->msgs)
+        return -1;
+    for (int i = 0; i < r->nmsgs; i++) {
+        r->msgs[i] = strdup(r->msg_text.p + r->msg_offs[i]);
+        if (!r->msgs[i])
+            return -1;          /* free_results frees the ones made so far */
+    }
     return 0;
 }
 
@@ -617,6 +644,8 @@ int ddb_resp_feed(ddb_resp *r, const void *data, size_t len, size_t *consumed)
         }
     }
     *consumed = pos;
+    if (r->state == ST_DONE && split_msgs(r))
+        return fail(r, "%s", "out of memory for the MSG blocks");
     return r->state == ST_DONE ? DDB_RESP_DONE : DDB_RESP_NEED_MORE;
 }
 
@@ -630,9 +659,9 @@ ddb_obj *ddb_resp_take_obj(ddb_resp *r)
 char **ddb_resp_take_msgs(ddb_resp *r, int *n)
 {
     char **m = r->msgs;
-    *n = r->nmsgs;
+    *n = m ? r->nmsgs : 0;
     r->msgs = NULL;
-    r->nmsgs = r->msgs_cap = 0;
+    r->nmsgs = 0;
     return m;
 }
 

@@ -114,6 +114,8 @@ typedef struct ddb_resp {
     ddb_buf line;               /* bytes of the line / MSG text being read */
     size_t msg_bytes;
     int msgs_cap;
+    ddb_buf msg_text;           /* MSG texts so far, each NUL-terminated */
+    size_t *msg_offs;           /* where each starts in msg_text */
     ddb_decoder *dec;
     ddb_limits limits;
     int64_t budget;             /* ddb_resp_set_max_bytes, 0: limits' */
