@@ -375,6 +375,13 @@ static void freed_after_timeout(uv_loop_t *loop)
 int main(void)
 {
     const char *scale = getenv("DDB_TIME_SCALE");
+#if defined(__SANITIZE_ADDRESS__)
+    time_scale = 3;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    time_scale = 3;
+#endif
+#endif
     if (scale && atof(scale) > 0) time_scale = atof(scale);
     struct sigaction sa;
     sigaction(SIGPIPE, NULL, &sa);
