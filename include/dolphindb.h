@@ -55,6 +55,17 @@
  * that already executed it answers from its cache. <NotLeader>host:port answers
  * move that connection to the named node and re-run the task there.
  *
+ * SIGPIPE. libuv writes to sockets with write(), and a write on a connection the
+ * server reset (for instance a FIN followed by an RST) raises SIGPIPE, whose default
+ * action kills the process. The library therefore never leaves SIGPIPE at its
+ * default: ddb_pool_new() and ddb_pool_thread_start() call ddb_ignore_sigpipe(),
+ * which sets it to SIG_IGN when (and only when) it is SIG_DFL, as network runtimes
+ * (Go, Node, nginx) do; a handler the application installed is kept. The loop
+ * thread of ddb_pool_thread_* also blocks SIGPIPE for itself, so it is safe even if
+ * the application restores the default later. An application that needs SIGPIPE's
+ * default action for its own pipes after creating a pool must run the pool on the
+ * loop-thread driver (its inline loop would be exposed again).
+ *
  * Errors: functions returning int return 0 (DDB_OK) or a negative DDB_E* code and,
  * where an `err` buffer is taken, a one-line message naming what failed.
  */
@@ -170,9 +181,21 @@ typedef struct ddb_pool_config {
 
     int64_t max_result_bytes;   /* memory one decoded result may take before the
                                    response is rejected (the task fails, the
-                                   connection is replaced); 0: the codec default
-                                   (4 GiB). Guards against a hostile or broken server. */
+                                   connection is replaced); 0: DDB_DEFAULT_MAX_RESULT
+                                   (1 GiB). Every cell counts, VOID cells too (8 bytes
+                                   each: what expanding them costs), so a few bytes
+                                   from the server cannot declare gigabytes. Memory
+                                   is committed only as bytes arrive. Guards against a
+                                   hostile or broken server; see docs/SECURITY.md. */
 } ddb_pool_config;
+
+/* Set SIGPIPE to SIG_IGN if its action is the default (see "SIGPIPE" above).
+ * Returns 1 when it changed it, 0 when it left an application's choice alone, -1 on
+ * error. Called by every pool constructor and by the Lua module when it is loaded. */
+int ddb_ignore_sigpipe(void);
+
+/* Default per-result budget of a pool (max_result_bytes = 0). */
+#define DDB_DEFAULT_MAX_RESULT ((int64_t)1 << 30)
 
 /* Fill `cfg` with the defaults documented above (host NULL, port 8848). */
 void ddb_pool_config_init(ddb_pool_config *cfg);
@@ -211,6 +234,8 @@ typedef struct ddb_task_spec {
                                    DDB_EFULL, never blocks: wait for a completion
                                    callback, which frees a slot, and submit again) */
     double full_wait;           /* DDB_FULL_WAIT: max seconds to block; <= 0 forever */
+    int64_t max_result_bytes;   /* this task's result budget (see the pool config);
+                                   0: the pool's max_result_bytes */
     void *ud;                   /* passed back to the completion callback */
 } ddb_task_spec;
 

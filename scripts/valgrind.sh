@@ -19,7 +19,9 @@
 #     ddbmini_load (4 x sleep(2000) must take ~2 s, 10M-row streaming rate),
 #     test_pool_faults and test_pool_ha (sub-second timeout / failover deadlines),
 #     rel_soak_short (throughput-bound: 20 000 tasks take minutes under memcheck; the
-#     fault suite test_rel_faults exercises the same kill/restart paths).
+#     fault suite test_rel_faults exercises the same kill/restart paths);
+#   - test_hostile: it bounds peak RSS (valgrind's own memory counts there) and loop
+#     lateness during floods; it runs under ASan+UBSan instead.
 set -u
 build=${1:-build}
 cd "$(dirname "$0")/.."
@@ -37,6 +39,7 @@ skip_reason() {
     ddbmini_load) echo "timing-based (wall-clock concurrency and throughput)" ;;
     test_pool_faults|test_pool_ha) echo "timing-based (sub-second deadlines, no time scale)" ;;
     rel_soak_short) echo "throughput-bound (covered by test_rel_faults)" ;;
+    test_hostile) echo "peak-RSS and lateness bounds (runs under ASan instead)" ;;
     *) return 1 ;;
   esac
 }

@@ -25,6 +25,7 @@ static void begin_attempt(ddb_conn *c);
 static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail);
 static void conn_broken(ddb_conn *c, const char *what);
 static void conn_timer_cb(uv_timer_t *timer);
+static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 int ddb_conn_init(ddb_conn *c, ddb_pool *pool, int index, int site)
 {
@@ -37,8 +38,8 @@ int ddb_conn_init(ddb_conn *c, ddb_pool *pool, int index, int site)
     ddb_ha_client_id(c->client_id, sizeof c->client_id);
     ddb_limits lim;
     ddb_limits_default(&lim);
-    if (pool->cfg.max_result_bytes > 0)
-        lim.max_object_bytes = pool->cfg.max_result_bytes;
+    lim.max_object_bytes = pool->cfg.max_result_bytes > 0 ? pool->cfg.max_result_bytes
+                                                          : DDB_DEFAULT_MAX_RESULT;
     if (ddb_resp_init(&c->resp, &lim))
         return -1;
     if (uv_timer_init(pool->loop, &c->timer))
@@ -60,6 +61,10 @@ static void sock_closed(uv_handle_t *h)
 static void close_sock(ddb_conn *c)
 {
     ddb_sock *s = c->sock;
+    /* Whatever the abandoned response had decoded so far is garbage now: free it
+     * at once rather than when the next response starts. */
+    ddb_resp_reset(&c->resp);
+    c->paused = 0;
     if (!s)
         return;
     c->sock = NULL;
@@ -69,10 +74,11 @@ static void close_sock(ddb_conn *c)
 
 static void set_error(ddb_conn *c, const char *fmt, const char *detail)
 {
-    char what[300];
+    char what[300], line[sizeof c->last_error];
     snprintf(what, sizeof what, fmt, detail);
-    snprintf(c->last_error, sizeof c->last_error, "%.200s:%d: %.300s", c->host, c->port,
-             what);
+    snprintf(line, sizeof line, "%.200s:%d: %.300s", c->host, c->port, what);
+    /* A server may quote the login arguments in its error */
+    ddb_pool_redact(c->pool, line, c->last_error, sizeof c->last_error);
 }
 
 /* ------------------------------------------------------------------ writing */
@@ -247,6 +253,43 @@ static void task_reply(ddb_conn *c)
     ddb_pool_task_response(c->pool, c, t);  /* may redirect c or give it a new task */
 }
 
+/* Bytes one connection may have parsed per loop iteration. libuv reads up to 32
+ * buffers (2 MiB) from a socket per iteration; a server streaming without pause (an
+ * MSG flood, a huge result) would hold the loop that long per connection and make
+ * every other timer late. Past this, reading stops and resumes from the pool's idle
+ * pump on the next iteration, after its timers ran. */
+#define READ_BURST ((size_t)256 << 10)
+
+/* What one MSG block costs the loop (an allocation), in bytes of bulk data: a flood
+ * of empty blocks is mostly allocations, not copying. */
+#define MSG_BLOCK_WORK 256
+
+static void pace_reading(ddb_conn *c, size_t n)
+{
+    uint64_t now = uv_now(c->pool->loop);
+    if (now != c->burst_at) {
+        c->burst_at = now;
+        c->burst = 0;
+    }
+    c->burst += n;
+    if (c->burst < READ_BURST || !c->sock)
+        return;
+    uv_read_stop((uv_stream_t *)&c->sock->tcp);
+    c->paused = 1;
+    ddb_pool_resume_later(c->pool);
+}
+
+void ddb_conn_resume(ddb_conn *c)
+{
+    if (!c->paused || !c->sock)
+        return;
+    c->paused = 0;
+    c->burst = 0;
+    int rc = uv_read_start((uv_stream_t *)&c->sock->tcp, alloc_cb, read_cb);
+    if (rc)
+        conn_broken(c, uv_strerror(rc));
+}
+
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     ddb_sock *s = stream->data;
@@ -263,6 +306,7 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     size_t used = 0;
+    int msgs_before = c->resp.nmsgs;
     int rc = ddb_resp_feed(&c->resp, buf->base, (size_t)nread, &used);
     if (rc == DDB_RESP_ERROR) {
         char msg[220];
@@ -270,8 +314,11 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         conn_broken(c, msg);
         return;
     }
-    if (rc == DDB_RESP_NEED_MORE)
+    if (rc == DDB_RESP_NEED_MORE) {
+        size_t blocks = (size_t)(c->resp.nmsgs - msgs_before);
+        pace_reading(c, (size_t)nread + blocks * MSG_BLOCK_WORK);
         return;
+    }
     if (used != (size_t)nread) {
         /* A request/response protocol never sends more than one response. */
         conn_broken(c, "protocol error: unexpected bytes after a response");
@@ -510,11 +557,16 @@ void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms)
     c->state = DDB_CONN_BUSY;
     t->conn_index = c->index;
     ddb_resp_reset(&c->resp);
+    ddb_resp_set_max_bytes(&c->resp, t->max_result_bytes);
     const char *kind = "API2";
-    if (ddb_req_header(&head, kind, c->session_id, t->body_len, &b, err, sizeof err) ||
-        send_request(c, &head, t)) {
+    int rc = ddb_req_header(&head, kind, c->session_id, t->body_len, &b, err, sizeof err);
+    if (rc == 0 && (rc = send_request(c, &head, t)) != 0)
+        snprintf(err, sizeof err, "%s", uv_strerror(rc));
+    if (rc) {
         ddb_buf_free(&head);
-        conn_broken(c, "cannot send the request");
+        char what[240];
+        snprintf(what, sizeof what, "cannot send the request: %s", err);
+        conn_broken(c, what);
         return;
     }
     if (t->deadline_ms) {

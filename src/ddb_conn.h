@@ -54,6 +54,9 @@ typedef struct ddb_conn {
     int ever_ready;
     int open_counted;               /* pool: counted toward the open */
     int64_t tasks_run, reconnects;
+    int paused;                     /* reading stopped until the next loop iteration */
+    uint64_t burst_at;              /* uv_now of the iteration `burst` counts */
+    size_t burst;                   /* bytes parsed in that iteration */
     char last_error[560];
     char rbuf[65536];
 } ddb_conn;
@@ -69,6 +72,8 @@ void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms);
 ddb_task *ddb_conn_abort_task(ddb_conn *c, const char *why);
 /* Switch to another node (a <NotLeader> redirect): close and reconnect there. */
 void ddb_conn_redirect(ddb_conn *c, const char *host, int port);
+/* Start reading again after a pause (from the pool's idle pump). */
+void ddb_conn_resume(ddb_conn *c);
 /* Close for good (shutdown): socket, pending resolve, timer stopped. */
 void ddb_conn_close(ddb_conn *c);
 /* Release the timer handle (teardown; after ddb_conn_close). */

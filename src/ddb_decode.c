@@ -347,7 +347,11 @@ int ddb__dec_cells_begin(ddb_decoder *d, frame *f, int after)
     } else if (c == DDB_CLASS_ANY) {
         f->st = ST_ANY_ITEM;
         return GO;
-    } else if (c == DDB_CLASS_VOID) {   /* VOID cells take no bytes */
+    } else if (c == DDB_CLASS_VOID) {   /* no bytes on the wire, but not free */
+        if (f->n > (d->lim.max_object_bytes - d->charged) / VOID_CELL_COST)
+            return ddb__dec_fail(d, f->start, "%lld VOID cells exceed max_object_bytes (%lld)",
+                                 (long long)f->n, (long long)d->lim.max_object_bytes);
+        d->charged += f->n * VOID_CELL_COST;
         o->rows = f->n;
         f->st = f->after;
         return GO;
@@ -540,8 +544,17 @@ static int step_vec_dims(ddb_decoder *d, frame *f)
     if (c == DDB_CLASS_INVALID || t == DDB_FUNCTIONDEF)
         return ddb__dec_fail(d, f->start, "invalid data type %d in a %s header", t, fname);
     if (ddb__dec_new_obj(d, f, f->form, t) != GO) return FAIL;
-    f->obj->rows = c == DDB_CLASS_VOID ? rows : 0;
-    if (c == DDB_CLASS_VOID) { f->st = ST_DONE; return GO; }
+    if (c == DDB_CLASS_VOID) {
+        /* Counted at what expanding it costs (VOID_CELL_COST), so a table of many
+         * huge VOID columns exhausts the result's budget like real cells would. */
+        if (rows > (d->lim.max_object_bytes - d->charged) / VOID_CELL_COST)
+            return ddb__dec_fail(d, f->start, "%d VOID cells exceed max_object_bytes (%lld)",
+                                 rows, (long long)d->lim.max_object_bytes);
+        d->charged += (int64_t)rows * VOID_CELL_COST;
+        f->obj->rows = rows;
+        f->st = ST_DONE;
+        return GO;
+    }
     if (c == DDB_CLASS_ARRAY) {
         int base = t - DDB_ARRAY_BASE;
         if (ddb__dec_charge(d, OBJ_OVERHEAD, f->start) != GO) return FAIL;
@@ -727,8 +740,22 @@ void ddb_limits_default(ddb_limits *lim)
     lim->max_depth = 64;
 }
 
+void ddb__decoder_set_budget(ddb_decoder *d, int64_t max_bytes)
+{
+    if (max_bytes > 0) d->lim.max_object_bytes = max_bytes;
+}
+
+/* A string buffer grown past this (long strings split across feeds) is freed with
+ * the object rather than kept for the next one. */
+#define KEEP_STR_BYTES ((int64_t)64 << 10)
+
 static void release_state(ddb_decoder *d)
 {
+    if (d->str_cap > KEEP_STR_BYTES) {
+        free(d->str);
+        d->str = NULL;
+        d->str_cap = 0;
+    }
     for (int i = 0; i < d->depth; i++) frame_clear(&d->stack[i]);
     d->depth = 0;
     ddb_obj_unref(d->child);

@@ -61,6 +61,15 @@ struct ddb_decoder {
     char err[256];
 };
 
+/* The byte budget of the object after the next reset (ddb_resp_set_max_bytes:
+ * a per-task budget); <= 0 is ignored. */
+void ddb__decoder_set_budget(ddb_decoder *d, int64_t max_bytes);
+/* What one VOID cell is counted as: it costs no byte on the wire and none in the
+ * decoded object, but every consumer that expands it pays at least a slot (a Lua
+ * array entry is 8 bytes), so a few bytes declaring billions of them must not pass
+ * as free. */
+#define VOID_CELL_COST 8
+
 /* Error: formats the message, appends " at byte N" and marks the decoder failed. */
 int ddb__dec_fail(ddb_decoder *d, int64_t at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

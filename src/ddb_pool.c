@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -200,18 +201,70 @@ static void deliver(ddb_pool *p)
     }
 }
 
+void ddb_pool_resume_later(ddb_pool *p)
+{
+    p->resume_pending = 1;
+    if (!p->torn_down)
+        uv_idle_start(&p->pump, pump_cb);
+}
+
 static void pump_cb(uv_idle_t *h)
 {
     ddb_pool *p = h->data;
+    if (p->resume_pending) {
+        p->resume_pending = 0;
+        for (int i = 0; i < p->nconns; i++)
+            ddb_conn_resume(p->conns[i]);
+    }
     deliver(p);
     uv_idle_stop(&p->pump);
     maybe_teardown(p);
 }
 
+void ddb_pool_redact(const ddb_pool *p, const char *in, char *out, size_t cap)
+{
+    const char *pw = p->password;
+    size_t n = pw ? strlen(pw) : 0, k = 0;
+    if (cap == 0)
+        return;
+    while (*in && k + 1 < cap) {
+        if (n && strncmp(in, pw, n) == 0) {
+            for (const char *r = "***"; *r && k + 1 < cap; r++)
+                out[k++] = *r;
+            in += n;
+        } else {
+            out[k++] = *in++;
+        }
+    }
+    out[k] = 0;
+}
+
+/* A copy of s without the password (NULL for NULL; s itself when there is no
+ * password or it is absent, else malloc'd into *tmp). */
+static const char *redacted(const ddb_pool *p, const char *s, char **tmp)
+{
+    *tmp = NULL;
+    if (!s || !p->password || !p->password[0] || !strstr(s, p->password))
+        return s;
+    size_t cap = strlen(s) + 1;             /* "***" is never longer than 3 bytes of
+                                               the password it replaces... */
+    if (strlen(p->password) < 3)
+        cap = cap * 3;                      /* ...unless the password is shorter */
+    *tmp = malloc(cap);
+    if (!*tmp)
+        return "(message withheld: it quoted the password)";
+    ddb_pool_redact(p, s, *tmp, cap);
+    return *tmp;
+}
+
 static void fail_with(ddb_pool *p, ddb_task *t, int state, const char *server_error,
                       const char *what)
 {
-    ddb_task_set_error(t, server_error, "%s", what);
+    char *a, *b;
+    const char *serr = redacted(p, server_error, &a), *w = redacted(p, what, &b);
+    ddb_task_set_error(t, serr, "%s", w);
+    free(a);
+    free(b);
     ddb_pool_complete(p, t, state);
 }
 
@@ -474,6 +527,24 @@ static int init_handles(ddb_pool *p)
     return 0;
 }
 
+int ddb_ignore_sigpipe(void)
+{
+    /* libuv writes to sockets with write()/writev(), which raise SIGPIPE on a
+     * connection the peer reset (a socket in CLOSE_WAIT that then got an RST fails
+     * the next write with EPIPE). The default action kills the process, so, as
+     * network runtimes do, turn the default into "ignore"; a handler or an explicit
+     * choice of the application is left alone. */
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) != 0)
+        return -1;
+    if ((sa.sa_flags & SA_SIGINFO) || sa.sa_handler != SIG_DFL)
+        return 0;
+    sa.sa_handler = SIG_IGN;
+    sa.sa_flags = 0;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGPIPE, &sa, NULL) == 0 ? 1 : -1;
+}
+
 ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
                        size_t errlen)
 {
@@ -483,6 +554,7 @@ ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
     }
     if (validate(cfg, err, errlen))
         return NULL;
+    ddb_ignore_sigpipe();
     ddb_pool *p = calloc(1, sizeof *p);
     if (!p) {
         ERR("out of memory");

@@ -34,7 +34,9 @@ struct ddb_pool {
     int64_t next_auto_id;           /* -1, -2, ... */
 
     ddb_task *dhead, *dtail;        /* terminal tasks awaiting their callback */
-    uv_idle_t pump;                 /* delivers completions, drives shutdown */
+    uv_idle_t pump;                 /* delivers completions, drives shutdown,
+                                       resumes paused reading */
+    int resume_pending;             /* some connection paused its reading */
     uv_timer_t sweep;               /* queued-task deadlines */
     uv_timer_t grace;               /* shutdown grace for running tasks */
     uint64_t sweep_at;              /* when `sweep` fires, 0 if idle */
@@ -59,6 +61,11 @@ void ddb_pool_task_response(ddb_pool *p, ddb_conn *c, ddb_task *t);
 void ddb_pool_task_conn_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *why);
 /* The running task's deadline passed; t is already detached (c reconnects). */
 void ddb_pool_task_timed_out(ddb_pool *p, ddb_conn *c, ddb_task *t);
+/* Copy `in` to `out` (cap bytes, always terminated) with every occurrence of the
+ * pool's password replaced by "***": no text the client builds may carry it. */
+void ddb_pool_redact(const ddb_pool *p, const char *in, char *out, size_t cap);
+/* A connection paused its reading: resume it from the pump, next iteration. */
+void ddb_pool_resume_later(ddb_pool *p);
 /* The connection gave up (DEAD). */
 void ddb_pool_conn_dead(ddb_pool *p, ddb_conn *c);
 /* A libuv handle or request of the pool finished closing. */

@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ddb_decode_internal.h (its state names clash with the parser's): the budget of
+ * the decoder's next object. */
+void ddb__decoder_set_budget(ddb_decoder *d, int64_t max_bytes);
+
 #define ERR(...) do { if (errbuf && errlen) snprintf(errbuf, errlen, __VA_ARGS__); } while (0)
 
 void ddb_behavior_default(ddb_behavior *b)
@@ -338,6 +342,7 @@ enum { ST_LINE, ST_MSG_TEXT, ST_STATUS, ST_OBJECT, ST_DONE, ST_FAILED };
 int ddb_resp_init(ddb_resp *r, const ddb_limits *lim)
 {
     memset(r, 0, sizeof *r);
+    ddb_buf_init(&r->msg_text);
     if (lim)
         r->limits = *lim;
     else
@@ -348,22 +353,33 @@ int ddb_resp_init(ddb_resp *r, const ddb_limits *lim)
     return r->dec ? 0 : -1;
 }
 
+/* A line or MSG buffer grown past this by a long response is freed, not kept. */
+#define KEEP_LINE_BYTES 4096
+
 static void free_results(ddb_resp *r)
 {
     free(r->error);
     r->error = NULL;
     ddb_obj_unref(r->obj);
     r->obj = NULL;
-    for (int i = 0; i < r->nmsgs; i++)
+    for (int i = 0; r->msgs && i < r->nmsgs; i++)
         free(r->msgs[i]);
     free(r->msgs);
     r->msgs = NULL;
     r->nmsgs = r->msgs_cap = 0;
+    free(r->msg_offs);
+    r->msg_offs = NULL;
+    if (r->msg_text.cap > KEEP_LINE_BYTES) {
+        ddb_buf_free(&r->msg_text);
+        ddb_buf_init(&r->msg_text);
+    }
+    ddb_buf_reset(&r->msg_text);
 }
 
 void ddb_resp_free(ddb_resp *r)
 {
     free_results(r);
+    ddb_buf_free(&r->msg_text);
     ddb_buf_free(&r->line);
     ddb_decoder_free(r->dec);
     r->dec = NULL;
@@ -372,7 +388,14 @@ void ddb_resp_free(ddb_resp *r)
 void ddb_resp_reset(ddb_resp *r)
 {
     free_results(r);
+    if (r->line.cap > KEEP_LINE_BYTES) {
+        ddb_buf_free(&r->line);
+        ddb_buf_init(&r->line);
+    }
     ddb_buf_reset(&r->line);
+    if (r->dec)
+        ddb_decoder_reset(r->dec, 1);   /* drops a half-decoded object now */
+    r->budget = 0;
     r->state = ST_LINE;
     r->msg_bytes = 0;
     r->session_id[0] = 0;
@@ -380,6 +403,11 @@ void ddb_resp_reset(ddb_resp *r)
     r->object_count = 0;
     r->is_error = 0;
     r->parse_error[0] = 0;
+}
+
+void ddb_resp_set_max_bytes(ddb_resp *r, int64_t max_bytes)
+{
+    r->budget = max_bytes;
 }
 
 static int fail(ddb_resp *r, const char *fmt, const char *detail)
@@ -444,23 +472,41 @@ static int parse_header(ddb_resp *r, const char *s, size_t n)
     return 0;
 }
 
+/* MSG texts are gathered in one buffer while the response arrives (an offset per
+ * block), and become separate strings only when the response is complete: a flood
+ * of tiny blocks that ends in a protocol error costs two allocations, not one per
+ * block. */
 static int push_msg(ddb_resp *r)
 {
     if (r->nmsgs == r->msgs_cap) {
         int cap = r->msgs_cap ? r->msgs_cap * 2 : 4;
-        char **m = realloc(r->msgs, (size_t)cap * sizeof *m);
-        if (!m)
+        size_t *o = realloc(r->msg_offs, (size_t)cap * sizeof *o);
+        if (!o)
             return -1;
-        r->msgs = m;
+        r->msg_offs = o;
         r->msgs_cap = cap;
     }
-    char *text = malloc(r->line.len + 1);
-    if (!text)
+    r->msg_offs[r->nmsgs] = r->msg_text.len;
+    if (ddb_buf_put(&r->msg_text, r->line.p ? r->line.p : "", r->line.len) ||
+        ddb_buf_u8(&r->msg_text, 0))
         return -1;
-    if (r->line.len)
-        memcpy(text, r->line.p, r->line.len);
-    text[r->line.len] = 0;
-    r->msgs[r->nmsgs++] = text;
+    r->nmsgs++;
+    return 0;
+}
+
+/* The complete response's MSG texts as the char ** the caller takes. */
+static int split_msgs(ddb_resp *r)
+{
+    if (r->nmsgs == 0 || r->msgs)
+        return 0;
+    r->msgs = calloc((size_t)r->nmsgs, sizeof *r->msgs);
+    if (!r->msgs)
+        return -1;
+    for (int i = 0; i < r->nmsgs; i++) {
+        r->msgs[i] = strdup(r->msg_text.p + r->msg_offs[i]);
+        if (!r->msgs[i])
+            return -1;          /* free_results frees the ones made so far */
+    }
     return 0;
 }
 
@@ -490,8 +536,11 @@ static int on_status_line(ddb_resp *r)
 {
     if (r->line.len == 2 && memcmp(r->line.p, "OK", 2) == 0) {
         r->state = r->object_count ? ST_OBJECT : ST_DONE;
-        if (r->object_count)
+        if (r->object_count) {
             ddb_decoder_reset(r->dec, r->little_endian);
+            ddb__decoder_set_budget(r->dec, r->budget > 0 ? r->budget
+                                                          : r->limits.max_object_bytes);
+        }
         return 0;
     }
     /* Any other line is the error message; no object follows, whatever the count. */
@@ -550,13 +599,20 @@ int ddb_resp_feed(ddb_resp *r, const void *data, size_t len, size_t *consumed)
             }
             break;
         case ST_MSG_TEXT: {
+            /* Each block costs its text plus a fixed overhead: empty blocks are
+             * free on the wire but not in memory. */
             size_t cap = DDB_RESP_MAX_MSG_BYTES - r->msg_bytes;
             rc = collect_until(r, p + pos, len - pos, &used, '\0', cap);
             pos += used;
             if (rc < 0)
                 return fail(r, "%s", "MSG (print output) blocks exceed 16 MiB");
             if (rc == 1) {
-                r->msg_bytes += r->line.len;
+                if (r->nmsgs >= DDB_RESP_MAX_MSGS)
+                    return fail(r, "%s", "more than 100000 MSG (print output) blocks in "
+                                "one response");
+                r->msg_bytes += r->line.len + DDB_RESP_MSG_OVERHEAD;
+                if (r->msg_bytes > DDB_RESP_MAX_MSG_BYTES)
+                    return fail(r, "%s", "MSG (print output) blocks exceed 16 MiB");
                 if (push_msg(r))
                     return fail(r, "%s", "out of memory for a MSG block");
                 ddb_buf_reset(&r->line);
@@ -588,6 +644,8 @@ int ddb_resp_feed(ddb_resp *r, const void *data, size_t len, size_t *consumed)
         }
     }
     *consumed = pos;
+    if (r->state == ST_DONE && split_msgs(r))
+        return fail(r, "%s", "out of memory for the MSG blocks");
     return r->state == ST_DONE ? DDB_RESP_DONE : DDB_RESP_NEED_MORE;
 }
 
@@ -601,9 +659,9 @@ ddb_obj *ddb_resp_take_obj(ddb_resp *r)
 char **ddb_resp_take_msgs(ddb_resp *r, int *n)
 {
     char **m = r->msgs;
-    *n = r->nmsgs;
+    *n = m ? r->nmsgs : 0;
     r->msgs = NULL;
-    r->nmsgs = r->msgs_cap = 0;
+    r->nmsgs = 0;
     return m;
 }
 

@@ -89,7 +89,11 @@ enum {
 /* Caps that keep a hostile peer from making us allocate without bound. */
 #define DDB_RESP_MAX_HEADER_LINE 128        /* "<sid> <count> <e>" */
 #define DDB_RESP_MAX_STATUS_LINE (1 << 20)  /* OK or an error message */
-#define DDB_RESP_MAX_MSG_BYTES   (16 << 20) /* all MSG texts of one response */
+#define DDB_RESP_MAX_MSG_BYTES   (16 << 20) /* all MSG blocks of one response, each
+                                               counted with DDB_RESP_MSG_OVERHEAD */
+#define DDB_RESP_MAX_MSGS        100000     /* MSG blocks in one response */
+#define DDB_RESP_MSG_OVERHEAD    32         /* what an empty block costs us (the
+                                               pointer, the allocation) */
 
 typedef struct ddb_resp {
     /* results, valid after DDB_RESP_DONE */
@@ -110,15 +114,23 @@ typedef struct ddb_resp {
     ddb_buf line;               /* bytes of the line / MSG text being read */
     size_t msg_bytes;
     int msgs_cap;
+    ddb_buf msg_text;           /* MSG texts so far, each NUL-terminated */
+    size_t *msg_offs;           /* where each starts in msg_text */
     ddb_decoder *dec;
     ddb_limits limits;
+    int64_t budget;             /* ddb_resp_set_max_bytes, 0: limits' */
 } ddb_resp;
 
 /* lim NULL: codec defaults. Returns 0 or -1 (ENOMEM). */
 int ddb_resp_init(ddb_resp *r, const ddb_limits *lim);
 void ddb_resp_free(ddb_resp *r);
-/* Prepare for the next response (frees the previous results). */
+/* Prepare for the next response: frees the previous results and anything a response
+ * left half-parsed (a partly decoded object, a long line), so an abandoned response
+ * (timeout, cancel, broken connection) holds no memory. */
 void ddb_resp_reset(ddb_resp *r);
+/* The byte budget of the next object (ddb_limits.max_object_bytes); <= 0 keeps the
+ * one given at init. Call after ddb_resp_reset, before feeding. */
+void ddb_resp_set_max_bytes(ddb_resp *r, int64_t max_bytes);
 /* Feed bytes; see DDB_RESP_*. */
 int ddb_resp_feed(ddb_resp *r, const void *p, size_t len, size_t *consumed);
 /* Ownership transfers after DONE (the parser forgets them). */

@@ -66,6 +66,10 @@ static int check_options(const ddb_task_spec *s, char *err, size_t errlen)
         ERR("timeout must be a number of seconds <= %g", DDB_MAX_SECONDS);
         return -1;
     }
+    if (s->max_result_bytes < 0) {
+        ERR("max_result_bytes must be >= 0 (0: the pool's)");
+        return -1;
+    }
     if (s->nargs < 0 || (s->nargs > 0 && !s->args)) {
         ERR("invalid argument count %d", s->nargs);
         return -1;
@@ -127,6 +131,7 @@ ddb_task *ddb_task_create(const ddb_task_spec *s, double default_timeout, int co
     if (s->parallelism >= 0)
         t->behavior.parallelism = s->parallelism;
     t->timeout = s->timeout > 0 ? s->timeout : s->timeout < 0 ? 0 : default_timeout;
+    t->max_result_bytes = s->max_result_bytes;
     if (build_body(t, s, err, errlen)) {
         *code = t->body.oom ? DDB_ENOMEM : DDB_EINVAL;
         ddb_task_unref(t);

@@ -34,6 +34,7 @@ struct ddb_task {
     ddb_behavior behavior;           /* flag, priority, parallelism (no HA fields) */
 
     double timeout;                  /* seconds, 0 none (pool default applied) */
+    int64_t max_result_bytes;        /* spec's budget for its result, 0: the pool's */
     uint64_t submit_ms;              /* uv_now at submission */
     uint64_t deadline_ms;            /* 0: none */
     uint64_t end_ms;

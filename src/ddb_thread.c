@@ -13,6 +13,8 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -171,6 +173,13 @@ static void pool_closed(ddb_pool *p, void *ud)
 static void thread_main(void *arg)
 {
     ddb_pool_thread *tp = arg;
+    /* Every socket write happens on this thread: with SIGPIPE blocked here a reset
+     * connection fails the write with EPIPE even if the application later restores
+     * the default action (the signal stays pending on this thread, harmlessly). */
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
     uv_run(&tp->loop, UV_RUN_DEFAULT);
     uv_mutex_lock(&tp->mu);
     tp->loop_exited = 1;

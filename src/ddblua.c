@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,8 +262,20 @@ static int run_under_scheduler(lua_State *L, int argc, char **argv, int first_ar
     return status;
 }
 
+/* A server that resets its connection must not kill the host (SIGPIPE on the next
+ * write): same policy as the library's ddb_ignore_sigpipe, which this program does
+ * not link; a non-default action inherited from the parent is kept. */
+static void ignore_sigpipe(void)
+{
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && !(sa.sa_flags & SA_SIGINFO) &&
+        sa.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
+}
+
 int main(int argc, char **argv)
 {
+    ignore_sigpipe();
     host_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc == -1) {

@@ -82,6 +82,26 @@ static int opt_bool(lua_State *L, int cfg, opt_name o, int dflt)
     return v;
 }
 
+/* A byte count: an integer in 1..2^53 (a double holds it exactly); 0 when absent. */
+static int64_t bytes_value(lua_State *L, int idx, const char *shown)
+{
+    if (lua_type(L, idx) != LUA_TNUMBER)
+        luaL_error(L, "dolphindb: option '%s' must be a number of bytes", shown);
+    double v = lua_tonumber(L, idx);
+    if (!(v >= 1 && v <= 9007199254740992.0) || v != floor(v))
+        luaL_error(L, "dolphindb: option '%s' must be an integer number of bytes in "
+                   "1..2^53", shown);
+    return (int64_t)v;
+}
+
+static int64_t opt_bytes(lua_State *L, int cfg, opt_name o)
+{
+    if (!opt_present(L, cfg, o)) return 0;
+    int64_t v = bytes_value(L, -1, o.shown);
+    lua_pop(L, 1);
+    return v;
+}
+
 /* sites = { {host=, port=}, ... } -> array (left on the stack as a userdata). */
 static ddb_site *opt_sites(lua_State *L, int cfg, int *nsites)
 {
@@ -146,6 +166,7 @@ void ddb_lua_read_pool_config(lua_State *L, int idx, ddb_pool_config *cfg)
     cfg->task_timeout = opt_number(L, idx, OPT("task_timeout", "taskTimeout"), cfg->task_timeout);
     cfg->shutdown_grace = opt_number(L, idx, OPT("shutdown_grace", "shutdownGrace"),
                                      cfg->shutdown_grace);
+    cfg->max_result_bytes = opt_bytes(L, idx, OPT("max_result_bytes", "maxResultBytes"));
     cfg->sites = opt_sites(L, idx, &cfg->nsites);
 }
 
@@ -159,7 +180,8 @@ static int opt_arg_int(lua_State *L, int idx, int dflt, const char *what)
     return (int)v;
 }
 
-/* The task options at 4..8 (id, clear_memory, priority, parallelism, timeout). */
+/* The task options at 4..9 (id, clear_memory, priority, parallelism, timeout,
+ * max_result_bytes). */
 static void read_task_options(lua_State *L, ddb_task_spec *spec)
 {
     if (!lua_isnoneornil(L, 4)) {
@@ -175,6 +197,7 @@ static void read_task_options(lua_State *L, ddb_task_spec *spec)
     spec->timeout = lua_isnoneornil(L, 8) ? 0 : luaL_checknumber(L, 8);
     if (!(spec->timeout >= -MAX_MAGNITUDE && spec->timeout <= MAX_MAGNITUDE))
         luaL_error(L, "dolphindb: timeout must be a number of seconds up to 1e9");
+    if (!lua_isnoneornil(L, 9)) spec->max_result_bytes = bytes_value(L, 9, "maxResultBytes");
 }
 
 static void free_objs(ddb_obj **objs, int n)

@@ -13,6 +13,7 @@
 #include "lua_value.h"
 #endif
 #ifdef DDB_HAVE_LUA_POOL
+#include "dolphindb.h"
 #include "lua_pool.h"
 #endif
 
@@ -34,6 +35,11 @@ static void set_feature(lua_State *L, int features, const char *name, int presen
 
 DDB_EXPORT int luaopen_dolphindb_core(lua_State *L)
 {
+#ifdef DDB_HAVE_LUA_POOL
+    /* A reset connection must not kill a plain `luajit` process (dolphindb.h,
+     * "SIGPIPE"): ignore it from the moment the module is loaded. */
+    ddb_ignore_sigpipe();
+#endif
     lua_newtable(L);
     int module = lua_gettop(L);
 

@@ -338,14 +338,14 @@ static int l_pool_gc(lua_State *L)
 static int l_pool_submit(lua_State *L)
 {
     ngx_pool *np = check_pool(L);
-    lua_settop(L, 8);
-    /* The userdata first (at 9), so a Lua allocation error cannot leak the task. */
+    lua_settop(L, 9);
+    /* The userdata first (at 10), so a Lua allocation error cannot leak the task. */
     ngx_task *nt = lua_newuserdata(L, sizeof *nt);
     nt->task = NULL;
     luaL_getmetatable(L, TASK_MT);
     lua_setmetatable(L, -2);
     ddb_task_spec spec;
-    ddb_lua_read_task(L, 8, &spec);
+    ddb_lua_read_task(L, 9, &spec);
     spec.on_full = DDB_FULL_FAIL;   /* waiting for space would block the worker */
     double ticket = ddb_tickets_new(&np->tickets);
     spec.ud = (void *)(uintptr_t)ticket;
@@ -533,6 +533,7 @@ static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
 __attribute__((visibility("default")))
 int luaopen_dolphindb_ngxcore(lua_State *L)
 {
+    ddb_ignore_sigpipe();       /* nginx ignores it already; other hosts may not */
     new_class(L, POOL_MT, pool_methods, l_pool_gc);
     new_class(L, TASK_MT, task_methods, l_task_gc);
     lua_newtable(L);

@@ -38,3 +38,18 @@ if(DDB_FUZZ AND TARGET ddbcodec_fuzz)
   target_link_options(fuzz_response PRIVATE -fsanitize=fuzzer,address,undefined)
   set_target_properties(fuzz_response PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
 endif()
+
+# Hostile servers (issue 12): tests/hostile_server.c misbehaves on purpose (garbage,
+# truncation, slowloris, silence, huge sizes, VOID bombs, MSG floods, FIN+RST with
+# queued tasks, login errors quoting the password); test_hostile checks one outcome
+# per task, survival without ignoring SIGPIPE itself, peak RSS and timer lateness.
+if(EXISTS "${CMAKE_SOURCE_DIR}/tests/hostile_server.c")
+  add_executable(hostile_server tests/hostile_server.c)
+  add_executable(test_hostile tests/test_hostile.c tests/pool_support.c)
+  target_link_libraries(test_hostile ddbcore)
+  target_compile_definitions(test_hostile PRIVATE
+    HOSTILE_PATH="$<TARGET_FILE:hostile_server>")
+  add_dependencies(test_hostile hostile_server)
+  add_test(NAME test_hostile COMMAND test_hostile)
+  set_tests_properties(test_hostile PROPERTIES TIMEOUT 120)
+endif()

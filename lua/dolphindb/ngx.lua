@@ -209,7 +209,7 @@ Pool._check_open = check_open
 
 function Pool:_submit(level, script, args, id, opts, method)
   local ok, task, ticket = pcall(self._c.submit, self._c, script, args, id, opts.clearMemory,
-    opts.priority, opts.parallelism, opts.timeout)
+    opts.priority, opts.parallelism, opts.timeout, opts.maxResultBytes)
   if not ok then reraise(task, method, level + 1) end
   local rec = { task = task, done = false, nwait = 0, opts = opts, script = script:sub(1, 200) }
   local slot = ticket % SLOTS

@@ -30,6 +30,7 @@ local POOL_OPTIONS = {
   reconnectDelay = "reconnect_delay", keepAliveTime = "keepalive_sec",
   taskTimeout = "task_timeout", queueLimit = "queue_limit",
   shutdownGrace = "shutdown_grace", loginInConnect = "login_in_connect",
+  maxResultBytes = "max_result_bytes",
 }
 
 -- DBConnectionPool(host, port, threadNum[, userid, password]) or (options table) ->
@@ -121,6 +122,7 @@ end
 local RUN_OPTIONS = {
   clearMemory = "boolean", pickleTableToList = "boolean", priority = "number",
   parallelism = "number", timeout = "number", typed = "boolean", view = "boolean",
+  maxResultBytes = "number",
 }
 local NO_OPTIONS = {}
 M.NO_OPTIONS = NO_OPTIONS
@@ -143,6 +145,10 @@ local function check_options(opts, level, method)
   end
   if opts.timeout and not (opts.timeout > 0 and opts.timeout <= 1e9) then
     fail(level, "%s: timeout must be > 0 seconds (at most 1e9)", method)
+  end
+  local mrb = opts.maxResultBytes
+  if mrb and (not is_integer(mrb) or mrb < 1 or mrb > 2^53) then
+    fail(level, "%s: maxResultBytes must be an integer number of bytes in 1..2^53", method)
   end
 end
 

@@ -133,7 +133,7 @@ Pool._check_open = check_open
 function Pool:_submit(level, how, script, args, id, opts, method)
   local c = self._c
   local ok, a, b = pcall(c[how], c, script, args, id, opts.clearMemory, opts.priority,
-    opts.parallelism, opts.timeout)
+    opts.parallelism, opts.timeout, opts.maxResultBytes)
   if not ok then reraise(a, method, level + 1) end
   return a, b
 end
