@@ -323,7 +323,7 @@ static void execute(session *s, request *r, ddb_buf *msgs, outcome *o, int *cont
     char notleader[160];
     node *script = NULL;
     if (r->cmd == CMD_SCRIPT && !r->error[0]) {
-        script = parse_script(r->script, r->script_len, o->error, sizeof o->error);
+        script = r->ast ? r->ast : parse_script(r->script, r->script_len, o->error, sizeof o->error);
         if (!script)
             return;
     }
@@ -347,7 +347,8 @@ static void execute(session *s, request *r, ddb_buf *msgs, outcome *o, int *cont
         if (r->b.client_id[0] && r->b.seq_no > 0)
             ha_store(r->b.client_id, r->b.seq_no, o->result, o->error[0] ? o->error : NULL);
     }
-    node_free(script);
+    if (script != r->ast)
+        node_free(script);
 }
 
 void request_execute(session *s, request *r, response *resp)

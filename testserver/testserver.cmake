@@ -4,6 +4,7 @@ set(DDBMINI_CORE_SOURCES
   ${DDBMINI_DIR}/request.c
   ${DDBMINI_DIR}/response.c
   ${DDBMINI_DIR}/session.c
+  ${DDBMINI_DIR}/quick.c
   ${DDBMINI_DIR}/mini.c
   ${DDBMINI_DIR}/faults.c
   ${DDBMINI_DIR}/cluster.c
