@@ -8,19 +8,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A decimal integer filling the whole field, as strtoll accepts it (leading white
+ * space, a sign; overflow is an error). By hand: strtoll cost a thousand
+ * instructions per request header, a tenth of a `1+1` request. */
 static int parse_i64(const char *s, size_t len, int64_t *out)
 {
-    char buf[32];
-    if (len == 0 || len >= sizeof buf)
+    size_t i = 0;
+    while (i < len && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')))
+        i++;
+    int neg = i < len && s[i] == '-';
+    if (i < len && (s[i] == '-' || s[i] == '+'))
+        i++;
+    if (i == len || len >= 32)
         return -1;
-    memcpy(buf, s, len);
-    buf[len] = 0;
-    char *end;
-    errno = 0;
-    long long v = strtoll(buf, &end, 10);
-    if (*end || errno)
-        return -1;
-    *out = v;
+    uint64_t v = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; i < len; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d > 9 || v > (limit - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
     return 0;
 }
 
@@ -351,11 +359,33 @@ static void execute(session *s, request *r, ddb_buf *msgs, outcome *o, int *cont
         node_free(script);
 }
 
+/* "<session id> <objects> 1\n<status>\n", without printf (it was a fifth of the
+ * instructions of a `1+1` request). */
+static void put_status(ddb_buf *b, int64_t sid, int count, const char *status)
+{
+    char line[32], *p = line + sizeof line;
+    *--p = '\n';
+    *--p = '1';
+    *--p = ' ';
+    *--p = (char)('0' + count);
+    *--p = ' ';
+    uint64_t v = sid < 0 ? 0 - (uint64_t)sid : (uint64_t)sid;
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    if (sid < 0)
+        *--p = '-';
+    ddb_buf_put(b, p, (size_t)(line + sizeof line - p));
+    ddb_buf_puts(b, status);
+    ddb_buf_u8(b, '\n');
+}
+
 void request_execute(session *s, request *r, response *resp)
 {
     s->request_no++;
     outcome o;
-    memset(&o, 0, sizeof o);
+    o.result = NULL;
+    o.error[0] = 0;
     ddb_buf msgs;
     ddb_buf_init(&msgs);
     int control = 0;
@@ -364,7 +394,8 @@ void request_execute(session *s, request *r, response *resp)
         session_release_created(s, s->request_no);
     resp->control = control || r->cmd == CMD_CONNECT;   /* response faults skip connect */
     resp->no_reply = (r->b.flag & FLAG_ASYNC) && r->cmd != CMD_CONNECT;
-    if (!o.error[0] && o.result) {
+    int small = o.result && response_small_scalar(o.result, r->b.fetch_size);
+    if (!o.error[0] && o.result && !small) {
         char err[512];
         if (response_add_object(resp, o.result, r->b.fetch_size,
                                 (r->b.flag & FLAG_COMPRESS) != 0, err, sizeof err))
@@ -373,8 +404,9 @@ void request_execute(session *s, request *r, response *resp)
     if (r->api2 && msgs.len)
         ddb_buf_put(&resp->head, msgs.p, msgs.len);
     int count = !o.error[0] && o.result ? 1 : 0;
-    ddb_buf_printf(&resp->head, "%lld %d 1\n%s\n", (long long)s->id, count,
-                   o.error[0] ? o.error : "OK");
+    put_status(&resp->head, s->id, count, o.error[0] ? o.error : "OK");
+    if (count && small)
+        response_put_scalar(&resp->head, o.result);
     if (o.error[0]) {
         for (int i = 0; i < resp->nsegs; i++) {
             free(resp->segs[i].owned);

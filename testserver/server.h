@@ -87,6 +87,10 @@ int response_add_owned(response *resp, ddb_buf *b);       /* takes b's memory */
 int response_add_object(response *resp, const ddb_obj *o, int64_t fetch_size, int compress,
                         char *err, size_t errlen);
 size_t response_total(const response *resp);
+/* A fixed-width scalar with no fetchSize: a few bytes that go straight into the head
+ * after the status line (no segment, no encoder: most replies are such scalars). */
+int response_small_scalar(const ddb_obj *o, int64_t fetch_size);
+void response_put_scalar(ddb_buf *b, const ddb_obj *o);
 
 /* server.c */
 typedef struct mini_server mini_server;
