@@ -4,6 +4,7 @@
 #include "eval.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +25,11 @@ static int parse_i64(const char *s, size_t len, int64_t *out)
     uint64_t v = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
     for (; i < len; i++) {
         unsigned d = (unsigned)(s[i] - '0');
-        if (d > 9 || v > (limit - d) / 10)
+        if (d > 9 || __builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, d, &v))
             return -1;
-        v = v * 10 + d;
     }
+    if (v > limit)
+        return -1;
     *out = neg ? (int64_t)(0 - v) : (int64_t)v;
     return 0;
 }
@@ -274,7 +276,8 @@ static int login_allows(session *s, request *r, node *script)
 static void evaluate(session *s, request *r, node *script, ddb_buf *msgs, outcome *o)
 {
     eval_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
+    memset(&ctx, 0, offsetof(eval_ctx, err));      /* not the 1 KiB message buffer */
+    ctx.err[0] = 0;
     ctx.sess = s;
     ctx.api2 = r->api2;
     ctx.msgs = msgs;
