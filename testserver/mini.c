@@ -100,6 +100,9 @@ mini_job *jobs_start(int64_t session_id, const char *user, const char *desc, int
         job->receive_ms = mini_now_ms();
         job->priority = priority;
         job->parallelism = parallelism;
+        /* a request still queued for the pool at SIGTERM (its thread not yet
+         * started, e.g. the pool's first use) must not sleep on after it */
+        job->cancelled = g_mini.stopping;
         copy_text(job->user, sizeof job->user, user);
         copy_text(job->desc, sizeof job->desc, desc);
         for (char *p = job->desc; *p; p++)
@@ -113,6 +116,7 @@ mini_job *jobs_start(int64_t session_id, const char *user, const char *desc, int
 void jobs_cancel_all(void)
 {
     pthread_mutex_lock(&g_mini.lock);
+    g_mini.stopping = 1;
     for (int i = 0; i < MINI_MAX_JOBS; i++)
         if (g_mini.jobs[i].used)
             g_mini.jobs[i].cancelled = 1;
