@@ -23,6 +23,13 @@ static int parse_i64(const char *s, size_t len, int64_t *out)
     if (i == len || len >= 32)
         return -1;
     uint64_t v = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    size_t safe = len - i > 18 ? i + 18 : len;      /* 18 digits cannot overflow */
+    for (; i < safe; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d > 9)
+            return -1;
+        v = v * 10 + d;
+    }
     for (; i < len; i++) {
         unsigned d = (unsigned)(s[i] - '0');
         if (d > 9 || __builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, d, &v))
@@ -87,17 +94,18 @@ int request_parse_header(request *r, const char *line, size_t len, size_t *body_
     const char *tok[6];
     size_t tlen[6];
     int n = 0;
-    size_t start = 0;
-    for (size_t i = 0; i <= len; i++)
-        if (i == len || line[i] == ' ') {
-            if (n == 6) {
-                snprintf(err, errlen, "too many fields in the request header");
-                return -1;
-            }
-            tok[n] = line + start;
-            tlen[n++] = i - start;
-            start = i + 1;
+    for (const char *p = line, *end = line + len;;) {
+        const char *sp = memchr(p, ' ', (size_t)(end - p));
+        if (n == 6) {
+            snprintf(err, errlen, "too many fields in the request header");
+            return -1;
         }
+        tok[n] = p;
+        tlen[n++] = (size_t)((sp ? sp : end) - p);
+        if (!sp)
+            break;
+        p = sp + 1;
+    }
     memset(r, 0, sizeof *r);
     r->b.priority = 4;
     r->b.parallelism = 64;
