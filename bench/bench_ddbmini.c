@@ -9,6 +9,9 @@
  *     --script TEXT     the script sent (default 1+1; its result must be INT 2)
  *     --server PATH     the ddbmini binary (default: the build's, or $DDBMINI)
  *     --port P --pid Q  use a running server instead (Q: its pid, for CPU figures)
+ *     --floor           also measure a bare epoll server (a forked child that only
+ *                       frames requests and writes a canned `1+1` reply): the
+ *                       kernel's share, what no server can go below on this machine
  *     --callgrind [M]   instructions per request instead: ddbmini runs under
  *                       valgrind --tool=callgrind twice, with W and W+M requests
  *                       (default M 20000, W 2000), and the difference is divided by M
@@ -32,6 +35,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -51,6 +55,7 @@ typedef struct options {
     const char *server;
     int port, pid;
     long callgrind;             /* 0: off, else M */
+    int floor;                  /* also measure the bare echo server */
     const char *extra[MAX_EXTRA];
     int nextra;
 } options;
@@ -334,14 +339,8 @@ static void build_argv(const options *o, const char **argv, int under_valgrind, 
     argv[n] = NULL;
 }
 
-static void measure(const options *o)
+static void measure(const options *o, server srv, const char *title)
 {
-    server srv = { o->pid, o->port };
-    const char *argv[MAX_EXTRA + 8];
-    if (!o->port) {
-        build_argv(o, argv, 0, NULL);
-        srv = spawn_server((char *const *)argv);
-    }
     enum { MAX_RUNS = 64 };
     static double cpu[16][MAX_RUNS], usr[16][MAX_RUNS], sys[16][MAX_RUNS], rate[16][MAX_RUNS],
         client[16][MAX_RUNS];
@@ -359,7 +358,7 @@ static void measure(const options *o)
             cpu[i][r] = have ? usr[i][r] + sys[i][r] : -1;
             rate[i][r] = o->requests / dt;
         }
-    printf("ddbmini, %ld x `%s` per measurement, depth %d, median of %d\n", o->requests,
+    printf("%s, %ld x `%s` per measurement, depth %d, median of %d\n", title, o->requests,
            o->script, o->depth, o->runs);
     printf("%6s %14s %10s %10s %12s %16s\n", "conns", "server us/req", "user", "sys",
            "requests/s", "client us/req");
@@ -367,10 +366,82 @@ static void measure(const options *o)
         printf("%6d %14.2f %10.2f %10.2f %12.0f %16.2f\n", o->conns[i],
                median(cpu[i], o->runs), median(usr[i], o->runs), median(sys[i], o->runs),
                median(rate[i], o->runs), median(client[i], o->runs));
-    if (g_errors)
-        printf("ERRORS: %ld (first: %s)\n", g_errors, g_first_error);
-    if (!o->port)
-        stop_server(&srv);
+    fflush(stdout);
+}
+
+/* ---------------------------------------------------------------- the floor */
+
+/* Answers every complete request in buf (header line + body); returns bytes used. */
+static size_t echo_requests(int fd, char *buf, size_t len)
+{
+    static const char ok[] = "1 1 1\nOK\n\x04\x00\x02\x00\x00\x00", hello[] = "1 0 1\nOK\n";
+    size_t off = 0;
+    for (;;) {
+        char *lf = memchr(buf + off, '\n', len - off);
+        if (!lf)
+            return off;
+        *lf = 0;
+        const char *sp = strchr(buf + off, ' ');
+        sp = sp ? strchr(sp + 1, ' ') : NULL;
+        size_t body = sp ? (size_t)atol(sp + 1) : 0, head = (size_t)(lf + 1 - (buf + off));
+        *lf = '\n';
+        if (len - off < head + body)
+            return off;
+        int connect = body >= 7 && !memcmp(lf + 1, "connect", 7);
+        if (write(fd, connect ? hello : ok, connect ? sizeof hello - 1 : sizeof ok - 1) < 0)
+            return len;
+        off += head + body;
+    }
+}
+
+/* A forked child: one epoll loop, read, frame, one write per request. */
+static server spawn_floor(void)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    socklen_t sl = sizeof sa;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) || listen(lfd, 128) ||
+        getsockname(lfd, (struct sockaddr *)&sa, &sl))
+        die("floor server socket");
+    server s = { fork(), ntohs(sa.sin_port) };
+    if (s.pid < 0)
+        die("fork");
+    if (s.pid > 0) {
+        close(lfd);
+        return s;
+    }
+    enum { FDS = 1024 };
+    static char bufs[FDS][4096];
+    static size_t lens[FDS];
+    int ep = epoll_create1(0), one = 1;
+    struct epoll_event ev = { .events = EPOLLIN, .data.fd = lfd }, evs[64];
+    epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+    for (;;) {
+        int n = epoll_wait(ep, evs, 64, -1);
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            if (fd == lfd) {
+                int c = accept(lfd, NULL, NULL);
+                if (c < 0 || c >= FDS)
+                    _exit(1);
+                setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                ev.data.fd = c;
+                lens[c] = 0;
+                epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
+                continue;
+            }
+            ssize_t k = read(fd, bufs[fd] + lens[fd], sizeof bufs[fd] - lens[fd]);
+            if (k <= 0) {
+                close(fd);
+                continue;
+            }
+            lens[fd] += (size_t)k;
+            size_t used = echo_requests(fd, bufs[fd], lens[fd]);
+            memmove(bufs[fd], bufs[fd] + used, lens[fd] - used);
+            lens[fd] -= used;
+        }
+    }
 }
 
 /* The "totals:" (or "summary:") line of a callgrind output file. */
@@ -416,8 +487,6 @@ static void measure_callgrind(const options *o)
         fflush(stdout);
     }
     unlink(out);
-    if (g_errors)
-        printf("ERRORS: %ld (first: %s)\n", g_errors, g_first_error);
 }
 
 /* ---------------------------------------------------------------- options */
@@ -446,6 +515,8 @@ static void parse_options(int argc, char **argv, options *o)
         if (!strcmp(a, "--")) {
             while (++i < argc && o->nextra < MAX_EXTRA)
                 o->extra[o->nextra++] = argv[i];
+        } else if (!strcmp(a, "--floor")) {
+            o->floor = 1;
         } else if (!strcmp(a, "--callgrind")) {
             o->callgrind = v && atol(v) > 0 ? atol(argv[++i]) : 20000;
         } else if (!v) {
@@ -482,9 +553,23 @@ int main(int argc, char **argv)
     parse_options(argc, argv, &o);
     g_script = o.script;
     signal(SIGPIPE, SIG_IGN);
-    if (o.callgrind)
+    if (o.callgrind) {
         measure_callgrind(&o);
-    else
-        measure(&o);
+    } else if (o.port) {
+        measure(&o, (server){ o.pid, o.port }, "ddbmini");
+    } else {
+        const char *args[MAX_EXTRA + 8];
+        build_argv(&o, args, 0, NULL);
+        server srv = spawn_server((char *const *)args);
+        measure(&o, srv, "ddbmini");
+        stop_server(&srv);
+        if (o.floor) {
+            srv = spawn_floor();
+            measure(&o, srv, "bare epoll server (the floor)");
+            stop_server(&srv);
+        }
+    }
+    if (g_errors)
+        printf("ERRORS: %ld (first: %s)\n", g_errors, g_first_error);
     return g_errors ? 1 : 0;
 }
