@@ -8,6 +8,8 @@
  *                       its response, the next; D > 1 pipelines)
  *     --script TEXT     the script sent (default 1+1; its result must be INT 2)
  *     --server PATH     the ddbmini binary (default: the build's, or $DDBMINI)
+ *     --compare PATH    also measure another ddbmini binary (e.g. an older build),
+ *                       rounds interleaved with the first
  *     --port P --pid Q  use a running server instead (Q: its pid, for CPU figures)
  *     --floor           also measure a bare epoll server (a forked child that only
  *                       frames requests and writes a canned `1+1` reply): the
@@ -56,6 +58,7 @@ typedef struct options {
     int port, pid;
     long callgrind;             /* 0: off, else M */
     int floor;                  /* also measure the bare echo server */
+    const char *compare;        /* also measure this ddbmini binary */
     const char *extra[MAX_EXTRA];
     int nextra;
 } options;
@@ -339,33 +342,50 @@ static void build_argv(const options *o, const char **argv, int under_valgrind, 
     argv[n] = NULL;
 }
 
-static void measure(const options *o, server srv, const char *title)
+typedef struct target {
+    server srv;
+    const char *title;
+    double v[5][16][64];        /* cpu, user, sys, requests/s, client: [conns][round] */
+} target;
+
+/* One measurement of one server: o->requests over k connections. */
+static void measure_once(const options *o, target *t, int i, int k, int r)
 {
-    enum { MAX_RUNS = 64 };
-    static double cpu[16][MAX_RUNS], usr[16][MAX_RUNS], sys[16][MAX_RUNS], rate[16][MAX_RUNS],
-        client[16][MAX_RUNS];
-    run_requests(srv.port, 1, 2000, 1);          /* warm-up: pages, thread pool */
-    for (int r = 0; r < o->runs; r++)            /* rounds interleave the counts */
+    double u0 = 0, s0 = 0, u1 = 0, s1 = 0;
+    int have = t->srv.pid > 0 && proc_cpu(t->srv.pid, &u0, &s0) == 0;
+    double c0 = self_cpu();
+    double dt = run_requests(t->srv.port, k, o->requests, o->depth);
+    t->v[4][i][r] = (self_cpu() - c0) / o->requests * 1e6;
+    have = have && proc_cpu(t->srv.pid, &u1, &s1) == 0;
+    t->v[1][i][r] = have ? (u1 - u0) / o->requests * 1e6 : -1;
+    t->v[2][i][r] = have ? (s1 - s0) / o->requests * 1e6 : -1;
+    t->v[0][i][r] = have ? t->v[1][i][r] + t->v[2][i][r] : -1;
+    t->v[3][i][r] = o->requests / dt;
+}
+
+/* Rounds interleave the servers and the connection counts, so that the machine's
+ * load drifts over all of them alike; medians over the rounds. */
+static void measure(const options *o, target *ts, int n)
+{
+    for (int t = 0; t < n; t++)
+        run_requests(ts[t].srv.port, 1, 2000, 1);      /* warm-up: pages, thread pool */
+    for (int r = 0; r < o->runs; r++)
+        for (int i = 0; i < o->nconns; i++)
+            for (int t = 0; t < n; t++)
+                measure_once(o, &ts[t], i, o->conns[i], r);
+    for (int t = 0; t < n; t++) {
+        printf("%s: %ld x `%s` per measurement, depth %d, median of %d\n", ts[t].title,
+               o->requests, o->script, o->depth, o->runs);
+        printf("%6s %14s %10s %10s %12s %16s\n", "conns", "server us/req", "user", "sys",
+               "requests/s", "client us/req");
         for (int i = 0; i < o->nconns; i++) {
-            double u0 = 0, s0 = 0, u1 = 0, s1 = 0;
-            int have = srv.pid > 0 && proc_cpu(srv.pid, &u0, &s0) == 0;
-            double c0 = self_cpu();
-            double dt = run_requests(srv.port, o->conns[i], o->requests, o->depth);
-            client[i][r] = (self_cpu() - c0) / o->requests * 1e6;
-            have = have && proc_cpu(srv.pid, &u1, &s1) == 0;
-            usr[i][r] = have ? (u1 - u0) / o->requests * 1e6 : -1;
-            sys[i][r] = have ? (s1 - s0) / o->requests * 1e6 : -1;
-            cpu[i][r] = have ? usr[i][r] + sys[i][r] : -1;
-            rate[i][r] = o->requests / dt;
+            printf("%6d", o->conns[i]);
+            for (int m = 0; m < 5; m++)
+                printf(m == 3 ? " %12.0f" : m == 4 ? " %16.2f" : m == 0 ? " %14.2f" : " %10.2f",
+                       median(ts[t].v[m][i], o->runs));
+            printf("\n");
         }
-    printf("%s, %ld x `%s` per measurement, depth %d, median of %d\n", title, o->requests,
-           o->script, o->depth, o->runs);
-    printf("%6s %14s %10s %10s %12s %16s\n", "conns", "server us/req", "user", "sys",
-           "requests/s", "client us/req");
-    for (int i = 0; i < o->nconns; i++)
-        printf("%6d %14.2f %10.2f %10.2f %12.0f %16.2f\n", o->conns[i],
-               median(cpu[i], o->runs), median(usr[i], o->runs), median(sys[i], o->runs),
-               median(rate[i], o->runs), median(client[i], o->runs));
+    }
     fflush(stdout);
 }
 
@@ -530,6 +550,7 @@ static void parse_options(int argc, char **argv, options *o)
             else if (!strcmp(a, "--depth")) o->depth = atoi(v);
             else if (!strcmp(a, "--script")) o->script = v;
             else if (!strcmp(a, "--server")) o->server = v;
+            else if (!strcmp(a, "--compare")) o->compare = v;
             else if (!strcmp(a, "--port")) o->port = atoi(v);
             else if (!strcmp(a, "--pid")) o->pid = atoi(v);
             else {
@@ -545,6 +566,16 @@ static void parse_options(int argc, char **argv, options *o)
     }
 }
 
+static target start_target(options *o, const char *binary, const char *title)
+{
+    const char *args[MAX_EXTRA + 8];
+    const char *saved = o->server;
+    o->server = binary;
+    build_argv(o, args, 0, NULL);
+    o->server = saved;
+    return (target){ spawn_server((char *const *)args), title, {{{0}}} };
+}
+
 int main(int argc, char **argv)
 {
     options o = { .requests = 100000, .conns = { 1, 8 }, .nconns = 2, .runs = 5, .depth = 1,
@@ -556,18 +587,21 @@ int main(int argc, char **argv)
     if (o.callgrind) {
         measure_callgrind(&o);
     } else if (o.port) {
-        measure(&o, (server){ o.pid, o.port }, "ddbmini");
+        static target t;
+        t.srv = (server){ o.pid, o.port };
+        t.title = "ddbmini";
+        measure(&o, &t, 1);
     } else {
-        const char *args[MAX_EXTRA + 8];
-        build_argv(&o, args, 0, NULL);
-        server srv = spawn_server((char *const *)args);
-        measure(&o, srv, "ddbmini");
-        stop_server(&srv);
-        if (o.floor) {
-            srv = spawn_floor();
-            measure(&o, srv, "bare epoll server (the floor)");
-            stop_server(&srv);
-        }
+        static target ts[3];
+        int n = 0;
+        ts[n++] = start_target(&o, o.server, "ddbmini");
+        if (o.compare)
+            ts[n++] = start_target(&o, o.compare, o.compare);
+        if (o.floor)
+            ts[n++] = (target){ spawn_floor(), "bare epoll server (the floor)", {{{0}}} };
+        measure(&o, ts, n);
+        for (int i = 0; i < n; i++)
+            stop_server(&ts[i].srv);
     }
     if (g_errors)
         printf("ERRORS: %ld (first: %s)\n", g_errors, g_first_error);
