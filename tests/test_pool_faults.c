@@ -255,6 +255,14 @@ static void test_open_failure(void)
     printf("ok  open failure: clear error naming %s; queued task failed\n", hp);
 }
 
+/* Connection 0 came back after a restart (the task that waited may have run on the
+ * other connection before connection 0's next attempt). */
+static int conn0_reconnected(void *p)
+{
+    ddb_conn_info ci;
+    return ddb_pool_conn_info(p, 0, &ci) == 0 && ci.reconnects >= 1 && ci.state == DDB_CONN_READY;
+}
+
 static int all_ready(void *p)
 {
     ddb_pool_stats st;
@@ -385,6 +393,7 @@ static void test_kill_and_restart(void)
     CHECK(ddbmini_start(&again, port, NULL) == 0, "restart ddbmini on port %d", port);
     run_until(loop, task_done, later, 8000);
     CHECK(task_int(later) == 3, "task ran after the restart (%s)", err_of(later));
+    run_until(loop, conn0_reconnected, p, 5000);
     ddb_conn_info ci;
     ddb_pool_conn_info(p, 0, &ci);
     CHECK(ci.reconnects >= 1 && strcmp(sid, ci.session_id) != 0,

@@ -33,7 +33,9 @@ typedef struct eval_ctx {
 enum {
     BI_ADMIN = 1,               /* only an administrator may call it */
     BI_NO_LOGIN = 2,            /* allowed before login with --require-login */
-    BI_CONTROL = 4              /* test hooks: exempt from faults and NotLeader */
+    BI_CONTROL = 4,             /* test hooks: exempt from faults and NotLeader */
+    BI_QUICK = 8                /* cost bounded by its arguments' size, never waits:
+                                   may run on the loop thread (see quick.c) */
 };
 
 typedef struct builtin {

@@ -51,6 +51,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             session_init(&s);
             response resp;
             response_init(&resp);
+            request_prepare(&s, &r);    /* the server's quick-path check and parse cache */
             request_execute(&s, &r, &resp);
             response_free(&resp);
             session_free(&s);

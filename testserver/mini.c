@@ -76,6 +76,14 @@ int mini_check_login(const char *user, const char *password, int *admin)
 
 /* ---- jobs ---- */
 
+/* What snprintf(dst, size, "%s", src) does, without its cost on every request. */
+static void copy_text(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
 mini_job *jobs_start(int64_t session_id, const char *user, const char *desc, int priority,
                      int parallelism)
 {
@@ -92,8 +100,11 @@ mini_job *jobs_start(int64_t session_id, const char *user, const char *desc, int
         job->receive_ms = mini_now_ms();
         job->priority = priority;
         job->parallelism = parallelism;
-        snprintf(job->user, sizeof job->user, "%s", user);
-        snprintf(job->desc, sizeof job->desc, "%s", desc);
+        /* a request still queued for the pool at SIGTERM (its thread not yet
+         * started, e.g. the pool's first use) must not sleep on after it */
+        job->cancelled = g_mini.stopping;
+        copy_text(job->user, sizeof job->user, user);
+        copy_text(job->desc, sizeof job->desc, desc);
         for (char *p = job->desc; *p; p++)
             if (*p == '\n')
                 *p = ' ';
@@ -105,6 +116,7 @@ mini_job *jobs_start(int64_t session_id, const char *user, const char *desc, int
 void jobs_cancel_all(void)
 {
     pthread_mutex_lock(&g_mini.lock);
+    g_mini.stopping = 1;
     for (int i = 0; i < MINI_MAX_JOBS; i++)
         if (g_mini.jobs[i].used)
             g_mini.jobs[i].cancelled = 1;

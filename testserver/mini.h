@@ -93,6 +93,7 @@ typedef struct mini_state {
     char leader[128];           /* "" or host:port of the leader */
     int connections;
     int64_t next_job_id;
+    int stopping;               /* SIGTERM: jobs that start from now on are cancelled */
     mini_job jobs[MINI_MAX_JOBS];
     mini_ha_entry ha[MINI_HA_CACHE];
     uint64_t ha_clock;

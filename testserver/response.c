@@ -218,6 +218,21 @@ oom:
     return -1;
 }
 
+int response_small_scalar(const ddb_obj *o, int64_t fetch_size)
+{
+    return fetch_size == 0 && o->form == DDB_SCALAR && ddb_type_class_of(o->type) == DDB_CLASS_FIXED &&
+           !ddb_is_decimal(o->type) && o->data;
+}
+
+/* The encoder's bytes for such a scalar (cells are little-endian in memory, as the
+ * borrowed vector cells above assume). */
+void response_put_scalar(ddb_buf *b, const ddb_obj *o)
+{
+    ddb_buf_u8(b, o->type);
+    ddb_buf_u8(b, DDB_SCALAR);
+    ddb_buf_put(b, o->data, (size_t)ddb_type_width(o->type));
+}
+
 int response_add_object(response *resp, const ddb_obj *o, int64_t fetch_size, int compress,
                         char *err, size_t errlen)
 {

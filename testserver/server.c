@@ -1,7 +1,9 @@
 /* server.c — libuv side of ddbmini: accept, request framing, hand-off of each
  * request to the thread pool, and bounded-chunk writing of responses (with the
  * fault switches applied). One session per connection; one request at a time per
- * connection (no pipelining: reading pauses while a request runs). */
+ * connection: reading pauses while a request runs on the pool or its response is
+ * being written. Quick requests (quick.c) are evaluated on the loop thread itself:
+ * the hand-off to the pool costs far more than they do. */
 #include "server.h"
 
 #include <stdio.h>
@@ -153,13 +155,20 @@ static void msg_from_worker(void *arg, ddb_buf *msgs)
 
 /* ---------------------------------------------------------------- writing */
 
-static void finish_response(conn *c)
+/* The request is done with: back to reading headers. */
+static void reset_request(conn *c)
 {
     response_free(&c->resp);
     free(c->garbage);
     c->garbage = NULL;
     request_free(&c->req);
     c->state = ST_HEADER;
+}
+
+/* After an asynchronous response: read again and serve what already arrived. */
+static void finish_response(conn *c)
+{
+    reset_request(c);
     if (c->closing)
         return;
     begin_reading(c);
@@ -180,38 +189,71 @@ static void on_write(uv_write_t *w, int status)
     write_next(c);
 }
 
-/* Gathers up to WRITE_CHUNK bytes from the head and the segments into one write. */
+/* Piece `seg` of the response (-1: the head); 0 past the last one. */
+static int piece(const conn *c, int seg, const char **p, size_t *len)
+{
+    if (seg < 0) {
+        *p = c->resp.head.p;
+        *len = c->resp.head.len;
+    } else if (seg < c->resp.nsegs) {
+        *p = c->resp.segs[seg].p;
+        *len = c->resp.segs[seg].len;
+    } else
+        return 0;
+    return 1;
+}
+
+/* Points c->bufs at up to WRITE_CHUNK bytes from the writer's position on (never
+ * past a drop fault's limit). Returns the number of buffers, *total their bytes. */
+static int gather(conn *c, size_t *total)
+{
+    int seg = c->seg, nb = 0;
+    size_t off = c->seg_off, sum = 0;
+    int64_t limit = c->plan.drop_after >= 0 ? c->plan.drop_after - c->written : INT64_MAX;
+    const char *p;
+    size_t len;
+    while (nb < WRITE_BUFS && sum < WRITE_CHUNK && (int64_t)sum < limit && piece(c, seg, &p, &len)) {
+        size_t take = len - off;
+        if (take > WRITE_CHUNK - sum)
+            take = WRITE_CHUNK - sum;
+        if ((int64_t)take > limit - (int64_t)sum)
+            take = (size_t)(limit - (int64_t)sum);
+        if (take > 0)
+            c->bufs[nb++] = uv_buf_init((char *)p + off, (unsigned)take);
+        sum += take;
+        off += take;
+        if (off == len) {
+            seg++;
+            off = 0;
+        }
+    }
+    *total = sum;
+    return nb;
+}
+
+/* Moves the writer's position n bytes on. */
+static void advance(conn *c, size_t n)
+{
+    const char *p;
+    size_t len;
+    c->written += (int64_t)n;
+    while (n > 0 && piece(c, c->seg, &p, &len)) {
+        size_t rest = len - c->seg_off;
+        if (n < rest) {
+            c->seg_off += n;
+            return;
+        }
+        n -= rest;
+        c->seg++;
+        c->seg_off = 0;
+    }
+}
+
+/* Hands up to WRITE_CHUNK bytes to one uv_write; ends the response when all is out. */
 static void write_next(conn *c)
 {
-    size_t total = 0;
-    int nb = 0;
-    while (nb < WRITE_BUFS && total < WRITE_CHUNK) {
-        const char *p;
-        size_t len;
-        if (c->seg < 0) {
-            p = c->resp.head.p;
-            len = c->resp.head.len;
-        } else if (c->seg < c->resp.nsegs) {
-            p = c->resp.segs[c->seg].p;
-            len = c->resp.segs[c->seg].len;
-        } else
-            break;
-        size_t take = len - c->seg_off;
-        if (take > WRITE_CHUNK - total)
-            take = WRITE_CHUNK - total;
-        if (c->plan.drop_after >= 0 && (int64_t)(total + take) + c->written > c->plan.drop_after)
-            take = (size_t)(c->plan.drop_after - c->written - (int64_t)total);
-        if (take > 0)
-            c->bufs[nb++] = uv_buf_init((char *)p + c->seg_off, (unsigned)take);
-        total += take;
-        c->seg_off += take;
-        if (c->seg_off == len) {
-            c->seg++;
-            c->seg_off = 0;
-        }
-        if (c->plan.drop_after >= 0 && c->written + (int64_t)total >= c->plan.drop_after)
-            break;
-    }
+    size_t total;
+    int nb = gather(c, &total);
     if (nb == 0) {
         if (c->plan.drop_after >= 0 && c->written >= c->plan.drop_after &&
             response_total(&c->resp) > (size_t)c->plan.drop_after) {
@@ -221,18 +263,40 @@ static void write_next(conn *c)
         finish_response(c);
         return;
     }
-    c->written += (int64_t)total;
+    advance(c, total);
     c->wreq.data = c;
     if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, c->bufs, (unsigned)nb, on_write) < 0)
         conn_close(c);
 }
 
-static void start_writing(conn *c)
+/* Writes what the socket takes right now (no write request, no callback):
+ * 1 when that was the whole response, 0 when some is left, -1 on an error. */
+static int write_now(conn *c)
 {
-    c->state = ST_WRITING;
+    size_t total;
+    int nb = gather(c, &total);
+    int n = nb ? uv_try_write((uv_stream_t *)&c->tcp, c->bufs, (unsigned)nb) : 0;
+    if (n == UV_EAGAIN)
+        return 0;
+    if (n < 0)
+        return -1;
+    advance(c, (size_t)n);
+    const char *p;
+    size_t len;
+    return !piece(c, c->seg, &p, &len);
+}
+
+static void rewind_writer(conn *c)
+{
     c->seg = -1;
     c->seg_off = 0;
     c->written = 0;
+}
+
+static void start_writing(conn *c)
+{
+    c->state = ST_WRITING;
+    rewind_writer(c);
     if (c->plan.garbage_bytes > 0) {
         /* fault: random bytes instead of the response (kept as the only segment) */
         size_t n = (size_t)c->plan.garbage_bytes;
@@ -264,6 +328,37 @@ static void on_stall_done(uv_timer_t *t)
 
 /* ---------------------------------------------------------------- executing */
 
+/* What the fault switches do to this response (one-shot ones are used up). */
+static void take_plan(conn *c)
+{
+    memset(&c->plan, 0, sizeof c->plan);
+    c->plan.drop_after = -1;
+    if (!c->resp.control)
+        faults_take(&c->plan);
+}
+
+static int plain_plan(const conn *c)
+{
+    return c->plan.drop_after < 0 && c->plan.stall_ms == 0 && c->plan.garbage_bytes == 0;
+}
+
+/* Reading is stopped: the response goes out through the write callbacks, held back
+ * first if a stall fault says so. */
+static void send_planned(conn *c)
+{
+    if (c->plan.stall_ms < 0) {     /* stall forever: the response never comes */
+        c->state = ST_STALLED;
+        begin_reading(c);           /* only to notice the client hanging up */
+        return;
+    }
+    if (c->plan.stall_ms > 0) {
+        c->state = ST_STALLED;
+        uv_timer_start(&c->timer, on_stall_done, (uint64_t)c->plan.stall_ms, 0);
+        return;
+    }
+    start_writing(c);
+}
+
 static void work_cb(uv_work_t *w)
 {
     conn *c = w->data;
@@ -283,28 +378,54 @@ static void after_work_cb(uv_work_t *w, int status)
         finish_response(c);
         return;
     }
-    memset(&c->plan, 0, sizeof c->plan);
-    c->plan.drop_after = -1;
-    if (!c->resp.control)
-        faults_take(&c->plan);
-    if (c->plan.stall_ms < 0) {     /* stall forever: the response never comes */
-        c->state = ST_STALLED;
-        begin_reading(c);           /* only to notice the client hanging up */
-        return;
-    }
-    if (c->plan.stall_ms > 0) {
-        c->state = ST_STALLED;
-        uv_timer_start(&c->timer, on_stall_done, (uint64_t)c->plan.stall_ms, 0);
-        return;
-    }
-    start_writing(c);
+    take_plan(c);
+    send_planned(c);
 }
 
-static void dispatch(conn *c)
+/* A quick request (quick.c), evaluated here on the loop thread. Reading goes on
+ * and the response usually leaves in one uv_try_write: then it returns 1 and the
+ * caller parses the next request. Otherwise reading stops until the response is
+ * out, as for the pool's requests. */
+static int run_quick(conn *c)
 {
+    c->req.msg_cb = NULL;       /* print output would precede the response anyway */
+    request_execute(&c->sess, &c->req, &c->resp);
+    if (c->resp.no_reply) {
+        reset_request(c);
+        return 1;
+    }
+    take_plan(c);
+    int rc = 0;
+    if (plain_plan(c)) {
+        rewind_writer(c);
+        rc = write_now(c);
+    }
+    if (rc < 0) {
+        conn_close(c);
+        return 0;
+    }
+    if (rc == 1) {
+        reset_request(c);
+        return 1;
+    }
     uv_read_stop((uv_stream_t *)&c->tcp);
+    if (plain_plan(c)) {
+        c->state = ST_WRITING;      /* the rest, from where uv_try_write stopped */
+        write_next(c);
+    } else
+        send_planned(c);
+    return 0;
+}
+
+/* Runs a complete request: quick ones at once, the others on the thread pool.
+ * Returns 1 when the connection is ready for its next request. */
+static int dispatch(conn *c)
+{
     c->state = ST_RUNNING;
     response_init(&c->resp);
+    if (request_prepare(&c->sess, &c->req))
+        return run_quick(c);
+    uv_read_stop((uv_stream_t *)&c->tcp);
     c->work.data = c;
     c->working = 1;
     c->req.msg_cb = msg_from_worker;
@@ -313,6 +434,7 @@ static void dispatch(conn *c)
         c->working = 0;
         conn_close(c);
     }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- framing */
@@ -371,8 +493,7 @@ static int read_body(conn *c)
         c->state = ST_PAYLOAD;
         return 1;
     }
-    dispatch(c);
-    return 0;
+    return dispatch(c);
 }
 
 static int read_payload(conn *c)
@@ -392,8 +513,7 @@ static int read_payload(conn *c)
         c->req.objs[c->req.ngot++] = ddb_decoder_take(c->dec);
         ddb_decoder_reset(c->dec, c->req.little);   /* fresh symbol-base scope per object */
     }
-    dispatch(c);
-    return 0;
+    return dispatch(c);
 }
 
 static void compact(conn *c)

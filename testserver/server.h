@@ -45,6 +45,8 @@ typedef struct request {
     int ngot;
     const char *login_user, *login_password;   /* connect + login lines */
     char error[256];            /* set while framing: answer with it, run nothing */
+    node *ast;                  /* the script parsed by request_prepare (borrowed from
+                                   the session's cache), or NULL: parsed when run */
     /* MSG blocks as they are printed (API2), called on the evaluating thread */
     void (*msg_cb)(void *arg, ddb_buf *msgs);
     void *msg_arg;
@@ -73,6 +75,9 @@ int request_parse_header(request *r, const char *line, size_t len, size_t *body_
 int request_parse_body(request *r, char *err, size_t errlen);
 void request_free(request *r);
 void request_execute(session *s, request *r, response *resp);
+/* quick.c: parses a short script (r->ast); 1 when the request may be evaluated on
+ * the loop thread (small, bounded work that never waits), 0: the thread pool. */
+int request_prepare(session *s, request *r);
 
 /* response.c */
 void response_init(response *resp);
@@ -82,6 +87,10 @@ int response_add_owned(response *resp, ddb_buf *b);       /* takes b's memory */
 int response_add_object(response *resp, const ddb_obj *o, int64_t fetch_size, int compress,
                         char *err, size_t errlen);
 size_t response_total(const response *resp);
+/* A fixed-width scalar with no fetchSize: a few bytes that go straight into the head
+ * after the status line (no segment, no encoder: most replies are such scalars). */
+int response_small_scalar(const ddb_obj *o, int64_t fetch_size);
+void response_put_scalar(ddb_buf *b, const ddb_obj *o);
 
 /* server.c */
 typedef struct mini_server mini_server;

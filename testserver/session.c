@@ -47,7 +47,28 @@ void session_free(session *s)
     for (int i = 0; i < s->nretired; i++)
         node_free(s->retired[i]);
     free(s->retired);
+    free(s->parsed_src);
+    node_free(s->parsed);
     memset(s, 0, sizeof *s);
+}
+
+node *session_parse(session *s, const char *src, size_t len)
+{
+    if (s->parsed && s->parsed_len == len && !memcmp(s->parsed_src, src, len))
+        return s->parsed;
+    free(s->parsed_src);
+    node_free(s->parsed);
+    s->parsed = NULL;
+    s->parsed_src = malloc(len + 1);
+    char err[256];
+    node *tree = s->parsed_src ? parse_script(src, len, err, sizeof err) : NULL;
+    if (!tree)
+        return NULL;            /* the error message comes from the full parse later */
+    memcpy(s->parsed_src, src, len);
+    s->parsed_src[len] = 0;
+    s->parsed_len = len;
+    s->parsed = tree;
+    return tree;
 }
 
 static var_entry *vars_find(var_list *l, const char *name)

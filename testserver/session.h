@@ -37,11 +37,20 @@ typedef struct session {
     char user[64];              /* "" when not logged in */
     int is_admin;
     uint64_t request_no;        /* counts requests, stamps created variables */
+    /* the last short script, kept parsed: clients repeat their scripts, and
+     * evaluation only reads a tree. Only this session's requests (one at a time)
+     * use it, so the constants it shares with variables stay on one thread. */
+    char *parsed_src;
+    size_t parsed_len;
+    node *parsed;
 } session;
 
 int64_t session_new_id(void);
 void session_init(session *s);
 void session_free(session *s);
+/* The tree of a script from the one-entry cache, parsing it on a miss. Borrowed:
+ * valid until the next call. NULL when it does not parse (or no memory). */
+node *session_parse(session *s, const char *src, size_t len);
 
 ddb_obj *vars_get(var_list *l, const char *name);           /* borrowed */
 int vars_set(var_list *l, const char *name, ddb_obj *value, uint64_t stamp); /* refs value */

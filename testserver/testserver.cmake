@@ -4,6 +4,7 @@ set(DDBMINI_CORE_SOURCES
   ${DDBMINI_DIR}/request.c
   ${DDBMINI_DIR}/response.c
   ${DDBMINI_DIR}/session.c
+  ${DDBMINI_DIR}/quick.c
   ${DDBMINI_DIR}/mini.c
   ${DDBMINI_DIR}/faults.c
   ${DDBMINI_DIR}/cluster.c
@@ -53,4 +54,12 @@ if(DDB_FUZZ AND TARGET ddbcodec_fuzz)
     target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
     set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
   endforeach()
+endif()
+
+# ---- bench_ddbmini: ddbmini's own CPU and instructions per request (not a test) ----
+if(EXISTS "${CMAKE_SOURCE_DIR}/bench/bench_ddbmini.c")
+  add_executable(bench_ddbmini ${CMAKE_SOURCE_DIR}/bench/bench_ddbmini.c)
+  target_compile_definitions(bench_ddbmini PRIVATE DDBMINI_PATH="$<TARGET_FILE:ddbmini>")
+  add_dependencies(bench_ddbmini ddbmini)
+  set_target_properties(bench_ddbmini PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
 endif()
