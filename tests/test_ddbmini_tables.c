@@ -4,6 +4,7 @@
  * usage: test_ddbmini_tables path/to/ddbmini [script ...]  (scripts: print results) */
 #include "ddbmini_harness.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,223 @@ static void run_cases(const mini_proc *p)
     }
 }
 
+/* ---- function requests as the official writers send them, seeded random rows ---- */
+
+static const char *const SYMS[] = {"AAPL", "IBM", "GOOG", "MSFT", "A"};
+#define NSYMS 5
+
+typedef struct model {
+    int64_t count[NSYMS];      /* non-NULL prices per symbol */
+    double sum[NSYMS];
+    int64_t rows;
+} model;
+
+static uint64_t rng = 0x2545F4914F6CDD1DULL;
+static uint64_t next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* n random rows (id INT, sym SYMBOL, price DOUBLE; some prices NULL), counted into m.
+ * Prices are quarters so sums are exact in doubles. */
+static ddb_obj *random_rows(int64_t n, int64_t first_id, model *m)
+{
+    ddb_obj *t = ddb_table_new(n, 3);
+    const char *names[] = {"id", "sym", "price"};
+    for (int c = 0; c < 3; c++) {
+        free(t->col_names[c]);
+        t->col_names[c] = strdup(names[c]);
+    }
+    t->columns[0] = ddb_vector_new(DDB_INT, n);
+    t->columns[1] = ddb_vector_new(DDB_SYMBOL, 0);
+    t->columns[2] = ddb_vector_new(DDB_DOUBLE, n);
+    for (int64_t i = 0; i < n; i++) {
+        int k = (int)(next_rand() % NSYMS);
+        ((int32_t *)t->columns[0]->data)[i] = (int32_t)(first_id + i);
+        ddb_symbol_append(t->columns[1], SYMS[k], strlen(SYMS[k]));
+        int null = next_rand() % 10 == 0;
+        double price = (double)(next_rand() % 40000) / 4.0;
+        ((double *)t->columns[2]->data)[i] = null ? DDB_NULL_F64 : price;
+        if (m && !null) {
+            m->count[k]++;
+            m->sum[k] += price;
+        }
+    }
+    if (m)
+        m->rows += n;
+    return t;
+}
+
+static ddb_obj *script_obj(mini_client *c, const char *script)
+{
+    ddb_obj *o = NULL;
+    int rc = mini_client_script(c, script, &o);
+    CHECK(rc == MINI_OK && o, "script [%s]: %s", script, c->error);
+    return o;
+}
+
+/* The model's per-symbol counts and sums against select ... group by sym. */
+static void check_model(mini_client *c, const char *from, const model *m, const char *what)
+{
+    char script[512];
+    snprintf(script, sizeof script, "exec count(*) from %s", from);
+    ddb_obj *o = script_obj(c, script);
+    CHECK(o && ddb_int_at(o, 0) == m->rows, "%s: %lld rows, expected %lld", what,
+          o ? (long long)ddb_int_at(o, 0) : -1LL, (long long)m->rows);
+    ddb_obj_unref(o);
+    snprintf(script, sizeof script,
+             "select count(price) as n, sum(price) as s from %s where price > -1 group by sym", from);
+    o = script_obj(c, script);
+    for (int k = 0; o && o->form == DDB_TABLE && k < NSYMS; k++) {
+        int64_t row = -1;
+        for (int64_t r = 0; r < o->rows; r++)
+            if (!strcmp(ddb_str_at(o->columns[0], r, NULL), SYMS[k]))
+                row = r;
+        CHECK(row >= 0 && ddb_int_at(o->columns[1], row) == m->count[k] &&
+                  ddb_double_at(o->columns[2], row) == m->sum[k],
+              "%s: group %s: count/sum differ (expected %lld / %.2f)", what, SYMS[k],
+              (long long)m->count[k], m->sum[k]);
+    }
+    CHECK(o && o->form == DDB_TABLE, "%s: group by gives a table", what);
+    ddb_obj_unref(o);
+}
+
+static void check_random_inserts(const mini_proc *p)
+{
+    mini_client c;
+    open_client(&c, p);
+    ddb_obj_unref(script_obj(&c, "t = table(1:0, `id`sym`price, [INT, SYMBOL, DOUBLE]); share t as rnd; "
+                                 "db = database(\"dfs://rnd\", HASH, [SYMBOL, 4]); "
+                                 "db.createPartitionedTable(t, `pt, `sym); 0"));
+    const char *targets[] = {"tableInsert{rnd}", "tableInsert{loadTable('dfs://rnd', 'pt')}",
+                             "tableInsert{loadTable(\"dfs://rnd\",\"pt\"), }"};
+    model shared = {{0}}, dfs = {{0}};
+    for (int round = 0; round < 30; round++) {
+        int64_t n = 1 + (int64_t)(next_rand() % 400);
+        model *m = round % 3 == 0 ? &shared : &dfs;
+        ddb_obj *rows = random_rows(n, m->rows, m);
+        ddb_obj *got = NULL;
+        int rc = mini_client_call(&c, targets[round % 3], &rows, 1, &got);
+        CHECK(rc == MINI_OK && got && got->type == DDB_INT && ddb_int_at(got, 0) == n,
+              "%s of %lld rows: %s", targets[round % 3], (long long)n, rc ? c.error : "wrong count");
+        ddb_obj_unref(rows);
+        ddb_obj_unref(got);
+    }
+    check_model(&c, "rnd", &shared, "shared table");
+    check_model(&c, "loadTable(\"dfs://rnd\", \"pt\")", &dfs, "DFS table");
+    /* the rows of each HASH bucket hash there (WRITERS §6) */
+    ddb_obj *o = script_obj(&c, "exec count(*) from loadTable(\"dfs://rnd\", \"pt\") "
+                                "where hashBucket(sym, 4) < 0");
+    CHECK(o && ddb_int_at(o, 0) == 0, "every symbol hashes to a bucket");
+    ddb_obj_unref(o);
+    mini_client_close(&c);
+}
+
+/* upsert!{kt,,ignoreNull=...,keyColNames=...} and tableUpsert{...} with random keys
+ * against a model of the keyed table. */
+static void check_random_upserts(const mini_proc *p)
+{
+    enum { KEYS = 50 };
+    double val[KEYS];
+    int present[KEYS] = {0};
+    mini_client c;
+    open_client(&c, p);
+    ddb_obj_unref(script_obj(&c, "kt = keyedTable(`id, 1:0, `id`v, [INT, DOUBLE]); share kt as kup; 0"));
+    for (int round = 0; round < 40; round++) {
+        int64_t n = 1 + (int64_t)(next_rand() % 20);
+        int ignore = round % 2;
+        ddb_obj *t = ddb_table_new(n, 2);
+        free(t->col_names[0]);
+        free(t->col_names[1]);
+        t->col_names[0] = strdup("id");
+        t->col_names[1] = strdup("v");
+        t->columns[0] = ddb_vector_new(DDB_INT, n);
+        t->columns[1] = ddb_vector_new(DDB_DOUBLE, n);
+        for (int64_t i = 0; i < n; i++) {
+            int k = (int)(next_rand() % KEYS);
+            int null = next_rand() % 5 == 0;
+            double v = (double)(next_rand() % 1000);
+            ((int32_t *)t->columns[0]->data)[i] = k;
+            ((double *)t->columns[1]->data)[i] = null ? DDB_NULL_F64 : v;
+            if (!(ignore && null && present[k]))
+                val[k] = null ? DDB_NULL_F64 : v;
+            present[k] = 1;
+        }
+        const char *fn = ignore ? "upsert!{kup,,ignoreNull=true}" : "tableUpsert{kup,,ignoreNull=false}";
+        ddb_obj *got = NULL;
+        int rc = mini_client_call(&c, fn, &t, 1, &got);
+        CHECK(rc == MINI_OK, "%s: %s", fn, c.error);
+        ddb_obj_unref(got);
+        ddb_obj_unref(t);
+    }
+    ddb_obj *o = script_obj(&c, "select * from kup order by id");
+    int64_t r = 0;
+    for (int k = 0; o && o->form == DDB_TABLE && k < KEYS; k++) {
+        if (!present[k])
+            continue;
+        int null_model = val[k] == DDB_NULL_F64;
+        CHECK(r < o->rows && ddb_int_at(o->columns[0], r) == k &&
+                  (null_model ? ddb_is_null(o->columns[1], r) : ddb_double_at(o->columns[1], r) == val[k]),
+              "keyed table row for key %d differs from the model", k);
+        r++;
+    }
+    CHECK(o && o->rows == r, "keyed table has %lld rows, model %lld", o ? (long long)o->rows : -1LL, (long long)r);
+    ddb_obj_unref(o);
+    mini_client_close(&c);
+}
+
+/* Several sessions insert into one shared table at once: no row is lost. */
+typedef struct writer_arg {
+    const mini_proc *p;
+    int64_t rows;
+    int ok;
+} writer_arg;
+
+static void *writer(void *arg)
+{
+    writer_arg *w = arg;
+    mini_client c;
+    open_client(&c, w->p);
+    w->ok = 1;
+    for (int i = 0; i < 25; i++) {
+        ddb_obj *rows = random_rows(40, i, NULL), *got = NULL;
+        w->ok &= mini_client_call(&c, "tableInsert{conc}", &rows, 1, &got) == MINI_OK && got &&
+                 ddb_int_at(got, 0) == 40;
+        w->rows += 40;
+        ddb_obj_unref(rows);
+        ddb_obj_unref(got);
+    }
+    mini_client_close(&c);
+    return NULL;
+}
+
+static void check_concurrent_writers(const mini_proc *p)
+{
+    mini_client c;
+    open_client(&c, p);
+    ddb_obj_unref(script_obj(&c, "t = table(1:0, `id`sym`price, [INT, SYMBOL, DOUBLE]); share t as conc; 0"));
+    pthread_t th[4];
+    writer_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (writer_arg){p, 0, 0};
+        pthread_create(&th[i], NULL, writer, &args[i]);
+    }
+    int64_t total = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(args[i].ok, "concurrent writer %d failed", i);
+        total += args[i].rows;
+    }
+    ddb_obj *o = script_obj(&c, "exec count(*) from conc");
+    CHECK(o && ddb_int_at(o, 0) == total, "concurrent inserts: %lld rows, expected %lld",
+          o ? (long long)ddb_int_at(o, 0) : -1LL, (long long)total);
+    ddb_obj_unref(o);
+    mini_client_close(&c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -189,6 +407,9 @@ int main(int argc, char **argv)
         return 0;
     }
     run_cases(&p);
+    check_random_inserts(&p);
+    check_random_upserts(&p);
+    check_concurrent_writers(&p);
     CHECK(mini_proc_stop(&p) == 0, "ddbmini exits 0 on SIGTERM");
     return finish("test_ddbmini_tables");
 }

@@ -369,6 +369,12 @@ int table_fit(eval_ctx *ctx, const ddb_obj *t, ddb_obj **data, int n, ddb_obj **
 
 /* ---------------------------------------------------------------- appends and upserts */
 
+/* Many rounds of a long upsert can take a while: honour cancelConsoleJob. */
+static int cancelled_job(eval_ctx *ctx)
+{
+    return ctx->job && ctx->job->cancelled ? ctx_error(ctx, "The task was cancelled.") : 0;
+}
+
 static int append_plain(eval_ctx *ctx, ddb_obj *t, const ddb_obj *fit, const int64_t *rows, int64_t n)
 {
     int64_t old = t->rows;
@@ -480,13 +486,16 @@ static int apply_updates(ddb_obj *t, int64_t c, const ddb_obj *fit, const int64_
     return 0;
 }
 
-int table_upsert_rows(eval_ctx *ctx, ddb_obj *t, const ddb_obj *fit, const int *keys, int nkeys,
-                      int ignore_null, int64_t *inserted, int64_t *updated)
+/* Upserts the rows of fit from j0 on up to the first key that repeats one of those
+ * rows; returns where it stopped (fit->rows when done) or -1. A repeated key
+ * starts a new round, so the rows apply in order (ignoreNull merges correctly). */
+static int64_t upsert_round(eval_ctx *ctx, ddb_obj *t, const ddb_obj *fit, int64_t j0, const int *keys,
+                            int nkeys, int ignore_null, int64_t *inserted, int64_t *updated)
 {
-    int64_t total = t->rows + fit->rows, cap = 16;
+    int64_t total = t->rows + fit->rows - j0, cap = 16;
     while (cap < total * 2)
         cap <<= 1;
-    int64_t *fresh = malloc((size_t)(fit->rows + 1) * sizeof *fresh);
+    int64_t *fresh = malloc((size_t)(fit->rows - j0 + 1) * sizeof *fresh);
     int64_t *from = malloc((size_t)(t->rows + 1) * sizeof *from);
     key_index ix = {calloc((size_t)cap, sizeof(int64_t)), cap - 1, t, fit, fresh, keys, nkeys};
     if (!ix.slot || !fresh || !from) {
@@ -497,15 +506,15 @@ int table_upsert_rows(eval_ctx *ctx, ddb_obj *t, const ddb_obj *fit, const int *
         from[r] = -1;
         index_probe(&ix, t, r, r + 1);
     }
-    int64_t nfresh = 0, upd = 0;
-    for (int64_t j = 0; j < fit->rows; j++) {
+    int64_t nfresh = 0, upd = 0, j = j0;
+    for (; j < fit->rows; j++) {
         int64_t v = index_probe(&ix, fit, j, -(nfresh + 1));
+        if (v < 0 || (v > 0 && from[v - 1] >= 0))
+            break;                              /* this key came earlier in the round */
         if (v > 0) {
-            upd += from[v - 1] < 0;
+            upd++;
             from[v - 1] = j;
-        } else if (v < 0)
-            fresh[-v - 1] = j;                  /* the same new key again: the last row wins */
-        else
+        } else
             fresh[nfresh++] = j;
     }
     free(ix.slot);
@@ -515,9 +524,22 @@ int table_upsert_rows(eval_ctx *ctx, ddb_obj *t, const ddb_obj *fit, const int *
     free(from);
     rc = rc ? ctx_oom(ctx) : append_plain(ctx, t, fit, fresh, nfresh);
     free(fresh);
-    *inserted = rc ? 0 : nfresh;
-    *updated = rc ? 0 : upd;
-    return rc;
+    *inserted += nfresh;
+    *updated += upd;
+    return rc ? -1 : j;
+}
+
+int table_upsert_rows(eval_ctx *ctx, ddb_obj *t, const ddb_obj *fit, const int *keys, int nkeys,
+                      int ignore_null, int64_t *inserted, int64_t *updated)
+{
+    *inserted = *updated = 0;
+    for (int64_t j = 0; j < fit->rows;) {
+        if ((j = upsert_round(ctx, t, fit, j, keys, nkeys, ignore_null, inserted, updated)) < 0)
+            return -1;
+        if (cancelled_job(ctx))
+            return -1;
+    }
+    return 0;
 }
 
 ddb_obj *table_coldefs(const ddb_obj *t)
