@@ -444,27 +444,62 @@ static int bi_load_table(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l
 
 /* ---------------------------------------------------------------- partition check */
 
-/* Row i's partition in level lv of column v (already of the scheme's type family):
- * >= 0, or -1 outside the scheme. VALUE schemes grow. */
-static int64_t value_slot(level *lv, const ddb_obj *v, int64_t i, int grow)
+/* A hash index of a VALUE scheme's values (slots hold partition + 1), built per
+ * insert so a long scheme costs no scan per row. */
+typedef struct value_index {
+    int64_t *slot;
+    int64_t mask;
+} value_index;
+
+static int64_t value_probe(value_index *ix, const ddb_obj *s, const ddb_obj *v, int64_t i, int64_t add)
 {
-    ddb_obj *s = lv->scheme;
-    for (int64_t k = 0; k < s->rows; k++)
-        if (!cell_cmp(s, k, v, i))
-            return k;
-    if (!grow || s->rows >= MAX_PARTITIONS || col_append(s, v, i))
-        return -1;
-    return s->rows - 1;
+    for (int64_t k = (int64_t)(cell_hash64(v, i) & (uint64_t)ix->mask);; k = (k + 1) & ix->mask) {
+        if (!ix->slot[k]) {
+            ix->slot[k] = add + 1;
+            return -1;
+        }
+        if (!cell_cmp(s, ix->slot[k] - 1, v, i))
+            return ix->slot[k] - 1;
+    }
 }
 
-static int64_t partition_of(level *lv, const ddb_obj *v, int64_t i)
+static int value_index_build(value_index *ix, const ddb_obj *s, int64_t extra)
+{
+    int64_t cap = 16;
+    while (cap < 2 * (s->rows + extra))
+        cap <<= 1;
+    if (!(ix->slot = calloc((size_t)cap, sizeof *ix->slot)))
+        return -1;
+    ix->mask = cap - 1;
+    for (int64_t k = 0; k < s->rows; k++)
+        value_probe(ix, s, s, k, k);
+    return 0;
+}
+
+/* Row i of v in a VALUE level: its partition; a new value adds one. */
+static int64_t value_slot(level *lv, value_index *ix, const ddb_obj *v, int64_t i)
+{
+    ddb_obj *s = lv->scheme;
+    if (s->rows >= MAX_PARTITIONS) {            /* full: look only, adding nothing */
+        for (int64_t k = (int64_t)(cell_hash64(v, i) & (uint64_t)ix->mask); ix->slot[k]; k = (k + 1) & ix->mask)
+            if (!cell_cmp(s, ix->slot[k] - 1, v, i))
+                return ix->slot[k] - 1;
+        return -1;
+    }
+    int64_t p = value_probe(ix, s, v, i, s->rows);
+    if (p >= 0)
+        return p;
+    return col_append(s, v, i) ? -1 : s->rows - 1;   /* the probe reserved slot s->rows */
+}
+
+static int64_t partition_of(level *lv, value_index *ix, const ddb_obj *v, int64_t i)
 {
     if (lv->ptype == P_HASH)
         return dfs_hash_bucket(v, i, ddb_int_at(lv->scheme, 0));
     if (ddb_is_null(v, i))
         return -1;
     if (lv->ptype == P_VALUE)
-        return value_slot(lv, v, i, 1);
+        return value_slot(lv, ix, v, i);
     if (lv->ptype == P_RANGE) {
         const ddb_obj *b = lv->scheme;
         if (cell_cmp(v, i, b, 0) < 0 || cell_cmp(v, i, b, b->rows - 1) >= 0)
@@ -499,10 +534,16 @@ int dfs_check_rows(eval_ctx *ctx, store_table *e, const ddb_obj *fit)
         if (!same && value_cast(ctx, col, lv->coltype, &conv))
             return -1;
         const ddb_obj *v = conv ? conv : col;
+        value_index ix = {NULL, 0};
+        if (lv->ptype == P_VALUE && value_index_build(&ix, lv->scheme, v->rows)) {
+            ddb_obj_unref(conv);
+            return ctx_oom(ctx);
+        }
         int64_t bad = -1;
         for (int64_t i = 0; i < v->rows && bad < 0; i++)
-            if (partition_of(lv, v, i) < 0)
+            if (partition_of(lv, &ix, v, i) < 0)
                 bad = i;
+        free(ix.slot);
         ddb_obj_unref(conv);
         if (bad >= 0)
             return ctx_error(ctx, "The value of the partitioning column %s at row %lld is NULL or "
@@ -603,3 +644,11 @@ const builtin builtins_dfs[] = {
     {"dropTable", 2, 2, 0, bi_drop_table},
     {"hashBucket", 2, 2, 0, bi_hash_bucket},
     {NULL, 0, 0, 0, NULL}};
+
+void dfs_reset(void)
+{
+    for (int i = 0; i < MAX_DATABASES; i++)
+        db_clear(&g_dbs[i]);
+    for (int i = 0; i < ANON_DBS; i++)
+        db_clear(&g_anon[i]);
+}

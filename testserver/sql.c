@@ -139,6 +139,11 @@ static int as_column(eval_ctx *ctx, ddb_obj *v, int64_t rows, ddb_obj **out)
     if (v->form != DDB_SCALAR)
         return ctx_error(ctx, "The select item's length (%lld) doesn't match the table's (%lld)",
                          (long long)obj_len(v), (long long)rows);
+    size_t len = 0;
+    if (type_is_text(v->type))
+        ddb_str_at(v, 0, &len);
+    if ((int64_t)(len + 1) * rows > MAX_GENERATED_BYTES)
+        return ctx_error(ctx, "The select item would take more than %lld bytes", MAX_GENERATED_BYTES);
     ddb_obj *c = ddb_vector_new(v->type == DDB_VOID ? DDB_INT : v->type, 0);
     for (int64_t r = 0; c && r < rows; r++)
         if (col_append(c, v, 0)) {

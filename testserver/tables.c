@@ -232,6 +232,7 @@ int table_typed(eval_ctx *ctx, ddb_obj **a, ddb_obj **out)
     ddb_obj *t = ddb_table_new(size, n);
     if (!t)
         return ctx_oom(ctx);
+    int64_t bytes = 0;
     for (int64_t c = 0; c < n; c++) {
         int type;
         size_t len;
@@ -241,6 +242,12 @@ int table_typed(eval_ctx *ctx, ddb_obj **a, ddb_obj **out)
                 ctx_error(ctx, "Duplicate column name %s", nm);
             ddb_obj_unref(t);
             return -1;
+        }
+        int w = ddb_type_width(type);
+        bytes += size * (w > 0 ? w : 9);        /* strings: an offset and a NUL per row */
+        if (bytes > MAX_GENERATED_BYTES) {
+            ddb_obj_unref(t);
+            return ctx_error(ctx, "The table would take more than %lld bytes", MAX_GENERATED_BYTES);
         }
         free(t->col_names[c]);
         t->col_names[c] = strdup(nm);
@@ -294,6 +301,12 @@ static int fit_column(eval_ctx *ctx, const ddb_obj *target, const char *name, co
     if (ddb_is_decimal(to) && src->scale != target->scale && from != DDB_VOID)
         return ctx_error(ctx, "Failed to append data to column '%s' with error: the scale %d "
                               "differs from the column's %d", name, src->scale, target->scale);
+    if (src->form == DDB_SCALAR && type_is_text(from)) {   /* one string repeated n times */
+        size_t len = 0;
+        ddb_str_at(src, 0, &len);
+        if ((int64_t)(len + 1) * n > MAX_GENERATED_BYTES)
+            return ctx_error(ctx, "The values to insert would take more than %lld bytes", MAX_GENERATED_BYTES);
+    }
     ddb_obj *conv = NULL;
     if (same)
         conv = ddb_obj_ref((ddb_obj *)src);
@@ -696,4 +709,14 @@ int tables_resolve_result(eval_ctx *ctx, ddb_obj **out)
     (*out)->fkind = TBL_PLAIN;              /* the client sees a plain table */
     (*out)->scale = 0;
     return 0;
+}
+
+void tables_reset(void)
+{
+    store_lock();
+    for (int i = 0; i < MAX_STORE_TABLES; i++)
+        if (g_tables[i].used)
+            store_remove(i);
+    dfs_reset();
+    store_unlock();
 }

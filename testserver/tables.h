@@ -83,6 +83,9 @@ int tables_resolve_args(eval_ctx *ctx, ddb_obj **args, int n);
 int tables_resolve_result(eval_ctx *ctx, ddb_obj **out);
 /* A snapshot (deep copy) of what t stands for: a handle's rows, else t itself. */
 int table_snapshot(eval_ctx *ctx, ddb_obj *t, ddb_obj **out);
+/* Drops every shared table and database (the fuzzer starts each input afresh). */
+void tables_reset(void);
+void dfs_reset(void);                          /* lock held */
 
 /* ---- DFS databases (dfs.c) ---- */
 /* Checks every row of fit falls in a partition of the table's database (VALUE
