@@ -145,7 +145,7 @@ static const script_case CASES[] = {
     {"db = database(\"dfs://w1\", VALUE, 1 2); db.createPartitionedTable(table(1:0, `a, [DOUBLE]), `pt, `a)",
      "ERROR: db.createPartitionedTable(table(1:0, `a, [DOUBLE]), `pt, `a) => The data type of the partitioning "
      "column a (DOUBLE) doesn't match the partition scheme (INT)", NULL},
-    /* the server hash (WRITERS §6.3 test vectors) */
+    /* the server hash: the vendor examples and MurmurHash2 test vectors */
     {"hashBucket(34 45 67, 10)", "[4,5,7]", "INT VECTOR"},
     {"hashBucket(`AAPL`TSLA`GS`MS`GE`BA`UAL`WMT, 10)", "[9,4,1,8,3,7,5,2]", "INT VECTOR"},
     {"hashBucket([\"AAPL\", \"IBM\", \"GOOG\", \"MSFT\", \"\"], 1048576)", "[937605,395012,845546,979747,0]", NULL},
@@ -276,7 +276,7 @@ static void check_random_inserts(const mini_proc *p)
     }
     check_model(&c, "rnd", &shared, "shared table");
     check_model(&c, "loadTable(\"dfs://rnd\", \"pt\")", &dfs, "DFS table");
-    /* the rows of each HASH bucket hash there (WRITERS §6) */
+    /* every stored symbol has a HASH bucket */
     ddb_obj *o = script_obj(&c, "exec count(*) from loadTable(\"dfs://rnd\", \"pt\") "
                                 "where hashBucket(sym, 4) < 0");
     CHECK(o && ddb_int_at(o, 0) == 0, "every symbol hashes to a bucket");

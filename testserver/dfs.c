@@ -50,7 +50,7 @@ int dfs_constant(const char *name, ddb_obj **out)
     return -1;
 }
 
-/* ---------------------------------------------------------------- hashing (WRITERS §6) */
+/* ---------------------------------------------------------------- hashing: the server hash, see testserver/README.md "Hash" */
 
 uint32_t murmur32(const void *data, size_t len)
 {

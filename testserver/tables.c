@@ -266,7 +266,7 @@ int table_typed(eval_ctx *ctx, ddb_obj **a, ddb_obj **out)
 
 /* ---------------------------------------------------------------- fitting */
 
-/* The categories of WRITERS §3.2, with ddbmini's rule on top: numbers (LOGICAL,
+/* The type categories the official writers check, with ddbmini's rule on top: numbers (LOGICAL,
  * INTEGRAL, FLOATING) convert into each other as the server's casts do. */
 static int category(int t)
 {

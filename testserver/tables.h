@@ -93,7 +93,7 @@ void dfs_reset(void);                          /* lock held */
 int dfs_check_rows(eval_ctx *ctx, store_table *e, const ddb_obj *fit);
 /* The partition fields of schema() for a DFS table into keys/values. Lock held. */
 int dfs_schema_fields(eval_ctx *ctx, const store_table *e, ddb_obj *keys, ddb_obj *vals);
-/* The server hash of one cell, mod buckets (WRITERS §6); -1 for NULL/no hash. */
+/* The server hash of one cell, mod buckets (testserver/README.md, "Hash"); -1 for NULL/no hash. */
 int64_t dfs_hash_bucket(const ddb_obj *v, int64_t i, int64_t buckets);
 uint32_t murmur32(const void *data, size_t len);
 /* Partition constants VALUE, RANGE, ... and engine names: 0 and *out set, or -1. */
