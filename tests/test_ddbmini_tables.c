@@ -139,6 +139,15 @@ static const script_case CASES[] = {
     {"db = database(\"dfs://u1\", HASH, [INT, 3]); pt = db.createPartitionedTable(table(1:0, `id`v, [INT, INT]), `pt, `id); "
      "tableInsert(pt, 1 2, 10 20); upsert!(pt, table(2 3 as id, 5 6 as v), keyColNames=`id); "
      "select * from pt order by id", "table(id=[1,2,3],v=[10,5,6])", NULL},
+    /* the C++ AutoFitTableUpsert / MTW function names, called from a script */
+    {"db = database(\"dfs://u2\", VALUE, 1 2); pt = db.createPartitionedTable(table(1:0, `p`id`v, [INT, INT, INT]), `pt, `p); "
+     "tableInsert(pt, 1 1 2, 7 8 7, 1 2 3); "
+     "upsert!{loadTable('dfs://u2', 'pt'),,ignoreNull=false,keyColNames=`id}(table(1 2 3 as p, 7 7 9 as id, 10 20 30 as v)); "
+     "select * from pt order by p, id", "table(p=[1,1,2,3],id=[7,8,7,9],v=[10,2,20,30])", NULL},
+    {"kt = keyedTable(`id, 1 2 as id, 1 2 as v); tableUpsert{kt,,ignoreNull=true}(table(2 3 as id, [NULL, 3] as v)); kt",
+     "table(id=[1,2,3],v=[1,2,3])", NULL},
+    {"t = table(1:0, `a`b, [INT, STRING]); tableInsert{t}(table(1 2 as x, [\"p\", \"q\"] as y)); "
+     "select b from t where a = 2 or a == 1 order by b desc", "table(b=[q,p])", NULL},
     {"loadTable(\"dfs://nope\", \"pt\")",
      "ERROR: loadTable(\"dfs://nope\", \"pt\") => The database [dfs://nope] doesn't exist", NULL},
     {"database(\"dfs://nope\")", "ERROR: database(\"dfs://nope\") => The database [dfs://nope] doesn't exist", NULL},

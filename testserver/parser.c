@@ -525,6 +525,8 @@ static node *parse_level(parser *p, int level)
     node *lhs = parse_level(p, level + 1);
     while (lhs) {
         const binop *b = binop_of(peek(p));
+        if (!b && p->sql && is_op(peek(p), "="))    /* where a = 1: SQL's equality */
+            b = &BINOPS[3];
         if (!b || b->level != level)
             break;
         advance(p);
