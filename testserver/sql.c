@@ -233,6 +233,8 @@ static int grouped_items(eval_ctx *ctx, node *n, node *group, ddb_obj *t, ddb_ob
     for (int i = 0; !rc && i < total; i++)
         if (!(cols[i] = ddb_vector_new(i < nk ? keys[i]->type : DDB_VOID, 0)))
             rc = ctx_oom(ctx);
+        else if (i < nk)
+            cols[i]->scale = keys[i]->scale;
     for (int i = 0; !rc && i < ni; i++)
         item_name(n->kids[i], i, nm[nk + i], 128);
     for (int64_t g0 = 0, g1; !rc && g0 < t->rows; g0 = g1) {
@@ -259,7 +261,13 @@ static int grouped_items(eval_ctx *ctx, node *n, node *group, ddb_obj *t, ddb_ob
                 ddb_obj_unref(*c);
                 *c = typed;
             }
-            if (!rc && (!*c || col_append(*c, v, 0)))
+            if (!rc && *c && (*c)->type == DDB_VOID && v->type == DDB_VOID)
+                (*c)->rows++;                   /* NULL so far: a VOID column has no cells */
+            else if (!rc && *c && v->type != (*c)->type &&
+                     !(type_is_text(v->type) && type_is_text((*c)->type)))
+                rc = ctx_error(ctx, "A select item gives %s in one group and %s in another",
+                               ddb_type_name((*c)->type), ddb_type_name(v->type));
+            else if (!rc && (!*c || col_append(*c, v, 0)))
                 rc = ctx_oom(ctx);
             ddb_obj_unref(v);
         }

@@ -70,6 +70,8 @@ int col_append(ddb_obj *dst, const ddb_obj *src, int64_t i)
             cell_put_null(dst, dst->rows - 1);
             return 0;
         }
+        if (ddb_type_width(src->type) != ddb_type_width(dst->type) || obj_class(src) != DDB_CLASS_FIXED)
+            return -1;                          /* callers pass cells of dst's type */
         return ddb_fixed_append(dst, (const char *)src->data + i * ddb_type_width(src->type));
     case DDB_CLASS_VARLEN:
     case DDB_CLASS_SYMBOL: {
