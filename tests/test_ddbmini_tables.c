@@ -148,6 +148,8 @@ static const script_case CASES[] = {
      "table(id=[1,2,3],v=[1,2,3])", NULL},
     {"t = table(1:0, `a`b, [INT, STRING]); tableInsert{t}(table(1 2 as x, [\"p\", \"q\"] as y)); "
      "select b from t where a = 2 or a == 1 order by b desc", "table(b=[q,p])", NULL},
+    {"typestr(loadTable(\"dfs://u2\", \"pt\"))", "SEGMENTED DFS TABLE", "STRING SCALAR"},
+    {"typestr(st1)", "IN-MEMORY TABLE", "STRING SCALAR"},
     {"loadTable(\"dfs://nope\", \"pt\")",
      "ERROR: loadTable(\"dfs://nope\", \"pt\") => The database [dfs://nope] doesn't exist", NULL},
     {"database(\"dfs://nope\")", "ERROR: database(\"dfs://nope\") => The database [dfs://nope] doesn't exist", NULL},
@@ -361,8 +363,12 @@ static void *writer(void *arg)
     w->ok = 1;
     for (int i = 0; i < 25; i++) {
         ddb_obj *rows = random_rows(40, i, NULL), *got = NULL;
-        w->ok &= mini_client_call(&c, "tableInsert{conc}", &rows, 1, &got) == MINI_OK && got &&
-                 ddb_int_at(got, 0) == 40;
+        int rc = mini_client_call(&c, "tableInsert{conc}", &rows, 1, &got);
+        if (rc != MINI_OK || !got || ddb_int_at(got, 0) != 40) {
+            if (w->ok)
+                fprintf(stderr, "writer: call %d: rc %d, %s\n", i, rc, rc ? c.error : "wrong count");
+            w->ok = 0;
+        }
         w->rows += 40;
         ddb_obj_unref(rows);
         ddb_obj_unref(got);

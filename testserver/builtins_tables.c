@@ -436,7 +436,32 @@ static int bi_max(eval_ctx *c, ddb_obj **a, int n, const char *const *l, ddb_obj
 static int bi_first(eval_ctx *c, ddb_obj **a, int n, const char *const *l, ddb_obj **o) { return pick(c, a, "first", 0, o); }
 static int bi_last(eval_ctx *c, ddb_obj **a, int n, const char *const *l, ddb_obj **o) { return pick(c, a, "last", 2, o); }
 
+/* typestr of a DFS table handle: not "IN-MEMORY TABLE" (the C++ MTW refuses
+ * several threads for an in-memory table). The wording is ddbmini's guess. Other
+ * values go to the core typestr. */
+static int bi_typestr(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out)
+{
+    const char *text = NULL;
+    if (is_handle(a[0])) {
+        store_lock();
+        store_table *e = store_entry(a[0]);
+        text = !e || e->db < 0 ? NULL : e->nlevels ? "SEGMENTED DFS TABLE" : "DFS TABLE";
+        store_unlock();
+    }
+    if (text) {
+        *out = ddb_string_new(DDB_STRING, text, strlen(text));
+        return *out ? 0 : ctx_oom(ctx);
+    }
+    if (tables_resolve_args(ctx, a, 1))
+        return -1;
+    for (const builtin *b = builtins_core; b->name; b++)
+        if (!strcmp(b->name, "typestr"))
+            return b->fn(ctx, a, n, l, out);
+    return ctx_error(ctx, "typestr is missing");
+}
+
 const builtin builtins_tables[] = {
+    {"typestr", 1, 1, BI_TABLES, bi_typestr},
     {"tableInsert", 2, 64, BI_TABLES, bi_table_insert},
     {"append!", 2, 2, BI_TABLES, bi_append},
     {"__insertInto", 2, 64, BI_TABLES, bi_insert_into},
