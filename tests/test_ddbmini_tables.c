@@ -148,6 +148,14 @@ static const script_case CASES[] = {
      "table(id=[1,2,3],v=[1,2,3])", NULL},
     {"t = table(1:0, `a`b, [INT, STRING]); tableInsert{t}(table(1 2 as x, [\"p\", \"q\"] as y)); "
      "select b from t where a = 2 or a == 1 order by b desc", "table(b=[q,p])", NULL},
+    /* the Java AutoFitTableUpsert's function: a lambda applied in place */
+    {"kt = keyedTable(`id, 1 2 as id, 1 2 as v); "
+     "(def(mutable tb, data){upsert!(tb, data,ignoreNull=false);return 0;}){kt}(table(2 3 as id, 5 6 as v))",
+     "0", "INT SCALAR"},
+    {"kt = keyedTable(`id, 1 2 as id, 1 2 as v); (def(mutable tb, data){upsert!(tb, data);return 0;})(kt, table(2 as id, 9 as v)); kt",
+     "table(id=[1,2],v=[1,9])", NULL},
+    {"(def(x): x + 1)(2)", "3", "INT SCALAR"},
+    {"f = def(x): x + 1", "ERROR: ddbmini can only call a lambda in place: (def(x){...})(args)", NULL},
     {"typestr(loadTable(\"dfs://u2\", \"pt\"))", "SEGMENTED DFS TABLE", "STRING SCALAR"},
     {"typestr(st1)", "IN-MEMORY TABLE", "STRING SCALAR"},
     {"loadTable(\"dfs://nope\", \"pt\")",
@@ -271,6 +279,23 @@ static void check_random_inserts(const mini_proc *p)
     ddb_obj_unref(script_obj(&c, "t = table(1:0, `id`sym`price, [INT, SYMBOL, DOUBLE]); share t as rnd; "
                                  "db = database(\"dfs://rnd\", HASH, [SYMBOL, 4]); "
                                  "db.createPartitionedTable(t, `pt, `sym); 0"));
+    /* the Java upsert function name, sent as a function request */
+    ddb_obj_unref(script_obj(&c, "jk = keyedTable(`id, 1 2 as id, 1 2 as v); share jk as jkt; 0"));
+    ddb_obj *jt = ddb_table_new(1, 2), *jgot = NULL;
+    free(jt->col_names[0]);
+    free(jt->col_names[1]);
+    jt->col_names[0] = strdup("id");
+    jt->col_names[1] = strdup("v");
+    jt->columns[0] = ddb_int_new(DDB_INT, 2);
+    jt->columns[1] = ddb_int_new(DDB_INT, 7);
+    jt->columns[0]->form = jt->columns[1]->form = DDB_VECTOR;
+    int jrc = mini_client_call(&c, "(def(mutable tb, data){upsert!(tb, data,ignoreNull=false);return 0;}){jkt}",
+                               &jt, 1, &jgot);
+    CHECK(jrc == MINI_OK && jgot && ddb_int_at(jgot, 0) == 0, "Java upsert lambda: %s", c.error);
+    ddb_obj_unref(jt);
+    ddb_obj_unref(jgot);
+    CHECK(!strcmp(run_text(&c, "exec v from jkt"), "[1,7]"), "Java upsert lambda updated: %s",
+          run_text(&c, "exec v from jkt"));
     const char *targets[] = {"tableInsert{rnd}", "tableInsert{loadTable('dfs://rnd', 'pt')}",
                              "tableInsert{loadTable(\"dfs://rnd\",\"pt\"), }"};
     model shared = {{0}}, dfs = {{0}};

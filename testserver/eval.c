@@ -226,6 +226,24 @@ int call_named(eval_ctx *ctx, const char *name, ddb_obj **args, int nargs,
     return b->fn(ctx, args, nargs, labels ? labels : none, out);
 }
 
+/* The body of a lambda callee (def(a){...} or def(a){...}{bound}), else NULL. */
+static const node *lambda_of(const node *callee)
+{
+    const node *f = callee->kind == N_PARTIAL ? callee->a : callee;
+    return f->kind == N_DEF ? f : NULL;
+}
+
+/* A named function, or a lambda called in place (the Java writers' upsert script). */
+static int call_callee(eval_ctx *ctx, const node *callee, const char *name, ddb_obj **args, int nargs,
+                       const char *const *labels, ddb_obj **out)
+{
+    const node *lam = lambda_of(callee);
+    if (!lam)
+        return call_named(ctx, name, args, nargs, labels, out);
+    *out = NULL;
+    return call_user(ctx, name, lam, args, nargs, out);
+}
+
 /* f{t,,x}(data): call arguments fill the empty slots of the partial application
  * first (in order); the rest follow the bound ones. */
 static void fill_slots(const node *callee, ddb_obj **vals, const char **labels, int nb, int *nargs)
@@ -255,11 +273,11 @@ static int bind_callee(eval_ctx *ctx, node *callee, const char **name, ddb_obj *
                        const char **labels, int *nbound)
 {
     *nbound = 0;
-    if (callee->kind == N_VAR) {
-        *name = callee->name;
+    if (callee->kind == N_VAR || callee->kind == N_DEF) {
+        *name = callee->kind == N_DEF ? "lambda" : callee->name;
         return 0;
     }
-    *name = callee->a->name;
+    *name = callee->a->kind == N_DEF ? "lambda" : callee->a->name;
     if (eval_list(ctx, callee, vals, labels, 0))
         return -1;
     *nbound = callee->nkids;
@@ -343,7 +361,7 @@ static int eval_call(eval_ctx *ctx, node *n, ddb_obj **out)
     }
     int nargs = nb + n->nkids;
     fill_slots(n->a, vals, labels, nb, &nargs);
-    int rc = call_named(ctx, name, vals, nargs, labels, out);
+    int rc = call_callee(ctx, n->a, name, vals, nargs, labels, out);
     unref_all(vals, nargs);
     if (rc)
         quote_call(ctx, n);
@@ -588,6 +606,8 @@ static int eval_node(eval_ctx *ctx, node *n, ddb_obj **out)
         ddb_obj_unref(a);
         return rc;
     case N_DEF: {
+        if (!n->name)
+            return ctx_error(ctx, "ddbmini can only call a lambda in place: (def(x){...})(args)");
         node *copy = node_clone(n);
         if (!copy || session_def(ctx->sess, n->name, copy))
             return ctx_oom(ctx);
@@ -674,7 +694,7 @@ int eval_function_request(eval_ctx *ctx, const char *callable, ddb_obj **args, i
                 vals[nb + i] = ddb_obj_ref(args[i]);
             int total = nb + nargs;
             fill_slots(callee, vals, labels, nb, &total);
-            rc = call_named(ctx, name, vals, total, labels, out);
+            rc = call_callee(ctx, callee, name, vals, total, labels, out);
             unref_all(vals, total);
         }
     }

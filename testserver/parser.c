@@ -24,6 +24,7 @@ typedef struct parser {
 static node *parse_expr(parser *p);
 static node *parse_statement(parser *p);
 static node *parse_sql(parser *p);
+static node *parse_def(parser *p);
 static node *parse_sql_statement(parser *p);
 
 void node_free(node *n)
@@ -310,6 +311,13 @@ static node *parse_primary(parser *p)
         return parse_literal(p);
     if (is_word(t, "select") || is_word(t, "exec"))
         return parse_sql(p);
+    if (is_word(t, "def") && is_op(peek_at(p, 1), "(")) {
+        if (++p->depth > MAX_TREE_HEIGHT)
+            return error_at(p, t, "The expression is nested too deeply near");
+        node *n = parse_def(p);
+        p->depth--;
+        return n;
+    }
     if (p->sql && is_op(t, "*") && (is_op(peek_at(p, 1), ")") || is_word(peek_at(p, 1), "from") ||
                                     is_op(peek_at(p, 1), ","))) {
         advance(p);                 /* select * / count(*) */
@@ -427,7 +435,7 @@ static node *parse_postfix(parser *p)
         if (is_op(t, "(") && !t->space_before) {
             kind = N_CALL;
             close = ")";
-        } else if (is_op(t, "{") && n->kind == N_VAR) {
+        } else if (is_op(t, "{") && (n->kind == N_VAR || n->kind == N_DEF)) {
             kind = N_PARTIAL;
             close = "}";
         } else if (is_op(t, "[") && !t->space_before) {
@@ -438,7 +446,7 @@ static node *parse_postfix(parser *p)
             continue;
         } else
             break;
-        if (kind == N_CALL && n->kind != N_VAR && n->kind != N_PARTIAL) {
+        if (kind == N_CALL && n->kind != N_VAR && n->kind != N_PARTIAL && n->kind != N_DEF) {
             node_free(n);
             return error_at(p, t, "Cannot recognize the token");
         }
@@ -606,14 +614,17 @@ static node *parse_body(parser *p)
 static node *parse_def(parser *p)
 {
     token *t = advance(p);
-    if (peek(p)->kind != T_IDENT)
+    int anonymous = is_op(peek(p), "(");      /* def(a, b){...}: a lambda (no name) */
+    if (!anonymous && peek(p)->kind != T_IDENT)
         return error_at(p, peek(p), "Expecting a function name instead of");
     node *n = new_node(p, N_DEF, t);
-    if (!n || !(n->name = strdup(advance(p)->text)) || expect(p, "(")) {
+    if (!n || (!anonymous && !(n->name = strdup(advance(p)->text))) || expect(p, "(")) {
         node_free(n);
         return NULL;
     }
     while (!is_op(peek(p), ")")) {
+        if (is_word(peek(p), "mutable") && peek_at(p, 1)->kind == T_IDENT)
+            advance(p);                 /* def f(mutable t): t may change in place */
         if (peek(p)->kind != T_IDENT) {
             node_free(n);
             return error_at(p, peek(p), "Expecting a parameter name instead of");
@@ -751,9 +762,9 @@ node *parse_callable(const char *src, size_t len, char *err, size_t errlen)
     if (setup(&p, src, len, err, errlen))
         return NULL;
     node *n = NULL;
-    if (peek(&p)->kind == T_IDENT) {
+    if (peek(&p)->kind == T_IDENT || is_op(peek(&p), "(")) {   /* name, name{..}, (def(..){..}){..} */
         n = parse_postfix(&p);
-        if (n && (n->kind != N_VAR && n->kind != N_PARTIAL)) {
+        if (n && (n->kind != N_VAR && n->kind != N_PARTIAL && n->kind != N_DEF)) {
             node_free(n);
             n = NULL;
         }
