@@ -165,7 +165,7 @@ static int read_object(mini_client *c, int little, ddb_obj **obj)
 
 int mini_client_read(mini_client *c, ddb_obj **obj)
 {
-    static char line[1 << 16];
+    static _Thread_local char line[1 << 16];   /* one per thread: tests run clients in threads */
     if (obj)
         *obj = NULL;
     ddb_buf_reset(&c->msgs);

@@ -25,8 +25,15 @@ typedef enum node_kind {
     N_DEF,        /* def name(params) { body } */
     N_RETURN,     /* return a (a may be NULL) */
     N_IF,         /* if (a) b else c */
-    N_BLOCK       /* kids: statements */
+    N_BLOCK,      /* kids: statements */
+    N_SQL         /* select/exec (op 0/1): kids columns, a from, b where, c clauses (sql.c) */
 } node_kind;
+
+/* N_AS with op NODE_NAMED is a named argument `name=expr`; N_CONST with op
+ * NODE_SLOT is an empty slot of a partial application `f{t,,x}` that the first
+ * call argument fills. */
+#define NODE_NAMED 1
+#define NODE_SLOT 1
 
 /* Operator codes for N_UNARY / N_BINARY. */
 enum {

@@ -145,7 +145,9 @@ static int bi_sum(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_o
                 isum = (int64_t)((uint64_t)isum + (uint64_t)v), nonnull++;
         }
     }
-    int rt = floating ? DDB_DOUBLE : o->type == DDB_LONG ? DDB_LONG : DDB_INT;
+    /* integers add up in 64 bits and come back as LONG: sum(1..100000) would
+     * overflow an INT */
+    int rt = floating ? DDB_DOUBLE : DDB_LONG;
     ddb_obj *r = ddb_scalar_new(rt);
     if (!r)
         return ctx_oom(ctx);
@@ -352,7 +354,6 @@ const builtin builtins_core[] = {
     {"echo", 1, 1, BI_QUICK, bi_echo},
     {"typestr", 1, 1, BI_QUICK, bi_typestr},
     {"size", 1, 1, BI_QUICK, bi_size},
-    {"count", 1, 1, BI_QUICK, bi_size},
     {"sum", 1, 1, BI_QUICK, bi_sum},
     {"add", 2, 2, BI_QUICK, bi_add},
     {"sub", 2, 2, BI_QUICK, bi_sub},

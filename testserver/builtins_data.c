@@ -3,6 +3,7 @@
 #include "eval.h"
 #include "values.h"
 #include "ddb_text.h"
+#include "tables.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -19,8 +20,18 @@ static ddb_obj *as_column(const ddb_obj *o)
 
 static int bi_table(eval_ctx *ctx, ddb_obj **a, int n, const char *const *labels, ddb_obj **out)
 {
+    if (n == 3 && a[0]->form == DDB_PAIR)       /* table(capacity:size, names, types) */
+        return table_typed(ctx, a, out);
     int64_t rows = -1;
     for (int i = 0; i < n; i++) {
+        if (a[i]->form == DDB_SCALAR && a[i]->type != DDB_VOID) {  /* a 1-row column */
+            ddb_obj *v = col_copy(a[i]);
+            if (!v)
+                return ctx_oom(ctx);
+            v->form = DDB_VECTOR;
+            ddb_obj_unref(a[i]);
+            a[i] = v;
+        }
         if (!obj_is_vectorlike(a[i]) || a[i]->type >= DDB_ARRAY_BASE + 64)
             return ctx_error(ctx, "The arguments of table must be vectors");
         if (rows >= 0 && a[i]->rows != rows)
@@ -440,6 +451,9 @@ static int cast_cell(eval_ctx *ctx, const ddb_obj *x, int64_t i, ddb_obj *r, int
         cell_put_null(r, j);
     return 0;
 }
+
+static int cast_to(eval_ctx *ctx, const ddb_obj *x, int to, ddb_obj **out);
+int value_cast(eval_ctx *ctx, const ddb_obj *x, int to, ddb_obj **out) { return cast_to(ctx, x, to, out); }
 
 static int cast_to(eval_ctx *ctx, const ddb_obj *x, int to, ddb_obj **out)
 {

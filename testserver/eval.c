@@ -2,6 +2,7 @@
 #include "eval.h"
 #include "values.h"
 #include "ddb_text.h"
+#include "tables.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -101,7 +102,11 @@ static void quote_call(eval_ctx *ctx, const node *n)
 
 static int lookup_var(eval_ctx *ctx, const node *n, ddb_obj **out)
 {
-    ddb_obj *v = ctx->locals ? vars_get(ctx->locals, n->name) : vars_get(&ctx->sess->vars, n->name);
+    ddb_obj *v = ctx->columns ? vars_get(ctx->columns, n->name) : NULL;
+    if (!v)
+        v = ctx->locals ? vars_get(ctx->locals, n->name) : vars_get(&ctx->sess->vars, n->name);
+    if (!v && (*out = tables_shared_handle(n->name)))   /* share t as name */
+        return 0;
     if (!v) {
         /* data type constants (INT, DOUBLE, ...) as in dict(INT, DOUBLE): the type id */
         int t = ddb_type_from_name(n->name);
@@ -112,6 +117,8 @@ static int lookup_var(eval_ctx *ctx, const node *n, ddb_obj **out)
             *out = ddb_int_new(DDB_INT, t);
             return *out ? 0 : ctx_oom(ctx);
         }
+        if (dfs_constant(n->name, out) == 0)      /* VALUE, RANGE, HASH, SHARED, ... */
+            return *out ? 0 : ctx_oom(ctx);
         return unknown_token(ctx, n);
     }
     *out = ddb_obj_ref(v);
@@ -214,7 +221,51 @@ int call_named(eval_ctx *ctx, const char *name, ddb_obj **args, int nargs,
     if ((b->flags & BI_ADMIN) && !ctx->sess->is_admin)
         return ctx_error(ctx, "Only administrators can execute function %s", name);
     static const char *const none[MAX_ARGS];
+    if (!(b->flags & BI_TABLES) && tables_resolve_args(ctx, args, nargs))
+        return -1;
     return b->fn(ctx, args, nargs, labels ? labels : none, out);
+}
+
+/* The body of a lambda callee (def(a){...} or def(a){...}{bound}), else NULL. */
+static const node *lambda_of(const node *callee)
+{
+    const node *f = callee->kind == N_PARTIAL ? callee->a : callee;
+    return f->kind == N_DEF ? f : NULL;
+}
+
+/* A named function, or a lambda called in place (the Java writers' upsert script). */
+static int call_callee(eval_ctx *ctx, const node *callee, const char *name, ddb_obj **args, int nargs,
+                       const char *const *labels, ddb_obj **out)
+{
+    const node *lam = lambda_of(callee);
+    if (!lam)
+        return call_named(ctx, name, args, nargs, labels, out);
+    *out = NULL;
+    return call_user(ctx, name, lam, args, nargs, out);
+}
+
+/* f{t,,x}(data): call arguments fill the empty slots of the partial application
+ * first (in order); the rest follow the bound ones. */
+static void fill_slots(const node *callee, ddb_obj **vals, const char **labels, int nb, int *nargs)
+{
+    if (callee->kind != N_PARTIAL)
+        return;
+    int next = nb;
+    for (int i = 0; i < nb && next < *nargs; i++) {
+        const node *k = callee->kids[i];
+        if (k->kind != N_CONST || k->op != NODE_SLOT)
+            continue;
+        ddb_obj_unref(vals[i]);
+        vals[i] = vals[next];
+        labels[i] = labels[next];
+        next++;
+    }
+    int moved = next - nb;
+    for (int j = nb; j + moved < *nargs; j++) {
+        vals[j] = vals[j + moved];
+        labels[j] = labels[j + moved];
+    }
+    *nargs -= moved;
 }
 
 /* Resolves a callee node (N_VAR or N_PARTIAL) into a name plus bound arguments. */
@@ -222,11 +273,11 @@ static int bind_callee(eval_ctx *ctx, node *callee, const char **name, ddb_obj *
                        const char **labels, int *nbound)
 {
     *nbound = 0;
-    if (callee->kind == N_VAR) {
-        *name = callee->name;
+    if (callee->kind == N_VAR || callee->kind == N_DEF) {
+        *name = callee->kind == N_DEF ? "lambda" : callee->name;
         return 0;
     }
-    *name = callee->a->name;
+    *name = callee->a->kind == N_DEF ? "lambda" : callee->a->name;
     if (eval_list(ctx, callee, vals, labels, 0))
         return -1;
     *nbound = callee->nkids;
@@ -309,7 +360,8 @@ static int eval_call(eval_ctx *ctx, node *n, ddb_obj **out)
         return -1;
     }
     int nargs = nb + n->nkids;
-    int rc = call_named(ctx, name, vals, nargs, labels, out);
+    fill_slots(n->a, vals, labels, nb, &nargs);
+    int rc = call_callee(ctx, n->a, name, vals, nargs, labels, out);
     unref_all(vals, nargs);
     if (rc)
         quote_call(ctx, n);
@@ -439,8 +491,12 @@ static int eval_index(eval_ctx *ctx, node *n, ddb_obj **out)
         return ctx->err[0] ? -1 : ctx_error(ctx, "Cannot index nothing");
     }
     int rc;
-    if (a->form == DDB_TABLE)
+    if (tables_resolve_args(ctx, &a, 1))
+        rc = -1;
+    else if (a->form == DDB_TABLE)
         rc = index_table(ctx, a, b, out);
+    else if (a->form == DDB_DICTIONARY)
+        rc = dict_lookup(ctx, a, b, out);
     else if (!obj_is_vectorlike(a) || !type_is_integer(b->type) ||
              (b->form != DDB_SCALAR && !obj_is_vectorlike(b)))
         rc = ctx_error(ctx, "Unsupported index: %s[%s]", ddb_form_name(a->form), ddb_type_name(b->type));
@@ -550,6 +606,8 @@ static int eval_node(eval_ctx *ctx, node *n, ddb_obj **out)
         ddb_obj_unref(a);
         return rc;
     case N_DEF: {
+        if (!n->name)
+            return ctx_error(ctx, "ddbmini can only call a lambda in place: (def(x){...})(args)");
         node *copy = node_clone(n);
         if (!copy || session_def(ctx->sess, n->name, copy))
             return ctx_oom(ctx);
@@ -573,6 +631,8 @@ static int eval_node(eval_ctx *ctx, node *n, ddb_obj **out)
     }
     case N_BLOCK:
         return eval_block_node(ctx, n, out);
+    case N_SQL:
+        return sql_eval(ctx, n, out);
     }
     return ctx_error(ctx, "Unsupported syntax");
 }
@@ -587,12 +647,16 @@ int eval_block(eval_ctx *ctx, node *script, ddb_obj **out)
         *out = ctx->retval;
         ctx->retval = NULL;
     }
+    if (rc == 0 && *out && ctx->depth == 0 && tables_resolve_result(ctx, out))
+        rc = -1;    /* a shared/DFS table handle leaves as its rows */
     if (rc) {
         ddb_obj_unref(*out);
         *out = NULL;
     }
     return rc;
 }
+
+int eval_expr(eval_ctx *ctx, node *n, ddb_obj **out) { return eval_node(ctx, n, out); }
 
 int eval_script(eval_ctx *ctx, const char *text, size_t len, ddb_obj **out)
 {
@@ -622,17 +686,21 @@ int eval_function_request(eval_ctx *ctx, const char *callable, ddb_obj **args, i
     if (nargs > MAX_ARGS)
         ctx_error(ctx, "Too many arguments");
     else if (bind_callee(ctx, callee, &name, vals, labels, &nb) == 0) {
-        if (nb + nargs > MAX_ARGS)
+        if (nb + nargs > MAX_ARGS) {
             ctx_error(ctx, "Too many arguments");
-        else {
+            unref_all(vals, nb);
+        } else {
             for (int i = 0; i < nargs; i++)
                 vals[nb + i] = ddb_obj_ref(args[i]);
-            rc = call_named(ctx, name, vals, nb + nargs, labels, out);
-            unref_all(vals + nb, nargs);
+            int total = nb + nargs;
+            fill_slots(callee, vals, labels, nb, &total);
+            rc = call_callee(ctx, callee, name, vals, total, labels, out);
+            unref_all(vals, total);
         }
-        unref_all(vals, nb);
     }
     node_free(callee);
+    if (rc == 0 && *out && tables_resolve_result(ctx, out))
+        rc = -1;
     return rc;
 }
 
@@ -677,7 +745,9 @@ int script_only_calls(const node *script, unsigned flags)
 
 const builtin *builtin_find(const char *name)
 {
-    const builtin *tables[] = {builtins_core, builtins_data, builtins_server};
+    /* the table built-ins come first: their count/sum replace the simpler ones */
+    const builtin *tables[] = {builtins_tables, builtins_dfs, builtins_core, builtins_data,
+                               builtins_server};
     for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
         for (const builtin *b = tables[t]; b->name; b++)
             if (!strcmp(b->name, name))

@@ -27,6 +27,7 @@ typedef struct eval_ctx {
     int returning;              /* a `return` is unwinding */
     ddb_obj *retval;
     int err_quoted;             /* the message already carries "expr => " */
+    var_list *columns;          /* inside select/exec: the table's columns by name */
     char err[1024];
 } eval_ctx;
 
@@ -34,8 +35,10 @@ enum {
     BI_ADMIN = 1,               /* only an administrator may call it */
     BI_NO_LOGIN = 2,            /* allowed before login with --require-login */
     BI_CONTROL = 4,             /* test hooks: exempt from faults and NotLeader */
-    BI_QUICK = 8                /* cost bounded by its arguments' size, never waits:
+    BI_QUICK = 8,               /* cost bounded by its arguments' size, never waits:
                                    may run on the loop thread (see quick.c) */
+    BI_TABLES = 16              /* takes shared/DFS table handles as they are (tables.h);
+                                   other built-ins get a snapshot copy */
 };
 
 typedef struct builtin {
@@ -48,7 +51,7 @@ typedef struct builtin {
 } builtin;
 
 const builtin *builtin_find(const char *name);
-extern const builtin builtins_core[], builtins_data[], builtins_server[];
+extern const builtin builtins_core[], builtins_data[], builtins_server[], builtins_tables[];
 
 int ctx_error(eval_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int ctx_oom(eval_ctx *ctx);
@@ -69,6 +72,13 @@ int call_named(eval_ctx *ctx, const char *name, ddb_obj **args, int nargs,
 /* 1 if every top-level statement is a call to a built-in with all `flags`
  * (used to let login/fault-control scripts through). */
 int script_only_calls(const node *script, unsigned flags);
+
+/* Evaluates one expression node (sql.c evaluates select items with it). */
+int eval_expr(eval_ctx *ctx, node *n, ddb_obj **out);
+/* Casts a scalar or vector to type `to` as the cast built-ins do (builtins_data.c). */
+int value_cast(eval_ctx *ctx, const ddb_obj *x, int to, ddb_obj **out);
+/* ---- select/exec (sql.c) ---- */
+int sql_eval(eval_ctx *ctx, node *n, ddb_obj **out);
 
 /* ---- operators (ops.c) ---- */
 int op_binary(eval_ctx *ctx, int op, const ddb_obj *a, const ddb_obj *b, ddb_obj **out);

@@ -4,6 +4,7 @@
  * lowers the element caps so one input stays fast. */
 #include "eval.h"
 #include "server.h"
+#include "tables.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         session_release_created(&s, s.request_no);
     }
     session_free(&s);
+    tables_reset();             /* shared tables and databases outlive sessions */
     ddb_buf_free(&msgs);
     free(text);
     return 0;

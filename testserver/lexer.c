@@ -315,7 +315,7 @@ static int lex_op(lexer *lx, int space)
             break;
         }
     if (!op[0]) {
-        if (s[0] == 0 || !strchr("+-*/%<>!=:,()[]{}", s[0]))   /* strchr matches the NUL */
+        if (s[0] == 0 || !strchr("+-*/%<>!=:,()[]{}.", s[0]))   /* strchr matches the NUL */
             return fail(lx, "Cannot recognize the token", start, 1);
         op[0] = s[0];
     }
@@ -335,6 +335,10 @@ static int lex_ident(lexer *lx, int space)
 {
     size_t start = lx->pos;
     while (lx->pos < lx->len && (isalnum((unsigned char)lx->s[lx->pos]) || lx->s[lx->pos] == '_'))
+        lx->pos++;
+    /* append!, upsert!: a trailing `!` belongs to the name unless it starts `!=` */
+    if (lx->pos < lx->len && lx->s[lx->pos] == '!' &&
+        !(lx->pos + 1 < lx->len && lx->s[lx->pos + 1] == '='))
         lx->pos++;
     size_t n = lx->pos - start;
     if ((n == 4 && !memcmp(lx->s + start, "true", 4)) || (n == 5 && !memcmp(lx->s + start, "false", 5))) {

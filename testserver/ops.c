@@ -213,8 +213,10 @@ static int make_pair(eval_ctx *ctx, const ddb_obj *a, const ddb_obj *b, ddb_obj 
 static int make_range(eval_ctx *ctx, const ddb_obj *a, const ddb_obj *b, ddb_obj **out)
 {
     int na, nb;
-    if (a->form != DDB_SCALAR || b->form != DDB_SCALAR || !type_is_integer(a->type) ||
-        !type_is_integer(b->type))
+    /* 2024.01.01..2024.01.03: a range of one temporal type counts in its unit */
+    int temporal = a->type == b->type && (type_is_temporal(a->type) || a->type == DDB_MONTH);
+    if (a->form != DDB_SCALAR || b->form != DDB_SCALAR ||
+        (!temporal && (!type_is_integer(a->type) || !type_is_integer(b->type))))
         return ctx_error(ctx, "The operands of .. must be integer scalars");
     int64_t lo = cell_i64(a, 0, &na), hi = cell_i64(b, 0, &nb);
     if (na || nb)
@@ -223,12 +225,12 @@ static int make_range(eval_ctx *ctx, const ddb_obj *a, const ddb_obj *b, ddb_obj
     int64_t n = span >= (uint64_t)MAX_RANGE ? MAX_RANGE + 1 : (int64_t)span + 1;
     if (n > MAX_RANGE)
         return ctx_error(ctx, "The range %lld..%lld is too large", (long long)lo, (long long)hi);
-    int type = a->type == DDB_LONG || b->type == DDB_LONG ? DDB_LONG : DDB_INT;
+    int type = temporal ? a->type : a->type == DDB_LONG || b->type == DDB_LONG ? DDB_LONG : DDB_INT;
     ddb_obj *v = ddb_vector_new(type, n);
     if (!v)
         return ctx_oom(ctx);
     int64_t step = hi >= lo ? 1 : -1;
-    if (type == DDB_INT) {
+    if (!type_is_int64(type)) {
         int32_t *d = v->data;
         for (int64_t i = 0; i < n; i++)
             d[i] = (int32_t)(lo + step * i);

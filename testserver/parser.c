@@ -18,10 +18,14 @@ typedef struct parser {
     size_t errlen;
     int failed;
     int depth;                  /* recursion through brackets, unary operators, blocks */
+    int sql;                    /* inside select/exec: `*` is a column wildcard */
 } parser;
 
 static node *parse_expr(parser *p);
 static node *parse_statement(parser *p);
+static node *parse_sql(parser *p);
+static node *parse_def(parser *p);
+static node *parse_sql_statement(parser *p);
 
 void node_free(node *n)
 {
@@ -240,7 +244,38 @@ static int parse_args(parser *p, node *n, const char *close)
     }
     for (;;) {
         token *start = peek(p);
-        node *arg = parse_expr(p);
+        node *arg;
+        if (close[0] == '}' && (is_op(start, ",") || is_op(start, "}"))) {
+            /* f{t,,x}: an empty slot; f{t, }: a trailing comma */
+            if (is_op(start, "}") && n->nkids > 0) {
+                advance(p);
+                return 0;
+            }
+            if (!(arg = new_node(p, N_CONST, start)) || !(arg->value = ddb_void_new(1))) {
+                node_free(arg);
+                error_at(p, start, "Out of memory near");
+                return -1;
+            }
+            arg->op = NODE_SLOT;
+            arg = finish(p, arg);
+        } else if (start->kind == T_IDENT && is_op(peek_at(p, 1), "=") && close[0] != ']') {
+            advance(p);             /* name=value: a named argument */
+            advance(p);
+            node *named = new_node(p, N_AS, start);
+            /* the name keeps a leading '=' so a built-in's labels tell it from `as` */
+            size_t len = strlen(start->text);
+            if (named && (named->name = malloc(len + 2))) {
+                named->name[0] = '=';
+                memcpy(named->name + 1, start->text, len + 1);
+            }
+            if (!named || !named->name || !(named->a = parse_expr(p))) {
+                node_free(named);
+                return -1;
+            }
+            named->op = NODE_NAMED;
+            arg = finish(p, named);
+        } else
+            arg = parse_expr(p);
         if (!arg)
             return -1;
         if (is_word(peek(p), "as")) {
@@ -274,6 +309,25 @@ static node *parse_primary(parser *p)
     token *t = peek(p);
     if (t->kind == T_CONST)
         return parse_literal(p);
+    if (is_word(t, "select") || is_word(t, "exec"))
+        return parse_sql(p);
+    if (is_word(t, "def") && is_op(peek_at(p, 1), "(")) {
+        if (++p->depth > MAX_TREE_HEIGHT)
+            return error_at(p, t, "The expression is nested too deeply near");
+        node *n = parse_def(p);
+        p->depth--;
+        return n;
+    }
+    if (p->sql && is_op(t, "*") && (is_op(peek_at(p, 1), ")") || is_word(peek_at(p, 1), "from") ||
+                                    is_op(peek_at(p, 1), ","))) {
+        advance(p);                 /* select * / count(*) */
+        node *n = new_node(p, N_VAR, t);
+        if (n && !(n->name = strdup("*"))) {
+            node_free(n);
+            return NULL;
+        }
+        return finish(p, n);
+    }
     if (t->kind == T_IDENT) {
         if (is_word(t, "NULL")) {
             advance(p);
@@ -327,6 +381,49 @@ static node *parse_primary(parser *p)
     return error_at(p, t, "Cannot recognize the token");
 }
 
+/* obj.f(args) is f(obj, args); t.col is t["col"]. */
+static node *parse_member(parser *p, token *start, node *obj)
+{
+    advance(p);
+    token *name = advance(p);
+    int call = is_op(peek(p), "(") && !peek(p)->space_before;
+    node *m = new_node(p, call ? N_CALL : N_INDEX, start);
+    node *k = new_node(p, call ? N_VAR : N_CONST, name);
+    if (!m || !k) {
+        node_free(m);
+        node_free(k);
+        node_free(obj);
+        return NULL;
+    }
+    if (call) {
+        if (!(k->name = strdup(name->text))) {
+            node_free(m);
+            node_free(k);
+            node_free(obj);
+            return NULL;
+        }
+        m->a = finish(p, k);
+        if (add_kid(p, m, obj)) {           /* add_kid frees obj on failure */
+            node_free(m);
+            return NULL;
+        }
+        advance(p);
+        if (parse_args(p, m, ")")) {
+            node_free(m);
+            return NULL;
+        }
+        return finish(p, m);
+    }
+    m->a = obj;
+    m->b = k;
+    if (!(k->value = ddb_string_new(DDB_STRING, name->text, strlen(name->text)))) {
+        node_free(m);
+        return error_at(p, name, "Out of memory near");
+    }
+    finish(p, k);
+    return finish(p, m);
+}
+
 static node *parse_postfix(parser *p)
 {
     token *start = peek(p);
@@ -338,15 +435,18 @@ static node *parse_postfix(parser *p)
         if (is_op(t, "(") && !t->space_before) {
             kind = N_CALL;
             close = ")";
-        } else if (is_op(t, "{") && n->kind == N_VAR) {
+        } else if (is_op(t, "{") && (n->kind == N_VAR || n->kind == N_DEF)) {
             kind = N_PARTIAL;
             close = "}";
         } else if (is_op(t, "[") && !t->space_before) {
             kind = N_INDEX;
             close = "]";
+        } else if (is_op(t, ".") && peek_at(p, 1)->kind == T_IDENT) {
+            n = parse_member(p, start, n);      /* t.col, db.createTable(...) */
+            continue;
         } else
             break;
-        if (kind == N_CALL && n->kind != N_VAR && n->kind != N_PARTIAL) {
+        if (kind == N_CALL && n->kind != N_VAR && n->kind != N_PARTIAL && n->kind != N_DEF) {
             node_free(n);
             return error_at(p, t, "Cannot recognize the token");
         }
@@ -433,6 +533,8 @@ static node *parse_level(parser *p, int level)
     node *lhs = parse_level(p, level + 1);
     while (lhs) {
         const binop *b = binop_of(peek(p));
+        if (!b && p->sql && is_op(peek(p), "="))    /* where a = 1: SQL's equality */
+            b = &BINOPS[3];
         if (!b || b->level != level)
             break;
         advance(p);
@@ -512,14 +614,17 @@ static node *parse_body(parser *p)
 static node *parse_def(parser *p)
 {
     token *t = advance(p);
-    if (peek(p)->kind != T_IDENT)
+    int anonymous = is_op(peek(p), "(");      /* def(a, b){...}: a lambda (no name) */
+    if (!anonymous && peek(p)->kind != T_IDENT)
         return error_at(p, peek(p), "Expecting a function name instead of");
     node *n = new_node(p, N_DEF, t);
-    if (!n || !(n->name = strdup(advance(p)->text)) || expect(p, "(")) {
+    if (!n || (!anonymous && !(n->name = strdup(advance(p)->text))) || expect(p, "(")) {
         node_free(n);
         return NULL;
     }
     while (!is_op(peek(p), ")")) {
+        if (is_word(peek(p), "mutable") && peek_at(p, 1)->kind == T_IDENT)
+            advance(p);                 /* def f(mutable t): t may change in place */
         if (peek(p)->kind != T_IDENT) {
             node_free(n);
             return error_at(p, peek(p), "Expecting a parameter name instead of");
@@ -592,6 +697,9 @@ static node *parse_statement(parser *p)
             p->pos = save;
         return finish(p, n);
     }
+    if ((is_word(t, "share") && peek_at(p, 1)->kind == T_IDENT) ||
+        (is_word(t, "insert") && is_word(peek_at(p, 1), "into")))
+        return parse_sql_statement(p);
     if (is_op(t, "{")) {
         if (++p->depth > MAX_TREE_HEIGHT)
             return error_at(p, t, "The statement is nested too deeply near");
@@ -654,9 +762,9 @@ node *parse_callable(const char *src, size_t len, char *err, size_t errlen)
     if (setup(&p, src, len, err, errlen))
         return NULL;
     node *n = NULL;
-    if (peek(&p)->kind == T_IDENT) {
+    if (peek(&p)->kind == T_IDENT || is_op(peek(&p), "(")) {   /* name, name{..}, (def(..){..}){..} */
         n = parse_postfix(&p);
-        if (n && (n->kind != N_VAR && n->kind != N_PARTIAL)) {
+        if (n && (n->kind != N_VAR && n->kind != N_PARTIAL && n->kind != N_DEF)) {
             node_free(n);
             n = NULL;
         }
@@ -669,3 +777,5 @@ node *parse_callable(const char *src, size_t len, char *err, size_t errlen)
     token_list_free(&p.tl);
     return n;
 }
+
+#include "parser_sql.inc"

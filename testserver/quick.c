@@ -11,6 +11,7 @@
 #include "server.h"
 #include "eval.h"
 #include "values.h"
+#include "tables.h"
 
 #include <string.h>
 
@@ -51,8 +52,14 @@ static int quick_node(session *s, const node *n)
         return 1;               /* a literal: bounded by the script's length */
     case N_VAR: {
         const ddb_obj *v = vars_get(&s->vars, n->name);
-        return !v || small_value(v);
+        if (v)
+            return small_value(v);
+        ddb_obj *shared = tables_shared_handle(n->name);   /* any size: the pool */
+        ddb_obj_unref(shared);
+        return shared == NULL;
     }
+    case N_SQL:
+        return 0;               /* scans a table of any size */
     case N_DEF:
         return 1;               /* defining copies the body; calls are what may last */
     case N_ASSIGN:

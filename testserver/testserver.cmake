@@ -16,6 +16,10 @@ set(DDBMINI_CORE_SOURCES
   ${DDBMINI_DIR}/builtins_core.c
   ${DDBMINI_DIR}/builtins_data.c
   ${DDBMINI_DIR}/builtins_server.c
+  ${DDBMINI_DIR}/tables.c
+  ${DDBMINI_DIR}/builtins_tables.c
+  ${DDBMINI_DIR}/dfs.c
+  ${DDBMINI_DIR}/sql.c
 )
 add_executable(ddbmini ${DDBMINI_DIR}/main.c ${DDBMINI_DIR}/server.c ${DDBMINI_CORE_SOURCES})
 target_include_directories(ddbmini PRIVATE ${DDBMINI_DIR})
@@ -30,7 +34,7 @@ target_link_libraries(mini_client PUBLIC ddbcodec)
 add_library(ddbmini_harness STATIC ${CMAKE_SOURCE_DIR}/tests/ddbmini_harness.c)
 target_link_libraries(ddbmini_harness PUBLIC mini_client ddbtext)
 
-foreach(t script protocol faults load)
+foreach(t script protocol faults load tables)
   add_executable(test_ddbmini_${t} ${CMAKE_SOURCE_DIR}/tests/test_ddbmini_${t}.c)
   target_link_libraries(test_ddbmini_${t} PRIVATE ddbmini_harness Threads::Threads)
   add_test(NAME ddbmini_${t} COMMAND test_ddbmini_${t} $<TARGET_FILE:ddbmini>)
