@@ -185,6 +185,26 @@ local LOCATIONS = [==[
       ngx.say(require("json").encode({ all = all, short = short, sum = fs[1]:result() + fs[2]:result(),
         ms = (ddb.now() - t0) * 1000, null_is_shared = ddb.null ~= nil }))
     } }
+    location = /safe { content_by_lua_block {
+      local safe = require "dolphindb.safe"          -- wraps dolphindb.ngx in here
+      local errors = require "dolphindb.errors"
+      local raising = require("handler").pool
+      local pool = safe.DBConnectionPool("127.0.0.1", raising.port, 1)
+      local out = { flavour = safe._raising == require "dolphindb.ngx" }
+      out.v = pool:run("1+2")
+      local v, err = pool:run("nosuchfunction(1)")
+      out.v_nil, out.kind, out.is_error = v == nil, err.kind, errors.is_error(err)
+      local rok, rerr = pcall(raising.run, raising, "nosuchfunction(1)")
+      out.same = not rok and getmetatable(rerr) == getmetatable(err) and rerr.kind == err.kind
+        and rerr.server_error == err.server_error
+      local f = pool:runTaskAsync("sleep(2000); 1")
+      local fv, ferr = f:result(0.05)
+      out.f_nil, out.timeout = fv == nil, safe.is_timeout(ferr)
+      f:cancel()
+      out.mok, out.misuse = pcall(pool.run, pool, { "1", bogus = 1 })
+      pool:shutDown()
+      ngx.say(require("json").encode(out))
+    } }
     location = /inspect { content_by_lua_block {
       local pool = require("handler").pool
       local ids = pool:getSessionId()
@@ -345,6 +365,22 @@ describe("dolphindb in nginx workers", function()
     assert.are.equal(3, r.sum)
     assert.is_true(r.ms >= 100 and r.ms < 400, "helpers took " .. r.ms .. " ms")
     assert.is_true(r.null_is_shared)
+  end)
+
+  it("require 'dolphindb.safe' wraps the nginx flavour: nil, err for failures, misuse raises", function()
+    local status, body = ng:get("/safe")
+    assert.are.equal(200, status, body)
+    local r = decode(body)
+    assert.is_true(r.flavour)
+    assert.are.equal(3, r.v)
+    assert.is_true(r.v_nil)
+    assert.are.equal("server", r.kind)
+    assert.is_true(r.is_error)
+    assert.is_true(r.same)              -- the raising flavour's very error value
+    assert.is_true(r.f_nil)
+    assert.is_true(r.timeout)
+    assert.is_false(r.mok)
+    assert.matches("dolphindb: run: unknown option 'bogus'", r.misuse, 1, true)
   end)
 
   it("getSessionId and stats", function()

@@ -84,7 +84,7 @@ describe("ddb.spawn", function()
 
   it("runs a function as a coroutine and keeps all its results", function()
     local h = ddb.spawn(function(a, b) return a + b, nil, "x" end, 2, 3)
-    assert.is_false(h:done())
+    assert.is_true(h:done())                    -- it never waited: done inside spawn
     local r1, r2, r3 = h:result()
     assert.are.equal(5, r1)
     assert.is_nil(r2)
@@ -93,12 +93,40 @@ describe("ddb.spawn", function()
     assert.is_nil(h:error())
   end)
 
-  it("starts coroutines at the next turn, in spawn order", function()
+  it("starts coroutines at once, in spawn order, up to their first wait", function()
     local order = {}
-    for i = 1, 5 do ddb.spawn(function() order[#order + 1] = i end) end
-    assert.are.same({}, order)
+    for i = 1, 5 do
+      ddb.spawn(function() order[#order + 1] = i; ddb.sleep(0); order[#order + 1] = -i end)
+    end
+    assert.are.same({ 1, 2, 3, 4, 5 }, order)    -- ran inside spawn, as ngx.thread.spawn
     ddb.loop()
-    assert.are.same({ 1, 2, 3, 4, 5 }, order)
+    assert.are.same({ 1, 2, 3, 4, 5, -1, -2, -3, -4, -5 }, order)
+  end)
+
+  it("finishes a coroutine that never waits inside spawn", function()
+    local h = ddb.spawn(function(a, b) return a + b end, 1, 2)
+    assert.is_true(h:done())
+    assert.are.equal(3, h:result(0))
+  end)
+
+  it("runs a coroutine spawned by a coroutine at once as well", function()
+    local order = {}
+    ddb.spawn(function()
+      order[#order + 1] = "parent"
+      ddb.spawn(function() order[#order + 1] = "child"; ddb.sleep(0); order[#order + 1] = "child2" end)
+      order[#order + 1] = "parent2"
+    end)
+    assert.are.same({ "parent", "child", "parent2" }, order)
+    ddb.loop()
+    assert.are.same({ "parent", "child", "parent2", "child2" }, order)
+  end)
+
+  it("reports an error raised before the first wait at spawn time", function()
+    local h
+    local text = capture_stderr(function() h = ddb.spawn(function() error("early") end) end)
+    assert.is_true(h:done())
+    assert.truthy(text:find("dolphindb: error in coroutine #%d+: .*early\nstack traceback:"))
+    assert.truthy(tostring(h:error()):find("early", 1, true))
   end)
 
   it("rejects what cannot be called", function()
@@ -385,5 +413,60 @@ describe("waits from where a coroutine cannot yield (issue 12 §6)", function()
     assert.is_true(h:wait(2))
     assert.is_true(other:wait(2))
     assert.are.equal(0, sched.stats().parked)
+  end)
+end)
+
+-- Under plain luajit nothing runs the loop after the main chunk: what was left must
+-- show up on stderr at exit (a finalizer at lua_close), not vanish with status 0.
+describe("spawned work left at exit (plain luajit, a child process)", function()
+  local function run_child(code)
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write(code)
+    f:close()
+    local p = assert(io.popen("luajit " .. path .. " 2>&1; echo \"rc=$?\""))
+    local out = p:read("*a")
+    p:close()
+    os.remove(path)
+    return out
+  end
+
+  it("names the coroutines that never finished and where they wait", function()
+    local out = run_child([[
+local ddb = require "dolphindb"
+ddb.spawn(function() io.write("started\n"); io.flush(); ddb.sleep(60) end)
+local function worker() ddb.sleep(60) end
+ddb.spawn(worker)
+ddb.spawn(function() end)                      -- finished inside spawn: not reported
+]])
+    assert.truthy(out:find("^started\n"), out)
+    assert.truthy(out:find("dolphindb: 2 spawned coroutine(s) never finished (call ddb.loop()", 1, true), out)
+    assert.truthy(out:find("coroutine #%d+: waiting\nstack traceback:.-in function 'sleep'.-:2: in function"), out)
+    assert.truthy(out:find("coroutine #2: waiting\nstack traceback:.-:3: in function"), out)
+    assert.truthy(out:find("rc=0\n$"), out)  -- the status luajit decides (docs/API.md)
+  end)
+
+  it("shows an error nobody retrieved, with its traceback, at once and at exit", function()
+    local out = run_child([[
+local ddb = require "dolphindb"
+local function fails() error("spawned failure") end
+ddb.spawn(fails)
+ddb.spawn(function() error("retrieved") end):error()
+]])
+    local _, n = out:gsub("spawned failure", "")
+    assert.are.equal(2, n, out)                 -- at spawn time and again at exit
+    assert.truthy(out:find("dolphindb: error in coroutine #1: .-spawned failure\nstack traceback:"), out)
+    assert.truthy(out:find("dolphindb: 1 spawned coroutine(s) failed and nobody retrieved the error:", 1, true), out)
+    assert.truthy(out:find("coroutine #1: [^\n]*:2: spawned failure\nstack traceback:", 1), out)
+    assert.is_nil(out:find("never finished", 1, true), out)
+  end)
+
+  it("says nothing when ddb.loop() ran everything", function()
+    local out = run_child([[
+local ddb = require "dolphindb"
+ddb.spawn(function() ddb.sleep(0.01) end)
+ddb.loop()
+]])
+    assert.are.equal("rc=0\n", out)
   end)
 end)

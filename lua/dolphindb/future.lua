@@ -30,7 +30,7 @@ local function run_callbacks(f)
   local callbacks = f._callbacks
   if not callbacks then return end
   f._callbacks = nil
-  for i = 1, #callbacks do sched.spawn(callbacks[i], f) end
+  for i = 1, #callbacks do sched.spawn_later(callbacks[i], f) end
 end
 
 local function settle(f, ok, value)
@@ -125,7 +125,7 @@ function Future:add_done_callback(fn)
     error("dolphindb: add_done_callback expects a function, got " .. t, 2)
   end
   if self._done then
-    sched.spawn(fn, self)
+    sched.spawn_later(fn, self)
   else
     local callbacks = self._callbacks or {}
     callbacks[#callbacks + 1] = fn

@@ -13,7 +13,8 @@
 --     resuming the spawned coroutines on the way. So pool:run() works everywhere.
 --
 -- Public API (re-exported by `dolphindb`):
---   ddb.spawn(fn, ...) -> handle   fn(...) starts at the next turn; handle:done(),
+--   ddb.spawn(fn, ...) -> handle   fn(...) starts at once and runs up to its first
+--                                  wait (as ngx.thread.spawn); handle:done(),
 --                                  handle:result([timeout]) (values or raises the
 --                                  error), handle:error(), handle:traceback(),
 --                                  handle:wait([timeout]) -> true when done
@@ -24,8 +25,10 @@
 --   ddb.wait(list[, timeout])      -> done, pending (lists of handles / futures)
 --   ddb.now()                      monotonic seconds
 -- A spawned coroutine's error is reported on stderr with its traceback at once and
--- kept in its handle; the others go on. Under plain luajit nothing runs a spawned
--- coroutine until something waits (ddb.loop/wait/sleep, pool:run, future:result).
+-- kept in its handle; the others go on. Under plain luajit a spawned coroutine goes
+-- on after its first wait only while something waits (ddb.loop/wait/sleep, pool:run,
+-- future:result); at exit (lua_close) a finalizer reports on stderr the spawned
+-- coroutines that never finished and the errors nobody retrieved.
 --
 -- Waitables (spawn handles, futures) share one protocol: a table with `_done` (boolean)
 -- and `_waiters` (list, created when the first waiter comes); M.signal(obj) completes
@@ -74,6 +77,7 @@ local loop_waiters = {}     -- spawned coroutines parked in ddb.loop()
 local driver_timers = 0     -- deadline timers of drive(): the driving thread's own wait,
                             -- which a ddb.loop() in a coroutine must not wait for
 local ready_buf = {}        -- filled by core.run_once
+local failed = setmetatable({}, { __mode = "k" })   -- handle -> true: its error unretrieved
 
 -- Run queue: coroutines to resume (with one value) at the next turn, in slots
 -- runq_head..runq_tail. Free slots hold false, never nil: LuaJIT inserts a key even
@@ -149,6 +153,7 @@ local function finish(co, ok, ...)
     h._traceback = traceback(co, tostring(err))
     h._unretrieved = true
     unretrieved = unretrieved + 1
+    failed[h] = true
     if h.is_main then
       report("ddblua: " .. h._traceback)
     else
@@ -187,7 +192,9 @@ local function resume(co, h, value)
 end
 
 local spawned_count = 0
-local function spawn(fn, is_main, ...)
+-- how: "main" (ddblua's script) and "later" start at the next turn, "now" at once.
+local function spawn(fn, how, ...)
+  local is_main = how == "main"
   if type(fn) ~= "function" then          -- a callable table
     local callable = fn
     fn = function(...) return callable(...) end
@@ -209,7 +216,11 @@ local function spawn(fn, is_main, ...)
   }, Handle)
   managed[co] = h
   live = live + 1
-  enqueue(co, nil)
+  if how == "now" then
+    resume(co, h, nil)
+  else
+    enqueue(co, nil)
+  end
   return h
 end
 
@@ -439,10 +450,19 @@ local function check_callable(fn, what)
   error(("dolphindb: %s expects a function, got %s"):format(what, t), 3)
 end
 
--- ddb.spawn(fn, ...) -> handle. fn(...) runs as a coroutine at the next turn.
+-- ddb.spawn(fn, ...) -> handle. fn(...) runs as a coroutine, at once up to its first
+-- wait.
 function M.spawn(fn, ...)
   check_callable(fn, "spawn")
-  return spawn(fn, false, ...)
+  -- eager start: it runs now up to its first wait, as ngx.thread.spawn does, so work
+  -- spawned without a ddb.loop() at least begins (and shows up: see at_exit below)
+  return spawn(fn, "now", ...)
+end
+
+-- fn(...) as a coroutine started at the next turn (future done-callbacks: they run
+-- after the completion that triggered them, never inside it).
+function M.spawn_later(fn, ...)
+  return spawn(fn, "later", ...)
 end
 
 -- ddb.sleep(seconds): parks a spawned coroutine, or drives the loop elsewhere.
@@ -585,6 +605,7 @@ function Handle:_retrieve()
   if self._unretrieved then
     self._unretrieved = false
     unretrieved = unretrieved - 1
+    failed[self] = nil
   end
 end
 
@@ -599,7 +620,8 @@ end
 -- ddblua's entry point: runs `fn(...)` as the first coroutine, then the loop until
 -- everything is finished. Returns the process exit status.
 function M.host_main(fn, ...)
-  local main = spawn(fn, true, ...)
+  M._hosted = true             -- ddblua reports and sets the exit status itself
+  local main = spawn(fn, "main", ...)
   local ok, err = xpcall(M.loop, traceback)
   if not ok then
     report("ddblua: " .. tostring(err))
@@ -616,6 +638,50 @@ function M.host_main(fn, ...)
   end
   return 0
 end
+
+-- ---- at exit -------------------------------------------------------------------
+
+-- Under plain luajit nothing runs the loop after the main chunk: spawned coroutines
+-- parked on a wait would end silently, and so would the process with status 0. The
+-- finalizer of a sentinel runs at lua_close (luajit's normal exit, also after an
+-- error in the main chunk; not after os.exit without `close`) and writes to stderr
+-- the coroutines that never finished, with where each one is parked, and the errors
+-- nobody retrieved. It cannot change the exit status: see docs/API.md "spawn".
+local function by_id(a, b) return a.id < b.id end
+
+local function exit_report()
+  if M._hosted then return end
+  local out = {}
+  if live > 0 then
+    local hs = {}
+    for co, h in pairs(managed) do hs[#hs + 1] = h; h._co_at_exit = co end
+    table.sort(hs, by_id)
+    out[#out + 1] = ("dolphindb: %d spawned coroutine(s) never finished (call ddb.loop() "
+      .. "before the script ends, or run it with ddblua)"):format(live)
+    for i = 1, #hs do
+      local h = hs[i]
+      if h._args ~= nil then
+        out[#out + 1] = ("  %s: never started"):format(handle_name(h))
+      else
+        out[#out + 1] = traceback(h._co_at_exit, ("  %s: waiting"):format(handle_name(h)))
+      end
+    end
+  end
+  if unretrieved > 0 then
+    local hs = {}
+    for h in pairs(failed) do hs[#hs + 1] = h end
+    table.sort(hs, by_id)
+    out[#out + 1] = ("dolphindb: %d spawned coroutine(s) failed and nobody retrieved the "
+      .. "error:"):format(unretrieved)
+    for i = 1, #hs do
+      out[#out + 1] = ("  %s: %s"):format(handle_name(hs[i]), tostring(hs[i]._traceback))
+    end
+  end
+  if #out > 0 then report(table.concat(out, "\n")) end
+end
+
+M._exit_sentinel = newproxy(true)
+getmetatable(M._exit_sentinel).__gc = function() pcall(exit_report) end
 
 M.Handle = Handle
 return M
