@@ -20,7 +20,7 @@
  *     -- ARGS           further arguments for ddbmini (e.g. --threads 4)
  *
  * The client is one thread polling K blocking sockets, so it takes as little of the
- * machine's CPU as it can; requests are written by hand (PROTOCOL.md §1.2) the way
+ * machine's CPU as it can; requests are written by hand (docs/PROTOCOL.md §1.2) the way
  * the pool writes them (API2, clearMemory), responses are checked byte by byte.
  * ddbmini's CPU time is utime+stime of its process from /proc/PID/stat, read before
  * and after each measurement (all threads; 10 ms ticks, so keep N large). Not a

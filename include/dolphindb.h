@@ -300,6 +300,17 @@ ddb_pool *ddb_pool_new(struct uv_loop_s *loop, const ddb_pool_config *cfg,
 
 int ddb_pool_state(const ddb_pool *p);          /* DDB_POOL_* */
 const char *ddb_pool_state_name(int state);
+
+/* State hook: called once per change of ddb_pool_state() (OPENING -> OPEN or FAILED,
+ * -> SHUTDOWN, -> CLOSED), so a host waits for the open or the close without polling.
+ * It runs where the change happens: inside the loop's callbacks, and for SHUTDOWN
+ * inside ddb_pool_shutdown() / ddb_pool_free() themselves. Record the change and
+ * return: call no ddb_pool_* function from it but ddb_pool_state / ddb_pool_error.
+ * A change that happened before the hook was set is not replayed: read
+ * ddb_pool_state() after setting it (an open can fail inside ddb_pool_new). CLOSED is
+ * the last call; after it the pool may be freed. NULL removes the hook. */
+typedef void (*ddb_state_cb)(ddb_pool *pool, int state, void *ud);
+void ddb_pool_on_state(ddb_pool *p, ddb_state_cb cb, void *ud);
 /* The open failure (DDB_POOL_FAILED) or "" */
 const char *ddb_pool_error(const ddb_pool *p);
 

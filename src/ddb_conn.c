@@ -290,12 +290,21 @@ void ddb_conn_resume(ddb_conn *c)
         conn_broken(c, uv_strerror(rc));
 }
 
+static void on_read(ddb_conn *c, ssize_t nread, const uv_buf_t *buf);
+
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     ddb_sock *s = stream->data;
     ddb_conn *c = s->conn;
     if (!c || nread == 0)
         return;
+    ddb_pool *p = c->pool;
+    on_read(c, nread, buf);
+    ddb_pool_flush(p);          /* c may be reused by now: only the pool is touched */
+}
+
+static void on_read(ddb_conn *c, ssize_t nread, const uv_buf_t *buf)
+{
     if (nread < 0) {
         conn_broken(c, nread == UV_EOF ? "the server closed the connection"
                                        : uv_strerror((int)nread));

@@ -4,8 +4,9 @@
  *
  * Reference counting: the pool holds one reference on every task from enqueue until
  * its completion callback has run, plus one while the task is in the user-id table.
- * Completions are queued and delivered from a uv_idle callback ("pump"), so the
- * callback never runs inside a ddb_* call, only inside uv_run. */
+ * Completions are queued and delivered at the end of the read callback that completed
+ * them (ddb_pool_flush) or else from a uv_idle callback ("pump"), so the callback never
+ * runs inside a ddb_* call, only inside uv_run. */
 #include "ddb_pool.h"
 
 #include <math.h>
@@ -20,6 +21,16 @@ static void dispatch(ddb_pool *p);
 static void maybe_teardown(ddb_pool *p);
 static void close_all_conns(ddb_pool *p);
 static void start_shutdown(ddb_pool *p);
+
+/* Every state change goes through here so the host hears of it without polling. */
+static void set_state(ddb_pool *p, int state)
+{
+    if (p->state == state)
+        return;
+    p->state = state;
+    if (p->on_state)
+        p->on_state(p, state, p->state_ud);
+}
 
 int ddb_pool_is_stopping(const ddb_pool *p)
 {
@@ -201,6 +212,19 @@ static void deliver(ddb_pool *p)
     }
 }
 
+/* Called by a connection at the end of its read callback, which never runs inside a
+ * ddb_* call: hand over what that read completed now rather than from the pump on the
+ * next iteration. Then the pump (an active idle handle makes the loop poll with a zero
+ * timeout, one extra epoll_wait per task) stops unless something else needs it. */
+void ddb_pool_flush(ddb_pool *p)
+{
+    if (!p->dhead)
+        return;
+    deliver(p);
+    if (!p->dhead && !p->resume_pending && !ddb_pool_is_stopping(p))
+        uv_idle_stop(&p->pump);
+}
+
 void ddb_pool_resume_later(ddb_pool *p)
 {
     p->resume_pending = 1;
@@ -318,7 +342,7 @@ void ddb_pool_conn_ready(ddb_pool *p, ddb_conn *c)
     if (!c->open_counted) {
         c->open_counted = 1;
         if (--p->open_pending == 0 && p->state == DDB_POOL_OPENING)
-            p->state = DDB_POOL_OPEN;
+            set_state(p, DDB_POOL_OPEN);
     }
     if (ddb_pool_is_stopping(p)) {
         ddb_conn_close(c);
@@ -407,7 +431,7 @@ void ddb_pool_conn_dead(ddb_pool *p, ddb_conn *c)
 {
     if (p->state == DDB_POOL_OPENING && !c->open_counted) {
         snprintf(p->error, sizeof p->error, "cannot open the pool: %.480s", c->last_error);
-        p->state = DDB_POOL_FAILED;
+        set_state(p, DDB_POOL_FAILED);
         fail_queued(p, DDB_TASK_FAILED, p->error);
         start_shutdown(p);
         return;
@@ -424,9 +448,7 @@ void ddb_pool_handle_closed(ddb_pool *p)
 {
     p->live--;
     if (p->torn_down && p->live == 0) {
-        p->state = DDB_POOL_CLOSED;
-        if (p->on_closed)
-            p->on_closed(p, p->hook_ud);
+        set_state(p, DDB_POOL_CLOSED);
         if (p->freed)
             ddb_pool_free(p);
         return;
@@ -601,7 +623,7 @@ ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
             free(c);
             ERR("cannot initialise connection %d", i);
             p->freed = 1;
-            p->state = DDB_POOL_FAILED;
+            set_state(p, DDB_POOL_FAILED);
             start_shutdown(p);
             return NULL;
         }
@@ -614,6 +636,12 @@ ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
 }
 
 int ddb_pool_state(const ddb_pool *p) { return p->state; }
+
+void ddb_pool_on_state(ddb_pool *p, ddb_state_cb cb, void *ud)
+{
+    p->on_state = cb;
+    p->state_ud = ud;
+}
 const char *ddb_pool_error(const ddb_pool *p) { return p->error; }
 
 /* ------------------------------------------------------------------ submit */
@@ -765,7 +793,7 @@ void ddb_pool_shutdown(ddb_pool *p)
 {
     if (!p || ddb_pool_is_stopping(p))
         return;                 /* idempotent (an open failure already shut down) */
-    p->state = DDB_POOL_SHUTDOWN;
+    set_state(p, DDB_POOL_SHUTDOWN);
     uv_update_time(p->loop);    /* the grace timer starts from here */
     start_shutdown(p);
 }
@@ -809,7 +837,7 @@ void ddb_pool_free(ddb_pool *p)
     if (p->state != DDB_POOL_CLOSED) {
         p->freed = 1;           /* finish closing; the last close callback frees */
         if (!ddb_pool_is_stopping(p)) {
-            p->state = DDB_POOL_SHUTDOWN;
+            set_state(p, DDB_POOL_SHUTDOWN);
             start_shutdown(p);
         }
         return;

@@ -49,8 +49,9 @@ struct ddb_pool {
 
     /* loop-thread driver hooks (NULL inline) */
     void (*on_dequeue)(struct ddb_pool *p, void *ud);
-    void (*on_closed)(struct ddb_pool *p, void *ud);   /* from the last close callback */
     void *hook_ud;
+    ddb_state_cb on_state;          /* ddb_pool_on_state(): every state change */
+    void *state_ud;
 };
 
 /* ---- called by connections (ddb_conn.c) ---- */
@@ -64,6 +65,8 @@ void ddb_pool_task_timed_out(ddb_pool *p, ddb_conn *c, ddb_task *t);
 /* Copy `in` to `out` (cap bytes, always terminated) with every occurrence of the
  * pool's password replaced by "***": no text the client builds may carry it. */
 void ddb_pool_redact(const ddb_pool *p, const char *in, char *out, size_t cap);
+/* End of a read callback: deliver the completions it produced (see ddb_pool.c). */
+void ddb_pool_flush(ddb_pool *p);
 /* A connection paused its reading: resume it from the pump, next iteration. */
 void ddb_pool_resume_later(ddb_pool *p);
 /* The connection gave up (DEAD). */

@@ -274,6 +274,16 @@ static void test_options(void)
     printf("ok  option validation (priority, parallelism, fetchSize, ids, config)\n");
 }
 
+static int both_reconnected(void *ud)
+{
+    ddb_conn_info ci;
+    for (int i = 0; i < 2; i++)
+        if (ddb_pool_conn_info(ud, i, &ci) != DDB_OK || ci.reconnects < 1 ||
+            ci.state != DDB_CONN_READY)
+            return 0;
+    return 1;
+}
+
 static void test_login_and_initial_script(void)
 {
     ddb_pool_config cfg;
@@ -305,6 +315,9 @@ static void test_login_and_initial_script(void)
               ddb_task_error(t) ? ddb_task_error(t) : "");
         ddb_task_unref(t);
     }
+    /* The four tasks may all have run on whichever connection came back first: wait
+     * for the other one to finish its own reconnect before counting. */
+    CHECK(run_until(loop, both_reconnected, p, 3000), "both connections came back");
     ddb_conn_info ci;
     CHECK(ddb_pool_conn_info(p, 0, &ci) == DDB_OK && ci.reconnects == 1 &&
           ddb_pool_conn_info(p, 1, &ci) == DDB_OK && ci.reconnects == 1,
