@@ -291,7 +291,8 @@ enum {   /* pool states (ddb_pool_state()) */
 
 /* Create a pool on `loop` and start opening its connections concurrently. Returns
  * NULL with `err` filled on an invalid config. The open finishes while the caller
- * runs the loop: poll ddb_pool_state() until it leaves DDB_POOL_OPENING, e.g.
+ * runs the loop: ddb_pool_on_state() reports when it leaves DDB_POOL_OPENING, or
+ * check ddb_pool_state() between iterations, e.g.
  *     while (ddb_pool_state(p) == DDB_POOL_OPENING) uv_run(loop, UV_RUN_ONCE);
  * Tasks may be submitted at once; they wait in the queue until connections are READY
  * (and fail if the open fails). The config (strings, sites) is copied. */

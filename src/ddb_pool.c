@@ -5,8 +5,8 @@
  * Reference counting: the pool holds one reference on every task from enqueue until
  * its completion callback has run, plus one while the task is in the user-id table.
  * Completions are queued and delivered at the end of the read callback that completed
- * them (ddb_pool_flush) or else from a uv_idle callback ("pump"), so the callback never
- * runs inside a ddb_* call, only inside uv_run. */
+ * them (flush) or else from a uv_idle callback ("pump"), so the callback never runs
+ * inside a ddb_* call, only inside uv_run. */
 #include "ddb_pool.h"
 
 #include <math.h>
@@ -19,6 +19,8 @@
 
 static void dispatch(ddb_pool *p);
 static void maybe_teardown(ddb_pool *p);
+static void handle_closed(ddb_pool *p);
+static const ddb_conn_events conn_events;
 static void close_all_conns(ddb_pool *p);
 static void start_shutdown(ddb_pool *p);
 
@@ -37,12 +39,12 @@ int ddb_pool_is_stopping(const ddb_pool *p)
     return p->state >= DDB_POOL_FAILED;
 }
 
-uint64_t ddb_pool_connect_timeout_ms(const ddb_pool *p)
+static uint64_t connect_timeout_ms(const ddb_pool *p)
 {
     return (uint64_t)(p->cfg.connect_timeout * 1000.0) + 1;
 }
 
-uint64_t ddb_pool_backoff_ms(const ddb_pool *p, int attempt)
+static uint64_t backoff_ms(const ddb_pool *p, int attempt)
 {
     double d = p->cfg.reconnect_delay * pow(2.0, attempt > 1 ? attempt - 1 : 0);
     return (uint64_t)((d < 2.0 ? d : 2.0) * 1000.0);
@@ -216,7 +218,7 @@ static void deliver(ddb_pool *p)
  * ddb_* call: hand over what that read completed now rather than from the pump on the
  * next iteration. Then the pump (an active idle handle makes the loop poll with a zero
  * timeout, one extra epoll_wait per task) stops unless something else needs it. */
-void ddb_pool_flush(ddb_pool *p)
+static void flush(ddb_pool *p)
 {
     if (!p->dhead)
         return;
@@ -225,7 +227,7 @@ void ddb_pool_flush(ddb_pool *p)
         uv_idle_stop(&p->pump);
 }
 
-void ddb_pool_resume_later(ddb_pool *p)
+static void resume_later(ddb_pool *p)
 {
     p->resume_pending = 1;
     if (!p->torn_down)
@@ -336,7 +338,7 @@ static int any_conn_alive(const ddb_pool *p)
 
 /* ------------------------------------------------------------------ from connections */
 
-void ddb_pool_conn_ready(ddb_pool *p, ddb_conn *c)
+static void conn_ready(ddb_pool *p, ddb_conn *c)
 {
     c->max_attempts = attempt_budget(p, 0);     /* later breaks: the runtime budget */
     if (!c->open_counted) {
@@ -352,7 +354,7 @@ void ddb_pool_conn_ready(ddb_pool *p, ddb_conn *c)
     dispatch(p);
 }
 
-void ddb_pool_task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
+static void task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
 {
     ddb_resp *r = &c->resp;
     char host[256];
@@ -397,7 +399,7 @@ void ddb_pool_task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
     dispatch(p);
 }
 
-void ddb_pool_task_conn_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *why)
+static void task_conn_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *why)
 {
     p->nrunning--;
     if (p->cfg.high_availability && !ddb_pool_is_stopping(p) && t->resends < p->nsites + 1) {
@@ -418,7 +420,7 @@ void ddb_pool_task_conn_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *
     dispatch(p);
 }
 
-void ddb_pool_task_timed_out(ddb_pool *p, ddb_conn *c, ddb_task *t)
+static void task_timed_out(ddb_pool *p, ddb_conn *c, ddb_task *t)
 {
     p->nrunning--;
     char what[200];
@@ -427,7 +429,7 @@ void ddb_pool_task_timed_out(ddb_pool *p, ddb_conn *c, ddb_task *t)
     fail_with(p, t, DDB_TASK_FAILED, NULL, what);
 }
 
-void ddb_pool_conn_dead(ddb_pool *p, ddb_conn *c)
+static void conn_dead(ddb_pool *p, ddb_conn *c)
 {
     if (p->state == DDB_POOL_OPENING && !c->open_counted) {
         snprintf(p->error, sizeof p->error, "cannot open the pool: %.480s", c->last_error);
@@ -444,7 +446,7 @@ void ddb_pool_conn_dead(ddb_pool *p, ddb_conn *c)
     }
 }
 
-void ddb_pool_handle_closed(ddb_pool *p)
+static void handle_closed(ddb_pool *p)
 {
     p->live--;
     if (p->torn_down && p->live == 0) {
@@ -455,6 +457,62 @@ void ddb_pool_handle_closed(ddb_pool *p)
     }
     if (ddb_pool_is_stopping(p) && !p->torn_down)
         uv_idle_start(&p->pump, pump_cb);     /* re-check teardown from the loop */
+}
+
+/* ------------------------------------------------------------------ connection events */
+
+/* The table every connection reports through (ddb_conn.h); `o` is the pool. */
+static void ev_ready(void *o, ddb_conn *c) { conn_ready(o, c); }
+static void ev_response(void *o, ddb_conn *c, ddb_task *t) { task_response(o, c, t); }
+static void ev_lost(void *o, ddb_conn *c, ddb_task *t, const char *why)
+{
+    task_conn_lost(o, c, t, why);
+}
+static void ev_timed_out(void *o, ddb_conn *c, ddb_task *t) { task_timed_out(o, c, t); }
+static void ev_dead(void *o, ddb_conn *c) { conn_dead(o, c); }
+static void ev_handle_opened(void *o) { ((ddb_pool *)o)->live++; }
+static void ev_handle_closed(void *o) { handle_closed(o); }
+static void ev_read_done(void *o) { flush(o); }
+static void ev_resume_later(void *o) { resume_later(o); }
+static int ev_is_stopping(void *o) { return ddb_pool_is_stopping(o); }
+static int ev_next_site(void *o, int site) { return ddb_pool_next_site(o, site); }
+static void ev_site(void *o, int site, const char **host, int *port)
+{
+    const ddb_pool *p = o;
+    *host = p->sites[site].host;
+    *port = p->sites[site].port;
+}
+static uint64_t ev_connect_timeout_ms(void *o) { return connect_timeout_ms(o); }
+static uint64_t ev_backoff_ms(void *o, int attempt) { return backoff_ms(o, attempt); }
+static int64_t ev_next_seqno(void *o) { return ++((ddb_pool *)o)->seqno; }
+static void ev_redact(void *o, const char *in, char *out, size_t cap)
+{
+    ddb_pool_redact(o, in, out, cap);
+}
+
+static const ddb_conn_events conn_events = {
+    .ready = ev_ready, .response = ev_response, .lost = ev_lost,
+    .timed_out = ev_timed_out, .dead = ev_dead, .handle_opened = ev_handle_opened,
+    .handle_closed = ev_handle_closed, .read_done = ev_read_done,
+    .resume_later = ev_resume_later, .is_stopping = ev_is_stopping,
+    .next_site = ev_next_site, .site = ev_site, .connect_timeout_ms = ev_connect_timeout_ms,
+    .backoff_ms = ev_backoff_ms, .next_seqno = ev_next_seqno, .redact = ev_redact,
+};
+
+static void fill_conn_settings(ddb_pool *p)
+{
+    ddb_conn_settings *s = &p->conn_set;
+    s->loop = p->loop;
+    s->userid = p->userid;
+    s->password = p->password;
+    s->initial_script = p->initial_script;
+    s->login_in_connect = p->cfg.login_in_connect;
+    s->compress = p->cfg.compress;
+    s->high_availability = p->cfg.high_availability;
+    s->reconnect = p->cfg.reconnect;
+    s->keepalive_sec = p->cfg.keepalive_sec;
+    s->connect_timeout = p->cfg.connect_timeout;
+    s->max_result_bytes = p->cfg.max_result_bytes;
 }
 
 /* ------------------------------------------------------------------ timers */
@@ -614,12 +672,14 @@ ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
         return NULL;
     }
     p->state = DDB_POOL_OPENING;
+    fill_conn_settings(p);
     /* The caller may not have run the loop for a while: timers started from a stale
      * clock would fire at once ("connect timed out" after 0 s). */
     uv_update_time(loop);
     for (int i = 0; i < n; i++) {
         ddb_conn *c = malloc(sizeof *c);
-        if (!c || ddb_conn_init(c, p, i, ddb_ha_initial_site(p, i))) {
+        if (!c || ddb_conn_init(c, &conn_events, p, &p->conn_set, i,
+                                ddb_ha_initial_site(p, i))) {
             free(c);
             ERR("cannot initialise connection %d", i);
             p->freed = 1;
@@ -809,7 +869,7 @@ static int io_pending(const ddb_pool *p)
 
 static void pool_handle_closed_cb(uv_handle_t *h)
 {
-    ddb_pool_handle_closed(h->data);
+    handle_closed(h->data);
 }
 
 /* Once every socket is closed and every completion delivered, close the pool's own

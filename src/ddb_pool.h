@@ -1,4 +1,5 @@
-/* ddb_pool.h — the pool's private layout and the calls between pool and connection. */
+/* ddb_pool.h — the pool's private layout (connections reach it only through the
+ * ddb_conn_events table it hands them, see ddb_conn.h). */
 #ifndef DDB_POOL_H
 #define DDB_POOL_H
 
@@ -15,6 +16,7 @@ typedef struct ddb_site_rt {
 struct ddb_pool {
     uv_loop_t *loop;
     ddb_pool_config cfg;            /* strings below are owned copies */
+    ddb_conn_settings conn_set;     /* what every connection reads (points into cfg) */
     char *userid, *password, *initial_script;
     ddb_site_rt *sites;             /* entry first, then the configured sites */
     int nsites;
@@ -54,36 +56,16 @@ struct ddb_pool {
     void *state_ud;
 };
 
-/* ---- called by connections (ddb_conn.c) ---- */
-void ddb_pool_conn_ready(ddb_pool *p, ddb_conn *c);
-/* A response for c->task arrived (is_error or obj in c->resp). */
-void ddb_pool_task_response(ddb_pool *p, ddb_conn *c, ddb_task *t);
-/* The connection broke while t ran (t already detached from c). */
-void ddb_pool_task_conn_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *why);
-/* The running task's deadline passed; t is already detached (c reconnects). */
-void ddb_pool_task_timed_out(ddb_pool *p, ddb_conn *c, ddb_task *t);
 /* Copy `in` to `out` (cap bytes, always terminated) with every occurrence of the
  * pool's password replaced by "***": no text the client builds may carry it. */
 void ddb_pool_redact(const ddb_pool *p, const char *in, char *out, size_t cap);
-/* End of a read callback: deliver the completions it produced (see ddb_pool.c). */
-void ddb_pool_flush(ddb_pool *p);
-/* A connection paused its reading: resume it from the pump, next iteration. */
-void ddb_pool_resume_later(ddb_pool *p);
-/* The connection gave up (DEAD). */
-void ddb_pool_conn_dead(ddb_pool *p, ddb_conn *c);
-/* A libuv handle or request of the pool finished closing. */
-void ddb_pool_handle_closed(ddb_pool *p);
-/* Next site for a connection's next attempt (HA / load balance). */
-int ddb_pool_next_site(ddb_pool *p, int site);
 int ddb_pool_is_stopping(const ddb_pool *p);
-/* Milliseconds for the connect + handshake deadline and first back-off delay. */
-uint64_t ddb_pool_connect_timeout_ms(const ddb_pool *p);
-uint64_t ddb_pool_backoff_ms(const ddb_pool *p, int attempt);
 
 /* ---- ddb_ha.c ---- */
 int ddb_ha_build_sites(ddb_pool *p, const ddb_pool_config *cfg, char *err, size_t errlen);
 int ddb_ha_initial_site(const ddb_pool *p, int conn_index);
-void ddb_ha_client_id(char *out, size_t outlen);
+/* Next site for a connection's next attempt (HA / load balance). */
+int ddb_pool_next_site(ddb_pool *p, int site);
 
 /* ---- queue / completion internals shared with ddb_thread.c ---- */
 void ddb_pool_complete(ddb_pool *p, ddb_task *t, int state);
