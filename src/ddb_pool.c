@@ -5,8 +5,8 @@
  * Reference counting: the pool holds one reference on every task from enqueue until
  * its completion callback has run, plus one while the task is in the user-id table.
  * Completions are queued and delivered at the end of the read callback that completed
- * them (flush) or else from a uv_idle callback ("pump"), so the callback never runs
- * inside a ddb_* call, only inside uv_run. */
+ * them (flush) or else from the host's pump (ddb_host.h: a uv_idle with libuv), so
+ * the callback never runs inside a ddb_* call, only inside the loop. */
 #include "ddb_pool.h"
 
 #include <math.h>
@@ -32,6 +32,11 @@ static void set_state(ddb_pool *p, int state)
     p->state = state;
     if (p->on_state)
         p->on_state(p, state, p->state_ud);
+}
+
+static uint64_t now_ms(const ddb_pool *p)
+{
+    return p->host->now_ms(p->host_ud);
 }
 
 int ddb_pool_is_stopping(const ddb_pool *p)
@@ -176,7 +181,7 @@ static void queue_remove(ddb_pool *p, ddb_task *t)
 
 /* ------------------------------------------------------------------ completion */
 
-static void pump_cb(uv_idle_t *h);
+static void pump_cb(void *arg);
 
 void ddb_pool_complete(ddb_pool *p, ddb_task *t, int state)
 {
@@ -189,7 +194,7 @@ void ddb_pool_complete(ddb_pool *p, ddb_task *t, int state)
     case DDB_TASK_CANCELLED: p->ncancelled++; break;
     default: p->nabandoned++; break;
     }
-    ddb_task_finish(t, state, uv_now(p->loop));
+    ddb_task_finish(t, state, now_ms(p));
     t->dnext = NULL;
     if (p->dtail)
         p->dtail->dnext = t;
@@ -197,7 +202,7 @@ void ddb_pool_complete(ddb_pool *p, ddb_task *t, int state)
         p->dhead = t;
     p->dtail = t;
     if (!p->torn_down)
-        uv_idle_start(&p->pump, pump_cb);
+        p->host->pump_start(p->pump);
 }
 
 static void deliver(ddb_pool *p)
@@ -224,26 +229,26 @@ static void flush(ddb_pool *p)
         return;
     deliver(p);
     if (!p->dhead && !p->resume_pending && !ddb_pool_is_stopping(p))
-        uv_idle_stop(&p->pump);
+        p->host->pump_stop(p->pump);
 }
 
 static void resume_later(ddb_pool *p)
 {
     p->resume_pending = 1;
     if (!p->torn_down)
-        uv_idle_start(&p->pump, pump_cb);
+        p->host->pump_start(p->pump);
 }
 
-static void pump_cb(uv_idle_t *h)
+static void pump_cb(void *arg)
 {
-    ddb_pool *p = h->data;
+    ddb_pool *p = arg;
     if (p->resume_pending) {
         p->resume_pending = 0;
         for (int i = 0; i < p->nconns; i++)
             ddb_conn_resume(p->conns[i]);
     }
     deliver(p);
-    uv_idle_stop(&p->pump);
+    p->host->pump_stop(p->pump);
     maybe_teardown(p);
 }
 
@@ -323,7 +328,7 @@ static void dispatch(ddb_pool *p)
         queue_remove(p, t);
         atomic_store(&t->state, DDB_TASK_RUNNING);
         p->nrunning++;
-        ddb_conn_run(c, t, uv_now(p->loop));
+        ddb_conn_run(c, t, now_ms(p));
     }
     p->dispatching = 0;
 }
@@ -456,7 +461,7 @@ static void handle_closed(ddb_pool *p)
         return;
     }
     if (ddb_pool_is_stopping(p) && !p->torn_down)
-        uv_idle_start(&p->pump, pump_cb);     /* re-check teardown from the loop */
+        p->host->pump_start(p->pump);     /* re-check teardown from the loop */
 }
 
 /* ------------------------------------------------------------------ connection events */
@@ -519,10 +524,10 @@ static void fill_conn_settings(ddb_pool *p)
 
 static void arm_sweep(ddb_pool *p, uint64_t at);
 
-static void sweep_cb(uv_timer_t *h)
+static void sweep_cb(void *arg)
 {
-    ddb_pool *p = h->data;
-    uint64_t now = uv_now(p->loop), next = 0;
+    ddb_pool *p = arg;
+    uint64_t now = now_ms(p), next = 0;
     p->sweep_at = 0;
     for (ddb_task *t = p->qhead, *nx; t; t = nx) {
         nx = t->qnext;
@@ -544,14 +549,14 @@ static void arm_sweep(ddb_pool *p, uint64_t at)
 {
     if (p->torn_down || (p->sweep_at && p->sweep_at <= at))
         return;
-    uint64_t now = uv_now(p->loop);
+    uint64_t now = now_ms(p);
     p->sweep_at = at;
-    uv_timer_start(&p->sweep, sweep_cb, at > now ? at - now : 0, 0);
+    p->host->timer_start(p->sweep, at > now ? at - now : 0);
 }
 
-static void grace_cb(uv_timer_t *h)
+static void grace_cb(void *arg)
 {
-    close_all_conns(h->data);
+    close_all_conns(arg);
 }
 
 /* ------------------------------------------------------------------ create */
@@ -599,12 +604,20 @@ static int validate(const ddb_pool_config *cfg, char *err, size_t errlen)
 
 static int init_handles(ddb_pool *p)
 {
-    if (uv_idle_init(p->loop, &p->pump) || uv_timer_init(p->loop, &p->sweep) ||
-        uv_timer_init(p->loop, &p->grace))
-        return -1;
-    p->pump.data = p->sweep.data = p->grace.data = p;
-    p->live += 3;
-    return 0;
+    const ddb_host_vt *h = p->host;
+    p->pump = h->pump_new(p->host_ud, pump_cb, p);
+    p->sweep = h->timer_new(p->host_ud, sweep_cb, p);
+    p->grace = h->timer_new(p->host_ud, grace_cb, p);
+    if (p->pump && p->sweep && p->grace) {
+        p->live += 3;
+        return 0;
+    }
+    /* released without a report: the pool's memory goes away before the host lets go */
+    ddb_host_handle *made[3] = { p->pump, p->sweep, p->grace };
+    for (int i = 0; i < 3; i++)
+        if (made[i])
+            h->close(made[i], NULL);
+    return -1;
 }
 
 int ddb_ignore_sigpipe(void)
@@ -641,6 +654,8 @@ ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
         return NULL;
     }
     p->loop = loop;
+    p->host = &ddb_uv_host;
+    p->host_ud = loop;
     p->cfg = *cfg;
     p->userid = dup_or_null(cfg->userid);
     p->password = strdup(cfg->password ? cfg->password : "");
@@ -675,7 +690,7 @@ ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
     fill_conn_settings(p);
     /* The caller may not have run the loop for a while: timers started from a stale
      * clock would fire at once ("connect timed out" after 0 s). */
-    uv_update_time(loop);
+    p->host->update_time(p->host_ud);
     for (int i = 0; i < n; i++) {
         ddb_conn *c = malloc(sizeof *c);
         if (!c || ddb_conn_init(c, &conn_events, p, &p->conn_set, i,
@@ -708,7 +723,7 @@ const char *ddb_pool_error(const ddb_pool *p) { return p->error; }
 
 int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen)
 {
-    uv_update_time(p->loop);    /* the caller may have been busy outside uv_run */
+    p->host->update_time(p->host_ud);  /* the caller may have been busy outside the loop */
     if (ddb_pool_is_stopping(p)) {
         ERR("pool is shut down%s%s", p->error[0] ? ": " : "", p->error);
         return DDB_ESHUTDOWN;
@@ -740,7 +755,7 @@ int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen)
             ddb_conn_start(p->conns[i], attempt_budget(p, 0) ? attempt_budget(p, 0)
                                                               : p->nsites);
     }
-    uint64_t now = uv_now(p->loop);
+    uint64_t now = now_ms(p);
     t->submit_ms = now;
     if (t->timeout > 0) {
         t->deadline_ms = now + (uint64_t)(t->timeout * 1000.0 + 0.5);
@@ -780,7 +795,7 @@ int ddb_pool_submit(ddb_pool *p, const ddb_task_spec *spec, ddb_task **out, char
 
 int ddb_task_cancel(ddb_pool *p, ddb_task *t)
 {
-    uv_update_time(p->loop);    /* the reconnect's timers start from here */
+    p->host->update_time(p->host_ud);  /* the reconnect's timers start from here */
     int st = ddb_task_state(t);
     if (st == DDB_TASK_QUEUED && t->in_queue) {
         fail_with(p, t, DDB_TASK_CANCELLED, NULL, "cancelled while queued");
@@ -819,7 +834,7 @@ int ddb_pool_forget(ddb_pool *p, int64_t user_id)
 /* Abandon every running task and close every connection. */
 static void close_all_conns(ddb_pool *p)
 {
-    uv_timer_stop(&p->grace);
+    p->host->timer_stop(p->grace);
     for (int i = 0; i < p->nconns; i++) {
         ddb_conn *c = p->conns[i];
         if (c->task) {
@@ -829,24 +844,24 @@ static void close_all_conns(ddb_pool *p)
         }
         ddb_conn_close(c);
     }
-    uv_idle_start(&p->pump, pump_cb);
+    p->host->pump_start(p->pump);
 }
 
 static void start_shutdown(ddb_pool *p)
 {
     fail_queued(p, DDB_TASK_ABANDONED, "pool is shut down");
-    uv_timer_stop(&p->sweep);
+    p->host->timer_stop(p->sweep);
     if (p->nrunning > 0 && p->cfg.shutdown_grace > 0) {
         /* Idle connections close now; busy ones get the grace period. */
         for (int i = 0; i < p->nconns; i++)
             if (!p->conns[i]->task)
                 ddb_conn_close(p->conns[i]);
-        uv_timer_start(&p->grace, grace_cb, (uint64_t)(p->cfg.shutdown_grace * 1000.0), 0);
+        p->host->timer_start(p->grace, (uint64_t)(p->cfg.shutdown_grace * 1000.0));
     } else {
         close_all_conns(p);
     }
     if (p->live > 0)
-        uv_idle_start(&p->pump, pump_cb);
+        p->host->pump_start(p->pump);
 }
 
 void ddb_pool_shutdown(ddb_pool *p)
@@ -854,7 +869,7 @@ void ddb_pool_shutdown(ddb_pool *p)
     if (!p || ddb_pool_is_stopping(p))
         return;                 /* idempotent (an open failure already shut down) */
     set_state(p, DDB_POOL_SHUTDOWN);
-    uv_update_time(p->loop);    /* the grace timer starts from here */
+    p->host->update_time(p->host_ud);  /* the grace timer starts from here */
     start_shutdown(p);
 }
 
@@ -867,9 +882,9 @@ static int io_pending(const ddb_pool *p)
     return p->live - fixed;
 }
 
-static void pool_handle_closed_cb(uv_handle_t *h)
+static void pool_handle_closed_cb(void *arg)
 {
-    handle_closed(h->data);
+    handle_closed(arg);
 }
 
 /* Once every socket is closed and every completion delivered, close the pool's own
@@ -885,9 +900,9 @@ static void maybe_teardown(ddb_pool *p)
     p->torn_down = 1;
     for (int i = 0; i < p->nconns; i++)
         ddb_conn_close_timer(p->conns[i]);
-    uv_close((uv_handle_t *)&p->pump, pool_handle_closed_cb);
-    uv_close((uv_handle_t *)&p->sweep, pool_handle_closed_cb);
-    uv_close((uv_handle_t *)&p->grace, pool_handle_closed_cb);
+    p->host->close(p->pump, pool_handle_closed_cb);
+    p->host->close(p->sweep, pool_handle_closed_cb);
+    p->host->close(p->grace, pool_handle_closed_cb);
 }
 
 void ddb_pool_free(ddb_pool *p)

@@ -6,6 +6,7 @@
 #include <uv.h>
 #include "dolphindb.h"
 #include "ddb_conn.h"
+#include "ddb_host.h"
 #include "ddb_task.h"
 
 typedef struct ddb_site_rt {
@@ -14,7 +15,9 @@ typedef struct ddb_site_rt {
 } ddb_site_rt;
 
 struct ddb_pool {
-    uv_loop_t *loop;
+    uv_loop_t *loop;                /* for the connections (ddb_conn.c) */
+    const ddb_host_vt *host;        /* clock, timers, pump (ddb_host.h) */
+    void *host_ud;
     ddb_pool_config cfg;            /* strings below are owned copies */
     ddb_conn_settings conn_set;     /* what every connection reads (points into cfg) */
     char *userid, *password, *initial_script;
@@ -36,11 +39,11 @@ struct ddb_pool {
     int64_t next_auto_id;           /* -1, -2, ... */
 
     ddb_task *dhead, *dtail;        /* terminal tasks awaiting their callback */
-    uv_idle_t pump;                 /* delivers completions, drives shutdown,
+    ddb_host_handle *pump;          /* delivers completions, drives shutdown,
                                        resumes paused reading */
     int resume_pending;             /* some connection paused its reading */
-    uv_timer_t sweep;               /* queued-task deadlines */
-    uv_timer_t grace;               /* shutdown grace for running tasks */
+    ddb_host_handle *sweep;         /* queued-task deadlines */
+    ddb_host_handle *grace;         /* shutdown grace for running tasks */
     uint64_t sweep_at;              /* when `sweep` fires, 0 if idle */
     int live;                       /* open handles + pending requests */
     int torn_down;                  /* pool handles are closing */
