@@ -291,7 +291,8 @@ enum {   /* pool states (ddb_pool_state()) */
 
 /* Create a pool on `loop` and start opening its connections concurrently. Returns
  * NULL with `err` filled on an invalid config. The open finishes while the caller
- * runs the loop: poll ddb_pool_state() until it leaves DDB_POOL_OPENING, e.g.
+ * runs the loop: ddb_pool_on_state() reports when it leaves DDB_POOL_OPENING, or
+ * check ddb_pool_state() between iterations, e.g.
  *     while (ddb_pool_state(p) == DDB_POOL_OPENING) uv_run(loop, UV_RUN_ONCE);
  * Tasks may be submitted at once; they wait in the queue until connections are READY
  * (and fail if the open fails). The config (strings, sites) is copied. */
@@ -300,6 +301,17 @@ ddb_pool *ddb_pool_new(struct uv_loop_s *loop, const ddb_pool_config *cfg,
 
 int ddb_pool_state(const ddb_pool *p);          /* DDB_POOL_* */
 const char *ddb_pool_state_name(int state);
+
+/* State hook: called once per change of ddb_pool_state() (OPENING -> OPEN or FAILED,
+ * -> SHUTDOWN, -> CLOSED), so a host waits for the open or the close without polling.
+ * It runs where the change happens: inside the loop's callbacks, and for SHUTDOWN
+ * inside ddb_pool_shutdown() / ddb_pool_free() themselves. Record the change and
+ * return: call no ddb_pool_* function from it but ddb_pool_state / ddb_pool_error.
+ * A change that happened before the hook was set is not replayed: read
+ * ddb_pool_state() after setting it (an open can fail inside ddb_pool_new). CLOSED is
+ * the last call; after it the pool may be freed. NULL removes the hook. */
+typedef void (*ddb_state_cb)(ddb_pool *pool, int state, void *ud);
+void ddb_pool_on_state(ddb_pool *p, ddb_state_cb cb, void *ud);
 /* The open failure (DDB_POOL_FAILED) or "" */
 const char *ddb_pool_error(const ddb_pool *p);
 

@@ -2,7 +2,7 @@
  * initial script, one request at a time, per-request deadline, reconnect with
  * back-off. See ddb_conn.h for the state machine. */
 #include "ddb_conn.h"
-#include "ddb_pool.h"
+#include "dolphindb.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +27,13 @@ static void conn_broken(ddb_conn *c, const char *what);
 static void conn_timer_cb(uv_timer_t *timer);
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
-int ddb_conn_init(ddb_conn *c, ddb_pool *pool, int index, int site)
+int ddb_conn_init(ddb_conn *c, const ddb_conn_events *ev, void *owner,
+                  const ddb_conn_settings *set, int index, int site)
 {
     memset(c, 0, sizeof *c);
-    c->pool = pool;
+    c->ev = ev;
+    c->owner = owner;
+    c->set = set;
     c->index = index;
     c->site = site;
     c->state = DDB_CONN_IDLE;
@@ -38,24 +41,25 @@ int ddb_conn_init(ddb_conn *c, ddb_pool *pool, int index, int site)
     ddb_ha_client_id(c->client_id, sizeof c->client_id);
     ddb_limits lim;
     ddb_limits_default(&lim);
-    lim.max_object_bytes = pool->cfg.max_result_bytes > 0 ? pool->cfg.max_result_bytes
-                                                          : DDB_DEFAULT_MAX_RESULT;
+    lim.max_object_bytes = set->max_result_bytes > 0 ? set->max_result_bytes
+                                                     : DDB_DEFAULT_MAX_RESULT;
     if (ddb_resp_init(&c->resp, &lim))
         return -1;
-    if (uv_timer_init(pool->loop, &c->timer))
+    if (uv_timer_init(set->loop, &c->timer))
         return -1;
     c->timer.data = c;
     c->timer_open = 1;
-    pool->live++;
+    ev->handle_opened(owner);
     return 0;
 }
 
 static void sock_closed(uv_handle_t *h)
 {
     ddb_sock *s = h->data;
-    ddb_pool *p = s->pool;
+    const ddb_conn_events *ev = s->ev;
+    void *owner = s->owner;
     free(s);
-    ddb_pool_handle_closed(p);
+    ev->handle_closed(owner);
 }
 
 static void close_sock(ddb_conn *c)
@@ -78,7 +82,7 @@ static void set_error(ddb_conn *c, const char *fmt, const char *detail)
     snprintf(what, sizeof what, fmt, detail);
     snprintf(line, sizeof line, "%.200s:%d: %.300s", c->host, c->port, what);
     /* A server may quote the login arguments in its error */
-    ddb_pool_redact(c->pool, line, c->last_error, sizeof c->last_error);
+    c->ev->redact(c->owner, line, c->last_error, sizeof c->last_error);
 }
 
 /* ------------------------------------------------------------------ writing */
@@ -156,19 +160,19 @@ static void become_ready(ddb_conn *c)
     c->redirects = 0;
     c->state = DDB_CONN_READY;
     c->last_error[0] = 0;
-    ddb_pool_conn_ready(c->pool, c);
+    c->ev->ready(c->owner, c);
 }
 
 /* Send the next handshake request after `done_step`, or become READY. */
 static void handshake_next(ddb_conn *c, int done_step)
 {
-    ddb_pool *p = c->pool;
+    const ddb_conn_settings *p = c->set;
     ddb_buf head;
     char err[200];
     int rc = 0;
     ddb_buf_init(&head);
     ddb_resp_reset(&c->resp);
-    int want_login = p->userid && p->userid[0] && !p->cfg.login_in_connect;
+    int want_login = p->userid && p->userid[0] && !p->login_in_connect;
     if (done_step == HS_CONNECT && want_login) {
         ddb_obj *args[3] = { ddb_string_new(DDB_STRING, p->userid, strlen(p->userid)),
                              ddb_string_new(DDB_STRING, p->password, strlen(p->password)),
@@ -210,7 +214,7 @@ static void handshake_reply(ddb_conn *c)
     int port;
     snprintf(c->session_id, sizeof c->session_id, "%s", r->session_id);
     c->little_endian = r->little_endian;
-    if (r->is_error && c->pool->cfg.high_availability &&
+    if (r->is_error && c->set->high_availability &&
         ddb_parse_not_leader(r->error, host, sizeof host, &port)) {
         ddb_conn_redirect(c, host, port);
         return;
@@ -225,7 +229,7 @@ static void handshake_reply(ddb_conn *c)
         close_sock(c);
         uv_timer_stop(&c->timer);
         c->state = DDB_CONN_DEAD;
-        ddb_pool_conn_dead(c->pool, c);
+        c->ev->dead(c->owner, c);
         return;
     }
     handshake_next(c, c->hs_step);
@@ -250,7 +254,7 @@ static void task_reply(ddb_conn *c)
     c->tasks_run++;
     snprintf(c->session_id, sizeof c->session_id, "%s", c->resp.session_id);
     c->state = DDB_CONN_READY;
-    ddb_pool_task_response(c->pool, c, t);  /* may redirect c or give it a new task */
+    c->ev->response(c->owner, c, t);    /* may redirect c or give it a new task */
 }
 
 /* Bytes one connection may have parsed per loop iteration. libuv reads up to 32
@@ -266,7 +270,7 @@ static void task_reply(ddb_conn *c)
 
 static void pace_reading(ddb_conn *c, size_t n)
 {
-    uint64_t now = uv_now(c->pool->loop);
+    uint64_t now = uv_now(c->set->loop);
     if (now != c->burst_at) {
         c->burst_at = now;
         c->burst = 0;
@@ -276,7 +280,7 @@ static void pace_reading(ddb_conn *c, size_t n)
         return;
     uv_read_stop((uv_stream_t *)&c->sock->tcp);
     c->paused = 1;
-    ddb_pool_resume_later(c->pool);
+    c->ev->resume_later(c->owner);
 }
 
 void ddb_conn_resume(ddb_conn *c)
@@ -290,12 +294,22 @@ void ddb_conn_resume(ddb_conn *c)
         conn_broken(c, uv_strerror(rc));
 }
 
+static void on_read(ddb_conn *c, ssize_t nread, const uv_buf_t *buf);
+
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     ddb_sock *s = stream->data;
     ddb_conn *c = s->conn;
     if (!c || nread == 0)
         return;
+    const ddb_conn_events *ev = c->ev;
+    void *owner = c->owner;
+    on_read(c, nread, buf);
+    ev->read_done(owner);       /* c may be reused by now: only the owner is told */
+}
+
+static void on_read(ddb_conn *c, ssize_t nread, const uv_buf_t *buf)
+{
     if (nread < 0) {
         conn_broken(c, nread == UV_EOF ? "the server closed the connection"
                                        : uv_strerror((int)nread));
@@ -343,8 +357,8 @@ static void connect_cb(uv_connect_t *req, int status)
         return;
     }
     uv_tcp_nodelay(&s->tcp, 1);
-    if (c->pool->cfg.keepalive_sec > 0)
-        uv_tcp_keepalive(&s->tcp, 1, (unsigned)c->pool->cfg.keepalive_sec);
+    if (c->set->keepalive_sec > 0)
+        uv_tcp_keepalive(&s->tcp, 1, (unsigned)c->set->keepalive_sec);
     int rc = uv_read_start((uv_stream_t *)&s->tcp, alloc_cb, read_cb);
     if (rc) {
         attempt_failed(c, "cannot read: %s", uv_strerror(rc));
@@ -353,12 +367,12 @@ static void connect_cb(uv_connect_t *req, int status)
     c->state = DDB_CONN_HANDSHAKE;
     c->hs_step = HS_CONNECT;
     ddb_resp_reset(&c->resp);
-    ddb_pool *p = c->pool;
+    const ddb_conn_settings *p = c->set;
     ddb_buf head;
     char err[200] = "write failed";
     ddb_buf_init(&head);
-    const char *user = p->cfg.login_in_connect ? p->userid : NULL;
-    int flag = p->cfg.compress ? DDB_FLAG_COMPRESS : 0;
+    const char *user = p->login_in_connect ? p->userid : NULL;
+    int flag = p->compress ? DDB_FLAG_COMPRESS : 0;
     if (ddb_req_connect(&head, flag, user, p->password, err, sizeof err) ||
         send_request(c, &head, NULL)) {
         ddb_buf_free(&head);
@@ -373,17 +387,18 @@ static void connect_to(ddb_conn *c, const struct sockaddr *addr)
         attempt_failed(c, "%s", "out of memory");
         return;
     }
-    s->pool = c->pool;
+    s->ev = c->ev;
+    s->owner = c->owner;
     s->conn = c;
     s->tcp.data = s;
     s->creq.data = s;
-    int rc = uv_tcp_init(c->pool->loop, &s->tcp);
+    int rc = uv_tcp_init(c->set->loop, &s->tcp);
     if (rc) {
         free(s);
         attempt_failed(c, "socket: %s", uv_strerror(rc));
         return;
     }
-    c->pool->live++;
+    c->ev->handle_opened(c->owner);
     c->sock = s;
     rc = uv_tcp_connect(&s->creq, &s->tcp, addr, connect_cb);
     if (rc)
@@ -394,9 +409,8 @@ static void resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
     conn_resolve *r = req->data;
     ddb_conn *c = r->conn;
-    ddb_pool *p = c->pool;
     int current = c->attempt_gen == r->gen && c->state == DDB_CONN_CONNECTING &&
-                  !ddb_pool_is_stopping(p);
+                  !c->ev->is_stopping(c->owner);
     free(r);
     if (current) {
         if (status < 0 || !res)
@@ -406,21 +420,21 @@ static void resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     }
     if (res)
         uv_freeaddrinfo(res);
-    ddb_pool_handle_closed(p);
+    c->ev->handle_closed(c->owner);     /* c lives as long as its owner */
 }
 
 static void begin_attempt(ddb_conn *c)
 {
-    ddb_pool *p = c->pool;
-    if (ddb_pool_is_stopping(p))
+    if (c->ev->is_stopping(c->owner))
         return;
     if (!c->redirected) {
-        snprintf(c->host, sizeof c->host, "%s", p->sites[c->site].host);
-        c->port = p->sites[c->site].port;
+        const char *host;
+        c->ev->site(c->owner, c->site, &host, &c->port);
+        snprintf(c->host, sizeof c->host, "%s", host);
     }
     c->attempt_gen++;
     c->state = DDB_CONN_CONNECTING;
-    uv_timer_start(&c->timer, conn_timer_cb, ddb_pool_connect_timeout_ms(p), 0);
+    uv_timer_start(&c->timer, conn_timer_cb, c->ev->connect_timeout_ms(c->owner), 0);
     struct sockaddr_storage ss;
     if (uv_ip4_addr(c->host, c->port, (struct sockaddr_in *)&ss) == 0 ||
         uv_ip6_addr(c->host, c->port, (struct sockaddr_in6 *)&ss) == 0) {
@@ -438,24 +452,23 @@ static void begin_attempt(ddb_conn *c)
     char port[16];
     snprintf(port, sizeof port, "%d", c->port);
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-    int rc = uv_getaddrinfo(p->loop, &r->req, resolved, c->host, port, &hints);
+    int rc = uv_getaddrinfo(c->set->loop, &r->req, resolved, c->host, port, &hints);
     if (rc) {
         free(r);
         attempt_failed(c, "cannot resolve host: %s", uv_strerror(rc));
         return;
     }
-    p->live++;
+    c->ev->handle_opened(c->owner);
 }
 
 /* A connect/handshake attempt failed: back off and retry, or give up (DEAD). */
 static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail)
 {
-    ddb_pool *p = c->pool;
     set_error(c, fmt, detail);
     close_sock(c);
     uv_timer_stop(&c->timer);
     c->attempt_gen++;           /* a resolver reply still in flight is now stale */
-    if (ddb_pool_is_stopping(p)) {
+    if (c->ev->is_stopping(c->owner)) {
         c->state = DDB_CONN_IDLE;
         return;
     }
@@ -463,20 +476,19 @@ static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail)
     if (c->redirected)
         c->redirected = 0;      /* the redirect target failed: back to the site list */
     else
-        c->site = ddb_pool_next_site(p, c->site);
+        c->site = c->ev->next_site(c->owner, c->site);
     if (c->max_attempts > 0 && c->attempts >= c->max_attempts) {
         c->state = DDB_CONN_DEAD;
-        ddb_pool_conn_dead(p, c);
+        c->ev->dead(c->owner, c);
         return;
     }
     c->state = DDB_CONN_BACKOFF;
-    uv_timer_start(&c->timer, conn_timer_cb, ddb_pool_backoff_ms(p, c->attempts), 0);
+    uv_timer_start(&c->timer, conn_timer_cb, c->ev->backoff_ms(c->owner, c->attempts), 0);
 }
 
 /* An established connection broke (READY, BUSY or during the handshake). */
 static void conn_broken(ddb_conn *c, const char *what)
 {
-    ddb_pool *p = c->pool;
     if (c->state == DDB_CONN_HANDSHAKE || c->state == DDB_CONN_CONNECTING) {
         attempt_failed(c, "%s", what);
         return;
@@ -486,9 +498,9 @@ static void conn_broken(ddb_conn *c, const char *what)
     c->task = NULL;
     close_sock(c);
     uv_timer_stop(&c->timer);
-    if (ddb_pool_is_stopping(p)) {
+    if (c->ev->is_stopping(c->owner)) {
         c->state = DDB_CONN_IDLE;
-    } else if (p->cfg.reconnect) {
+    } else if (c->set->reconnect) {
         c->attempts = 0;
         begin_attempt(c);       /* first retry at once; back-off after failures */
     } else {
@@ -497,9 +509,9 @@ static void conn_broken(ddb_conn *c, const char *what)
     char why[sizeof c->last_error];
     snprintf(why, sizeof why, "%s", c->last_error);
     if (t)
-        ddb_pool_task_conn_lost(p, c, t, why);
+        c->ev->lost(c->owner, c, t, why);
     if (c->state == DDB_CONN_DEAD)
-        ddb_pool_conn_dead(p, c);
+        c->ev->dead(c->owner, c);
 }
 
 static void conn_timer_cb(uv_timer_t *timer)
@@ -509,7 +521,7 @@ static void conn_timer_cb(uv_timer_t *timer)
     switch (c->state) {
     case DDB_CONN_CONNECTING:
     case DDB_CONN_HANDSHAKE:
-        snprintf(secs, sizeof secs, "%.3g s", c->pool->cfg.connect_timeout);
+        snprintf(secs, sizeof secs, "%.3g s", c->set->connect_timeout);
         attempt_failed(c, "connect timed out after %s", secs);
         break;
     case DDB_CONN_BACKOFF:
@@ -518,7 +530,7 @@ static void conn_timer_cb(uv_timer_t *timer)
     case DDB_CONN_BUSY: {
         ddb_task *t = ddb_conn_abort_task(c, "timed out");
         if (t)
-            ddb_pool_task_timed_out(c->pool, c, t);
+            c->ev->timed_out(c->owner, c, t);
         break;
     }
     default:
@@ -537,14 +549,13 @@ void ddb_conn_start(ddb_conn *c, int max_attempts)
 
 void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms)
 {
-    ddb_pool *p = c->pool;
     ddb_behavior b = t->behavior;
-    if (p->cfg.high_availability) {
+    if (c->set->high_availability) {
         /* A resend keeps the clientId of the connection that first sent it, so the
          * server can match -seqNo against what that client executed
          * (docs/PROTOCOL.md §2.6). */
         if (t->seqno == 0) {
-            t->seqno = ++p->seqno;
+            t->seqno = c->ev->next_seqno(c->owner);
             memcpy(t->client_id, c->client_id, sizeof t->client_id);
         }
         b.client_id = t->client_id;
@@ -583,7 +594,7 @@ ddb_task *ddb_conn_abort_task(ddb_conn *c, const char *why)
     close_sock(c);
     uv_timer_stop(&c->timer);
     c->attempts = 0;
-    if (!ddb_pool_is_stopping(c->pool))
+    if (!c->ev->is_stopping(c->owner))
         begin_attempt(c);       /* a fresh session replaces the one we walked away from */
     else
         c->state = DDB_CONN_IDLE;
@@ -618,7 +629,7 @@ void ddb_conn_close(ddb_conn *c)
 static void timer_closed(uv_handle_t *h)
 {
     ddb_conn *c = h->data;
-    ddb_pool_handle_closed(c->pool);
+    c->ev->handle_closed(c->owner);
 }
 
 void ddb_conn_close_timer(ddb_conn *c)

@@ -15,20 +15,68 @@
 #include "ddb_task.h"
 #include "ddb_proto.h"
 
-struct ddb_pool;
 struct ddb_conn;
+
+/* What a connection reports to its owner (the pool) and asks of it. The connection
+ * knows its owner only through this table, so it does not depend on the pool's
+ * layout; `owner` is passed back unchanged. Reports may re-enter the connection (a
+ * READY report can hand it a task): a connection touches nothing of itself after a
+ * report but what the report's contract leaves it. */
+typedef struct ddb_conn_events {
+    /* ---- reports */
+    void (*ready)(void *owner, struct ddb_conn *c);             /* became READY */
+    /* A response for t arrived (is_error or obj in c->resp); c is READY again. */
+    void (*response)(void *owner, struct ddb_conn *c, ddb_task *t);
+    /* The connection broke while t ran (t already detached from c). */
+    void (*lost)(void *owner, struct ddb_conn *c, ddb_task *t, const char *why);
+    /* The running task's deadline passed; t is detached and c reconnects. */
+    void (*timed_out)(void *owner, struct ddb_conn *c, ddb_task *t);
+    void (*dead)(void *owner, struct ddb_conn *c);              /* gave up: DEAD */
+    /* A libuv handle or request was opened / finished closing: the owner counts them
+     * to know when everything is closed. */
+    void (*handle_opened)(void *owner);
+    void (*handle_closed)(void *owner);
+    /* The end of a read callback, outside any call of the owner's: a good moment to
+     * hand completions over. */
+    void (*read_done)(void *owner);
+    /* Reading was paused: call ddb_conn_resume on the next loop iteration. */
+    void (*resume_later)(void *owner);
+    /* ---- questions */
+    int (*is_stopping)(void *owner);            /* shutting down: no new attempts */
+    int (*next_site)(void *owner, int site);    /* site of the next attempt (HA) */
+    void (*site)(void *owner, int site, const char **host, int *port);
+    uint64_t (*connect_timeout_ms)(void *owner);    /* connect + handshake deadline */
+    uint64_t (*backoff_ms)(void *owner, int attempt);
+    int64_t (*next_seqno)(void *owner);         /* HA request numbers, per owner */
+    /* Copy `in` to `out` (cap bytes, terminated) with the password replaced. */
+    void (*redact)(void *owner, const char *in, char *out, size_t cap);
+} ddb_conn_events;
+
+/* The owner's settings every connection reads (owned by the owner, outlives it). */
+typedef struct ddb_conn_settings {
+    uv_loop_t *loop;
+    const char *userid, *password;      /* password never NULL ("" for none) */
+    const char *initial_script;         /* NULL or "" for none */
+    int login_in_connect, compress, high_availability, reconnect;
+    int keepalive_sec;
+    double connect_timeout;             /* seconds, for messages */
+    int64_t max_result_bytes;           /* 0: DDB_DEFAULT_MAX_RESULT */
+} ddb_conn_settings;
 
 typedef struct ddb_sock {
     uv_tcp_t tcp;
     uv_connect_t creq;
-    struct ddb_pool *pool;
+    const ddb_conn_events *ev;      /* the close callback reports to the owner */
+    void *owner;
     struct ddb_conn *conn;          /* NULL once detached (closing) */
 } ddb_sock;
 
 enum { HS_CONNECT, HS_LOGIN, HS_INIT };
 
 typedef struct ddb_conn {
-    struct ddb_pool *pool;
+    const ddb_conn_events *ev;
+    void *owner;
+    const ddb_conn_settings *set;
     int index;
     int state;                      /* DDB_CONN_* */
     int site;                       /* index into pool->sites of the current target */
@@ -62,7 +110,8 @@ typedef struct ddb_conn {
 } ddb_conn;
 
 /* Set up the connection (timer, parser). Returns 0 or -1. */
-int ddb_conn_init(ddb_conn *c, struct ddb_pool *pool, int index, int site);
+int ddb_conn_init(ddb_conn *c, const ddb_conn_events *ev, void *owner,
+                  const ddb_conn_settings *set, int index, int site);
 /* Start connecting (IDLE/DEAD → CONNECTING) with a fresh attempt budget. */
 void ddb_conn_start(ddb_conn *c, int max_attempts);
 /* Send `t` (READY → BUSY). The caller has set t->state RUNNING. */
@@ -79,5 +128,8 @@ void ddb_conn_close(ddb_conn *c);
 /* Release the timer handle (teardown; after ddb_conn_close). */
 void ddb_conn_close_timer(ddb_conn *c);
 void ddb_conn_free(ddb_conn *c);   /* memory only, after every close callback */
+
+/* A random UUID for the HA clientId (ddb_ha.c). */
+void ddb_ha_client_id(char *out, size_t outlen);
 
 #endif

@@ -4,8 +4,9 @@
  *
  * Reference counting: the pool holds one reference on every task from enqueue until
  * its completion callback has run, plus one while the task is in the user-id table.
- * Completions are queued and delivered from a uv_idle callback ("pump"), so the
- * callback never runs inside a ddb_* call, only inside uv_run. */
+ * Completions are queued and delivered at the end of the read callback that completed
+ * them (flush) or else from the host's pump (ddb_host.h: a uv_idle with libuv), so
+ * the callback never runs inside a ddb_* call, only inside the loop. */
 #include "ddb_pool.h"
 
 #include <math.h>
@@ -18,20 +19,37 @@
 
 static void dispatch(ddb_pool *p);
 static void maybe_teardown(ddb_pool *p);
+static void handle_closed(ddb_pool *p);
+static const ddb_conn_events conn_events;
 static void close_all_conns(ddb_pool *p);
 static void start_shutdown(ddb_pool *p);
+
+/* Every state change goes through here so the host hears of it without polling. */
+static void set_state(ddb_pool *p, int state)
+{
+    if (p->state == state)
+        return;
+    p->state = state;
+    if (p->on_state)
+        p->on_state(p, state, p->state_ud);
+}
+
+static uint64_t now_ms(const ddb_pool *p)
+{
+    return p->host->now_ms(p->host_ud);
+}
 
 int ddb_pool_is_stopping(const ddb_pool *p)
 {
     return p->state >= DDB_POOL_FAILED;
 }
 
-uint64_t ddb_pool_connect_timeout_ms(const ddb_pool *p)
+static uint64_t connect_timeout_ms(const ddb_pool *p)
 {
     return (uint64_t)(p->cfg.connect_timeout * 1000.0) + 1;
 }
 
-uint64_t ddb_pool_backoff_ms(const ddb_pool *p, int attempt)
+static uint64_t backoff_ms(const ddb_pool *p, int attempt)
 {
     double d = p->cfg.reconnect_delay * pow(2.0, attempt > 1 ? attempt - 1 : 0);
     return (uint64_t)((d < 2.0 ? d : 2.0) * 1000.0);
@@ -163,7 +181,7 @@ static void queue_remove(ddb_pool *p, ddb_task *t)
 
 /* ------------------------------------------------------------------ completion */
 
-static void pump_cb(uv_idle_t *h);
+static void pump_cb(void *arg);
 
 void ddb_pool_complete(ddb_pool *p, ddb_task *t, int state)
 {
@@ -176,7 +194,7 @@ void ddb_pool_complete(ddb_pool *p, ddb_task *t, int state)
     case DDB_TASK_CANCELLED: p->ncancelled++; break;
     default: p->nabandoned++; break;
     }
-    ddb_task_finish(t, state, uv_now(p->loop));
+    ddb_task_finish(t, state, now_ms(p));
     t->dnext = NULL;
     if (p->dtail)
         p->dtail->dnext = t;
@@ -184,7 +202,7 @@ void ddb_pool_complete(ddb_pool *p, ddb_task *t, int state)
         p->dhead = t;
     p->dtail = t;
     if (!p->torn_down)
-        uv_idle_start(&p->pump, pump_cb);
+        p->host->pump_start(p->pump);
 }
 
 static void deliver(ddb_pool *p)
@@ -201,23 +219,36 @@ static void deliver(ddb_pool *p)
     }
 }
 
-void ddb_pool_resume_later(ddb_pool *p)
+/* Called by a connection at the end of its read callback, which never runs inside a
+ * ddb_* call: hand over what that read completed now rather than from the pump on the
+ * next iteration. Then the pump (an active idle handle makes the loop poll with a zero
+ * timeout, one extra epoll_wait per task) stops unless something else needs it. */
+static void flush(ddb_pool *p)
+{
+    if (!p->dhead)
+        return;
+    deliver(p);
+    if (!p->dhead && !p->resume_pending && !ddb_pool_is_stopping(p))
+        p->host->pump_stop(p->pump);
+}
+
+static void resume_later(ddb_pool *p)
 {
     p->resume_pending = 1;
     if (!p->torn_down)
-        uv_idle_start(&p->pump, pump_cb);
+        p->host->pump_start(p->pump);
 }
 
-static void pump_cb(uv_idle_t *h)
+static void pump_cb(void *arg)
 {
-    ddb_pool *p = h->data;
+    ddb_pool *p = arg;
     if (p->resume_pending) {
         p->resume_pending = 0;
         for (int i = 0; i < p->nconns; i++)
             ddb_conn_resume(p->conns[i]);
     }
     deliver(p);
-    uv_idle_stop(&p->pump);
+    p->host->pump_stop(p->pump);
     maybe_teardown(p);
 }
 
@@ -297,7 +328,7 @@ static void dispatch(ddb_pool *p)
         queue_remove(p, t);
         atomic_store(&t->state, DDB_TASK_RUNNING);
         p->nrunning++;
-        ddb_conn_run(c, t, uv_now(p->loop));
+        ddb_conn_run(c, t, now_ms(p));
     }
     p->dispatching = 0;
 }
@@ -312,13 +343,13 @@ static int any_conn_alive(const ddb_pool *p)
 
 /* ------------------------------------------------------------------ from connections */
 
-void ddb_pool_conn_ready(ddb_pool *p, ddb_conn *c)
+static void conn_ready(ddb_pool *p, ddb_conn *c)
 {
     c->max_attempts = attempt_budget(p, 0);     /* later breaks: the runtime budget */
     if (!c->open_counted) {
         c->open_counted = 1;
         if (--p->open_pending == 0 && p->state == DDB_POOL_OPENING)
-            p->state = DDB_POOL_OPEN;
+            set_state(p, DDB_POOL_OPEN);
     }
     if (ddb_pool_is_stopping(p)) {
         ddb_conn_close(c);
@@ -328,7 +359,7 @@ void ddb_pool_conn_ready(ddb_pool *p, ddb_conn *c)
     dispatch(p);
 }
 
-void ddb_pool_task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
+static void task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
 {
     ddb_resp *r = &c->resp;
     char host[256];
@@ -373,7 +404,7 @@ void ddb_pool_task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
     dispatch(p);
 }
 
-void ddb_pool_task_conn_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *why)
+static void task_conn_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *why)
 {
     p->nrunning--;
     if (p->cfg.high_availability && !ddb_pool_is_stopping(p) && t->resends < p->nsites + 1) {
@@ -394,7 +425,7 @@ void ddb_pool_task_conn_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *
     dispatch(p);
 }
 
-void ddb_pool_task_timed_out(ddb_pool *p, ddb_conn *c, ddb_task *t)
+static void task_timed_out(ddb_pool *p, ddb_conn *c, ddb_task *t)
 {
     p->nrunning--;
     char what[200];
@@ -403,11 +434,11 @@ void ddb_pool_task_timed_out(ddb_pool *p, ddb_conn *c, ddb_task *t)
     fail_with(p, t, DDB_TASK_FAILED, NULL, what);
 }
 
-void ddb_pool_conn_dead(ddb_pool *p, ddb_conn *c)
+static void conn_dead(ddb_pool *p, ddb_conn *c)
 {
     if (p->state == DDB_POOL_OPENING && !c->open_counted) {
         snprintf(p->error, sizeof p->error, "cannot open the pool: %.480s", c->last_error);
-        p->state = DDB_POOL_FAILED;
+        set_state(p, DDB_POOL_FAILED);
         fail_queued(p, DDB_TASK_FAILED, p->error);
         start_shutdown(p);
         return;
@@ -420,29 +451,83 @@ void ddb_pool_conn_dead(ddb_pool *p, ddb_conn *c)
     }
 }
 
-void ddb_pool_handle_closed(ddb_pool *p)
+static void handle_closed(ddb_pool *p)
 {
     p->live--;
     if (p->torn_down && p->live == 0) {
-        p->state = DDB_POOL_CLOSED;
-        if (p->on_closed)
-            p->on_closed(p, p->hook_ud);
+        set_state(p, DDB_POOL_CLOSED);
         if (p->freed)
             ddb_pool_free(p);
         return;
     }
     if (ddb_pool_is_stopping(p) && !p->torn_down)
-        uv_idle_start(&p->pump, pump_cb);     /* re-check teardown from the loop */
+        p->host->pump_start(p->pump);     /* re-check teardown from the loop */
+}
+
+/* ------------------------------------------------------------------ connection events */
+
+/* The table every connection reports through (ddb_conn.h); `o` is the pool. */
+static void ev_ready(void *o, ddb_conn *c) { conn_ready(o, c); }
+static void ev_response(void *o, ddb_conn *c, ddb_task *t) { task_response(o, c, t); }
+static void ev_lost(void *o, ddb_conn *c, ddb_task *t, const char *why)
+{
+    task_conn_lost(o, c, t, why);
+}
+static void ev_timed_out(void *o, ddb_conn *c, ddb_task *t) { task_timed_out(o, c, t); }
+static void ev_dead(void *o, ddb_conn *c) { conn_dead(o, c); }
+static void ev_handle_opened(void *o) { ((ddb_pool *)o)->live++; }
+static void ev_handle_closed(void *o) { handle_closed(o); }
+static void ev_read_done(void *o) { flush(o); }
+static void ev_resume_later(void *o) { resume_later(o); }
+static int ev_is_stopping(void *o) { return ddb_pool_is_stopping(o); }
+static int ev_next_site(void *o, int site) { return ddb_pool_next_site(o, site); }
+static void ev_site(void *o, int site, const char **host, int *port)
+{
+    const ddb_pool *p = o;
+    *host = p->sites[site].host;
+    *port = p->sites[site].port;
+}
+static uint64_t ev_connect_timeout_ms(void *o) { return connect_timeout_ms(o); }
+static uint64_t ev_backoff_ms(void *o, int attempt) { return backoff_ms(o, attempt); }
+static int64_t ev_next_seqno(void *o) { return ++((ddb_pool *)o)->seqno; }
+static void ev_redact(void *o, const char *in, char *out, size_t cap)
+{
+    ddb_pool_redact(o, in, out, cap);
+}
+
+static const ddb_conn_events conn_events = {
+    .ready = ev_ready, .response = ev_response, .lost = ev_lost,
+    .timed_out = ev_timed_out, .dead = ev_dead, .handle_opened = ev_handle_opened,
+    .handle_closed = ev_handle_closed, .read_done = ev_read_done,
+    .resume_later = ev_resume_later, .is_stopping = ev_is_stopping,
+    .next_site = ev_next_site, .site = ev_site, .connect_timeout_ms = ev_connect_timeout_ms,
+    .backoff_ms = ev_backoff_ms, .next_seqno = ev_next_seqno, .redact = ev_redact,
+};
+
+static void fill_conn_settings(ddb_pool *p)
+{
+    ddb_conn_settings *s = &p->conn_set;
+    s->loop = p->loop;
+    s->userid = p->userid;
+    s->password = p->password;
+    s->initial_script = p->initial_script;
+    s->login_in_connect = p->cfg.login_in_connect;
+    s->compress = p->cfg.compress;
+    s->high_availability = p->cfg.high_availability;
+    s->reconnect = p->cfg.reconnect;
+    s->keepalive_sec = p->cfg.keepalive_sec;
+    s->connect_timeout = p->cfg.connect_timeout;
+    s->max_result_bytes = p->cfg.max_result_bytes;
 }
 
 /* ------------------------------------------------------------------ timers */
 
 static void arm_sweep(ddb_pool *p, uint64_t at);
 
-static void sweep_cb(uv_timer_t *h)
+static void sweep_cb(void *arg)
 {
-    ddb_pool *p = h->data;
-    uint64_t now = uv_now(p->loop), next = 0;
+    ddb_pool *p = arg;
+    uint64_t now = now_ms(p), next = 0;
     p->sweep_at = 0;
     for (ddb_task *t = p->qhead, *nx; t; t = nx) {
         nx = t->qnext;
@@ -464,14 +549,14 @@ static void arm_sweep(ddb_pool *p, uint64_t at)
 {
     if (p->torn_down || (p->sweep_at && p->sweep_at <= at))
         return;
-    uint64_t now = uv_now(p->loop);
+    uint64_t now = now_ms(p);
     p->sweep_at = at;
-    uv_timer_start(&p->sweep, sweep_cb, at > now ? at - now : 0, 0);
+    p->host->timer_start(p->sweep, at > now ? at - now : 0);
 }
 
-static void grace_cb(uv_timer_t *h)
+static void grace_cb(void *arg)
 {
-    close_all_conns(h->data);
+    close_all_conns(arg);
 }
 
 /* ------------------------------------------------------------------ create */
@@ -519,12 +604,20 @@ static int validate(const ddb_pool_config *cfg, char *err, size_t errlen)
 
 static int init_handles(ddb_pool *p)
 {
-    if (uv_idle_init(p->loop, &p->pump) || uv_timer_init(p->loop, &p->sweep) ||
-        uv_timer_init(p->loop, &p->grace))
-        return -1;
-    p->pump.data = p->sweep.data = p->grace.data = p;
-    p->live += 3;
-    return 0;
+    const ddb_host_vt *h = p->host;
+    p->pump = h->pump_new(p->host_ud, pump_cb, p);
+    p->sweep = h->timer_new(p->host_ud, sweep_cb, p);
+    p->grace = h->timer_new(p->host_ud, grace_cb, p);
+    if (p->pump && p->sweep && p->grace) {
+        p->live += 3;
+        return 0;
+    }
+    /* released without a report: the pool's memory goes away before the host lets go */
+    ddb_host_handle *made[3] = { p->pump, p->sweep, p->grace };
+    for (int i = 0; i < 3; i++)
+        if (made[i])
+            h->close(made[i], NULL);
+    return -1;
 }
 
 int ddb_ignore_sigpipe(void)
@@ -561,6 +654,8 @@ ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
         return NULL;
     }
     p->loop = loop;
+    p->host = &ddb_uv_host;
+    p->host_ud = loop;
     p->cfg = *cfg;
     p->userid = dup_or_null(cfg->userid);
     p->password = strdup(cfg->password ? cfg->password : "");
@@ -592,16 +687,18 @@ ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
         return NULL;
     }
     p->state = DDB_POOL_OPENING;
+    fill_conn_settings(p);
     /* The caller may not have run the loop for a while: timers started from a stale
      * clock would fire at once ("connect timed out" after 0 s). */
-    uv_update_time(loop);
+    p->host->update_time(p->host_ud);
     for (int i = 0; i < n; i++) {
         ddb_conn *c = malloc(sizeof *c);
-        if (!c || ddb_conn_init(c, p, i, ddb_ha_initial_site(p, i))) {
+        if (!c || ddb_conn_init(c, &conn_events, p, &p->conn_set, i,
+                                ddb_ha_initial_site(p, i))) {
             free(c);
             ERR("cannot initialise connection %d", i);
             p->freed = 1;
-            p->state = DDB_POOL_FAILED;
+            set_state(p, DDB_POOL_FAILED);
             start_shutdown(p);
             return NULL;
         }
@@ -614,13 +711,19 @@ ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
 }
 
 int ddb_pool_state(const ddb_pool *p) { return p->state; }
+
+void ddb_pool_on_state(ddb_pool *p, ddb_state_cb cb, void *ud)
+{
+    p->on_state = cb;
+    p->state_ud = ud;
+}
 const char *ddb_pool_error(const ddb_pool *p) { return p->error; }
 
 /* ------------------------------------------------------------------ submit */
 
 int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen)
 {
-    uv_update_time(p->loop);    /* the caller may have been busy outside uv_run */
+    p->host->update_time(p->host_ud);  /* the caller may have been busy outside the loop */
     if (ddb_pool_is_stopping(p)) {
         ERR("pool is shut down%s%s", p->error[0] ? ": " : "", p->error);
         return DDB_ESHUTDOWN;
@@ -652,7 +755,7 @@ int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen)
             ddb_conn_start(p->conns[i], attempt_budget(p, 0) ? attempt_budget(p, 0)
                                                               : p->nsites);
     }
-    uint64_t now = uv_now(p->loop);
+    uint64_t now = now_ms(p);
     t->submit_ms = now;
     if (t->timeout > 0) {
         t->deadline_ms = now + (uint64_t)(t->timeout * 1000.0 + 0.5);
@@ -692,7 +795,7 @@ int ddb_pool_submit(ddb_pool *p, const ddb_task_spec *spec, ddb_task **out, char
 
 int ddb_task_cancel(ddb_pool *p, ddb_task *t)
 {
-    uv_update_time(p->loop);    /* the reconnect's timers start from here */
+    p->host->update_time(p->host_ud);  /* the reconnect's timers start from here */
     int st = ddb_task_state(t);
     if (st == DDB_TASK_QUEUED && t->in_queue) {
         fail_with(p, t, DDB_TASK_CANCELLED, NULL, "cancelled while queued");
@@ -731,7 +834,7 @@ int ddb_pool_forget(ddb_pool *p, int64_t user_id)
 /* Abandon every running task and close every connection. */
 static void close_all_conns(ddb_pool *p)
 {
-    uv_timer_stop(&p->grace);
+    p->host->timer_stop(p->grace);
     for (int i = 0; i < p->nconns; i++) {
         ddb_conn *c = p->conns[i];
         if (c->task) {
@@ -741,32 +844,32 @@ static void close_all_conns(ddb_pool *p)
         }
         ddb_conn_close(c);
     }
-    uv_idle_start(&p->pump, pump_cb);
+    p->host->pump_start(p->pump);
 }
 
 static void start_shutdown(ddb_pool *p)
 {
     fail_queued(p, DDB_TASK_ABANDONED, "pool is shut down");
-    uv_timer_stop(&p->sweep);
+    p->host->timer_stop(p->sweep);
     if (p->nrunning > 0 && p->cfg.shutdown_grace > 0) {
         /* Idle connections close now; busy ones get the grace period. */
         for (int i = 0; i < p->nconns; i++)
             if (!p->conns[i]->task)
                 ddb_conn_close(p->conns[i]);
-        uv_timer_start(&p->grace, grace_cb, (uint64_t)(p->cfg.shutdown_grace * 1000.0), 0);
+        p->host->timer_start(p->grace, (uint64_t)(p->cfg.shutdown_grace * 1000.0));
     } else {
         close_all_conns(p);
     }
     if (p->live > 0)
-        uv_idle_start(&p->pump, pump_cb);
+        p->host->pump_start(p->pump);
 }
 
 void ddb_pool_shutdown(ddb_pool *p)
 {
     if (!p || ddb_pool_is_stopping(p))
         return;                 /* idempotent (an open failure already shut down) */
-    p->state = DDB_POOL_SHUTDOWN;
-    uv_update_time(p->loop);    /* the grace timer starts from here */
+    set_state(p, DDB_POOL_SHUTDOWN);
+    p->host->update_time(p->host_ud);  /* the grace timer starts from here */
     start_shutdown(p);
 }
 
@@ -779,9 +882,9 @@ static int io_pending(const ddb_pool *p)
     return p->live - fixed;
 }
 
-static void pool_handle_closed_cb(uv_handle_t *h)
+static void pool_handle_closed_cb(void *arg)
 {
-    ddb_pool_handle_closed(h->data);
+    handle_closed(arg);
 }
 
 /* Once every socket is closed and every completion delivered, close the pool's own
@@ -797,9 +900,9 @@ static void maybe_teardown(ddb_pool *p)
     p->torn_down = 1;
     for (int i = 0; i < p->nconns; i++)
         ddb_conn_close_timer(p->conns[i]);
-    uv_close((uv_handle_t *)&p->pump, pool_handle_closed_cb);
-    uv_close((uv_handle_t *)&p->sweep, pool_handle_closed_cb);
-    uv_close((uv_handle_t *)&p->grace, pool_handle_closed_cb);
+    p->host->close(p->pump, pool_handle_closed_cb);
+    p->host->close(p->sweep, pool_handle_closed_cb);
+    p->host->close(p->grace, pool_handle_closed_cb);
 }
 
 void ddb_pool_free(ddb_pool *p)
@@ -809,7 +912,7 @@ void ddb_pool_free(ddb_pool *p)
     if (p->state != DDB_POOL_CLOSED) {
         p->freed = 1;           /* finish closing; the last close callback frees */
         if (!ddb_pool_is_stopping(p)) {
-            p->state = DDB_POOL_SHUTDOWN;
+            set_state(p, DDB_POOL_SHUTDOWN);
             start_shutdown(p);
         }
         return;

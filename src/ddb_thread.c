@@ -40,7 +40,6 @@ typedef struct thread_msg {
 struct ddb_pool_thread {
     uv_loop_t loop;
     uv_async_t wake;
-    uv_check_t watch;               /* notices "open finished" and "pool closed" */
     uv_thread_t thread;
     ddb_pool *pool;
     ddb_pool_config cfg;            /* the caller's values (queue_limit, timeouts) */
@@ -147,27 +146,30 @@ static void wake_cb(uv_async_t *h)
     }
 }
 
-static void watch_cb(uv_check_t *h)
+static void open_finished(ddb_pool_thread *tp)
 {
-    ddb_pool_thread *tp = h->data;
-    if (ddb_pool_state(tp->pool) != DDB_POOL_OPENING) {
-        uv_mutex_lock(&tp->mu);
-        tp->open_finished = 1;
-        uv_cond_broadcast(&tp->changed);
-        uv_mutex_unlock(&tp->mu);
-        uv_check_stop(&tp->watch);
-    }
+    uv_mutex_lock(&tp->mu);
+    tp->open_finished = 1;
+    uv_cond_broadcast(&tp->changed);
+    uv_mutex_unlock(&tp->mu);
 }
 
-/* The pool's last handle closed: close ours so uv_run returns and the thread ends. */
-static void pool_closed(ddb_pool *p, void *ud)
+/* The pool's state hook (on the loop thread): wake the starter once the open settled;
+ * once the pool's last handle closed, close ours so uv_run returns and the thread
+ * ends. */
+static void pool_state_changed(ddb_pool *p, int state, void *ud)
 {
     ddb_pool_thread *tp = ud;
+    (void)p;
+    if (state != DDB_POOL_CLOSED) {
+        if (state != DDB_POOL_OPENING)
+            open_finished(tp);
+        return;
+    }
     uv_mutex_lock(&tp->mu);
     tp->wake_closed = 1;
     uv_mutex_unlock(&tp->mu);
     uv_close((uv_handle_t *)&tp->wake, NULL);
-    uv_close((uv_handle_t *)&tp->watch, NULL);
 }
 
 static void thread_main(void *arg)
@@ -256,12 +258,12 @@ ddb_pool_thread *ddb_pool_thread_start(const ddb_pool_config *cfg, char *err,
         return NULL;
     }
     tp->pool->on_dequeue = on_dequeue;
-    tp->pool->on_closed = pool_closed;
     tp->pool->hook_ud = tp;
+    ddb_pool_on_state(tp->pool, pool_state_changed, tp);
     uv_async_init(&tp->loop, &tp->wake, wake_cb);
-    uv_check_init(&tp->loop, &tp->watch);
-    tp->wake.data = tp->watch.data = tp;
-    uv_check_start(&tp->watch, watch_cb);
+    tp->wake.data = tp;
+    if (ddb_pool_state(tp->pool) != DDB_POOL_OPENING)
+        tp->open_finished = 1;      /* failed inside ddb_pool_new: no hook call came */
     if (uv_thread_create(&tp->thread, thread_main, tp)) {
         ERR("cannot start the loop thread");
         ddb_pool_shutdown(tp->pool);

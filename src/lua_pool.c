@@ -3,8 +3,8 @@
  * Every pool lives on the Lua state's loop (lua_loop.c). A submitted task gets a
  * ticket; the pool's completion callback (called from inside uv_run) only completes
  * that ticket, and Lua reads the task after core.run_once handed the ticket over.
- * Opening and closing a pool are not task completions, so a small 1 ms watch timer
- * turns "the pool left OPENING" / "the pool is CLOSED" into tickets as well.
+ * Opening and closing a pool are not task completions: the pool's state hook turns
+ * "the pool left OPENING" / "the pool is CLOSED" into tickets as well (no polling).
  *
  * Lifetimes: the pool userdata owns the ddb_pool; it is attached to the loop so that
  * closing the Lua state frees it before the loop closes. Task userdata own one task
@@ -35,16 +35,8 @@
 #define POOL_MT_UPVALUE lua_upvalueindex(1)
 #define TASK_MT_UPVALUE lua_upvalueindex(2)
 
+/* A state somebody waits for: WATCH_OPEN is state != OPENING, WATCH_CLOSE is CLOSED. */
 enum { WATCH_OPEN, WATCH_CLOSE, NWATCH };
-
-struct lua_pool;
-
-typedef struct state_watch {
-    uv_timer_t timer;
-    struct lua_pool *lp;
-    double ticket;
-    int kind;               /* WATCH_OPEN: state != OPENING; WATCH_CLOSE: state == CLOSED */
-} state_watch;
 
 /* pool:_bench(): tasks submitted and completed from C, no Lua per task. */
 typedef struct c_bench {
@@ -56,7 +48,7 @@ typedef struct lua_pool {
     ddb_pool *pool;         /* NULL once freed */
     ddb_lua_loop *loop;
     int64_t inflight;       /* submitted tasks whose callback has not come yet */
-    state_watch *watch[NWATCH];
+    double watch[NWATCH];   /* ticket of each state waited for, 0 if none */
     c_bench *bench;         /* set while pool:_bench() runs */
     lua_held held;          /* tasks of pool:run, until pool:finish takes them */
 } lua_pool;
@@ -84,65 +76,51 @@ static void on_task_complete(ddb_pool *pool, ddb_task *task, void *task_ud, void
     if (lp->bench->to_submit > 0) bench_submit(lp);
 }
 
-static void watch_freed(uv_handle_t *h) { free(h->data); }
-
-static void watch_end(state_watch *w, int completed)
+static int watch_satisfied(int kind, int state)
 {
-    lua_pool *lp = w->lp;
-    lp->watch[w->kind] = NULL;
-    if (completed) ddb_lua_ticket_complete(lp->loop, w->ticket);
-    else ddb_lua_ticket_drop(lp->loop, w->ticket);
-    uv_timer_stop(&w->timer);
-    uv_close((uv_handle_t *)&w->timer, watch_freed);
+    return kind == WATCH_OPEN ? state != DDB_POOL_OPENING : state == DDB_POOL_CLOSED;
 }
 
-static int watch_satisfied(const state_watch *w)
+/* The pool's state hook: completes the ticket of each watch the new state satisfies
+ * (only bookkeeping, so it is safe wherever the pool calls it). */
+static void on_pool_state(ddb_pool *pool, int state, void *ud)
 {
-    int state = ddb_pool_state(w->lp->pool);
-    return w->kind == WATCH_OPEN ? state != DDB_POOL_OPENING : state == DDB_POOL_CLOSED;
+    (void)pool;
+    lua_pool *lp = ud;
+    for (int k = 0; k < NWATCH; k++) {
+        if (lp->watch[k] && watch_satisfied(k, state)) {
+            ddb_lua_ticket_complete(lp->loop, lp->watch[k]);
+            lp->watch[k] = 0;
+        }
+    }
 }
 
-static void watch_tick(uv_timer_t *t)
-{
-    state_watch *w = t->data;
-    if (watch_satisfied(w)) watch_end(w, 1);
-}
-
-/* Returns the ticket of a new watch (pushed), or pushes nil when already satisfied. */
+/* Pushes the ticket of a watch for `kind`, or nil when the state is already there. */
 static void push_watch(lua_State *L, lua_pool *lp, int kind)
 {
-    if (lp->watch[kind]) {            /* already watching: the same ticket (pool.lua
-                                         lets only one waiter park on it) */
-        lua_pushnumber(L, lp->watch[kind]->ticket);
-        return;
+    if (!lp->watch[kind]) {           /* else: the same ticket (pool.lua lets only one
+                                         waiter park on it) */
+        if (watch_satisfied(kind, ddb_pool_state(lp->pool))) {
+            lua_pushnil(L);
+            return;
+        }
+        lp->watch[kind] = ddb_lua_ticket_new(lp->loop);
+        if (!lp->watch[kind]) luaL_error(L, "dolphindb: out of memory (or 2^24 operations pending)");
     }
-    state_watch probe = { .lp = lp, .kind = kind };
-    if (watch_satisfied(&probe)) {
-        lua_pushnil(L);
-        return;
-    }
-    state_watch *w = malloc(sizeof *w);
-    if (!w) luaL_error(L, "dolphindb: out of memory");
-    *w = probe;
-    w->ticket = ddb_lua_ticket_new(lp->loop);
-    int rc = w->ticket ? uv_timer_init(ddb_lua_loop_uv(lp->loop), &w->timer) : UV_ENOMEM;
-    if (rc != 0) {
-        if (w->ticket) ddb_lua_ticket_drop(lp->loop, w->ticket);
-        free(w);
-        luaL_error(L, "dolphindb: cannot start a timer: %s", uv_strerror(rc));
-    }
-    w->timer.data = w;
-    uv_timer_start(&w->timer, watch_tick, 1, 1);
-    lp->watch[kind] = w;
-    lua_pushnumber(L, w->ticket);
+    lua_pushnumber(L, lp->watch[kind]);
 }
 
 /* Frees the C pool: no callback comes after this, so in-flight tickets are dropped. */
 static void pool_release(lua_pool *lp)
 {
     if (!lp->pool) return;
-    for (int k = 0; k < NWATCH; k++)
-        if (lp->watch[k]) watch_end(lp->watch[k], 0);
+    /* The hook points at this userdata, which may be collected before the pool's last
+     * close callback: unhook first. */
+    ddb_pool_on_state(lp->pool, NULL, NULL);
+    for (int k = 0; k < NWATCH; k++) {
+        if (lp->watch[k]) ddb_lua_ticket_drop(lp->loop, lp->watch[k]);
+        lp->watch[k] = 0;
+    }
     ddb_lua_loop_detach(lp->loop, lp);
     ddb_pool_free(lp->pool);
     lp->pool = NULL;
@@ -178,6 +156,7 @@ static int l_pool_new(lua_State *L)
         ddb_lua_loop_detach(loop, lp);
         return luaL_error(L, "dolphindb: %s", err[0] ? err : "cannot create the pool");
     }
+    ddb_pool_on_state(lp->pool, on_pool_state, lp);
     push_watch(L, lp, WATCH_OPEN);
     return 2;
 }

@@ -274,6 +274,16 @@ static void test_options(void)
     printf("ok  option validation (priority, parallelism, fetchSize, ids, config)\n");
 }
 
+static int both_reconnected(void *ud)
+{
+    ddb_conn_info ci;
+    for (int i = 0; i < 2; i++)
+        if (ddb_pool_conn_info(ud, i, &ci) != DDB_OK || ci.reconnects < 1 ||
+            ci.state != DDB_CONN_READY)
+            return 0;
+    return 1;
+}
+
 static void test_login_and_initial_script(void)
 {
     ddb_pool_config cfg;
@@ -305,6 +315,9 @@ static void test_login_and_initial_script(void)
               ddb_task_error(t) ? ddb_task_error(t) : "");
         ddb_task_unref(t);
     }
+    /* The four tasks may all have run on whichever connection came back first: wait
+     * for the other one to finish its own reconnect before counting. */
+    CHECK(run_until(loop, both_reconnected, p, 3000), "both connections came back");
     ddb_conn_info ci;
     CHECK(ddb_pool_conn_info(p, 0, &ci) == DDB_OK && ci.reconnects == 1 &&
           ddb_pool_conn_info(p, 1, &ci) == DDB_OK && ci.reconnects == 1,
@@ -480,6 +493,63 @@ static void test_free_while_open(void)
     printf("ok  ddb_pool_free on an open pool: tasks abandoned, no callbacks, loop empty\n");
 }
 
+/* The state hook reports each change once, in order, without polling: a good open
+ * (OPEN, SHUTDOWN, CLOSED) and a refused login (FAILED, CLOSED: a failed open shuts
+ * the pool down by itself, so no SHUTDOWN of its own). */
+typedef struct state_log { int states[8]; int n; } state_log;
+
+static void log_state(ddb_pool *p, int state, void *ud)
+{
+    state_log *log = ud;
+    CHECK(ddb_pool_state(p) == state, "the hook sees the new state");
+    if (log->n < 8)
+        log->states[log->n] = state;
+    log->n++;
+}
+
+static int logged(void *ud)
+{
+    const state_log *log = ud;
+    return log->n > 0 && log->states[log->n - 1] == DDB_POOL_CLOSED;
+}
+
+static int opened(void *ud)
+{
+    return ((state_log *)ud)->n > 0;
+}
+
+static void test_state_hook(void)
+{
+    for (int bad = 0; bad < 2; bad++) {
+        ddb_pool_config cfg;
+        test_config(&cfg, server.port, 2);
+        if (bad)
+            cfg.password = "wrong";
+        char err[300];
+        ddb_pool *p = ddb_pool_new(loop, &cfg, err, sizeof err);
+        CHECK(p != NULL, "pool created: %s", err);
+        state_log log = { .n = 0 };
+        ddb_pool_on_state(p, log_state, &log);
+        CHECK(run_until(loop, opened, &log, 5000), "the open is reported");
+        /* a failed open may be CLOSED within the same iteration already */
+        CHECK(log.states[0] == (bad ? DDB_POOL_FAILED : DDB_POOL_OPEN) && (bad || log.n == 1),
+              "%s open reported first (%d calls)", bad ? "a failed" : "an", log.n);
+        ddb_pool_shutdown(p);
+        CHECK(run_until(loop, logged, &log, 5000), "the close is reported");
+        int want_good[] = { DDB_POOL_OPEN, DDB_POOL_SHUTDOWN, DDB_POOL_CLOSED };
+        int want_bad[] = { DDB_POOL_FAILED, DDB_POOL_CLOSED };
+        const int *want = bad ? want_bad : want_good;
+        int nwant = bad ? 2 : 3;
+        int same = log.n == nwant;
+        for (int i = 0; same && i < nwant; i++)
+            same = log.states[i] == want[i];
+        CHECK(same, "%s: states reported in order, each once (%d calls)",
+              bad ? "failed open" : "good open", log.n);
+        ddb_pool_free(p);
+    }
+    printf("ok  state hook: open, failed open, shutdown, closed\n");
+}
+
 int main(void)
 {
     if (ddbmini_start(&server, 0, NULL)) {
@@ -491,6 +561,7 @@ int main(void)
     test_kinds_and_results();
     test_options();
     test_login_and_initial_script();
+    test_state_hook();
     test_compress();
     test_concurrency_timing();
     test_callbacks_exactly_once();
