@@ -20,10 +20,12 @@ set(DDBMINI_CORE_SOURCES
   ${DDBMINI_DIR}/builtins_tables.c
   ${DDBMINI_DIR}/dfs.c
   ${DDBMINI_DIR}/sql.c
+  ${DDBMINI_DIR}/auth.c
 )
-add_executable(ddbmini ${DDBMINI_DIR}/main.c ${DDBMINI_DIR}/server.c ${DDBMINI_CORE_SOURCES})
+add_executable(ddbmini ${DDBMINI_DIR}/main.c ${DDBMINI_DIR}/server.c ${DDBMINI_DIR}/tls.c
+               ${DDBMINI_CORE_SOURCES})
 target_include_directories(ddbmini PRIVATE ${DDBMINI_DIR})
-target_link_libraries(ddbmini PRIVATE ddbtext ddbcodec PkgConfig::LIBUV Threads::Threads m)
+target_link_libraries(ddbmini PRIVATE ddbtext ddbcodec ddbauth PkgConfig::LIBUV Threads::Threads m)
 set_target_properties(ddbmini PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
 
 # ---- tests: C programs talking to a real ddbmini over sockets ----
@@ -53,7 +55,7 @@ if(DDB_FUZZ AND TARGET ddbcodec_fuzz)
                    ${CMAKE_SOURCE_DIR}/src/ddb_text.c)
     target_include_directories(${name} PRIVATE ${DDBMINI_DIR})
     target_compile_definitions(${name} PRIVATE DDBMINI_FUZZ)
-    target_link_libraries(${name} ddbcodec_fuzz PkgConfig::LIBUV Threads::Threads m)
+    target_link_libraries(${name} ddbcodec_fuzz ddbauth PkgConfig::LIBUV Threads::Threads m)
     target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
     target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
     set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
