@@ -42,6 +42,12 @@ foreach(t script protocol faults load tables)
   add_test(NAME ddbmini_${t} COMMAND test_ddbmini_${t} $<TARGET_FILE:ddbmini>)
 endforeach()
 
+# Logins without the password in clear, TLS, and a recording proxy to prove it.
+add_executable(recording_proxy ${CMAKE_SOURCE_DIR}/tests/recording_proxy.c)
+add_executable(test_ddbmini_auth ${CMAKE_SOURCE_DIR}/tests/test_ddbmini_auth.c)
+target_link_libraries(test_ddbmini_auth PRIVATE ddbmini_harness ddbauth Threads::Threads)
+add_test(NAME ddbmini_auth COMMAND test_ddbmini_auth $<TARGET_FILE:ddbmini> $<TARGET_FILE:recording_proxy>)
+
 # Seeded random objects of every form and type: codec round trips, and ddbmini's echo.
 add_executable(test_codec_random ${CMAKE_SOURCE_DIR}/tests/test_codec_random.c)
 target_link_libraries(test_codec_random PRIVATE ddbmini_harness codec_test_support Threads::Threads)
