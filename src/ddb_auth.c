@@ -145,6 +145,8 @@ int ddb_scram_keys(const char *password, const unsigned char *salt, size_t salt_
                    unsigned char stored_key[DDB_SCRAM_KEY_LEN],
                    unsigned char server_key[DDB_SCRAM_KEY_LEN], char *err, size_t errlen)
 {
+    if (strlen(password) > DDB_SCRAM_MAX_PASSWORD)
+        return fail(err, errlen, "SCRAM password longer than %d bytes", DDB_SCRAM_MAX_PASSWORD);
     if (iterations < 1 || iterations > DDB_SCRAM_MAX_ITERATIONS)
         return fail(err, errlen, "SCRAM iteration count %lld is outside 1..%d", (long long)iterations,
                     DDB_SCRAM_MAX_ITERATIONS);
@@ -198,8 +200,8 @@ int ddb_scram_start(ddb_scram **out, const char *user, const char *password,
     if (!user || !field_ok(user, 0))
         return fail(err, errlen, "SCRAM user name must be 1..%d printable characters without ',' or '='",
                     DDB_SCRAM_MAX_FIELD);
-    if (!password)
-        return fail(err, errlen, "SCRAM needs a password");
+    if (!password || strlen(password) > DDB_SCRAM_MAX_PASSWORD)
+        return fail(err, errlen, "SCRAM needs a password of at most %d bytes", DDB_SCRAM_MAX_PASSWORD);
     if (fixed_nonce && !field_ok(fixed_nonce, 1))
         return fail(err, errlen, "SCRAM client nonce must be 1..%d printable characters without ','",
                     DDB_SCRAM_MAX_FIELD);

@@ -30,6 +30,7 @@
 #define DDB_SCRAM_NONCE_BYTES 16                /* random bytes of a client nonce */
 #define DDB_SCRAM_MAX_ITERATIONS 10000000       /* more: a server making us burn CPU */
 #define DDB_SCRAM_MAX_FIELD 1024                /* salt, nonces, user name: bytes */
+#define DDB_SCRAM_MAX_PASSWORD (64 * 1024)
 #define DDB_RSA_MIN_BITS 1024
 #define DDB_RSA_MAX_BITS 16384
 #define DDB_RSA_MAX_PEM (64 * 1024)

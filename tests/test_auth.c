@@ -169,6 +169,17 @@ static void test_start(void)
         check_no_password(err, "s3cret");
     }
     CHECK(ddb_scram_start(&a, "u", NULL, NULL, err, sizeof err) == -1, "no password refused");
+    char *huge = malloc(DDB_SCRAM_MAX_PASSWORD + 2);
+    if (huge) {
+        memset(huge, 'p', DDB_SCRAM_MAX_PASSWORD + 1);
+        huge[DDB_SCRAM_MAX_PASSWORD + 1] = 0;
+        CHECK(ddb_scram_start(&a, "u", huge, NULL, err, sizeof err) == -1 && !strstr(err, "pppp"),
+              "an oversized password is refused without being quoted: %s", err);
+        huge[DDB_SCRAM_MAX_PASSWORD] = 0;
+        CHECK(ddb_scram_start(&a, "u", huge, NULL, err, sizeof err) == 0, "64 KiB is allowed: %s", err);
+        ddb_scram_free(a);
+        free(huge);
+    }
     CHECK(ddb_scram_start(&a, "u", "pw", "a,b", err, sizeof err) == -1, "nonce with ',' refused");
 }
 

@@ -478,6 +478,29 @@ static void test_tls(void)
     }
     tls_close(&t);
 
+    /* a response cut short by ddbmini reaches the client up to the cut, then EOF */
+    if (tls_open(&t, p.port, pki("ca.crt"), "localhost") == 0) {
+        tls_client(&t, &c);
+        mini_client_connect(&c);
+        CHECK(plain_login(&c, "admin", "123456") == MINI_OK, "admin over TLS: %s", c.error);
+        run_text(&c, "faultDropAfter(30)");
+        double t0 = now_s();
+        const char body[] = "script\ntake(1, 1000)";
+        size_t got = 0;
+        char buf[8192];
+        if (mini_client_send(&c, body, sizeof body - 1, NULL, 0) == 0) {
+            struct pollfd pfd = {.fd = c.fd, .events = POLLIN};
+            ssize_t n = 1;
+            while (n > 0 && poll(&pfd, 1, 5000) == 1 && (n = recv(c.fd, buf, sizeof buf, 0)) > 0)
+                got += (size_t)n;
+        }
+        CHECK(got == 30, "drop fault over TLS: exactly the first 30 bytes, then EOF (%zu)", got);
+        CHECK(now_s() - t0 < 2.0, "at once (%.2f s)", now_s() - t0);
+        mini_client_close(&c);
+    } else
+        CHECK(0, "TLS for the drop fault: %s", t.err);
+    tls_close(&t);
+
     CHECK(tls_open(&t, p.port, pki("ca.crt"), "wrong.example") == -1 && t.verify == X509_V_ERR_HOSTNAME_MISMATCH,
           "wrong host name detected (verify %ld: %s)", t.verify, X509_verify_cert_error_string(t.verify));
     tls_close(&t);

@@ -22,19 +22,22 @@
 #define RELAY_HIGH (4 * 1024 * 1024)
 #define RELAY_LOW (1024 * 1024)
 #define HANDSHAKE_MS 10000
+#define FLUSH_MS 2000
 
 static SSL_CTX *g_ctx;
 
 typedef struct relay {
     uv_tcp_t net;               /* the client: TLS records */
     uv_pipe_t plain;            /* our end of the socketpair: plaintext */
-    uv_timer_t timer;           /* handshake deadline */
+    uv_timer_t timer;           /* handshake deadline, then the last flush's */
+    uv_shutdown_t shut;
     SSL *ssl;
     BIO *in, *out;              /* network -> OpenSSL, OpenSSL -> network */
     int handles;
     int closing;
     int ready;                  /* handshake finished, plaintext flows */
     int net_paused, plain_paused;   /* reading stopped for flow control */
+    int finishing;              /* ddbmini hung up: flushing to the client */
 } relay;
 
 typedef struct relay_write {
@@ -44,6 +47,7 @@ typedef struct relay_write {
 } relay_write;
 
 static void relay_close(relay *r);
+static void on_flush_timeout(uv_timer_t *t);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_net_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void on_plain_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
@@ -51,7 +55,7 @@ static void on_plain_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 /* Flow control: pause or resume reading one side. */
 static void set_paused(relay *r, uv_stream_t *s, int *paused, int pause)
 {
-    if (r->closing || *paused == pause)
+    if (r->closing || r->finishing || *paused == pause)
         return;
     *paused = pause;
     if (pause)
@@ -236,16 +240,33 @@ static void on_net_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 /* ---------------------------------------------------------------- server -> client */
 
+static void on_net_shutdown(uv_shutdown_t *req, int status) { relay_close(req->data); }
+
+/* ddbmini hung up: the client gets the rest of what was written (e.g. a response
+ * cut short by a drop fault) and a close_notify, then the relay closes. A client
+ * that does not read gets FLUSH_MS before it is cut off. */
+static void finish_relay(relay *r)
+{
+    r->finishing = 1;
+    uv_read_stop((uv_stream_t *)&r->plain);
+    SSL_shutdown(r->ssl);
+    flush_net(r);
+    r->shut.data = r;
+    if (uv_shutdown(&r->shut, (uv_stream_t *)&r->net, on_net_shutdown) < 0)
+        relay_close(r);
+    else
+        uv_timer_start(&r->timer, on_flush_timeout, FLUSH_MS, 0);
+}
+
 static void on_plain_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     relay *r = s->data;
     if (n < 0 || r->closing) {
         free(buf->base);
-        if (!r->closing && n == UV_EOF) {   /* ddbmini hung up: tell the client */
-            SSL_shutdown(r->ssl);
-            flush_net(r);
-        }
-        relay_close(r);
+        if (!r->closing && n == UV_EOF)
+            finish_relay(r);
+        else
+            relay_close(r);
         return;
     }
     int ok = n == 0 || SSL_write(r->ssl, buf->base, (int)n) == (int)n;
@@ -257,6 +278,7 @@ static void on_plain_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 /* ---------------------------------------------------------------- accepting */
 
 static void on_handshake_timeout(uv_timer_t *t) { relay_close(t->data); }
+static void on_flush_timeout(uv_timer_t *t) { relay_close(t->data); }
 
 /* *fd_owned: the pipe took the plaintext fd (closing the relay closes it). */
 static int relay_init(relay *r, uv_stream_t *listener, int fd, int *fd_owned)
