@@ -7,7 +7,8 @@
  *
  *   test_ddbmini_auth path/to/ddbmini path/to/recording_proxy
  *
- * Needs the `openssl` command for the certificates. */
+ * Needs the `openssl` command for the certificates. DDB_TIME_SCALE (default 1)
+ * stretches the "at once" bounds for slow runs (valgrind). */
 #include "ddbmini_harness.h"
 #include "ddb_auth.h"
 
@@ -32,6 +33,7 @@
 #define BAD_LOGIN "The user name or password is incorrect."
 
 static const char *g_ddbmini, *g_proxy;
+static double g_scale = 1;          /* DDB_TIME_SCALE */
 static char g_dir[64];              /* the throw-away PKI */
 
 /* ---------------------------------------------------------------- login methods */
@@ -449,6 +451,27 @@ static void tls_close(tls_link *t)
         close(t->tcp);
 }
 
+/* Exit status of ddbmini with these options (stderr discarded). */
+static int start_status(const char *opts)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' --port 0 %s 2>/dev/null", g_ddbmini, opts);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_bad_options(void)
+{
+    char opts[512];
+    CHECK(start_status("--tls-cert /nonexistent/c.pem --tls-key /nonexistent/k.pem") == 2, "missing files: exit 2");
+    snprintf(opts, sizeof opts, "--tls-cert '%s'", pki("srv.crt"));
+    CHECK(start_status(opts) == 2, "--tls-cert without --tls-key: exit 2");
+    snprintf(opts, sizeof opts, "--tls-cert '%s' --tls-key '%s'", pki("srv.crt"), pki("ca.key"));
+    CHECK(start_status(opts) == 2, "a key that does not match the certificate: exit 2");
+    CHECK(start_status("--scram-iterations 0") == 2 && start_status("--scram-iterations 10000001") == 2,
+          "iteration counts outside 1..10000000: exit 2");
+}
+
 static void test_tls(void)
 {
     mini_proc p, e;
@@ -495,7 +518,7 @@ static void test_tls(void)
                 got += (size_t)n;
         }
         CHECK(got == 30, "drop fault over TLS: exactly the first 30 bytes, then EOF (%zu)", got);
-        CHECK(now_s() - t0 < 2.0, "at once (%.2f s)", now_s() - t0);
+        CHECK(now_s() - t0 < 2.0 * g_scale, "at once (%.2f s)", now_s() - t0);
         mini_client_close(&c);
     } else
         CHECK(0, "TLS for the drop fault: %s", t.err);
@@ -523,7 +546,7 @@ static void test_tls(void)
     c.timeout_ms = 5000;
     double t0 = now_s();
     CHECK(mini_client_connect(&c) == MINI_IO_ERROR, "plain client refused by the TLS port");
-    CHECK(now_s() - t0 < 2.0, "and at once (%.2f s): %s", now_s() - t0, c.error);
+    CHECK(now_s() - t0 < 2.0 * g_scale, "and at once (%.2f s): %s", now_s() - t0, c.error);
     mini_client_close(&c);
     CHECK(mini_proc_stop(&p) == 0 && mini_proc_stop(&e) == 0, "ddbmini exits 0");
 }
@@ -658,10 +681,14 @@ int main(int argc, char **argv)
     g_ddbmini = argv[1];
     g_proxy = argv[2];
     signal(SIGPIPE, SIG_IGN);
+    const char *scale = getenv("DDB_TIME_SCALE");
+    if (scale && atof(scale) >= 1)
+        g_scale = atof(scale);
     test_scram();
     test_encrypted();
     test_switches();
     if (make_pki() == 0) {
+        test_bad_options();
         test_tls();
         test_wire();
     } else
