@@ -497,6 +497,14 @@ static void test_tls(void)
         CHECK(mini_client_script(&c, "take(2.5, 3000000)", &big) == MINI_OK && big && big->rows == 3000000 &&
                   ddb_double_at(big, 2999999) == 2.5, "24 MB back through the relay: %s", c.error);
         ddb_obj_unref(big);
+        ddb_obj *up = ddb_vector_new(DDB_DOUBLE, 3000000);
+        const char *name = "up";
+        if (up)
+            for (int64_t i = 0; i < up->rows; i++)
+                ((double *)up->data)[i] = (double)i;
+        CHECK(up && mini_client_upload(&c, &name, &up, 1) == MINI_OK, "24 MB upload through the relay: %s", c.error);
+        CHECK(!strcmp(run_text(&c, "sum(up)"), "4499998500000"), "upload arrived whole: %s", run_text(&c, "sum(up)"));
+        ddb_obj_unref(up);
         mini_client_close(&c);
     }
     tls_close(&t);
