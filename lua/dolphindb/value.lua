@@ -194,7 +194,7 @@ local function is_i64(v) return type(v) == "cdata" and (ffi.istype(I64, v) or ff
 
 local Vector, Table, Matrix, ArrayVector, Chunk = {}, {}, {}, {}, {}
 local meta_info = setmetatable({}, { __mode = "k" })   -- metatable -> {form, type, scale, ...}
-local anchors = setmetatable({}, { __mode = "k" })     -- decoded vector -> {handle, obj}
+local anchors    -- decoded vector or view -> {handle, obj}; weak-keyed, made with the views below
 local order = setmetatable({}, { __mode = "k" })       -- dict/set -> keys in wire order
 -- dict/set -> {key text -> typed scalar} for typed keys: sent back as these cells, as
 -- the text of some (years past 9999, ...) does not parse back.
@@ -412,7 +412,7 @@ end
 -- __len, __ipairs and __pairs only on cdata: #v, ipairs(v) and pairs(v) see the
 -- cells. v.n, v:ptr(), tostring, ddb.typeof, ddb.plain and re-sending work as for
 -- arrays; v:totable() copies it into the array form. Read-only. Results get views
--- with view = true, and by default when they hold at least M.VIEW_CELLS cells
+-- with view = true, and by default when they hold at least M._VIEW_CELLS cells
 -- (docs/API.md "Views of big results"). ANY vectors (one object per element), array
 -- vectors and matrices keep the array form.
 --
@@ -421,38 +421,50 @@ end
 -- the view; when the view is collected the handle's __gc drops the object. A column
 -- of a table result gets a handle of its own column (core._obj_column), so a column
 -- kept alone does not keep the other columns alive.
-M.VIEW_CELLS = 65536
+M._VIEW_CELLS = 65536
 
 pcall(ffi.cdef, [[
 typedef struct ddbv_view { const double n; const int32_t _form, _type, _scale; } ddbv_view;
 ]])
 
 local View = setmetatable({}, { __index = Vector })     -- methods of views
-local readers = setmetatable({}, { __mode = "k" })     -- view -> element reader
 
 local function view_newindex()
   error("dolphindb: a view is read-only (v:totable() gives a copy in the array form)", 2)
 end
 
-local function view_next(v, i)
-  i = i + 1
-  if i <= v.n then return i, readers[v](i - 1) end
+-- A ctype's metatable can be set once per process, but this file may be loaded again
+-- (package.loaded cleared, as busted does between spec files): the metatype and the
+-- weak tables live in the registry, made by the first load; the methods are the last
+-- load's, as for core._obj_hooks.
+local VS = debug.getregistry()["dolphindb.value.views"]
+if not VS then
+  local readers = setmetatable({}, { __mode = "k" })   -- view -> element reader
+  VS = { readers = readers, anchors = setmetatable({}, { __mode = "k" }) }
+  local function view_next(v, i)
+    i = i + 1
+    if i <= v.n then return i, readers[v](i - 1) end
+  end
+  VS.ctype = ffi.metatype("struct ddbv_view", {
+    __index = function(v, k)
+      if type(k) == "number" then
+        if k >= 1 and k <= v.n and k % 1 == 0 then return readers[v](k - 1) end
+        return nil
+      end
+      return VS.methods[k]
+    end,
+    __newindex = function(v, k, x) return VS.newindex(v, k, x) end,
+    __len = function(v) return v.n end,
+    __ipairs = function(v) return view_next, v, 0 end,
+    __pairs = function(v) return view_next, v, 0 end,   -- the cells, as ipairs
+    __tostring = function(v) return VS.tostring(v) end,
+  })
+  debug.getregistry()["dolphindb.value.views"] = VS
 end
-
-local VIEW = ffi.metatype("struct ddbv_view", {
-  __index = function(v, k)
-    if type(k) == "number" then
-      if k >= 1 and k <= v.n and k % 1 == 0 then return readers[v](k - 1) end
-      return nil
-    end
-    return View[k]
-  end,
-  __newindex = view_newindex,
-  __len = function(v) return v.n end,
-  __ipairs = function(v) return view_next, v, 0 end,
-  __pairs = function(v) return view_next, v, 0 end,   -- the cells, as ipairs
-  __tostring = function(v) return core._obj_format(anchors[v][1]) end,
-})
+VS.methods, VS.newindex = View, view_newindex
+VS.tostring = function(v) return core._obj_format(anchors[v][1]) end
+local VIEW, readers = VS.ctype, VS.readers
+anchors = VS.anchors
 
 local function is_view(v) return type(v) == "cdata" and ffi.istype(VIEW, v) end
 M._is_view = is_view
@@ -488,7 +500,7 @@ end
 -- Whether a result is big enough to come back as views when the caller did not say.
 local function big(o)
   local cells = o.form == FORM.TABLE and o.rows * o.cols or can_view(o) and o.rows or 0
-  return cells >= M.VIEW_CELLS
+  return cells >= M._VIEW_CELLS
 end
 
 function View:totable()
@@ -615,6 +627,7 @@ sent_type = build.sent_type
 
 M._to_handle = to_handle
 M._View = View                       -- for docs_spec: the methods views add
+M._Table = Table                     -- and those of tables
 core._obj_hooks(M._from_handle, to_handle)
 
 ---------------------------------------------------------------- methods
