@@ -628,6 +628,7 @@ sent_type = build.sent_type
 M._to_handle = to_handle
 M._View = View                       -- for docs_spec: the methods views add
 M._Table = Table                     -- and those of tables
+M._view_handle = view_handle         -- for the specs: the handle a view keeps alive
 core._obj_hooks(M._from_handle, to_handle)
 
 ---------------------------------------------------------------- methods
