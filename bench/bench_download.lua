@@ -5,7 +5,7 @@
 --   pool:run          the default options: what a user gets without asking
 --   view = true       views of the decoded memory, asked for
 --   view = false      every cell as a Lua value in plain Lua arrays (the default
---                     before 0.3; a typed-scalar table per TIMESTAMP cell)
+--                     in 0.2; a typed-scalar table per TIMESTAMP cell)
 --   pool:run + read   the default, then every cell of every column read once
 -- Each run is a fresh child process, so that its peak RSS is its own; the runs of the
 -- variants are interleaved R times and the medians printed: client CPU (user + system,
