@@ -366,6 +366,19 @@ describe("DBConnectionPool", function()
       assert.are.equal(tostring(plain), tostring(view))
     end)
 
+    it("are what a big result gets by default; view = false gives arrays", function()
+      local script = "table(1..40000 as id, take(2024.01.02T03:04:05.006, 40000) as ts)"
+      local t = pool:run(script)                     -- 80 000 cells: views
+      assert.are.equal("cdata", type(t.id))
+      assert.are.equal(40000, #t.ts)
+      assert.are.equal("2024.01.02T03:04:05.006", tostring(t.ts[40000]))
+      local a = pool:run { script, view = false }
+      assert.are.equal("table", type(a.id))
+      assert.are.equal(tostring(a.ts[40000]), tostring(t.ts[40000]))
+      assert.are.equal("table", type(pool:run("1..1000")))   -- small: arrays
+      assert.are.equal("cdata", type(pool:runTaskAsync { script, typed = true }:result().id))
+    end)
+
     it("works with typed, in futures and coroutines", function()
       local v = pool:run { "[1c, 2c]", typed = true, view = true }
       assert.are.equal("CHAR", ddb.typeof(v))
