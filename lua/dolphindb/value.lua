@@ -471,10 +471,11 @@ M._is_view = is_view
 
 local view_info_cache = {}
 local function view_info(v)
-  local key = v._form * 100000 + v._type * 100 + v._scale
+  local scale = DEC_MAX_SCALE[v._type] and v._scale or nil     -- only decimals have one
+  local key = v._form * 100000 + v._type * 100 + (scale or 0)
   local i = view_info_cache[key]
   if not i then
-    i = { form = v._form, type = v._type, scale = DEC_MAX_SCALE[v._type] and v._scale or nil, view = true }
+    i = { form = v._form, type = v._type, scale = scale, view = true }
     view_info_cache[key] = i
   end
   return i
