@@ -46,6 +46,14 @@ if(DDB_HAVE_DDBMINI AND EXISTS "${CMAKE_SOURCE_DIR}/bench/bench_pool.c")
   add_dependencies(bench_pool ddbmini)
 endif()
 
+# bench_download_c: one big download through the C API (run by bench/bench_download.lua).
+if(DDB_HAVE_DDBMINI AND EXISTS "${CMAKE_SOURCE_DIR}/bench/bench_download_c.c")
+  add_executable(bench_download_c bench/bench_download_c.c tests/pool_support.c)
+  target_include_directories(bench_download_c PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+  target_link_libraries(bench_download_c ddbcore)
+  target_compile_definitions(bench_download_c PRIVATE DDBMINI_PATH="${CMAKE_BINARY_DIR}/ddbmini")
+endif()
+
 # examples/seed_pool.c: the seed's 4 x sleep(2000) scenario on the public C API.
 if(EXISTS "${CMAKE_SOURCE_DIR}/examples/seed_pool.c")
   add_executable(seed_pool examples/seed_pool.c)
