@@ -331,12 +331,14 @@ M.wait_open = false
 local LUA_ONLY = { exitGrace = true, socketDir = true }
 M.pool_options = LUA_ONLY
 
--- nginx defaults: reconnect (a worker lives for days), print() output to the log.
+-- nginx defaults: reconnect and open lazily (a worker lives for days and must start
+-- whether or not the server is up), print() output to the log.
 function M.pool_defaults(opts)
   if opts.exitGrace ~= nil and not (type(opts.exitGrace) == "number" and opts.exitGrace >= 0) then
     error("dolphindb: DBConnectionPool: exitGrace must be a number of seconds >= 0", 4)
   end
   if opts.reConnect == nil then opts.reConnect = true end
+  if opts.openLazily == nil then opts.openLazily = true end
   if opts.show_output == nil then opts.show_output = false end
 end
 
