@@ -109,6 +109,34 @@ local function reason(err)
   return tostring(err)
 end
 
+-- Sends what the core queued for stream `id`. A cosocket takes one writer at a time,
+-- so whichever of the connection's two coroutines finds output first sends it: the
+-- reader right after the response that freed the connection (the next task goes
+-- out without waking anybody), the main coroutine otherwise. False once the stream
+-- ended.
+local function send_pending(id, st, sock)
+  while st.out and not st.sending and not st.closing do
+    st.out = false
+    local bytes = qhost_output(id)
+    if bytes == nil then return false end     -- the stream is gone
+    if #bytes > 0 then
+      st.sending = true
+      local sent, serr = sock:send(bytes)
+      st.sending = false
+      if not sent then
+        if not st.closing then
+          st.closing = true
+          qhost_failed(id, "send failed: " .. reason(serr))
+          turn()
+        end
+        st.sema:post(1)
+        return false
+      end
+    end
+  end
+  return not st.closing
+end
+
 local function reader(id, st, sock)
   while not st.closing do
     if st.paused then
@@ -116,8 +144,11 @@ local function reader(id, st, sock)
     else
       local data, err = sock:receiveany(READ_CHUNK)
       if data then
+        st.in_reader = true       -- output this produces is sent just below
         qhost_data(id, data)
         turn()
+        st.in_reader = false
+        if st.out and not send_pending(id, st, sock) then break end
       elseif err ~= "timeout" then
         if not st.closing then
           qhost_failed(id, reason(err))
@@ -160,21 +191,8 @@ local function conn_main(premature, id)
   turn()
   st.reader = thread_spawn(reader, id, st, sock)
   while not st.closing do
-    if st.out then
-      st.out = false
-      local bytes = qhost_output(id)
-      if bytes == nil then break end      -- the stream is gone
-      if #bytes > 0 then
-        local sent, serr = sock:send(bytes)
-        if not sent then
-          if not st.closing then
-            st.closing = true
-            qhost_failed(id, "send failed: " .. reason(serr))
-            turn()
-          end
-          break
-        end
-      end
+    if st.out and not st.sending then
+      if not send_pending(id, st, sock) then break end
     else
       st.sema:wait(FOREVER)
     end
@@ -189,7 +207,7 @@ local function carry_out(op, id)
   local st = conns[id]
   if op == Q_OPEN then
     st = { sema = semaphore.new(0), resume = semaphore.new(0), out = false,
-           closing = false, paused = false }
+           sending = false, closing = false, paused = false }
     conns[id] = st
     local ok, err = timer_at(0, conn_main, id)
     if not ok then
@@ -200,8 +218,10 @@ local function carry_out(op, id)
   elseif not st then
     return false
   elseif op == Q_OUTPUT then
-    st.out = true
-    st.sema:post(1)
+    if not st.out then
+      st.out = true
+      if not st.in_reader then st.sema:post(1) end
+    end
   elseif op == Q_CLOSE then
     st.closing = true
     st.sema:post(1)
