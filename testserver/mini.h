@@ -47,6 +47,7 @@ typedef struct mini_faults {
     int refuse;                 /* accept then close new connections */
     char not_leader[128];       /* answer "<NotLeader>this" to every request */
     int reject_login;           /* every login fails */
+    char stream_not_leader[128]; /* publishTable answers "<NotLeader>this" (streaming.c) */
 } mini_faults;
 
 /* What the writer must do to one response (taken from the switches atomically). */
