@@ -199,6 +199,7 @@ static void forget_schemas(ddb_stream_parser *p)
     for (int i = 0; i < p->nschemas; i++) {
         free(p->schemas[i].topic);
         free(p->schemas[i].types);
+        memset(&p->schemas[i], 0, sizeof p->schemas[i]);
     }
     p->nschemas = p->next_evict = 0;
 }
