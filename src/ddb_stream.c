@@ -1,5 +1,5 @@
 /* ddb_stream.c — subscription requests and the parser of pushed stream messages
- * (ddb_stream.h; the format is described in docs/STREAMING.md §5). */
+ * (ddb_stream.h; the format is described in docs/STREAMING.md, section 5). */
 #include "ddb_stream.h"
 #include "ddb_proto.h"
 

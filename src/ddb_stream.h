@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 /* Request flag bit of a reverse-mode subscription connection: set on every request of
- * it, `connect` included (docs/STREAMING.md §2). */
+ * it, `connect` included (docs/STREAMING.md, section 2). */
 #define DDB_FLAG_REVERSE_STREAMING 131072
 
 #define DDB_STREAM_MAX_TOPIC (64 * 1024)   /* bytes of the topic field, NUL excluded */

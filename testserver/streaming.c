@@ -1,5 +1,5 @@
 /* streaming.c — stream tables, subscriptions and the reverse-mode publisher of
- * ddbmini (streaming.h; the wire format is in docs/STREAMING.md §4-5). */
+ * ddbmini (streaming.h; the wire format is in docs/STREAMING.md, sections 4-5). */
 #include "streaming.h"
 #include "ddb_codec.h"
 #include "tables.h"
@@ -200,7 +200,7 @@ static ddb_obj *next_batch(stream_sub *s, const ddb_obj *t, int64_t *msg_id, int
     return body;
 }
 
-/* One message: endian, time, msgId, topic + NUL, then the body (§5.1). */
+/* One message: endian, time, msgId, topic + NUL, then the body (docs/STREAMING.md, section 5.1). */
 static int encode_message(ddb_buf *b, int64_t msg_id, const char *topic, const ddb_obj *body)
 {
     int64_t t = now_ns();
