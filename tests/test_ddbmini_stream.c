@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -344,6 +345,52 @@ static void test_drop_and_resubscribe(mini_client *adm)
     unsubscribe_local(&again);
 }
 
+/* Writers on four connections append at once: the subscriber sees every row once,
+ * at consecutive offsets, each writer's rows in the order it wrote them. */
+#define WRITERS 4
+#define WRITES 300
+
+static void *writer(void *arg)
+{
+    int k = (int)(intptr_t)arg;
+    mini_client c;
+    if (mini_client_open(&c, "127.0.0.1", g_proc.port) || mini_client_connect(&c) != MINI_OK)
+        return (void *)1;
+    intptr_t failed = 0;
+    for (int i = 0; i < WRITES && !failed; i++) {
+        char script[128];
+        snprintf(script, sizeof script, "insert into conc values(`W%d, %d.5, %d)", k, i, k * 100000 + i);
+        failed = mini_client_script(&c, script, NULL) != MINI_OK;
+    }
+    mini_client_close(&c);
+    return (void *)failed;
+}
+
+static void test_concurrent_writers(mini_client *adm)
+{
+    run_ok(adm, "c = streamTable(1:0, `sym`price`qty, [SYMBOL, DOUBLE, INT]); share c as conc");
+    subscriber s;
+    CHECK(subscribe(&s, "conc", "all", -1, NULL, 0) == MINI_OK, "subscribe: %s", s.c.error);
+    pthread_t th[WRITERS];
+    for (int k = 0; k < WRITERS; k++)
+        pthread_create(&th[k], NULL, writer, (void *)(intptr_t)k);
+    int failed = 0;
+    for (int k = 0; k < WRITERS; k++) {
+        void *rc;
+        pthread_join(th[k], &rc);
+        failed |= rc != NULL;
+    }
+    CHECK(!failed, "every writer's inserts succeeded");
+    wait_rows(&s, WRITERS * WRITES);
+    int next[WRITERS] = {0}, ok = 1;
+    for (int64_t i = 0; ok && i < s.n; i++) {
+        int k = s.qty[i] / 100000, j = s.qty[i] % 100000;
+        ok = s.offsets[i] == i && k >= 0 && k < WRITERS && j == next[k]++;
+    }
+    CHECK(ok, "consecutive offsets, each writer's rows in order, none twice");
+    unsubscribe_local(&s);
+}
+
 static void test_not_leader(mini_client *adm)
 {
     subscriber s;
@@ -417,6 +464,7 @@ int main(int argc, char **argv)
     test_basic_and_offsets(&adm);
     test_filter(&adm);
     test_drop_and_resubscribe(&adm);
+    test_concurrent_writers(&adm);
     test_not_leader(&adm);
     test_refusals(&adm);
     mini_client_close(&adm);

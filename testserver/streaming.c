@@ -45,10 +45,13 @@ static void pump(void);
 static void lock(void) { pthread_mutex_lock(&g_stream.lock); }
 static void unlock(void) { pthread_mutex_unlock(&g_stream.lock); }
 
+/* Under the lock: streaming_shutdown may be closing the handle on the loop thread. */
 static void wake(void)
 {
+    lock();
     if (g_stream.ready)
         uv_async_send(&g_stream.wake);
+    unlock();
 }
 
 static void sub_clear(stream_sub *s)
