@@ -33,6 +33,8 @@ typedef struct subscriber {
     int64_t n, cap;
     int64_t last_id;            /* msgId of the last complete data message, -1 none */
     int schemas;
+    int tuples;                 /* single-row tuple messages among them */
+    int joined;                 /* messages naming a second topic */
 } subscriber;
 
 static void admin(mini_client *c)
@@ -137,14 +139,18 @@ static int next_message(subscriber *sub, int timeout_ms)
             if (rc == DDB_STREAM_MSG) {
                 ddb_stream_msg m;
                 ddb_stream_take(sub->parser, &m);
-                CHECK(!strcmp(m.topics, sub->topic), "pushed topic %s is getSubscriptionTopic's %s", m.topics,
+                char first[512];
+                int ntopics = ddb_stream_topic_at(m.topics, 0, first, sizeof first);
+                CHECK(!strcmp(first, sub->topic), "pushed topic %s is getSubscriptionTopic's %s", m.topics,
                       sub->topic);
+                sub->joined += ntopics > 1;
                 if (m.kind == DDB_STREAM_SCHEMA)
                     sub->schemas++;
                 else {
-                    CHECK(m.kind == DDB_STREAM_ROWS, "data messages come as columns (%d)", m.kind);
+                    CHECK(m.kind == DDB_STREAM_ROWS || m.kind == DDB_STREAM_ROW, "data messages (%d)", m.kind);
                     CHECK(sub->schemas == 1, "the schema came first");
-                    if (m.kind == DDB_STREAM_ROWS)
+                    sub->tuples += m.kind == DDB_STREAM_ROW;
+                    if (m.kind == DDB_STREAM_ROWS || m.kind == DDB_STREAM_ROW)
                         record_rows(sub, &m);
                 }
                 ddb_stream_msg_free(&m);
@@ -391,6 +397,28 @@ static void test_concurrent_writers(mini_client *adm)
     unsubscribe_local(&s);
 }
 
+/* The test hooks for client parsers: one row per message as a tuple of scalars, and
+ * a second topic joined to the first. */
+static void test_tuple_and_joined_topics(mini_client *adm)
+{
+    run_ok(adm, "tu = streamTable(1:0, `sym`price`qty, [SYMBOL, DOUBLE, INT]); share tu as tup");
+    run_ok(adm, "tableInsert(tup, `A`B, [1.0, 2.0], [10, 11])");
+    run_ok(adm, "faultStreamRowTuples(true); faultStreamJoinTopic(\"h:1:n/tup/other\")");
+    subscriber s;
+    CHECK(subscribe(&s, "tup", "t", 0, NULL, 0) == MINI_OK, "subscribe: %s", s.c.error);
+    wait_rows(&s, 2);
+    run_ok(adm, "insert into tup values(`C, 3.0, 12)");
+    wait_rows(&s, 3);
+    CHECK(s.tuples == 3 && s.qty[0] == 10 && s.qty[2] == 12 && !strcmp(s.sym[1], "B") && s.offsets[2] == 2,
+          "three single-row tuples at offsets 0..2 (%d)", s.tuples);
+    CHECK(s.joined == 4, "every push names the joined topic too (%d)", s.joined);
+    run_ok(adm, "faultReset()");
+    run_ok(adm, "insert into tup values(`D, 4.0, 13)");
+    wait_rows(&s, 4);
+    CHECK(s.tuples == 3 && s.joined == 4, "faultReset: columns and one topic again");
+    unsubscribe_local(&s);
+}
+
 static void test_not_leader(mini_client *adm)
 {
     subscriber s;
@@ -465,6 +493,7 @@ int main(int argc, char **argv)
     test_filter(&adm);
     test_drop_and_resubscribe(&adm);
     test_concurrent_writers(&adm);
+    test_tuple_and_joined_topics(&adm);
     test_not_leader(&adm);
     test_refusals(&adm);
     mini_client_close(&adm);

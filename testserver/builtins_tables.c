@@ -488,6 +488,8 @@ const builtin builtins_tables[] = {
     {"getStreamingStat", 0, 0, 0, bi_get_stream_subscribers},
     {"faultDropSubscribers", 0, 1, BI_ADMIN | BI_CONTROL, bi_fault_drop_subscribers},
     {"faultStreamNotLeader", 1, 1, BI_ADMIN | BI_CONTROL, bi_fault_stream_not_leader},
+    {"faultStreamRowTuples", 1, 1, BI_ADMIN | BI_CONTROL, bi_fault_stream_tuples},
+    {"faultStreamJoinTopic", 1, 1, BI_ADMIN | BI_CONTROL, bi_fault_stream_join_topic},
     {"count", 1, 1, 0, bi_count},
     {"avg", 1, 1, 0, bi_avg},
     {"min", 1, 1, 0, bi_min},

@@ -48,6 +48,8 @@ typedef struct mini_faults {
     char not_leader[128];       /* answer "<NotLeader>this" to every request */
     int reject_login;           /* every login fails */
     char stream_not_leader[128]; /* publishTable answers "<NotLeader>this" (streaming.c) */
+    int stream_tuples;          /* pushed rows one per message, as tuples of scalars */
+    char stream_join_topic[128]; /* pushed messages name "<topic>,this" */
 } mini_faults;
 
 /* What the writer must do to one response (taken from the switches atomically). */

@@ -177,15 +177,16 @@ static int row_passes(const stream_sub *s, const ddb_obj *t, int64_t r)
 }
 
 /* The next data body of s: up to STREAM_BATCH_ROWS rows from s->next on (filtered),
- * as an ANY vector of columns; *msg_id the offset of its last row. NULL when no row
- * is ready; *scanned says whether s->next moved. */
-static ddb_obj *next_batch(stream_sub *s, const ddb_obj *t, int64_t *msg_id, int *scanned)
+ * as an ANY vector of columns (tuple: one row, as an ANY vector of scalars); *msg_id
+ * the offset of its last row. NULL when no row is ready; *scanned says whether
+ * s->next moved. */
+static ddb_obj *next_batch(stream_sub *s, const ddb_obj *t, int tuple, int64_t *msg_id, int *scanned)
 {
     int64_t rows[STREAM_BATCH_ROWS];
-    int64_t n = 0, r = s->next, end = t->rows;
+    int64_t n = 0, r = s->next, end = t->rows, limit = tuple ? 1 : STREAM_BATCH_ROWS;
     if (end - r > STREAM_SCAN_ROWS)
         end = r + STREAM_SCAN_ROWS;
-    for (; r < end && n < STREAM_BATCH_ROWS; r++)
+    for (; r < end && n < limit; r++)
         if (row_passes(s, t, r))
             rows[n++] = r;
     *scanned = r > s->next;
@@ -196,8 +197,9 @@ static ddb_obj *next_batch(stream_sub *s, const ddb_obj *t, int64_t *msg_id, int
     ddb_obj *part = table_gather(t, rows, n);
     ddb_obj *body = part ? ddb_vector_new(DDB_ANY, t->cols) : NULL;
     for (int64_t c = 0; body && c < t->cols; c++) {
+        ddb_obj *cell = tuple ? obj_element(part->columns[c], 0) : NULL;
         ddb_obj_unref(body->items[c]);
-        body->items[c] = ddb_obj_ref(part->columns[c]);
+        body->items[c] = cell ? cell : ddb_obj_ref(part->columns[c]);
     }
     ddb_obj_unref(part);
     return body;
@@ -272,8 +274,12 @@ static int serve(int i)
     ddb_obj *body = NULL;
     int64_t msg_id = 0;
     int scanned = 0, id = 0;
-    char topic[sizeof g_stream.subs[0].topic];
+    char topic[sizeof g_stream.subs[0].topic], join[128];
     uv_stream_t *out = NULL;
+    pthread_mutex_lock(&g_mini.lock);     /* the test hooks: tuple rows, a joined topic */
+    int tuple = g_mini.faults.stream_tuples;
+    memcpy(join, g_mini.faults.stream_join_topic, sizeof join);
+    pthread_mutex_unlock(&g_mini.lock);
     store_lock();
     lock();
     stream_sub *s = &g_stream.subs[i];
@@ -288,7 +294,7 @@ static int serve(int i)
             s->schema_sent = body != NULL;
             scanned = 1;
         } else
-            body = next_batch(s, e->t, &msg_id, &scanned);
+            body = next_batch(s, e->t, tuple, &msg_id, &scanned);
         id = s->id;
         out = s->out;
         memcpy(topic, s->topic, sizeof topic);
@@ -300,7 +306,9 @@ static int serve(int i)
     if (body) {
         ddb_buf b;
         ddb_buf_init(&b);
-        if (encode_message(&b, msg_id, topic, body) == 0)
+        char topics[sizeof topic + sizeof join + 1];
+        snprintf(topics, sizeof topics, "%s%s%s", topic, join[0] ? "," : "", join);
+        if (encode_message(&b, msg_id, topics, body) == 0)
             send_bytes(id, out, &b);
         else {
             ddb_buf_free(&b);
@@ -705,6 +713,32 @@ int bi_fault_drop_subscribers(eval_ctx *ctx, ddb_obj **a, int n, const char *con
         return -1;
     *out = ddb_int_new(DDB_INT, drop_subscribers(n > 0 ? table : NULL));
     return *out ? 0 : ctx_oom(ctx);
+}
+
+/* faultStreamRowTuples(bool): data messages carry one row each, as a tuple of
+ * scalars (the form listen-mode servers use for single rows). */
+int bi_fault_stream_tuples(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out)
+{
+    int on = obj_truth(a[0]);
+    if (on < 0)
+        return ctx_error(ctx, "faultStreamRowTuples: the argument must be a boolean");
+    pthread_mutex_lock(&g_mini.lock);
+    g_mini.faults.stream_tuples = on;
+    pthread_mutex_unlock(&g_mini.lock);
+    return 0;
+}
+
+/* faultStreamJoinTopic("other"): pushed messages name "<topic>,other" (one push
+ * serving several subscriptions); "" turns it off. */
+int bi_fault_stream_join_topic(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out)
+{
+    char extra[128];
+    if (text_arg(ctx, a[0], "faultStreamJoinTopic", "topic", extra, sizeof extra))
+        return -1;
+    pthread_mutex_lock(&g_mini.lock);
+    snprintf(g_mini.faults.stream_join_topic, sizeof g_mini.faults.stream_join_topic, "%s", extra);
+    pthread_mutex_unlock(&g_mini.lock);
+    return 0;
 }
 
 /* faultStreamNotLeader("host:port"): this node loses the leadership of its stream

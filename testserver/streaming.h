@@ -56,6 +56,8 @@ int bi_publish_table(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, dd
 int bi_stop_publish_table(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
 int bi_get_stream_subscribers(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
 int bi_fault_drop_subscribers(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
+int bi_fault_stream_tuples(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
+int bi_fault_stream_join_topic(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
 int bi_fault_stream_not_leader(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
 
 #endif
