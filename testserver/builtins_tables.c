@@ -485,7 +485,7 @@ const builtin builtins_tables[] = {
     {"getSubscriptionTopic", 1, 3, 0, bi_get_subscription_topic},
     {"publishTable", 3, 9, 0, bi_publish_table},
     {"stopPublishTable", 3, 6, 0, bi_stop_publish_table},
-    {"getStreamingStat", 0, 0, 0, bi_get_stream_subscribers},
+    {"getStreamingStat", 0, 0, 0, bi_get_streaming_stat},
     {"faultDropSubscribers", 0, 1, BI_ADMIN | BI_CONTROL, bi_fault_drop_subscribers},
     {"faultStreamNotLeader", 1, 1, BI_ADMIN | BI_CONTROL, bi_fault_stream_not_leader},
     {"faultStreamRowTuples", 1, 1, BI_ADMIN | BI_CONTROL, bi_fault_stream_tuples},

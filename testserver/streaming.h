@@ -48,13 +48,34 @@ int streaming_check_room(eval_ctx *ctx, const ddb_obj *t, int64_t more);
 /* Wakes the publisher (rows were added, a table dropped); any thread. */
 void streaming_wake(void);
 
-/* ---- built-ins (listed in builtins_tables[]) ---- */
+/* ---- the subscription list (builtins_streaming.c) ---- */
+/* A subscription as publishTable sets it up. */
+typedef struct stream_spec {
+    char table[128], action[128];
+    int slot;                   /* store entry of the stream table and its generation */
+    unsigned gen;
+    int64_t next;               /* first offset to send */
+    int filter_col;             /* -1: every row */
+    ddb_obj *filter;            /* filter values, or NULL; taken on success */
+} stream_spec;
+const char *streaming_site(void);           /* host:port:alias of this node */
+int64_t streaming_request_flag(void);       /* the flag of this thread's request */
+/* Adds the subscription unless its topic exists (allowExists replaces the old one)
+ * and marks it as created by the running request. 0, or -1 with ctx->err set. */
+int streaming_subscribe(eval_ctx *ctx, stream_spec *spec, int allow_exists);
+void streaming_stop(const char *table, const char *action);
+/* Closes the subscriptions of one table (NULL: all); returns how many. */
+int streaming_drop(const char *table);
+/* The live subscriptions: tableName, subscriber (topic), msgOffset, actions. */
+ddb_obj *streaming_stat_table(void);
+
+/* ---- built-ins (builtins_streaming.c, listed in builtins_tables[]) ---- */
 int bi_stream_table(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
 int bi_set_filter_column(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
 int bi_get_subscription_topic(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
 int bi_publish_table(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
 int bi_stop_publish_table(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
-int bi_get_stream_subscribers(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
+int bi_get_streaming_stat(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
 int bi_fault_drop_subscribers(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
 int bi_fault_stream_tuples(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
 int bi_fault_stream_join_topic(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);

@@ -21,6 +21,7 @@ set(DDBMINI_CORE_SOURCES
   ${DDBMINI_DIR}/dfs.c
   ${DDBMINI_DIR}/sql.c
   ${DDBMINI_DIR}/streaming.c
+  ${DDBMINI_DIR}/builtins_streaming.c
 )
 add_executable(ddbmini ${DDBMINI_DIR}/main.c ${DDBMINI_DIR}/server.c ${DDBMINI_CORE_SOURCES})
 target_include_directories(ddbmini PRIVATE ${DDBMINI_DIR})
