@@ -65,6 +65,8 @@ static const char USAGE[] =
     "                           subscriber (\"\" makes this node the leader again)\n"
     "  script: faultDropSubscribers([table])  close the subscribers' push connections\n"
     "                           now (a message may be cut half-way); returns the count\n"
+    "  script: faultStreamRowTuples(bool)  push one row per message, as a tuple\n"
+    "  script: faultStreamJoinTopic(\"t\")  pushed messages name '<topic>,t'\n"
     "  script: faultReset()     disarm every fault switch, bring every node back\n"
     "\n"
     "SIGTERM/SIGINT: close every connection and exit 0.\n";
