@@ -355,6 +355,49 @@ static void test_drop_and_resubscribe(mini_client *adm)
     unsubscribe_local(&again);
 }
 
+/* ddbmini's resident memory in KiB (from /proc), -1 if unknown. */
+static long server_rss_kib(void)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)g_proc.pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kib = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+/* Subscribers that never read: ddbmini queues a bounded amount for each (the rest
+ * waits in the table), and keeps serving the others. */
+static void test_back_pressure(mini_client *adm)
+{
+    enum { STALLED = 8 };
+    subscriber idle[STALLED];
+    long before = server_rss_kib();
+    for (int i = 0; i < STALLED; i++) {
+        char action[16];
+        snprintf(action, sizeof action, "idle%d", i);
+        CHECK(subscribe(&idle[i], "bigs", action, 0, NULL, 0) == MINI_OK, "idle subscriber: %s", idle[i].c.error);
+    }
+    subscriber live;
+    CHECK(subscribe(&live, "bigs", "reader", 1999000, NULL, 0) == MINI_OK, "reader: %s", live.c.error);
+    wait_rows(&live, 1001);         /* served while the others are stuck */
+    poll(NULL, 0, 300);             /* let ddbmini fill what it will */
+    long after = server_rss_kib();
+    /* unbounded queues would hold 8 x 32 MB of encoded rows */
+    CHECK(before > 0 && after - before < 128 * 1024, "memory for %d stalled subscribers: %ld KiB", STALLED,
+          after - before);
+    printf("back-pressure: %d stalled subscribers of a 32 MB backlog cost ddbmini %ld KiB\n", STALLED,
+           after - before);
+    for (int i = 0; i < STALLED; i++)
+        unsubscribe_local(&idle[i]);
+    unsubscribe_local(&live);
+    CHECK(await_subscribers(adm, 0), "stalled subscribers are gone once they close");
+}
+
 /* Writers on four connections append at once: the subscriber sees every row once,
  * at consecutive offsets, each writer's rows in the order it wrote them. */
 #define WRITERS 4
@@ -496,6 +539,7 @@ int main(int argc, char **argv)
     test_basic_and_offsets(&adm);
     test_filter(&adm);
     test_drop_and_resubscribe(&adm);
+    test_back_pressure(&adm);
     test_concurrent_writers(&adm);
     test_tuple_and_joined_topics(&adm);
     test_not_leader(&adm);
