@@ -139,6 +139,7 @@ int bi_get_subscription_topic(eval_ctx *ctx, ddb_obj **a, int n, const char *con
 
 /* The arguments of publishTable after host and port, checked. */
 typedef struct publish_args {
+    struct sockaddr_in dial_to; /* listen mode; port 0: reverse mode */
     char table[128], action[128];
     int64_t offset;
     const ddb_obj *filter;      /* NULL: none */
@@ -149,18 +150,21 @@ static int parse_publish(eval_ctx *ctx, ddb_obj **a, int n, publish_args *p)
 {
     static const char fn[] = "publishTable";
     int64_t port = -1;
+    char host[64];
     memset(p, 0, sizeof *p);
-    if (int_arg(ctx, a[1], fn, "port", -1, &port) ||
+    if (text_arg(ctx, a[0], fn, "host", host, sizeof host) || int_arg(ctx, a[1], fn, "port", -1, &port) ||
         text_arg(ctx, a[2], fn, "table name", p->table, sizeof p->table) ||
         (n > 3 && text_arg(ctx, a[3], fn, "action name", p->action, sizeof p->action)) ||
         int_arg(ctx, n > 4 ? a[4] : a[1], fn, "offset", -1, &p->offset))
         return -1;
     if (n <= 4)
         p->offset = -1;
-    if (port != 0)
-        return ctx_error(ctx, "ddbmini publishes in reverse mode only: call publishTable with port 0 "
-                              "on a connection whose requests carry flag %d", STREAM_FLAG_REVERSE);
-    if (!(streaming_request_flag() & STREAM_FLAG_REVERSE))
+    if (port < 0 || port > 65535)
+        return ctx_error(ctx, "publishTable: bad port %lld", (long long)port);
+    if (port > 0 && uv_ip4_addr(strcmp(host, "localhost") ? host : "127.0.0.1", (int)port, &p->dial_to))
+        return ctx_error(ctx, "publishTable: ddbmini connects back to IPv4 addresses (or localhost) only, "
+                              "not %s", host);
+    if (port == 0 && !(streaming_request_flag() & STREAM_FLAG_REVERSE))
         return ctx_error(ctx, "publishTable with port 0 needs a connection whose requests carry flag %d "
                               "(reverse streaming)", STREAM_FLAG_REVERSE);
     if (p->offset < -1)
@@ -203,8 +207,9 @@ static int bind_table(eval_ctx *ctx, stream_spec *s, const publish_args *p, ddb_
 }
 
 /* publishTable(host, port, tableName, [actionName], [offset], [filter], [allowExists],
- * [resetOffset], [udpMulticast]) -> the column names; the connection then carries
- * the pushes (reverse mode). */
+ * [resetOffset], [udpMulticast]) -> the column names. Port 0 (reverse mode): the
+ * connection then carries the pushes; a port (listen mode): ddbmini connects back
+ * to host:port and pushes there. */
 int bi_publish_table(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out)
 {
     char notleader[160];
@@ -222,6 +227,7 @@ int bi_publish_table(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, dd
     memset(&s, 0, sizeof s);
     memcpy(s.table, p.table, sizeof s.table);
     memcpy(s.action, p.action, sizeof s.action);
+    s.dial_to = p.dial_to;
     ddb_obj *names = NULL;
     store_lock();
     int rc = bind_table(ctx, &s, &p, &names);
@@ -259,7 +265,8 @@ int bi_stop_publish_table(eval_ctx *ctx, ddb_obj **a, int n, const char *const *
 }
 
 /* getStreamingStat(): a dictionary whose `pubTables` lists the live subscriptions
- * (tableName, subscriber = topic, msgOffset = next offset to send, actions). */
+ * (tableName, subscriber = topic, msgOffset = next offset to send, actions, and
+ * ddbmini's queuedBytes). */
 int bi_get_streaming_stat(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out)
 {
     ddb_obj *t = streaming_stat_table();

@@ -1,5 +1,7 @@
-/* streaming.c — the subscription list and the reverse-mode publisher of
- * ddbmini (streaming.h; the wire format is in docs/STREAMING.md, sections 4-5). */
+/* streaming.c — the subscription list and the publisher of ddbmini: reverse mode
+ * (pushes over the subscriber's own connection) and listen mode (ddbmini connects
+ * back to the subscriber). See streaming.h; the wire format is in docs/STREAMING.md,
+ * sections 4-5. */
 #include "streaming.h"
 #include "ddb_codec.h"
 #include "tables.h"
@@ -25,7 +27,17 @@ typedef struct stream_sub {
     int schema_sent;
     int closing;                /* the loop thread closes its connection */
     size_t queued;              /* bytes handed to uv_write and not yet written */
+    struct sockaddr_in dial_to; /* listen mode: where to connect back */
+    struct dial *dial;          /* listen mode: the connection ddbmini opened */
 } stream_sub;
+
+/* A connection ddbmini opened to a listen-mode subscriber. */
+typedef struct dial {
+    uv_tcp_t tcp;
+    uv_connect_t req;
+    int id;                     /* its subscription */
+    int closing;                /* uv_close was called: the close callback frees it */
+} dial;
 
 static struct {
     pthread_mutex_t lock;
@@ -33,6 +45,7 @@ static struct {
     uv_async_t wake;
     char site[200];             /* host:port:alias of this node */
     int next_id;
+    uv_loop_t *loop;
     stream_sub subs[STREAM_MAX_SUBS];
 } g_stream = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -41,6 +54,7 @@ static _Thread_local int64_t tl_flag;
 static _Thread_local int tl_created;
 
 static void pump(void);
+static void streaming_drop_id(int id);
 
 static void lock(void) { pthread_mutex_lock(&g_stream.lock); }
 static void unlock(void) { pthread_mutex_unlock(&g_stream.lock); }
@@ -68,6 +82,93 @@ static stream_sub *sub_by_id(int id)
     return NULL;
 }
 
+/* ---------------------------------------------------------------- listen mode */
+
+static void on_dial_closed(uv_handle_t *h) { free(h->data); }
+
+static void dial_close(dial *d)
+{
+    if (!d || d->closing)
+        return;
+    d->closing = 1;
+    uv_close((uv_handle_t *)&d->tcp, on_dial_closed);
+}
+
+static void close_dial(void *arg) { dial_close(arg); }
+
+static void on_dial_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    static char sink[4096];         /* a subscriber has nothing to say: discarded */
+    *buf = uv_buf_init(sink, sizeof sink);
+}
+
+static void on_dial_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    dial *d = s->data;
+    if (nread >= 0)
+        return;
+    lock();                         /* the subscriber hung up */
+    stream_sub *sub = sub_by_id(d->id);
+    if (sub)
+        sub->closing = 1;
+    unlock();
+    if (!sub)
+        dial_close(d);
+    pump();
+}
+
+static void on_dialed(uv_connect_t *req, int status)
+{
+    dial *d = req->data;
+    if (d->closing)
+        return;                     /* shut down meanwhile */
+    lock();
+    stream_sub *s = sub_by_id(d->id);
+    int ok = s && status == 0 && !s->closing;
+    if (ok) {
+        s->out = (uv_stream_t *)&d->tcp;
+        s->close = close_dial;
+        s->close_arg = d;
+        s->dial = NULL;             /* closed through s->close from now on */
+    } else if (s)
+        sub_clear(s);               /* refused: the subscription ends */
+    unlock();
+    if (ok && uv_read_start((uv_stream_t *)&d->tcp, on_dial_alloc, on_dial_read) == 0) {
+        pump();
+        return;
+    }
+    if (ok)
+        streaming_drop_id(d->id);
+    else
+        dial_close(d);
+}
+
+/* Starts the connections back to new listen-mode subscribers (loop thread). */
+static void dial_new(void)
+{
+    lock();
+    for (int i = 0; g_stream.loop && i < STREAM_MAX_SUBS; i++) {
+        stream_sub *s = &g_stream.subs[i];
+        if (!s->id || !s->dial_to.sin_port || s->dial || s->out || s->closing)
+            continue;
+        dial *d = calloc(1, sizeof *d);
+        if (!d || uv_tcp_init(g_stream.loop, &d->tcp)) {
+            free(d);
+            s->closing = 1;
+            continue;
+        }
+        d->id = s->id;
+        d->tcp.data = d->req.data = d;
+        s->dial = d;
+        if (uv_tcp_connect(&d->req, &d->tcp, (const struct sockaddr *)&s->dial_to, on_dialed)) {
+            s->dial = NULL;
+            s->closing = 1;
+            dial_close(d);
+        }
+    }
+    unlock();
+}
+
 /* ---------------------------------------------------------------- server side */
 
 static void on_wake(uv_async_t *a) { pump(); }
@@ -81,6 +182,7 @@ void streaming_init(uv_loop_t *loop, const char *host, int port)
             snprintf(alias, sizeof alias, "%s", g_mini.nodes[i].alias);
     pthread_mutex_unlock(&g_mini.lock);
     snprintf(g_stream.site, sizeof g_stream.site, "%s:%d:%s", host, port, alias);
+    g_stream.loop = loop;
     if (uv_async_init(loop, &g_stream.wake, on_wake) == 0)
         g_stream.ready = 1;
 }
@@ -88,8 +190,13 @@ void streaming_init(uv_loop_t *loop, const char *host, int port)
 void streaming_shutdown(void)
 {
     lock();
-    for (int i = 0; i < STREAM_MAX_SUBS; i++)
-        sub_clear(&g_stream.subs[i]);
+    for (int i = 0; i < STREAM_MAX_SUBS; i++) {
+        stream_sub *s = &g_stream.subs[i];
+        dial_close(s->dial);                        /* still connecting */
+        if (s->out && s->close == close_dial)
+            dial_close(s->close_arg);               /* connected back */
+        sub_clear(s);
+    }
     int ready = g_stream.ready;
     g_stream.ready = 0;
     unlock();
@@ -336,6 +443,9 @@ static void close_marked(void)
             fns[n] = s->close;
             args[n++] = s->close_arg;
             sub_clear(s);
+        } else if (s->id && s->closing && s->dial) {
+            dial_close(s->dial);    /* still connecting: on_dialed sees `closing` */
+            sub_clear(s);
         }
     }
     unlock();
@@ -345,6 +455,7 @@ static void close_marked(void)
 
 static void pump(void)
 {
+    dial_new();
     for (int progress = 1; progress;) {
         progress = 0;
         for (int i = 0; i < STREAM_MAX_SUBS; i++)
@@ -403,11 +514,17 @@ int streaming_subscribe(eval_ctx *ctx, stream_spec *spec, int allow_exists)
     s.next = spec->next;
     s.filter_col = spec->filter_col;
     s.filter = spec->filter;
+    s.dial_to = spec->dial_to;
+    if (!spec->dial_to.sin_port && tl_created)
+        return ctx_error(ctx, "A connection carries one subscription: publishTable was called already");
     int id = add_sub(ctx, &s, allow_exists);
     if (!id)
         return -1;
     spec->filter = NULL;            /* the subscription owns it now */
-    tl_created = id;
+    if (spec->dial_to.sin_port)
+        wake();                     /* listen mode: the loop connects back */
+    else
+        tl_created = id;            /* reverse mode: this connection carries it */
     return 0;
 }
 
@@ -425,12 +542,12 @@ void streaming_stop(const char *table, const char *action)
 
 ddb_obj *streaming_stat_table(void)
 {
-    static const char *const names[] = {"tableName", "subscriber", "msgOffset", "actions"};
-    ddb_obj *t = ddb_table_new(0, 4);
-    for (int c = 0; t && c < 4; c++) {
+    static const char *const names[] = {"tableName", "subscriber", "msgOffset", "actions", "queuedBytes"};
+    ddb_obj *t = ddb_table_new(0, 5);
+    for (int c = 0; t && c < 5; c++) {
         free(t->col_names[c]);
         t->col_names[c] = strdup(names[c]);
-        t->columns[c] = ddb_vector_new(c == 2 ? DDB_LONG : DDB_STRING, 0);
+        t->columns[c] = ddb_vector_new(c == 2 || c == 4 ? DDB_LONG : DDB_STRING, 0);
         if (!t->col_names[c] || !t->columns[c]) {
             ddb_obj_unref(t);
             t = NULL;
@@ -445,7 +562,8 @@ ddb_obj *streaming_stat_table(void)
         fail = ddb_varlen_append(t->columns[0], s->table, strlen(s->table)) ||
                ddb_varlen_append(t->columns[1], s->topic, strlen(s->topic)) ||
                ddb_fixed_append(t->columns[2], &s->next) ||
-               ddb_varlen_append(t->columns[3], s->action, strlen(s->action));
+               ddb_varlen_append(t->columns[3], s->action, strlen(s->action)) ||
+               ddb_fixed_append(t->columns[4], &(int64_t){(int64_t)s->queued});
         t->rows = t->columns[0]->rows;
     }
     unlock();
@@ -457,6 +575,16 @@ ddb_obj *streaming_stat_table(void)
 }
 
 /* Marks the subscriptions (of one table, or all) for closing; returns how many. */
+static void streaming_drop_id(int id)
+{
+    lock();
+    stream_sub *s = sub_by_id(id);
+    if (s)
+        s->closing = 1;
+    unlock();
+    pump();
+}
+
 int streaming_drop(const char *table)
 {
     int n = 0;

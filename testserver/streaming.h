@@ -57,6 +57,8 @@ typedef struct stream_spec {
     int64_t next;               /* first offset to send */
     int filter_col;             /* -1: every row */
     ddb_obj *filter;            /* filter values, or NULL; taken on success */
+    struct sockaddr_in dial_to; /* listen mode: the subscriber's address; port 0:
+                                   reverse mode (the running request's connection) */
 } stream_spec;
 const char *streaming_site(void);           /* host:port:alias of this node */
 int64_t streaming_request_flag(void);       /* the flag of this thread's request */
@@ -66,7 +68,8 @@ int streaming_subscribe(eval_ctx *ctx, stream_spec *spec, int allow_exists);
 void streaming_stop(const char *table, const char *action);
 /* Closes the subscriptions of one table (NULL: all); returns how many. */
 int streaming_drop(const char *table);
-/* The live subscriptions: tableName, subscriber (topic), msgOffset, actions. */
+/* The live subscriptions: tableName, subscriber (topic), msgOffset, actions, and
+ * ddbmini's own queuedBytes (written to libuv, not yet to the socket). */
 ddb_obj *streaming_stat_table(void);
 
 /* ---- built-ins (builtins_streaming.c, listed in builtins_tables[]) ---- */
