@@ -108,7 +108,8 @@ ddb_stream_parser *ddb_stream_parser_new(const ddb_limits *lim);
 void ddb_stream_parser_free(ddb_stream_parser *p);
 /* Back to "before the first message": drops a half-read message and the schemas. */
 void ddb_stream_parser_reset(ddb_stream_parser *p);
-/* Consumes at most len bytes and never past the message it completes. */
+/* Consumes at most len bytes and never past the message it completes. While a
+ * message waits to be taken it consumes nothing and returns DDB_STREAM_MSG again. */
 int ddb_stream_feed(ddb_stream_parser *p, const void *data, size_t len, size_t *consumed);
 /* After DDB_STREAM_MSG: moves the message into *m (the caller frees it). */
 void ddb_stream_take(ddb_stream_parser *p, ddb_stream_msg *m);
