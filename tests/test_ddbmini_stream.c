@@ -22,6 +22,7 @@
 static const char *BIN;
 static mini_proc g_proc;
 static int g_kept_listener = -1, g_kept_fd = -1;   /* open while ddbmini stops */
+static int g_expect_sites;      /* HA sites publishTable's reply should list */
 
 /* ---------------------------------------------------------------- a subscriber */
 
@@ -92,7 +93,9 @@ static int subscribe(subscriber *sub, const char *table, const char *action, int
     const ddb_obj *cols, *sites;
     if (rc == MINI_OK)
         CHECK(ddb_stream_reply_publish(reply, &cols, &sites, err, sizeof err) == 0 && cols->rows == 3 &&
-              !strcmp(ddb_str_at(cols, 2, NULL), "qty") && !sites, "publishTable's reply: the column names");
+              !strcmp(ddb_str_at(cols, 2, NULL), "qty") &&
+              (g_expect_sites ? sites && sites->rows == g_expect_sites : !sites),
+              "publishTable's reply: the column names (and %d sites)", g_expect_sites);
     ddb_obj_unref(reply);
     return rc;
 }
@@ -562,6 +565,14 @@ static void test_not_leader(mini_client *adm)
     run_ok(adm, "faultStreamNotLeader(\"\")");
     CHECK(subscribe(&s, "trades", "ha", -1, NULL, 0) == MINI_OK, "leader again: %s", s.c.error);
     unsubscribe_local(&s);
+    /* an HA stream table's reply lists the raft group's sites */
+    run_ok(adm, "faultStreamSites(\"127.0.0.1:9001:n1,127.0.0.1:9002:n2\")");
+    g_expect_sites = 2;
+    CHECK(subscribe(&s, "trades", "ha2", -1, NULL, 0) == MINI_OK, "HA reply: %s", s.c.error);
+    CHECK(next_message(&s, 5000) == 1 && s.schemas == 1, "pushes as usual");
+    g_expect_sites = 0;
+    unsubscribe_local(&s);
+    run_ok(adm, "faultStreamSites(\"\")");
 }
 
 static void test_refusals(mini_client *adm)

@@ -206,6 +206,37 @@ static int bind_table(eval_ctx *ctx, stream_spec *s, const publish_args *p, ddb_
     return 0;
 }
 
+/* The reply to publishTable: the column names, or for a pretend HA stream table
+ * (faultStreamSites) the tuple (columns, sites). Takes names. */
+static int ha_reply(eval_ctx *ctx, ddb_obj *names, ddb_obj **out)
+{
+    char list[256];
+    pthread_mutex_lock(&g_mini.lock);
+    memcpy(list, g_mini.faults.stream_sites, sizeof list);
+    pthread_mutex_unlock(&g_mini.lock);
+    if (!list[0]) {
+        *out = names;
+        return 0;
+    }
+    ddb_obj *sites = ddb_vector_new(DDB_STRING, 0);
+    int fail = !sites;
+    for (char *p = list, *comma; !fail && p; p = comma ? comma + 1 : NULL) {
+        comma = strchr(p, ',');
+        fail = ddb_varlen_append(sites, p, comma ? (size_t)(comma - p) : strlen(p));
+    }
+    *out = fail ? NULL : ddb_vector_new(DDB_ANY, 2);
+    if (!*out) {
+        ddb_obj_unref(sites);
+        ddb_obj_unref(names);
+        return ctx_oom(ctx);
+    }
+    ddb_obj_unref((*out)->items[0]);
+    ddb_obj_unref((*out)->items[1]);
+    (*out)->items[0] = names;
+    (*out)->items[1] = sites;
+    return 0;
+}
+
 /* publishTable(host, port, tableName, [actionName], [offset], [filter], [allowExists],
  * [resetOffset], [udpMulticast]) -> the column names. Port 0 (reverse mode): the
  * connection then carries the pushes; a port (listen mode): ddbmini connects back
@@ -246,8 +277,7 @@ int bi_publish_table(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, dd
         ddb_obj_unref(names);
         return -1;
     }
-    *out = names;
-    return 0;
+    return ha_reply(ctx, names, out);
 }
 
 /* stopPublishTable(host, port, tableName, actionName, [internal], [udp]): ends the
@@ -317,6 +347,19 @@ int bi_fault_stream_join_topic(eval_ctx *ctx, ddb_obj **a, int n, const char *co
         return -1;
     pthread_mutex_lock(&g_mini.lock);
     snprintf(g_mini.faults.stream_join_topic, sizeof g_mini.faults.stream_join_topic, "%s", extra);
+    pthread_mutex_unlock(&g_mini.lock);
+    return 0;
+}
+
+/* faultStreamSites("h:p:alias,..."): publishTable answers (columns, sites) as for a
+ * high-availability stream table ("" turns it off). */
+int bi_fault_stream_sites(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out)
+{
+    char sites[256];
+    if (text_arg(ctx, a[0], "faultStreamSites", "site list", sites, sizeof sites))
+        return -1;
+    pthread_mutex_lock(&g_mini.lock);
+    memcpy(g_mini.faults.stream_sites, sites, sizeof sites);
     pthread_mutex_unlock(&g_mini.lock);
     return 0;
 }

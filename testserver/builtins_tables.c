@@ -490,6 +490,7 @@ const builtin builtins_tables[] = {
     {"faultStreamNotLeader", 1, 1, BI_ADMIN | BI_CONTROL, bi_fault_stream_not_leader},
     {"faultStreamRowTuples", 1, 1, BI_ADMIN | BI_CONTROL, bi_fault_stream_tuples},
     {"faultStreamJoinTopic", 1, 1, BI_ADMIN | BI_CONTROL, bi_fault_stream_join_topic},
+    {"faultStreamSites", 1, 1, BI_ADMIN | BI_CONTROL, bi_fault_stream_sites},
     {"count", 1, 1, 0, bi_count},
     {"avg", 1, 1, 0, bi_avg},
     {"min", 1, 1, 0, bi_min},

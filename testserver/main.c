@@ -67,6 +67,9 @@ static const char USAGE[] =
     "                           now (a message may be cut half-way); returns the count\n"
     "  script: faultStreamRowTuples(bool)  push one row per message, as a tuple\n"
     "  script: faultStreamJoinTopic(\"t\")  pushed messages name '<topic>,t'\n"
+    "  --stream-sites LIST      publishTable answers (columns, sites) as for an HA\n"
+    "                           stream table; LIST is host:port:alias,...\n"
+    "                           script: faultStreamSites(\"LIST\")  (\"\" turns it off)\n"
     "  script: faultReset()     disarm every fault switch, bring every node back\n"
     "\n"
     "SIGTERM/SIGINT: close every connection and exit 0.\n";
@@ -140,6 +143,8 @@ static int parse_options(int argc, char **argv, options *o)
             snprintf(g_mini.controller_alias, sizeof g_mini.controller_alias, "%s", v);
         else if (!strcmp(a, "--leader") && v)
             snprintf(g_mini.leader, sizeof g_mini.leader, "%s", v);
+        else if (!strcmp(a, "--stream-sites") && v)
+            snprintf(g_mini.faults.stream_sites, sizeof g_mini.faults.stream_sites, "%s", v);
         else if (!strcmp(a, "--stream-not-leader") && v)
             snprintf(g_mini.faults.stream_not_leader, sizeof g_mini.faults.stream_not_leader, "%s", v);
         else if (!strcmp(a, "--not-leader") && v)

@@ -50,6 +50,7 @@ typedef struct mini_faults {
     char stream_not_leader[128]; /* publishTable answers "<NotLeader>this" (streaming.c) */
     int stream_tuples;          /* pushed rows one per message, as tuples of scalars */
     char stream_join_topic[128]; /* pushed messages name "<topic>,this" */
+    char stream_sites[256];     /* publishTable answers (columns, these sites): an HA table */
 } mini_faults;
 
 /* What the writer must do to one response (taken from the switches atomically). */

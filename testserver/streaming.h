@@ -82,6 +82,7 @@ int bi_get_streaming_stat(eval_ctx *ctx, ddb_obj **a, int n, const char *const *
 int bi_fault_drop_subscribers(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
 int bi_fault_stream_tuples(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
 int bi_fault_stream_join_topic(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
+int bi_fault_stream_sites(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
 int bi_fault_stream_not_leader(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
 
 #endif
