@@ -6,6 +6,7 @@
 #define DDBMINI_MINI_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "ddb_obj.h"
 
@@ -136,5 +137,20 @@ int ha_lookup(const char *client_id, int64_t seq, ddb_obj **result, char **error
 void ha_store(const char *client_id, int64_t seq, const ddb_obj *result, const char *error);
 
 int64_t mini_now_ms(void);
+
+/* ---- logins that keep the password off the wire (auth.c) ---- */
+struct eval_ctx;
+/* Turns methods off (1 = off; 0 leaves it as it is): SCRAM, RSA-encrypted, plain. */
+void auth_disable(int scram, int encrypted, int plain);
+int auth_set_iterations(long n);                           /* SCRAM; -1 out of range */
+int auth_add_scram_user(const char *spec);                 /* "name:password" */
+int auth_init(char *err, size_t errlen);                   /* after the options */
+void auth_free(void);
+int auth_plain_allowed(void);
+int auth_encrypted_login(struct eval_ctx *ctx, const ddb_obj *enc_user, const ddb_obj *enc_password);
+int auth_bi_public_key(struct eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
+int auth_bi_scram_first(struct eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
+int auth_bi_scram_final(struct eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
+#define AUTH_PLAIN_OFF "Plain-text login is disabled on this server (ddbmini --no-plain-login)"
 
 #endif

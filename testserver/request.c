@@ -234,6 +234,10 @@ static void run_connect(session *s, request *r, outcome *o)
     if (!r->login_user)
         return;
     int admin;
+    if (!auth_plain_allowed()) {
+        set_error(o, AUTH_PLAIN_OFF);
+        return;
+    }
     if (!mini_check_login(r->login_user, r->login_password, &admin)) {
         set_error(o, "The user name or password is incorrect.");
         return;

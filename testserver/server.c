@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #define READ_CHUNK (64 * 1024)
 #define WRITE_CHUNK (4 * 1024 * 1024)   /* bytes handed to one uv_write */
@@ -611,6 +612,19 @@ static void begin_reading(conn *c)
 
 static void on_accept_delay_done(uv_timer_t *t) { begin_reading(t->data); }
 
+/* Plain TCP, or (--tls-cert) the plaintext end of a TLS relay (tls.c). */
+static int accept_stream(uv_stream_t *server, conn *c)
+{
+    if (!tls_enabled())
+        return uv_accept(server, (uv_stream_t *)&c->tcp);
+    int fd = tls_accept(server);
+    if (fd >= 0 && uv_tcp_open(&c->tcp, fd) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd < 0 ? -1 : 0;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     mini_server *srv = server->data;
@@ -640,7 +654,7 @@ static void on_connection(uv_stream_t *server, int status)
     pthread_mutex_lock(&g_mini.lock);
     g_mini.connections++;
     pthread_mutex_unlock(&g_mini.lock);
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 || !c->dec || faults_refuse()) {
+    if (accept_stream(server, c) < 0 || !c->dec || faults_refuse()) {
         conn_close(c);          /* --refuse: accepted, then closed at once */
         return;
     }

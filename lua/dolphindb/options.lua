@@ -186,9 +186,9 @@ function M.parse_call(level, method, skip, first, ...)
 end
 
 -- The result conversion the options ask for, as the C side's flags (lua_value.h:
--- DDB_LUA_TYPED 1, DDB_LUA_VIEW 2); nil for the plain one.
+-- DDB_LUA_TYPED 1, DDB_LUA_VIEW 2, DDB_LUA_ARRAYS 4 for view = false); nil for the default.
 function M.conversion(opts)
-  local conv = (opts.typed and 1 or 0) + (opts.view and 2 or 0)
+  local conv = (opts.typed and 1 or 0) + (opts.view and 2 or 0) + (opts.view == false and 4 or 0)
   return conv ~= 0 and conv or nil
 end
 
