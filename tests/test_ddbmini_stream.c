@@ -23,6 +23,7 @@ static const char *BIN;
 static mini_proc g_proc;
 static int g_kept_listener = -1, g_kept_fd = -1;   /* open while ddbmini stops */
 static int g_expect_sites;      /* HA sites publishTable's reply should list */
+static int g_login;             /* subscribers log in on connect */
 
 /* ---------------------------------------------------------------- a subscriber */
 
@@ -77,7 +78,7 @@ static int subscribe(subscriber *sub, const char *table, const char *action, int
         return MINI_IO_ERROR;
     sub->c.timeout_ms = 5000;
     snprintf(sub->c.behavior, sizeof sub->c.behavior, "%d_1_4_64", DDB_FLAG_REVERSE_STREAMING);
-    int rc = mini_client_connect(&sub->c);
+    int rc = g_login ? mini_client_connect_login(&sub->c, "admin", "123456") : mini_client_connect(&sub->c);
     ddb_stream_sub s = {.port = 0, .table = table, .action = action, .offset = offset,
                         .filter = filter, .allow_exists = allow_exists};
     ddb_obj *reply = NULL;
@@ -613,6 +614,35 @@ static void test_refusals(mini_client *adm)
     CHECK(await_subscribers(adm, 0), "none left");
 }
 
+/* With --require-login the streaming calls need a logged-in connection; a
+ * subscriber that logs in on its flagged connection gets its rows. */
+static void test_require_login(void)
+{
+    static const char *const args[] = {"--require-login", NULL};
+    mini_proc main_proc = g_proc;
+    if (mini_proc_start(&g_proc, BIN, args)) {
+        CHECK(0, "start ddbmini --require-login");
+        g_proc = main_proc;
+        return;
+    }
+    mini_client adm;
+    admin(&adm);
+    run_ok(&adm, "st = streamTable(1:0, `sym`price`qty, [SYMBOL, DOUBLE, INT]); share st as secured");
+    subscriber s;
+    CHECK(subscribe(&s, "secured", "a", -1, NULL, 0) == MINI_SERVER_ERROR && strstr(s.c.error, "Login"),
+          "refused before login: %s", s.c.error);
+    unsubscribe_local(&s);
+    g_login = 1;
+    CHECK(subscribe(&s, "secured", "a", -1, NULL, 0) == MINI_OK, "logged in: %s", s.c.error);
+    g_login = 0;
+    run_ok(&adm, "insert into secured values(`S, 1.0, 5)");
+    wait_rows(&s, 1);
+    unsubscribe_local(&s);
+    mini_client_close(&adm);
+    CHECK(mini_proc_stop(&g_proc) == 0, "--require-login ddbmini exits cleanly");
+    g_proc = main_proc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -620,6 +650,7 @@ int main(int argc, char **argv)
         return 2;
     }
     BIN = argv[1];
+    test_require_login();
     if (mini_proc_start(&g_proc, BIN, NULL)) {
         fprintf(stderr, "cannot start %s\n", BIN);
         return 1;
