@@ -596,6 +596,19 @@ static void test_refusals(mini_client *adm)
     r = run_text(&c, "getSubscriptionTopic(\"nosuch\", \"x\")");
     CHECK(strstr(r, "ERROR") != NULL, "getSubscriptionTopic of an unknown table: %s", r);
     mini_client_close(&c);
+    /* a request that subscribes and then fails leaves no subscription and a usable
+     * connection; one request subscribes once */
+    CHECK(mini_client_open(&c, "127.0.0.1", g_proc.port) == 0, "open");
+    snprintf(c.behavior, sizeof c.behavior, "%d_1_4_64", DDB_FLAG_REVERSE_STREAMING);
+    CHECK(mini_client_connect(&c) == MINI_OK, "flagged connect: %s", c.error);
+    r = run_text(&c, "publishTable(\"localhost\", 0, \"trades\", \"late\"); noSuchFunction()");
+    CHECK(strstr(r, "noSuchFunction") != NULL, "the request fails: %s", r);
+    r = run_text(&c, "1+1");
+    CHECK(!strcmp(r, "2"), "the connection still answers requests: %s", r);
+    r = run_text(&c, "publishTable(\"localhost\", 0, \"trades\", \"p1\"); publishTable(\"localhost\", 0, \"trades\", \"p2\")");
+    CHECK(strstr(r, "one subscription") != NULL, "twice in one request: %s", r);
+    CHECK(await_subscribers(adm, 0), "neither left a subscription (%d)", subscriber_count(adm));
+    mini_client_close(&c);
     /* the same topic twice: refused, unless allowExists (which replaces the first) */
     subscriber a, b;
     CHECK(subscribe(&a, "trades", "dup", -1, NULL, 0) == MINI_OK, "first: %s", a.c.error);

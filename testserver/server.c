@@ -394,6 +394,10 @@ static void work_cb(uv_work_t *w)
     streaming_request_begin(c->req.b.flag);
     request_execute(&c->sess, &c->req, &c->resp);
     c->work_sub = streaming_request_end();
+    if (c->work_sub && c->resp.failed) {
+        streaming_detach(c->work_sub);  /* publishTable ran, the request failed later */
+        c->work_sub = 0;
+    }
 }
 
 static void after_work_cb(uv_work_t *w, int status)
