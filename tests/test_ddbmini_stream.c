@@ -656,6 +656,30 @@ static void test_require_login(void)
     g_proc = main_proc;
 }
 
+/* --stream-max-rows: an insert past the retention cap fails whole. */
+static void test_retention_cap(void)
+{
+    static const char *const args[] = {"--stream-max-rows", "10", NULL};
+    mini_proc main_proc = g_proc;
+    if (mini_proc_start(&g_proc, BIN, args)) {
+        CHECK(0, "start ddbmini --stream-max-rows 10");
+        g_proc = main_proc;
+        return;
+    }
+    mini_client c;
+    open_client(&c, &g_proc);
+    run_ok(&c, "st = streamTable(1:0, `v, [INT]); share st as capped; tableInsert(capped, 1..8)");
+    const char *r = run_text(&c, "tableInsert(capped, 9..13)");
+    CHECK(strstr(r, "at most 10 rows") != NULL, "past the cap: %s", r);
+    r = run_text(&c, "exec count(*) from capped");
+    CHECK(!strcmp(r, "8"), "nothing of the refused insert was kept: %s", r);
+    r = run_text(&c, "tableInsert(capped, 9..10)");
+    CHECK(!strcmp(r, "2"), "up to the cap: %s", r);
+    mini_client_close(&c);
+    CHECK(mini_proc_stop(&g_proc) == 0, "exits cleanly");
+    g_proc = main_proc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -664,6 +688,7 @@ int main(int argc, char **argv)
     }
     BIN = argv[1];
     test_require_login();
+    test_retention_cap();
     if (mini_proc_start(&g_proc, BIN, NULL)) {
         fprintf(stderr, "cannot start %s\n", BIN);
         return 1;

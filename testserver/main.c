@@ -78,6 +78,8 @@ static const char USAGE[] =
     "                           now (a message may be cut half-way); returns the count\n"
     "  script: faultStreamRowTuples(bool)  push one row per message, as a tuple\n"
     "  script: faultStreamJoinTopic(\"t\")  pushed messages name '<topic>,t'\n"
+    "  --stream-max-rows N      rows a stream table may hold (default 16777216);\n"
+    "                           an insert past it fails\n"
     "  --stream-sites LIST      publishTable answers (columns, sites) as for an HA\n"
     "                           stream table; LIST is host:port:alias,...\n"
     "                           script: faultStreamSites(\"LIST\")  (\"\" turns it off)\n"
@@ -163,7 +165,11 @@ static int parse_options(int argc, char **argv, options *o)
             snprintf(g_mini.controller_alias, sizeof g_mini.controller_alias, "%s", v);
         else if (!strcmp(a, "--leader") && v)
             snprintf(g_mini.leader, sizeof g_mini.leader, "%s", v);
-        else if (!strcmp(a, "--stream-sites") && v)
+        else if (!strcmp(a, "--stream-max-rows")) {
+            if (need_int(a, v, 1, INT32_MAX, &x))
+                return -1;
+            g_mini.stream_max_rows = x;
+        } else if (!strcmp(a, "--stream-sites") && v)
             snprintf(g_mini.faults.stream_sites, sizeof g_mini.faults.stream_sites, "%s", v);
         else if (!strcmp(a, "--stream-not-leader") && v)
             snprintf(g_mini.faults.stream_not_leader, sizeof g_mini.faults.stream_not_leader, "%s", v);

@@ -97,6 +97,7 @@ typedef struct mini_state {
     char controller_alias[64];
     char leader[128];           /* "" or host:port of the leader */
     int connections;
+    int64_t stream_max_rows;    /* rows a stream table may hold; 0: STREAM_MAX_ROWS */
     int64_t next_job_id;
     int stopping;               /* SIGTERM: jobs that start from now on are cancelled */
     mini_job jobs[MINI_MAX_JOBS];

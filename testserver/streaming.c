@@ -248,8 +248,13 @@ void streaming_detach(int id)
 
 int streaming_check_room(eval_ctx *ctx, const ddb_obj *t, int64_t more)
 {
-    if (t->fkind == TBL_STREAM && t->rows + more > STREAM_MAX_ROWS)
-        return ctx_error(ctx, "ddbmini keeps at most %lld rows of a stream table", (long long)STREAM_MAX_ROWS);
+    if (t->fkind != TBL_STREAM)
+        return 0;
+    pthread_mutex_lock(&g_mini.lock);
+    int64_t cap = g_mini.stream_max_rows > 0 ? g_mini.stream_max_rows : STREAM_MAX_ROWS;
+    pthread_mutex_unlock(&g_mini.lock);
+    if (t->rows + more > cap)
+        return ctx_error(ctx, "ddbmini keeps at most %lld rows of a stream table", (long long)cap);
     return 0;
 }
 

@@ -22,7 +22,8 @@
 #define STREAM_MAX_SUBS 256             /* subscriptions in the process */
 #define STREAM_BATCH_ROWS 1024          /* rows per data message at most */
 #define STREAM_SCAN_ROWS 65536          /* rows a filter scan looks at per turn */
-#define STREAM_MAX_ROWS (16LL << 20)    /* retention: rows a stream table may hold */
+#define STREAM_MAX_ROWS (16LL << 20)    /* retention: rows a stream table may hold
+                                           (default of --stream-max-rows) */
 #define STREAM_QUEUE_BYTES (4u << 20)   /* unwritten bytes per subscriber before
                                            ddbmini waits for the socket (TCP back-pressure) */
 
