@@ -273,6 +273,75 @@ static void test_big_endian_and_forms(void)
     free_msgs(m, n > 0 ? n : 0);
 }
 
+/* Appends one message whose body the codec encodes. */
+static void encoded(bytes *x, int64_t id, const char *topic, const ddb_obj *body)
+{
+    header(x, 1, id, topic);
+    ddb_buf b;
+    ddb_buf_init(&b);
+    ddb_encoder e;
+    ddb_encoder_init(&e);
+    char err[128];
+    if (ddb_encode(&e, &b, body, err, sizeof err) == 0 && x->n + b.len <= sizeof x->b)
+        put(x, b.p, b.len);
+    ddb_buf_free(&b);
+}
+
+/* A table (id INT, v INT[]): rows as columns (an array vector), and the single-row
+ * form where the array column's cell is a plain INT vector. */
+static void test_array_vector_column(void)
+{
+    ddb_obj *schema = ddb_table_new(0, 2);
+    free(schema->col_names[0]);
+    free(schema->col_names[1]);
+    schema->col_names[0] = strdup("id");
+    schema->col_names[1] = strdup("v");
+    schema->columns[0] = ddb_vector_new(DDB_INT, 0);
+    schema->columns[1] = ddb_array_vector_new(DDB_INT, 0, 0);
+    /* two rows: id [1, 2], v [[10, 11], [12]] */
+    ddb_obj *ids = ddb_vector_new(DDB_INT, 2), *arr = ddb_array_vector_new(DDB_INT, 2, 3);
+    ((int32_t *)ids->data)[0] = 1;
+    ((int32_t *)ids->data)[1] = 2;
+    arr->row_offs[1] = 2;
+    arr->row_offs[2] = 3;
+    for (int i = 0; i < 3; i++)
+        ((int32_t *)arr->values->data)[i] = 10 + i;
+    ddb_obj *cols = ddb_vector_new(DDB_ANY, 2);
+    ddb_obj_unref(cols->items[0]);
+    ddb_obj_unref(cols->items[1]);
+    cols->items[0] = ids;
+    cols->items[1] = arr;
+    /* one row in tuple form: id 3, v [13, 14] */
+    ddb_obj *one = ddb_vector_new(DDB_ANY, 2), *cell = ddb_vector_new(DDB_INT, 2);
+    ((int32_t *)cell->data)[0] = 13;
+    ((int32_t *)cell->data)[1] = 14;
+    ddb_obj_unref(one->items[0]);
+    ddb_obj_unref(one->items[1]);
+    one->items[0] = ddb_int_new(DDB_INT, 3);
+    one->items[1] = cell;
+    bytes x = {{0}, 0};
+    encoded(&x, 1, "a", schema);
+    encoded(&x, 3, "a", cols);
+    encoded(&x, 4, "a", one);
+    ddb_stream_msg m[4] = {{0}};
+    int n;
+    const char *err;
+    parse_all(&x, m, 4, &n, &err);
+    CHECK(n == 3, "array-vector stream: 3 messages (%d: %s)", n, err);
+    if (n == 3) {
+        CHECK(m[0].kind == DDB_STREAM_SCHEMA && m[0].body->columns[1]->type == DDB_ARRAY_BASE + DDB_INT,
+              "schema with an INT[] column");
+        CHECK(m[1].kind == DDB_STREAM_ROWS && m[1].rows == 2 && m[1].first_offset == 2 &&
+              m[1].body->items[1]->row_offs[1] == 2, "two rows, the array column as an array vector");
+        CHECK(m[2].kind == DDB_STREAM_ROW && m[2].rows == 1 && m[2].first_offset == 4 &&
+              m[2].body->items[1]->rows == 2, "single-row form: the array cell is a plain vector");
+    }
+    free_msgs(m, 4);
+    ddb_obj_unref(schema);
+    ddb_obj_unref(cols);
+    ddb_obj_unref(one);
+}
+
 /* One malformed stream: expects an error whose text contains `want`. */
 static void expect_error(const bytes *x, const char *want, const char *what)
 {
@@ -455,6 +524,7 @@ int main(void)
 {
     test_example_every_split();
     test_big_endian_and_forms();
+    test_array_vector_column();
     test_malformed();
     test_requests();
     printf("test_stream: %d checks, %d failures\n", g_checks, g_failures);
