@@ -288,6 +288,16 @@ static void test_basic_and_offsets(mini_client *adm)
     run_ok(adm, "insert into trades values(`NFLX, 6.0, 600)");
     wait_rows(&live, 8);
     CHECK(from4.n == 3, "nothing after stopPublishTable");
+    /* latency: an insert, then its push (both round trips, loopback) */
+    enum { ROUNDS = 200 };
+    double t0 = now_s();
+    int64_t had = live.n;
+    for (int i = 0; i < ROUNDS; i++) {
+        run_ok(adm, "insert into trades values(`LAT, 1.0, 1)");
+        wait_rows(&live, had + i + 1);
+    }
+    double per = (now_s() - t0) / ROUNDS;
+    printf("latency: insert + push of one row %.0f us\n", per * 1e6);
     for (int i = 0; i < 5; i++)
         unsubscribe_local(all[i]);
     CHECK(await_subscribers(adm, 0), "all gone after the clients closed");
@@ -313,7 +323,8 @@ static void test_filter(mini_client *adm)
         only &= !strcmp(f.sym[i], "MSFT") || !strcmp(f.sym[i], "TSLA");
     CHECK(only && f.qty[0] == 200 && f.qty[1] == 201 && f.qty[2] == 500 && f.qty[3] == 701,
           "only the filtered rows, in order");
-    CHECK(f.last_id == 9, "msgId is the offset of the last matching row (%lld)", (long long)f.last_id);
+    /* 8 rows, the 200 of the latency loop, then AAPL MSFT IBM: MSFT is row 209 */
+    CHECK(f.last_id == 209, "msgId is the offset of the last matching row (%lld)", (long long)f.last_id);
     unsubscribe_local(&f);
     ddb_obj *ints = ddb_vector_new(DDB_INT, 1);
     CHECK(subscribe(&f, "trades", "badfilter", 0, ints, 0) == MINI_SERVER_ERROR && strstr(f.c.error, "filter"),

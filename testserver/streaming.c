@@ -379,19 +379,22 @@ static void send_bytes(int id, uv_stream_t *out, ddb_buf *b)
     }
 }
 
+/* The test hooks that shape messages (faultStreamRowTuples, faultStreamJoinTopic). */
+typedef struct shape {
+    int tuple;
+    char join[128];
+} shape;
+
 /* Sends one message to subscriber i if it has one ready and room for it.
  * Returns 1 when something moved. Loop thread. */
-static int serve(int i)
+static int serve(int i, const shape *h)
 {
     ddb_obj *body = NULL;
     int64_t msg_id = 0;
     int scanned = 0, id = 0;
-    char topic[sizeof g_stream.subs[0].topic], join[128];
+    char topic[sizeof g_stream.subs[0].topic];
+    const char *join = h->join;
     uv_stream_t *out = NULL;
-    pthread_mutex_lock(&g_mini.lock);     /* the test hooks: tuple rows, a joined topic */
-    int tuple = g_mini.faults.stream_tuples;
-    memcpy(join, g_mini.faults.stream_join_topic, sizeof join);
-    pthread_mutex_unlock(&g_mini.lock);
     store_lock();
     lock();
     stream_sub *s = &g_stream.subs[i];
@@ -406,7 +409,7 @@ static int serve(int i)
             s->schema_sent = body != NULL;
             scanned = 1;
         } else
-            body = next_batch(s, e->t, tuple, &msg_id, &scanned);
+            body = next_batch(s, e->t, h->tuple, &msg_id, &scanned);
         id = s->id;
         out = s->out;
         memcpy(topic, s->topic, sizeof topic);
@@ -418,7 +421,7 @@ static int serve(int i)
     if (body) {
         ddb_buf b;
         ddb_buf_init(&b);
-        char topics[sizeof topic + sizeof join + 1];
+        char topics[sizeof topic + sizeof h->join + 1];
         snprintf(topics, sizeof topics, "%s%s%s", topic, join[0] ? "," : "", join);
         if (encode_message(&b, msg_id, topics, body) == 0)
             send_bytes(id, out, &b);
@@ -458,13 +461,34 @@ static void close_marked(void)
         fns[i](args[i]);
 }
 
+/* Indexes of the subscriptions that are connected and not closing. */
+static int connected_subs(int *idx)
+{
+    int n = 0;
+    lock();
+    for (int i = 0; i < STREAM_MAX_SUBS; i++)
+        if (g_stream.subs[i].id && g_stream.subs[i].out && !g_stream.subs[i].closing)
+            idx[n++] = i;
+    unlock();
+    return n;
+}
+
+/* Sends what is ready, one message per subscriber per round, until nothing moves
+ * (no rows left, or every queue full: the write callbacks pump again). */
 static void pump(void)
 {
     dial_new();
+    shape h;
+    pthread_mutex_lock(&g_mini.lock);
+    h.tuple = g_mini.faults.stream_tuples;
+    memcpy(h.join, g_mini.faults.stream_join_topic, sizeof h.join);
+    pthread_mutex_unlock(&g_mini.lock);
+    int idx[STREAM_MAX_SUBS];
     for (int progress = 1; progress;) {
         progress = 0;
-        for (int i = 0; i < STREAM_MAX_SUBS; i++)
-            progress |= serve(i);
+        int n = connected_subs(idx);
+        for (int k = 0; k < n; k++)
+            progress |= serve(idx[k], &h);
     }
     close_marked();
 }
