@@ -351,7 +351,7 @@ static int classify_any(ddb_stream_parser *p, const ddb_obj *v)
     for (int64_t c = 0; c < v->rows; c++) {
         const ddb_obj *x = v->items[c];
         int arr = s->types[c] >= DDB_ARRAY_BASE && s->types[c] < DDB_SYMBOL_BASE_FLAG;
-        if (x->form == DDB_SCALAR || (arr && x->form == DDB_VECTOR && x->type == s->types[c] - DDB_ARRAY_BASE))
+        if (!x || x->form == DDB_SCALAR || (arr && x->form == DDB_VECTOR && x->type == s->types[c] - DDB_ARRAY_BASE))
             cells++;
         else if (x->form == DDB_VECTOR && (n < 0 || x->rows == n)) {
             n = x->rows;
@@ -392,7 +392,12 @@ static int classify(ddb_stream_parser *p)
     if (p->msg.rows > 0 && (p->msg.msg_id < p->msg.rows - 1))
         return fail(p, "message id %lld is below its %lld rows", (long long)p->msg.msg_id,
                     (long long)p->msg.rows);
-    p->msg.first_offset = p->msg.rows > 0 ? p->msg.msg_id - p->msg.rows + 1 : p->msg.msg_id + 1;
+    /* msg_id >= rows - 1 >= 0 here, so no overflow; a 0-row message names the next
+     * offset (saturated: a hostile msgId may be INT64_MAX) */
+    if (p->msg.rows > 0)
+        p->msg.first_offset = p->msg.msg_id - p->msg.rows + 1;
+    else
+        p->msg.first_offset = p->msg.msg_id == INT64_MAX ? INT64_MAX : p->msg.msg_id + 1;
     return 0;
 }
 

@@ -376,6 +376,24 @@ static void test_malformed(void)
     header(&x, 1, -1, "");
     expect_error(&x, "without a topic", "empty topic");
 
+    /* extreme msgIds: no overflow (the sanitizer build checks) */
+    x.n = 0;
+    header(&x, 1, INT64_MAX, "t");
+    int_table(&x, 1, none, 0);
+    header(&x, 1, INT64_MAX, "t");
+    any_of_ints(&x, two, 2, 0);
+    header(&x, 1, INT64_MIN, "t");
+    int_table(&x, 1, none, 0);
+    {
+        ddb_stream_msg m[4] = {{0}};
+        int n;
+        const char *err;
+        parse_all(&x, m, 4, &n, &err);
+        CHECK(n == 3 && m[0].first_offset == INT64_MAX && m[1].first_offset == INT64_MAX - 1 &&
+              m[2].first_offset == INT64_MIN + 1, "extreme msgIds (%d: %s)", n, err);
+        free_msgs(m, 4);
+    }
+
     x.n = 0;
     header(&x, 1, 0, "t");
     put_u8(&x, 4); put_u8(&x, 0); put_i32(&x, 5, 1);
