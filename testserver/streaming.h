@@ -5,7 +5,9 @@
  * reverse mode: on a connection whose requests carry flag 131072 it calls
  * publishTable(host, 0, table, action, offset, filter, ...); after the reply has
  * been written the connection stops taking requests and ddbmini pushes messages over
- * it (the schema first, then batches of rows) until the subscription ends.
+ * it (the schema first, then batches of rows) until the subscription ends. With a
+ * non-zero port (listen mode) ddbmini connects back to host:port instead and
+ * pushes there.
  *
  * Threads: publishTable and the other built-ins run on evaluation threads and only
  * change the subscription list under its lock; all writing happens on the loop
