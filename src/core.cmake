@@ -23,7 +23,7 @@ if(EXISTS "${CMAKE_SOURCE_DIR}/testserver/testserver.cmake"
    AND (DDB_BUILD_TESTS OR DDB_INSTALL_DDBMINI))   # CMakeLists.txt includes it only then
   set(DDB_HAVE_DDBMINI TRUE)
 endif()
-set(DDB_POOL_TESTS test_pool_basic test_pool_faults test_pool_ha test_pool_thread)
+set(DDB_POOL_TESTS test_pool_basic test_pool_faults test_pool_ha test_pool_thread test_qhost)
 foreach(t ${DDB_POOL_TESTS})
   if(EXISTS "${CMAKE_SOURCE_DIR}/tests/${t}.c")
     add_executable(${t} tests/${t}.c tests/pool_support.c)

@@ -64,7 +64,7 @@ int64_t ddb_pool_queue_limit(const ddb_pool *p)
 static int attempt_budget(const ddb_pool *p, int opening)
 {
     int rounds = p->cfg.try_reconnect_nums;
-    if (opening || !p->cfg.reconnect)
+    if ((opening && !p->cfg.open_lazily) || !p->cfg.reconnect)
         rounds = rounds > 0 ? rounds : 1;       /* the open never retries forever */
     return rounds > 0 ? rounds * p->nsites : 0;
 }
@@ -663,6 +663,8 @@ ddb_pool *ddb_pool_new_host(const ddb_host_vt *host, void *host_ud,
     p->host = host;
     p->host_ud = host_ud;
     p->cfg = *cfg;
+    if (cfg->open_lazily)
+        p->cfg.reconnect = 1;       /* healing is reconnecting */
     p->userid = dup_or_null(cfg->userid);
     p->password = strdup(cfg->password ? cfg->password : "");
     p->initial_script = dup_or_null(cfg->initial_script);
@@ -711,6 +713,8 @@ ddb_pool *ddb_pool_new_host(const ddb_host_vt *host, void *host_ud,
         p->conns[p->nconns++] = c;
     }
     p->open_pending = n;
+    if (cfg->open_lazily)
+        set_state(p, DDB_POOL_OPEN);    /* tasks queue until a connection is READY */
     for (int i = 0; i < n; i++)     /* all connections open concurrently */
         ddb_conn_start(p->conns[i], attempt_budget(p, 1));
     return p;

@@ -431,6 +431,28 @@ int64_t ddb_qhost_output(ddb_qhost *q, int64_t id,
     return total;
 }
 
+int64_t ddb_qhost_next_due(const ddb_qhost *q)
+{
+    if (q->nlater)
+        return (int64_t)q->now;
+    int64_t best = -1;
+    for (size_t i = 0; i < q->nhandles; i++) {
+        const ddb_host_handle *h = q->handles[i];
+        if (!h->armed)
+            continue;
+        int64_t due = h->is_pump ? (int64_t)q->now : (int64_t)h->due;
+        if (best < 0 || due < best)
+            best = due;
+    }
+    return best;
+}
+
+uint64_t ddb_qhost_now(ddb_qhost *q)
+{
+    q->now = clock_ms();
+    return q->now;
+}
+
 void ddb_qhost_counts(const ddb_qhost *q, int *streams, int *handles)
 {
     *streams = (int)q->nstreams;

@@ -64,6 +64,10 @@ int64_t ddb_qhost_output(ddb_qhost *q, int64_t id,
 void ddb_qhost_run(ddb_qhost *q);
 /* Milliseconds until ddb_qhost_run has work (0: now), -1 when nothing is armed. */
 int64_t ddb_qhost_next_ms(ddb_qhost *q);
+/* The host-clock time (ms) at which ddb_qhost_run has work (the clock's current
+ * reading when it has work now), -1 when nothing is armed; and that clock. */
+int64_t ddb_qhost_next_due(const ddb_qhost *q);
+uint64_t ddb_qhost_now(ddb_qhost *q);
 /* Streams not yet closed, handles not yet released (for tests and leak checks). */
 void ddb_qhost_counts(const ddb_qhost *q, int *streams, int *handles);
 

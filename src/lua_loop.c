@@ -353,7 +353,7 @@ static int l_take_ready(lua_State *L)
     return take_ready(L, loop, 1);
 }
 
-static int take_ready(lua_State *L, ddb_lua_loop *loop, int out)
+int ddb_lua_loop_take_ready(lua_State *L, ddb_lua_loop *loop, int out)
 {
     if (loop->ready_overflow) {
         loop->ready_overflow = 0;
@@ -369,7 +369,12 @@ static int take_ready(lua_State *L, ddb_lua_loop *loop, int out)
     for (size_t i = 0; i < n; i++) ddb_tickets_release(&loop->tickets, loop->ready[i]);
     loop->nready = 0;
     loop->pending -= n < loop->pending ? n : loop->pending;
-    lua_pushinteger(L, (lua_Integer)n);
+    return (int)n;
+}
+
+static int take_ready(lua_State *L, ddb_lua_loop *loop, int out)
+{
+    lua_pushinteger(L, ddb_lua_loop_take_ready(L, loop, out));
     return 1;
 }
 

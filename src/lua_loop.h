@@ -43,6 +43,9 @@ void ddb_lua_loop_host(lua_State *L, ddb_lua_loop *loop, const struct ddb_host_v
                        void **ud);
 /* The queue host, or NULL when this state uses libuv. */
 struct ddb_qhost *ddb_lua_loop_qhost(ddb_lua_loop *loop);
+/* Moves the completed tickets into the table at `out` (1..n) and returns n; raises
+ * when a completion was lost for lack of memory. */
+int ddb_lua_loop_take_ready(lua_State *L, ddb_lua_loop *loop, int out);
 /* Choose the queue host: 0, -1 when libuv is already in use, -2 out of memory. */
 int ddb_lua_loop_use_qhost(ddb_lua_loop *loop);
 

@@ -10,6 +10,8 @@
  *   core.qhost_output(id)          -> the bytes to send (a string) | nil (stream gone)
  *   core.qhost_run()               fire due timers, run pumps and deferred closes
  *   core.qhost_next() -> ms        until qhost_run has work; -1 when nothing is armed
+ *   core.qhost_turn(intents, ready) -> n_intents, n_ready, due   run + both takes
+ *   core.qhost_due(), core.qhost_now()  next work / now, on the host's ms clock
  *   core.Q_OPEN, Q_OUTPUT, Q_PAUSE, Q_RESUME, Q_CLOSE   the ops
  * Completed tasks' tickets are then taken with core.take_ready(out). Every function
  * raises when this Lua state uses libuv instead. */
@@ -112,6 +114,37 @@ static int l_run(lua_State *L)
     return 0;
 }
 
+/* core.qhost_turn(intents, ready) -> n_intents, n_ready, due: the driver's whole turn
+ * in one call (run, take the intents, take the completed tickets) and the host-clock
+ * time of the next work (-1: none armed). */
+static int l_turn(lua_State *L)
+{
+    ddb_lua_loop *loop = lua_touserdata(L, lua_upvalueindex(1));
+    ddb_qhost *q = upvalue_qhost(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    ddb_qhost_run(q);
+    lua_settop(L, 2);
+    l_take(L);                          /* pushes the intent count */
+    lua_pushinteger(L, ddb_lua_loop_take_ready(L, loop, 2));
+    lua_pushnumber(L, (lua_Number)ddb_qhost_next_due(q));
+    return 3;
+}
+
+/* core.qhost_due() -> the host-clock time of the next work, -1 if none; core.qhost_now()
+ * -> the host clock (ms, refreshed). */
+static int l_due(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)ddb_qhost_next_due(upvalue_qhost(L)));
+    return 1;
+}
+
+static int l_now(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)ddb_qhost_now(upvalue_qhost(L)));
+    return 1;
+}
+
 static int l_next(lua_State *L)
 {
     lua_pushnumber(L, (lua_Number)ddb_qhost_next_ms(upvalue_qhost(L)));
@@ -125,6 +158,8 @@ void ddb_lua_qhost_register(lua_State *L)
         {"qhost_connected", l_connected}, {"qhost_data", l_data},
         {"qhost_failed", l_failed},       {"qhost_output", l_output},
         {"qhost_run", l_run},             {"qhost_next", l_next},
+        {"qhost_turn", l_turn},           {"qhost_due", l_due},
+        {"qhost_now", l_now},
         {NULL, NULL},
     };
     static const struct { const char *name; int op; } ops[] = {

@@ -30,10 +30,10 @@ local ngx = ngx
 local type, tostring, error, pcall, setmetatable, getmetatable, select =
   type, tostring, error, pcall, setmetatable, getmetatable, select
 local timer_at, thread_spawn, thread_kill = ngx.timer.at, ngx.thread.spawn, ngx.thread.kill
-local qhost_run, qhost_take, qhost_next = core.qhost_run, core.qhost_take, core.qhost_next
+local qhost_due = core.qhost_due
 local qhost_data, qhost_failed, qhost_output = core.qhost_data, core.qhost_failed,
   core.qhost_output
-local take_ready = core.take_ready
+local qhost_turn, qhost_now = core.qhost_turn, core.qhost_now
 local Q_OPEN, Q_OUTPUT, Q_PAUSE, Q_RESUME, Q_CLOSE = core.Q_OPEN, core.Q_OUTPUT,
   core.Q_PAUSE, core.Q_RESUME, core.Q_CLOSE
 
@@ -218,7 +218,8 @@ end
 -- ---- the driver: the core's timers, and the turn -------------------------------------
 
 local driver_sema = semaphore.new(0)
-local driver_started, driver_wakes_at, in_driver = false, nil, false
+-- driver_due: when (host clock, ms) the driver wakes by itself; false while it runs
+local driver_started, driver_due, in_driver = false, false, false
 local turning, again = false, false
 
 local function now()
@@ -226,34 +227,26 @@ local function now()
   return ngx.now()
 end
 
--- Wakes the driver early when the core's next deadline comes before its wake-up.
-local function schedule_driver()
-  if in_driver or not driver_started then return end   -- it computes its own wait
-  local ms = qhost_next()
-  if ms < 0 then return end
-  local at = now() + ms / 1000
-  if not driver_wakes_at or at < driver_wakes_at - 0.001 then
-    driver_wakes_at = at
-    driver_sema:post(1)
-  end
-end
-
--- Carries out what the core asked for and wakes whoever's task completed.
+-- Carries out what the core asked for and wakes whoever's task completed; then wakes
+-- the driver early if the core's next deadline comes before the driver's wake-up.
 function turn()
   if turning then again = true; return end
   turning = true
+  local due
   repeat
     again = false
-    qhost_run()
-    local n = qhost_take(intents)
+    local n, k
+    n, k, due = qhost_turn(intents, ready)
     for i = 1, 2 * n, 2 do
       if carry_out(intents[i], intents[i + 1]) then again = true end
     end
-    local k = take_ready(ready)
     for i = 1, k do complete(ready[i]) end
   until not again
   turning = false
-  schedule_driver()
+  if due >= 0 and driver_due and due < driver_due and not in_driver then
+    driver_due = due
+    driver_sema:post(1)
+  end
 end
 M.turn = turn
 
@@ -302,15 +295,16 @@ end
 local function driver(premature)
   if premature then return end           -- the sentinel handles the exit
   while true do
-    local ms = qhost_next()
-    local wait = ms < 0 and 1 or (ms / 1000 < 1 and ms / 1000 or 1)
-    driver_wakes_at = now() + wait
-    if wait > 0 then driver_sema:wait(wait) else ngx.sleep(0) end
-    driver_wakes_at = nil
+    -- sleep until the core's next deadline, at most a second (to see the exit)
+    local t, due = qhost_now(), qhost_due()
+    local ms = (due < 0 or due - t > 1000) and 1000 or (due > t and due - t or 0)
+    driver_due = t + ms
+    if ms > 0 then driver_sema:wait(ms / 1000) else ngx.sleep(0) end
+    driver_due = false
     in_driver = true
     turn()
     in_driver = false
-    if exiting and next(conns) == nil and qhost_next() < 0 then return end
+    if exiting and next(conns) == nil and qhost_due() < 0 then return end
   end
 end
 
@@ -331,12 +325,14 @@ M.wait_open = false
 local LUA_ONLY = { exitGrace = true, socketDir = true }
 M.pool_options = LUA_ONLY
 
--- nginx defaults: reconnect (a worker lives for days), print() output to the log.
+-- nginx defaults: reconnect and open lazily (a worker lives for days and must start
+-- whether or not the server is up), print() output to the log.
 function M.pool_defaults(opts)
   if opts.exitGrace ~= nil and not (type(opts.exitGrace) == "number" and opts.exitGrace >= 0) then
     error("dolphindb: DBConnectionPool: exitGrace must be a number of seconds >= 0", 4)
   end
   if opts.reConnect == nil then opts.reConnect = true end
+  if opts.openLazily == nil then opts.openLazily = true end
   if opts.show_output == nil then opts.show_output = false end
 end
 

@@ -23,7 +23,7 @@ M.is_integer = is_integer
 local POOL_OPTIONS = {
   host = "host", port = "port", threadNum = "thread_num",
   userid = "userid", password = "password",
-  reConnect = "reconnect", tryReconnectNums = "try_reconnect_nums",
+  reConnect = "reconnect", tryReconnectNums = "try_reconnect_nums", openLazily = "open_lazily",
   highAvailability = "high_availability", highAvailabilitySites = "sites",
   loadBalance = "load_balance", compress = "compress",
   initialScript = "initial_script", connectTimeout = "connect_timeout",
@@ -111,6 +111,13 @@ function M.pool_config(opts, lua_only)
   if cfg.high_availability == true then
     if opts.reConnect == false then
       fail(3, "DBConnectionPool: highAvailability needs reConnect (leave it unset or true)")
+    end
+    cfg.reconnect = true
+  end
+  -- openLazily heals by reconnecting: the same contradiction
+  if cfg.open_lazily == true then
+    if opts.reConnect == false then
+      fail(3, "DBConnectionPool: openLazily needs reConnect (leave it unset or true)")
     end
     cfg.reconnect = true
   end

@@ -32,6 +32,9 @@
 --   reConnect             reconnect a broken connection (false; true with HA)
 --   tryReconnectNums      attempts per reconnect round, -1 unlimited (-1); also bounds
 --                         the attempts of the initial open when reConnect is on
+--   openLazily            never fail the open: OPEN at once, connections keep trying
+--                         until the server answers, tasks queue meanwhile (false;
+--                         true inside nginx)
 --   reconnectDelay        first back-off delay in seconds, doubling up to 2 s (0.1)
 --   connectTimeout        seconds for TCP connect + handshake + login (10)
 --   keepAliveTime         TCP keep-alive idle seconds, 0 off (30)
