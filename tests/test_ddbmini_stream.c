@@ -620,6 +620,26 @@ static void test_refusals(mini_client *adm)
     CHECK(strstr(r, "one subscription") != NULL, "twice in one request: %s", r);
     CHECK(await_subscribers(adm, 0), "neither left a subscription (%d)", subscriber_count(adm));
     mini_client_close(&c);
+    /* subscribers that hang up before (or while) the reply comes: nothing is left */
+    for (int i = 0; i < 20; i++) {
+        subscriber gone;
+        memset(&gone, 0, sizeof gone);
+        CHECK(mini_client_open(&gone.c, "127.0.0.1", g_proc.port) == 0, "open");
+        snprintf(gone.c.behavior, sizeof gone.c.behavior, "%d_1_4_64", DDB_FLAG_REVERSE_STREAMING);
+        CHECK(mini_client_connect(&gone.c) == MINI_OK, "connect: %s", gone.c.error);
+        ddb_stream_sub s = {.table = "trades", .action = "gone", .offset = 0};
+        ddb_buf body;
+        ddb_buf_init(&body);
+        size_t text_len;
+        char err[128];
+        if (ddb_stream_body_publish(&body, &s, &text_len, err, sizeof err) == 0)
+            mini_client_send(&gone.c, body.p, text_len, body.p + text_len, body.len - text_len);
+        ddb_buf_free(&body);
+        if (i % 2)
+            poll(NULL, 0, 1);       /* sometimes after the reply went out */
+        mini_client_close(&gone.c);
+    }
+    CHECK(await_subscribers(adm, 0), "hung-up subscribers leave nothing (%d)", subscriber_count(adm));
     /* the same topic twice: refused, unless allowExists (which replaces the first) */
     subscriber a, b;
     CHECK(subscribe(&a, "trades", "dup", -1, NULL, 0) == MINI_OK, "first: %s", a.c.error);
