@@ -71,6 +71,18 @@ static const char USAGE[] =
     "                           cluster functions; script: faultNodeDown(node [, down])\n"
     "  --reject-login           every login fails ('The user name or password is\n"
     "                           incorrect.'); script: faultRejectLogin(true|false)\n"
+    "  --stream-not-leader H:P  publishTable answers '<NotLeader>H:P'; the script\n"
+    "                           function faultStreamNotLeader(\"H:P\") also drops every\n"
+    "                           subscriber (\"\" makes this node the leader again)\n"
+    "  script: faultDropSubscribers([table])  close the subscribers' push connections\n"
+    "                           now (a message may be cut half-way); returns the count\n"
+    "  script: faultStreamRowTuples(bool)  push one row per message, as a tuple\n"
+    "  script: faultStreamJoinTopic(\"t\")  pushed messages name '<topic>,t'\n"
+    "  --stream-max-rows N      rows a stream table may hold (default 16777216);\n"
+    "                           an insert past it fails\n"
+    "  --stream-sites LIST      publishTable answers (columns, sites) as for an HA\n"
+    "                           stream table; LIST is host:port:alias,...\n"
+    "                           script: faultStreamSites(\"LIST\")  (\"\" turns it off)\n"
     "  script: faultReset()     disarm every fault switch, bring every node back\n"
     "\n"
     "SIGTERM/SIGINT: close every connection and exit 0.\n";
@@ -153,6 +165,14 @@ static int parse_options(int argc, char **argv, options *o)
             snprintf(g_mini.controller_alias, sizeof g_mini.controller_alias, "%s", v);
         else if (!strcmp(a, "--leader") && v)
             snprintf(g_mini.leader, sizeof g_mini.leader, "%s", v);
+        else if (!strcmp(a, "--stream-max-rows")) {
+            if (need_int(a, v, 1, INT32_MAX, &x))
+                return -1;
+            g_mini.stream_max_rows = x;
+        } else if (!strcmp(a, "--stream-sites") && v)
+            snprintf(g_mini.faults.stream_sites, sizeof g_mini.faults.stream_sites, "%s", v);
+        else if (!strcmp(a, "--stream-not-leader") && v)
+            snprintf(g_mini.faults.stream_not_leader, sizeof g_mini.faults.stream_not_leader, "%s", v);
         else if (!strcmp(a, "--not-leader") && v)
             snprintf(g_mini.faults.not_leader, sizeof g_mini.faults.not_leader, "%s", v);
         else if (!strcmp(a, "--node-down") && v && o->n_down < MINI_MAX_NODES)

@@ -48,6 +48,10 @@ typedef struct mini_faults {
     int refuse;                 /* accept then close new connections */
     char not_leader[128];       /* answer "<NotLeader>this" to every request */
     int reject_login;           /* every login fails */
+    char stream_not_leader[128]; /* publishTable answers "<NotLeader>this" (streaming.c) */
+    int stream_tuples;          /* pushed rows one per message, as tuples of scalars */
+    char stream_join_topic[128]; /* pushed messages name "<topic>,this" */
+    char stream_sites[256];     /* publishTable answers (columns, these sites): an HA table */
 } mini_faults;
 
 /* What the writer must do to one response (taken from the switches atomically). */
@@ -93,6 +97,7 @@ typedef struct mini_state {
     char controller_alias[64];
     char leader[128];           /* "" or host:port of the leader */
     int connections;
+    int64_t stream_max_rows;    /* rows a stream table may hold; 0: STREAM_MAX_ROWS */
     int64_t next_job_id;
     int stopping;               /* SIGTERM: jobs that start from now on are cancelled */
     mini_job jobs[MINI_MAX_JOBS];

@@ -422,6 +422,7 @@ void request_execute(session *s, request *r, response *resp)
     put_status(&resp->head, s->id, count, o.error[0] ? o.error : "OK");
     if (count && small)
         response_put_scalar(&resp->head, o.result);
+    resp->failed = o.error[0] != 0;
     if (o.error[0]) {
         for (int i = 0; i < resp->nsegs; i++) {
             free(resp->segs[i].owned);

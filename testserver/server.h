@@ -67,6 +67,7 @@ typedef struct response {
     int nsegs, cap;
     int no_reply;               /* async request */
     int control;                /* test-hook request: faults do not apply */
+    int failed;                 /* answered with an error line */
 } response;
 
 /* request.c */

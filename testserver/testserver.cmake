@@ -20,6 +20,8 @@ set(DDBMINI_CORE_SOURCES
   ${DDBMINI_DIR}/builtins_tables.c
   ${DDBMINI_DIR}/dfs.c
   ${DDBMINI_DIR}/sql.c
+  ${DDBMINI_DIR}/streaming.c
+  ${DDBMINI_DIR}/builtins_streaming.c
   ${DDBMINI_DIR}/auth.c
 )
 add_executable(ddbmini ${DDBMINI_DIR}/main.c ${DDBMINI_DIR}/server.c ${DDBMINI_DIR}/tls.c
@@ -74,4 +76,13 @@ if(EXISTS "${CMAKE_SOURCE_DIR}/bench/bench_ddbmini.c")
   target_compile_definitions(bench_ddbmini PRIVATE DDBMINI_PATH="$<TARGET_FILE:ddbmini>")
   add_dependencies(bench_ddbmini ddbmini)
   set_target_properties(bench_ddbmini PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
+endif()
+
+# ---- streaming: stream tables and reverse-mode publishing (streaming.c), read with
+# the client's sans-I/O parser (src/ddb_stream.c, target ddbstream from src/stream.cmake)
+if(TARGET ddbstream)
+  add_executable(test_ddbmini_stream ${CMAKE_SOURCE_DIR}/tests/test_ddbmini_stream.c)
+  target_link_libraries(test_ddbmini_stream PRIVATE ddbmini_harness ddbstream Threads::Threads)
+  add_test(NAME ddbmini_stream COMMAND test_ddbmini_stream $<TARGET_FILE:ddbmini>)
+  set_tests_properties(ddbmini_stream PROPERTIES TIMEOUT 120)
 endif()
