@@ -317,9 +317,11 @@ local function driver(premature)
   while true do
     -- sleep until the core's next deadline, at most a second (to see the exit)
     local t, due = qhost_now(), qhost_due()
-    local ms = (due < 0 or due - t > 1000) and 1000 or (due > t and due - t or 0)
+    -- (never 0: a zero wait returns at once without letting nginx process events,
+    -- and ngx.sleep(0) is no better without OpenResty's delayed-events patch)
+    local ms = (due < 0 or due - t > 1000) and 1000 or (due > t and due - t or 1)
     driver_due = t + ms
-    if ms > 0 then driver_sema:wait(ms / 1000) else ngx.sleep(0) end
+    driver_sema:wait(ms / 1000)
     driver_due = false
     in_driver = true
     turn()
