@@ -2,7 +2,7 @@
 #
 #   bin/ddblua [bin/ddbmini]                         the Lua host [the test server, with
 #                                                     -DDDB_INSTALL_DDBMINI=ON]
-#   lib/libddbcore.a libddbcodec.a [libddbtext.a]     the C core (static, PIC)
+#   lib/libddbcore.a libddbauth.a libddbcodec.a [libddbtext.a]  the C core (static, PIC)
 #   lib/pkgconfig/dolphindb.pc                        cflags/libs for C programs
 #   include/dolphindb/dolphindb.h + ddb_*.h           the public C API and the headers
 #                                                     it includes (object model, codec)
@@ -20,7 +20,7 @@ set(DDB_INSTALL_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}/dolphindb")
 
 # ---- C libraries: static, position-independent (so they link into shared objects)
 set(_ddb_installed_libs "")
-foreach(lib ddbcore ddbtext ddbcodec)          # link order: users first
+foreach(lib ddbcore ddbauth ddbtext ddbcodec)  # link order: users first
   if(TARGET ${lib})
     get_target_property(_ddb_type ${lib} TYPE)
     if(_ddb_type STREQUAL "STATIC_LIBRARY")
@@ -56,7 +56,7 @@ includedir=\${prefix}/${DDB_INSTALL_INCLUDEDIR}
 Name: dolphindb
 Description: DolphinDB client core: object codec and asynchronous connection pool on libuv
 Version: ${PROJECT_VERSION}
-Requires: libuv liblz4
+Requires: libuv liblz4 libcrypto
 Cflags: -I\${includedir}
 Libs: -L\${libdir}${_ddb_installed_libs} -lm -pthread
 ")

@@ -128,12 +128,22 @@ typedef struct ddb_pool ddb_pool;
 typedef void (*ddb_complete_cb)(ddb_pool *pool, ddb_task *task, void *task_ud,
                                 void *pool_ud);
 
+enum {   /* ddb_pool_config.login_method */
+    DDB_LOGIN_AUTO = 0,         /* SCRAM; the encrypted login where SCRAM is not offered */
+    DDB_LOGIN_SCRAM = 1,        /* SCRAM-SHA-256 only */
+    DDB_LOGIN_ENCRYPTED = 2,    /* getDynamicPublicKey + login(RSA(user), RSA(pw), true) */
+    DDB_LOGIN_PLAIN = 3         /* login(user, pw, false): the password in clear */
+};
+
 typedef struct ddb_pool_config {
     const char *host;           /* entry node (required unless `sites` is given) */
     int port;                   /* entry port */
     int thread_num;             /* number of connections, >= 1 (default 10) */
     const char *userid;         /* NULL or "": no login */
     const char *password;
+    int login_method;           /* DDB_LOGIN_AUTO (default): SCRAM, else the
+                                   RSA-encrypted login; never plain text unless
+                                   DDB_LOGIN_PLAIN is chosen (docs/SECURITY.md) */
     int login_in_connect;       /* 1: send login lines inside `connect` (R3 style);
                                    0 (default): function login(user, pwd, false) */
     const char *initial_script; /* run after every (re)connect + login; NULL: none */

@@ -151,7 +151,7 @@ describe("hostile servers (Lua)", function()
     local srv = hostile("login-echo")
     local secret = "Quoted-Pa55word"
     local ok, err = pcall(ddb.DBConnectionPool, { host = "127.0.0.1", port = srv.port,
-      threadNum = 1, userid = "admin", password = secret })
+      threadNum = 1, userid = "admin", password = secret, loginMethod = "plain" })
     stop(srv)
     assert.is_false(ok)
     assert.truthy(tostring(err):find("login failed", 1, true), err)

@@ -109,6 +109,12 @@ describe("dolphindb.safe", function()
 
     it("returns nil, err for a lost connection", function()
       assert.are.equal(1, pool:run("1"))
+      -- the fault takes the server's next request: let the connections recycled by the
+      -- timeouts above finish their handshakes first
+      for _ = 1, 500 do
+        if pool:stats().conns_ready == 2 and raw:stats().conns_ready == 2 then break end
+        ddb.sleep(0.01)
+      end
       local _, e = pool:run("faultDropAfter(1)")
       assert.is_nil(e)
       local v, err = pool:run("1+1")

@@ -54,6 +54,7 @@ static void close_stream(ddb_conn *c)
     /* Whatever the abandoned response had decoded so far is garbage now: free it
      * at once rather than when the next response starts. */
     ddb_resp_reset(&c->resp);
+    ddb_login_free(&c->login);      /* an exchange cut short: wipe what it held */
     c->paused = 0;
     if (!c->stream)
         return;
@@ -105,22 +106,14 @@ static void handshake_next(ddb_conn *c, int done_step)
 {
     const ddb_conn_settings *p = c->set;
     ddb_buf head;
-    char err[200];
+    char err[480];
     int rc = 0;
     ddb_buf_init(&head);
     ddb_resp_reset(&c->resp);
     int want_login = p->userid && p->userid[0] && !p->login_in_connect;
     if (done_step == HS_CONNECT && want_login) {
-        ddb_obj *args[3] = { ddb_string_new(DDB_STRING, p->userid, strlen(p->userid)),
-                             ddb_string_new(DDB_STRING, p->password, strlen(p->password)),
-                             ddb_int_new(DDB_BOOL, 0) };
-        ddb_behavior b;
-        ddb_behavior_default(&b);
-        rc = args[0] && args[1] && args[2] ?
-             ddb_req_function(&head, c->session_id, &b, "login", args, 3, err, sizeof err) :
-             -1;
-        for (int i = 0; i < 3; i++)
-            ddb_obj_unref(args[i]);
+        rc = ddb_login_start(&c->login, p->login_method, p->userid, p->password,
+                             c->session_id, &head, err, sizeof err) != DDB_LOGIN_MORE;
         c->hs_step = HS_LOGIN;
     } else if (done_step != HS_INIT && p->initial_script && p->initial_script[0]) {
         ddb_behavior b;
@@ -140,6 +133,39 @@ static void handshake_next(ddb_conn *c, int done_step)
     }
 }
 
+/* The login exchange took a reply: send its next request, go on, or give up (bad
+ * credentials or a refused method will not heal by retrying). */
+static void login_step(ddb_conn *c)
+{
+    ddb_buf head;
+    char err[480];
+    ddb_buf_init(&head);
+    int rc = ddb_login_reply(&c->login, &c->resp, &head, err, sizeof err);
+    ddb_resp_reset(&c->resp);
+    if (rc == DDB_LOGIN_DONE) {
+        ddb_login_free(&c->login);
+        handshake_next(c, HS_LOGIN);
+        return;
+    }
+    const char *why = rc == DDB_LOGIN_MORE ? send_request(c, &head, NULL) : NULL;
+    if (rc == DDB_LOGIN_MORE && !why)
+        return;
+    ddb_buf_free(&head);
+    ddb_login_free(&c->login);
+    if (why) {
+        attempt_failed(c, "cannot send the handshake: %s", why);
+        return;
+    }
+    char msg[290];
+    snprintf(msg, sizeof msg, "login failed: %.240s (loginMethod %s)", err,
+             ddb_login_method_name(c->set->login_method));
+    set_error(c, "%s", msg);
+    close_stream(c);
+    HOST(c)->timer_stop(c->timer);
+    c->state = DDB_CONN_DEAD;
+    c->ev->dead(c->owner, c);
+}
+
 static int is_bool_false(const ddb_obj *o)
 {
     return o && o->form == DDB_SCALAR && o->type == DDB_BOOL && ddb_int_at(o, 0) == 0;
@@ -155,6 +181,10 @@ static void handshake_reply(ddb_conn *c)
     if (r->is_error && c->set->high_availability &&
         ddb_parse_not_leader(r->error, host, sizeof host, &port)) {
         ddb_conn_redirect(c, host, port);
+        return;
+    }
+    if (c->hs_step == HS_LOGIN) {
+        login_step(c);
         return;
     }
     static const char *steps[] = { "connect", "login", "initial script" };
@@ -499,6 +529,7 @@ void ddb_conn_close_timer(ddb_conn *c)
 
 void ddb_conn_free(ddb_conn *c)
 {
+    ddb_login_free(&c->login);
     ddb_resp_free(&c->resp);
     free(c);
 }

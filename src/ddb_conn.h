@@ -14,6 +14,7 @@
 #define DDB_CONN_H
 
 #include "ddb_host.h"
+#include "ddb_login.h"
 #include "ddb_task.h"
 #include "ddb_proto.h"
 
@@ -60,6 +61,7 @@ typedef struct ddb_conn_settings {
     void *host_ud;
     const char *userid, *password;      /* password never NULL ("" for none) */
     const char *initial_script;         /* NULL or "" for none */
+    int login_method;                   /* DDB_LOGIN_* */
     int login_in_connect, compress, high_availability, reconnect;
     int keepalive_sec;
     double connect_timeout;             /* seconds, for messages */
@@ -84,6 +86,7 @@ typedef struct ddb_conn {
 
     ddb_resp resp;
     int hs_step;                    /* HS_* while HANDSHAKE */
+    ddb_login login;                /* the login exchange while hs_step is HS_LOGIN */
     ddb_task *task;                 /* running task (pool holds the reference) */
     char session_id[32];
     char client_id[40];             /* HA: this connection's client id (UUID) */

@@ -513,6 +513,7 @@ static void fill_conn_settings(ddb_pool *p)
     s->password = p->password;
     s->initial_script = p->initial_script;
     s->login_in_connect = p->cfg.login_in_connect;
+    s->login_method = p->cfg.login_method;
     s->compress = p->cfg.compress;
     s->high_availability = p->cfg.high_availability;
     s->reconnect = p->cfg.reconnect;
@@ -598,6 +599,10 @@ static int validate(const ddb_pool_config *cfg, char *err, size_t errlen)
     if (cfg->userid && cfg->userid[0] && cfg->login_in_connect &&
         (strchr(cfg->userid, '\n') || (cfg->password && strchr(cfg->password, '\n')))) {
         ERR("user name or password contains a line feed");
+        return -1;
+    }
+    if (cfg->login_method < DDB_LOGIN_AUTO || cfg->login_method > DDB_LOGIN_PLAIN) {
+        ERR("login_method must be one of DDB_LOGIN_AUTO, _SCRAM, _ENCRYPTED, _PLAIN");
         return -1;
     }
     return 0;

@@ -138,6 +138,17 @@ static ddb_site *opt_sites(lua_State *L, int cfg, int *nsites)
 
 #define OPT(field, shown) ((opt_name){ field, shown })
 
+/* loginMethod = "auto" | "scram" | "encrypted" | "plain" (docs/SECURITY.md). */
+static int opt_login_method(lua_State *L, int cfg)
+{
+    static const char *const names[] = { "auto", "scram", "encrypted", "plain" };
+    const char *s = opt_string(L, cfg, OPT("login_method", "loginMethod"), "auto");
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i])) return i;     /* DDB_LOGIN_AUTO .. DDB_LOGIN_PLAIN */
+    return luaL_error(L, "dolphindb: option 'loginMethod' must be \"auto\", \"scram\", "
+                         "\"encrypted\" or \"plain\", got \"%s\"", s);
+}
+
 void ddb_lua_read_pool_config(lua_State *L, int idx, ddb_pool_config *cfg)
 {
     if (idx < 0 && idx > LUA_REGISTRYINDEX) idx = lua_gettop(L) + idx + 1;
@@ -149,6 +160,7 @@ void ddb_lua_read_pool_config(lua_State *L, int idx, ddb_pool_config *cfg)
     cfg->password = opt_string(L, idx, OPT("password", "password"), NULL);
     cfg->login_in_connect = opt_bool(L, idx, OPT("login_in_connect", "loginInConnect"),
                                      cfg->login_in_connect);
+    cfg->login_method = opt_login_method(L, idx);
     cfg->initial_script = opt_string(L, idx, OPT("initial_script", "initialScript"), NULL);
     cfg->reconnect = opt_bool(L, idx, OPT("reconnect", "reConnect"), cfg->reconnect);
     cfg->open_lazily = opt_bool(L, idx, OPT("open_lazily", "openLazily"), cfg->open_lazily);

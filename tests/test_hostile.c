@@ -149,6 +149,8 @@ static void run_scenario(uv_loop_t *loop, const scenario *s)
     cfg.task_timeout = s->timeout * time_scale;
     cfg.userid = s->user;
     cfg.password = s->password;
+    /* login-echo's server quotes plain login(user, password) arguments back */
+    cfg.login_method = DDB_LOGIN_PLAIN;
     char err[512];
     ddb_pool *p = ddb_pool_new(loop, &cfg, err, sizeof err);
     CHECK(p, "%s: pool: %s", s->mode, err);

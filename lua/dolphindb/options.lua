@@ -30,6 +30,7 @@ local POOL_OPTIONS = {
   reconnectDelay = "reconnect_delay", keepAliveTime = "keepalive_sec",
   taskTimeout = "task_timeout", queueLimit = "queue_limit",
   shutdownGrace = "shutdown_grace", loginInConnect = "login_in_connect",
+  loginMethod = "login_method",
   maxResultBytes = "max_result_bytes",
 }
 
