@@ -7,16 +7,16 @@
 #   bash rockspec/build.sh install LUADIR LIBDIR BINDIR
 #
 # build:   CMake (Release, -DDDB_BUILD_TESTS=OFF) in $DDB_ROCK_BUILD_DIR (default:
-#          build.luarocks), only the targets a rock ships: the Lua C module (and its
-#          nginx variant dolphindb.ngxcore when the tree has it) and the installable
-#          ddblua host (no build-time path inside). The rock is for LuaJIT only: its
+#          build.luarocks), only the targets a rock ships: the Lua C module
+#          dolphindb.core (the same module serves plain LuaJIT and nginx) and the
+#          installable ddblua host (no build-time path inside). The rock is for LuaJIT only: its
 #          Lua side uses the FFI. The rockspec can only say "lua == 5.1" (LuaJIT is
 #          5.1 to LuaRocks); this script is the LuaJIT check: CMake compiles against
 #          LuaJIT's headers found through pkg-config (luajit.pc), and the build stops
 #          here when they (luajit.h) are missing. LUA_INCDIR is used only to say so
 #          when it points at another Lua's headers.
 # install: into the rock's own directories, which LuaRocks then deploys into the tree:
-#          LIBDIR/dolphindb/core.so [ngxcore.so], LUADIR/dolphindb/*.lua, BINDIR/ddblua.
+#          LIBDIR/dolphindb/core.so, LUADIR/dolphindb/*.lua, BINDIR/ddblua.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${DDB_ROCK_BUILD_DIR:-build.luarocks}
@@ -44,10 +44,6 @@ case "${1:-}" in
     say "1/2 configure (cmake, Release, $build_dir)"
     cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DDDB_BUILD_TESTS=OFF >/dev/null
     targets=(dolphindb_core ddblua_installed)
-    # the nginx variant (dolphindb.ngxcore, used by dolphindb.ngx) when this tree has it
-    if cmake --build "$build_dir" --target help | grep 'dolphindb_ngxcore' >/dev/null; then
-      targets+=(dolphindb_ngxcore)
-    fi
     say "2/2 compile ${targets[*]}"
     cmake --build "$build_dir" -j "$(nproc)" --target "${targets[@]}"
     ;;
@@ -56,9 +52,6 @@ case "${1:-}" in
     install -d "$luadir/dolphindb" "$libdir/dolphindb" "$bindir"
     install -m 644 lua/dolphindb/*.lua "$luadir/dolphindb/"
     install -m 755 "$build_dir/lua/dolphindb/core.so" "$libdir/dolphindb/core.so"
-    if [ -f "$build_dir/lua/dolphindb/ngxcore.so" ]; then
-      install -m 755 "$build_dir/lua/dolphindb/ngxcore.so" "$libdir/dolphindb/ngxcore.so"
-    fi
     install -m 755 "$build_dir/installed/ddblua" "$bindir/ddblua"
     say "installed dolphindb.core, dolphindb/*.lua and ddblua"
     ;;

@@ -8,9 +8,9 @@
 -- LuaJIT only: "lua == 5.1" is what LuaRocks can check; rockspec/build.sh stops
 -- unless LuaJIT's headers (luajit.h, via pkg-config luajit) are there.
 --
--- Installs the C module dolphindb.core (and dolphindb.ngxcore for nginx), the Lua
--- modules dolphindb, dolphindb.pool, .options, .future, .sched, .errors, .value, .build,
--- .plain, .ngx, and the ddblua host in bin/.
+-- Installs the C module dolphindb.core (plain LuaJIT and nginx alike), the Lua
+-- modules dolphindb, dolphindb.pool, .options, .future, .sched, .ngx_sched, .errors,
+-- .value, .build, .plain, .safe, .ngx, and the ddblua host in bin/.
 rockspec_format = "3.0"
 package = "dolphindb"
 version = "scm-1"

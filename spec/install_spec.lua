@@ -166,9 +166,6 @@ describe("installation", function()
         "share/doc/dolphindb/API.md",
       }
       for _, name in ipairs(lua_files()) do want[#want + 1] = "share/lua/5.1/dolphindb/" .. name end
-      if exists(build .. "/lua/dolphindb/ngxcore.so") then   -- the nginx variant, when built
-        want[#want + 1] = "lib/lua/5.1/dolphindb/ngxcore.so"
-      end
       for _, f in ipairs(want) do
         if not exists(prefix .. "/" .. f) then missing[#missing + 1] = f end
       end
@@ -454,9 +451,6 @@ describe("installation", function()
       local missing = { }
       local want = { "lib/lua/5.1/dolphindb/core.so", "bin/ddblua" }
       for _, name in ipairs(lua_files()) do want[#want + 1] = "share/lua/5.1/dolphindb/" .. name end
-      if exists(root .. "/src/lua_ngx.c") then     -- dolphindb.ngx needs its C half
-        want[#want + 1] = "lib/lua/5.1/dolphindb/ngxcore.so"
-      end
       for _, f in ipairs(want) do
         if not exists(tree .. "/" .. f) then missing[#missing + 1] = f end
       end

@@ -10,7 +10,7 @@
 --   400 {"ok":false,"error":"..."}  for DolphinDB errors (syntax, unknown function...)
 --   503 when the pool is not open in this worker.
 -- sleep() answers /sleep?ms=N by running "sleep(N); N" (what the benchmark uses).
-local ddb = require "dolphindb"   -- detects nginx and returns the adapter (dolphindb.ngx)
+local ddb = require "dolphindb"   -- the same module as outside nginx (its scheduler: dolphindb.ngx_sched)
 local json = require "json"
 
 local M = {}
