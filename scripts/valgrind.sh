@@ -12,8 +12,8 @@
 #
 # Timing: valgrind runs code 20-50x slower. Tests that accept DDB_TIME_SCALE get 20.
 # Not run, and why (printed as "valgrind: skip"):
-#   - shell/command checks that are not C test programs (lua_module_symbols,
-#     lua_ngx_module_symbols) and the LuaJIT host ddblua_runs (LuaJIT's allocator and
+#   - shell/command checks that are not C test programs (lua_module_symbols) and the
+#     LuaJIT host ddblua_runs (LuaJIT's allocator and
 #     JIT confuse memcheck without a suppression file);
 #   - timing-based tests without a time scale whose deadlines cannot hold 20x slower:
 #     ddbmini_load (4 x sleep(2000) must take ~2 s, 10M-row streaming rate),
@@ -34,7 +34,7 @@ fi
 
 skip_reason() {
   case "$1" in
-    lua_module_symbols|lua_ngx_module_symbols) echo "not a C test program" ;;
+    lua_module_symbols) echo "not a C test program" ;;
     ddblua_runs) echo "LuaJIT host (JIT/allocator need suppressions)" ;;
     ddbmini_load) echo "timing-based (wall-clock concurrency and throughput)" ;;
     test_pool_faults|test_pool_ha) echo "timing-based (sub-second deadlines, no time scale)" ;;

@@ -1,4 +1,4 @@
--- The nginx adapter (lua/dolphindb/ngx.lua + dolphindb.ngxcore) inside Debian's nginx
+-- dolphindb inside Debian's nginx (the same module, on dolphindb.ngx_sched's cosockets)
 -- with lua-nginx-module: the spec starts ddbmini and nginx itself (nginx -p DIR, a
 -- loopback port, stopped by pid) and drives it over HTTP with curl and
 -- $DDB_BUILD_DIR/http_load (bench/http_load.c).
@@ -481,7 +481,7 @@ describe("the OpenResty example (examples/openresty/run.sh)", function()
     local dir = os.tmpname()
     os.remove(dir)
     local port = nginx.pick_port()   -- unseeded math.random gave every run the same port
-    -- A sanitized ngxcore.so needs the ASan runtime in nginx, and in nginx only: curl
+    -- A sanitized core.so needs the ASan runtime in nginx, and in nginx only: curl
     -- with it preloaded can hang in a futex (seen in CI), so run.sh gets a wrapper as
     -- its nginx binary. No LUA_PATH: ";;" in the config's lua_package_path would bring
     -- in the spec's.

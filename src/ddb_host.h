@@ -6,7 +6,7 @@
  * async client takes its event library through adapter hooks. Two hosts exist:
  *   src/ddb_uv.c     libuv (plain luajit, ddblua, the C API, the thread driver);
  *   src/ddb_qhost.c  a queue of intents a scripting host carries out itself (nginx:
- *                    lua/dolphindb/ngx_host.lua drives cosockets and ngx.timer).
+ *                    lua/dolphindb/ngx_sched.lua drives cosockets and ngx.timer).
  * The rule for every report (a timer firing, a pump run, a stream event): the host
  * makes it from its own loop, never from inside one of these calls, so the core is
  * never re-entered. */

@@ -1,7 +1,5 @@
-/* lua_args.h — what both Lua pool bindings read from Lua and hand back to it:
- * dolphindb.core's pool (lua_pool.c, on the Lua state's loop) and dolphindb.ngxcore's
- * (lua_ngx.c, on a loop thread) take the same config tables and task arguments and
- * report outcomes the same way. Compiled into each module. */
+/* lua_args.h — what the Lua pool binding (lua_pool.c) reads from Lua and hands back
+ * to it: config tables, task arguments and outcomes. */
 #ifndef DDB_LUA_ARGS_H
 #define DDB_LUA_ARGS_H
 
