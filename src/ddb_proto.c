@@ -41,20 +41,27 @@ static void text_put(text *t, const char *s, size_t n)
 
 static void text_str(text *t, const char *s) { text_put(t, s, strlen(s)); }
 
-/* Decimal digits of v, as %lld / %zu print it. */
-static size_t format_int(char *out, long long v)
+/* Decimal digits of u, as %llu / %zu print it. */
+static size_t format_uint(char *out, unsigned long long u)
 {
     char rev[24];
     size_t n = 0, k = 0;
-    /* negate in unsigned arithmetic: LLONG_MIN has no positive counterpart */
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     do {
         rev[n++] = (char)('0' + u % 10);
         u /= 10;
     } while (u);
-    if (v < 0) out[k++] = '-';
     while (n) out[k++] = rev[--n];
     return k;
+}
+
+/* Decimal digits of v, as %lld prints it. */
+static size_t format_int(char *out, long long v)
+{
+    if (v >= 0)
+        return format_uint(out, (unsigned long long)v);
+    /* negate in unsigned arithmetic: LLONG_MIN has no positive counterpart */
+    out[0] = '-';
+    return 1 + format_uint(out + 1, 0ULL - (unsigned long long)v);
 }
 
 static void text_int(text *t, long long v)
@@ -144,27 +151,92 @@ static int format_behavior(const ddb_behavior *b, char *out, size_t n,
     return len;
 }
 
+/* The behavior text of the last non-HA request made on this thread, reused while
+ * its inputs stay the same: a pool sends the same one or two combinations of flag,
+ * priority, parallelism and fetch size over and over, and formatting them was a
+ * good part of the header's cost. Thread-local, so pools on different threads
+ * neither share nor race on it. HA requests carry a new seqNo every time and are
+ * formatted in full. */
+typedef struct behavior_cache {
+    int valid;
+    int flag, priority, parallelism, fetch_size;
+    int len;
+    char text[64];              /* four ints and separators: at most 52 bytes */
+} behavior_cache;
+
+static _Thread_local behavior_cache cached_behavior;
+
+static int cache_matches(const behavior_cache *c, const ddb_behavior *b)
+{
+    return c->valid && c->flag == b->flag && c->priority == b->priority &&
+           c->parallelism == b->parallelism && c->fetch_size == b->fetch_size;
+}
+
+/* The behavior text of b, from the cache or formatted (and then cached when it has no
+ * client id). Returns its length, or -1 with errbuf filled. */
+static int behavior_text(const ddb_behavior *b, char *scratch, size_t n,
+                         const char **text, char *errbuf, size_t errlen)
+{
+    ddb_behavior def;
+    if (!b) {
+        ddb_behavior_default(&def);
+        b = &def;
+    }
+    behavior_cache *c = &cached_behavior;
+    int ha = b->client_id != NULL;
+    if (!ha && cache_matches(c, b)) {
+        *text = c->text;
+        return c->len;
+    }
+    int len = format_behavior(b, scratch, n, errbuf, errlen);
+    if (len < 0)
+        return -1;
+    *text = scratch;
+    if (!ha && (size_t)len < sizeof c->text) {
+        memcpy(c->text, scratch, (size_t)len + 1);
+        c->len = len;
+        c->flag = b->flag;
+        c->priority = b->priority;
+        c->parallelism = b->parallelism;
+        c->fetch_size = b->fetch_size;
+        c->valid = 1;
+    }
+    return len;
+}
+
 int ddb_req_header(ddb_buf *out, const char *kind, const char *session_id,
                    size_t body_len, const ddb_behavior *b, char *errbuf, size_t errlen)
 {
-    char behavior[160];
-    int blen = format_behavior(b, behavior, sizeof behavior, errbuf, errlen);
+    char scratch[160];
+    const char *behavior;
+    int blen = behavior_text(b, scratch, sizeof scratch, &behavior, errbuf, errlen);
     if (blen < 0)
         return -1;
-    /* "KIND SESSION BODYLEN / BEHAVIOR\n" */
+    /* "KIND SESSION BODYLEN / BEHAVIOR\n", sized first and copied in one go */
+    const char *sid = session_id && session_id[0] ? session_id : "0";
+    size_t kind_len = strlen(kind), sid_len = strlen(sid);
     char len_text[24];
-    size_t start = out->len;
-    int bad = ddb_buf_puts(out, kind) | ddb_buf_put(out, " ", 1) |
-              ddb_buf_puts(out, session_id && session_id[0] ? session_id : "0") |
-              ddb_buf_put(out, " ", 1) |
-              ddb_buf_put(out, len_text, format_int(len_text, (long long)body_len)) |
-              ddb_buf_put(out, " / ", 3) | ddb_buf_put(out, behavior, (size_t)blen) |
-              ddb_buf_put(out, "\n", 1);
-    if (bad || out->oom) {
-        out->len = start;
+    size_t len_len = format_uint(len_text, body_len);
+    size_t total = kind_len + 1 + sid_len + 1 + len_len + 3 + (size_t)blen + 1;
+    if (ddb_buf_reserve(out, total)) {
         ERR("out of memory building a request header");
         return -1;
     }
+    char *w = out->p + out->len;
+    memcpy(w, kind, kind_len);
+    w += kind_len;
+    *w++ = ' ';
+    memcpy(w, sid, sid_len);
+    w += sid_len;
+    *w++ = ' ';
+    memcpy(w, len_text, len_len);
+    w += len_len;
+    memcpy(w, " / ", 3);
+    w += 3;
+    memcpy(w, behavior, (size_t)blen);
+    w += blen;
+    *w = '\n';
+    out->len += total;
     return 0;
 }
 
