@@ -8,6 +8,7 @@ add_library(ddbcodec STATIC
   ${DDB_CODEC_ROOT}/src/ddb_decode.c
   ${DDB_CODEC_ROOT}/src/ddb_decode_forms.c
   ${DDB_CODEC_ROOT}/src/ddb_decode_compressed.c
+  ${DDB_CODEC_ROOT}/src/ddb_decode_scalar.c
   ${DDB_CODEC_ROOT}/src/ddb_encode.c
   ${DDB_CODEC_ROOT}/src/ddb_compress.c
 )
@@ -38,6 +39,14 @@ add_test(NAME test_codec_compress COMMAND test_codec_compress)
 add_executable(test_codec_malformed ${DDB_CODEC_ROOT}/tests/test_codec_malformed.c)
 target_link_libraries(test_codec_malformed codec_test_support)
 add_test(NAME test_codec_malformed COMMAND test_codec_malformed ${DDB_VECTORS_DIR})
+
+# The response parser's shortcut against its general path (ddb_proto.c is compiled
+# in: it belongs to the core library, which also needs libuv).
+add_executable(test_resp_fast ${DDB_CODEC_ROOT}/tests/test_resp_fast.c
+               ${DDB_CODEC_ROOT}/src/ddb_proto.c)
+target_link_libraries(test_resp_fast codec_test_support)
+add_test(NAME test_resp_fast COMMAND test_resp_fast
+         ${DDB_CODEC_ROOT}/fuzz/corpus/fuzz_response)
 
 # ---- benchmark (an executable, not a test): bench_decode [rows] [runs]
 add_executable(bench_decode ${DDB_CODEC_ROOT}/bench/bench_decode.c)

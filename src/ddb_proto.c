@@ -465,8 +465,9 @@ void ddb_resp_reset(ddb_resp *r)
         ddb_buf_init(&r->line);
     }
     ddb_buf_reset(&r->line);
-    if (r->dec)
+    if (r->dec && r->dec_busy)
         ddb_decoder_reset(r->dec, 1);   /* drops a half-decoded object now */
+    r->dec_busy = 0;
     r->budget = 0;
     r->state = ST_LINE;
     r->msg_bytes = 0;
@@ -591,28 +592,38 @@ static int on_first_line(ddb_resp *r)
         r->state = ST_MSG_TEXT;
         return 0;
     }
-    char shown[DDB_RESP_MAX_HEADER_LINE + 1];
-    size_t k = n < DDB_RESP_MAX_HEADER_LINE ? n : DDB_RESP_MAX_HEADER_LINE;
-    memcpy(shown, s ? s : "", k);
-    shown[k] = 0;
     int rc = parse_header(r, s, n);
-    if (rc == -2)
-        return fail(r, "response announces more than one object: '%.60s'", shown);
-    if (rc)
-        return fail(r, "malformed response header line '%.60s'", shown);
+    if (rc) {
+        char shown[DDB_RESP_MAX_HEADER_LINE + 1];
+        size_t k = n < DDB_RESP_MAX_HEADER_LINE ? n : DDB_RESP_MAX_HEADER_LINE;
+        memcpy(shown, s ? s : "", k);
+        shown[k] = 0;
+        return fail(r, rc == -2 ? "response announces more than one object: '%.60s'"
+                                : "malformed response header line '%.60s'", shown);
+    }
     r->state = ST_STATUS;
     return 0;
+}
+
+/* The object's byte budget: the task's, or the limits'. */
+static int64_t object_budget(const ddb_resp *r)
+{
+    return r->budget > 0 ? r->budget : r->limits.max_object_bytes;
+}
+
+static void begin_object(ddb_resp *r)
+{
+    ddb_decoder_reset(r->dec, r->little_endian);
+    ddb__decoder_set_budget(r->dec, object_budget(r));
+    r->dec_busy = 1;
 }
 
 static int on_status_line(ddb_resp *r)
 {
     if (r->line.len == 2 && memcmp(r->line.p, "OK", 2) == 0) {
         r->state = r->object_count ? ST_OBJECT : ST_DONE;
-        if (r->object_count) {
-            ddb_decoder_reset(r->dec, r->little_endian);
-            ddb__decoder_set_budget(r->dec, r->budget > 0 ? r->budget
-                                                          : r->limits.max_object_bytes);
-        }
+        if (r->object_count)
+            begin_object(r);
         return 0;
     }
     /* Any other line is the error message; no object follows, whatever the count. */
@@ -642,11 +653,71 @@ static int plausible_first_line(const ddb_resp *r)
     return 1;
 }
 
+/* ---- the whole-response shortcut
+ * A busy pool's replies nearly always arrive whole, as "<sid> <count> <e>\nOK\n" and
+ * a small object. When this feed starts a response and holds its header and status
+ * line, they are read in place (no copy into r->line, no line scans) and a scalar
+ * object is built without the incremental decoder. Anything else — a MSG block, an
+ * error line, a header split across feeds or not exactly well formed — is left to
+ * the general states, untouched, so errors and odd input take one path only. */
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* "<1-31 digits> <1-3 digits> <0|1>\nOK\n" with a count of 0 or 1 at p: the bytes it
+ * spans, or 0 when p holds anything else (or not all of it). */
+static size_t fast_header(const char *p, size_t len, size_t *sid_len, int *count, int *le)
+{
+    size_t i = 0;
+    while (i < len && i < 32 && is_digit(p[i]))
+        i++;
+    if (i == 0 || i >= sizeof ((ddb_resp *)0)->session_id || i >= len || p[i] != ' ')
+        return 0;
+    *sid_len = i++;
+    size_t c0 = i;
+    int n = 0;
+    while (i < len && i - c0 < 4 && is_digit(p[i]))
+        n = n * 10 + (p[i++] - '0');
+    size_t cnt_len = i - c0;
+    if (cnt_len == 0 || cnt_len > 3 || n > 1 || len - i < 6)
+        return 0;
+    if (p[i] != ' ' || (p[i + 1] != '0' && p[i + 1] != '1') ||
+        memcmp(p + i + 2, "\nOK\n", 4) != 0)
+        return 0;
+    *count = n;
+    *le = p[i + 1] == '1';
+    return i + 6;
+}
+
+/* Bytes of this feed the shortcut took (0: none, the general states go on). */
+static size_t fast_start(ddb_resp *r, const char *p, size_t len)
+{
+    size_t sid_len = 0;
+    int count = 0, le = 1;
+    size_t pos = fast_header(p, len, &sid_len, &count, &le);
+    if (!pos)
+        return 0;
+    memcpy(r->session_id, p, sid_len);
+    r->session_id[sid_len] = 0;
+    r->object_count = count;
+    r->little_endian = le;
+    r->state = ST_DONE;
+    if (!count)
+        return pos;
+    size_t used = ddb__decode_scalar(p + pos, len - pos, le, object_budget(r), &r->obj);
+    if (used)
+        return pos + used;
+    begin_object(r);
+    r->state = ST_OBJECT;
+    return pos;
+}
+
 int ddb_resp_feed(ddb_resp *r, const void *data, size_t len, size_t *consumed)
 {
     const char *p = data;
     size_t pos = 0;
     *consumed = 0;
+    if (r->state == ST_LINE && r->line.len == 0 && len && !r->general_only)
+        pos = fast_start(r, p, len);
     while (r->state != ST_DONE) {
         if (r->state == ST_FAILED)
             return DDB_RESP_ERROR;
