@@ -663,13 +663,34 @@ static int plausible_first_line(const ddb_resp *r)
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
+/* Length of the run of ASCII digits at p, looking at most `max` bytes; eight bytes per
+ * step, since session ids are 19 digits long. A byte is a digit when its top bit is
+ * clear, subtracting '0' borrows nothing and adding 0x7F - '9' carries nothing into
+ * its top bit; a byte outside the range always sets a top bit in one of the three
+ * (a borrow or carry from it may set more, which only sends those eight bytes to the
+ * byte loop). */
+static size_t digit_run(const char *p, size_t max)
+{
+    const uint64_t zeros = 0x3030303030303030ull, to_top = 0x4646464646464646ull;
+    const uint64_t tops = 0x8080808080808080ull;
+    size_t i = 0;
+    while (max - i >= 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        if (((v - zeros) | (v + to_top) | v) & tops)
+            break;
+        i += 8;
+    }
+    while (i < max && is_digit(p[i]))
+        i++;
+    return i;
+}
+
 /* "<1-31 digits> <1-3 digits> <0|1>\nOK\n" with a count of 0 or 1 at p: the bytes it
  * spans, or 0 when p holds anything else (or not all of it). */
 static size_t fast_header(const char *p, size_t len, size_t *sid_len, int *count, int *le)
 {
-    size_t i = 0;
-    while (i < len && i < 32 && is_digit(p[i]))
-        i++;
+    size_t i = digit_run(p, len < 32 ? len : 32);
     if (i == 0 || i >= sizeof ((ddb_resp *)0)->session_id || i >= len || p[i] != ' ')
         return 0;
     *sid_len = i++;

@@ -109,12 +109,24 @@ static int block_start(ddb_buf *block, const ddb_task_spec *s, size_t text_len)
     return 0;
 }
 
+/* "script\n<text>": what ddb_body_script writes, copied straight into the block that
+ * block_start sized for it (the text came from strlen, so it holds no NUL to refuse). */
+static void script_body(ddb_buf *block, const char *text, size_t text_len, size_t *body_len)
+{
+    static const char cmd[] = "script\n";
+    memcpy(block->p + block->len, cmd, sizeof cmd - 1);
+    memcpy(block->p + block->len + sizeof cmd - 1, text, text_len);
+    *body_len = sizeof cmd - 1 + text_len;
+    block->len += *body_len;
+}
+
 static int build_body(ddb_buf *block, const ddb_task_spec *s, size_t text_len,
                       size_t *body_len, char *err, size_t errlen)
 {
     switch (s->kind) {
     case DDB_KIND_SCRIPT:
-        return ddb_body_script(block, s->text, text_len, body_len, err, errlen);
+        script_body(block, s->text, text_len, body_len);
+        return 0;
     case DDB_KIND_FUNCTION:
         return ddb_body_function(block, s->text, s->args, s->nargs, body_len, err, errlen);
     default:
@@ -127,9 +139,10 @@ static int build_body(ddb_buf *block, const ddb_task_spec *s, size_t text_len,
 static int append_text(ddb_buf *block, const ddb_task_spec *s, size_t text_len,
                        size_t *text_at)
 {
-    if (s->kind == DDB_KIND_SCRIPT) {
+    if (s->kind == DDB_KIND_SCRIPT) {       /* block_start left room for the NUL */
         *text_at = block->len - text_len;
-        return ddb_buf_u8(block, 0);
+        block->p[block->len++] = '\0';
+        return 0;
     }
     *text_at = block->len;
     return ddb_buf_put(block, s->text, text_len + 1);

@@ -279,27 +279,30 @@ static void test_mutations(void)
         "0401 02000000 01000000 05000000 06000000",  /* INT vector [5,6] */
     };
     static const uint8_t interesting[] = { 0, 1, '0', '1', '9', ' ', '\n', 'K', 'M', 0x7F,
-                                           0x80, 0xFF, 4, 6, 0x12, 0x20 };
+                                           0x80, 0xFF, 4, 6, 0x12, 0x20, '/', ':', 0xB9,
+                                           0xBA, 0xC6, 0xCF, 0xD0 };
+    /* a short session id, and one as long as the server's (read 8 digits at a time) */
+    static const char *const sids[] = { "31", "3626924543655852294" };
     int before = compared;
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 12; i++) {
         uint8_t obj[64], resp[128], mut[128];
         size_t olen = 0;
-        for (const char *h = hex_objs[i]; *h;) {
+        for (const char *h = hex_objs[i % 6]; *h;) {
             unsigned v;
             if (*h == ' ') { h++; continue; }
             sscanf(h, "%2x", &v);
             obj[olen++] = (uint8_t)v;
             h += 2;
         }
-        size_t rlen = wrap(resp, "31", 1, obj, olen);
+        size_t rlen = wrap(resp, sids[i / 6], 1, obj, olen);
         for (size_t at = 0; at < rlen; at++)
             for (size_t k = 0; k < sizeof interesting; k++) {
                 memcpy(mut, resp, rlen);
                 mut[at] = interesting[k];
                 char what[64];
-                snprintf(what, sizeof what, "object %d byte %zu = 0x%02x", i, at,
+                snprintf(what, sizeof what, "object %d sid %d byte %zu = 0x%02x", i % 6, i / 6, at,
                          interesting[k]);
-                differential(what, mut, rlen, 0, at % 3 == 0);
+                differential(what, mut, rlen, 0, at % 5 == 0);
             }
     }
     static const struct { const char *s; size_t n; } others[] = {
