@@ -69,8 +69,8 @@ client() {
   case $1 in
     raw)  echo "$build/bench_pool --port $port --mode raw --conns $2 --tasks $3" ;;
     capi) echo "$build/bench_pool --port $port --mode pool --conns $2 --tasks $3" ;;
-    workers|futures|addtask|spawn)
-          echo "env DDB_BENCH_CONNS=$2 luajit bench/bench_lua_work.lua $1 $3" ;;
+    workers|futures|addtask|spawn)     # the pool size comes from DDB_BENCH_CONNS
+          echo "luajit bench/bench_lua_work.lua $1 $3" ;;
     *)    echo "bench_tasks: unknown variant $1" >&2; return 1 ;;
   esac
 }
@@ -125,6 +125,7 @@ echo "bench_tasks: \`1+1\` against ddbmini (pid $server_pid, port $port); $n tas
      "for CPU and rate (medians), callgrind/strace on $cg_n - $small tasks; $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 printf '%-8s %5s %11s %9s %12s %9s %7s\n' variant conns instr/task sys/task "cpu us/task" tasks/s "x raw"
 for conns in $conns_list; do
+  export DDB_BENCH_CONNS=$conns
   raw_instr=
   for v in $variants; do
     instr="-" sys="-"
