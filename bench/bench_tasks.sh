@@ -43,6 +43,8 @@ if (( n % 256 || cg_n % 256 || cg_n <= small )); then
   echo "bench_tasks: N and BENCH_CG_N must be multiples of 256 (and BENCH_CG_N > 256)" >&2
   exit 1
 fi
+command -v valgrind >/dev/null || { echo "bench_tasks: no valgrind: instr/task skipped" >&2; BENCH_NO_CALLGRIND=1; }
+command -v strace >/dev/null || { echo "bench_tasks: no strace: sys/task skipped" >&2; BENCH_NO_STRACE=1; }
 export LUA_PATH="$PWD/lua/?.lua;$PWD/lua/?/init.lua;;" LUA_CPATH="$build/lua/?.so;;"
 out=$(mktemp -d)
 server_pid=
