@@ -52,6 +52,12 @@ add_test(NAME test_resp_fast COMMAND test_resp_fast
 add_executable(bench_decode ${DDB_CODEC_ROOT}/bench/bench_decode.c)
 target_link_libraries(bench_decode ddbcodec)
 
+# ---- benchmark: bench_proto [ops] [runs] — request header and reply parsing, each
+# beside its baseline (formatted header, general-path parse) from the same run
+add_executable(bench_proto ${DDB_CODEC_ROOT}/bench/bench_proto.c
+               ${DDB_CODEC_ROOT}/src/ddb_proto.c)
+target_link_libraries(bench_proto ddbcodec)
+
 add_executable(test_codec_obj ${DDB_CODEC_ROOT}/tests/test_codec_obj.c)
 target_link_libraries(test_codec_obj codec_test_support)
 add_test(NAME test_codec_obj COMMAND test_codec_obj)
