@@ -151,17 +151,17 @@ static int format_behavior(const ddb_behavior *b, char *out, size_t n,
     return len;
 }
 
-/* The behavior text of the last non-HA request made on this thread, reused while
- * its inputs stay the same: a pool sends the same one or two combinations of flag,
- * priority, parallelism and fetch size over and over, and formatting them was a
- * good part of the header's cost. Thread-local, so pools on different threads
- * neither share nor race on it. HA requests carry a new seqNo every time and are
- * formatted in full. */
+/* The behavior text of the last request made on this thread, without its HA tail,
+ * reused while its inputs stay the same: a pool sends the same one or two
+ * combinations of flag, priority, parallelism and fetch size over and over, and
+ * formatting them was a good part of the header's cost. Thread-local, so pools on
+ * different threads neither share nor race on it. An HA request's tail
+ * (clientId_seqNo) changes with every request and is appended to it. */
 typedef struct behavior_cache {
     int valid;
     int flag, priority, parallelism, fetch_size;
     int len;
-    char text[64];              /* four ints and separators: at most 52 bytes */
+    char text[64];              /* four ints and separators: at most 51 bytes */
 } behavior_cache;
 
 static _Thread_local behavior_cache cached_behavior;
@@ -172,8 +172,50 @@ static int cache_matches(const behavior_cache *c, const ddb_behavior *b)
            c->parallelism == b->parallelism && c->fetch_size == b->fetch_size;
 }
 
-/* The behavior text of b, from the cache or formatted (and then cached when it has no
- * client id). Returns its length, or -1 with errbuf filled. */
+/* Fill the cache with b's text minus any HA tail. */
+static int cache_fill(behavior_cache *c, const ddb_behavior *b)
+{
+    ddb_behavior plain = *b;
+    plain.client_id = NULL;
+    c->valid = 0;
+    int len = ddb_behavior_format(&plain, c->text, sizeof c->text);
+    if (len < 0)
+        return -1;
+    c->len = len;
+    c->flag = b->flag;
+    c->priority = b->priority;
+    c->parallelism = b->parallelism;
+    c->fetch_size = b->fetch_size;
+    c->valid = 1;
+    return 0;
+}
+
+/* The cached text plus "[__]__<clientId>_<seqNo>" in out (n bytes), as
+ * ddb_behavior_format would write it; -1 if it does not fit. */
+static int with_ha_tail(const behavior_cache *c, const ddb_behavior *b, char *out, size_t n)
+{
+    char seq[24];
+    size_t seq_len = format_int(seq, (long long)b->seqno);
+    size_t cid_len = strlen(b->client_id);
+    size_t gap = b->fetch_size > 0 ? 0 : 2;    /* the empty fetch-size field's "__" */
+    size_t len = (size_t)c->len + gap + 2 + cid_len + 1 + seq_len;
+    if (len >= n)
+        return -1;
+    char *w = out;
+    memcpy(w, c->text, (size_t)c->len);
+    w += c->len;
+    memcpy(w, "____", gap + 2);
+    w += gap + 2;
+    memcpy(w, b->client_id, cid_len);
+    w += cid_len;
+    *w++ = '_';
+    memcpy(w, seq, seq_len);
+    w[seq_len] = '\0';
+    return (int)len;
+}
+
+/* The behavior text of b, from the cache when only the HA tail (if any) is new.
+ * Returns its length, or -1 with errbuf filled. */
 static int behavior_text(const ddb_behavior *b, char *scratch, size_t n,
                          const char **text, char *errbuf, size_t errlen)
 {
@@ -183,24 +225,24 @@ static int behavior_text(const ddb_behavior *b, char *scratch, size_t n,
         b = &def;
     }
     behavior_cache *c = &cached_behavior;
-    int ha = b->client_id != NULL;
-    if (!ha && cache_matches(c, b)) {
+    if (!cache_matches(c, b) && cache_fill(c, b)) {
+        *text = scratch;                /* cannot happen (51 bytes at most); be safe */
+        return format_behavior(b, scratch, n, errbuf, errlen);
+    }
+    if (!b->client_id || !b->client_id[0]) {
         *text = c->text;
         return c->len;
     }
-    int len = format_behavior(b, scratch, n, errbuf, errlen);
-    if (len < 0)
+    if (strpbrk(b->client_id, "_ \n")) {
+        ERR("client id must not contain '_', ' ' or LF");
         return -1;
-    *text = scratch;
-    if (!ha && (size_t)len < sizeof c->text) {
-        memcpy(c->text, scratch, (size_t)len + 1);
-        c->len = len;
-        c->flag = b->flag;
-        c->priority = b->priority;
-        c->parallelism = b->parallelism;
-        c->fetch_size = b->fetch_size;
-        c->valid = 1;
     }
+    int len = with_ha_tail(c, b, scratch, n);
+    if (len < 0) {
+        ERR("behavior string too long");
+        return -1;
+    }
+    *text = scratch;
     return len;
 }
 
