@@ -5,8 +5,11 @@
 --   workers  from 256 worker coroutines calling pool:run (N/256 each)
 --   futures  as N futures (runTaskAsync), then result() of each
 --   spawn    from N coroutines, one pool:run each
---   addtask  as N addTask(script, id), then isFinished/getData of each (sleeping 1 ms
---            while the next one is not finished, as a user's polling loop would)
+--   addtask  as N addTask(script, id), then isFinished/getData of each. A pool:run
+--            queued after them waits for the queue to drain first (the queue is FIFO),
+--            so the polling loop (sleeping 1 ms while a task is not finished) only
+--            meets the few still running: how often a poll finds a task unfinished
+--            depends on timing, which would make the instruction count wander
 -- DDB_BENCH_CONNS sets the pool's size (default 8). After the run, one line of
 -- figures for bench_tasks.sh: "mode=.. conns=.. tasks=.. wall_s=.. cpu_s=.." (the
 -- client's CPU over the N tasks only: not start-up, pool opening or warm-up).
@@ -61,6 +64,7 @@ elseif mode == "spawn" then
   for i = 1, N do assert(hs[i]:result() == 2) end
 elseif mode == "addtask" then
   for i = 1, N do pool:addTask(SCRIPT, i) end
+  assert(pool:run(SCRIPT) == 2)
   for i = 1, N do
     while not pool:isFinished(i) do ddb.sleep(0.001) end
     assert(pool:getData(i) == 2)
