@@ -13,18 +13,6 @@
 
 #include <stdlib.h>
 
-/* A fresh scalar record, as ddb__obj_alloc makes it but with malloc: glibc's calloc
- * bypasses the per-thread cache and costs several times as much, and this runs for
- * nearly every reply of a busy pool. (Assigning a whole struct keeps the compiler
- * from folding malloc + zeroing back into calloc.) */
-static ddb_obj *scalar_alloc(int type)
-{
-    ddb_obj *o = malloc(sizeof *o);
-    if (o)
-        *o = (ddb_obj){ .refcount = 1, .form = DDB_SCALAR, .type = (uint8_t)type, .cols = 1 };
-    return o;
-}
-
 static int32_t read_i32(const uint8_t *p, int little_endian)
 {
     uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
@@ -58,7 +46,7 @@ static size_t fixed_scalar(const uint8_t *p, size_t len, int type, int little_en
     }
     if (len - at < (size_t)w || OBJ_OVERHEAD + w > max_bytes)
         return 0;
-    ddb_obj *o = scalar_alloc(type);
+    ddb_obj *o = ddb__dec_obj_alloc(DDB_SCALAR, type);
     void *cell = malloc((size_t)w);
     if (!o || !cell) {
         free(o);
@@ -91,7 +79,7 @@ static size_t text_scalar(const uint8_t *p, size_t len, int type, int64_t max_by
     size_t cap_bytes = n + 1 < 8 ? 8 : n + 1;
     if (OBJ_OVERHEAD + 7 * 8 + (int64_t)cap_bytes > max_bytes)
         return 0;
-    ddb_obj *o = scalar_alloc(type);
+    ddb_obj *o = ddb__dec_obj_alloc(DDB_SCALAR, type);
     int64_t *offs = malloc(8 * sizeof *offs);
     char *bytes = malloc(cap_bytes);
     if (!o || !offs || !bytes) {
