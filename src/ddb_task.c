@@ -96,10 +96,13 @@ static int check_options(const ddb_task_spec *s, char *err, size_t errlen)
  * are known only once encoded; the buffer grows geometrically past the guess). */
 static int block_start(ddb_buf *block, const ddb_task_spec *s, size_t text_len)
 {
-    size_t guess = s->kind == DDB_KIND_SCRIPT ? sizeof "script\n" + text_len
-                                             : 2 * text_len + 64 + (size_t)s->nargs * 32;
     if (text_len > SIZE_MAX / 4 - BODY_AT)
         return -1;
+    /* a call's guess: name, count and a few bytes per argument, capped so that a
+     * wrong argument count cannot ask for a huge block before encoding says so */
+    size_t per_args = s->nargs > 128 ? 128 * 32 : (size_t)s->nargs * 32;
+    size_t guess = s->kind == DDB_KIND_SCRIPT ? sizeof "script\n" + text_len
+                                             : 2 * text_len + 64 + per_args;
     ddb_buf_init(block);
     block->p = malloc(BODY_AT + guess);
     if (!block->p)
