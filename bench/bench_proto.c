@@ -181,7 +181,8 @@ int main(int argc, char **argv)
             printf("%-40s %10.1f %11.2fx\n", b[i].name, med,
                    med / b[baseline[i]].samples[runs / 2]);
         else
-            printf("%-40s %10.1f %12s\n", b[i].name, med, baseline[i] == -1 ? "(baseline)" : "");
+            printf("%-40s %10.1f %12s\n", b[i].name, med,
+                   baseline[i] == -1 ? "(baseline)" : "");
     }
     free(table);
     return 0;

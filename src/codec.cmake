@@ -11,6 +11,10 @@ add_library(ddbcodec STATIC
   ${DDB_CODEC_ROOT}/src/ddb_decode_scalar.c
   ${DDB_CODEC_ROOT}/src/ddb_encode.c
   ${DDB_CODEC_ROOT}/src/ddb_compress.c
+  # The response parser (protocol layer, sans-I/O like the codec): here rather than
+  # beside ddb_proto.c in the core library so that the codec's tests, benchmarks and
+  # fuzzers link it without the loop.
+  ${DDB_CODEC_ROOT}/src/ddb_proto_resp.c
 )
 target_include_directories(ddbcodec PUBLIC ${DDB_CODEC_ROOT}/src)
 target_link_libraries(ddbcodec PUBLIC PkgConfig::LZ4 m)
@@ -40,10 +44,8 @@ add_executable(test_codec_malformed ${DDB_CODEC_ROOT}/tests/test_codec_malformed
 target_link_libraries(test_codec_malformed codec_test_support)
 add_test(NAME test_codec_malformed COMMAND test_codec_malformed ${DDB_VECTORS_DIR})
 
-# The response parser's shortcut against its general path (ddb_proto.c is compiled
-# in: it belongs to the core library, which also needs libuv).
-add_executable(test_resp_fast ${DDB_CODEC_ROOT}/tests/test_resp_fast.c
-               ${DDB_CODEC_ROOT}/src/ddb_proto.c)
+# The response parser's shortcut against its general path.
+add_executable(test_resp_fast ${DDB_CODEC_ROOT}/tests/test_resp_fast.c)
 target_link_libraries(test_resp_fast codec_test_support)
 add_test(NAME test_resp_fast COMMAND test_resp_fast
          ${DDB_CODEC_ROOT}/fuzz/corpus/fuzz_response)
@@ -54,6 +56,7 @@ target_link_libraries(bench_decode ddbcodec)
 
 # ---- benchmark: bench_proto [ops] [runs] — request header and reply parsing, each
 # beside its baseline (formatted header, general-path parse) from the same run
+# (ddb_proto.c, the request side, belongs to the core library, which needs libuv)
 add_executable(bench_proto ${DDB_CODEC_ROOT}/bench/bench_proto.c
                ${DDB_CODEC_ROOT}/src/ddb_proto.c)
 target_link_libraries(bench_proto ddbcodec)

@@ -71,7 +71,8 @@ static size_t fixed_scalar(const uint8_t *p, size_t len, int type, int little_en
 static size_t text_scalar(const uint8_t *p, size_t len, int type, int64_t max_bytes,
                           ddb_obj **out)
 {
-    size_t look = len < (size_t)DDB_MAX_STRING_LEN + 1 ? len : (size_t)DDB_MAX_STRING_LEN + 1;
+    const size_t longest = (size_t)DDB_MAX_STRING_LEN + 1;     /* with its NUL */
+    size_t look = len < longest ? len : longest;
     const uint8_t *nul = memchr(p, 0, look);
     if (!nul)
         return 0;

@@ -18,8 +18,9 @@
 
 static int failures, checks;
 
-#define CHECK(cond, ...) do { checks++; if (!(cond)) { failures++; \
-    printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
+#define CHECK(cond, ...) do { checks++; if (!(cond)) { failures++;                 \
+    printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } \
+    } while (0)
 
 /* What one parse produced, for comparison. */
 typedef struct outcome {
@@ -242,7 +243,8 @@ static void test_all_scalar_types(void)
                 /* 0: the limits' budget; then around what the object needs: its
                  * record, a cell of 1..16 bytes, or 8 offsets and 8+ text bytes */
                 static const int64_t over[] = { 0, -1, 0, 1, 2, 3, 4, 7, 8, 9, 15, 16, 17,
-                                                55, 56, 57, 63, 64, 65, 66, 67, 68, 69, 71, 72, 73, 80 };
+                                                55, 56, 57, 63, 64, 65, 66, 67, 68, 69,
+                                                71, 72, 73, 80 };
                 int nb = (int)(sizeof over / sizeof *over);
                 for (int bi = 0; bi < nb; bi++) {
                     int64_t budget = bi ? (int64_t)sizeof(ddb_obj) + over[bi] : 0;
@@ -300,8 +302,8 @@ static void test_mutations(void)
                 memcpy(mut, resp, rlen);
                 mut[at] = interesting[k];
                 char what[64];
-                snprintf(what, sizeof what, "object %d sid %d byte %zu = 0x%02x", i % 6, i / 6, at,
-                         interesting[k]);
+                snprintf(what, sizeof what, "object %d sid %d byte %zu = 0x%02x", i % 6,
+                         i / 6, at, interesting[k]);
                 differential(what, mut, rlen, 0, at % 5 == 0);
             }
     }
@@ -335,7 +337,8 @@ static void test_mutations(void)
 static void test_reuse(void)
 {
     static const char a[] = "5 1 1\nOK\n\x04\x00\x07\x00\x00\x00";
-    static const char b[] = "5 1 1\nOK\n\x04\x01\x01\x00\x00\x00\x01\x00\x00\x00\x09\x00\x00\x00";
+    static const char b[] = "5 1 1\nOK\n\x04\x01"            /* INT vector [9] */
+                            "\x01\x00\x00\x00\x01\x00\x00\x00\x09\x00\x00\x00";
     ddb_resp r;
     CHECK(ddb_resp_init(&r, NULL) == 0, "init");
     for (int round = 0; round < 4; round++) {
@@ -348,7 +351,8 @@ static void test_reuse(void)
         ddb_obj *o = ddb_resp_take_obj(&r);
         int64_t want = round & 1 ? 9 : 7;
         CHECK(rc == DDB_RESP_DONE && o && ddb_int_at(o, 0) == want,
-              "round %d: rc %d value %lld", round, rc, o ? (long long)ddb_int_at(o, 0) : -1);
+              "round %d: rc %d value %lld", round, rc,
+              o ? (long long)ddb_int_at(o, 0) : -1);
         ddb_obj_unref(o);
     }
     ddb_resp_free(&r);
