@@ -6,7 +6,7 @@
 #   lib/pkgconfig/dolphindb.pc                        cflags/libs for C programs
 #   include/dolphindb/dolphindb.h + ddb_*.h           the public C API and the headers
 #                                                     it includes (object model, codec)
-#   lib/lua/5.1/dolphindb/core.so [ngxcore.so]        the Lua C module(s)
+#   lib/lua/5.1/dolphindb/core.so                     the Lua C module
 #   share/lua/5.1/dolphindb/*.lua                     the Lua side of the module
 #   share/doc/dolphindb/                              README.md and docs/*.md
 #
@@ -61,11 +61,6 @@ Cflags: -I\${includedir}
 Libs: -L\${libdir}${_ddb_installed_libs} -lm -pthread
 ")
   install(FILES "${_ddb_pc}" DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
-endif()
-
-# ---- the nginx variant of the C module (src/ngx.cmake), beside core.so
-if(TARGET dolphindb_ngxcore)
-  install(TARGETS dolphindb_ngxcore LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/lua/5.1/dolphindb)
 endif()
 
 # ---- the test server, only when asked (-DDDB_INSTALL_DDBMINI=ON); the Lua module

@@ -146,6 +146,12 @@ typedef struct ddb_pool_config {
                                    unbounded number. When every connection is DEAD,
                                    queued tasks fail ("no live connection ...") and
                                    the next submit starts a fresh bounded attempt. */
+    int open_lazily;            /* 1: the open never fails: the pool is OPEN at once,
+                                   its connections keep trying (with the back-off,
+                                   try_reconnect_nums rounds, -1 for ever) until the
+                                   server answers, and tasks wait in the queue
+                                   meanwhile. Implies reconnect. For long-lived hosts
+                                   (nginx workers); default 0 */
     double reconnect_delay;     /* first back-off delay in seconds (default 0.1);
                                    doubles per failed attempt up to 2 s */
     double connect_timeout;     /* seconds for TCP connect + handshake + login

@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config luajit2 libluajit2-5.1-dev libuv1-dev liblz4-dev
       lua-busted lua-cjson luarocks zip clang libclang-rt-14-dev
-      nginx libnginx-mod-http-lua lua-resty-core wrk valgrind bc strace)
+      nginx libnginx-mod-http-lua lua-resty-core wrk valgrind bc strace
+      libssl-dev openssl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

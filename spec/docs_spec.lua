@@ -71,10 +71,12 @@ local function value_methods()
     local index = type(mt.__index) == "table" and mt.__index or mt
     methods_of(index, set)
   end
-  -- a view's __index is a function; its methods are the vector's plus View's own
+  -- a view is an FFI struct: its methods are the vector's plus View's own; a table's
+  -- __index is a function (it finds columns by name too): its methods are Table's
   local view = ddb.decode(ddb.encode(ddb.vector("INT", { 1, 2 })), 1, { view = true })
-  assert(type(getmetatable(view).__index) == "function", "a view decoded as an array")
+  assert(type(view) == "cdata", "a view decoded as an array")
   methods_of(require("dolphindb.value")._View, set)
+  methods_of(require("dolphindb.value")._Table, set)
   return set
 end
 

@@ -342,7 +342,7 @@ describe("DBConnectionPool", function()
         .. "take(`a`b, 100000) as s)", view = true }
       local id, ts, sym = t:col("id"), t:col("ts"), t:col("s")
       assert.are.equal(100000, id.n)
-      assert.are.equal(0, #id)                       -- raw length: cells are not stored
+      assert.are.equal(100000, #id)                  -- a view is an FFI struct: # sees its cells
       assert.are.equal(99999, id[99999])
       assert.is_nil(id[0])
       assert.is_nil(id[100001])
@@ -364,6 +364,19 @@ describe("DBConnectionPool", function()
       local view = pool:run { "1..5", view = true }
       assert.are.same({ 1, 2, 3, 4, 5, n = 5 }, { view[1], view[2], view[3], view[4], view[5], n = view.n })
       assert.are.equal(tostring(plain), tostring(view))
+    end)
+
+    it("are what a big result gets by default; view = false gives arrays", function()
+      local script = "table(1..40000 as id, take(2024.01.02T03:04:05.006, 40000) as ts)"
+      local t = pool:run(script)                     -- 80 000 cells: views
+      assert.are.equal("cdata", type(t.id))
+      assert.are.equal(40000, #t.ts)
+      assert.are.equal("2024.01.02T03:04:05.006", tostring(t.ts[40000]))
+      local a = pool:run { script, view = false }
+      assert.are.equal("table", type(a.id))
+      assert.are.equal(tostring(a.ts[40000]), tostring(t.ts[40000]))
+      assert.are.equal("table", type(pool:run("1..1000")))   -- small: arrays
+      assert.are.equal("cdata", type(pool:runTaskAsync { script, typed = true }:result().id))
     end)
 
     it("works with typed, in futures and coroutines", function()

@@ -467,3 +467,104 @@ describe("malformed input", function()
     assert.is_true(decoded > 50 and refused > 50, ("decoded %d, refused %d"):format(decoded, refused))
   end)
 end)
+
+describe("views of big results", function()
+  local value = require "dolphindb.value"
+  local plain = require("dolphindb.plain").plain
+  local N = value._VIEW_CELLS
+
+  local function range(n, f)
+    local t = { n = n }
+    for i = 1, n do t[i] = f(i) end
+    return t
+  end
+  -- a table of 2 columns, rows x 2 cells, with NULLs
+  local function table_bytes(rows)
+    return ddb.encode(ddb.table {
+      { "id", ddb.vector("INT", range(rows, function(i) return i % 7 == 0 and ddb.null or i end)) },
+      { "ts", ddb.vector("TIMESTAMP", range(rows, function(i) return i % 5 == 0 and ddb.null or i * 1000 end)) },
+    })
+  end
+  local function is_view(v) return type(v) == "cdata" and value._is_view(v) end
+
+  it("are what a result of VIEW_CELLS cells or more gets by default, arrays below", function()
+    assert.is_true(is_view(roundtrip(ddb.vector("INT", range(N, function(i) return i end)))))
+    assert.are.equal("table", type(roundtrip(ddb.vector("INT", range(N - 1, function(i) return i end)))))
+    assert.is_true(is_view(ddb.decode(table_bytes(N / 2)).id))          -- rows x columns
+    assert.are.equal("table", type(ddb.decode(table_bytes(N / 2 - 1)).id))
+    -- view = false: arrays whatever the size; view = true: views whatever the size
+    assert.are.equal("table", type(ddb.decode(table_bytes(N), 1, { view = false }).ts))
+    assert.is_true(is_view(roundtrip(ddb.vector("INT", { 1, 2 }), { view = true })))
+    -- values built by the constructors stay arrays: they are often edited next
+    assert.are.equal("table", type(ddb.vector("INT", range(N, function(i) return i end))))
+  end)
+
+  it("index, count and iterate like the array form, NULL cells included", function()
+    local bytes = table_bytes(N)
+    local t, a = ddb.decode(bytes), ddb.decode(bytes, 1, { view = false })
+    for _, name in ipairs { "id", "ts" } do
+      local v, arr = t[name], a[name]
+      assert.are.equal(N, #v)
+      assert.are.equal(N, v.n)
+      for _, i in ipairs { 1, 5, 7, 35, N } do assert.is_true(same(arr[i], v[i]), name .. "[" .. i .. "]") end
+      assert.are.equal(ddb.null, v[7 * 5])
+      assert.is_nil(v[0])
+      assert.is_nil(v[N + 1])
+      assert.is_nil(v[1.5])
+      local count, last = 0, 0
+      for i, x in ipairs(v) do count, last = count + 1, i; assert.is_not_nil(x) end
+      assert.are.equal(N, count)
+      assert.are.equal(N, last)
+      count = 0
+      for _ in pairs(v) do count = count + 1 end
+      assert.are.equal(N, count)
+      assert.are.equal(ddb.typeof(arr), ddb.typeof(v))
+    end
+    assert.are.equal(tostring(a), tostring(t))
+    assert.are.equal(tostring(a.ts), tostring(t.ts))
+    assert.are.same(plain(a), plain(t))
+    assert.are.same(plain(a.ts), plain(t.ts))
+    assert.are.same(a:row(N), t:row(N))
+    assert.are.same(t.id:totable(), a.id)
+  end)
+
+  it("are read-only and go back as the decoded bytes", function()
+    local bytes = table_bytes(N)
+    local t = ddb.decode(bytes)
+    assert.has_error(function() t.id[1] = 5 end,
+      "dolphindb: a view is read-only (v:totable() gives a copy in the array form)")
+    assert.are.equal(hex(bytes), hex(ddb.encode(t)))
+    local copy = ddb.table { { "id", t.id }, { "ts", t.ts } }
+    assert.are.equal(hex(bytes), hex(ddb.encode(copy)))
+    local p, n = t.id:ptr()
+    assert.are.equal(N, n)
+    assert.are.equal(1, p[0])
+  end)
+
+  it("keep their own column alive, as long as they live and no longer", function()
+    local t = ddb.decode(table_bytes(N))
+    local ts, h = t.ts, value._view_handle(t.ts)
+    local gone = setmetatable({ t = t, h = h }, { __mode = "v" })
+    t, h = nil, nil
+    collectgarbage(); collectgarbage()
+    assert.is_nil(gone.t)                       -- the table went; its column stays readable
+    assert.are.equal(N * 1000, tonumber(ts[N].value))
+    assert.is_not_nil(gone.h)
+    ts = nil
+    collectgarbage(); collectgarbage()
+    assert.is_nil(gone.h)                       -- the view went: its handle (the memory) too
+  end)
+end)
+
+describe("table columns by name", function()
+  it("t.name and t[name] give the column; the table's own fields and methods win", function()
+    local t = ddb.table { { "px", { 1.5, 2.5 } }, { "n", { 7, 8 } }, { "rows", { 1, 2 } } }
+    assert.are.equal(2.5, t.px[2])
+    assert.are.equal(1.5, t["px"][1])
+    assert.are.equal(2, t.n)                    -- the row count, not the column n
+    assert.are.equal(8, t:col("n")[2])
+    assert.are.equal("function", type(t.rows))
+    assert.is_nil(t.nosuch)
+    assert.is_nil(t[1])
+  end)
+end)

@@ -112,11 +112,10 @@ local function display_differs(id)
          id == "vec_bool" or id == "table_100rows"
 end
 
--- Compares a decoded value with the same bytes decoded with view = true: views are
--- read cell by cell (pairs sees no cells), tables column by column.
+-- Compares a decoded value with the same bytes decoded with view = true: views (FFI
+-- structs) are read cell by cell, tables column by column.
 local function is_view(v)
-  local mt = type(v) == "table" and getmetatable(v)
-  return mt and type(mt.__index) == "function" and v.n ~= nil
+  return type(v) == "cdata" and require("dolphindb.value")._is_view(v)
 end
 local function same_through_views(a, v, path)
   path = path or "value"

@@ -1,7 +1,7 @@
 # Core: the protocol layer (sans-I/O) and the libuv connection pool, with its public
 # C API in include/dolphindb.h. Tests run against ddbmini over real sockets.
 set(DDB_CORE_SOURCES src/ddb_proto.c)
-foreach(f src/ddb_task.c src/ddb_conn.c src/ddb_uv.c src/ddb_pool.c src/ddb_pool_info.c src/ddb_ha.c
+foreach(f src/ddb_task.c src/ddb_conn.c src/ddb_uv.c src/ddb_qhost.c src/ddb_pool.c src/ddb_pool_info.c src/ddb_ha.c
           src/ddb_thread.c)
   if(EXISTS "${CMAKE_SOURCE_DIR}/${f}")
     list(APPEND DDB_CORE_SOURCES ${f})
@@ -23,7 +23,7 @@ if(EXISTS "${CMAKE_SOURCE_DIR}/testserver/testserver.cmake"
    AND (DDB_BUILD_TESTS OR DDB_INSTALL_DDBMINI))   # CMakeLists.txt includes it only then
   set(DDB_HAVE_DDBMINI TRUE)
 endif()
-set(DDB_POOL_TESTS test_pool_basic test_pool_faults test_pool_ha test_pool_thread)
+set(DDB_POOL_TESTS test_pool_basic test_pool_faults test_pool_ha test_pool_thread test_qhost)
 foreach(t ${DDB_POOL_TESTS})
   if(EXISTS "${CMAKE_SOURCE_DIR}/tests/${t}.c")
     add_executable(${t} tests/${t}.c tests/pool_support.c)
@@ -44,6 +44,14 @@ if(DDB_HAVE_DDBMINI AND EXISTS "${CMAKE_SOURCE_DIR}/bench/bench_pool.c")
   target_link_libraries(bench_pool ddbcore)
   target_compile_definitions(bench_pool PRIVATE DDBMINI_PATH="${CMAKE_BINARY_DIR}/ddbmini")
   add_dependencies(bench_pool ddbmini)
+endif()
+
+# bench_download_c: one big download through the C API (run by bench/bench_download.lua).
+if(DDB_HAVE_DDBMINI AND EXISTS "${CMAKE_SOURCE_DIR}/bench/bench_download_c.c")
+  add_executable(bench_download_c bench/bench_download_c.c tests/pool_support.c)
+  target_include_directories(bench_download_c PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+  target_link_libraries(bench_download_c ddbcore)
+  target_compile_definitions(bench_download_c PRIVATE DDBMINI_PATH="${CMAKE_BINARY_DIR}/ddbmini")
 endif()
 
 # examples/seed_pool.c: the seed's 4 x sleep(2000) scenario on the public C API.

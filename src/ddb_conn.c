@@ -1,4 +1,4 @@
-/* ddb_conn.c — one connection on libuv: connect with timeout, handshake, login,
+/* ddb_conn.c — one connection over a host's stream and timer (ddb_host.h): connect with timeout, handshake, login,
  * initial script, one request at a time, per-request deadline, reconnect with
  * back-off. See ddb_conn.h for the state machine. */
 #include "ddb_conn.h"
@@ -8,24 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct conn_write {
-    uv_write_t req;
-    ddb_buf head;                   /* header line (+ whole handshake requests) */
-    ddb_task *task;                 /* keeps the task's body alive until written */
-    ddb_sock *sock;
-} conn_write;
-
-typedef struct conn_resolve {
-    uv_getaddrinfo_t req;
-    ddb_conn *conn;
-    unsigned gen;
-} conn_resolve;
-
 static void begin_attempt(ddb_conn *c);
 static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail);
 static void conn_broken(ddb_conn *c, const char *what);
-static void conn_timer_cb(uv_timer_t *timer);
-static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static void conn_timer_cb(void *arg);
+
+#define HOST(c) ((c)->set->host)
+#define HOST_UD(c) ((c)->set->host_ud)
 
 int ddb_conn_init(ddb_conn *c, const ddb_conn_events *ev, void *owner,
                   const ddb_conn_settings *set, int index, int site)
@@ -45,35 +34,32 @@ int ddb_conn_init(ddb_conn *c, const ddb_conn_events *ev, void *owner,
                                                      : DDB_DEFAULT_MAX_RESULT;
     if (ddb_resp_init(&c->resp, &lim))
         return -1;
-    if (uv_timer_init(set->loop, &c->timer))
+    c->timer = HOST(c)->timer_new(HOST_UD(c), conn_timer_cb, c);
+    if (!c->timer) {
+        ddb_resp_free(&c->resp);
         return -1;
-    c->timer.data = c;
-    c->timer_open = 1;
+    }
     ev->handle_opened(owner);
     return 0;
 }
 
-static void sock_closed(uv_handle_t *h)
+static void stream_closed(void *arg)
 {
-    ddb_sock *s = h->data;
-    const ddb_conn_events *ev = s->ev;
-    void *owner = s->owner;
-    free(s);
-    ev->handle_closed(owner);
+    ddb_conn *c = arg;                  /* a connection lives as long as its owner */
+    c->ev->handle_closed(c->owner);
 }
 
-static void close_sock(ddb_conn *c)
+static void close_stream(ddb_conn *c)
 {
-    ddb_sock *s = c->sock;
     /* Whatever the abandoned response had decoded so far is garbage now: free it
      * at once rather than when the next response starts. */
     ddb_resp_reset(&c->resp);
     c->paused = 0;
-    if (!s)
+    if (!c->stream)
         return;
-    c->sock = NULL;
-    s->conn = NULL;
-    uv_close((uv_handle_t *)&s->tcp, sock_closed);
+    ddb_host_stream *s = c->stream;
+    c->stream = NULL;
+    HOST(c)->stream_close(s, stream_closed, c);
 }
 
 static void set_error(ddb_conn *c, const char *fmt, const char *detail)
@@ -87,72 +73,23 @@ static void set_error(ddb_conn *c, const char *fmt, const char *detail)
 
 /* ------------------------------------------------------------------ writing */
 
-static void write_done(uv_write_t *req, int status)
-{
-    conn_write *w = req->data;
-    ddb_sock *s = w->sock;
-    ddb_task_unref(w->task);
-    ddb_buf_free(&w->head);
-    free(w);
-    if (status < 0 && status != UV_ECANCELED && s->conn)
-        conn_broken(s->conn, uv_strerror(status));
-}
+static void release_task(void *t) { ddb_task_unref(t); }
 
-/* Write `head` and, when t is given, its body. Takes over head's memory (leaves
- * *head empty). Most requests fit the socket buffer and go out at once with
- * uv_try_write (no request object, no callback); the rest is queued with uv_write. */
-static int send_request(ddb_conn *c, ddb_buf *head, ddb_task *t)
+/* Write `head` and, when t is given, its body (the task stays referenced until the
+ * host is done with it). Takes over head's memory. NULL or why it failed. */
+static const char *send_request(ddb_conn *c, ddb_buf *head, ddb_task *t)
 {
-    uv_stream_t *stream = (uv_stream_t *)&c->sock->tcp;
-    uv_buf_t bufs[2] = { uv_buf_init(head->p, (unsigned)head->len) };
-    int n = 1;
-    if (t)
-        bufs[n++] = uv_buf_init(t->body.p, (unsigned)t->body.len);
-    size_t total = head->len + (t ? t->body.len : 0);
-    int wrote = uv_try_write(stream, bufs, (unsigned)n);
-    if (wrote >= 0 && (size_t)wrote == total) {
-        ddb_buf_free(head);
-        ddb_buf_init(head);
-        return 0;
-    }
-    if (wrote < 0 && wrote != UV_EAGAIN) {
-        ddb_buf_free(head);
-        ddb_buf_init(head);
-        return wrote;
-    }
-    size_t skip = wrote > 0 ? (size_t)wrote : 0;
-    int first = 0;
-    while (first < n && skip >= bufs[first].len) {
-        skip -= bufs[first].len;
-        first++;
-    }
-    bufs[first].base += skip;
-    bufs[first].len -= skip;
-    conn_write *w = calloc(1, sizeof *w);
-    if (!w) {
-        ddb_buf_free(head);
-        ddb_buf_init(head);
-        return UV_ENOMEM;
-    }
-    w->head = *head;            /* bufs may point into it: it lives until write_done */
-    ddb_buf_init(head);
-    w->task = ddb_task_ref(t);
-    w->sock = c->sock;
-    w->req.data = w;
-    int rc = uv_write(&w->req, stream, bufs + first, (unsigned)(n - first), write_done);
-    if (rc) {
-        ddb_task_unref(w->task);
-        ddb_buf_free(&w->head);
-        free(w);
-    }
-    return rc;
+    if (!t)
+        return HOST(c)->stream_write(c->stream, head, NULL, 0, NULL, NULL);
+    return HOST(c)->stream_write(c->stream, head, t->body.p, t->body.len, release_task,
+                                 ddb_task_ref(t));
 }
 
 /* ------------------------------------------------------------------ handshake */
 
 static void become_ready(ddb_conn *c)
 {
-    uv_timer_stop(&c->timer);
+    HOST(c)->timer_stop(c->timer);
     if (c->ever_ready)
         c->reconnects++;
     c->ever_ready = 1;
@@ -196,9 +133,10 @@ static void handshake_next(ddb_conn *c, int done_step)
         become_ready(c);
         return;
     }
-    if (rc || send_request(c, &head, NULL)) {
+    const char *why = rc ? err : send_request(c, &head, NULL);
+    if (why) {
         ddb_buf_free(&head);
-        attempt_failed(c, "cannot send the handshake: %s", rc ? err : "write failed");
+        attempt_failed(c, "cannot send the handshake: %s", why);
     }
 }
 
@@ -226,8 +164,8 @@ static void handshake_reply(ddb_conn *c)
                  r->is_error ? r->error : "the server answered false");
         set_error(c, "%s", msg);
         /* Bad credentials or a failing initial script will not heal by retrying. */
-        close_sock(c);
-        uv_timer_stop(&c->timer);
+        close_stream(c);
+        HOST(c)->timer_stop(c->timer);
         c->state = DDB_CONN_DEAD;
         c->ev->dead(c->owner, c);
         return;
@@ -237,20 +175,11 @@ static void handshake_reply(ddb_conn *c)
 
 /* ------------------------------------------------------------------ reading */
 
-static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-    ddb_sock *s = h->data;
-    if (s->conn)
-        *buf = uv_buf_init(s->conn->rbuf, sizeof s->conn->rbuf);
-    else
-        *buf = uv_buf_init(NULL, 0);
-}
-
 static void task_reply(ddb_conn *c)
 {
     ddb_task *t = c->task;
     c->task = NULL;
-    uv_timer_stop(&c->timer);
+    HOST(c)->timer_stop(c->timer);
     c->tasks_run++;
     snprintf(c->session_id, sizeof c->session_id, "%s", c->resp.session_id);
     c->state = DDB_CONN_READY;
@@ -270,58 +199,49 @@ static void task_reply(ddb_conn *c)
 
 static void pace_reading(ddb_conn *c, size_t n)
 {
-    uint64_t now = uv_now(c->set->loop);
+    uint64_t now = HOST(c)->now_ms(HOST_UD(c));
     if (now != c->burst_at) {
         c->burst_at = now;
         c->burst = 0;
     }
     c->burst += n;
-    if (c->burst < READ_BURST || !c->sock)
+    if (c->burst < READ_BURST || !c->stream)
         return;
-    uv_read_stop((uv_stream_t *)&c->sock->tcp);
+    HOST(c)->stream_pause(c->stream, 1);
     c->paused = 1;
     c->ev->resume_later(c->owner);
 }
 
 void ddb_conn_resume(ddb_conn *c)
 {
-    if (!c->paused || !c->sock)
+    if (!c->paused || !c->stream)
         return;
     c->paused = 0;
     c->burst = 0;
-    int rc = uv_read_start((uv_stream_t *)&c->sock->tcp, alloc_cb, read_cb);
-    if (rc)
-        conn_broken(c, uv_strerror(rc));
+    const char *why = HOST(c)->stream_pause(c->stream, 0);
+    if (why)
+        conn_broken(c, why);
 }
 
-static void on_read(ddb_conn *c, ssize_t nread, const uv_buf_t *buf);
+static void on_read(ddb_conn *c, const char *p, size_t nread);
 
-static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+/* Stream report: bytes arrived. */
+static void stream_data(void *arg, const char *p, size_t n)
 {
-    ddb_sock *s = stream->data;
-    ddb_conn *c = s->conn;
-    if (!c || nread == 0)
-        return;
-    const ddb_conn_events *ev = c->ev;
-    void *owner = c->owner;
-    on_read(c, nread, buf);
-    ev->read_done(owner);       /* c may be reused by now: only the owner is told */
+    ddb_conn *c = arg;
+    on_read(c, p, n);
+    c->ev->read_done(c->owner);     /* hand completions over outside any core call */
 }
 
-static void on_read(ddb_conn *c, ssize_t nread, const uv_buf_t *buf)
+static void on_read(ddb_conn *c, const char *p, size_t nread)
 {
-    if (nread < 0) {
-        conn_broken(c, nread == UV_EOF ? "the server closed the connection"
-                                       : uv_strerror((int)nread));
-        return;
-    }
     if (c->state != DDB_CONN_BUSY && c->state != DDB_CONN_HANDSHAKE) {
         conn_broken(c, "unexpected bytes from the server while idle");
         return;
     }
     size_t used = 0;
     int msgs_before = c->resp.nmsgs;
-    int rc = ddb_resp_feed(&c->resp, buf->base, (size_t)nread, &used);
+    int rc = ddb_resp_feed(&c->resp, p, nread, &used);
     if (rc == DDB_RESP_ERROR) {
         char msg[220];
         snprintf(msg, sizeof msg, "protocol error: %s", c->resp.parse_error);
@@ -330,10 +250,10 @@ static void on_read(ddb_conn *c, ssize_t nread, const uv_buf_t *buf)
     }
     if (rc == DDB_RESP_NEED_MORE) {
         size_t blocks = (size_t)(c->resp.nmsgs - msgs_before);
-        pace_reading(c, (size_t)nread + blocks * MSG_BLOCK_WORK);
+        pace_reading(c, nread + blocks * MSG_BLOCK_WORK);
         return;
     }
-    if (used != (size_t)nread) {
+    if (used != nread) {
         /* A request/response protocol never sends more than one response. */
         conn_broken(c, "protocol error: unexpected bytes after a response");
         return;
@@ -346,82 +266,36 @@ static void on_read(ddb_conn *c, ssize_t nread, const uv_buf_t *buf)
 
 /* ------------------------------------------------------------------ connecting */
 
-static void connect_cb(uv_connect_t *req, int status)
+/* Stream report: TCP is up; the handshake starts with the connect request. */
+static void stream_connected(void *arg)
 {
-    ddb_sock *s = req->data;
-    ddb_conn *c = s->conn;
-    if (!c || status == UV_ECANCELED)
-        return;
-    if (status < 0) {
-        attempt_failed(c, "connect failed: %s", uv_strerror(status));
-        return;
-    }
-    uv_tcp_nodelay(&s->tcp, 1);
-    if (c->set->keepalive_sec > 0)
-        uv_tcp_keepalive(&s->tcp, 1, (unsigned)c->set->keepalive_sec);
-    int rc = uv_read_start((uv_stream_t *)&s->tcp, alloc_cb, read_cb);
-    if (rc) {
-        attempt_failed(c, "cannot read: %s", uv_strerror(rc));
-        return;
-    }
+    ddb_conn *c = arg;
     c->state = DDB_CONN_HANDSHAKE;
     c->hs_step = HS_CONNECT;
     ddb_resp_reset(&c->resp);
     const ddb_conn_settings *p = c->set;
     ddb_buf head;
-    char err[200] = "write failed";
+    char err[200];
     ddb_buf_init(&head);
     const char *user = p->login_in_connect ? p->userid : NULL;
     int flag = p->compress ? DDB_FLAG_COMPRESS : 0;
-    if (ddb_req_connect(&head, flag, user, p->password, err, sizeof err) ||
-        send_request(c, &head, NULL)) {
+    const char *why = ddb_req_connect(&head, flag, user, p->password, err, sizeof err)
+                      ? err : send_request(c, &head, NULL);
+    if (why) {
         ddb_buf_free(&head);
-        attempt_failed(c, "cannot send connect: %s", err);
+        attempt_failed(c, "cannot send connect: %s", why);
     }
 }
 
-static void connect_to(ddb_conn *c, const struct sockaddr *addr)
+/* Stream report: connect failed, or an open connection broke. */
+static void stream_failed(void *arg, const char *why)
 {
-    ddb_sock *s = calloc(1, sizeof *s);
-    if (!s) {
-        attempt_failed(c, "%s", "out of memory");
-        return;
-    }
-    s->ev = c->ev;
-    s->owner = c->owner;
-    s->conn = c;
-    s->tcp.data = s;
-    s->creq.data = s;
-    int rc = uv_tcp_init(c->set->loop, &s->tcp);
-    if (rc) {
-        free(s);
-        attempt_failed(c, "socket: %s", uv_strerror(rc));
-        return;
-    }
-    c->ev->handle_opened(c->owner);
-    c->sock = s;
-    rc = uv_tcp_connect(&s->creq, &s->tcp, addr, connect_cb);
-    if (rc)
-        attempt_failed(c, "connect failed: %s", uv_strerror(rc));
+    conn_broken(arg, why);
 }
 
-static void resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
-{
-    conn_resolve *r = req->data;
-    ddb_conn *c = r->conn;
-    int current = c->attempt_gen == r->gen && c->state == DDB_CONN_CONNECTING &&
-                  !c->ev->is_stopping(c->owner);
-    free(r);
-    if (current) {
-        if (status < 0 || !res)
-            attempt_failed(c, "cannot resolve host: %s", uv_strerror(status));
-        else
-            connect_to(c, res->ai_addr);
-    }
-    if (res)
-        uv_freeaddrinfo(res);
-    c->ev->handle_closed(c->owner);     /* c lives as long as its owner */
-}
+static const ddb_stream_cbs conn_stream_cbs = {
+    .connected = stream_connected, .data = stream_data, .failed = stream_failed,
+};
 
 static void begin_attempt(ddb_conn *c)
 {
@@ -432,30 +306,13 @@ static void begin_attempt(ddb_conn *c)
         c->ev->site(c->owner, c->site, &host, &c->port);
         snprintf(c->host, sizeof c->host, "%s", host);
     }
-    c->attempt_gen++;
     c->state = DDB_CONN_CONNECTING;
-    uv_timer_start(&c->timer, conn_timer_cb, c->ev->connect_timeout_ms(c->owner), 0);
-    struct sockaddr_storage ss;
-    if (uv_ip4_addr(c->host, c->port, (struct sockaddr_in *)&ss) == 0 ||
-        uv_ip6_addr(c->host, c->port, (struct sockaddr_in6 *)&ss) == 0) {
-        connect_to(c, (struct sockaddr *)&ss);
-        return;
-    }
-    conn_resolve *r = calloc(1, sizeof *r);
-    if (!r) {
-        attempt_failed(c, "%s", "out of memory");
-        return;
-    }
-    r->conn = c;
-    r->gen = c->attempt_gen;
-    r->req.data = r;
-    char port[16];
-    snprintf(port, sizeof port, "%d", c->port);
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-    int rc = uv_getaddrinfo(c->set->loop, &r->req, resolved, c->host, port, &hints);
-    if (rc) {
-        free(r);
-        attempt_failed(c, "cannot resolve host: %s", uv_strerror(rc));
+    HOST(c)->timer_start(c->timer, c->ev->connect_timeout_ms(c->owner));
+    char err[200];
+    c->stream = HOST(c)->stream_open(HOST_UD(c), c->host, c->port, c->set->keepalive_sec,
+                                     &conn_stream_cbs, c, err, sizeof err);
+    if (!c->stream) {
+        attempt_failed(c, "%s", err);
         return;
     }
     c->ev->handle_opened(c->owner);
@@ -465,9 +322,8 @@ static void begin_attempt(ddb_conn *c)
 static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail)
 {
     set_error(c, fmt, detail);
-    close_sock(c);
-    uv_timer_stop(&c->timer);
-    c->attempt_gen++;           /* a resolver reply still in flight is now stale */
+    close_stream(c);
+    HOST(c)->timer_stop(c->timer);
     if (c->ev->is_stopping(c->owner)) {
         c->state = DDB_CONN_IDLE;
         return;
@@ -483,7 +339,7 @@ static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail)
         return;
     }
     c->state = DDB_CONN_BACKOFF;
-    uv_timer_start(&c->timer, conn_timer_cb, c->ev->backoff_ms(c->owner, c->attempts), 0);
+    HOST(c)->timer_start(c->timer, c->ev->backoff_ms(c->owner, c->attempts));
 }
 
 /* An established connection broke (READY, BUSY or during the handshake). */
@@ -496,8 +352,8 @@ static void conn_broken(ddb_conn *c, const char *what)
     set_error(c, "%s", what);
     ddb_task *t = c->task;
     c->task = NULL;
-    close_sock(c);
-    uv_timer_stop(&c->timer);
+    close_stream(c);
+    HOST(c)->timer_stop(c->timer);
     if (c->ev->is_stopping(c->owner)) {
         c->state = DDB_CONN_IDLE;
     } else if (c->set->reconnect) {
@@ -514,9 +370,9 @@ static void conn_broken(ddb_conn *c, const char *what)
         c->ev->dead(c->owner, c);
 }
 
-static void conn_timer_cb(uv_timer_t *timer)
+static void conn_timer_cb(void *arg)
 {
-    ddb_conn *c = timer->data;
+    ddb_conn *c = arg;
     char secs[32];
     switch (c->state) {
     case DDB_CONN_CONNECTING:
@@ -571,9 +427,10 @@ void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms)
     ddb_resp_set_max_bytes(&c->resp, t->max_result_bytes);
     const char *kind = "API2";
     int rc = ddb_req_header(&head, kind, c->session_id, t->body_len, &b, err, sizeof err);
-    if (rc == 0 && (rc = send_request(c, &head, t)) != 0)
-        snprintf(err, sizeof err, "%s", uv_strerror(rc));
-    if (rc) {
+    const char *why = NULL;
+    if (rc == 0 && (why = send_request(c, &head, t)) != NULL)
+        snprintf(err, sizeof err, "%s", why);
+    if (rc || why) {
         ddb_buf_free(&head);
         char what[240];
         snprintf(what, sizeof what, "cannot send the request: %s", err);
@@ -582,7 +439,7 @@ void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms)
     }
     if (t->deadline_ms) {
         uint64_t left = t->deadline_ms > now_ms ? t->deadline_ms - now_ms : 1;
-        uv_timer_start(&c->timer, conn_timer_cb, left, 0);
+        HOST(c)->timer_start(c->timer, left);
     }
 }
 
@@ -591,8 +448,8 @@ ddb_task *ddb_conn_abort_task(ddb_conn *c, const char *why)
     ddb_task *t = c->task;
     c->task = NULL;
     set_error(c, "request abandoned: %s", why);
-    close_sock(c);
-    uv_timer_stop(&c->timer);
+    close_stream(c);
+    HOST(c)->timer_stop(c->timer);
     c->attempts = 0;
     if (!c->ev->is_stopping(c->owner))
         begin_attempt(c);       /* a fresh session replaces the one we walked away from */
@@ -609,8 +466,8 @@ void ddb_conn_redirect(ddb_conn *c, const char *host, int port)
         attempt_failed(c, "%s", "too many <NotLeader> redirects");
         return;
     }
-    close_sock(c);
-    uv_timer_stop(&c->timer);
+    close_stream(c);
+    HOST(c)->timer_stop(c->timer);
     snprintf(c->host, sizeof c->host, "%s", host);
     c->port = port;
     c->redirected = 1;
@@ -619,24 +476,24 @@ void ddb_conn_redirect(ddb_conn *c, const char *host, int port)
 
 void ddb_conn_close(ddb_conn *c)
 {
-    close_sock(c);
-    c->attempt_gen++;
-    if (c->timer_open)
-        uv_timer_stop(&c->timer);
+    close_stream(c);
+    if (c->timer)
+        HOST(c)->timer_stop(c->timer);
     c->state = DDB_CONN_CLOSING;
 }
 
-static void timer_closed(uv_handle_t *h)
+static void timer_closed(void *arg)
 {
-    ddb_conn *c = h->data;
+    ddb_conn *c = arg;
     c->ev->handle_closed(c->owner);
 }
 
 void ddb_conn_close_timer(ddb_conn *c)
 {
-    if (c->timer_open) {
-        c->timer_open = 0;
-        uv_close((uv_handle_t *)&c->timer, timer_closed);
+    if (c->timer) {
+        ddb_host_handle *t = c->timer;
+        c->timer = NULL;
+        HOST(c)->close(t, timer_closed);
     }
 }
 

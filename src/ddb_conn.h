@@ -1,4 +1,6 @@
-/* ddb_conn.h — one DolphinDB connection on libuv (private to the pool).
+/* ddb_conn.h — one DolphinDB connection (private to the pool), on whatever host the
+ * pool was given (ddb_host.h): it asks the host for a stream and a timer and reacts
+ * to their reports; it does no I/O of its own.
  *
  * States (DDB_CONN_*): IDLE → CONNECTING (TCP) → HANDSHAKE (connect request, login,
  * initial script) → READY ⇄ BUSY (one request at a time); on any failure the socket
@@ -6,12 +8,12 @@
  * re-login, initial script), until its attempts are exhausted: DEAD. Only READY
  * connections receive tasks, so a broken connection never swallows work.
  *
- * Each attempt uses a fresh heap-allocated socket (ddb_sock) that is freed in its
- * close callback; the connection's own timer lives as long as the pool. */
+ * Each attempt opens a fresh host stream, closed (never reused) when the attempt
+ * ends; the connection's own timer lives as long as the pool. */
 #ifndef DDB_CONN_H
 #define DDB_CONN_H
 
-#include <uv.h>
+#include "ddb_host.h"
 #include "ddb_task.h"
 #include "ddb_proto.h"
 
@@ -32,7 +34,7 @@ typedef struct ddb_conn_events {
     /* The running task's deadline passed; t is detached and c reconnects. */
     void (*timed_out)(void *owner, struct ddb_conn *c, ddb_task *t);
     void (*dead)(void *owner, struct ddb_conn *c);              /* gave up: DEAD */
-    /* A libuv handle or request was opened / finished closing: the owner counts them
+    /* A host stream or timer was opened / finished closing: the owner counts them
      * to know when everything is closed. */
     void (*handle_opened)(void *owner);
     void (*handle_closed)(void *owner);
@@ -54,7 +56,8 @@ typedef struct ddb_conn_events {
 
 /* The owner's settings every connection reads (owned by the owner, outlives it). */
 typedef struct ddb_conn_settings {
-    uv_loop_t *loop;
+    const ddb_host_vt *host;            /* streams, timers, clock */
+    void *host_ud;
     const char *userid, *password;      /* password never NULL ("" for none) */
     const char *initial_script;         /* NULL or "" for none */
     int login_in_connect, compress, high_availability, reconnect;
@@ -62,14 +65,6 @@ typedef struct ddb_conn_settings {
     double connect_timeout;             /* seconds, for messages */
     int64_t max_result_bytes;           /* 0: DDB_DEFAULT_MAX_RESULT */
 } ddb_conn_settings;
-
-typedef struct ddb_sock {
-    uv_tcp_t tcp;
-    uv_connect_t creq;
-    const ddb_conn_events *ev;      /* the close callback reports to the owner */
-    void *owner;
-    struct ddb_conn *conn;          /* NULL once detached (closing) */
-} ddb_sock;
 
 enum { HS_CONNECT, HS_LOGIN, HS_INIT };
 
@@ -84,10 +79,8 @@ typedef struct ddb_conn {
     int port;
     int redirected;                 /* host/port come from a <NotLeader> redirect */
 
-    ddb_sock *sock;                 /* current socket, NULL when none */
-    unsigned attempt_gen;           /* bumps per attempt: stale resolver replies */
-    uv_timer_t timer;               /* handshake deadline, back-off, task deadline */
-    int timer_open;
+    ddb_host_stream *stream;        /* current stream, NULL when none */
+    ddb_host_handle *timer;         /* handshake deadline, back-off, task deadline */
 
     ddb_resp resp;
     int hs_step;                    /* HS_* while HANDSHAKE */
@@ -103,10 +96,9 @@ typedef struct ddb_conn {
     int open_counted;               /* pool: counted toward the open */
     int64_t tasks_run, reconnects;
     int paused;                     /* reading stopped until the next loop iteration */
-    uint64_t burst_at;              /* uv_now of the iteration `burst` counts */
+    uint64_t burst_at;              /* host clock of the iteration `burst` counts */
     size_t burst;                   /* bytes parsed in that iteration */
     char last_error[560];
-    char rbuf[65536];
 } ddb_conn;
 
 /* Set up the connection (timer, parser). Returns 0 or -1. */

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 static int add_site(ddb_pool *p, const char *host, int port, char *err, size_t errlen)
 {
@@ -67,8 +69,11 @@ int ddb_pool_next_site(ddb_pool *p, int site)
 void ddb_ha_client_id(char *out, size_t outlen)
 {
     unsigned char r[16];
-    if (uv_random(NULL, NULL, r, sizeof r, 0, NULL) != 0) {
-        uint64_t t = uv_hrtime();
+    if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        /* no entropy yet (early boot): unique enough for a client id */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
         for (int i = 0; i < 16; i++)
             r[i] = (unsigned char)(t >> ((i % 8) * 8)) ^ (unsigned char)(i * 37);
     }

@@ -64,7 +64,7 @@ int64_t ddb_pool_queue_limit(const ddb_pool *p)
 static int attempt_budget(const ddb_pool *p, int opening)
 {
     int rounds = p->cfg.try_reconnect_nums;
-    if (opening || !p->cfg.reconnect)
+    if ((opening && !p->cfg.open_lazily) || !p->cfg.reconnect)
         rounds = rounds > 0 ? rounds : 1;       /* the open never retries forever */
     return rounds > 0 ? rounds * p->nsites : 0;
 }
@@ -507,7 +507,8 @@ static const ddb_conn_events conn_events = {
 static void fill_conn_settings(ddb_pool *p)
 {
     ddb_conn_settings *s = &p->conn_set;
-    s->loop = p->loop;
+    s->host = p->host;
+    s->host_ud = p->host_ud;
     s->userid = p->userid;
     s->password = p->password;
     s->initial_script = p->initial_script;
@@ -638,13 +639,19 @@ int ddb_ignore_sigpipe(void)
     return sigaction(SIGPIPE, &sa, NULL) == 0 ? 1 : -1;
 }
 
-ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
+ddb_pool *ddb_pool_new(struct uv_loop_s *loop, const ddb_pool_config *cfg, char *err,
                        size_t errlen)
 {
     if (!loop) {
         ERR("loop is NULL");
         return NULL;
     }
+    return ddb_pool_new_host(&ddb_uv_host, loop, cfg, err, errlen);
+}
+
+ddb_pool *ddb_pool_new_host(const ddb_host_vt *host, void *host_ud,
+                            const ddb_pool_config *cfg, char *err, size_t errlen)
+{
     if (validate(cfg, err, errlen))
         return NULL;
     ddb_ignore_sigpipe();
@@ -653,10 +660,11 @@ ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
         ERR("out of memory");
         return NULL;
     }
-    p->loop = loop;
-    p->host = &ddb_uv_host;
-    p->host_ud = loop;
+    p->host = host;
+    p->host_ud = host_ud;
     p->cfg = *cfg;
+    if (cfg->open_lazily)
+        p->cfg.reconnect = 1;       /* healing is reconnecting */
     p->userid = dup_or_null(cfg->userid);
     p->password = strdup(cfg->password ? cfg->password : "");
     p->initial_script = dup_or_null(cfg->initial_script);
@@ -677,7 +685,7 @@ ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
     p->conns = calloc((size_t)n, sizeof *p->conns);
     if (!p->conns || init_handles(p)) {
         /* idle/timer init only fails on a broken loop; nothing is open yet */
-        ERR("cannot initialise the pool's libuv handles");
+        ERR("cannot initialise the pool's timers");
         free(p->conns);
         free(p->userid);
         free(p->password);
@@ -705,6 +713,8 @@ ddb_pool *ddb_pool_new(uv_loop_t *loop, const ddb_pool_config *cfg, char *err,
         p->conns[p->nconns++] = c;
     }
     p->open_pending = n;
+    if (cfg->open_lazily)
+        set_state(p, DDB_POOL_OPEN);    /* tasks queue until a connection is READY */
     for (int i = 0; i < n; i++)     /* all connections open concurrently */
         ddb_conn_start(p->conns[i], attempt_budget(p, 1));
     return p;
@@ -875,10 +885,10 @@ void ddb_pool_shutdown(ddb_pool *p)
 
 static int io_pending(const ddb_pool *p)
 {
-    /* live = sockets + resolver requests + fixed handles (3 + one timer per conn) */
+    /* live = streams + fixed handles (3 + one timer per conn) */
     int fixed = 3;
     for (int i = 0; i < p->nconns; i++)
-        fixed += p->conns[i]->timer_open;
+        fixed += p->conns[i]->timer != NULL;
     return p->live - fixed;
 }
 
@@ -894,7 +904,7 @@ static void maybe_teardown(ddb_pool *p)
     if (!ddb_pool_is_stopping(p) || p->torn_down || p->nrunning > 0 || io_pending(p) > 0)
         return;
     for (int i = 0; i < p->nconns; i++)
-        if (p->conns[i]->sock)
+        if (p->conns[i]->stream)
             return;
     deliver(p);
     p->torn_down = 1;

@@ -3,7 +3,6 @@
 #ifndef DDB_POOL_H
 #define DDB_POOL_H
 
-#include <uv.h>
 #include "dolphindb.h"
 #include "ddb_conn.h"
 #include "ddb_host.h"
@@ -15,8 +14,7 @@ typedef struct ddb_site_rt {
 } ddb_site_rt;
 
 struct ddb_pool {
-    uv_loop_t *loop;                /* for the connections (ddb_conn.c) */
-    const ddb_host_vt *host;        /* clock, timers, pump (ddb_host.h) */
+    const ddb_host_vt *host;        /* clock, timers, pump, streams (ddb_host.h) */
     void *host_ud;
     ddb_pool_config cfg;            /* strings below are owned copies */
     ddb_conn_settings conn_set;     /* what every connection reads (points into cfg) */
@@ -58,6 +56,11 @@ struct ddb_pool {
     ddb_state_cb on_state;          /* ddb_pool_on_state(): every state change */
     void *state_ud;
 };
+
+/* ddb_pool_new on any host (ddb_host.h): ddb_pool_new(loop, ...) is this with the
+ * libuv host; the Lua module uses it for the queue host inside nginx. */
+ddb_pool *ddb_pool_new_host(const ddb_host_vt *host, void *host_ud,
+                            const ddb_pool_config *cfg, char *err, size_t errlen);
 
 /* Copy `in` to `out` (cap bytes, always terminated) with every occurrence of the
  * pool's password replaced by "***": no text the client builds may carry it. */

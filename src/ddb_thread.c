@@ -11,6 +11,8 @@
  * against `admitted` = tasks in the inbox + tasks queued in the pool. */
 #include "ddb_pool.h"
 
+#include <uv.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <pthread.h>

@@ -1,9 +1,12 @@
 /* ddb_uv.c — the libuv host of the pool core (ddb_host.h): uv_now for the clock,
- * uv_timer_t for timers, uv_idle_t for the pump. Each handle is heap-allocated and
- * freed in its close callback, the only place libuv allows it. */
+ * uv_timer_t for timers, uv_idle_t for the pump, uv_tcp_t (after uv_getaddrinfo when
+ * the name is not an address) for streams. Each handle is heap-allocated and freed
+ * in its close callback, the only place libuv allows it. */
 #include "ddb_host.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <uv.h>
 
 struct ddb_host_handle {
@@ -91,9 +94,266 @@ static void uvh_close(ddb_host_handle *h, ddb_host_fn closed)
     uv_close(&h->u.handle, handle_closed);
 }
 
+/* ------------------------------------------------------------------ streams */
+
+struct ddb_host_stream {
+    uv_tcp_t tcp;
+    uv_connect_t creq;
+    uv_getaddrinfo_t gai;
+    const ddb_stream_cbs *cbs;
+    void *arg;
+    int keepalive_sec, port;
+    int tcp_open;               /* until the tcp handle's close callback */
+    int resolving;              /* a uv_getaddrinfo is in flight */
+    int closed_by_user;         /* stream_close called: report nothing more */
+    int dead;                   /* failed was reported */
+    ddb_host_fn closed;
+    void *closed_arg;
+    char rbuf[65536];
+};
+
+typedef struct uv_stream_write {
+    uv_write_t req;
+    ddb_buf head;
+    ddb_host_fn release;
+    void *rel_arg;
+    ddb_host_stream *s;
+} uv_stream_write;
+
+/* The stream's memory goes once libuv let go of everything it started. */
+static void stream_maybe_free(ddb_host_stream *s)
+{
+    if (!s->closed_by_user || s->tcp_open || s->resolving)
+        return;
+    ddb_host_fn closed = s->closed;
+    void *arg = s->closed_arg;
+    free(s);
+    if (closed)
+        closed(arg);
+}
+
+static void report_failed(ddb_host_stream *s, const char *why)
+{
+    if (s->closed_by_user || s->dead)
+        return;
+    s->dead = 1;
+    s->cbs->failed(s->arg, why);
+}
+
+static void tcp_closed(uv_handle_t *h)
+{
+    ddb_host_stream *s = h->data;
+    s->tcp_open = 0;
+    stream_maybe_free(s);
+}
+
+static void stream_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    ddb_host_stream *s = h->data;
+    *buf = uv_buf_init(s->rbuf, sizeof s->rbuf);
+}
+
+static void stream_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    ddb_host_stream *s = st->data;
+    if (nread == 0 || s->closed_by_user || s->dead)
+        return;
+    if (nread < 0) {
+        report_failed(s, nread == UV_EOF ? "the server closed the connection"
+                                         : uv_strerror((int)nread));
+        return;
+    }
+    s->cbs->data(s->arg, buf->base, (size_t)nread);
+}
+
+static void connected(uv_connect_t *req, int status)
+{
+    ddb_host_stream *s = req->data;
+    if (s->closed_by_user || status == UV_ECANCELED)
+        return;
+    char why[160];
+    if (status < 0) {
+        snprintf(why, sizeof why, "connect failed: %s", uv_strerror(status));
+        report_failed(s, why);
+        return;
+    }
+    uv_tcp_nodelay(&s->tcp, 1);
+    if (s->keepalive_sec > 0)
+        uv_tcp_keepalive(&s->tcp, 1, (unsigned)s->keepalive_sec);
+    int rc = uv_read_start((uv_stream_t *)&s->tcp, stream_alloc, stream_read);
+    if (rc) {
+        snprintf(why, sizeof why, "cannot read: %s", uv_strerror(rc));
+        report_failed(s, why);
+        return;
+    }
+    s->cbs->connected(s->arg);
+}
+
+static int start_connect(ddb_host_stream *s, const struct sockaddr *addr)
+{
+    return uv_tcp_connect(&s->creq, &s->tcp, addr, connected);
+}
+
+static void resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    ddb_host_stream *s = req->data;
+    s->resolving = 0;
+    if (!s->closed_by_user) {
+        char why[160];
+        int rc = status < 0 ? status : !res ? UV_EAI_NONAME : 0;
+        if (rc) {
+            snprintf(why, sizeof why, "cannot resolve host: %s", uv_strerror(rc));
+            report_failed(s, why);
+        } else if ((rc = start_connect(s, res->ai_addr)) != 0) {
+            snprintf(why, sizeof why, "connect failed: %s", uv_strerror(rc));
+            report_failed(s, why);
+        }
+    }
+    if (res)
+        uv_freeaddrinfo(res);
+    stream_maybe_free(s);
+}
+
+static ddb_host_stream *uvh_stream_open(void *host, const char *name, int port,
+                                        int keepalive_sec, const ddb_stream_cbs *cbs,
+                                        void *arg, char *err, size_t errlen)
+{
+    ddb_host_stream *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->cbs = cbs;
+    s->arg = arg;
+    s->keepalive_sec = keepalive_sec;
+    s->port = port;
+    s->tcp.data = s;
+    s->creq.data = s;
+    s->gai.data = s;
+    /* The handle exists from the start (libuv makes the socket only at connect), so
+     * every stream ends in a close callback and stream_close never reports inline. */
+    int rc = uv_tcp_init(host, &s->tcp);
+    if (rc) {
+        snprintf(err, errlen, "socket: %s", uv_strerror(rc));
+        free(s);
+        return NULL;
+    }
+    s->tcp_open = 1;
+    struct sockaddr_storage ss;
+    if (uv_ip4_addr(name, port, (struct sockaddr_in *)&ss) == 0 ||
+        uv_ip6_addr(name, port, (struct sockaddr_in6 *)&ss) == 0) {
+        rc = start_connect(s, (struct sockaddr *)&ss);
+        if (rc)
+            snprintf(err, errlen, "connect failed: %s", uv_strerror(rc));
+    } else {
+        char service[16];
+        snprintf(service, sizeof service, "%d", port);
+        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+        rc = uv_getaddrinfo(host, &s->gai, resolved, name, service, &hints);
+        if (rc)
+            snprintf(err, errlen, "cannot resolve host: %s", uv_strerror(rc));
+        else
+            s->resolving = 1;
+    }
+    if (rc) {
+        s->closed_by_user = 1;  /* nobody hears of it: the caller has the error */
+        uv_close((uv_handle_t *)&s->tcp, tcp_closed);
+        return NULL;
+    }
+    return s;
+}
+
+static void write_done(uv_write_t *req, int status)
+{
+    uv_stream_write *w = req->data;
+    ddb_host_stream *s = w->s;
+    if (w->release)
+        w->release(w->rel_arg);
+    ddb_buf_free(&w->head);
+    free(w);
+    if (status < 0 && status != UV_ECANCELED)
+        report_failed(s, uv_strerror(status));
+}
+
+/* Most requests fit the socket buffer and go out at once with uv_try_write (no
+ * request object, no callback); the rest is queued with uv_write. */
+static const char *uvh_stream_write(ddb_host_stream *s, ddb_buf *head, const char *body,
+                                    size_t body_len, ddb_host_fn release, void *rel_arg)
+{
+    uv_stream_t *st = (uv_stream_t *)&s->tcp;
+    uv_buf_t bufs[2] = { uv_buf_init(head->p, (unsigned)head->len) };
+    int n = 1;
+    if (body_len)
+        bufs[n++] = uv_buf_init((char *)body, (unsigned)body_len);
+    size_t total = head->len + body_len;
+    int wrote = uv_try_write(st, bufs, (unsigned)n);     /* EAGAIN behind queued writes */
+    const char *why = NULL;
+    if (wrote >= 0 && (size_t)wrote == total)
+        goto sent;
+    if (wrote < 0 && wrote != UV_EAGAIN) {
+        why = uv_strerror(wrote);
+        goto sent;
+    }
+    size_t skip = wrote > 0 ? (size_t)wrote : 0;
+    int first = 0;
+    while (first < n && skip >= bufs[first].len) {
+        skip -= bufs[first].len;
+        first++;
+    }
+    bufs[first].base += skip;
+    bufs[first].len -= skip;
+    uv_stream_write *w = calloc(1, sizeof *w);
+    if (!w) {
+        why = "out of memory";
+        goto sent;
+    }
+    w->head = *head;            /* bufs may point into it: it lives until write_done */
+    ddb_buf_init(head);
+    w->release = release;
+    w->rel_arg = rel_arg;
+    w->s = s;
+    w->req.data = w;
+    int rc = uv_write(&w->req, st, bufs + first, (unsigned)(n - first), write_done);
+    if (rc == 0)
+        return NULL;
+    *head = w->head;
+    free(w);
+    why = uv_strerror(rc);
+sent:
+    ddb_buf_free(head);
+    ddb_buf_init(head);
+    if (release)
+        release(rel_arg);
+    return why;
+}
+
+static const char *uvh_stream_pause(ddb_host_stream *s, int paused)
+{
+    if (s->dead)
+        return NULL;
+    if (paused) {
+        uv_read_stop((uv_stream_t *)&s->tcp);
+        return NULL;
+    }
+    int rc = uv_read_start((uv_stream_t *)&s->tcp, stream_alloc, stream_read);
+    return rc && rc != UV_EALREADY ? uv_strerror(rc) : NULL;
+}
+
+static void uvh_stream_close(ddb_host_stream *s, ddb_host_fn closed, void *arg)
+{
+    s->closed_by_user = 1;
+    s->closed = closed;
+    s->closed_arg = arg;
+    if (s->resolving)
+        uv_cancel((uv_req_t *)&s->gai);     /* resolved() comes with UV_ECANCELED */
+    uv_close((uv_handle_t *)&s->tcp, tcp_closed);
+}
+
 const ddb_host_vt ddb_uv_host = {
     .now_ms = uvh_now_ms, .update_time = uvh_update_time,
     .timer_new = uvh_timer_new, .timer_start = uvh_timer_start,
     .timer_stop = uvh_timer_stop, .pump_new = uvh_pump_new,
     .pump_start = uvh_pump_start, .pump_stop = uvh_pump_stop, .close = uvh_close,
+    .stream_open = uvh_stream_open, .stream_write = uvh_stream_write,
+    .stream_pause = uvh_stream_pause, .stream_close = uvh_stream_close,
 };

@@ -4,7 +4,7 @@
 # The module never links libluajit: on Linux a Lua C module takes lua_* from the host
 # process (luajit, nginx, ddblua). Only ddblua links libluajit, because it is the host.
 
-set(DDB_LUA_MODULE_SOURCES src/lua_core.c src/lua_loop.c src/lua_tickets.c)
+set(DDB_LUA_MODULE_SOURCES src/lua_core.c src/lua_loop.c src/lua_qhost.c src/lua_tickets.c)
 set(DDB_LUA_MODULE_DEFS "")
 if(EXISTS "${CMAKE_SOURCE_DIR}/src/lua_value.c" AND EXISTS "${CMAKE_SOURCE_DIR}/src/lua_value.h")
   list(APPEND DDB_LUA_MODULE_SOURCES src/lua_value.c)
@@ -29,9 +29,7 @@ if(EXISTS "${CMAKE_SOURCE_DIR}/include")
   target_include_directories(dolphindb_core PRIVATE ${CMAKE_SOURCE_DIR}/include)
 endif()
 target_compile_definitions(dolphindb_core PRIVATE ${DDB_LUA_MODULE_DEFS})
-if(TARGET ddbcore AND "DDB_HAVE_LUA_POOL" IN_LIST DDB_LUA_MODULE_DEFS)
-  target_link_libraries(dolphindb_core PRIVATE ddbcore)
-endif()
+target_link_libraries(dolphindb_core PRIVATE ddbcore)   # the hosts (lua_loop.c) live there
 foreach(lib ddbcodec ddbtext)
   if(TARGET ${lib})
     target_link_libraries(dolphindb_core PRIVATE ${lib})

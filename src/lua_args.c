@@ -151,6 +151,7 @@ void ddb_lua_read_pool_config(lua_State *L, int idx, ddb_pool_config *cfg)
                                      cfg->login_in_connect);
     cfg->initial_script = opt_string(L, idx, OPT("initial_script", "initialScript"), NULL);
     cfg->reconnect = opt_bool(L, idx, OPT("reconnect", "reConnect"), cfg->reconnect);
+    cfg->open_lazily = opt_bool(L, idx, OPT("open_lazily", "openLazily"), cfg->open_lazily);
     cfg->try_reconnect_nums = opt_int(L, idx, OPT("try_reconnect_nums", "tryReconnectNums"),
                                       cfg->try_reconnect_nums);
     cfg->reconnect_delay = opt_number(L, idx, OPT("reconnect_delay", "reconnectDelay"),

@@ -9,6 +9,7 @@
 #include "lauxlib.h"
 
 #include "lua_loop.h"
+#include "lua_qhost.h"
 #ifdef DDB_HAVE_LUA_VALUE
 #include "lua_value.h"
 #endif
@@ -44,6 +45,7 @@ DDB_EXPORT int luaopen_dolphindb_core(lua_State *L)
     int module = lua_gettop(L);
 
     ddb_lua_loop_register(L);
+    ddb_lua_qhost_register(L);
 
     lua_pushliteral(L, DDB_VERSION);
     lua_setfield(L, module, "version");

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lauxlib.h"
+#include "ddb_qhost.h"
 #include "lua_tickets.h"
 
 #define LOOP_METATABLE "dolphindb.loop"
@@ -26,6 +27,8 @@ typedef struct attached_obj {
 
 struct ddb_lua_loop {
     uv_loop_t uv;
+    int uv_inited;              /* libuv host: made on first use */
+    ddb_qhost *q;               /* or the queue host (nginx), never both */
     int finalized;
     int running;                /* inside uv_run: guards against re-entry */
     ddb_tickets tickets;        /* slot + generation numbers (lua_tickets.h) */
@@ -41,7 +44,41 @@ struct ddb_lua_loop {
 
 /* ---- tickets ------------------------------------------------------------------ */
 
-uv_loop_t *ddb_lua_loop_uv(ddb_lua_loop *loop) { return &loop->uv; }
+/* The libuv loop, made on first use so that a Lua state inside nginx (which uses the
+ * queue host) never opens one. Raises when this state uses the queue host. */
+static uv_loop_t *need_uv(lua_State *L, ddb_lua_loop *loop, const char *what)
+{
+    if (loop->q)
+        luaL_error(L, "dolphindb: %s is not available inside nginx (the worker's own event "
+                      "loop drives this Lua state)", what);
+    if (!loop->uv_inited) {
+        int rc = uv_loop_init(&loop->uv);
+        if (rc != 0) luaL_error(L, "dolphindb: cannot create the event loop: %s", uv_strerror(rc));
+        loop->uv_inited = 1;
+    }
+    return &loop->uv;
+}
+
+void ddb_lua_loop_host(lua_State *L, ddb_lua_loop *loop, const ddb_host_vt **vt, void **ud)
+{
+    if (loop->q) {
+        *vt = &ddb_qhost_vt;
+        *ud = loop->q;
+        return;
+    }
+    *ud = need_uv(L, loop, "the libuv loop");
+    *vt = &ddb_uv_host;
+}
+
+ddb_qhost *ddb_lua_loop_qhost(ddb_lua_loop *loop) { return loop->q; }
+
+int ddb_lua_loop_use_qhost(ddb_lua_loop *loop)
+{
+    if (loop->q) return 0;
+    if (loop->uv_inited) return -1;
+    loop->q = ddb_qhost_new();
+    return loop->q ? 0 : -2;
+}
 
 double ddb_lua_ticket_new(ddb_lua_loop *loop)
 {
@@ -76,7 +113,7 @@ void ddb_lua_ticket_drop(ddb_lua_loop *loop, double ticket)
 
 int ddb_lua_loop_run(ddb_lua_loop *loop, uv_run_mode mode)
 {
-    if (loop->running || loop->finalized) return -1;
+    if (loop->running || loop->finalized || !loop->uv_inited) return -1;
     loop->running = 1;
     int rc = uv_run(&loop->uv, mode);
     loop->running = 0;
@@ -218,11 +255,22 @@ static int loop_gc(lua_State *L)
         a.closer(a.obj);
     }
     close_running_timers(loop);
-    let_owners_close(loop);
-    for (int attempt = 0; attempt < 100; attempt++) {
-        uv_walk(&loop->uv, close_foreign_handle, NULL);
-        uv_run(&loop->uv, UV_RUN_DEFAULT);   /* returns once every handle is closed */
-        if (uv_loop_close(&loop->uv) != UV_EBUSY) break;
+    if (loop->uv_inited) {
+        let_owners_close(loop);
+        for (int attempt = 0; attempt < 100; attempt++) {
+            uv_walk(&loop->uv, close_foreign_handle, NULL);
+            uv_run(&loop->uv, UV_RUN_DEFAULT);   /* returns once every handle is closed */
+            if (uv_loop_close(&loop->uv) != UV_EBUSY) break;
+        }
+    }
+    if (loop->q) {
+        /* The pools closed their streams and timers: the close callbacks are deferred
+         * to the host's runs, and each may close more (a pool's last stream lets it
+         * close its own timers). Nobody drives the sockets any more. */
+        for (int round = 0; round < 100 && ddb_qhost_next_ms(loop->q) == 0; round++)
+            ddb_qhost_run(loop->q);
+        ddb_qhost_free(loop->q);
+        loop->q = NULL;
     }
     free(loop->ready);
     free(loop->buckets);
@@ -238,11 +286,6 @@ static ddb_lua_loop *loop_create(lua_State *L)
 {
     ddb_lua_loop *loop = lua_newuserdata(L, sizeof *loop);
     memset(loop, 0, sizeof *loop);
-    int rc = uv_loop_init(&loop->uv);
-    if (rc != 0) {
-        loop->finalized = 1;
-        luaL_error(L, "dolphindb: cannot create the event loop: %s", uv_strerror(rc));
-    }
     if (luaL_newmetatable(L, LOOP_METATABLE)) {
         lua_pushcfunction(L, loop_gc);
         lua_setfield(L, -2, "__gc");
@@ -285,16 +328,33 @@ static ddb_lua_loop *upvalue_loop(lua_State *L)
 /* core.run_once(block, out) -> n: runs one loop iteration (blocking for I/O when
  * `block` is true and nothing is ready yet), then moves the ready tickets into
  * out[1..n]. */
+static int take_ready(lua_State *L, ddb_lua_loop *loop, int out);
+
 static int l_run_once(lua_State *L)
 {
     ddb_lua_loop *loop = upvalue_loop(L);
     int block = lua_toboolean(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     if (loop->running) return luaL_error(L, "dolphindb: run_once called re-entrantly");
+    uv_loop_t *uv = need_uv(L, loop, "core.run_once");
     uv_run_mode mode = (block && loop->nready == 0) ? UV_RUN_ONCE : UV_RUN_NOWAIT;
     loop->running = 1;
-    uv_run(&loop->uv, mode);
+    uv_run(uv, mode);
     loop->running = 0;
+    return take_ready(L, loop, 2);
+}
+
+/* core.take_ready(out) -> n: moves the tickets completed so far into out[1..n]
+ * without running any loop (the queue host's driver calls it after its reports). */
+static int l_take_ready(lua_State *L)
+{
+    ddb_lua_loop *loop = upvalue_loop(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    return take_ready(L, loop, 1);
+}
+
+int ddb_lua_loop_take_ready(lua_State *L, ddb_lua_loop *loop, int out)
+{
     if (loop->ready_overflow) {
         loop->ready_overflow = 0;
         return luaL_error(L, "dolphindb: out of memory queueing completions");
@@ -302,14 +362,19 @@ static int l_run_once(lua_State *L)
     size_t n = loop->nready;
     for (size_t i = 0; i < n; i++) {
         lua_pushnumber(L, loop->ready[i]);
-        lua_rawseti(L, 2, (int)(i + 1));
+        lua_rawseti(L, out, (int)(i + 1));
     }
     /* Only now: had a store raised, the next call hands the same tickets again, and
      * no slot may be freed twice. */
     for (size_t i = 0; i < n; i++) ddb_tickets_release(&loop->tickets, loop->ready[i]);
     loop->nready = 0;
     loop->pending -= n < loop->pending ? n : loop->pending;
-    lua_pushinteger(L, (lua_Integer)n);
+    return (int)n;
+}
+
+static int take_ready(lua_State *L, ddb_lua_loop *loop, int out)
+{
+    lua_pushinteger(L, ddb_lua_loop_take_ready(L, loop, out));
     return 1;
 }
 
@@ -319,12 +384,13 @@ static int l_timer_start(lua_State *L)
     ddb_lua_loop *loop = upvalue_loop(L);
     lua_Number ms = luaL_checknumber(L, 1);
     if (!(ms >= 0) || ms > 1e15) return luaL_argerror(L, 1, "expected milliseconds >= 0");
+    uv_loop_t *uv = need_uv(L, loop, "core.timer_start");   /* may raise: before malloc */
     if (loop->ntimers >= loop->nbuckets && timers_grow(loop) != 0)
         return luaL_error(L, "dolphindb: out of memory starting a timer");
     timer_op *t = malloc(sizeof *t);
     if (!t) return luaL_error(L, "dolphindb: out of memory starting a timer");
     t->ticket = ddb_lua_ticket_new(loop);
-    int rc = t->ticket ? uv_timer_init(&loop->uv, &t->handle) : UV_ENOMEM;
+    int rc = t->ticket ? uv_timer_init(uv, &t->handle) : UV_ENOMEM;
     if (rc != 0) {
         if (t->ticket) ddb_lua_ticket_drop(loop, t->ticket);
         free(t);
@@ -332,7 +398,7 @@ static int l_timer_start(lua_State *L)
     }
     t->handle.data = t;
     t->loop = loop;
-    uv_update_time(&loop->uv);   /* the cached "now" may be stale after Lua ran */
+    uv_update_time(uv);          /* the cached "now" may be stale after Lua ran */
     uv_timer_start(&t->handle, timer_fired, (uint64_t)ceil(ms), 0);
     size_t b = bucket_of(loop, t->ticket);
     t->next_in_bucket = loop->buckets[b];
@@ -381,7 +447,22 @@ static int l_pending(lua_State *L)
 static int l_active_handles(lua_State *L)
 {
     ddb_lua_loop *loop = upvalue_loop(L);
-    lua_pushinteger(L, (lua_Integer)loop->uv.active_handles);
+    int streams = 0, handles = 0;
+    if (loop->q) ddb_qhost_counts(loop->q, &streams, &handles);
+    else if (loop->uv_inited) handles = (int)loop->uv.active_handles;
+    lua_pushinteger(L, (lua_Integer)(streams + handles));
+    return 1;
+}
+
+/* core.use_queue_host() -> true: this Lua state's pools run on the queue host
+ * (ddb_qhost.h), driven from Lua (dolphindb.ngx_host). Only before anything used the
+ * libuv loop. */
+static int l_use_queue_host(lua_State *L)
+{
+    int rc = ddb_lua_loop_use_qhost(upvalue_loop(L));
+    if (rc == -1) return luaL_error(L, "dolphindb: the libuv loop of this Lua state is already in use");
+    if (rc) return luaL_error(L, "dolphindb: out of memory");
+    lua_pushboolean(L, 1);
     return 1;
 }
 
@@ -391,6 +472,7 @@ void ddb_lua_loop_register(lua_State *L)
         {"run_once", l_run_once},       {"timer_start", l_timer_start},
         {"timer_stop", l_timer_stop},   {"now", l_now},
         {"pending", l_pending},         {"active_handles", l_active_handles},
+        {"take_ready", l_take_ready},   {"use_queue_host", l_use_queue_host},
         {NULL, NULL},
     };
     int table = lua_gettop(L);

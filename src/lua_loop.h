@@ -34,7 +34,20 @@ ddb_lua_loop *ddb_lua_loop_of(lua_State *L);
 /* Pushes the loop userdata (so an object can keep it alive by reference). */
 void ddb_lua_loop_push(lua_State *L);
 
-uv_loop_t *ddb_lua_loop_uv(ddb_lua_loop *loop);
+/* The host this state's pools run on: libuv (its loop made on first use), or the
+ * queue host once core.use_queue_host() chose it (nginx). Raises if the loop cannot
+ * be made. */
+struct ddb_host_vt;
+struct ddb_qhost;
+void ddb_lua_loop_host(lua_State *L, ddb_lua_loop *loop, const struct ddb_host_vt **vt,
+                       void **ud);
+/* The queue host, or NULL when this state uses libuv. */
+struct ddb_qhost *ddb_lua_loop_qhost(ddb_lua_loop *loop);
+/* Moves the completed tickets into the table at `out` (1..n) and returns n; raises
+ * when a completion was lost for lack of memory. */
+int ddb_lua_loop_take_ready(lua_State *L, ddb_lua_loop *loop, int out);
+/* Choose the queue host: 0, -1 when libuv is already in use, -2 out of memory. */
+int ddb_lua_loop_use_qhost(ddb_lua_loop *loop);
 
 /* A fresh ticket for an operation that is starting (counts as pending), or 0 when
  * none can be had (out of memory, or 2^24 tickets outstanding). Tickets are

@@ -20,6 +20,7 @@
 
 #include "lauxlib.h"
 #include "dolphindb.h"
+#include "ddb_pool.h"
 #include "lua_loop.h"
 #include "lua_args.h"
 #include "lua_held.h"
@@ -137,6 +138,9 @@ static int l_pool_new(lua_State *L)
     ddb_lua_loop *loop = ddb_lua_loop_of(L);
     ddb_pool_config cfg;
     ddb_lua_read_pool_config(L, 1, &cfg);
+    const ddb_host_vt *host;
+    void *host_ud;
+    ddb_lua_loop_host(L, loop, &host, &host_ud);    /* may raise: before anything is made */
 
     lua_pool *lp = lua_newuserdata(L, sizeof *lp);
     memset(lp, 0, sizeof *lp);
@@ -148,10 +152,7 @@ static int l_pool_new(lua_State *L)
     cfg.on_complete = on_task_complete;
     cfg.cb_ud = lp;
     char err[ERRLEN] = "";
-    /* libuv caches "now" per iteration and Lua may have run for long since the last
-     * one: refresh it so the pool's connect deadlines start from the real time. */
-    uv_update_time(ddb_lua_loop_uv(loop));
-    lp->pool = ddb_pool_new(ddb_lua_loop_uv(loop), &cfg, err, sizeof err);
+    lp->pool = ddb_pool_new_host(host, host_ud, &cfg, err, sizeof err);
     if (!lp->pool) {
         ddb_lua_loop_detach(loop, lp);
         return luaL_error(L, "dolphindb: %s", err[0] ? err : "cannot create the pool");
@@ -222,8 +223,7 @@ static double submit_from_args(lua_State *L, lua_pool *lp, int top, ddb_task **o
     int rc = DDB_ENOMEM;
     char err[ERRLEN] = "";
     if (ticket) {
-        spec.ud = (void *)(uintptr_t)ticket;
-        uv_update_time(ddb_lua_loop_uv(lp->loop));   /* task deadlines count from uv_now */
+        spec.ud = (void *)(uintptr_t)ticket;     /* (the pool refreshes its clock) */
         rc = ddb_pool_submit(lp->pool, &spec, out, err, sizeof err);
     }
     ddb_lua_task_args_free(&spec);

@@ -579,8 +579,10 @@ static int push_obj_body(lua_State *L)
         lua_createtable(L, 0, 2);
         lua_pushboolean(L, conv & DDB_LUA_TYPED);
         lua_setfield(L, -2, "typed");
-        lua_pushboolean(L, conv & DDB_LUA_VIEW);
-        lua_setfield(L, -2, "view");
+        if (conv & (DDB_LUA_VIEW | DDB_LUA_ARRAYS)) {   /* else nil: value.lua decides by size */
+            lua_pushboolean(L, conv & DDB_LUA_VIEW);
+            lua_setfield(L, -2, "view");
+        }
     }
     lua_call(L, conv ? 2 : 1, 1);
     return 1;

@@ -22,6 +22,8 @@ void ddb_lua_value_open(lua_State *L, int module_table_index);
 /* Conversion flags: value.lua's decode options. */
 #define DDB_LUA_TYPED 1     /* {typed = true}: CHAR/SHORT/FLOAT/BLOB/NULL scalars keep their type */
 #define DDB_LUA_VIEW 2      /* {view = true}: vectors stay in the decoded memory (read-only views) */
+#define DDB_LUA_ARRAYS 4    /* {view = false}: never views; with neither flag, results of at
+                             * least value.lua's VIEW_CELLS cells get views */
 
 /* The flags given as argument `idx`: nil/false/none 0, true DDB_LUA_TYPED (the older
  * form), a number as is. */

@@ -184,7 +184,7 @@ static const script_case CASES[] = {
     {"1 + 1\nbar", "ERROR: Syntax Error: [line #2] Cannot recognize the token bar", NULL},
     {"foo(1)", "ERROR: Can't recognize function name foo", NULL},
     {"add(1)", "ERROR: add(1) => The function [add] expects 2 argument(s), but the actual number of arguments is: 1", NULL},
-    {"scramClientFirst(\"u\", \"n\")", "ERROR: Can't recognize function name scramClientFirst", NULL},
+    {"scramClientFirst(\"u\", \"n\")", "ERROR: scramClientFirst(\"u\", \"n\") => The client nonce must be 16 bytes encoded in Base64", NULL},
     {"getRequiredAPIVersion()", "ERROR: Can't recognize function name getRequiredAPIVersion", NULL},
     {"login(\"admin\", \"wrong\")", "ERROR: login(\"admin\", \"wrong\") => The user name or password is incorrect.", NULL},
     {"1 +", "ERROR: Syntax Error: [line #1] Incomplete statement: unexpected end of script", NULL},

@@ -91,10 +91,12 @@ static int int_arg(eval_ctx *ctx, const ddb_obj *o, const char *fn, int64_t *v)
 static int bi_login(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out)
 {
     char user[64], pwd[64];
+    if (n == 3 && obj_truth(a[2]) == 1)
+        return auth_encrypted_login(ctx, a[0], a[1]);
+    if (!auth_plain_allowed())
+        return ctx_error(ctx, AUTH_PLAIN_OFF);
     if (text_arg(ctx, a[0], "login", user, sizeof user) || text_arg(ctx, a[1], "login", pwd, sizeof pwd))
         return -1;
-    if (n == 3 && obj_truth(a[2]) == 1)
-        return ctx_error(ctx, "Encrypted login is not supported by ddbmini; call login(user, password, false)");
     int admin;
     if (!mini_check_login(user, pwd, &admin))
         return ctx_error(ctx, "The user name or password is incorrect.");
@@ -368,6 +370,10 @@ static int bi_fault_reset(eval_ctx *ctx, ddb_obj **a, int n, const char *const *
 const builtin builtins_server[] = {
     {"login", 2, 3, BI_NO_LOGIN | BI_QUICK, bi_login},
     {"logout", 0, 0, BI_NO_LOGIN | BI_QUICK, bi_logout},
+    /* auth.c; the key pair is made on the first call, so not quick */
+    {"getDynamicPublicKey", 0, 0, BI_NO_LOGIN, auth_bi_public_key},
+    {"scramClientFirst", 2, 2, BI_NO_LOGIN | BI_QUICK, auth_bi_scram_first},
+    {"scramClientFinal", 3, 3, BI_NO_LOGIN | BI_QUICK, auth_bi_scram_final},
     {"objs", 0, 1, 0, bi_objs},
     {"getSessionMemoryStat", 0, 0, 0, bi_session_memory},
     {"getConsoleJobs", 0, 0, BI_QUICK, bi_get_jobs},

@@ -1,6 +1,7 @@
 /* builtins_tables.c — the write path's built-ins: share, tableInsert, append!,
  * insert into, keyedTable, indexedTable, upsert!, tableUpsert, schema, undef, and
  * the aggregates select/exec use (count, sum, avg, min, max, first, last). */
+#include "streaming.h"
 #include "tables.h"
 #include "values.h"
 
@@ -43,8 +44,12 @@ static int do_insert(eval_ctx *ctx, ddb_obj *t, store_table *e, void *arg)
     if (table_fit(ctx, t, ia->data, ia->n, &fit))
         return -1;
     int rc = e && e->db >= 0 ? dfs_check_rows(ctx, e, fit) : 0;
+    if (!rc && e)
+        rc = streaming_check_room(ctx, t, fit->rows);
     if (!rc)
         rc = table_append_rows(ctx, t, fit);
+    if (!rc && e && t->fkind == TBL_STREAM && fit->rows > 0)
+        streaming_wake();     /* the publisher pushes them to subscribers */
     ia->rows = fit->rows;
     ddb_obj_unref(fit);
     return rc;
@@ -158,6 +163,8 @@ static int bi_undef(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb
             found = 1;
         }
     store_unlock();
+    if (found)
+        streaming_wake();           /* subscribers of a dropped stream table end */
     return found ? 0 : ctx_error(ctx, "The shared variable %s doesn't exist", name);
 }
 
@@ -472,6 +479,18 @@ const builtin builtins_tables[] = {
     {"upsert!", 2, 5, BI_TABLES, bi_upsert},
     {"tableUpsert", 2, 5, BI_TABLES, bi_table_upsert},
     {"schema", 1, 1, BI_TABLES, bi_schema},
+    /* streaming (streaming.c) */
+    {"streamTable", 1, 64, 0, bi_stream_table},
+    {"setStreamTableFilterColumn", 2, 2, BI_TABLES, bi_set_filter_column},
+    {"getSubscriptionTopic", 1, 3, 0, bi_get_subscription_topic},
+    {"publishTable", 3, 9, 0, bi_publish_table},
+    {"stopPublishTable", 3, 6, 0, bi_stop_publish_table},
+    {"getStreamingStat", 0, 0, 0, bi_get_streaming_stat},
+    {"faultDropSubscribers", 0, 1, BI_ADMIN | BI_CONTROL, bi_fault_drop_subscribers},
+    {"faultStreamNotLeader", 1, 1, BI_ADMIN | BI_CONTROL, bi_fault_stream_not_leader},
+    {"faultStreamRowTuples", 1, 1, BI_ADMIN | BI_CONTROL, bi_fault_stream_tuples},
+    {"faultStreamJoinTopic", 1, 1, BI_ADMIN | BI_CONTROL, bi_fault_stream_join_topic},
+    {"faultStreamSites", 1, 1, BI_ADMIN | BI_CONTROL, bi_fault_stream_sites},
     {"count", 1, 1, 0, bi_count},
     {"avg", 1, 1, 0, bi_avg},
     {"min", 1, 1, 0, bi_min},

@@ -28,6 +28,17 @@ static const char USAGE[] =
     "  --compress lz4|delta     column codec for tables when a request sets flag 64\n"
     "                           (default lz4)\n"
     "\n"
+    "logging in without the password in clear (admin is a plain 'sha256' user; the\n"
+    "--user/--admin ones may also use SCRAM):\n"
+    "  getDynamicPublicKey() + login(encUser, encPassword, true)   RSA, PKCS#1 v1.5\n"
+    "  scramClientFirst(user, nonce) + scramClientFinal(user, nonce, proof)\n"
+    "  --scram-iterations N     PBKDF2 iterations of the SCRAM users (default 4096)\n"
+    "  --no-scram               scramClientFirst/Final are unknown functions\n"
+    "  --no-encrypted-login     getDynamicPublicKey is unknown, login(.., true) fails\n"
+    "  --no-plain-login         login(u, p[, false]) and connect login lines fail\n"
+    "  --tls-cert FILE          with --tls-key: every connection is TLS from its first\n"
+    "  --tls-key FILE           byte (PEM certificate chain and key; TLS 1.2+)\n"
+    "\n"
     "pretend cluster:\n"
     "  --cluster LIST           comma-separated nodes host:port[:alias]; the entry\n"
     "                           'self[:alias]' (or the one with this port on\n"
@@ -60,6 +71,18 @@ static const char USAGE[] =
     "                           cluster functions; script: faultNodeDown(node [, down])\n"
     "  --reject-login           every login fails ('The user name or password is\n"
     "                           incorrect.'); script: faultRejectLogin(true|false)\n"
+    "  --stream-not-leader H:P  publishTable answers '<NotLeader>H:P'; the script\n"
+    "                           function faultStreamNotLeader(\"H:P\") also drops every\n"
+    "                           subscriber (\"\" makes this node the leader again)\n"
+    "  script: faultDropSubscribers([table])  close the subscribers' push connections\n"
+    "                           now (a message may be cut half-way); returns the count\n"
+    "  script: faultStreamRowTuples(bool)  push one row per message, as a tuple\n"
+    "  script: faultStreamJoinTopic(\"t\")  pushed messages name '<topic>,t'\n"
+    "  --stream-max-rows N      rows a stream table may hold (default 16777216);\n"
+    "                           an insert past it fails\n"
+    "  --stream-sites LIST      publishTable answers (columns, sites) as for an HA\n"
+    "                           stream table; LIST is host:port:alias,...\n"
+    "                           script: faultStreamSites(\"LIST\")  (\"\" turns it off)\n"
     "  script: faultReset()     disarm every fault switch, bring every node back\n"
     "\n"
     "SIGTERM/SIGINT: close every connection and exit 0.\n";
@@ -72,6 +95,7 @@ typedef struct options {
     const char *not_leader;
     const char *node_down[MINI_MAX_NODES];
     int n_down;
+    const char *tls_cert, *tls_key;
 } options;
 
 static int need_int(const char *opt, const char *v, long lo, long hi, long *out)
@@ -117,7 +141,7 @@ static int parse_options(int argc, char **argv, options *o)
                 return -1;
             o->threads = (int)x;
         } else if ((!strcmp(a, "--user") || !strcmp(a, "--admin")) && v) {
-            if (mini_add_user(v, !strcmp(a, "--admin"))) {
+            if (mini_add_user(v, !strcmp(a, "--admin")) || auth_add_scram_user(v)) {
                 fprintf(stderr, "ddbmini: %s wants NAME:PASSWORD\n", a);
                 return -1;
             }
@@ -129,10 +153,26 @@ static int parse_options(int argc, char **argv, options *o)
             g_mini.compress_method = !strcmp(v, "lz4") ? DDB_COMPRESS_LZ4 : DDB_COMPRESS_DELTA;
         } else if (!strcmp(a, "--cluster") && v)
             o->cluster = v;
+        else if (!strcmp(a, "--tls-cert") && v)
+            o->tls_cert = v;
+        else if (!strcmp(a, "--tls-key") && v)
+            o->tls_key = v;
+        else if (!strcmp(a, "--scram-iterations")) {
+            if (need_int(a, v, 1, 10000000, &x) || auth_set_iterations(x))
+                return -1;
+        }
         else if (!strcmp(a, "--controller-alias") && v)
             snprintf(g_mini.controller_alias, sizeof g_mini.controller_alias, "%s", v);
         else if (!strcmp(a, "--leader") && v)
             snprintf(g_mini.leader, sizeof g_mini.leader, "%s", v);
+        else if (!strcmp(a, "--stream-max-rows")) {
+            if (need_int(a, v, 1, INT32_MAX, &x))
+                return -1;
+            g_mini.stream_max_rows = x;
+        } else if (!strcmp(a, "--stream-sites") && v)
+            snprintf(g_mini.faults.stream_sites, sizeof g_mini.faults.stream_sites, "%s", v);
+        else if (!strcmp(a, "--stream-not-leader") && v)
+            snprintf(g_mini.faults.stream_not_leader, sizeof g_mini.faults.stream_not_leader, "%s", v);
         else if (!strcmp(a, "--not-leader") && v)
             snprintf(g_mini.faults.not_leader, sizeof g_mini.faults.not_leader, "%s", v);
         else if (!strcmp(a, "--node-down") && v && o->n_down < MINI_MAX_NODES)
@@ -161,12 +201,33 @@ static int parse_options(int argc, char **argv, options *o)
                 g_mini.faults.refuse = 1;
             else if (!strcmp(a, "--reject-login"))
                 g_mini.faults.reject_login = 1;
+            else if (!strcmp(a, "--no-scram"))
+                auth_disable(1, 0, 0);
+            else if (!strcmp(a, "--no-encrypted-login"))
+                auth_disable(0, 1, 0);
+            else if (!strcmp(a, "--no-plain-login"))
+                auth_disable(0, 0, 1);
             else {
                 fprintf(stderr, "ddbmini: unknown or incomplete option %s (see --help)\n", a);
                 return -1;
             }
         }
         i += takes;
+    }
+    return 0;
+}
+
+/* SCRAM keys of the users, and the TLS context when asked for. */
+static int setup_auth(const options *o)
+{
+    char err[512];
+    if (!o->tls_cert != !o->tls_key) {
+        fprintf(stderr, "ddbmini: --tls-cert and --tls-key go together\n");
+        return -1;
+    }
+    if (auth_init(err, sizeof err) || (o->tls_cert && tls_setup(o->tls_cert, o->tls_key, err, sizeof err))) {
+        fprintf(stderr, "ddbmini: %s\n", err);
+        return -1;
     }
     return 0;
 }
@@ -187,6 +248,8 @@ int main(int argc, char **argv)
     mini_state_init();
     options o = {.host = "127.0.0.1", .port = 8848, .threads = 128};
     if (parse_options(argc, argv, &o))
+        return 2;
+    if (setup_auth(&o))
         return 2;
     if (o.cluster && cluster_parse(o.cluster)) {
         fprintf(stderr, "ddbmini: bad --cluster list: %s\n", o.cluster);
@@ -223,5 +286,7 @@ int main(int argc, char **argv)
     server_free(g_server);
     uv_loop_close(loop);
     mini_state_free();
+    auth_free();
+    tls_free();
     return 0;
 }

@@ -6,6 +6,7 @@
 #define DDBMINI_MINI_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "ddb_obj.h"
 
@@ -47,6 +48,10 @@ typedef struct mini_faults {
     int refuse;                 /* accept then close new connections */
     char not_leader[128];       /* answer "<NotLeader>this" to every request */
     int reject_login;           /* every login fails */
+    char stream_not_leader[128]; /* publishTable answers "<NotLeader>this" (streaming.c) */
+    int stream_tuples;          /* pushed rows one per message, as tuples of scalars */
+    char stream_join_topic[128]; /* pushed messages name "<topic>,this" */
+    char stream_sites[256];     /* publishTable answers (columns, these sites): an HA table */
 } mini_faults;
 
 /* What the writer must do to one response (taken from the switches atomically). */
@@ -92,6 +97,7 @@ typedef struct mini_state {
     char controller_alias[64];
     char leader[128];           /* "" or host:port of the leader */
     int connections;
+    int64_t stream_max_rows;    /* rows a stream table may hold; 0: STREAM_MAX_ROWS */
     int64_t next_job_id;
     int stopping;               /* SIGTERM: jobs that start from now on are cancelled */
     mini_job jobs[MINI_MAX_JOBS];
@@ -132,5 +138,20 @@ int ha_lookup(const char *client_id, int64_t seq, ddb_obj **result, char **error
 void ha_store(const char *client_id, int64_t seq, const ddb_obj *result, const char *error);
 
 int64_t mini_now_ms(void);
+
+/* ---- logins that keep the password off the wire (auth.c) ---- */
+struct eval_ctx;
+/* Turns methods off (1 = off; 0 leaves it as it is): SCRAM, RSA-encrypted, plain. */
+void auth_disable(int scram, int encrypted, int plain);
+int auth_set_iterations(long n);                           /* SCRAM; -1 out of range */
+int auth_add_scram_user(const char *spec);                 /* "name:password" */
+int auth_init(char *err, size_t errlen);                   /* after the options */
+void auth_free(void);
+int auth_plain_allowed(void);
+int auth_encrypted_login(struct eval_ctx *ctx, const ddb_obj *enc_user, const ddb_obj *enc_password);
+int auth_bi_public_key(struct eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
+int auth_bi_scram_first(struct eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
+int auth_bi_scram_final(struct eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out);
+#define AUTH_PLAIN_OFF "Plain-text login is disabled on this server (ddbmini --no-plain-login)"
 
 #endif

@@ -234,6 +234,10 @@ static void run_connect(session *s, request *r, outcome *o)
     if (!r->login_user)
         return;
     int admin;
+    if (!auth_plain_allowed()) {
+        set_error(o, AUTH_PLAIN_OFF);
+        return;
+    }
     if (!mini_check_login(r->login_user, r->login_password, &admin)) {
         set_error(o, "The user name or password is incorrect.");
         return;
@@ -418,6 +422,7 @@ void request_execute(session *s, request *r, response *resp)
     put_status(&resp->head, s->id, count, o.error[0] ? o.error : "OK");
     if (count && small)
         response_put_scalar(&resp->head, o.result);
+    resp->failed = o.error[0] != 0;
     if (o.error[0]) {
         for (int i = 0; i < resp->nsegs; i++) {
             free(resp->segs[i].owned);

@@ -5,17 +5,20 @@
  * being written. Quick requests (quick.c) are evaluated on the loop thread itself:
  * the hand-off to the pool costs far more than they do. */
 #include "server.h"
+#include "streaming.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #define READ_CHUNK (64 * 1024)
 #define WRITE_CHUNK (4 * 1024 * 1024)   /* bytes handed to one uv_write */
 #define WRITE_BUFS 32
 
-enum { ST_HEADER, ST_BODY, ST_PAYLOAD, ST_RUNNING, ST_WRITING, ST_STALLED };
+/* ST_PUSHING: a reverse-mode subscription's connection (streaming.c writes to it). */
+enum { ST_HEADER, ST_BODY, ST_PAYLOAD, ST_RUNNING, ST_WRITING, ST_STALLED, ST_PUSHING };
 
 typedef struct conn conn;
 
@@ -55,6 +58,10 @@ struct conn {
     mini_fault_plan plan;
     char *garbage;
     uv_buf_t bufs[WRITE_BUFS];
+    /* streaming: the subscription the running request created (set by the pool
+     * thread), and the one this connection carries once the reply is out */
+    int work_sub;
+    int push_sub;
 };
 
 static void process_input(conn *c);
@@ -99,6 +106,9 @@ static void conn_close(conn *c)
     if (c->closing)
         return;
     c->closing = 1;
+    if (c->push_sub)
+        streaming_detach(c->push_sub);
+    c->push_sub = 0;
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
     uv_close((uv_handle_t *)&c->msg_async, on_handle_closed);
@@ -165,12 +175,31 @@ static void reset_request(conn *c)
     c->state = ST_HEADER;
 }
 
+static void close_from_streaming(void *arg) { conn_close(arg); }
+
+/* The reply to publishTable is out: from now on the publisher writes and the
+ * client only listens; reading goes on only to notice it hanging up. */
+static void become_pusher(conn *c)
+{
+    c->state = ST_PUSHING;
+    c->rbuf.len = c->rpos = 0;
+    if (streaming_attach(c->push_sub, (uv_stream_t *)&c->tcp, close_from_streaming, c)) {
+        conn_close(c);
+        return;
+    }
+    begin_reading(c);
+}
+
 /* After an asynchronous response: read again and serve what already arrived. */
 static void finish_response(conn *c)
 {
     reset_request(c);
     if (c->closing)
         return;
+    if (c->push_sub) {
+        become_pusher(c);
+        return;
+    }
     begin_reading(c);
     process_input(c);
 }
@@ -362,13 +391,24 @@ static void send_planned(conn *c)
 static void work_cb(uv_work_t *w)
 {
     conn *c = w->data;
+    streaming_request_begin(c->req.b.flag);
     request_execute(&c->sess, &c->req, &c->resp);
+    c->work_sub = streaming_request_end();
+    if (c->work_sub && c->resp.failed) {
+        streaming_detach(c->work_sub);  /* publishTable ran, the request failed later */
+        c->work_sub = 0;
+    }
 }
 
 static void after_work_cb(uv_work_t *w, int status)
 {
     conn *c = w->data;
     c->working = 0;
+    if (c->work_sub && c->closing)
+        streaming_detach(c->work_sub);     /* the client left before the reply */
+    else
+        c->push_sub = c->work_sub;
+    c->work_sub = 0;
     if (c->closing) {
         maybe_free(c);
         return;
@@ -560,6 +600,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->rbuf.len += (size_t)nread;
+    if (c->state == ST_PUSHING)
+        c->rbuf.len = 0;        /* a subscriber has nothing to say: ignored */
     if (c->state == ST_HEADER || c->state == ST_BODY || c->state == ST_PAYLOAD)
         process_input(c);
 }
@@ -573,6 +615,19 @@ static void begin_reading(conn *c)
 }
 
 static void on_accept_delay_done(uv_timer_t *t) { begin_reading(t->data); }
+
+/* Plain TCP, or (--tls-cert) the plaintext end of a TLS relay (tls.c). */
+static int accept_stream(uv_stream_t *server, conn *c)
+{
+    if (!tls_enabled())
+        return uv_accept(server, (uv_stream_t *)&c->tcp);
+    int fd = tls_accept(server);
+    if (fd >= 0 && uv_tcp_open(&c->tcp, fd) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd < 0 ? -1 : 0;
+}
 
 static void on_connection(uv_stream_t *server, int status)
 {
@@ -603,7 +658,7 @@ static void on_connection(uv_stream_t *server, int status)
     pthread_mutex_lock(&g_mini.lock);
     g_mini.connections++;
     pthread_mutex_unlock(&g_mini.lock);
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 || !c->dec || faults_refuse()) {
+    if (accept_stream(server, c) < 0 || !c->dec || faults_refuse()) {
         conn_close(c);          /* --refuse: accepted, then closed at once */
         return;
     }
@@ -648,6 +703,7 @@ mini_server *server_start(uv_loop_t *loop, const char *host, int port, char *err
             free(s);
         return NULL;
     }
+    streaming_init(loop, host, s->port);
     return s;
 }
 
@@ -662,5 +718,6 @@ void server_stop(mini_server *s)
     s->stopping = 1;
     for (conn *c = s->conns; c; c = c->next)
         conn_close(c);
+    streaming_shutdown();
     uv_close((uv_handle_t *)&s->listener, NULL);
 }

@@ -67,6 +67,7 @@ typedef struct response {
     int nsegs, cap;
     int no_reply;               /* async request */
     int control;                /* test-hook request: faults do not apply */
+    int failed;                 /* answered with an error line */
 } response;
 
 /* request.c */
@@ -98,5 +99,13 @@ mini_server *server_start(uv_loop_t *loop, const char *host, int port, char *err
 int server_port(const mini_server *s);
 void server_stop(mini_server *s);           /* closes the listener and every connection */
 void server_free(mini_server *s);           /* after the loop has ended */
+
+/* tls.c: TLS from the first byte on the listening port (--tls-cert/--tls-key) */
+int tls_setup(const char *cert_file, const char *key_file, char *err, size_t errlen);
+int tls_enabled(void);
+void tls_free(void);
+/* Accepts the pending connection as a TLS relay; returns the fd of the plaintext
+ * socket the connection reads and writes instead (-1: dropped). */
+int tls_accept(uv_stream_t *listener);
 
 #endif

@@ -14,7 +14,8 @@
 
 #include "eval.h"
 
-enum { TBL_PLAIN = 0, TBL_KEYED = 1, TBL_INDEXED = 2, TBL_HANDLE = 3 };
+/* TBL_STREAM: a stream table (streaming.h); otherwise it behaves as a plain table. */
+enum { TBL_PLAIN = 0, TBL_KEYED = 1, TBL_INDEXED = 2, TBL_HANDLE = 3, TBL_STREAM = 4 };
 
 #define MAX_TABLE_COLS 1024        /* columns of a table(n:0, names, types) */
 #define MAX_KEY_COLS 31            /* key columns must be among the first 31 */
@@ -64,6 +65,7 @@ typedef struct store_table {
     ddb_obj *t;                /* the rows; touched only under the store lock */
     int nlevels;               /* partition columns; 0: shared or dimension table */
     int part_col[MAX_LEVELS];  /* column of each level */
+    int stream_filter;         /* stream table: setStreamTableFilterColumn's column + 1 */
 } store_table;
 
 void store_lock(void);

@@ -20,10 +20,14 @@ set(DDBMINI_CORE_SOURCES
   ${DDBMINI_DIR}/builtins_tables.c
   ${DDBMINI_DIR}/dfs.c
   ${DDBMINI_DIR}/sql.c
+  ${DDBMINI_DIR}/streaming.c
+  ${DDBMINI_DIR}/builtins_streaming.c
+  ${DDBMINI_DIR}/auth.c
 )
-add_executable(ddbmini ${DDBMINI_DIR}/main.c ${DDBMINI_DIR}/server.c ${DDBMINI_CORE_SOURCES})
+add_executable(ddbmini ${DDBMINI_DIR}/main.c ${DDBMINI_DIR}/server.c ${DDBMINI_DIR}/tls.c
+               ${DDBMINI_CORE_SOURCES})
 target_include_directories(ddbmini PRIVATE ${DDBMINI_DIR})
-target_link_libraries(ddbmini PRIVATE ddbtext ddbcodec PkgConfig::LIBUV Threads::Threads m)
+target_link_libraries(ddbmini PRIVATE ddbtext ddbcodec ddbauth PkgConfig::LIBUV Threads::Threads m)
 set_target_properties(ddbmini PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
 
 # ---- tests: C programs talking to a real ddbmini over sockets ----
@@ -40,6 +44,12 @@ foreach(t script protocol faults load tables)
   add_test(NAME ddbmini_${t} COMMAND test_ddbmini_${t} $<TARGET_FILE:ddbmini>)
 endforeach()
 
+# Logins without the password in clear, TLS, and a recording proxy to prove it.
+add_executable(recording_proxy ${CMAKE_SOURCE_DIR}/tests/recording_proxy.c)
+add_executable(test_ddbmini_auth ${CMAKE_SOURCE_DIR}/tests/test_ddbmini_auth.c)
+target_link_libraries(test_ddbmini_auth PRIVATE ddbmini_harness ddbauth Threads::Threads)
+add_test(NAME ddbmini_auth COMMAND test_ddbmini_auth $<TARGET_FILE:ddbmini> $<TARGET_FILE:recording_proxy>)
+
 # Seeded random objects of every form and type: codec round trips, and ddbmini's echo.
 add_executable(test_codec_random ${CMAKE_SOURCE_DIR}/tests/test_codec_random.c)
 target_link_libraries(test_codec_random PRIVATE ddbmini_harness codec_test_support Threads::Threads)
@@ -53,7 +63,7 @@ if(DDB_FUZZ AND TARGET ddbcodec_fuzz)
                    ${CMAKE_SOURCE_DIR}/src/ddb_text.c)
     target_include_directories(${name} PRIVATE ${DDBMINI_DIR})
     target_compile_definitions(${name} PRIVATE DDBMINI_FUZZ)
-    target_link_libraries(${name} ddbcodec_fuzz PkgConfig::LIBUV Threads::Threads m)
+    target_link_libraries(${name} ddbcodec_fuzz ddbauth PkgConfig::LIBUV Threads::Threads m)
     target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
     target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
     set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
@@ -66,4 +76,13 @@ if(EXISTS "${CMAKE_SOURCE_DIR}/bench/bench_ddbmini.c")
   target_compile_definitions(bench_ddbmini PRIVATE DDBMINI_PATH="$<TARGET_FILE:ddbmini>")
   add_dependencies(bench_ddbmini ddbmini)
   set_target_properties(bench_ddbmini PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
+endif()
+
+# ---- streaming: stream tables and reverse-mode publishing (streaming.c), read with
+# the client's sans-I/O parser (src/ddb_stream.c, target ddbstream from src/stream.cmake)
+if(TARGET ddbstream)
+  add_executable(test_ddbmini_stream ${CMAKE_SOURCE_DIR}/tests/test_ddbmini_stream.c)
+  target_link_libraries(test_ddbmini_stream PRIVATE ddbmini_harness ddbstream Threads::Threads)
+  add_test(NAME ddbmini_stream COMMAND test_ddbmini_stream $<TARGET_FILE:ddbmini>)
+  set_tests_properties(ddbmini_stream PROPERTIES TIMEOUT 120)
 endif()

@@ -138,6 +138,7 @@ local to_handle
 
 -- n of an array-like table: v.n, else #v.
 local function length(t)
+  if type(t) == "cdata" then return t.n end      -- a view (dolphindb.value)
   local n = rawget(t, "n")
   if type(n) == "number" then return n end
   return #t
@@ -316,6 +317,10 @@ function to_handle(v)
     return build_vector(tid, { v }, 1, FORM.SCALAR)
   end
   if tv == "userdata" and tostring(getmetatable(v)) == "dolphindb.obj" then return v end
+  if tv == "cdata" then            -- a view goes back as the decoded object it shows
+    local h = view_handle(v)
+    if h then return h end
+  end
   if tv ~= "table" then fail("cannot convert a " .. tv .. " to a DolphinDB object") end
   if is_scalar(v) then return build_scalar(v) end
   depth_now = depth_now + 1
@@ -323,10 +328,6 @@ function to_handle(v)
   local ok, h = pcall(function()
     local i = info(v)
     if not i then return plain_table_handle(v) end
-    if i.view then           -- read-only: its decoded object can go as it is
-      local h = view_handle(v)
-      if h then return h end
-    end
     if i.form == FORM.VECTOR or i.form == FORM.PAIR then
       if i.array then
         local rows, total = length(v), 0
@@ -385,7 +386,9 @@ local constructors = {}
 -- Canonical value: build the object (validates everything), read it back. Elements
 -- of ANY containers that a plain Lua value would re-send as another type come back
 -- as typed scalars (see LOSSLESS in dolphindb.value).
-local function canonical(h) return value._from_handle(h, { typed = LOSSLESS }) end
+-- Built values read back in the array form whatever their size (they are often
+-- filled or edited next).
+local function canonical(h) return value._from_handle(h, { typed = LOSSLESS, view = false }) end
 
 -- ddb.int(1), ddb.date("2024.01.02"), ddb.uuid("..."), ...: typed scalars (nil -> NULL),
 -- one per type name; made by bind() since they need the type ids.
@@ -502,7 +505,7 @@ function constructors.table(spec)
   if type(spec) ~= "table" or #spec == 0 then error("dolphindb: ddb.table expects { {name, column}, ... }", 2) end
   local names, hs = {}, {}
   for i, c in ipairs(spec) do
-    if type(c) ~= "table" or type(c[1]) ~= "string" or type(c[2]) ~= "table" then
+    if type(c) ~= "table" or type(c[1]) ~= "string" or (type(c[2]) ~= "table" and not view_handle(c[2])) then
       error("dolphindb: ddb.table column " .. i .. " must be {name, list}", 2)
     end
     names[i], hs[i] = c[1], to_handle(c[2])

@@ -111,6 +111,7 @@ function Future:cancel()
   check(self, "cancel")
   if self._done then return self._cancelled == true end
   if not self._pool._c:cancel_held(self._ticket) then return false end
+  sched.kick()
   self._cancelled = true
   settle(self, false, errors.new("cancelled",
     ("dolphindb: task %s was cancelled"):format(tostring(self._id)), self._id))

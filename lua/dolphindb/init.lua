@@ -8,11 +8,8 @@
 -- (dolphindb.sched), value constructors (dolphindb.value) and the pool
 -- (dolphindb.pool). Parts that were not built are reported when used, not at require.
 
--- Inside nginx workers (lua-nginx-module) waiting must go through ngx.semaphore, never
--- through our own loop: the nginx adapter has the same API on a per-worker loop thread.
-if rawget(_G, "ngx") and pcall(require, "ngx.semaphore") then
-  return require "dolphindb.ngx"
-end
+-- Inside nginx workers dolphindb.sched is dolphindb.ngx_sched: the same API, waiting
+-- on nginx's own event loop (see dolphindb.ngx).
 
 local core = require "dolphindb.core"
 local sched = require "dolphindb.sched"

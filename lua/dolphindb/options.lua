@@ -23,7 +23,7 @@ M.is_integer = is_integer
 local POOL_OPTIONS = {
   host = "host", port = "port", threadNum = "thread_num",
   userid = "userid", password = "password",
-  reConnect = "reconnect", tryReconnectNums = "try_reconnect_nums",
+  reConnect = "reconnect", tryReconnectNums = "try_reconnect_nums", openLazily = "open_lazily",
   highAvailability = "high_availability", highAvailabilitySites = "sites",
   loadBalance = "load_balance", compress = "compress",
   initialScript = "initial_script", connectTimeout = "connect_timeout",
@@ -114,6 +114,13 @@ function M.pool_config(opts, lua_only)
     end
     cfg.reconnect = true
   end
+  -- openLazily heals by reconnecting: the same contradiction
+  if cfg.open_lazily == true then
+    if opts.reConnect == false then
+      fail(3, "DBConnectionPool: openLazily needs reConnect (leave it unset or true)")
+    end
+    cfg.reconnect = true
+  end
   return cfg
 end
 
@@ -186,9 +193,9 @@ function M.parse_call(level, method, skip, first, ...)
 end
 
 -- The result conversion the options ask for, as the C side's flags (lua_value.h:
--- DDB_LUA_TYPED 1, DDB_LUA_VIEW 2); nil for the plain one.
+-- DDB_LUA_TYPED 1, DDB_LUA_VIEW 2, DDB_LUA_ARRAYS 4 for view = false); nil for the default.
 function M.conversion(opts)
-  local conv = (opts.typed and 1 or 0) + (opts.view and 2 or 0)
+  local conv = (opts.typed and 1 or 0) + (opts.view and 2 or 0) + (opts.view == false and 4 or 0)
   return conv ~= 0 and conv or nil
 end
 

@@ -29,7 +29,7 @@ local type, tostring, tonumber, pairs, ipairs = type, tostring, tonumber, pairs,
 local getmetatable, setmetatable, error, pcall, require = getmetatable, setmetatable, error, pcall, require
 local rawget, next, select = rawget, next, select
 local str_format, huge = string.format, math.huge
-local typeof, keys, null = value.typeof, value.keys, value.null
+local typeof, keys, null, is_view = value.typeof, value.keys, value.null, value._is_view
 local istype = ffi.istype
 
 local M = {}
@@ -255,6 +255,7 @@ local function list(v, n, cell, o)
 end
 
 local function length(v)
+  if is_view(v) then return v.n end
   local n = rawget(v, "n")
   if type(n) ~= "number" then n = #v end
   return n
@@ -347,6 +348,7 @@ function convert(v, o)
   if tv == "string" or tv == "boolean" or tv == "userdata" then return v end
   if tv == "cdata" then
     if istype(I64, v) or istype(U64, v) then return int64(v, o) end
+    if is_view(v) then return list(v, v.n, cell_converter((typeof(v))), o) end
     error("dolphindb: plain: cannot convert " .. tostring(ffi.typeof(v)), 0)
   end
   if tv ~= "table" then error("dolphindb: plain: cannot convert a " .. tv, 0) end

@@ -32,6 +32,9 @@
 --   reConnect             reconnect a broken connection (false; true with HA)
 --   tryReconnectNums      attempts per reconnect round, -1 unlimited (-1); also bounds
 --                         the attempts of the initial open when reConnect is on
+--   openLazily            never fail the open: OPEN at once, connections keep trying
+--                         until the server answers, tasks queue meanwhile (false;
+--                         true inside nginx)
 --   reconnectDelay        first back-off delay in seconds, doubling up to 2 s (0.1)
 --   connectTimeout        seconds for TCP connect + handshake + login (10)
 --   keepAliveTime         TCP keep-alive idle seconds, 0 off (30)
@@ -81,11 +84,15 @@ Pool.__tostring = function(p)
     p.host, p.port, p.threadNum, p._shut and ", shut down" or "")
 end
 
-local LUA_ONLY = { show_output = true }   -- pool options this file handles itself
+-- pool options handled in Lua, not by the C pool: this file's and the host's
+local LUA_ONLY = { show_output = true }
+for k in pairs(sched.pool_options) do LUA_ONLY[k] = true end
+local kick, output = sched.kick, sched.output
 
 -- DBConnectionPool(host, port, threadNum[, userid, password]) or (options table).
 function M.DBConnectionPool(host, port, threadNum, userid, password)
   local opts = options.pool_options(host, port, threadNum, userid, password)
+  sched.pool_defaults(opts)
   local cfg = options.pool_config(opts, LUA_ONLY)
   -- a config the C side refuses is the caller's mistake: raise it at their call,
   -- without this file's position in front of the message
@@ -101,6 +108,8 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
     -- the task of a run() whose coroutine could not wait: let go of it once it ends
     _abandon = function(ticket) pcall(c_finish, c, ticket) end,
   }, Pool)
+  sched.on_pool(self, opts)
+  if not sched.wait_open then return self end   -- nginx: connections open in the background
   if ticket then await_ticket(ticket, nil, "DBConnectionPool") end
   if c:state() ~= "OPEN" then           -- FAILED, or already CLOSED after failing
     local why = c:error()
@@ -140,9 +149,7 @@ end
 
 
 
-local function print_messages(msgs)
-  for i = 1, #msgs do io.write(msgs[i], "\n") end
-end
+local print_messages = output
 
 -- true, value for a DONE task; false, message otherwise (never raises). typed = true
 -- and view = true: the result converts as ddb.decode(bytes, 1, {typed = true,
@@ -196,6 +203,7 @@ function Pool:addTask(...)
   local id = extra[1]
   check_task_id(id, 2)
   self:_submit(2, "submit", script, args, id, opts, "addTask")   -- its ticket completes unobserved
+  kick()            -- (nginx) carry out what the submit asked; libuv did already
   return id
 end
 
@@ -236,7 +244,9 @@ function Pool:runTaskAsync(...)
   check_open(self, "runTaskAsync")
   local script, args, opts = parse_call(3, "runTaskAsync", 0, ...)
   local ticket, id = self:_submit(2, "run", script, args, nil, opts, "runTaskAsync")
-  return Future.new(self, ticket, id, opts)
+  local f = Future.new(self, ticket, id, opts)
+  kick()            -- after the future listens: in nginx a completion is delivered at once
+  return f
 end
 
 -- ---- lifetime and inspection --------------------------------------------------------
@@ -252,6 +262,7 @@ function Pool:_close()
     else
       closing._done = true
     end
+    kick()
   end
   sched.wait_for(self._closing)
 end

@@ -34,6 +34,12 @@
 -- and `_waiters` (list, created when the first waiter comes); M.signal(obj) completes
 -- it and wakes every waiter once.
 
+-- Inside nginx workers waiting must go through nginx (ngx.semaphore, cosockets), never
+-- through a loop of ours: the same interface comes from dolphindb.ngx_sched there.
+if rawget(_G, "ngx") and type(ngx) == "table" and ngx.timer and pcall(require, "ngx.semaphore") then
+  return require "dolphindb.ngx_sched"
+end
+
 local core = require "dolphindb.core"
 local errors = require "dolphindb.errors"
 
@@ -551,6 +557,16 @@ end
 M.now = now
 
 M.is_timeout = errors.is_timeout
+
+-- The host hooks dolphindb.pool calls (dolphindb.ngx_sched has the nginx ones).
+M.wait_open = true                     -- DBConnectionPool waits for its connections
+M.pool_options = {}                    -- host-only pool options: none here
+function M.pool_defaults(opts) end
+function M.on_pool(pool, opts) end
+function M.kick() end                  -- libuv carries out what a submit asked at once
+function M.output(msgs)                -- the server's print() lines
+  for i = 1, #msgs do io.write(msgs[i], "\n") end
+end
 
 -- handle methods: called on anything else they say so, not "attempt to index"
 local function check_handle(h, method)

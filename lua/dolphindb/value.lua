@@ -194,13 +194,13 @@ local function is_i64(v) return type(v) == "cdata" and (ffi.istype(I64, v) or ff
 
 local Vector, Table, Matrix, ArrayVector, Chunk = {}, {}, {}, {}, {}
 local meta_info = setmetatable({}, { __mode = "k" })   -- metatable -> {form, type, scale, ...}
-local anchors = setmetatable({}, { __mode = "k" })     -- decoded vector -> {handle, obj}
+local anchors    -- decoded vector or view -> {handle, obj}; weak-keyed, made with the views below
 local order = setmetatable({}, { __mode = "k" })       -- dict/set -> keys in wire order
 -- dict/set -> {key text -> typed scalar} for typed keys: sent back as these cells, as
 -- the text of some (years past 9999, ...) does not parse back.
 local key_scalars = setmetatable({}, { __mode = "k" })
 
-local function info(v) local mt = getmetatable(v); return mt and meta_info[mt] end
+local info    -- below: views are cdata
 
 local to_handle, build_scalar, ordered_keys   -- from dolphindb.build, bound below
 
@@ -404,67 +404,108 @@ local function vector_value(o, typed, anchor, n)
   return setmetatable(v, vector_mt(o.form, o.type, o.scale))
 end
 
--- Views (decode/run option view = true): a vector stays in the decoded memory and
--- v[i] makes the Lua value of cell i when it is read: the same value the array form
--- holds (ddb.null for NULL, typed scalars for temporals, ...), so a 10-million-row
--- column costs one table, not ten million values (or, for temporal columns, ten
--- million tables). v.n, v:ptr() and every vector method work; v:totable() copies
--- it into the array form. Read-only; #v, ipairs and pairs see no elements (LuaJIT
--- reads tables raw there): loop over 1..v.n. ANY vectors (one object per element)
--- and array vectors keep the array form.
-local View = setmetatable({}, { __index = Vector })
-local readers = setmetatable({}, { __mode = "k" })     -- view -> element reader
+-- Views: a vector (or a table column) that stays in the decoded memory; v[i] makes
+-- the Lua value of cell i when it is read, the same value the array form holds
+-- (ddb.null for NULL, typed scalars for temporals, ...), so a 10-million-row column
+-- costs one small object, not ten million Lua values (or, for temporal columns, ten
+-- million tables). A view is an FFI struct, not a Lua table, because LuaJIT honours
+-- __len, __ipairs and __pairs only on cdata: #v, ipairs(v) and pairs(v) see the
+-- cells. v.n, v:ptr(), tostring, ddb.typeof, ddb.plain and re-sending work as for
+-- arrays; v:totable() copies it into the array form. Read-only. Results get views
+-- with view = true, and by default when they hold at least M._VIEW_CELLS cells
+-- (docs/API.md "Views of big results"). ANY vectors (one object per element), array
+-- vectors and matrices keep the array form.
+--
+-- Lifetime: readers[v] (the cell reader) and anchors[v] = {handle, obj} are weak-keyed
+-- by the view, so the handle that owns the decoded object lives exactly as long as
+-- the view; when the view is collected the handle's __gc drops the object. A column
+-- of a table result gets a handle of its own column (core._obj_column), so a column
+-- kept alone does not keep the other columns alive.
+M._VIEW_CELLS = 65536
 
-local function view_index(v, k)
-  if type(k) == "number" then
-    if k >= 1 and k <= rawget(v, "n") and k % 1 == 0 then return readers[v](k - 1) end
-    return nil
-  end
-  return View[k]
-end
+pcall(ffi.cdef, [[
+typedef struct ddbv_view { const double n; const int32_t _form, _type, _scale; } ddbv_view;
+]])
+
+local View = setmetatable({}, { __index = Vector })     -- methods of views
 
 local function view_newindex()
   error("dolphindb: a view is read-only (v:totable() gives a copy in the array form)", 2)
 end
 
-local view_mt_cache = {}
-local function view_mt(form, tid, scale)
-  local key = form * 100000 + tid * 100 + (scale or 0)
-  local mt = view_mt_cache[key]
-  if not mt then
-    mt = { __index = view_index, __newindex = view_newindex, __tostring = Vector.__tostring,
-           __name = "ddb.vector" }
-    meta_info[mt] = { form = form, type = tid, scale = DEC_MAX_SCALE[tid] and (scale or 0) or nil,
-                      view = true }
-    view_mt_cache[key] = mt
+-- A ctype's metatable can be set once per process, but this file may be loaded again
+-- (package.loaded cleared, as busted does between spec files): the metatype and the
+-- weak tables live in the registry, made by the first load; the methods are the last
+-- load's, as for core._obj_hooks.
+local VS = debug.getregistry()["dolphindb.value.views"]
+if not VS then
+  local readers = setmetatable({}, { __mode = "k" })   -- view -> element reader
+  VS = { readers = readers, anchors = setmetatable({}, { __mode = "k" }) }
+  local function view_next(v, i)
+    i = i + 1
+    if i <= v.n then return i, readers[v](i - 1) end
   end
-  return mt
+  VS.ctype = ffi.metatype("struct ddbv_view", {
+    __index = function(v, k)
+      if type(k) == "number" then
+        if k >= 1 and k <= v.n and k % 1 == 0 then return readers[v](k - 1) end
+        return nil
+      end
+      return VS.methods[k]
+    end,
+    __newindex = function(v, k, x) return VS.newindex(v, k, x) end,
+    __len = function(v) return v.n end,
+    __ipairs = function(v) return view_next, v, 0 end,
+    __pairs = function(v) return view_next, v, 0 end,   -- the cells, as ipairs
+    __tostring = function(v) return VS.tostring(v) end,
+  })
+  debug.getregistry()["dolphindb.value.views"] = VS
+end
+VS.methods, VS.newindex = View, view_newindex
+VS.tostring = function(v) return core._obj_format(anchors[v][1]) end
+local VIEW, readers = VS.ctype, VS.readers
+anchors = VS.anchors
+
+local function is_view(v) return type(v) == "cdata" and ffi.istype(VIEW, v) end
+M._is_view = is_view
+
+local view_info_cache = {}
+local function view_info(v)
+  local scale = DEC_MAX_SCALE[v._type] and v._scale or nil     -- only decimals have one
+  local key = v._form * 100000 + v._type * 100 + (scale or 0)
+  local i = view_info_cache[key]
+  if not i then
+    i = { form = v._form, type = v._type, scale = scale, view = true }
+    view_info_cache[key] = i
+  end
+  return i
 end
 
 local function can_view(o)
   return (o.form == FORM.VECTOR or o.form == FORM.PAIR) and o.type < 64 and o.type ~= T.ANY
 end
 
-local view_column = setmetatable({}, { __mode = "k" })  -- view of a table column -> index
-
--- A handle owning the object a view shows (decoded objects are never changed), or
--- nil when only the root object has a handle and the view is not one of its columns.
+-- The handle owning the object a view shows (decoded objects are never changed).
 local function view_handle(v)
-  local a = anchors[v]
-  if P(a[1]) == a[2] then return a[1] end
-  local c = view_column[v]
-  return c and core._obj_column(a[1], c) or nil
+  return is_view(v) and anchors[v][1] or nil
 end
 
-local function view_value(o, typed, anchor)
-  local v = { n = tonumber(o.rows) }
+-- h: a handle whose object is o (the result, or one column of it).
+local function view_value(o, typed, h)
+  local v = VIEW(tonumber(o.rows), o.form, o.type, o.scale)
   readers[v] = element_reader(o, typed)
-  anchors[v] = { anchor, o }
-  return setmetatable(v, view_mt(o.form, o.type, o.scale))
+  anchors[v] = { h, o }
+  return v
+end
+
+-- Whether a result is big enough to come back as views when the caller did not say.
+local function big(o)
+  local cells = o.form == FORM.TABLE and o.rows * o.cols or can_view(o) and o.rows or 0
+  return cells >= M._VIEW_CELLS
 end
 
 function View:totable()
-  local n, read, a = rawget(self, "n"), readers[self], anchors[self]
+  local n, read, a = self.n, readers[self], anchors[self]
   local list = { n = n }
   for i = 1, n do list[i] = read(i - 1) end
   anchors[list] = a
@@ -499,7 +540,20 @@ local function map_value(o, typed, anchor)
   return setmetatable(d, map_mt(o.form, o.keys.type, vt, scale))
 end
 
-local Table_mt = { __index = Table, __name = "ddb.table" }
+function info(v)
+  if type(v) == "cdata" then return is_view(v) and view_info(v) or nil end
+  local mt = getmetatable(v)
+  return mt and meta_info[mt]
+end
+
+-- t.price / t["price"]: a column by name, after the table's own fields (colnames,
+-- columns, n, name) and methods, which win over a column of the same name.
+local Table_mt = { __name = "ddb.table" }
+function Table_mt.__index(t, k)
+  local m = Table[k]
+  if m ~= nil or type(k) ~= "string" then return m end
+  return Table.col(t, k)
+end
 meta_info[Table_mt] = { form = FORM.TABLE }
 
 function from_obj(o, typed, anchor, view)
@@ -520,11 +574,16 @@ function from_obj(o, typed, anchor, view)
     return vector_value(o, typed, anchor)
   elseif form == FORM.TABLE then
     local t = { colnames = {}, columns = {}, n = tonumber(o.rows), name = ffi.string(o.name) }
+    -- views only of the result's own columns, each anchored by a handle of its own
+    local own = view and P(anchor) == o
     for c = 1, tonumber(o.cols) do
       t.colnames[c] = ffi.string(o.col_names[c - 1])
-      local col = from_obj(o.columns[c - 1], typed, anchor, view)
-      if view and readers[col] and P(anchor) == o then view_column[col] = c end
-      t.columns[c] = col
+      local co = o.columns[c - 1]
+      if own and can_view(co) then
+        t.columns[c] = view_value(co, typed, core._obj_column(anchor, c))
+      else
+        t.columns[c] = from_obj(co, typed, anchor)
+      end
     end
     return setmetatable(t, Table_mt)
   elseif form == FORM.MATRIX then
@@ -544,9 +603,11 @@ end
 
 -- Hook for the C side: a handle (one object) -> Lua value.
 function M._from_handle(h, opts)
-  local typed = type(opts) == "table" and opts.typed
-  local view = type(opts) == "table" and opts.view
-  local v = from_obj(P(h), typed, h, view)
+  local typed, view = false, nil
+  if type(opts) == "table" then typed, view = opts.typed, opts.view end
+  local o = P(h)
+  if view == nil then view = big(o) end
+  local v = from_obj(o, typed, h, view)
   if type(opts) == "table" and opts.pickleTableToList and getmetatable(v) == Table_mt then
     return v:tolist()
   end
@@ -567,6 +628,8 @@ sent_type = build.sent_type
 
 M._to_handle = to_handle
 M._View = View                       -- for docs_spec: the methods views add
+M._Table = Table                     -- and those of tables
+M._view_handle = view_handle         -- for the specs: the handle a view keeps alive
 core._obj_hooks(M._from_handle, to_handle)
 
 ---------------------------------------------------------------- methods
@@ -640,7 +703,7 @@ function M.typeof(v)
   local tv = type(v)
   if v == nil or v == null then return "VOID", "SCALAR" end
   if is_scalar(v) then return v.type, "SCALAR" end
-  local i = tv == "table" and info(v)
+  local i = (tv == "table" or tv == "cdata") and info(v)
   if i then
     local t = i.type and (i.array and NAME[i.type] .. "[]" or NAME[i.type])
     if i.form == FORM.SET then t = NAME[i.key] end
@@ -660,9 +723,11 @@ function M.tolist(t)
   return t:tolist()
 end
 function M.view(v)
-  local mt = getmetatable(v)
-  if not (mt and (mt.__index == Vector or mt.__index == ArrayVector or mt.__index == view_index)) then
-    error("dolphindb: ddb.view expects a vector", 2)
+  if not is_view(v) then
+    local mt = getmetatable(v)
+    if not (mt and (mt.__index == Vector or mt.__index == ArrayVector)) then
+      error("dolphindb: ddb.view expects a vector", 2)
+    end
   end
   return v:ptr()
 end

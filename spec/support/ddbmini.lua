@@ -64,6 +64,17 @@ function Server:stop()
   os.remove(self.out)
 end
 
+-- SIGKILL: the server dies at once, as in a crash (its connections get RSTs or EOFs).
+function Server:kill()
+  if not self.pid then return end
+  os.execute("kill -KILL " .. self.pid .. " 2>/dev/null")
+  local deadline = os.time() + 5
+  while alive(self.pid) and os.time() <= deadline do sleep(0.01) end
+  self.pid = nil
+  running[self] = nil
+  os.remove(self.out)
+end
+
 -- The server's stdout+stderr so far (useful in failure messages).
 function Server:output()
   return read_file(self.out) or ""

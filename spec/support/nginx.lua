@@ -228,4 +228,42 @@ function Server:remove()
   if self.dir and self.dir:match("^/tmp/ddb%-nginx%-") then os.execute("rm -rf " .. self.dir) end
 end
 
+-- bench/http_load (built into the build dir): `total` GETs of `path`, `conc` at a
+-- time; optionally `probes` GETs of probe_path once probe_after answers came. Returns
+-- its key=value figures (ok, non200, errors, wall_ms, p50_ms, ...) and `raw`.
+function M.http_load(port, path, conc, total, probe_path, probes, probe_after)
+  local cmd = ("%s/http_load 127.0.0.1 %d '%s' %d %d"):format(M.build, port, path, conc, total)
+  if probe_path then cmd = cmd .. (" '%s' %d %d"):format(probe_path, probes, probe_after) end
+  local p = io.popen(cmd .. " 2>&1")
+  local out = p:read("*a")
+  p:close()
+  local r = { raw = out }
+  for k, v in out:gmatch("([%w_]+)=([%d%.%-]+)") do r[k] = tonumber(v) end
+  assert(r.ok, "http_load failed: " .. out)
+  return r
+end
+
+-- Starts http_load in the background; returns a function that waits and parses it.
+function M.http_load_bg(port, path, conc, total)
+  local out = os.tmpname()
+  os.execute(("%s/http_load 127.0.0.1 %d '%s' %d %d > %s 2>&1 &"):format(M.build, port, path,
+    conc, total, out))
+  return function(timeout)
+    local deadline = os.time() + (timeout or 30)
+    repeat
+      local f = io.open(out)
+      local s = f and f:read("*a") or ""
+      if f then f:close() end
+      if s:find("max_ms=", 1, true) then
+        os.remove(out)
+        local r = { raw = s }
+        for k, v in s:gmatch("([%w_]+)=([%d%.%-]+)") do r[k] = tonumber(v) end
+        return r
+      end
+      os.execute("sleep 0.05")
+    until os.time() > deadline
+    error("background http_load did not finish")
+  end
+end
+
 return M

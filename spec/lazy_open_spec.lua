@@ -1,0 +1,42 @@
+-- openLazily (issue 13): a pool that never fails its open. Under plain luajit as in
+-- nginx (where it is the default), creating it does not wait for the server; tasks
+-- queue until a connection is READY and run once the server comes up.
+
+local ddb = require "dolphindb"
+local ddbmini = require "support.ddbmini"
+
+local function free_port()
+  local f = io.open("/dev/urandom", "rb")
+  local b1, b2 = f:read(2):byte(1, 2)
+  f:close()
+  return 20000 + (b1 * 256 + b2) % 40000
+end
+
+describe("openLazily", function()
+  it("returns at once with the server down, queues, and runs once it is up", function()
+    local port = free_port()
+    local t0 = ddb.now()
+    local pool = ddb.DBConnectionPool { host = "127.0.0.1", port = port, threadNum = 2,
+                                        openLazily = true, reconnectDelay = 0.05 }
+    assert.is_true(ddb.now() - t0 < 0.5)
+    local f = pool:runTaskAsync("40 + 2")
+    local v, err = pcall(f.result, f, 0.3)
+    assert.is_false(v)
+    assert.is_true(ddb.is_timeout(err), tostring(err))   -- still queued: nothing to run it
+    assert.are.equal(1, pool:stats().queued)
+    local srv = ddbmini.start { "--port", tostring(port) }
+    local up = ddb.now()
+    assert.are.equal(42, f:result(5))
+    assert.is_true(ddb.now() - up < 3, "healed after " .. (ddb.now() - up) .. " s")
+    assert.are.equal(3, pool:run("1+2"))
+    pool:shutDown()
+    srv:stop()
+  end)
+
+  it("without it the open fails when the server is down", function()
+    local ok, err = pcall(ddb.DBConnectionPool, { host = "127.0.0.1", port = free_port(),
+                                                  threadNum = 1 })
+    assert.is_false(ok)
+    assert.matches("cannot open the pool", tostring(err), 1, true)
+  end)
+end)
