@@ -8,7 +8,13 @@
  * connection count, same request bytes and parser, no pool, no libuv). Prints tasks/s
  * for both, their ratio, and the client CPU time per task (user + system of this
  * process; ddbmini runs in a child process and is not counted). Finally the peak
- * RSS with `tasks` tasks queued at once. Not a test: numbers only. */
+ * RSS with `tasks` tasks queued at once. Not a test: numbers only.
+ *
+ *   bench_pool --port P --mode pool|raw [--conns C] [--tasks N]
+ *
+ * One measurement against a ddbmini already listening on 127.0.0.1:P (started by
+ * bench/bench_tasks.sh, so that callgrind and strace see the client process only):
+ * prints one line "mode=.. conns=.. tasks=.. wall_s=.. cpu_s=.. errors=..". */
 #include "ddb_proto.h"
 #include "pool_support.h"
 
@@ -51,10 +57,12 @@ static long current_rss_kb(void)
     return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+/* Every result is checked, as the raw client checks its own. */
 static void on_done(ddb_pool *p, ddb_task *t, void *task_ud, void *pool_ud)
 {
     completed++;
-    if (ddb_task_state(t) != DDB_TASK_DONE)
+    const ddb_obj *o = ddb_task_result(t);
+    if (ddb_task_state(t) != DDB_TASK_DONE || !o || ddb_int_at(o, 0) != 2)
         failed++;
 }
 
@@ -235,8 +243,38 @@ static void queued_rss(int port, long n)
            (after - before) * 1024.0 / (double)n, max_rss_kb());
 }
 
+/* --port mode: one run against an external server, one line of figures. */
+static int external_run(int argc, char **argv)
+{
+    int port = 0, conns = 8;
+    long n = 20000;
+    const char *mode = "pool";
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--port")) port = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--mode")) mode = argv[i + 1];
+        else if (!strcmp(argv[i], "--conns")) conns = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--tasks")) n = atol(argv[i + 1]);
+        else {
+            fprintf(stderr, "bench_pool: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (port <= 0 || conns <= 0 || n <= 0 || (strcmp(mode, "pool") && strcmp(mode, "raw"))) {
+        fprintf(stderr, "usage: bench_pool --port P --mode pool|raw [--conns C] [--tasks N]\n");
+        return 2;
+    }
+    loop = uv_default_loop();
+    result r = strcmp(mode, "pool") ? run_raw(port, conns, n) : run_pool(port, conns, n);
+    printf("mode=%s conns=%d tasks=%ld wall_s=%.6f cpu_s=%.6f errors=%ld\n", mode, conns, n,
+           r.wall, r.cpu, r.errors);
+    uv_loop_close(loop);
+    return r.errors ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strncmp(argv[1], "--", 2))
+        return external_run(argc, argv);
     long n = argc > 1 ? atol(argv[1]) : 100000;
     if (n <= 0)
         n = 100000;

@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config luajit2 libluajit2-5.1-dev libuv1-dev liblz4-dev
       lua-busted lua-cjson luarocks zip clang libclang-rt-14-dev
-      nginx libnginx-mod-http-lua lua-resty-core wrk valgrind bc
+      nginx libnginx-mod-http-lua lua-resty-core wrk valgrind bc strace
       libssl-dev openssl)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -8,8 +8,13 @@ add_library(ddbcodec STATIC
   ${DDB_CODEC_ROOT}/src/ddb_decode.c
   ${DDB_CODEC_ROOT}/src/ddb_decode_forms.c
   ${DDB_CODEC_ROOT}/src/ddb_decode_compressed.c
+  ${DDB_CODEC_ROOT}/src/ddb_decode_scalar.c
   ${DDB_CODEC_ROOT}/src/ddb_encode.c
   ${DDB_CODEC_ROOT}/src/ddb_compress.c
+  # The response parser (protocol layer, sans-I/O like the codec): here rather than
+  # beside ddb_proto.c in the core library so that the codec's tests, benchmarks and
+  # fuzzers link it without the loop.
+  ${DDB_CODEC_ROOT}/src/ddb_proto_resp.c
 )
 target_include_directories(ddbcodec PUBLIC ${DDB_CODEC_ROOT}/src)
 target_link_libraries(ddbcodec PUBLIC PkgConfig::LZ4 m)
@@ -39,9 +44,22 @@ add_executable(test_codec_malformed ${DDB_CODEC_ROOT}/tests/test_codec_malformed
 target_link_libraries(test_codec_malformed codec_test_support)
 add_test(NAME test_codec_malformed COMMAND test_codec_malformed ${DDB_VECTORS_DIR})
 
+# The response parser's shortcut against its general path.
+add_executable(test_resp_fast ${DDB_CODEC_ROOT}/tests/test_resp_fast.c)
+target_link_libraries(test_resp_fast codec_test_support)
+add_test(NAME test_resp_fast COMMAND test_resp_fast
+         ${DDB_CODEC_ROOT}/fuzz/corpus/fuzz_response)
+
 # ---- benchmark (an executable, not a test): bench_decode [rows] [runs]
 add_executable(bench_decode ${DDB_CODEC_ROOT}/bench/bench_decode.c)
 target_link_libraries(bench_decode ddbcodec)
+
+# ---- benchmark: bench_proto [ops] [runs] — request header and reply parsing, each
+# beside its baseline (formatted header, general-path parse) from the same run
+# (ddb_proto.c, the request side, belongs to the core library, which needs libuv)
+add_executable(bench_proto ${DDB_CODEC_ROOT}/bench/bench_proto.c
+               ${DDB_CODEC_ROOT}/src/ddb_proto.c)
+target_link_libraries(bench_proto ddbcodec)
 
 add_executable(test_codec_obj ${DDB_CODEC_ROOT}/tests/test_codec_obj.c)
 target_link_libraries(test_codec_obj codec_test_support)

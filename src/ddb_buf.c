@@ -20,7 +20,7 @@ int ddb_buf_reserve(ddb_buf *b, size_t extra)
     size_t need = b->len + extra;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need) cap *= 2;    /* geometric: appends stay amortized O(1) */
-    char *p = realloc(b->p, cap);
+    char *p = b->p ? realloc(b->p, cap) : malloc(cap);    /* malloc: the short way */
     if (!p) { b->oom = 1; return -1; }
     b->p = p;
     b->cap = cap;

@@ -42,6 +42,14 @@ ddb_obj *ddb_decoder_take(ddb_decoder *d);
  * "invalid data type 77 in a VECTOR header at byte 0". */
 const char *ddb_decoder_error(const ddb_decoder *d);
 
+/* The response parser's shortcut: a complete scalar of a common type (VOID,
+ * fixed-width incl. DECIMAL, text other than BLOB/FUNCTIONDEF) at the start of
+ * `p`, within `max_bytes` of decoded size. Returns the bytes it used with *out set,
+ * or 0 (and *out NULL) to leave the bytes to the incremental decoder, which gives
+ * the same object, or the error, for anything declined here. */
+size_t ddb__decode_scalar(const void *p, size_t len, int little_endian,
+                          int64_t max_bytes, ddb_obj **out);
+
 /* One-shot helper: decode one object from a complete buffer.
  * Returns the object (and *consumed) or NULL with errbuf filled. */
 ddb_obj *ddb_decode(const void *p, size_t len, int little_endian,

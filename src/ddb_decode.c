@@ -232,7 +232,7 @@ void *ddb__big_alloc(size_t bytes)
 int ddb__dec_new_obj(ddb_decoder *d, frame *f, int form, int type)
 {
     if (ddb__dec_charge(d, OBJ_OVERHEAD, f->start) != GO) return FAIL;
-    f->obj = ddb__obj_alloc(form, type);
+    f->obj = ddb__dec_obj_alloc(form, type);
     if (!f->obj) return ddb__dec_fail(d, f->start, "out of memory");
     return GO;
 }
@@ -558,7 +558,7 @@ static int step_vec_dims(ddb_decoder *d, frame *f)
     if (c == DDB_CLASS_ARRAY) {
         int base = t - DDB_ARRAY_BASE;
         if (ddb__dec_charge(d, OBJ_OVERHEAD, f->start) != GO) return FAIL;
-        f->obj->values = ddb__obj_alloc(DDB_VECTOR, base);
+        f->obj->values = ddb__dec_obj_alloc(DDB_VECTOR, base);
         if (!f->obj->values) return ddb__dec_fail(d, f->start, "out of memory");
         f->obj->cols = 1;
         f->rows_done = 0;

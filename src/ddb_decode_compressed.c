@@ -119,7 +119,7 @@ static int inflate_fixed(ddb_decoder *d, frame *f, int method, int type, int16_t
     if (bytes > d->lim.max_object_bytes - d->charged - (int64_t)sizeof(ddb_obj))
         return ddb__dec_fail(d, f->start, "%d cells of %s exceed max_object_bytes (%lld)", count,
                              ddb_type_name(type), (long long)d->lim.max_object_bytes), -1;
-    ddb_obj *o = ddb__obj_alloc(DDB_VECTOR, type);
+    ddb_obj *o = ddb__dec_obj_alloc(DDB_VECTOR, type);
     uint8_t *cells = bytes ? ddb__big_alloc((size_t)bytes) : NULL;
     if (!o || (bytes && !cells)) {
         ddb_obj_unref(o);

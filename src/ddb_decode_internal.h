@@ -5,6 +5,8 @@
 
 #include "ddb_codec_internal.h"
 
+#include <stdlib.h>
+
 /* One object under construction. The decoder keeps an explicit stack of these so a
  * feed can stop anywhere and resume without recursion or re-parsing. */
 typedef struct frame {
@@ -95,6 +97,19 @@ enum {
 enum { GO = 0, WAIT = 1, FAIL = 2 };
 
 #define OBJ_OVERHEAD ((int64_t)sizeof(ddb_obj))
+
+/* A fresh record as ddb__obj_alloc makes it (zeroed, refcount 1, cols 1) but from
+ * malloc: glibc's calloc bypasses the per-thread cache and costs several times as
+ * much, and a reply makes one record per column. (Assigning a whole struct keeps
+ * the compiler from folding malloc + zeroing back into calloc.) */
+static inline ddb_obj *ddb__dec_obj_alloc(int form, int type)
+{
+    ddb_obj *o = malloc(sizeof *o);
+    if (o)
+        *o = (ddb_obj){ .refcount = 1, .form = (uint8_t)form, .type = (uint8_t)type,
+                        .cols = 1 };
+    return o;
+}
 
 /* Shared input and building primitives (ddb_decode.c). */
 void *ddb__big_alloc(size_t bytes);

@@ -1,14 +1,11 @@
-/* ddb_proto.c — request builders and the response stream parser (see ddb_proto.h). */
+/* ddb_proto.c — request builders: the connect request, bodies, the request line and
+ * its behavior string (see ddb_proto.h; the response parser is ddb_proto_resp.c). */
 #include "ddb_proto.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ddb_decode_internal.h (its state names clash with the parser's): the budget of
- * the decoder's next object. */
-void ddb__decoder_set_budget(ddb_decoder *d, int64_t max_bytes);
 
 #define ERR(...) do { if (errbuf && errlen) snprintf(errbuf, errlen, __VA_ARGS__); } while (0)
 
@@ -41,20 +38,27 @@ static void text_put(text *t, const char *s, size_t n)
 
 static void text_str(text *t, const char *s) { text_put(t, s, strlen(s)); }
 
-/* Decimal digits of v, as %lld / %zu print it. */
-static size_t format_int(char *out, long long v)
+/* Decimal digits of u, as %llu / %zu print it. */
+static size_t format_uint(char *out, unsigned long long u)
 {
     char rev[24];
     size_t n = 0, k = 0;
-    /* negate in unsigned arithmetic: LLONG_MIN has no positive counterpart */
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     do {
         rev[n++] = (char)('0' + u % 10);
         u /= 10;
     } while (u);
-    if (v < 0) out[k++] = '-';
     while (n) out[k++] = rev[--n];
     return k;
+}
+
+/* Decimal digits of v, as %lld prints it. */
+static size_t format_int(char *out, long long v)
+{
+    if (v >= 0)
+        return format_uint(out, (unsigned long long)v);
+    /* negate in unsigned arithmetic: LLONG_MIN has no positive counterpart */
+    out[0] = '-';
+    return 1 + format_uint(out + 1, 0ULL - (unsigned long long)v);
 }
 
 static void text_int(text *t, long long v)
@@ -144,27 +148,134 @@ static int format_behavior(const ddb_behavior *b, char *out, size_t n,
     return len;
 }
 
+/* The behavior text of the last request made on this thread, without its HA tail,
+ * reused while its inputs stay the same: a pool sends the same one or two
+ * combinations of flag, priority, parallelism and fetch size over and over, and
+ * formatting them was a good part of the header's cost. Thread-local, so pools on
+ * different threads neither share nor race on it. An HA request's tail
+ * (clientId_seqNo) changes with every request and is appended to it. */
+typedef struct behavior_cache {
+    int valid;
+    int flag, priority, parallelism, fetch_size;
+    int len;
+    char text[64];              /* four ints and separators: at most 51 bytes */
+} behavior_cache;
+
+static _Thread_local behavior_cache cached_behavior;
+
+static int cache_matches(const behavior_cache *c, const ddb_behavior *b)
+{
+    return c->valid && c->flag == b->flag && c->priority == b->priority &&
+           c->parallelism == b->parallelism && c->fetch_size == b->fetch_size;
+}
+
+/* Fill the cache with b's text minus any HA tail. */
+static int cache_fill(behavior_cache *c, const ddb_behavior *b)
+{
+    ddb_behavior plain = *b;
+    plain.client_id = NULL;
+    c->valid = 0;
+    int len = ddb_behavior_format(&plain, c->text, sizeof c->text);
+    if (len < 0)
+        return -1;
+    c->len = len;
+    c->flag = b->flag;
+    c->priority = b->priority;
+    c->parallelism = b->parallelism;
+    c->fetch_size = b->fetch_size;
+    c->valid = 1;
+    return 0;
+}
+
+/* The cached text plus "[__]__<clientId>_<seqNo>" in out (n bytes), as
+ * ddb_behavior_format would write it; -1 if it does not fit. */
+static int with_ha_tail(const behavior_cache *c, const ddb_behavior *b, char *out, size_t n)
+{
+    char seq[24];
+    size_t seq_len = format_int(seq, (long long)b->seqno);
+    size_t cid_len = strlen(b->client_id);
+    size_t gap = b->fetch_size > 0 ? 0 : 2;    /* the empty fetch-size field's "__" */
+    size_t len = (size_t)c->len + gap + 2 + cid_len + 1 + seq_len;
+    if (len >= n)
+        return -1;
+    char *w = out;
+    memcpy(w, c->text, (size_t)c->len);
+    w += c->len;
+    memcpy(w, "____", gap + 2);
+    w += gap + 2;
+    memcpy(w, b->client_id, cid_len);
+    w += cid_len;
+    *w++ = '_';
+    memcpy(w, seq, seq_len);
+    w[seq_len] = '\0';
+    return (int)len;
+}
+
+/* The behavior text of b, from the cache when only the HA tail (if any) is new.
+ * Returns its length, or -1 with errbuf filled. */
+static int behavior_text(const ddb_behavior *b, char *scratch, size_t n,
+                         const char **text, char *errbuf, size_t errlen)
+{
+    ddb_behavior def;
+    if (!b) {
+        ddb_behavior_default(&def);
+        b = &def;
+    }
+    behavior_cache *c = &cached_behavior;
+    if (!cache_matches(c, b) && cache_fill(c, b)) {
+        *text = scratch;                /* cannot happen (51 bytes at most); be safe */
+        return format_behavior(b, scratch, n, errbuf, errlen);
+    }
+    if (!b->client_id || !b->client_id[0]) {
+        *text = c->text;
+        return c->len;
+    }
+    if (strpbrk(b->client_id, "_ \n")) {
+        ERR("client id must not contain '_', ' ' or LF");
+        return -1;
+    }
+    int len = with_ha_tail(c, b, scratch, n);
+    if (len < 0) {
+        ERR("behavior string too long");
+        return -1;
+    }
+    *text = scratch;
+    return len;
+}
+
 int ddb_req_header(ddb_buf *out, const char *kind, const char *session_id,
                    size_t body_len, const ddb_behavior *b, char *errbuf, size_t errlen)
 {
-    char behavior[160];
-    int blen = format_behavior(b, behavior, sizeof behavior, errbuf, errlen);
+    char scratch[160];
+    const char *behavior;
+    int blen = behavior_text(b, scratch, sizeof scratch, &behavior, errbuf, errlen);
     if (blen < 0)
         return -1;
-    /* "KIND SESSION BODYLEN / BEHAVIOR\n" */
+    /* "KIND SESSION BODYLEN / BEHAVIOR\n", sized first and copied in one go */
+    const char *sid = session_id && session_id[0] ? session_id : "0";
+    size_t kind_len = strlen(kind), sid_len = strlen(sid);
     char len_text[24];
-    size_t start = out->len;
-    int bad = ddb_buf_puts(out, kind) | ddb_buf_put(out, " ", 1) |
-              ddb_buf_puts(out, session_id && session_id[0] ? session_id : "0") |
-              ddb_buf_put(out, " ", 1) |
-              ddb_buf_put(out, len_text, format_int(len_text, (long long)body_len)) |
-              ddb_buf_put(out, " / ", 3) | ddb_buf_put(out, behavior, (size_t)blen) |
-              ddb_buf_put(out, "\n", 1);
-    if (bad || out->oom) {
-        out->len = start;
+    size_t len_len = format_uint(len_text, body_len);
+    size_t total = kind_len + 1 + sid_len + 1 + len_len + 3 + (size_t)blen + 1;
+    if (ddb_buf_reserve(out, total)) {
         ERR("out of memory building a request header");
         return -1;
     }
+    char *w = out->p + out->len;
+    memcpy(w, kind, kind_len);
+    w += kind_len;
+    *w++ = ' ';
+    memcpy(w, sid, sid_len);
+    w += sid_len;
+    *w++ = ' ';
+    memcpy(w, len_text, len_len);
+    w += len_len;
+    memcpy(w, " / ", 3);
+    w += 3;
+    memcpy(w, behavior, (size_t)blen);
+    w += blen;
+    *w = '\n';
+    out->len += total;
     return 0;
 }
 
@@ -216,7 +327,13 @@ static int put_call(ddb_buf *body, const char *cmd, const char *what,
         return -1;
     }
     size_t start = body->len;
-    ddb_buf_printf(body, "%s\n%s\n%d\n1", cmd, what, n);
+    char count[24];
+    ddb_buf_puts(body, cmd);            /* no printf: it costs more than the rest */
+    ddb_buf_u8(body, '\n');
+    ddb_buf_puts(body, what);
+    ddb_buf_u8(body, '\n');
+    ddb_buf_put(body, count, format_int(count, n));
+    ddb_buf_put(body, "\n1", 2);
     size_t text_len = body->len - start;
     int rc = body->oom ? -1 : encode_objects(body, objs, n, errbuf, errlen);
     if (rc == 0 && body->oom) {
@@ -333,361 +450,4 @@ int ddb_req_upload(ddb_buf *out, const char *session_id, const ddb_behavior *b,
         return -1;
     }
     return whole_request(out, session_id, b, &body, len, errbuf, errlen);
-}
-
-/* ------------------------------------------------------------------ parser */
-
-enum { ST_LINE, ST_MSG_TEXT, ST_STATUS, ST_OBJECT, ST_DONE, ST_FAILED };
-
-int ddb_resp_init(ddb_resp *r, const ddb_limits *lim)
-{
-    memset(r, 0, sizeof *r);
-    ddb_buf_init(&r->msg_text);
-    if (lim)
-        r->limits = *lim;
-    else
-        ddb_limits_default(&r->limits);
-    ddb_buf_init(&r->line);
-    r->dec = ddb_decoder_new(&r->limits);
-    ddb_resp_reset(r);
-    return r->dec ? 0 : -1;
-}
-
-/* A line or MSG buffer grown past this by a long response is freed, not kept. */
-#define KEEP_LINE_BYTES 4096
-
-static void free_results(ddb_resp *r)
-{
-    free(r->error);
-    r->error = NULL;
-    ddb_obj_unref(r->obj);
-    r->obj = NULL;
-    for (int i = 0; r->msgs && i < r->nmsgs; i++)
-        free(r->msgs[i]);
-    free(r->msgs);
-    r->msgs = NULL;
-    r->nmsgs = r->msgs_cap = 0;
-    free(r->msg_offs);
-    r->msg_offs = NULL;
-    if (r->msg_text.cap > KEEP_LINE_BYTES) {
-        ddb_buf_free(&r->msg_text);
-        ddb_buf_init(&r->msg_text);
-    }
-    ddb_buf_reset(&r->msg_text);
-}
-
-void ddb_resp_free(ddb_resp *r)
-{
-    free_results(r);
-    ddb_buf_free(&r->msg_text);
-    ddb_buf_free(&r->line);
-    ddb_decoder_free(r->dec);
-    r->dec = NULL;
-}
-
-void ddb_resp_reset(ddb_resp *r)
-{
-    free_results(r);
-    if (r->line.cap > KEEP_LINE_BYTES) {
-        ddb_buf_free(&r->line);
-        ddb_buf_init(&r->line);
-    }
-    ddb_buf_reset(&r->line);
-    if (r->dec)
-        ddb_decoder_reset(r->dec, 1);   /* drops a half-decoded object now */
-    r->budget = 0;
-    r->state = ST_LINE;
-    r->msg_bytes = 0;
-    r->session_id[0] = 0;
-    r->little_endian = 1;
-    r->object_count = 0;
-    r->is_error = 0;
-    r->parse_error[0] = 0;
-}
-
-void ddb_resp_set_max_bytes(ddb_resp *r, int64_t max_bytes)
-{
-    r->budget = max_bytes;
-}
-
-static int fail(ddb_resp *r, const char *fmt, const char *detail)
-{
-    snprintf(r->parse_error, sizeof r->parse_error, fmt, detail);
-    r->state = ST_FAILED;
-    return DDB_RESP_ERROR;
-}
-
-/* Accumulate bytes up to `stop` into r->line. Returns 1 when the terminator was
- * found (not stored), 0 when more bytes are needed, -1 when `cap` was exceeded. */
-static int collect_until(ddb_resp *r, const char *p, size_t len, size_t *used,
-                         char stop, size_t cap)
-{
-    const char *end = memchr(p, stop, len);
-    size_t take = end ? (size_t)(end - p) : len;
-    if (r->line.len + take > cap)
-        return -1;
-    if (ddb_buf_put(&r->line, p, take))
-        return -1;
-    *used = take + (end ? 1 : 0);
-    return end ? 1 : 0;
-}
-
-static int all_digits(const char *s, size_t n)
-{
-    if (n == 0)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    return 1;
-}
-
-/* "<sid> <count> <e>": exactly three fields, each strictly formatted. */
-static int parse_header(ddb_resp *r, const char *s, size_t n)
-{
-    if (n == 0)
-        return -1;
-    const char *sp1 = memchr(s, ' ', n);
-    if (!sp1)
-        return -1;
-    const char *rest = sp1 + 1;
-    const char *sp2 = memchr(rest, ' ', n - (size_t)(rest - s));
-    if (!sp2)
-        return -1;
-    const char *e = sp2 + 1;
-    size_t sid_len = (size_t)(sp1 - s), cnt_len = (size_t)(sp2 - rest);
-    size_t e_len = n - (size_t)(e - s);
-    if (!all_digits(s, sid_len) || sid_len >= sizeof r->session_id)
-        return -1;
-    if (!all_digits(rest, cnt_len) || cnt_len > 3 || e_len != 1 ||
-        (e[0] != '0' && e[0] != '1'))
-        return -1;
-    memcpy(r->session_id, s, sid_len);
-    r->session_id[sid_len] = 0;
-    int count = atoi(rest);     /* digits only, at most 3 of them */
-    if (count > 1)
-        return -2;
-    r->object_count = count;
-    r->little_endian = e[0] == '1';
-    return 0;
-}
-
-/* MSG texts are gathered in one buffer while the response arrives (an offset per
- * block), and become separate strings only when the response is complete: a flood
- * of tiny blocks that ends in a protocol error costs two allocations, not one per
- * block. */
-static int push_msg(ddb_resp *r)
-{
-    if (r->nmsgs == r->msgs_cap) {
-        int cap = r->msgs_cap ? r->msgs_cap * 2 : 4;
-        size_t *o = realloc(r->msg_offs, (size_t)cap * sizeof *o);
-        if (!o)
-            return -1;
-        r->msg_offs = o;
-        r->msgs_cap = cap;
-    }
-    r->msg_offs[r->nmsgs] = r->msg_text.len;
-    if (ddb_buf_put(&r->msg_text, r->line.p ? r->line.p : "", r->line.len) ||
-        ddb_buf_u8(&r->msg_text, 0))
-        return -1;
-    r->nmsgs++;
-    return 0;
-}
-
-/* The complete response's MSG texts as the char ** the caller takes. */
-static int split_msgs(ddb_resp *r)
-{
-    if (r->nmsgs == 0 || r->msgs)
-        return 0;
-    r->msgs = calloc((size_t)r->nmsgs, sizeof *r->msgs);
-    if (!r->msgs)
-        return -1;
-    for (int i = 0; i < r->nmsgs; i++) {
-        r->msgs[i] = strdup(r->msg_text.p + r->msg_offs[i]);
-        if (!r->msgs[i])
-            return -1;          /* free_results frees the ones made so far */
-    }
-    return 0;
-}
-
-/* One step of the first-line state: a MSG marker or the header line. */
-static int on_first_line(ddb_resp *r)
-{
-    const char *s = r->line.p;
-    size_t n = r->line.len;
-    if (n == 3 && memcmp(s, "MSG", 3) == 0) {
-        r->state = ST_MSG_TEXT;
-        return 0;
-    }
-    char shown[DDB_RESP_MAX_HEADER_LINE + 1];
-    size_t k = n < DDB_RESP_MAX_HEADER_LINE ? n : DDB_RESP_MAX_HEADER_LINE;
-    memcpy(shown, s ? s : "", k);
-    shown[k] = 0;
-    int rc = parse_header(r, s, n);
-    if (rc == -2)
-        return fail(r, "response announces more than one object: '%.60s'", shown);
-    if (rc)
-        return fail(r, "malformed response header line '%.60s'", shown);
-    r->state = ST_STATUS;
-    return 0;
-}
-
-static int on_status_line(ddb_resp *r)
-{
-    if (r->line.len == 2 && memcmp(r->line.p, "OK", 2) == 0) {
-        r->state = r->object_count ? ST_OBJECT : ST_DONE;
-        if (r->object_count) {
-            ddb_decoder_reset(r->dec, r->little_endian);
-            ddb__decoder_set_budget(r->dec, r->budget > 0 ? r->budget
-                                                          : r->limits.max_object_bytes);
-        }
-        return 0;
-    }
-    /* Any other line is the error message; no object follows, whatever the count. */
-    r->error = malloc(r->line.len + 1);
-    if (!r->error)
-        return fail(r, "%s", "out of memory for the error line");
-    if (r->line.len)
-        memcpy(r->error, r->line.p, r->line.len);
-    r->error[r->line.len] = 0;
-    r->is_error = 1;
-    r->object_count = 0;
-    r->state = ST_DONE;
-    return 0;
-}
-
-/* The first line is "MSG" or "<digits> <digits> <digit>": reject anything else as
- * soon as it arrives instead of waiting for a line feed that may never come. */
-static int plausible_first_line(const ddb_resp *r)
-{
-    const char *s = r->line.p;
-    size_t n = r->line.len;
-    if (n > 0 && s[0] == 'M')
-        return n <= 3 && memcmp(s, "MSG", n) == 0;
-    for (size_t i = 0; i < n; i++)
-        if ((s[i] < '0' || s[i] > '9') && s[i] != ' ')
-            return 0;
-    return 1;
-}
-
-int ddb_resp_feed(ddb_resp *r, const void *data, size_t len, size_t *consumed)
-{
-    const char *p = data;
-    size_t pos = 0;
-    *consumed = 0;
-    while (r->state != ST_DONE) {
-        if (r->state == ST_FAILED)
-            return DDB_RESP_ERROR;
-        if (pos == len && r->state != ST_DONE)
-            break;
-        size_t used = 0;
-        int rc;
-        switch (r->state) {
-        case ST_LINE:
-            rc = collect_until(r, p + pos, len - pos, &used, '\n', DDB_RESP_MAX_HEADER_LINE);
-            pos += used;
-            if (rc >= 0 && !plausible_first_line(r))
-                return fail(r, "%s", "not a DolphinDB response (bad bytes in the header "
-                            "line)");
-            if (rc < 0)
-                return fail(r, "%s", "response header line too long (or not a DolphinDB "
-                            "response)");
-            if (rc == 1) {
-                if (on_first_line(r))
-                    return DDB_RESP_ERROR;
-                ddb_buf_reset(&r->line);
-            }
-            break;
-        case ST_MSG_TEXT: {
-            /* Each block costs its text plus a fixed overhead: empty blocks are
-             * free on the wire but not in memory. */
-            size_t cap = DDB_RESP_MAX_MSG_BYTES - r->msg_bytes;
-            rc = collect_until(r, p + pos, len - pos, &used, '\0', cap);
-            pos += used;
-            if (rc < 0)
-                return fail(r, "%s", "MSG (print output) blocks exceed 16 MiB");
-            if (rc == 1) {
-                if (r->nmsgs >= DDB_RESP_MAX_MSGS)
-                    return fail(r, "%s", "more than 100000 MSG (print output) blocks in "
-                                "one response");
-                r->msg_bytes += r->line.len + DDB_RESP_MSG_OVERHEAD;
-                if (r->msg_bytes > DDB_RESP_MAX_MSG_BYTES)
-                    return fail(r, "%s", "MSG (print output) blocks exceed 16 MiB");
-                if (push_msg(r))
-                    return fail(r, "%s", "out of memory for a MSG block");
-                ddb_buf_reset(&r->line);
-                r->state = ST_LINE;
-            }
-            break;
-        }
-        case ST_STATUS:
-            rc = collect_until(r, p + pos, len - pos, &used, '\n', DDB_RESP_MAX_STATUS_LINE);
-            pos += used;
-            if (rc < 0)
-                return fail(r, "%s", "response status line longer than 1 MiB");
-            if (rc == 1) {
-                if (on_status_line(r))
-                    return DDB_RESP_ERROR;
-                ddb_buf_reset(&r->line);
-            }
-            break;
-        case ST_OBJECT:
-            rc = ddb_decoder_feed(r->dec, p + pos, len - pos, &used);
-            pos += used;
-            if (rc == DDB_DEC_ERROR)
-                return fail(r, "bad object in response: %s", ddb_decoder_error(r->dec));
-            if (rc == DDB_DEC_DONE) {
-                r->obj = ddb_decoder_take(r->dec);
-                r->state = ST_DONE;
-            }
-            break;
-        }
-    }
-    *consumed = pos;
-    if (r->state == ST_DONE && split_msgs(r))
-        return fail(r, "%s", "out of memory for the MSG blocks");
-    return r->state == ST_DONE ? DDB_RESP_DONE : DDB_RESP_NEED_MORE;
-}
-
-ddb_obj *ddb_resp_take_obj(ddb_resp *r)
-{
-    ddb_obj *o = r->obj;
-    r->obj = NULL;
-    return o;
-}
-
-char **ddb_resp_take_msgs(ddb_resp *r, int *n)
-{
-    char **m = r->msgs;
-    *n = m ? r->nmsgs : 0;
-    r->msgs = NULL;
-    r->nmsgs = 0;
-    return m;
-}
-
-char *ddb_resp_take_error(ddb_resp *r)
-{
-    char *e = r->error;
-    r->error = NULL;
-    return e;
-}
-
-int ddb_parse_not_leader(const char *msg, char *host, size_t hostlen, int *port)
-{
-    static const char tag[] = "<NotLeader>";
-    const char *s = msg ? strstr(msg, tag) : NULL;
-    if (!s)
-        return 0;
-    s += sizeof tag - 1;
-    const char *colon = strchr(s, ':');
-    if (!colon || colon == s || (size_t)(colon - s) >= hostlen)
-        return 0;
-    char *end;
-    long v = strtol(colon + 1, &end, 10);
-    if (end == colon + 1 || v <= 0 || v > 65535)
-        return 0;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = 0;
-    *port = (int)v;
-    return 1;
 }

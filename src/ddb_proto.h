@@ -119,6 +119,8 @@ typedef struct ddb_resp {
     ddb_decoder *dec;
     ddb_limits limits;
     int64_t budget;             /* ddb_resp_set_max_bytes, 0: limits' */
+    int dec_busy;               /* the decoder has been given an object since reset */
+    int general_only;           /* tests: never take the whole-response shortcut */
 } ddb_resp;
 
 /* lim NULL: codec defaults. Returns 0 or -1 (ENOMEM). */

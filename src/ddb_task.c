@@ -81,19 +81,111 @@ static int check_options(const ddb_task_spec *s, char *err, size_t errlen)
     return 0;
 }
 
-static int build_body(ddb_task *t, const ddb_task_spec *s, char *err, size_t errlen)
+/* A task is one allocation: the record, then the request body, then the task's text
+ * (script or function name). t->text and t->body.p point into the block and are
+ * never freed on their own; t->body.cap equals its length (the body is not a
+ * growable buffer once built). The block is built in a ddb_buf so the encoder can
+ * append arguments of any size to it; only then is the record at its start filled
+ * in (appending may move the block). */
+
+/* Start of the body: right after the record, which keeps the alignment malloc gave. */
+#define BODY_AT sizeof(ddb_task)
+
+/* Size the block for what we know before encoding: exact for a script ("script\n"
+ * + text, with the text's NUL after it), a guess for calls (the arguments' bytes
+ * are known only once encoded; the buffer grows geometrically past the guess). */
+static int block_start(ddb_buf *block, const ddb_task_spec *s, size_t text_len)
+{
+    if (text_len > SIZE_MAX / 4 - BODY_AT)
+        return -1;
+    /* a call's guess: name, count and a few bytes per argument, capped so that a
+     * wrong argument count cannot ask for a huge block before encoding says so */
+    size_t per_args = s->nargs > 128 ? 128 * 32 : (size_t)s->nargs * 32;
+    size_t guess = s->kind == DDB_KIND_SCRIPT ? sizeof "script\n" + text_len
+                                             : 2 * text_len + 64 + per_args;
+    ddb_buf_init(block);
+    block->p = malloc(BODY_AT + guess);
+    if (!block->p)
+        return -1;
+    block->cap = BODY_AT + guess;
+    block->len = BODY_AT;
+    return 0;
+}
+
+/* "script\n<text>": what ddb_body_script writes, copied straight into the block that
+ * block_start sized for it (the text came from strlen, so it holds no NUL to refuse). */
+static void script_body(ddb_buf *block, const char *text, size_t text_len, size_t *body_len)
+{
+    static const char cmd[] = "script\n";
+    memcpy(block->p + block->len, cmd, sizeof cmd - 1);
+    memcpy(block->p + block->len + sizeof cmd - 1, text, text_len);
+    *body_len = sizeof cmd - 1 + text_len;
+    block->len += *body_len;
+}
+
+static int build_body(ddb_buf *block, const ddb_task_spec *s, size_t text_len,
+                      size_t *body_len, char *err, size_t errlen)
 {
     switch (s->kind) {
     case DDB_KIND_SCRIPT:
-        return ddb_body_script(&t->body, s->text, strlen(s->text), &t->body_len, err,
-                               errlen);
+        script_body(block, s->text, text_len, body_len);
+        return 0;
     case DDB_KIND_FUNCTION:
-        return ddb_body_function(&t->body, s->text, s->args, s->nargs, &t->body_len, err,
-                                 errlen);
+        return ddb_body_function(block, s->text, s->args, s->nargs, body_len, err, errlen);
     default:
-        return ddb_body_upload(&t->body, s->names, s->args, s->nargs, &t->body_len, err,
-                               errlen);
+        return ddb_body_upload(block, s->names, s->args, s->nargs, body_len, err, errlen);
     }
+}
+
+/* The task's text after the body, NUL-terminated. A script's body ends with the
+ * script itself, so only the NUL is added and the text points into the body. */
+static int append_text(ddb_buf *block, const ddb_task_spec *s, size_t text_len,
+                       size_t *text_at)
+{
+    if (s->kind == DDB_KIND_SCRIPT) {       /* block_start left room for the NUL */
+        *text_at = block->len - text_len;
+        block->p[block->len++] = '\0';
+        return 0;
+    }
+    *text_at = block->len;
+    return ddb_buf_put(block, s->text, text_len + 1);
+}
+
+/* Give back what the guess over-allocated, as the shrink-to-fit of the separate
+ * body buffer did: a queue of 100 000 tasks should not keep their slack. */
+static void block_fit(ddb_buf *block)
+{
+    if (block->cap <= block->len + 32)
+        return;
+    char *fit = realloc(block->p, block->len);
+    if (fit) {
+        block->p = fit;
+        block->cap = block->len;
+    }
+}
+
+static void task_init(ddb_task *t, const ddb_task_spec *s, double default_timeout,
+                      int compress)
+{
+    memset(t, 0, sizeof *t);
+    atomic_init(&t->refcount, 1);
+    atomic_init(&t->state, DDB_TASK_QUEUED);
+    t->kind = s->kind;
+    t->has_user_id = s->has_id;
+    t->id = s->id;
+    t->ud = s->ud;
+    t->conn_index = -1;
+    ddb_behavior_default(&t->behavior);
+    if (s->clear_memory != 0)          /* default: clear (see dolphindb.h) */
+        t->behavior.flag |= DDB_FLAG_CLEAR_MEMORY;
+    if (compress)
+        t->behavior.flag |= DDB_FLAG_COMPRESS;
+    if (s->priority >= 0)
+        t->behavior.priority = s->priority;
+    if (s->parallelism >= 0)
+        t->behavior.parallelism = s->parallelism;
+    t->timeout = s->timeout > 0 ? s->timeout : s->timeout < 0 ? 0 : default_timeout;
+    t->max_result_bytes = s->max_result_bytes;
 }
 
 ddb_task *ddb_task_create(const ddb_task_spec *s, double default_timeout, int compress,
@@ -106,46 +198,32 @@ ddb_task *ddb_task_create(const ddb_task_spec *s, double default_timeout, int co
     }
     if (check_options(s, err, errlen))
         return NULL;
-    ddb_task *t = calloc(1, sizeof *t);
-    if (!t || !(t->text = strdup(s->text))) {
-        free(t);
+    size_t text_len = strlen(s->text), body_len = 0, text_at = 0;
+    ddb_buf block;
+    if (block_start(&block, s, text_len)) {
         *code = DDB_ENOMEM;
         ERR("out of memory creating a task");
         return NULL;
     }
-    atomic_init(&t->refcount, 1);
-    atomic_init(&t->state, DDB_TASK_QUEUED);
-    t->kind = s->kind;
-    t->has_user_id = s->has_id;
-    t->id = s->id;
-    t->ud = s->ud;
-    t->conn_index = -1;
-    ddb_buf_init(&t->body);
-    ddb_behavior_default(&t->behavior);
-    if (s->clear_memory != 0)          /* default: clear (see dolphindb.h) */
-        t->behavior.flag |= DDB_FLAG_CLEAR_MEMORY;
-    if (compress)
-        t->behavior.flag |= DDB_FLAG_COMPRESS;
-    if (s->priority >= 0)
-        t->behavior.priority = s->priority;
-    if (s->parallelism >= 0)
-        t->behavior.parallelism = s->parallelism;
-    t->timeout = s->timeout > 0 ? s->timeout : s->timeout < 0 ? 0 : default_timeout;
-    t->max_result_bytes = s->max_result_bytes;
-    if (build_body(t, s, err, errlen)) {
-        *code = t->body.oom ? DDB_ENOMEM : DDB_EINVAL;
-        ddb_task_unref(t);
+    if (build_body(&block, s, text_len, &body_len, err, errlen)) {
+        *code = block.oom ? DDB_ENOMEM : DDB_EINVAL;
+        ddb_buf_free(&block);
         return NULL;
     }
-    /* Shrink to fit: a queue of 100 000 short scripts should not keep 100 000
-     * mostly empty 256-byte buffers. */
-    if (t->body.cap > t->body.len + 32) {
-        char *fit = realloc(t->body.p, t->body.len ? t->body.len : 1);
-        if (fit) {
-            t->body.p = fit;
-            t->body.cap = t->body.len ? t->body.len : 1;
-        }
+    size_t body_end = block.len;
+    if (append_text(&block, s, text_len, &text_at)) {
+        *code = DDB_ENOMEM;
+        ERR("out of memory creating a task");
+        ddb_buf_free(&block);
+        return NULL;
     }
+    block_fit(&block);
+    ddb_task *t = (ddb_task *)(void *)block.p;
+    task_init(t, s, default_timeout, compress);
+    t->text = block.p + text_at;
+    t->body.p = block.p + BODY_AT;
+    t->body.len = t->body.cap = body_end - BODY_AT;
+    t->body_len = body_len;
     *code = DDB_OK;
     return t;
 }
@@ -161,9 +239,7 @@ void ddb_task_unref(ddb_task *t)
 {
     if (!t || atomic_fetch_sub_explicit(&t->refcount, 1, memory_order_acq_rel) != 1)
         return;
-    free(t->text);
-    ddb_buf_free(&t->body);
-    ddb_obj_unref(t->result);
+    ddb_obj_unref(t->result);       /* text and body live in t's own block */
     free(t->error);
     free(t->server_error);
     for (int i = 0; i < t->nmsgs; i++)

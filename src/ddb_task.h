@@ -3,7 +3,9 @@
  * A task is created (validated, request body serialized) without touching the pool,
  * so the loop-thread driver can build it on the submitting thread. Everything after
  * creation happens on the loop thread until the task is terminal; from then on it is
- * immutable and readable from any thread holding a reference. */
+ * immutable and readable from any thread holding a reference.
+ *
+ * The record, its request body and its text are one allocation (ddb_task.c). */
 #ifndef DDB_TASK_H
 #define DDB_TASK_H
 
@@ -27,9 +29,10 @@ struct ddb_task {
     int id_assigned;                 /* auto id already set (by the thread driver) */
     int64_t id;
     void *ud;
-    char *text;                      /* script or function name (owned) */
+    char *text;                      /* script or function name (in t's block) */
 
-    ddb_buf body;                    /* body text + serialized payload */
+    ddb_buf body;                    /* body text + serialized payload (in t's block:
+                                        read-only, never freed or grown) */
     size_t body_len;                 /* length of the text part (header's count) */
     ddb_behavior behavior;           /* flag, priority, parallelism (no HA fields) */
 

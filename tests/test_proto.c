@@ -3,6 +3,7 @@
  * and in random chunks, and malformed streams rejected with a clear message. */
 #include "ddb_proto.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,10 +430,128 @@ static void test_mutations(void)
            errors, more);
 }
 
+/* The header as formatted without any cache: ddb_behavior_format and the documented
+ * line layout. */
+static void fresh_header(char *out, size_t n, const char *sid, size_t body_len,
+                         const ddb_behavior *b)
+{
+    char beh[160];
+    int len = ddb_behavior_format(b, beh, sizeof beh);
+    snprintf(out, n, "API2 %s %zu / %.*s\n", sid, body_len, len < 0 ? 0 : len, beh);
+}
+
+static int header_matches(const char *sid, size_t body_len, const ddb_behavior *b)
+{
+    ddb_buf got;
+    char want[256], err[200], beh[160];
+    ddb_buf_init(&got);
+    fresh_header(want, sizeof want, sid, body_len, b);
+    /* what must be refused: a client id with a separator, a behavior over 159 bytes */
+    int refuse = (b->client_id && strpbrk(b->client_id, "_ \n")) ||
+                 ddb_behavior_format(b, beh, sizeof beh) < 0;
+    int rc = ddb_req_header(&got, "API2", sid, body_len, b, err, sizeof err);
+    int ok = refuse ? rc == -1 && got.len == 0 && err[0]
+                    : rc == 0 && got.len == strlen(want) && memcmp(got.p, want, got.len) == 0;
+    if (!ok)
+        printf("  header for flag %d priority %d parallelism %d fetch %d client %s: got "
+               "'%.*s', want '%s'\n", b->flag, b->priority, b->parallelism, b->fetch_size,
+               b->client_id ? b->client_id : "-", (int)got.len, got.p ? got.p : "", want);
+    ddb_buf_free(&got);
+    return ok;
+}
+
+/* ddb_req_header reuses the behavior text of the previous request while flag,
+ * priority, parallelism and fetch size are unchanged. Every combination the pool can
+ * send is formatted twice in a row (the second from the cache) and between them the
+ * walk changes one field at a time, forwards then backwards, so a cache keyed on
+ * too few fields hands back a stale text and fails here; HA requests in between
+ * must neither use nor spoil it. */
+static void test_header_cache(void)
+{
+    static const int fetch[] = { 0, 8192, -3 };
+    static const char *const clients[] = {
+        NULL, "5f3d2c1a-0b9e-4d7c-8a6f-1e2d3c4b5a69", "", "has_underscore", "has space",
+        "line\nfeed",
+        /* 120 bytes: fits with a short prefix and seqNo, not with long ones */
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+        "0123456789abcdef0123456789abcdef0123456789abcdef01234567",
+    };
+    static const int64_t seqnos[] = { 0, 1, -7, 123456789012345, INT64_MIN, INT64_MAX };
+    int nclients = (int)(sizeof clients / sizeof *clients);
+    int bad = 0, n = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int mask = 0; mask < 16; mask++)
+            for (int prio = 0; prio <= 8; prio++)
+                for (int par = 1; par <= 64; par++)
+                    for (int f = 0; f < 3; f++)
+                        for (int c = 0; c < nclients; c++) {
+                            int m = pass ? 15 - mask : mask;
+                            ddb_behavior b;
+                            ddb_behavior_default(&b);
+                            b.flag = (m & 1 ? DDB_FLAG_URGENT : 0) |
+                                     (m & 2 ? DDB_FLAG_CLEAR_MEMORY : 0) |
+                                     (m & 4 ? DDB_FLAG_API_CLIENT : 0) |
+                                     (m & 8 ? DDB_FLAG_COMPRESS : 0);
+                            b.priority = pass ? 8 - prio : prio;
+                            b.parallelism = pass ? 65 - par : par;
+                            b.fetch_size = fetch[pass ? 2 - f : f];
+                            b.client_id = clients[c];
+                            b.seqno = seqnos[(n / 2) % 6];
+                            if (c >= 2 && (prio + par) % 8)
+                                continue;   /* the odd clients on a sample only */
+                            for (int again = 0; again < 2; again++) {
+                                bad += !header_matches(again ? "1234567" : "0",
+                                                       (size_t)n, &b);
+                                n++;
+                            }
+                        }
+    /* A NULL behavior is the default one, and an odd flag value round-trips too. */
+    ddb_behavior def, odd;
+    ddb_behavior_default(&def);
+    ddb_buf got;
+    char want[256], err[200];
+    ddb_buf_init(&got);
+    fresh_header(want, sizeof want, "0", 3, &def);
+    CHECK(ddb_req_header(&got, "API2", NULL, 3, NULL, err, sizeof err) == 0 &&
+          got.len == strlen(want) && memcmp(got.p, want, got.len) == 0,
+          "NULL behavior: got '%.*s', want '%s'", (int)got.len, got.p, want);
+    ddb_buf_free(&got);
+    odd = def;
+    odd.flag = -2147483647 - 1;
+    odd.priority = 2147483647;
+    odd.parallelism = -2147483647 - 1;
+    odd.fetch_size = 2147483647;
+    bad += !header_matches("42", (size_t)-1, &odd) + !header_matches("42", 0, &odd);
+    odd.client_id = clients[6];         /* long prefix + long id: over 159 bytes */
+    odd.seqno = INT64_MIN;
+    bad += !header_matches("42", 1, &odd);
+    odd.seqno = 1;
+    bad += !header_matches("42", 1, &odd);
+    n += 2;
+    /* the edge: "16_1_4_64____<id>_1" of 159 bytes fits, of 160 does not */
+    char edge[160];
+    ddb_behavior e;
+    ddb_behavior_default(&e);
+    e.flag = DDB_FLAG_CLEAR_MEMORY;
+    e.seqno = 1;
+    e.client_id = edge;
+    for (size_t id_len = 142; id_len <= 146; id_len++) {
+        memset(edge, 'a', id_len);
+        edge[id_len] = 0;
+        bad += !header_matches("42", 1, &e);
+        n++;
+    }
+    CHECK(bad == 0, "%d of %d headers differ from a fresh formatting", bad, n + 2);
+    if (!bad)
+        printf("ok  request header: %d headers from the behavior cache equal fresh "
+               "formatting\n", n + 2);
+}
+
 int main(void)
 {
     srand(12345);
     test_requests();
+    test_header_cache();
     test_responses();
     test_not_leader();
     test_mutations();
