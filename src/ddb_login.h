@@ -1,6 +1,6 @@
 /* ddb_login.h — the login exchange of a connection's handshake, sans I/O: it builds
  * each request into a buffer and takes each reply, and the connection (ddb_conn.c)
- * carries them. Methods (docs/SECURITY.md "Logging in"):
+ * carries them. Methods (docs/SECURITY.md "Logging in without the password in clear"):
  *   SCRAM      scramClientFirst -> scramClientFinal; the server's signature is checked,
  *              so the server proves it knows the password too;
  *   ENCRYPTED  getDynamicPublicKey -> login(RSA(user), RSA(password), true);
