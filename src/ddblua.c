@@ -7,7 +7,8 @@
  * chunk yields instead of blocking), then the loop keeps running until every spawned
  * coroutine has finished and no operation is pending. A script can therefore spawn
  * work and simply end. Exit status: 0, or 1 when the script (or a spawned coroutine
- * whose error nobody retrieved) raised; 2 for a usage error.
+ * whose error nobody retrieved) raised; 2 for a usage error; 130 after Ctrl-C (SIGINT:
+ * the waits in progress raise "interrupted", see docs/API.md "Ctrl-C").
  *
  * The module is looked up next to this binary (<dir>/lua), under the prefix that
  * holds it (<dir>/../share/lua/5.1, <dir>/../lib/lua/5.1: an install or a LuaRocks
@@ -66,7 +67,9 @@ static const char usage_text[] =
     "exit status: 0 on success; 1 when the script cannot be read or compiled, or\n"
     "when it (or a spawned coroutine whose error nobody retrieved) raised: the\n"
     "traceback goes to stderr; 2 on a usage error (unknown option, -e without\n"
-    "code, neither a script nor -e code).\n"
+    "code, neither a script nor -e code); 130 when Ctrl-C (SIGINT) interrupted it:\n"
+    "the waits in progress raise an \"interrupted\" error and their tasks are\n"
+    "cancelled, and one line goes to stderr.\n"
     "\n"
     "examples:\n"
     "  ddblua examples/seed_run_coroutines.lua\n"
@@ -262,6 +265,52 @@ static int run_under_scheduler(lua_State *L, int argc, char **argv, int first_ar
     return status;
 }
 
+/* Ctrl-C as luajit handles it: SIGINT while Lua code runs sets a hook that raises an
+ * "interrupted" error at the next instruction, and puts the default action back so a
+ * second SIGINT before then ends the process. While the scheduler waits, the dolphindb
+ * core takes SIGINT itself (lua_loop.c) and puts this handler back afterwards; either
+ * way sched.host_main ends with status 130 and one line on stderr. */
+static lua_State *volatile interrupt_state;
+
+static void interrupt_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    /* the scheduler's error value (kind "interrupted"), so host_main knows it */
+    lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");
+    lua_getfield(L, -1, "dolphindb.sched");
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "interrupted_error");
+        if (lua_isfunction(L, -1)) {
+            lua_call(L, 0, 1);
+            lua_error(L);
+        }
+    }
+    luaL_error(L, "interrupted!");
+}
+
+static void on_sigint(int sig)
+{
+    signal(sig, SIG_DFL);
+    lua_sethook(interrupt_state, interrupt_hook,
+                LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+/* Like python, a SIGINT ignored at start (a background job of a shell) stays ignored. */
+static void catch_sigint(lua_State *L)
+{
+    struct sigaction sa;
+    if (sigaction(SIGINT, NULL, &sa) != 0 || (!(sa.sa_flags & SA_SIGINFO) &&
+                                              sa.sa_handler == SIG_IGN))
+        return;
+    interrupt_state = L;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+}
+
 /* A server that resets its connection must not kill the host (SIGPIPE on the next
  * write): same policy as the library's ddb_ignore_sigpipe, which this program does
  * not link; a non-default action inherited from the parent is kept. */
@@ -298,9 +347,11 @@ int main(int argc, char **argv)
     int status = load_program(L, argv, &a);
     if (status == 0) {
         int first_arg = a.script ? a.script + 1 : argc;
+        catch_sigint(L);
         status = run_under_scheduler(L, argc, argv, first_arg);
     }
     fflush(stdout);
+    if (interrupt_state) signal(SIGINT, SIG_DFL);   /* lua_close runs no more hooks */
     lua_close(L);   /* finalizers close the pools and the event loop */
     free(a.chunks);
     return status;

@@ -2,7 +2,9 @@
  * finalizer that closes everything cleanly. See lua_loop.h for the model. */
 #include "lua_loop.h"
 
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +42,9 @@ struct ddb_lua_loop {
     size_t nbuckets, ntimers;
     attached_obj *attached;
     size_t nattached, cap_attached;
+    uv_async_t wake;            /* woken by SIGINT while run_once blocks */
+    int wake_inited;
+    volatile sig_atomic_t sigint;   /* a SIGINT arrived during the blocking run */
 };
 
 /* ---- tickets ------------------------------------------------------------------ */
@@ -118,6 +123,82 @@ int ddb_lua_loop_run(ddb_lua_loop *loop, uv_run_mode mode)
     int rc = uv_run(&loop->uv, mode);
     loop->running = 0;
     return rc;
+}
+
+/* ---- Ctrl-C while the loop blocks ---------------------------------------------- */
+
+/* A process blocked in uv_run runs no Lua, so the host's own SIGINT handling (luajit's
+ * hook that raises "interrupted!" at the next Lua instruction) acts only once the wait
+ * is over. While run_once blocks, this handler takes SIGINT instead: it marks the loop
+ * and wakes it, so run_once returns at once and tells the scheduler, which raises an
+ * "interrupted" error in the waiting code. The previous disposition is back as soon as
+ * uv_run returns: SIGINT outside a wait does what the host does. A second SIGINT before
+ * the first was taken goes to that previous disposition at once.
+ * A process has one SIGINT disposition, so one loop at a time holds it; a process that
+ * ignores SIGINT (started in the background by a shell) keeps ignoring it. */
+static ddb_lua_loop *volatile sigint_loop;   /* the loop blocked with the handler in */
+static struct sigaction sigint_saved;        /* the disposition it replaced */
+
+static int is_ignored(const struct sigaction *sa)
+{
+    return !(sa->sa_flags & SA_SIGINFO) && sa->sa_handler == SIG_IGN;
+}
+
+static void on_sigint(int sig)
+{
+    int saved_errno = errno;
+    ddb_lua_loop *loop = sigint_loop;
+    if (is_ignored(&sigint_saved)) {
+        /* the process ignored SIGINT when this run began (arm is putting it back) */
+    } else if (loop && !loop->sigint) {
+        loop->sigint = 1;
+        uv_async_send(&loop->wake);       /* async-signal-safe */
+    } else {
+        /* SIGINT is blocked while this handler runs: raise() leaves it pending, and
+         * it reaches the restored disposition as soon as we return */
+        sigaction(SIGINT, &sigint_saved, NULL);
+        raise(sig);
+    }
+    errno = saved_errno;
+}
+
+static void wake_cb(uv_async_t *h) { (void)h; }   /* waking uv_run is its whole job */
+
+/* Installs on_sigint for one blocking run; 1 when it did. */
+static int sigint_arm(ddb_lua_loop *loop)
+{
+    if (sigint_loop) return 0;                     /* another loop (thread) holds it */
+    if (!loop->wake_inited) {
+        if (uv_async_init(&loop->uv, &loop->wake, wake_cb) != 0) return 0;
+        uv_unref((uv_handle_t *)&loop->wake);      /* never keeps the loop alive */
+        loop->wake_inited = 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    loop->sigint = 0;
+    sigint_loop = loop;
+    if (sigaction(SIGINT, &sa, &sigint_saved) != 0) {
+        sigint_loop = NULL;
+        return 0;
+    }
+    if (is_ignored(&sigint_saved)) {
+        sigaction(SIGINT, &sigint_saved, NULL);
+        sigint_loop = NULL;
+        return 0;
+    }
+    return 1;
+}
+
+/* Puts the previous disposition back; 1 when a SIGINT arrived meanwhile. */
+static int sigint_disarm(ddb_lua_loop *loop)
+{
+    sigaction(SIGINT, &sigint_saved, NULL);
+    sigint_loop = NULL;
+    int got = loop->sigint;
+    loop->sigint = 0;
+    return got;
 }
 
 /* ---- attached objects --------------------------------------------------------- */
@@ -255,6 +336,7 @@ static int loop_gc(lua_State *L)
         a.closer(a.obj);
     }
     close_running_timers(loop);
+    if (loop->wake_inited) uv_close((uv_handle_t *)&loop->wake, NULL);
     if (loop->uv_inited) {
         let_owners_close(loop);
         for (int attempt = 0; attempt < 100; attempt++) {
@@ -325,9 +407,10 @@ static ddb_lua_loop *upvalue_loop(lua_State *L)
     return loop;
 }
 
-/* core.run_once(block, out) -> n: runs one loop iteration (blocking for I/O when
- * `block` is true and nothing is ready yet), then moves the ready tickets into
- * out[1..n]. */
+/* core.run_once(block, out) -> n[, true]: runs one loop iteration (blocking for I/O
+ * when `block` is true and nothing is ready yet), then moves the ready tickets into
+ * out[1..n]. The second result, true, says a SIGINT (Ctrl-C) cut the blocking run
+ * short (see "Ctrl-C while the loop blocks"). */
 static int take_ready(lua_State *L, ddb_lua_loop *loop, int out);
 
 static int l_run_once(lua_State *L)
@@ -337,11 +420,16 @@ static int l_run_once(lua_State *L)
     luaL_checktype(L, 2, LUA_TTABLE);
     if (loop->running) return luaL_error(L, "dolphindb: run_once called re-entrantly");
     uv_loop_t *uv = need_uv(L, loop, "core.run_once");
-    uv_run_mode mode = (block && loop->nready == 0) ? UV_RUN_ONCE : UV_RUN_NOWAIT;
+    int blocking = block && loop->nready == 0;
+    int armed = blocking && sigint_arm(loop);
     loop->running = 1;
-    uv_run(uv, mode);
+    uv_run(uv, blocking ? UV_RUN_ONCE : UV_RUN_NOWAIT);
     loop->running = 0;
-    return take_ready(L, loop, 2);
+    int interrupted = armed && sigint_disarm(loop);
+    take_ready(L, loop, 2);
+    if (!interrupted) return 1;
+    lua_pushboolean(L, 1);
+    return 2;
 }
 
 /* core.take_ready(out) -> n: moves the tickets completed so far into out[1..n]
@@ -429,6 +517,16 @@ static int l_timer_stop(lua_State *L)
     return 1;
 }
 
+/* core.resend_sigint(): a SIGINT that cut a run short but reached no wait (what was
+ * waited for completed in the same run) goes to the host's own disposition, as if we
+ * had never taken it: luajit raises "interrupted!" at the next Lua instruction. */
+static int l_resend_sigint(lua_State *L)
+{
+    (void)L;
+    raise(SIGINT);
+    return 0;
+}
+
 /* core.now() -> seconds from an arbitrary origin, monotonic, sub-microsecond. */
 static int l_now(lua_State *L)
 {
@@ -473,6 +571,7 @@ void ddb_lua_loop_register(lua_State *L)
         {"timer_stop", l_timer_stop},   {"now", l_now},
         {"pending", l_pending},         {"active_handles", l_active_handles},
         {"take_ready", l_take_ready},   {"use_queue_host", l_use_queue_host},
+        {"resend_sigint", l_resend_sigint},
         {NULL, NULL},
     };
     int table = lua_gettop(L);

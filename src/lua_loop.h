@@ -10,6 +10,11 @@
  * the ready list, or until it is dropped (operation cancelled, nobody will be told).
  * core.pending() reports that count so a host knows when there is nothing left to wait.
  *
+ * Ctrl-C: while core.run_once blocks in uv_run, SIGINT is taken by a handler of ours
+ * that wakes the loop (an unreferenced uv_async_t) and makes run_once say so; the
+ * scheduler then raises an "interrupted" error in the waiting code. Outside those
+ * blocking runs the host's own disposition is in place (lua_loop.c explains).
+ *
  * Lifetime: the loop lives in a userdata kept in the registry of the Lua state. Objects
  * with libuv handles on the loop (pools) attach a closer; when the state is closed the
  * loop's finalizer calls every closer, closes whatever handle is left and runs the loop

@@ -4,7 +4,8 @@
 -- table, not a string, so a caller tells them apart by `err.kind` instead of by the
 -- text (which may quote a script that says anything). Fields:
 --   kind          "server" | "timeout" | "connection" | "protocol" | "result" |
---                 "cancelled" | "shutdown" | "full" (queueLimit reached at submission)
+--                 "cancelled" | "shutdown" | "full" (queueLimit reached at submission) |
+--                 "interrupted" (Ctrl-C while waiting: dolphindb.sched)
 --   message       the text ("dolphindb: task N: ..."), also what tostring gives
 --   task_id       the task's id when a task failed (nil otherwise)
 --   server_error  the server's own message (kind "server")
@@ -45,6 +46,11 @@ end
 -- ddb.is_timeout(err): by kind only; text that merely says "timed out" is not one.
 function M.is_timeout(err)
   return type(err) == "table" and getmetatable(err) == Error and err.kind == "timeout"
+end
+
+-- ddb.is_interrupted(err): a wait cut short by SIGINT (Ctrl-C).
+function M.is_interrupted(err)
+  return type(err) == "table" and getmetatable(err) == Error and err.kind == "interrupted"
 end
 
 -- ---- misuse messages that name the user's function ------------------------------

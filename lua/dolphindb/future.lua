@@ -118,6 +118,11 @@ function Future:cancel()
   return true
 end
 
+-- An interrupted wait (Ctrl-C) for the future cancels its task (dolphindb.sched).
+function Future:_interrupt()
+  self:cancel()
+end
+
 function Future:add_done_callback(fn)
   check(self, "add_done_callback")
   local t = type(fn)

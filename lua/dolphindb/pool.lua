@@ -107,6 +107,8 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
     _show_output = opts.show_output ~= false, _shut = false,
     -- the task of a run() whose coroutine could not wait: let go of it once it ends
     _abandon = function(ticket) pcall(c_finish, c, ticket) end,
+    -- the task of a run() interrupted by Ctrl-C (dolphindb.sched)
+    _cancel = function(ticket) pcall(c.cancel_held, c, ticket) end,
   }, Pool)
   sched.on_pool(self, opts)
   if not sched.wait_open then return self end   -- nginx: connections open in the background
@@ -190,7 +192,7 @@ function Pool:run(...)
   else
     ticket = self:_submit(2, "run", script, args, nil, opts, "run")
   end
-  await_ticket(ticket, self._abandon, "run")
+  await_ticket(ticket, self._abandon, "run", self._cancel)
   local ok, v = self:_take(ticket, opts)
   if not ok then error(v, 2) end
   return v

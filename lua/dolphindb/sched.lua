@@ -25,14 +25,22 @@
 --   ddb.wait(list[, timeout])      -> done, pending (lists of handles / futures)
 --   ddb.now()                      monotonic seconds
 -- A spawned coroutine's error is reported on stderr with its traceback at once and
--- kept in its handle; the others go on. Under plain luajit a spawned coroutine goes
+-- kept in its handle; the others go on (an "interrupted" error quietly: see Ctrl-C). Under plain luajit a spawned coroutine goes
 -- on after its first wait only while something waits (ddb.loop/wait/sleep, pool:run,
 -- future:result); at exit (lua_close) a finalizer reports on stderr the spawned
 -- coroutines that never finished and the errors nobody retrieved.
 --
 -- Waitables (spawn handles, futures) share one protocol: a table with `_done` (boolean)
 -- and `_waiters` (list, created when the first waiter comes); M.signal(obj) completes
--- it and wakes every waiter once.
+-- it and wakes every waiter once; an optional `_interrupt(obj)` method is called when
+-- a wait for it is interrupted (a future cancels its task).
+--
+-- Ctrl-C (docs/API.md "Ctrl-C"): while the loop blocks, SIGINT makes core.run_once
+-- return with a mark (lua_loop.c). The driver then resumes every spawned coroutine
+-- parked in a wait with INTERRUPT, and each wait raises an "interrupted" error after
+-- cancelling what it waited for, unless it completed in that very run (then the
+-- completion wins); the driving code's own wait raises it too. SIGINT at any other
+-- moment is the host's business (luajit's "interrupted!").
 
 -- Inside nginx workers waiting must go through nginx (ngx.semaphore, cosockets), never
 -- through a loop of ours: the same interface comes from dolphindb.ngx_sched there.
@@ -54,6 +62,8 @@ local now = core.now
 local M = {}
 
 local PARK = setmetatable({}, { __tostring = function() return "dolphindb.sched.park" end })
+-- resumes a coroutine parked in a wait when Ctrl-C interrupted the loop
+local INTERRUPT = setmetatable({}, { __tostring = function() return "dolphindb.sched.interrupt" end })
 
 -- Who waits for which ticket, kept by the ticket's slot (lua_loop.c: ticket % SLOTS,
 -- a small integer C reuses once the ticket is back): wait_ticket[slot] = the ticket,
@@ -66,6 +76,11 @@ local wait_ticket, waiter = {}, {}
 local function set_waiter(t, w)
   local slot = t % SLOTS
   wait_ticket[slot], waiter[slot] = t, w
+end
+
+-- true while ticket t still has a waiter (it has not completed)
+local function awaited(t)
+  return wait_ticket[t % SLOTS] == t
 end
 
 -- The waiter of ticket t, removed; nil when nobody waits (any more).
@@ -84,6 +99,8 @@ local driver_timers = 0     -- deadline timers of drive(): the driving thread's 
                             -- which a ddb.loop() in a coroutine must not wait for
 local ready_buf = {}        -- filled by core.run_once
 local failed = setmetatable({}, { __mode = "k" })   -- handle -> true: its error unretrieved
+local interrupted_left = 0  -- coroutines ended by Ctrl-C whose error nobody looked at
+local interrupted_waits = 0 -- waits that raised "interrupted" so far
 
 -- Run queue: coroutines to resume (with one value) at the next turn, in slots
 -- runq_head..runq_tail. Free slots hold false, never nil: LuaJIT inserts a key even
@@ -104,9 +121,11 @@ local function report(msg)
   io.stderr:flush()
 end
 
+-- The running coroutine and its handle when the scheduler owns it, else nil.
 local function owned_coroutine()
   local co = co_running()
-  if co and managed[co] then return co end
+  local h = co and managed[co]
+  if h then return co, h end
   return nil
 end
 M.owned_coroutine = owned_coroutine
@@ -157,6 +176,11 @@ local function finish(co, ok, ...)
     local err = ...
     h._err = err
     h._traceback = traceback(co, tostring(err))
+    if errors.is_interrupted(err) then     -- Ctrl-C's expected outcome: no report
+      h._unretrieved = "interrupted"
+      interrupted_left = interrupted_left + 1
+      return M.signal(h)
+    end
     h._unretrieved = true
     unretrieved = unretrieved + 1
     failed[h] = true
@@ -217,7 +241,8 @@ local function spawn(fn, how, ...)
   -- Every field it will get is there from the start (false until set): a field added
   -- later costs a metatable check and often a resize of the handle.
   local h = setmetatable({
-    id = spawned_count, is_main = is_main, _done = false, _running = false, _fn = fn,
+    id = spawned_count, is_main = is_main, _done = false, _running = false, _parked = false,
+    _fn = fn,
     _args = args, _ok = false, _nvalues = 0, _value = false, _waiters = false,
   }, Handle)
   managed[co] = h
@@ -286,10 +311,11 @@ end
 
 -- One buffer per nesting level: a completion handler may poll again.
 local ready_bufs, depth = { ready_buf }, 1
+-- Returns true when a SIGINT cut the blocking run short.
 local function take_completions(block)
   local buf = ready_bufs[depth]
   if not buf then buf = {}; ready_bufs[depth] = buf end
-  local n = run_once(block, buf)
+  local n, interrupted = run_once(block, buf)
   depth = depth + 1
   for i = 1, n do                    -- buf's old numbers stay: see the run queue
     local t = buf[i]
@@ -301,12 +327,45 @@ local function take_completions(block)
     end
   end
   depth = depth - 1
+  return interrupted
+end
+
+-- ---- Ctrl-C ----------------------------------------------------------------------
+
+-- `what` names the function that waited (nil: none, as for ddblua's hook)
+local function interrupted_error(what)
+  return errors.new("interrupted", ("dolphindb: %sinterrupted by SIGINT (Ctrl-C)")
+    :format(what and what .. ": " or ""))
+end
+M.interrupted_error = interrupted_error      -- ddblua's hook raises it too
+
+local function raise_interrupted(what)
+  interrupted_waits = interrupted_waits + 1   -- (host_loop and drive count them)
+  error(interrupted_error(what), 0)
+end
+
+local function by_first(a, b) return a[1] < b[1] end
+
+-- Resumes each spawned coroutine parked in a wait (oldest first) with INTERRUPT.
+local function interrupt_parked()
+  local list = {}
+  for co, h in pairs(managed) do
+    if h._parked and not h._running then list[#list + 1] = { h.id, co, h } end
+  end
+  table.sort(list, by_first)
+  for i = 1, #list do
+    local e = list[i]
+    -- an earlier one's error handler may have woken it meanwhile
+    if e[3]._parked and not e[3]._running then resume(e[2], e[3], INTERRUPT) end
+  end
 end
 
 -- Runs coroutines and the loop until done() is true, or until the deadline (a
--- core.now() value) passes. Returns true when done() became true.
+-- core.now() value) passes, or until Ctrl-C interrupts the loop. Returns done(), and
+-- true as second result when interrupted: the parked coroutines had their INTERRUPT
+-- then, and the caller raises in its own wait unless done() is true.
 local function drive(done, deadline)
-  local timer, expired = nil, false
+  local timer, expired, interrupted = nil, false, false
   while true do
     run_ready()
     if done() then break end
@@ -325,7 +384,7 @@ local function drive(done, deadline)
         error(("dolphindb: deadlock: waiting for something that cannot happen "
           .. "(%d spawned coroutine(s) blocked, no operation pending)"):format(live), 3)
       end
-      take_completions(true)
+      if take_completions(true) then interrupted = true; break end
     else
       take_completions(false)     -- coroutines are ready: poll I/O without blocking
     end
@@ -335,7 +394,14 @@ local function drive(done, deadline)
     take_waiter(timer)
     driver_timers = driver_timers - 1
   end
-  return done()
+  if not interrupted then return done() end
+  local raised = interrupted_waits
+  interrupt_parked()
+  local ok = done()
+  -- the driver's wait completed and no wait took the Ctrl-C: the host's SIGINT
+  -- handling gets it, so it is not lost (luajit: "interrupted!" at once)
+  if ok and interrupted_waits == raised then core.resend_sigint() end
+  return ok, true
 end
 
 -- ---- waiting primitives --------------------------------------------------------
@@ -347,26 +413,44 @@ local function cannot_wait(what, why)
     .. "metamethod is between this call and the scheduler)"):format(what, tostring(why))
 end
 
+-- Ctrl-C during a wait for ticket t: cancel(t) stops the operation, abandon(t) gets
+-- the ticket when it completes; then the wait raises.
+local function give_up_ticket(t, abandon, cancel, what)
+  if abandon then set_waiter(t, abandon) else take_waiter(t) end
+  if cancel then cancel(t) end
+  raise_interrupted(what or "wait")
+end
+
 -- Waits until ticket `t` completes (the operation's result is then ready in C).
 -- A coroutine that cannot yield (a C function such as table.sort's comparator or a
 -- __tostring is between it and the scheduler) gets the error, and its ticket goes to
 -- `abandon(t)` when it completes, so what waits on it in C is released, not held for
--- ever. The pcall costs no yield of its own: LuaJIT yields across it.
-function M.await_ticket(t, abandon, what)
-  local co = owned_coroutine()
+-- ever. The pcall costs no yield of its own: LuaJIT yields across it. Interrupted by
+-- Ctrl-C, it calls `cancel(t)` (when given), hands the ticket to `abandon` and raises.
+function M.await_ticket(t, abandon, what, cancel)
+  local co, h = owned_coroutine()
   if co then
     set_waiter(t, co)
+    h._parked = true
     local ok, v = pcall(co_yield, PARK)
     if not ok then
+      h._parked = false
       if abandon then set_waiter(t, abandon) else take_waiter(t) end
       error(cannot_wait(what or "wait", v), 3)
     end
-    while v ~= t do v = co_yield(PARK) end
+    while v ~= t do
+      if v == INTERRUPT and awaited(t) then     -- else its completion is queued: wait
+        h._parked = false
+        give_up_ticket(t, abandon, cancel, what)
+      end
+      v = co_yield(PARK)
+    end
+    h._parked = false
     return
   end
   local completed = false
   set_waiter(t, function() completed = true end)
-  drive(function() return completed end)
+  if not drive(function() return completed end) then give_up_ticket(t, abandon, cancel, what) end
 end
 
 -- Longest wait accepted (about 31 years): beyond it the milliseconds handed to libuv
@@ -391,13 +475,23 @@ local function forget_waiter(obj, co)
   end
 end
 
+-- Ctrl-C during a wait for waitable obj: it hears of it (a future cancels its task),
+-- then the wait raises.
+local function give_up_waitable(obj, what)
+  local f = obj._interrupt
+  if f then f(obj) end
+  raise_interrupted(what or "wait")
+end
+
 -- The caller checked `timeout` (check_timeout, at the user's level). `what` names
 -- the user's function in errors.
 function M.wait_for(obj, timeout, what)
   if obj._done then return true end
-  local co = owned_coroutine()
+  local co, h = owned_coroutine()
   if not co then
-    return drive(function() return obj._done end, timeout and now() + timeout)
+    local done, interrupted = drive(function() return obj._done end, timeout and now() + timeout)
+    if interrupted and not done then give_up_waitable(obj, what) end
+    return done
   end
   if timeout == 0 then return false end
   local waiters = obj._waiters
@@ -408,13 +502,25 @@ function M.wait_for(obj, timeout, what)
     timer = timer_start(timeout * 1000)
     set_waiter(timer, co)
   end
+  h._parked = true
   local ok, why = pcall(co_yield, PARK)
   if not ok then              -- cannot yield here: take back what was set up
+    h._parked = false
     forget_waiter(obj, co)
     if timer then timer_stop(timer); take_waiter(timer) end
     error(cannot_wait(what or "wait", why), 0)
   end
-  while why ~= obj and not (timer and why == timer) do why = co_yield(PARK) end
+  while why ~= obj and not (timer and why == timer) do
+    -- interrupted, unless obj completed or the timer fired (its wake is queued)
+    if why == INTERRUPT and not obj._done and not (timer and not awaited(timer)) then
+      h._parked = false
+      forget_waiter(obj, co)
+      if timer then timer_stop(timer); take_waiter(timer) end
+      give_up_waitable(obj, what)
+    end
+    why = co_yield(PARK)
+  end
+  h._parked = false
   if timer then
     if obj._done then
       timer_stop(timer)
@@ -487,7 +593,7 @@ function M.sleep(sec)
       while v ~= PARK do v = co_yield(PARK) end
       return
     end
-    M.await_ticket(timer_start(sec * 1000), nil, "sleep")
+    M.await_ticket(timer_start(sec * 1000), nil, "sleep", timer_stop)
     return
   end
   if sec == 0 then
@@ -495,26 +601,37 @@ function M.sleep(sec)
     return
   end
   local deadline = now() + sec
-  drive(function() return false end, deadline)
+  local _, interrupted = drive(function() return false end, deadline)
+  if interrupted then raise_interrupted("sleep") end
 end
+
+local function all_ended() return live == 0 and pending() == 0 end
 
 -- ddb.loop(): runs until no spawned coroutine is left and no operation is pending.
 -- Inside a spawned coroutine it waits for all the others.
 function M.loop()
-  local co = owned_coroutine()
+  local co, h = owned_coroutine()
   if co then
     loop_waiters[#loop_waiters + 1] = co
+    h._parked = true
     local ok, v = pcall(co_yield, PARK)
     if not ok then            -- else it would count as a loop waiter for ever
-      for i = #loop_waiters, 1, -1 do
-        if loop_waiters[i] == co then table.remove(loop_waiters, i) end
-      end
+      h._parked = false
+      M._leave_loop_waiters(co)
       error(cannot_wait("loop", v), 2)
     end
-    while v ~= nil or M._in_loop_waiters(co) do v = co_yield(PARK) end
+    while v ~= nil or M._in_loop_waiters(co) do
+      if v == INTERRUPT and M._in_loop_waiters(co) then   -- else released already
+        h._parked = false
+        M._leave_loop_waiters(co)
+        raise_interrupted("loop")
+      end
+      v = co_yield(PARK)
+    end
+    h._parked = false
     return
   end
-  drive(function() return live == 0 and pending() == 0 end)
+  if not drive(all_ended) then raise_interrupted("loop") end
 end
 
 function M._in_loop_waiters(co)
@@ -522,6 +639,12 @@ function M._in_loop_waiters(co)
     if loop_waiters[i] == co then return true end
   end
   return false
+end
+
+function M._leave_loop_waiters(co)
+  for i = #loop_waiters, 1, -1 do
+    if loop_waiters[i] == co then table.remove(loop_waiters, i) end
+  end
 end
 
 local function is_waitable(x)
@@ -544,7 +667,17 @@ function M.wait(list, timeout)
   local deadline = timeout and now() + timeout
   for i = 1, #list do
     local left = deadline and math.max(0, deadline - now())
-    if not M.wait_for(list[i], left, "wait") then break end
+    local ok, done = pcall(M.wait_for, list[i], left, "wait")
+    if not ok then            -- interrupted: so is the wait for the others
+      if errors.is_interrupted(done) then
+        for j = i + 1, #list do
+          local x = list[j]
+          if not x._done and x._interrupt then x:_interrupt() end
+        end
+      end
+      error(done, 0)
+    end
+    if not done then break end
   end
   local done, notdone = {}, {}
   for i = 1, #list do
@@ -557,6 +690,7 @@ end
 M.now = now
 
 M.is_timeout = errors.is_timeout
+M.is_interrupted = errors.is_interrupted
 
 -- The host hooks dolphindb.pool calls (dolphindb.ngx_sched has the nginx ones).
 M.wait_open = true                     -- DBConnectionPool waits for its connections
@@ -618,11 +752,13 @@ function Handle:traceback()
 end
 
 function Handle:_retrieve()
-  if self._unretrieved then
-    self._unretrieved = false
+  if self._unretrieved == "interrupted" then
+    interrupted_left = interrupted_left - 1
+  elseif self._unretrieved then
     unretrieved = unretrieved - 1
     failed[self] = nil
   end
+  self._unretrieved = false
 end
 
 -- Statistics for specs and diagnostics.
@@ -635,17 +771,42 @@ end
 
 -- ddblua's entry point: runs `fn(...)` as the first coroutine, then the loop until
 -- everything is finished. Returns the process exit status.
+-- Ctrl-C ends it with status 130 (the shell's 128 + SIGINT) and one line on stderr.
+local INTERRUPTED_STATUS = 130
+
+-- The host's loop: Ctrl-C goes to the coroutines parked in waits, which end (or
+-- handle it); it stops the loop itself only when no wait took it.
+local function host_loop()
+  while true do
+    local raised = interrupted_waits
+    local done, interrupted = drive(all_ended)
+    if done then return end
+    if interrupted and interrupted_waits == raised then raise_interrupted(nil) end
+  end
+end
+
+local function keep_interrupted(e)
+  if errors.is_interrupted(e) then return e end
+  return traceback(tostring(e), 2)
+end
+
 function M.host_main(fn, ...)
   M._hosted = true             -- ddblua reports and sets the exit status itself
   local main = spawn(fn, "main", ...)
-  local ok, err = xpcall(M.loop, traceback)
-  if not ok then
+  local ok, err = xpcall(host_loop, keep_interrupted)
+  local interrupted = not ok and errors.is_interrupted(err)
+  if not ok and not interrupted then
     report("ddblua: " .. tostring(err))
     return 1
   end
-  if not main._ok then
+  if not interrupted and main._done and not main._ok then
     main:_retrieve()
-    return 1
+    interrupted = errors.is_interrupted(main._err)
+    if not interrupted then return 1 end
+  end
+  if interrupted or interrupted_left > 0 then
+    report("ddblua: interrupted (SIGINT)")
+    return INTERRUPTED_STATUS
   end
   if unretrieved > 0 then
     report(("ddblua: %d spawned coroutine(s) failed and nobody retrieved the error")
