@@ -27,6 +27,7 @@ M.loop = sched.loop
 M.wait = sched.wait
 M.now = sched.now
 M.is_timeout = sched.is_timeout
+M.is_interrupted = errors.is_interrupted
 
 local function module_exists(name)
   return package.searchpath(name, package.path) ~= nil

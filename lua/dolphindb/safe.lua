@@ -11,7 +11,8 @@
 -- error VALUE (dolphindb.errors: a failed task, a timeout, a lost connection, a pool
 -- that cannot open, a full queue) comes back as `nil, err`, the very value the raising
 -- face would have raised; anything else (misuse: a string "dolphindb: ...") is raised
--- again, at the caller's line, with the same text. Pools, futures and spawn handles
+-- again, at the caller's line, with the same text; so is an "interrupted" error
+-- (Ctrl-C), which must stop the program, not become a return value. Pools, futures and spawn handles
 -- are wrapped in small objects whose methods follow the same rule. The raising face's
 -- hot path is untouched: the cost (a pcall and a call) is only this face's.
 
@@ -29,7 +30,8 @@ local is_error = errors.is_error
 local function ret(ok, ...)
   if ok then return ... end
   local err = ...
-  if is_error(err) then return nil, err end
+  -- Ctrl-C is no failure of the call: it goes on up, to stop the program
+  if is_error(err) and err.kind ~= "interrupted" then return nil, err end
   if type(err) == "string" and sub(err, 1, 11) == "dolphindb: " then error(err, 2) end
   error(err, 0)
 end
