@@ -14,7 +14,7 @@ endif()
 if(TARGET ddbcore AND EXISTS "${CMAKE_SOURCE_DIR}/src/lua_pool.c"
    AND EXISTS "${CMAKE_SOURCE_DIR}/src/ddb_pool.c"
    AND "DDB_HAVE_LUA_VALUE" IN_LIST DDB_LUA_MODULE_DEFS)
-  list(APPEND DDB_LUA_MODULE_SOURCES src/lua_pool.c src/lua_held.c src/lua_args.c)
+  list(APPEND DDB_LUA_MODULE_SOURCES src/lua_pool.c src/lua_held.c src/lua_args.c src/lua_options.c)
   list(APPEND DDB_LUA_MODULE_DEFS DDB_HAVE_LUA_POOL)
 endif()
 

@@ -9,192 +9,14 @@
 #include <string.h>
 
 #include "lauxlib.h"
+#include "lua_options.h"
 #include "lua_value.h"
 
 #define ERRLEN 512
 
-/* Seconds and counts are bounded before they reach C: a NaN, an infinity or 1e300
- * converted to an integer (the core turns seconds into uint64_t milliseconds) is
- * undefined behaviour, and no real setting needs more than ~30 years. */
-#define MAX_MAGNITUDE 1e9
-
-static int is_int_value(double v)
-{
-    return v >= INT_MIN && v <= INT_MAX && v == floor(v);
-}
-
-/* ---- config tables ------------------------------------------------------------ */
-
-/* One option: its key in the config table and the name the user wrote. */
-typedef struct opt_name {
-    const char *field, *shown;
-} opt_name;
-
-static int opt_present(lua_State *L, int cfg, opt_name o)
-{
-    lua_getfield(L, cfg, o.field);
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        return 0;
-    }
-    return 1;
-}
-
-static const char *opt_string(lua_State *L, int cfg, opt_name o, const char *dflt)
-{
-    if (!opt_present(L, cfg, o)) return dflt;
-    if (lua_type(L, -1) != LUA_TSTRING)
-        luaL_error(L, "dolphindb: option '%s' must be a string", o.shown);
-    size_t len;
-    const char *s = lua_tolstring(L, -1, &len);   /* anchored by the config table */
-    if (strlen(s) != len)       /* C would read only the text before the NUL */
-        luaL_error(L, "dolphindb: option '%s' contains a NUL byte", o.shown);
-    lua_pop(L, 1);
-    return s;
-}
-
-static double opt_number(lua_State *L, int cfg, opt_name o, double dflt)
-{
-    if (!opt_present(L, cfg, o)) return dflt;
-    if (lua_type(L, -1) != LUA_TNUMBER)
-        luaL_error(L, "dolphindb: option '%s' must be a number", o.shown);
-    double v = lua_tonumber(L, -1);
-    lua_pop(L, 1);
-    if (!(v >= -MAX_MAGNITUDE && v <= MAX_MAGNITUDE))
-        luaL_error(L, "dolphindb: option '%s' must be a number in -1e9..1e9", o.shown);
-    return v;
-}
-
-static int opt_int(lua_State *L, int cfg, opt_name o, int dflt)
-{
-    double v = opt_number(L, cfg, o, dflt);
-    if (!is_int_value(v)) luaL_error(L, "dolphindb: option '%s' must be an integer", o.shown);
-    return (int)v;
-}
-
-static int opt_bool(lua_State *L, int cfg, opt_name o, int dflt)
-{
-    if (!opt_present(L, cfg, o)) return dflt;
-    if (lua_type(L, -1) != LUA_TBOOLEAN)
-        luaL_error(L, "dolphindb: option '%s' must be a boolean", o.shown);
-    int v = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-/* A byte count: an integer in 1..2^53 (a double holds it exactly); 0 when absent. */
-static int64_t bytes_value(lua_State *L, int idx, const char *shown)
-{
-    if (lua_type(L, idx) != LUA_TNUMBER)
-        luaL_error(L, "dolphindb: option '%s' must be a number of bytes", shown);
-    double v = lua_tonumber(L, idx);
-    if (!(v >= 1 && v <= 9007199254740992.0) || v != floor(v))
-        luaL_error(L, "dolphindb: option '%s' must be an integer number of bytes in "
-                   "1..2^53", shown);
-    return (int64_t)v;
-}
-
-static int64_t opt_bytes(lua_State *L, int cfg, opt_name o)
-{
-    if (!opt_present(L, cfg, o)) return 0;
-    int64_t v = bytes_value(L, -1, o.shown);
-    lua_pop(L, 1);
-    return v;
-}
-
-/* sites = { {host=, port=}, ... } -> array (left on the stack as a userdata). */
-static ddb_site *opt_sites(lua_State *L, int cfg, int *nsites)
-{
-    static const opt_name sites_opt = { "sites", "highAvailabilitySites" };
-    static const opt_name host = { "host", "highAvailabilitySites[i].host" },
-                          port = { "port", "highAvailabilitySites[i].port" };
-    *nsites = 0;
-    if (!opt_present(L, cfg, sites_opt)) return NULL;
-    if (!lua_istable(L, -1))
-        luaL_error(L, "dolphindb: option 'highAvailabilitySites' must be a list");
-    int list = lua_gettop(L);
-    int n = (int)lua_objlen(L, list);
-    if (n == 0) {
-        lua_pop(L, 1);
-        return NULL;
-    }
-    ddb_site *sites = lua_newuserdata(L, (size_t)n * sizeof *sites);   /* GC-owned */
-    lua_insert(L, list);          /* keep it below the list while we read */
-    for (int i = 0; i < n; i++) {
-        lua_rawgeti(L, list + 1, i + 1);
-        int site = lua_gettop(L);
-        if (!lua_istable(L, site))
-            luaL_error(L, "dolphindb: highAvailabilitySites[%d] must be {host=, port=}", i + 1);
-        sites[i].host = opt_string(L, site, host, NULL);
-        sites[i].port = opt_int(L, site, port, 0);
-        if (!sites[i].host)
-            luaL_error(L, "dolphindb: highAvailabilitySites[%d] has no host", i + 1);
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);                /* the list; the array userdata stays on the stack */
-    *nsites = n;
-    return sites;
-}
-
-#define OPT(field, shown) ((opt_name){ field, shown })
-
-/* loginMethod = "auto" | "scram" | "encrypted" | "plain" (docs/SECURITY.md). */
-static int opt_login_method(lua_State *L, int cfg)
-{
-    static const char *const names[] = { "auto", "scram", "encrypted", "plain" };
-    const char *s = opt_string(L, cfg, OPT("login_method", "loginMethod"), "auto");
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, names[i])) return i;     /* DDB_LOGIN_AUTO .. DDB_LOGIN_PLAIN */
-    return luaL_error(L, "dolphindb: option 'loginMethod' must be \"auto\", \"scram\", "
-                         "\"encrypted\" or \"plain\", got \"%s\"", s);
-}
-
-void ddb_lua_read_pool_config(lua_State *L, int idx, ddb_pool_config *cfg)
-{
-    if (idx < 0 && idx > LUA_REGISTRYINDEX) idx = lua_gettop(L) + idx + 1;
-    ddb_pool_config_init(cfg);
-    cfg->host = opt_string(L, idx, OPT("host", "host"), NULL);
-    cfg->port = opt_int(L, idx, OPT("port", "port"), cfg->port);
-    cfg->thread_num = opt_int(L, idx, OPT("thread_num", "threadNum"), cfg->thread_num);
-    cfg->userid = opt_string(L, idx, OPT("userid", "userid"), NULL);
-    cfg->password = opt_string(L, idx, OPT("password", "password"), NULL);
-    cfg->login_in_connect = opt_bool(L, idx, OPT("login_in_connect", "loginInConnect"),
-                                     cfg->login_in_connect);
-    cfg->login_method = opt_login_method(L, idx);
-    cfg->initial_script = opt_string(L, idx, OPT("initial_script", "initialScript"), NULL);
-    cfg->reconnect = opt_bool(L, idx, OPT("reconnect", "reConnect"), cfg->reconnect);
-    cfg->open_lazily = opt_bool(L, idx, OPT("open_lazily", "openLazily"), cfg->open_lazily);
-    cfg->try_reconnect_nums = opt_int(L, idx, OPT("try_reconnect_nums", "tryReconnectNums"),
-                                      cfg->try_reconnect_nums);
-    cfg->reconnect_delay = opt_number(L, idx, OPT("reconnect_delay", "reconnectDelay"),
-                                      cfg->reconnect_delay);
-    cfg->connect_timeout = opt_number(L, idx, OPT("connect_timeout", "connectTimeout"),
-                                      cfg->connect_timeout);
-    cfg->keepalive_sec = opt_int(L, idx, OPT("keepalive_sec", "keepAliveTime"), cfg->keepalive_sec);
-    cfg->high_availability = opt_bool(L, idx, OPT("high_availability", "highAvailability"),
-                                      cfg->high_availability);
-    cfg->load_balance = opt_bool(L, idx, OPT("load_balance", "loadBalance"), cfg->load_balance);
-    cfg->compress = opt_bool(L, idx, OPT("compress", "compress"), cfg->compress);
-    cfg->queue_limit = opt_int(L, idx, OPT("queue_limit", "queueLimit"), cfg->queue_limit);
-    cfg->task_timeout = opt_number(L, idx, OPT("task_timeout", "taskTimeout"), cfg->task_timeout);
-    cfg->shutdown_grace = opt_number(L, idx, OPT("shutdown_grace", "shutdownGrace"),
-                                     cfg->shutdown_grace);
-    cfg->max_result_bytes = opt_bytes(L, idx, OPT("max_result_bytes", "maxResultBytes"));
-    cfg->sites = opt_sites(L, idx, &cfg->nsites);
-}
-
 /* ---- task arguments ------------------------------------------------------------ */
 
-static int opt_arg_int(lua_State *L, int idx, int dflt, const char *what)
-{
-    if (lua_isnoneornil(L, idx)) return dflt;
-    lua_Number v = luaL_checknumber(L, idx);
-    if (!is_int_value(v)) luaL_error(L, "dolphindb: %s must be an integer", what);
-    return (int)v;
-}
-
-/* The task options at 4..9 (id, clear_memory, priority, parallelism, timeout,
- * max_result_bytes). */
+/* The task id at 4 (nil: automatic) and the options table at 5. */
 static void read_task_options(lua_State *L, ddb_task_spec *spec)
 {
     if (!lua_isnoneornil(L, 4)) {
@@ -204,13 +26,7 @@ static void read_task_options(lua_State *L, ddb_task_spec *spec)
         spec->has_id = 1;
         spec->id = (int64_t)id;
     }
-    spec->clear_memory = lua_isnoneornil(L, 5) ? -1 : lua_toboolean(L, 5);
-    spec->priority = opt_arg_int(L, 6, -1, "priority");
-    spec->parallelism = opt_arg_int(L, 7, -1, "parallelism");
-    spec->timeout = lua_isnoneornil(L, 8) ? 0 : luaL_checknumber(L, 8);
-    if (!(spec->timeout >= -MAX_MAGNITUDE && spec->timeout <= MAX_MAGNITUDE))
-        luaL_error(L, "dolphindb: timeout must be a number of seconds up to 1e9");
-    if (!lua_isnoneornil(L, 9)) spec->max_result_bytes = bytes_value(L, 9, "maxResultBytes");
+    ddb_lua_read_task_options(L, 5, spec);
 }
 
 static void free_objs(ddb_obj **objs, int n)

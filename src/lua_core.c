@@ -16,6 +16,7 @@
 #ifdef DDB_HAVE_LUA_POOL
 #include "dolphindb.h"
 #include "lua_pool.h"
+#include "lua_options.h"
 #endif
 
 #ifndef DDB_VERSION
@@ -61,6 +62,7 @@ DDB_EXPORT int luaopen_dolphindb_core(lua_State *L)
 #endif
 #ifdef DDB_HAVE_LUA_POOL
     ddb_lua_pool_open(L, module);
+    ddb_lua_options_register(L, module);
     set_feature(L, features, "pool", 1);
 #else
     set_feature(L, features, "pool", 0);
