@@ -1,7 +1,7 @@
 # Core: the protocol layer (sans-I/O) and the libuv connection pool, with its public
 # C API in include/dolphindb.h. Tests run against ddbmini over real sockets.
 set(DDB_CORE_SOURCES src/ddb_proto.c)
-foreach(f src/ddb_task.c src/ddb_conn.c src/ddb_login.c src/ddb_uv.c src/ddb_qhost.c src/ddb_pool.c src/ddb_pool_info.c src/ddb_ha.c
+foreach(f src/ddb_task.c src/ddb_conn.c src/ddb_login.c src/ddb_tls.c src/ddb_uv.c src/ddb_qhost.c src/ddb_pool.c src/ddb_pool_info.c src/ddb_ha.c
           src/ddb_thread.c)
   if(EXISTS "${CMAKE_SOURCE_DIR}/${f}")
     list(APPEND DDB_CORE_SOURCES ${f})

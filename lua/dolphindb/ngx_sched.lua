@@ -165,7 +165,7 @@ end
 local function conn_main(premature, id)
   local st = conns[id]
   if not st then return end
-  local host, port, keepalive = core.qhost_target(id)
+  local host, port, keepalive, tls_verify, tls_name = core.qhost_target(id)
   if premature or not host then
     conns[id] = nil
     if host then qhost_failed(id, "nginx is exiting"); turn() end
@@ -184,6 +184,18 @@ local function conn_main(premature, id)
     qhost_failed(id, "connect failed: " .. tostring(err))
     turn()
     return
+  end
+  if tls_name then   -- TLS: verification uses lua_ssl_trusted_certificate (nginx.conf)
+    local sess, serr = sock:sslhandshake(nil, tls_name, tls_verify)
+    if not sess or st.closing then
+      sock:close()
+      conns[id] = nil
+      if not st.closing then
+        qhost_failed(id, "TLS handshake failed: " .. tostring(serr))
+        turn()
+      end
+      return
+    end
   end
   if keepalive > 0 and sock.setoption then pcall(sock.setoption, sock, "keepalive", true) end
   st.sock = sock
