@@ -302,12 +302,18 @@ end
 local function on_exit()
   if exiting then return end
   exiting = true
-  local start = now()
+  -- A pool shuts down once it has been idle for QUIET seconds (requests already
+  -- read on keep-alive connections still arrive for a moment) or its grace ran out.
+  local QUIET = 0.2
+  local start, idle_since = now(), {}
   repeat
     local waiting = false
     for p, grace in pairs(pools) do
       if not p._shut then
-        if busy(p) and now() < start + grace then waiting = true else shut(p) end
+        local t = now()
+        if busy(p) then idle_since[p] = nil else idle_since[p] = idle_since[p] or t end
+        local quiet = idle_since[p] and t - idle_since[p] >= math.min(QUIET, grace)
+        if quiet or t >= start + grace then shut(p) else waiting = true end
       end
     end
     if waiting then ngx.sleep(0.01) end
