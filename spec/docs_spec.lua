@@ -138,7 +138,7 @@ describe("docs/API.md", function()
     return names
   end
 
-  -- The options are declared once, in src/lua_options.c (core.options()).
+  -- The options are declared once, in src/lua/lua_options.c (core.options()).
   local declared = require("dolphindb.core").options()
 
   it("has a row for every DBConnectionPool option", function()

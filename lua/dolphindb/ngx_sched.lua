@@ -2,7 +2,7 @@
 -- dolphindb.sched (which hands this module out when it finds itself in nginx), so
 -- dolphindb.pool and dolphindb.future are one implementation for both hosts.
 --
--- The pool core runs on the queue host (src/ddb_qhost.h): it does no I/O and keeps
+-- The pool core runs on the queue host (src/hosts/ddb_qhost.h): it does no I/O and keeps
 -- no thread; this file carries out what it asks with nginx's own tools:
 --   * each connection is a cosocket owned by an ngx.timer context (a cosocket
 --     belongs to the context that made it, and pools, queued tasks and futures

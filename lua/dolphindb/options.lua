@@ -52,7 +52,7 @@ local function parse_sites(list)
 end
 
 -- The options for the C pool (core.pool_new): the user's table under the user's
--- names (src/lua_options.c declares each one and checks it), minus the options
+-- names (src/lua/lua_options.c declares each one and checks it), minus the options
 -- `lua_only` names (set: name -> true), which the caller handles itself.
 function M.pool_config(opts, lua_only)
   if type(opts) ~= "table" then fail(3, "DBConnectionPool: expects (host, port, threadNum[, userid, password]) or an options table") end
@@ -78,7 +78,7 @@ function M.parse_call(level, method, skip, first, ...)
     if select("#", ...) > 0 then
       fail(level, "%s{...}: pass everything inside the table", method)
     end
-    opts = first                -- checked by the C side at submit (src/lua_options.c)
+    opts = first                -- checked by the C side at submit (src/lua/lua_options.c)
     script = first[1]
     local n = table.maxn(first)
     extra = { n = skip }

@@ -1,4 +1,4 @@
-/* lua_pool.c — pool and task userdata over the inline pool of include/dolphindb.h.
+/* lua_pool.c — pool and task userdata over the inline pool of include/dolphindb/dolphindb.h.
  *
  * Every pool lives on the Lua state's loop (lua_loop.c). A submitted task gets a
  * ticket; the pool's completion callback (called from inside uv_run) only completes

@@ -4,8 +4,8 @@
  * timers, a "pump" (a callback run on each loop iteration while started, before the
  * loop waits for I/O) and TCP streams come from a host through this table, as an
  * async client takes its event library through adapter hooks. Two hosts exist:
- *   src/ddb_uv.c     libuv (plain luajit, ddblua, the C API, the thread driver);
- *   src/ddb_qhost.c  a queue of intents a scripting host carries out itself (nginx:
+ *   src/hosts/ddb_uv.c     libuv (plain luajit, ddblua, the C API, the thread driver);
+ *   src/hosts/ddb_qhost.c  a queue of intents a scripting host carries out itself (nginx:
  *                    lua/dolphindb/ngx_sched.lua drives cosockets and ngx.timer).
  * The rule for every report (a timer firing, a pump run, a stream event): the host
  * makes it from its own loop, never from inside one of these calls, so the core is
