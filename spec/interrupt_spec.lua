@@ -247,6 +247,20 @@ pool:run("sleep(10000)")
     assert.is_true(secs < LIMIT + 0.5, secs)   -- polled every 10 ms, hence the margin
   end)
 
+  it("ddblua: when only the host's loop waits (an addTask nobody waits for), 130 too", function()
+    local child = start("ddblua", PRELUDE .. [[
+local pool = ddb.DBConnectionPool("127.0.0.1", PORT, 1)
+pool:addTask("sleep(10000)", 1)
+mark("waiting 1")
+]], srv.port)
+    local sent = interrupt(child, 1)
+    local rc, out, err = finish(child)
+    print(("    ddblua loop only: exited %.1f ms after SIGINT"):format((now() - sent) * 1000))
+    assert.are.equal(130, rc, out .. err)
+    assert.are.equal("ddblua: interrupted (SIGINT)\n", err)
+    assert.is_true(now() - sent < 5, "the 10 s task was waited for")
+  end)
+
   it("ddblua: the script catches it, cleans up with more waits and ends normally", function()
     local child = start("ddblua", PRELUDE .. [[
 local pool = ddb.DBConnectionPool("127.0.0.1", PORT, 1)
