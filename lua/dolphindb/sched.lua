@@ -769,13 +769,8 @@ function M.stats()
            unretrieved = unretrieved, queued = runq_tail - runq_head + 1 }
 end
 
--- ddblua's entry point: runs `fn(...)` as the first coroutine, then the loop until
--- everything is finished. Returns the process exit status.
--- Ctrl-C ends it with status 130 (the shell's 128 + SIGINT) and one line on stderr.
-local INTERRUPTED_STATUS = 130
-
--- The host's loop: Ctrl-C goes to the coroutines parked in waits, which end (or
--- handle it); it stops the loop itself only when no wait took it.
+-- The host's loop (ddblua): Ctrl-C goes to the coroutines parked in waits, which end
+-- (or handle it); it stops the loop itself only when no wait took it.
 local function host_loop()
   while true do
     local raised = interrupted_waits
@@ -785,80 +780,15 @@ local function host_loop()
   end
 end
 
-local function keep_interrupted(e)
-  if errors.is_interrupted(e) then return e end
-  return traceback(tostring(e), 2)
-end
-
-function M.host_main(fn, ...)
-  M._hosted = true             -- ddblua reports and sets the exit status itself
-  local main = spawn(fn, "main", ...)
-  local ok, err = xpcall(host_loop, keep_interrupted)
-  local interrupted = not ok and errors.is_interrupted(err)
-  if not ok and not interrupted then
-    report("ddblua: " .. tostring(err))
-    return 1
-  end
-  if not interrupted and main._done and not main._ok then
-    main:_retrieve()
-    interrupted = errors.is_interrupted(main._err)
-    if not interrupted then return 1 end
-  end
-  if interrupted or interrupted_left > 0 then
-    report("ddblua: interrupted (SIGINT)")
-    return INTERRUPTED_STATUS
-  end
-  if unretrieved > 0 then
-    report(("ddblua: %d spawned coroutine(s) failed and nobody retrieved the error")
-      :format(unretrieved))
-    return 1
-  end
-  return 0
-end
-
--- ---- at exit -------------------------------------------------------------------
-
--- Under plain luajit nothing runs the loop after the main chunk: spawned coroutines
--- parked on a wait would end silently, and so would the process with status 0. The
--- finalizer of a sentinel runs at lua_close (luajit's normal exit, also after an
--- error in the main chunk; not after os.exit without `close`) and writes to stderr
--- the coroutines that never finished, with where each one is parked, and the errors
--- nobody retrieved. It cannot change the exit status: see docs/API.md "spawn".
-local function by_id(a, b) return a.id < b.id end
-
-local function exit_report()
-  if M._hosted then return end
-  local out = {}
-  if live > 0 then
-    local hs = {}
-    for co, h in pairs(managed) do hs[#hs + 1] = h; h._co_at_exit = co end
-    table.sort(hs, by_id)
-    out[#out + 1] = ("dolphindb: %d spawned coroutine(s) never finished (call ddb.loop() "
-      .. "before the script ends, or run it with ddblua)"):format(live)
-    for i = 1, #hs do
-      local h = hs[i]
-      if h._args ~= nil then
-        out[#out + 1] = ("  %s: never started"):format(handle_name(h))
-      else
-        out[#out + 1] = traceback(h._co_at_exit, ("  %s: waiting"):format(handle_name(h)))
-      end
-    end
-  end
-  if unretrieved > 0 then
-    local hs = {}
-    for h in pairs(failed) do hs[#hs + 1] = h end
-    table.sort(hs, by_id)
-    out[#out + 1] = ("dolphindb: %d spawned coroutine(s) failed and nobody retrieved the "
-      .. "error:"):format(unretrieved)
-    for i = 1, #hs do
-      out[#out + 1] = ("  %s: %s"):format(handle_name(hs[i]), tostring(hs[i]._traceback))
-    end
-  end
-  if #out > 0 then report(table.concat(out, "\n")) end
-end
-
-M._exit_sentinel = newproxy(true)
-getmetatable(M._exit_sentinel).__gc = function() pcall(exit_report) end
+-- How a program ends (ddblua's M.host_main, plain luajit's report at exit) is in
+-- dolphindb.sched_exit; it sees the scheduler's state through these private fields.
+M._exit = {
+  counts = function() return live, unretrieved, interrupted_left end,
+  managed = managed, failed = failed, handle_name = handle_name, report = report,
+  spawn_main = function(fn, ...) return spawn(fn, "main", ...) end,
+  host_loop = host_loop,
+}
+require("dolphindb.sched_exit").attach(M)
 
 M.Handle = Handle
 return M
