@@ -166,6 +166,24 @@ mark("next %s in %.3f s; cancelled %d", tostring(v), ddb.now() - t0, pool:stats(
     assert.are.equal("", err)
   end)
 
+  it("luajit: 10 of 10 tries of a 10 s query are interrupted at once", function()
+    local child = start("luajit", PRELUDE .. [[
+local pool = ddb.DBConnectionPool("127.0.0.1", PORT, 1)
+for n = 1, 10 do
+  mark("waiting %d", n)
+  local ok, err = pcall(pool.run, pool, "sleep(10000)")
+  caught(n, err)
+end
+]], srv.port)
+    local worst = 0
+    for n = 1, 10 do worst = math.max(worst, delay(child, n, interrupt(child, n), "try " .. n)) end
+    print(("    worst of 10: %.1f ms"):format(worst * 1000))
+    local rc, out, err = finish(child)
+    assert.are.equal(0, rc, out .. err)
+    local _, kinds = out:gsub("kind=interrupted\n", "")
+    assert.are.equal(10, kinds, out)
+  end)
+
   it("luajit: coroutines parked in waits get it too, then ddb.loop() raises it", function()
     local child = start("luajit", PRELUDE .. [[
 local pool = ddb.DBConnectionPool("127.0.0.1", PORT, 3)
