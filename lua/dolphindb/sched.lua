@@ -25,10 +25,11 @@
 --   ddb.wait(list[, timeout])      -> done, pending (lists of handles / futures)
 --   ddb.now()                      monotonic seconds
 -- A spawned coroutine's error is reported on stderr with its traceback at once and
--- kept in its handle; the others go on (an "interrupted" error quietly: see Ctrl-C). Under plain luajit a spawned coroutine goes
--- on after its first wait only while something waits (ddb.loop/wait/sleep, pool:run,
--- future:result); at exit (lua_close) a finalizer reports on stderr the spawned
--- coroutines that never finished and the errors nobody retrieved.
+-- kept in its handle; the others go on (an "interrupted" error quietly: see Ctrl-C).
+-- Under plain luajit a spawned coroutine goes on after its first wait only while
+-- something waits (ddb.loop/wait/sleep, pool:run, future:result); at exit (lua_close)
+-- a finalizer reports on stderr the spawned coroutines that never finished and the
+-- errors nobody retrieved (dolphindb.sched_exit, with ddblua's entry point).
 --
 -- Waitables (spawn handles, futures) share one protocol: a table with `_done` (boolean)
 -- and `_waiters` (list, created when the first waiter comes); M.signal(obj) completes
@@ -241,9 +242,9 @@ local function spawn(fn, how, ...)
   -- Every field it will get is there from the start (false until set): a field added
   -- later costs a metatable check and often a resize of the handle.
   local h = setmetatable({
-    id = spawned_count, is_main = is_main, _done = false, _running = false, _parked = false,
-    _fn = fn,
-    _args = args, _ok = false, _nvalues = 0, _value = false, _waiters = false,
+    id = spawned_count, is_main = is_main, _done = false, _running = false,
+    _parked = false,        -- in a wait of ours: Ctrl-C may resume it with INTERRUPT
+    _fn = fn, _args = args, _ok = false, _nvalues = 0, _value = false, _waiters = false,
   }, Handle)
   managed[co] = h
   live = live + 1
