@@ -80,4 +80,9 @@ else
   end
 end
 
+-- The table writers (dolphindb.writers): TableAppender, TableUpserter, PartitionedTableAppender.
+if core.features.value and core.features.pool then
+  for k, v in pairs(require "dolphindb.writers") do M[k] = v end
+end
+
 return M
