@@ -65,9 +65,10 @@ end
 
 -- Positional arguments, or one table of named ones.
 local function args_of(first, ...)
-  if type(first) == "table" and select("#", ...) == 0 and (first.pool or first.tableName) then
-    return first
+  for i = 1, select("#", ...) do
+    if select(i, ...) ~= nil then return nil end
   end
+  if type(first) == "table" and (first.pool or first.tableName) then return first end
   return nil
 end
 
