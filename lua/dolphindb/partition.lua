@@ -199,15 +199,30 @@ function Domain:keys(h)
     h, err = fit.cast_temporal(h, tid, self.type)
     if not h then fail("the partitioning column: " .. err) end
   end
-  local n = columns.rows(h)
+  return self:_fill(columns.rows(h), cell_reader(h))
+end
+
+function Domain:_fill(n, cell)
   local keys = ffi.new("int32_t[?]", n > 0 and n or 1)
-  local cell, key, bad = cell_reader(h), self.key, nil
+  local key, bad = self.key, nil
   for i = 0, n - 1 do
     local k = key(cell(i))
     keys[i] = k
     if k < 0 and not bad then bad = i end
   end
   return keys, bad
+end
+
+-- The same for a text partitioning column given as a Lua list of n strings (NULL
+-- cells: nil, ddb.null or a typed scalar holding ""), without building it first.
+function Domain:keys_of_strings(list, n)
+  if not columns.TEXT[self.type] then return nil end
+  return self:_fill(n, function(i)
+    local v = list[i + 1]
+    if type(v) == "string" then return v end
+    if type(v) == "table" and type(v.value) == "string" then return v.value end
+    return ""
+  end)
 end
 
 return M

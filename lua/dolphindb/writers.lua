@@ -22,6 +22,8 @@
 -- written (see append below).
 local ffi = require "ffi"
 local errors = require "dolphindb.errors"
+local sched = require "dolphindb.sched"
+local value = require "dolphindb.value"
 local columns = require "dolphindb.columns"
 local fit = require "dolphindb.fit"
 local partition = require "dolphindb.partition"
@@ -252,60 +254,96 @@ local function group_rows(keys, n, ngroups)
   return groups, sizes
 end
 
-local function sub_table(self, hs, idx, m)
-  local sub = {}
-  for c, h in ipairs(hs) do sub[c] = columns.take(h, idx, m) end
-  return columns.table(self.schema.names, sub)
+-- Rows idx[0..m-1] of an input column, in the same form: a Lua list (a typed
+-- vector keeps its metatable, so its type), or a handle for views and handles.
+local function rows_of(c, idx, m)
+  if type(c) == "table" then
+    local sub = { n = m }
+    for j = 0, m - 1 do sub[j + 1] = c[idx[j] + 1] end
+    return setmetatable(sub, getmetatable(c))
+  end
+  return columns.take(value._to_handle(c), idx, m)
 end
 
-local function bad_row(self, hs, row)
+-- The table of rows idx[0..m-1] of the input, fitted to the schema.
+local function sub_table(self, cols, idx, m)
+  local sub = {}
+  for c, col in ipairs(cols) do sub[c] = rows_of(col, idx, m) end
+  local hs = fit.table(sub, self.schema)
+  return columns.table(self.schema.names, hs)
+end
+
+-- Each row's partition key; a text column given as plain strings is read as it is.
+local function partition_keys(self, col, n)
+  local pc, schema = self.column, self.schema
+  if type(col) == "table" and (getmetatable(col) == nil or fit.is_text_vector(col)) then
+    local keys, bad = self.domain:keys_of_strings(col, n)
+    if keys then return keys, bad end
+  end
+  local h = fit.column(col, schema.types[pc], schema.scales[pc], ("column %d ('%s')"):format(pc, schema.names[pc]))
+  local keys, bad = self.domain:keys(h)
+  return keys, bad, h
+end
+
+local function bad_row(self, col, row)
   local name = self.schema.names[self.column]
-  local v = columns.view(hs[self.column])[row + 1]
+  local v = (columns.is_handle(col) and columns.view(col) or col)[row + 1]
   fail(("row %d: the partitioning column '%s' (%s) is NULL or outside the partition scheme of %s; nothing was written")
     :format(row + 1, name, tostring(v), self.schema.target))
 end
 
 -- The error value of a partly failed append: the first failure's kind and texts,
 -- plus which rows were not written (row numbers of t, ascending) and those rows.
-local function partial_failure(self, hs, failed, written, ngroups)
+local function partial_failure(self, cols, failed, written, nsent)
   local rows, first = {}, failed[1].err
   for _, f in ipairs(failed) do
     for j = 0, f.m - 1 do rows[#rows + 1] = f.idx[j] + 1 end
   end
   table.sort(rows)
-  local idx = ffi.new("int32_t[?]", #rows)
+  local idx = ffi.new("int32_t[?]", math.max(#rows, 1))
   for j, r in ipairs(rows) do idx[j - 1] = r - 1 end
   local err = errors.new(first.kind, ("dolphindb: PartitionedTableAppender: %d of %d requests failed, %d rows "
-    .. "not written (err.rows, err.unwritten), %d written: %s"):format(#failed, ngroups, #rows, written,
+    .. "not written (err.rows, err.unwritten), %d written: %s"):format(#failed, nsent, #rows, written,
     tostring(first)), first.task_id)
   err.server_error, err.state = first.server_error, first.state
   err.rows, err.written = rows, written
-  err.unwritten = columns.decoded(sub_table(self, hs, idx, #rows))
+  err.unwritten = columns.decoded(sub_table(self, cols, idx, #rows))
   err.errors = {}
   for i, f in ipairs(failed) do err.errors[i] = f.err end
   return err
 end
 
--- append(t) -> rows appended. Rows are grouped by key mod (connections of the pool),
--- so that no two requests write one partition; the groups are sent at once, each
--- as one tableInsert, and run in parallel on the pool's connections. If any fails,
--- raises an error value (kind of the first failure) with .rows (the row numbers of t
--- that were not written), .unwritten (those rows as a table, to append again),
--- .written (rows the other requests appended) and .errors (each failure).
-function PartitionedTableAppender:append(t)
-  local hs, n = fit.table(t, self.schema)
-  if n == 0 then return 0 end
-  local keys, bad = self.domain:keys(hs[self.column])
-  if bad then bad_row(self, hs, bad) end
-  local ngroups = self.pool:getConnectionCount()
-  local groups, sizes = group_rows(keys, n, ngroups)
+-- Submits one request per non-empty group; after each, the event loop gets a turn
+-- so that the request leaves while the next group is being built.
+local function send_groups(self, cols, groups, sizes, ngroups)
   local sent = {}
   for g = 0, ngroups - 1 do
     if sizes[g] > 0 then
-      local tbl = sub_table(self, hs, groups[g], sizes[g])
+      local tbl = sub_table(self, cols, groups[g], sizes[g])
       sent[#sent + 1] = { idx = groups[g], m = sizes[g], future = self.pool:runTaskAsync(self.fn, tbl) }
+      sched.sleep(0)
     end
   end
+  return sent
+end
+
+-- append(t) -> rows appended. Rows are grouped by key mod (connections of the pool),
+-- so that no two requests write one partition; each group is one tableInsert, sent
+-- as soon as it is built, and the requests run in parallel on the pool's connections.
+-- If any fails, raises an error value (kind of the first failure) with .rows (the
+-- row numbers of t that were not written), .unwritten (those rows as a table, to
+-- append again), .written (rows the other requests appended) and .errors (each
+-- failure). A row with no partition (NULL, outside a RANGE or LIST scheme) raises
+-- before anything is sent.
+function PartitionedTableAppender:append(t)
+  local schema = self.schema
+  local cols, n = fit.input_columns(t, schema.names, schema.target)
+  if n == 0 then return 0 end
+  local keys, bad, h = partition_keys(self, cols[self.column], n)
+  if bad then bad_row(self, h or cols[self.column], bad) end
+  local ngroups = self.pool:getConnectionCount()
+  local groups, sizes = group_rows(keys, n, ngroups)
+  local sent = send_groups(self, cols, groups, sizes, ngroups)
   local written, failed = 0, {}
   for _, s in ipairs(sent) do
     local err = s.future:exception()
@@ -316,7 +354,7 @@ function PartitionedTableAppender:append(t)
       written = written + count(s.future:result())
     end
   end
-  if #failed > 0 then error(partial_failure(self, hs, failed, written, #sent), 0) end
+  if #failed > 0 then error(partial_failure(self, cols, failed, written, #sent), 0) end
   return written
 end
 
