@@ -14,7 +14,7 @@ local M = {}
 local OBJ = ffi.typeof("struct ddbv_obj *")
 local VECTOR = 1
 
--- Type ids (docs/PROTOCOL.md §4 lists them).
+-- Type ids (docs/PROTOCOL.md §4.3 lists them).
 local T = { VOID = 0, BOOL = 1, CHAR = 2, SHORT = 3, INT = 4, LONG = 5, DATE = 6, MONTH = 7,
   TIME = 8, MINUTE = 9, SECOND = 10, DATETIME = 11, TIMESTAMP = 12, NANOTIME = 13,
   NANOTIMESTAMP = 14, FLOAT = 15, DOUBLE = 16, SYMBOL = 17, STRING = 18, UUID = 19,

@@ -82,7 +82,7 @@ end
 
 -- The table writers (dolphindb.writers): TableAppender, TableUpserter, PartitionedTableAppender.
 if core.features.value and core.features.pool then
-  for k, v in pairs(require "dolphindb.writers") do M[k] = v end
+  for k, v in pairs(require "dolphindb.writers") do if not k:find("^_") then M[k] = v end end
 end
 
 return M

@@ -363,6 +363,7 @@ end
 -- Misuse strings are raised at the caller's line, naming the method (errors.named);
 -- error values pass unchanged.
 for name, fn in pairs(M) do M[name] = errors.named(fn, name) end
+M._classes = { TableAppender, TableUpserter, PartitionedTableAppender }   -- for docs_spec
 for _, cls in ipairs { TableAppender, TableUpserter, PartitionedTableAppender } do
   for _, name in ipairs { "append", "upsert" } do
     if rawget(cls, name) then cls[name] = errors.named(cls[name], name) end
