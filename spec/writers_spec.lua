@@ -511,6 +511,28 @@ describe("writers", function()
       for i = 1, 80 do assert.are.equal(i, all[i]) end
     end)
 
+    it("appends a query result (views) and works inside spawned coroutines", function()
+      local path = dfs_table([[database("PATH", HASH, [SYMBOL, 5])]], { "id", "sym", "ts" },
+        { "INT", "SYMBOL", "TIMESTAMP" }, "`sym")
+      local src = pool:run { "table(1..100000 as id, take(`a`b`c`d`e`f`g, 100000) as sym, "
+        .. "2024.01.01T00:00:00.000 + (1..100000) as ts)", view = true }
+      assert.are.equal("cdata", type(src.columns[2]))
+      local pta = ddb.PartitionedTableAppender(path, "pt", "sym", pool)
+      local handles = {}
+      for k = 1, 3 do                                 -- three appends at once, each parks
+        handles[k] = ddb.spawn(function() return pta:append(src) end)
+      end
+      for k = 1, 3 do assert.are.equal(100000, handles[k]:result(30)) end
+      local counts = pool:run(("select count(*) as n from loadTable('%s', 'pt') group by sym"):format(path))
+      assert.are.equal(7, counts.n)
+      for i = 1, 7 do                                 -- 100000 = 7 * 14285 + 5
+        assert.are.equal(3 * (i <= 5 and 14286 or 14285), counts.columns[2][i])
+      end
+      local t = pool:run { ("select * from loadTable('%s', 'pt') where id <= 3 order by id, sym"):format(path), view = false }
+      assert.are.equal(9, t.n)
+      assert.are.equal("2024.01.01T00:00:00.001", tostring(t.columns[3][1]))
+    end)
+
     it("refuses non-partitioned tables and unknown partitioning columns", function()
       pool:run("share table(1:0, `a, [INT]) as pta_mem; 1")
       local ok, err = pcall(ddb.PartitionedTableAppender, "", "pta_mem", "a", pool)
