@@ -295,6 +295,17 @@ describe("writers", function()
       assert.are.equal(0, pool:run("exec count(*) from ta_bad"))
     end)
 
+    it("takes a pool of dolphindb.safe (and raises as the raising face)", function()
+      local safe = require "dolphindb.safe"
+      local spool = safe.DBConnectionPool("127.0.0.1", server.port, 1)
+      shared_table("ta_safe", { "id" }, { "INT" })
+      assert.are.equal(3, ddb.TableAppender("", "ta_safe", spool):append { { 1, 2, 3 } })
+      local ok, err = pcall(ddb.TableAppender, "", "nosuch_safe", spool)
+      assert.is_false(ok)
+      assert.are.equal("server", err.kind)
+      spool:shutDown()
+    end)
+
     it("raises misuse at the caller and server failures as error values", function()
       local ok, err = pcall(ddb.TableAppender, "", "no such", pool)
       assert.matches("^dolphindb: TableAppender: tableName must be a name", err)
