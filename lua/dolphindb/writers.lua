@@ -30,6 +30,9 @@ local partition = require "dolphindb.partition"
 
 local M = {}
 
+local ok_new, new_table = pcall(require, "table.new")       -- LuaJIT 2.1: preallocated tables
+if not ok_new then new_table = function() return {} end end
+
 local function fail(msg) error("dolphindb: " .. msg, 0) end
 
 ---------------------------------------------------------------- arguments
@@ -258,7 +261,8 @@ end
 -- vector keeps its metatable, so its type), or a handle for views and handles.
 local function rows_of(c, idx, m)
   if type(c) == "table" then
-    local sub = { n = m }
+    local sub = new_table(m, 1)
+    sub.n = m
     for j = 0, m - 1 do sub[j + 1] = c[idx[j] + 1] end
     return setmetatable(sub, getmetatable(c))
   end
