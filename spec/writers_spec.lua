@@ -275,6 +275,19 @@ describe("writers", function()
       assert.are.same({ "x", "y" }, { t[6][1], t[6][2] })
     end)
 
+    it("appends array-vector columns (lists of rows, or ddb.arrayvector)", function()
+      shared_table("ta_av", { "id", "av", "dv" }, { "INT", 68, 70 })          -- INT[], DATE[]
+      local app = ddb.TableAppender("", "ta_av", pool)
+      assert.are.equal(3, app:append { { 1, 2, 3 }, { { 1, 2 }, {}, { 3 } },
+        ddb.arrayvector("DATE", { { 0 }, { 1, 2 }, { 19000 } }) })
+      local t = read_back("ta_av")
+      assert.are.same({ { 1, 2 }, {}, { 3 } }, { cells(t[2][1]), cells(t[2][2]), cells(t[2][3]) })
+      assert.are.equal("2022.01.08", tostring(t[3][3][1]))
+      local ok, err = pcall(app.append, app, { { 4 }, ddb.arrayvector("DOUBLE", { { 1.5 } }), { { 0 } } })
+      assert.is_false(ok)                                  -- same category: the server's call
+      assert.matches("Expected: INT%[%], Actual: DOUBLE%[%]", err.server_error)
+    end)
+
     it("refuses tables that do not fit, naming the column, and writes nothing", function()
       shared_table("ta_bad", { "id", "v", "ts" }, { "INT", "DOUBLE", "TIMESTAMP" })
       local app = ddb.TableAppender("", "ta_bad", pool)
