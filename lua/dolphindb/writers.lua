@@ -141,7 +141,12 @@ function M.TableAppender(dbPath, tableName, pool)
 end
 
 -- append(t) -> the number of rows the server appended (tableInsert's reply).
+local function check_self(self, cls, call)
+  if getmetatable(self) ~= cls then fail(("%s must be called as %s"):format(call:match("^%a+:(%a+)"), call)) end
+end
+
 function TableAppender:append(t)
+  check_self(self, TableAppender, "app:append(t)")
   local tbl = fitted_table(self, t)
   return count(self.pool:run(self.fn, tbl))
 end
@@ -194,6 +199,7 @@ end
 
 -- upsert(t) -> rows, inserted, updated (tableUpsert's reply: the pair inserted, updated).
 function TableUpserter:upsert(t)
+  check_self(self, TableUpserter, "up:upsert(t)")
   local tbl = fitted_table(self, t)
   local r = self.pool:run(self.fn, tbl)
   if type(r) == "table" then
@@ -340,6 +346,7 @@ end
 -- failure). A row with no partition (NULL, outside a RANGE or LIST scheme) raises
 -- before anything is sent.
 function PartitionedTableAppender:append(t)
+  check_self(self, PartitionedTableAppender, "pta:append(t)")
   local schema = self.schema
   local cols, n = fit.input_columns(t, schema.names, schema.target)
   if n == 0 then return 0 end
