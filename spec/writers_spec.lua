@@ -574,3 +574,49 @@ describe("writers", function()
     end)
   end)
 end)
+
+-- The same objects inside nginx workers (dolphindb.ngx_sched: cosockets, ngx.sleep):
+-- a location writes through each writer with the worker's pool.
+describe("writers inside nginx", function()
+  local nginx = require "support.nginx"
+  local server, ng, pool
+  local LOCATIONS = [==[
+    location = /write { content_by_lua_block {
+      local ddb = require "dolphindb"
+      local pool = require("handler").pool
+      local n = tonumber(ngx.var.arg_n)
+      local ids, syms = {}, {}
+      for i = 1, n do ids[i] = i; syms[i] = "s" .. (i % 9) end
+      local pta = ddb.PartitionedTableAppender("dfs://ngxw", "pt", "sym", pool)
+      local a = pta:append{ ids, syms }
+      local b = ddb.TableAppender("dfs://ngxw", "pt", pool):append{ id = { 0 }, sym = { "z" } }
+      local ok, err = pcall(pta.append, pta, { { 1 }, { 5 } })
+      ngx.say(require("json").encode({ pta = a, app = b, misuse = err }))
+    } }
+]==]
+
+  setup(function()
+    nginx.isolate_preload()
+    server = ddbmini.start {}
+    pool = ddb.DBConnectionPool("127.0.0.1", server.port, 1)
+    pool:run([[db = database("dfs://ngxw", HASH, [SYMBOL, 5]); t = table(1:0, `id`sym, [INT, SYMBOL]);
+      db.createPartitionedTable(t, "pt", `sym); 1]])
+    ng = nginx.start { workers = 1, ddb_port = server.port, pool_size = 4, locations = LOCATIONS }
+  end)
+
+  teardown(function()
+    if ng then ng:stop(); ng:remove() end
+    if pool then pool:shutDown() end
+    if server then server:stop() end
+  end)
+
+  it("appends through PartitionedTableAppender and TableAppender in a content handler", function()
+    local status, body = ng:get("/write?n=5000")
+    assert.are.equal(200, status, body)
+    local r = require("dkjson").decode(body)
+    assert.are.equal(5000, r.pta)
+    assert.are.equal(1, r.app)
+    assert.matches("^dolphindb: append: column 2 %('sym'%): SYMBOL", r.misuse)
+    assert.are.equal(5001, pool:run("exec count(*) from loadTable('dfs://ngxw', 'pt')"))
+  end)
+end)
