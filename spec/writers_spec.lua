@@ -575,6 +575,26 @@ describe("writers", function()
   end)
 end)
 
+describe("examples/ingest_csv.lua", function()
+  it("ingests a CSV file in batches with progress, every row once", function()
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write("id,ts,sym,price\n")
+    for i = 1, 2500 do
+      f:write(("%d,2024-01-0%d 10:00:%02d.500,S%d,%s\n"):format(i, 1 + i % 5, i % 60, i % 7, i % 10 == 0 and "" or "1.5"))
+    end
+    f:close()
+    local p = io.popen(("luajit examples/ingest_csv.lua %s 1000 2>&1"):format(path))
+    local out = p:read("*a")
+    p:close()
+    os.remove(path)
+    assert.matches("1000 rows written, %d+ rows/s", out)
+    assert.matches("2000 rows written, %d+ rows/s", out)
+    assert.matches("2500 rows written in [%d.]+ s", out)
+    assert.matches("the table holds 2500 rows", out)
+  end)
+end)
+
 -- The same objects inside nginx workers (dolphindb.ngx_sched: cosockets, ngx.sleep):
 -- a location writes through each writer with the worker's pool.
 describe("writers inside nginx", function()
