@@ -113,6 +113,13 @@ local function compose(steps)
   return f
 end
 
+-- One cell: f(x) for an int64 x of type `from` gives the cell of type `to`; nil when
+-- there is no such conversion.
+function M.cell_converter(from, to)
+  local steps = from and to and plan(from, to)
+  return steps and compose(steps) or nil
+end
+
 local NULL32, NULL64 = -2147483648, -9223372036854775807LL - 1
 
 -- cast_temporal(h, from, to) -> new handle, or nil and a message when DolphinDB's

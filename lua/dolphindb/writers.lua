@@ -373,8 +373,13 @@ end
 
 -- Misuse strings are raised at the caller's line, naming the method (errors.named);
 -- error values pass unchanged.
+-- The batched writer lives in dolphindb.mtw (it uses the helpers above).
+function M.MultithreadedTableWriter(opts) return require("dolphindb.mtw").new(opts) end
+
 for name, fn in pairs(M) do M[name] = errors.named(fn, name) end
 M._classes = { TableAppender, TableUpserter, PartitionedTableAppender }   -- for docs_spec
+-- for dolphindb.mtw: opening a target (schema) and choosing a partition level
+M._internal = { writer = writer, level_of = level_of, check_name = check_name }
 for _, cls in ipairs { TableAppender, TableUpserter, PartitionedTableAppender } do
   for _, name in ipairs { "append", "upsert" } do
     if rawget(cls, name) then cls[name] = errors.named(cls[name], name) end
