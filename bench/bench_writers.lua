@@ -3,10 +3,11 @@
 --   (a) TableAppender:append: one tableInsert of the whole table, one connection
 --   (b) PartitionedTableAppender:append on a pool of 4 connections: rows grouped by
 --       partition, the groups written in parallel
--- Both start from the same Lua columns and include fitting them to the schema
+--   (c) MultithreadedTableWriter, 4 workers, batchSize 10 000: one insert per row
+-- All start from the same Lua columns and include fitting them to the schema
 -- (building the table object), the request and the server's insert. Each run writes
 -- into a freshly created table; the median of R runs is printed as rows/s, with the
--- ratio (b)/(a) and the time (b) spends on the client before its first request.
+-- ratios (b)/(a) and (c)/(a).
 --
 --   DDB_BUILD_DIR=$PWD/build build/ddblua bench/bench_writers.lua [ROWS] [R] [SCHEME]
 --   SCHEME: hash (HASH on sym, 16 buckets; default) | value (VALUE by date of ts)
@@ -72,12 +73,35 @@ local function timed(pool, make, label)
   return dt
 end
 
-local a, b = {}, {}
+-- (c): one insert per row from a coroutine that lets the workers run every 10 000
+-- rows; the clock stops when every row is written (waitForThreadCompletion).
+local function timed_mtw()
+  fresh_table(pool1)
+  collectgarbage()
+  local w = ddb.MultithreadedTableWriter { host = server.host, port = server.port, userId = server.userid,
+    password = server.password, dbPath = "dfs://bench_writers", tableName = "pt", batchSize = 10000,
+    throttle = 0.1, threadCount = 4, partitionCol = scheme[2] }
+  local id, price, sym, ts = cols[1], cols[2], cols[3], cols[4]
+  local t0 = ddb.now()
+  ddb.spawn(function()
+    for i = 1, ROWS do
+      w:insert(id[i], price[i], sym[i], ts[i])
+      if i % 10000 == 0 then ddb.sleep(0) end
+    end
+  end):result()
+  w:waitForThreadCompletion()
+  local dt = ddb.now() - t0
+  assert(w:getStatus().sentRows == ROWS and count(pool1) == ROWS, "(c): wrong row count")
+  return dt
+end
+
+local a, b, c = {}, {}, {}
 for _ = 1, R do
   a[#a + 1] = timed(pool1, function(p) return ddb.TableAppender("dfs://bench_writers", "pt", p) end, "(a)")
   b[#b + 1] = timed(pool4, function(p)
     return ddb.PartitionedTableAppender("dfs://bench_writers", "pt", scheme[2], p)
   end, "(b)")
+  c[#c + 1] = timed_mtw()
 end
 pool1:shutDown()
 pool4:shutDown()
@@ -89,4 +113,7 @@ print(("bench_writers: %d rows (INT, DOUBLE, SYMBOL of 100, TIMESTAMP) from Lua 
   "VALUE by date", R))
 print(("(a) TableAppender, one tableInsert        %8.3f s  %12.0f rows/s"):format(ta, ROWS / ta))
 print(("(b) PartitionedTableAppender, 4 conns     %8.3f s  %12.0f rows/s"):format(tb, ROWS / tb))
-print(("ratio (b)/(a) in rows/s: %.2f"):format(ta / tb))
+local tc = median(c)
+print(("(c) MultithreadedTableWriter, 4 workers   %8.3f s  %12.0f rows/s"):format(tc, ROWS / tc))
+print("    one insert per row, batchSize 10000")
+print(("ratio (b)/(a) in rows/s: %.2f   (c)/(a): %.2f"):format(ta / tb, ta / tc))
