@@ -3,6 +3,7 @@
 -- size and by throttle; a server error stopping the writer with every row either in
 -- the table once or in getUnwrittenData, then written by a second writer; a
 -- connection dropped mid-batch with reconnect on (no loss, no duplicate) and off;
+-- the server killed while writing (sent + unwritten = inserted);
 -- misuse.
 
 local ddb = require "dolphindb"
@@ -226,5 +227,41 @@ describe("MultithreadedTableWriter", function()
     for i = 1, 30 do assert(w:insert(i, i)) end
     w:waitForThreadCompletion()
     assert.are.equal(30, admin:run("exec count(*) from mtw_mem"))
+  end)
+end)
+
+describe("MultithreadedTableWriter when the server dies", function()
+  it("keeps every row not confirmed as unwritten (reconnect on, tryReconnectNums = 2)", function()
+    local srv = ddbmini.start {}
+    local admin = ddb.DBConnectionPool("127.0.0.1", srv.port, 1)
+    admin:run([[db = database("dfs://die", HASH, [INT, 4]); t = table(1:0, `id`v, [INT, DOUBLE]);
+      db.createPartitionedTable(t, "pt", `id); 1]])
+    local w = ddb.MultithreadedTableWriter { host = "127.0.0.1", port = srv.port, dbPath = "dfs://die",
+      tableName = "pt", batchSize = 100, throttle = 0.05, threadCount = 2, partitionCol = "id",
+      tryReconnectNums = 2 }
+    local h = ddb.spawn(function()
+      for i = 1, 1000 do assert(w:insert(i, i / 2)) end
+      ddb.sleep(0.3)
+      return admin:run("exec count(*) from loadTable('dfs://die', 'pt')")
+    end)
+    local before = h:result(10)
+    assert.are.equal(1000, before)
+    admin:shutDown()
+    srv:stop()                                       -- the server is gone, with its data
+    h = ddb.spawn(function()
+      for i = 1001, 1500 do w:insert(i, i / 2) end
+      local t0 = ddb.now()
+      while w:getStatus().errorCode == "" and ddb.now() - t0 < 20 do ddb.sleep(0.05) end
+    end)
+    h:result(30)
+    local s = w:getStatus()
+    assert.are.equal("A5", s.errorCode)
+    local unwritten = w:getUnwrittenData()
+    assert.are.equal(1000, s.sentRows)
+    assert.are.equal(500, #unwritten)               -- nothing lost: sent + unwritten = inserted
+    local ids = {}
+    for _, r in ipairs(unwritten) do ids[r[1]] = true end
+    for i = 1001, 1500 do assert.is_true(ids[i] or false, "row " .. i) end
+    w:waitForThreadCompletion()
   end)
 end)

@@ -4,7 +4,8 @@
 --
 --   local w = ddb.MultithreadedTableWriter{ host =, port =, userId =, password =,
 --     dbPath =, tableName =, batchSize = 1, throttle = 1.0, threadCount = 1,
---     partitionCol = "", mode = "append" | "upsert", modeOption = {}, reconnect = true }
+--     partitionCol = "", mode = "append" | "upsert", modeOption = {}, reconnect = true,
+--     tryReconnectNums = -1 }
 --   local ok, err = w:insert(v1, v2, ...)       -- queues one row; never waits
 --   w:getStatus()  w:getUnwrittenData()  w:insertUnwrittenData(rows)
 --   w:waitForThreadCompletion()
@@ -41,10 +42,10 @@ local function fail(msg) error("dolphindb: " .. msg, 0) end
 ---------------------------------------------------------------- options
 
 local DEFAULTS = { batchSize = 1, throttle = 1.0, threadCount = 1, partitionCol = "", mode = "append",
-  reconnect = true }
+  reconnect = true, tryReconnectNums = -1 }
 local KNOWN = { host = true, port = true, userId = true, password = true, dbPath = true, tableName = true,
   batchSize = true, throttle = true, threadCount = true, partitionCol = true, mode = true,
-  modeOption = true, reconnect = true }
+  modeOption = true, reconnect = true, tryReconnectNums = true }
 
 local function is_int(x, lo) return type(x) == "number" and x % 1 == 0 and x >= lo end
 
@@ -65,6 +66,9 @@ local function check_options(o)
   if type(c.partitionCol) ~= "string" then fail("partitionCol must be a string") end
   if c.threadCount > 1 and c.partitionCol == "" then fail("threadCount > 1 needs a partitionCol") end
   if type(c.reconnect) ~= "boolean" then fail("reconnect must be a boolean") end
+  if not is_int(c.tryReconnectNums, -1) or c.tryReconnectNums == 0 then
+    fail("tryReconnectNums must be -1 (unlimited) or an integer >= 1")
+  end
   c.mode = type(c.mode) == "string" and c.mode:lower() or c.mode
   if c.mode ~= "append" and c.mode ~= "upsert" then fail("mode must be \"append\" or \"upsert\"") end
   c.modeOption = c.modeOption or {}
@@ -139,7 +143,8 @@ end
 
 local function open_pool(c, ddb_pool)
   return ddb_pool{ host = c.host, port = c.port, threadNum = 1, userid = c.userId, password = c.password,
-    highAvailability = c.reconnect or nil, reConnect = c.reconnect }
+    highAvailability = c.reconnect or nil, reConnect = c.reconnect,
+    tryReconnectNums = c.reconnect and c.tryReconnectNums or nil }
 end
 
 function M.new(opts)
