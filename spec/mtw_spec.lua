@@ -202,6 +202,21 @@ describe("MultithreadedTableWriter", function()
     end)
   end
 
+  it("upserts in mode = \"upsert\" with modeOption", function()
+    admin:run("share keyedTable(`id, 1:0, `id`v`s, [INT, DOUBLE, SYMBOL]) as mtw_kt; 1")
+    local w = ddb.MultithreadedTableWriter { host = "127.0.0.1", port = server.port, tableName = "mtw_kt",
+      mode = "UPSERT", modeOption = { "ignoreNull=true" }, batchSize = 10, throttle = 0.01 }
+    for i = 1, 20 do assert(w:insert(i % 10, i, "a" .. i)) end       -- keys 0..9, twice
+    assert(w:insert(3, nil, "z"))                                    -- v NULL: kept
+    w:waitForThreadCompletion()
+    assert.are.equal("", w:getStatus().errorCode)
+    local t = admin:run { "select * from mtw_kt order by id", view = false }
+    assert.are.equal(10, t.n)
+    assert.are.equal(13, t.columns[2][4])                             -- id 3: v of i = 13
+    assert.are.equal("z", t.columns[3][4])
+    assert.are.equal(20, t.columns[2][1])                             -- id 0: i = 20
+  end)
+
   it("checks its options", function()
     local function refused(opts, pattern)
       local o = { host = "127.0.0.1", port = server.port, tableName = "x" }

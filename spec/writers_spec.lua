@@ -613,6 +613,19 @@ describe("writers inside nginx", function()
       local ok, err = pcall(pta.append, pta, { { 1 }, { 5 } })
       ngx.say(require("json").encode({ pta = a, app = b, misuse = err }))
     } }
+    location = /mtw { content_by_lua_block {
+      local ddb = require "dolphindb"
+      local w = ddb.MultithreadedTableWriter{ host = "127.0.0.1", port = tonumber(ngx.var.arg_port),
+        dbPath = "dfs://ngxw", tableName = "pt", batchSize = 100, throttle = 0.01, threadCount = 3,
+        partitionCol = "sym" }
+      for i = 1, 1000 do
+        assert(w:insert(100000 + i, "m" .. (i % 11)))
+        if i % 100 == 0 then ngx.sleep(0.001) end
+      end
+      w:waitForThreadCompletion()
+      local s = w:getStatus()
+      ngx.say(require("json").encode({ sent = s.sentRows, code = s.errorCode }))
+    } }
 ]==]
 
   setup(function()
@@ -638,5 +651,13 @@ describe("writers inside nginx", function()
     assert.are.equal(1, r.app)
     assert.matches("^dolphindb: append: column 2 %('sym'%): SYMBOL", r.misuse)
     assert.are.equal(5001, pool:run("exec count(*) from loadTable('dfs://ngxw', 'pt')"))
+  end)
+
+  it("writes through a MultithreadedTableWriter made in a content handler", function()
+    local status, body = ng:get("/mtw?port=" .. server.port)
+    assert.are.equal(200, status, body .. "\n" .. ng:log():sub(-3000))
+    local r = require("dkjson").decode(body)
+    assert.are.same({ sent = 1000, code = "" }, r)
+    assert.are.equal(1000, pool:run("exec count(*) from loadTable('dfs://ngxw', 'pt') where id > 100000"))
   end)
 end)

@@ -351,7 +351,7 @@ function W:waitForThreadCompletion()
   for _, q in ipairs(self.queues) do
     if q.waiting then q.waiting = nil; sched.signal(q.bell) end
   end
-  for _, h in ipairs(self.handles) do h:result() end
+  sched.wait(self.handles)             -- spawn handles, or nginx light threads
   for _, p in ipairs(self.pools) do p:shutDown() end
 end
 

@@ -324,14 +324,16 @@ local function partial_failure(self, cols, failed, written, nsent)
 end
 
 -- Submits one request per non-empty group; after each, the event loop gets a turn
--- so that the request leaves while the next group is being built.
+-- so that the request leaves while the next group is being built (not in nginx,
+-- whose cosockets write at once and whose ngx.sleep(0) is a slow path).
+local IN_NGINX = sched == package.loaded["dolphindb.ngx_sched"]
 local function send_groups(self, cols, groups, sizes, ngroups)
   local sent = {}
   for g = 0, ngroups - 1 do
     if sizes[g] > 0 then
       local tbl = sub_table(self, cols, groups[g], sizes[g])
       sent[#sent + 1] = { idx = groups[g], m = sizes[g], future = self.pool:runTaskAsync(self.fn, tbl) }
-      sched.sleep(0)
+      if not IN_NGINX then sched.sleep(0) end
     end
   end
   return sent
