@@ -215,6 +215,16 @@ describe("MultithreadedTableWriter", function()
     assert.are.equal(13, t.columns[2][4])                             -- id 3: v of i = 13
     assert.are.equal("z", t.columns[3][4])
     assert.are.equal(20, t.columns[2][1])                             -- id 0: i = 20
+    local w2 = ddb.MultithreadedTableWriter { host = "127.0.0.1", port = server.port, tableName = "mtw_kt",
+      mode = "upsert", batchSize = 1, throttle = 0 }                 -- no modeOption
+    assert(w2:insert(3, nil, "y"))
+    w2:waitForThreadCompletion()
+    t = admin:run { "select * from mtw_kt where id = 3", view = false }
+    assert.are.same({ ddb.null, "y" }, { t.columns[2][1], t.columns[3][1] })
+    local ok, err = pcall(ddb.MultithreadedTableWriter, { host = "127.0.0.1", port = server.port,
+      tableName = "nosuch_mtw" })
+    assert.is_false(ok)
+    assert.are.equal("server", err.kind)
   end)
 
   it("checks its options", function()

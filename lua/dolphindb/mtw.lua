@@ -147,29 +147,36 @@ local function open_pool(c, ddb_pool)
     tryReconnectNums = c.reconnect and c.tryReconnectNums or nil }
 end
 
-function M.new(opts)
-  local c = check_options(opts)
+local function setup(self, c)
   local DBConnectionPool = require("dolphindb.pool").DBConnectionPool
-  local self = setmetatable({ threadCount = c.threadCount, batchSize = c.batchSize, throttle = c.throttle,
-    partitionCol = c.partitionCol, pools = {}, queues = {}, handles = {}, errorCode = "", errorInfo = "",
-    exiting = false }, W)
   self.pools[1] = open_pool(c, DBConnectionPool)
   local target = writers._internal.writer("MultithreadedTableWriter", c.dbPath, c.tableName, self.pools[1])
   local schema = target.schema
   if not schema.partition and (c.dbPath or "") ~= "" and c.threadCount > 1 then
-    self.pools[1]:shutDown()
     fail("The parameter threadCount must be 1 for a dimension table")
   end
-  local ok, col, route = pcall(router, self, schema)
-  if not ok then self.pools[1]:shutDown(); error(col, 0) end
-  self.schema, self.route, self.routeCol = schema, route, col
-  self.blockSize = math.max(65536, c.batchSize)
+  self.routeCol, self.route = router(self, schema)
+  self.schema = schema
   if c.mode == "append" then
     self.fn = "tableInsert{" .. target.expr .. "}"
+  elseif #c.modeOption == 0 then
+    self.fn = "tableUpsert{" .. target.expr .. "}"
   else
     self.fn = "tableUpsert{" .. target.expr .. ",," .. table.concat(c.modeOption, ",") .. "}"
   end
   for i = 2, c.threadCount do self.pools[i] = open_pool(c, DBConnectionPool) end
+end
+
+function M.new(opts)
+  local c = check_options(opts)
+  local self = setmetatable({ threadCount = c.threadCount, batchSize = c.batchSize, throttle = c.throttle,
+    partitionCol = c.partitionCol, pools = {}, queues = {}, handles = {}, errorCode = "", errorInfo = "",
+    exiting = false, blockSize = math.max(65536, c.batchSize) }, W)
+  local ok, err = pcall(setup, self, c)
+  if not ok then                        -- close what was opened, then raise as it came
+    for _, p in ipairs(self.pools) do p:shutDown() end
+    error(err, 0)
+  end
   for i = 1, c.threadCount do
     self.queues[i] = new_queue(i)
     self.handles[i] = sched.spawn(M._worker, self, self.queues[i], self.pools[i])
