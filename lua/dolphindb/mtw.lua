@@ -147,6 +147,8 @@ local function open_pool(c, ddb_pool)
     tryReconnectNums = c.reconnect and c.tryReconnectNums or nil }
 end
 
+local accepted_types     -- below, with insert
+
 local function setup(self, c)
   local DBConnectionPool = require("dolphindb.pool").DBConnectionPool
   self.pools[1] = open_pool(c, DBConnectionPool)
@@ -156,7 +158,8 @@ local function setup(self, c)
     fail("The parameter threadCount must be 1 for a dimension table")
   end
   self.routeCol, self.route = router(self, schema)
-  self.schema = schema
+  self.schema, self.ok_types = schema, {}
+  for i, tid in ipairs(schema.types) do self.ok_types[i] = accepted_types(tid) end
   if c.mode == "append" then
     self.fn = "tableInsert{" .. target.expr .. "}"
   elseif #c.modeOption == 0 then
@@ -188,17 +191,23 @@ end
 
 -- Lua types a column takes (checked per cell; the value itself is checked when the
 -- block is built, as dolphindb.fit builds plain values).
-local function accepts(tid, v)
-  local tv = type(v)
-  if v == null or (tv == "table" and v.type) then return true end
-  if tid >= 64 then return tv == "table" end
-  if TEXT[tid] then return tv == "string" end
-  if tid == T.BOOL then return tv == "boolean" or tv == "number" end
+function accepted_types(tid)
+  if tid >= 64 then return {} end
+  if TEXT[tid] then return { string = true } end
+  if tid == T.BOOL then return { boolean = true, number = true } end
   local cat = fit.category(tid)
   if cat == "TEMPORAL" or cat == "DENARY" or cat == "BINARY" then
-    return tv == "number" or tv == "cdata" or tv == "string"
+    return { number = true, cdata = true, string = true }
   end
-  return tv == "number" or tv == "cdata"
+  return { number = true, cdata = true }
+end
+
+-- Per column: the Lua types its cells may be (tables: NULL, typed scalars, and for
+-- array-vector columns lists).
+local function accepts(ok_types, tid, v)
+  local tv = type(v)
+  if ok_types[tv] then return true end
+  return tv == "table" and (v == null or v.type ~= nil or tid >= 64)
 end
 
 local function insert_error(code, msg)
@@ -207,15 +216,19 @@ local function insert_error(code, msg)
   return e
 end
 
+local ok_new, new_table = pcall(require, "table.new")       -- LuaJIT 2.1: preallocated tables
+if not ok_new then new_table = function() return {} end end
+
 local function push(self, q, row)
   local b = q.blocks[#q.blocks]
   if not b or b.n >= self.blockSize then
     b = { n = 0, cols = {} }
-    for c = 1, #self.schema.names do b.cols[c] = {} end
+    local size = math.min(self.blockSize, math.max(self.batchSize, 1024))
+    for c = 1, #self.schema.names do b.cols[c] = new_table(size, 1) end
     q.blocks[#q.blocks + 1] = b
   end
-  local n = b.n + 1
-  for c = 1, #row do b.cols[c][n] = row[c] end
+  local n, cols = b.n + 1, b.cols
+  for c = 1, row.n do cols[c][n] = row[c] end
   b.n = n
   q.rows = q.rows + 1
   if q.waiting and (q.waiting == "any" or q.rows >= self.batchSize) then
@@ -227,11 +240,12 @@ end
 -- insert(v1, v2, ...) -> true, or nil and an error value (errorCode A1: a value of a
 -- type the column cannot take, A2: a wrong number of values, A7: the writer stopped).
 function W:insert(...)
+  if getmetatable(self) ~= W then fail("insert must be called as writer:insert(...)") end
   if self.exiting or self.errorCode ~= "" then
     return nil, insert_error("A7", "insert: the writer is exiting" ..
       (self.errorCode ~= "" and (": " .. self.errorInfo) or ""))
   end
-  local names, types = self.schema.names, self.schema.types
+  local names, types, ok_types = self.schema.names, self.schema.types, self.ok_types
   local row = { n = select("#", ...), ... }   -- (select then {...} is very slow in LuaJIT's traces)
   local n = row.n
   if n ~= #names then
@@ -240,7 +254,7 @@ function W:insert(...)
   for c = 1, n do
     local v = row[c]
     if v == nil then v = null; row[c] = v end
-    if not accepts(types[c], v) then
+    if not accepts(ok_types[c], types[c], v) then
       return nil, insert_error("A1", ("insert: column %d ('%s'): cannot convert a %s to %s"):format(c, names[c],
         type(v), columns.type_name(types[c])))
     end
@@ -362,7 +376,7 @@ function W:waitForThreadCompletion()
   for _, p in ipairs(self.pools) do p:shutDown() end
 end
 
-for _, name in ipairs { "insert", "getStatus", "getUnwrittenData", "insertUnwrittenData",
+for _, name in ipairs { "getStatus", "getUnwrittenData", "insertUnwrittenData",
   "waitForThreadCompletion" } do
   local f = W[name]
   W[name] = function(self, ...)
