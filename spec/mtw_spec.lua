@@ -250,6 +250,10 @@ describe("MultithreadedTableWriter", function()
     local w = ddb.MultithreadedTableWriter { host = "127.0.0.1", port = server.port, tableName = "mtw_mem",
       threadCount = 3, partitionCol = "b", throttle = 0.01, batchSize = 10 }
     for i = 1, 30 do assert(w:insert(i, i)) end
+    local ok, err = pcall(w.insert, nil, 1, 2)
+    assert.matches("^dolphindb: insert must be called as writer:insert", err)
+    ok, err = pcall(w.getStatus, {})
+    assert.matches("^dolphindb: getStatus must be called as writer:getStatus", err)
     w:waitForThreadCompletion()
     assert.are.equal(30, admin:run("exec count(*) from mtw_mem"))
   end)
