@@ -19,7 +19,7 @@
 -- lua-nginx-module 0.10.23 releasing several connections in one pass wakes only one
 -- waiter, and resumed connects do not recheck pool_size.)
 --
--- Protocol (see src/ddb_proto.c): a new connection sends
+-- Protocol (see src/proto/ddb_proto.c): a new connection sends
 --   "API 0 <len> / 0_1_4_2\nconnect\n"   (or "connect\nlogin\n<user>\n<pwd>\nfalse")
 -- and reads "<session> <count> <endian>\nOK\n"; each query sends
 --   "API2 <session> <len> / 16_1_4_64\nscript\n<text>"      (16: clear memory)

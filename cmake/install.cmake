@@ -12,7 +12,7 @@
 #
 # The Lua module, its Lua files and ddblua are installed by src/lua.cmake (beside
 # their targets); this file adds everything else. Targets come from the component
-# .cmake files, which may be missing in a partial checkout: every rule is guarded.
+# .cmake files.
 # spec/install_spec.lua checks the result in a temporary prefix.
 include(GNUInstallDirs)
 
@@ -30,16 +30,9 @@ foreach(lib ddbcore ddbauth ddbtext ddbcodec)  # link order: users first
   endif()
 endforeach()
 
-# ---- headers: dolphindb.h includes ddb_obj.h by its bare name, so they share a folder
-set(_ddb_headers "")
-if(EXISTS "${CMAKE_SOURCE_DIR}/include/dolphindb.h")
-  list(APPEND _ddb_headers "${CMAKE_SOURCE_DIR}/include/dolphindb.h")
-endif()
-foreach(h ddb_obj.h ddb_buf.h ddb_codec.h ddb_text.h)
-  if(EXISTS "${CMAKE_SOURCE_DIR}/src/${h}")
-    list(APPEND _ddb_headers "${CMAKE_SOURCE_DIR}/src/${h}")
-  endif()
-endforeach()
+# ---- headers: the public ones are include/dolphindb/*.h (dolphindb.h includes the
+# others by their bare names, so they share a folder)
+file(GLOB _ddb_headers "${CMAKE_SOURCE_DIR}/include/dolphindb/*.h")
 install(FILES ${_ddb_headers} DESTINATION ${DDB_INSTALL_INCLUDEDIR})
 
 # ---- pkg-config: relative to the .pc file, so `cmake --install --prefix` anywhere works
@@ -56,8 +49,8 @@ includedir=\${prefix}/${DDB_INSTALL_INCLUDEDIR}
 Name: dolphindb
 Description: DolphinDB client core: object codec and asynchronous connection pool on libuv
 Version: ${PROJECT_VERSION}
-Requires: libuv liblz4 libcrypto
-Cflags: -I\${includedir}
+Requires: libuv liblz4 libssl libcrypto
+Cflags: -I\${includedir} -I\${includedir}/..
 Libs: -L\${libdir}${_ddb_installed_libs} -lm -pthread
 ")
   install(FILES "${_ddb_pc}" DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

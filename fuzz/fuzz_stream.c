@@ -1,5 +1,5 @@
 /* fuzz_stream.c — libFuzzer target for the parser of pushed stream messages
- * (src/ddb_stream.c): bytes fed whole and in fuzzer-chosen chunk sizes must give the
+ * (src/proto/ddb_stream.c): bytes fed whole and in fuzzer-chosen chunk sizes must give the
  * same messages and the same verdict; an error always says why; the parser never
  * consumes past its input nor holds a message it was not asked for. Limits are small
  * so a hostile count cannot make the fuzzer allocate gigabytes. */

@@ -47,7 +47,7 @@ describe("command-line help", function()
   end)
 
   for _, case in ipairs {
-    { program = "ddblua", source = "src/ddblua.c", min = 6 },
+    { program = "ddblua", source = "src/ddblua/ddblua.c", min = 6 },
     { program = "ddbmini", source = "testserver/main.c", min = 20 },
   } do
     it(case.program .. " --help lists every option its parser accepts", function()

@@ -130,8 +130,8 @@ describe("error values (issue 12 §5)", function()
   end)
 
   it("misuse stays a string naming the function", function()
-    misuse("^dolphindb: run: priority must be", pool.run, pool, { "1", priority = 99 })
-    misuse("^dolphindb: DBConnectionPool: port must be a number", ddb.DBConnectionPool,
+    misuse("^dolphindb: run: option 'priority' must be", pool.run, pool, { "1", priority = 99 })
+    misuse("^dolphindb: DBConnectionPool: option 'port' must be an integer", ddb.DBConnectionPool,
       { host = "127.0.0.1", port = "8848" })
     misuse("^dolphindb: DBConnectionPool: option 'connectTimeout' must be a number",
       ddb.DBConnectionPool, { host = "127.0.0.1", port = srv.port, connectTimeout = "x" })
@@ -171,26 +171,26 @@ describe("text is never silently cut (issue 12 §3)", function()
       return o
     end
     -- before: "127.0.0.1\0evil.example" connected to 127.0.0.1
-    misuse("^dolphindb: DBConnectionPool: host contains a NUL byte", ddb.DBConnectionPool,
+    misuse("^dolphindb: DBConnectionPool: option 'host' contains a NUL byte", ddb.DBConnectionPool,
       with("host", "127.0.0.1\0evil.example"))
-    misuse("^dolphindb: DBConnectionPool: userid contains a NUL byte", ddb.DBConnectionPool,
+    misuse("^dolphindb: DBConnectionPool: option 'userid' contains a NUL byte", ddb.DBConnectionPool,
       with("userid", "admin\0x"))
-    local e = misuse("^dolphindb: DBConnectionPool: password contains a NUL byte",
+    local e = misuse("^dolphindb: DBConnectionPool: option 'password' contains a NUL byte",
       ddb.DBConnectionPool, { host = "127.0.0.1", port = srv.port, userid = "admin",
         password = "123456\0sekrit" })
     assert.is_nil(e:find("sekrit", 1, true))           -- never quoted
-    misuse("^dolphindb: DBConnectionPool: initialScript contains a NUL byte",
+    misuse("^dolphindb: DBConnectionPool: option 'initialScript' contains a NUL byte",
       ddb.DBConnectionPool, with("initialScript", "x = 1\0; y = 2"))
-    misuse("^dolphindb: DBConnectionPool: highAvailabilitySites%[2%] contains a NUL byte",
+    misuse("^dolphindb: DBConnectionPool: option 'highAvailabilitySites%[2%]%.host' contains a NUL byte",
       ddb.DBConnectionPool, with("highAvailabilitySites",
         { "127.0.0.1:" .. srv.port, "evil\0.example:8848" }))
-    misuse("^dolphindb: DBConnectionPool: highAvailabilitySites%[1%]%.host contains a NUL byte",
+    misuse("^dolphindb: DBConnectionPool: option 'highAvailabilitySites%[1%]%.host' contains a NUL byte",
       ddb.DBConnectionPool, with("highAvailabilitySites", { { host = "a\0b", port = 1 } }))
     -- the C side refuses too, for callers of the core module
     misuse("option 'host' contains a NUL byte", core.pool_new,
       { host = "127.0.0.1\0x", port = srv.port })
     misuse("option 'initialScript' contains a NUL byte", core.pool_new,
-      { host = "127.0.0.1", port = srv.port, initial_script = "1\0" })
+      { host = "127.0.0.1", port = srv.port, initialScript = "1\0" })
   end)
 
   it("ddb.string / symbol / code refuse a NUL byte when made; blob takes bytes", function()

@@ -125,7 +125,7 @@ describe("hostile servers (Lua)", function()
     assert.truthy(tostring(err):find("max_object_bytes (16)", 1, true), err)
     ok, err = pcall(pool2.run, pool2, { "1+1", maxResultBytes = 0.5 })
     assert.is_false(ok)
-    assert.truthy(tostring(err):find("maxResultBytes must be an integer", 1, true), err)
+    assert.truthy(tostring(err):find("option 'maxResultBytes' must be an integer", 1, true), err)
     pool2:shutDown()
     ok, err = pcall(ddb.DBConnectionPool, { host = "127.0.0.1", port = srv.port,
       maxResultBytes = -1 })

@@ -77,11 +77,11 @@ describe("DBConnectionPool", function()
 
     it("rejects bad arguments with a clear message", function()
       assert.has_error(function() ddb.DBConnectionPool(8848) end,
-        "dolphindb: DBConnectionPool: host must be a non-empty string")
+        "dolphindb: DBConnectionPool: option 'host' must be a string, got 8848")
       assert.has_error(function() ddb.DBConnectionPool("127.0.0.1", "x", 1) end,
-        "dolphindb: DBConnectionPool: port must be a number, an integer in 1..65535, got string \"x\"")
+        "dolphindb: DBConnectionPool: option 'port' must be an integer in 1..65535, got string \"x\"")
       assert.has_error(function() ddb.DBConnectionPool("127.0.0.1", server.port, 0) end,
-        "dolphindb: DBConnectionPool: threadNum must be a number, an integer in 1..4096, got 0")
+        "dolphindb: DBConnectionPool: option 'threadNum' must be an integer in 1..4096, got 0")
       assert.has_error(function()
         ddb.DBConnectionPool { host = "127.0.0.1", port = server.port, threads = 2 }
       end, "dolphindb: DBConnectionPool: unknown option 'threads'")
@@ -202,9 +202,9 @@ describe("DBConnectionPool", function()
       assert.has_error(function() pool:run(42) end,
         "dolphindb: run: the script (or function name) must be a string, got number")
       assert.has_error(function() pool:run { "1", clearMemory = "yes" } end,
-        "dolphindb: run: option 'clearMemory' must be a boolean, got string")
+        "dolphindb: run: option 'clearMemory' must be a boolean, got string \"yes\"")
       assert.has_error(function() pool:run { "1", bogus = 1 } end, "dolphindb: run: unknown option 'bogus'")
-      assert.has_error(function() pool:run { "1", priority = 12 } end, "dolphindb: run: priority must be an integer in 0..8")
+      assert.has_error(function() pool:run { "1", priority = 12 } end, "dolphindb: run: option 'priority' must be an integer in 0..8, got 12")
       assert.has_error(function() pool.run("1") end)
       local ok, err = pcall(function() pool:run("f", function() end) end)
       assert.is_false(ok)

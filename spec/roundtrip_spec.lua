@@ -153,6 +153,6 @@ describe("round trip of every cpp-api.tsv row through ddbmini's echo", function(
 
   it("rejects a non-boolean typed option", function()
     assert.has_error(function() pool:run { "echo", 1, typed = 1 } end,
-      "dolphindb: run: option 'typed' must be a boolean, got number")
+      "dolphindb: run: option 'typed' must be a boolean, got 1")
   end)
 end)

@@ -1,11 +1,11 @@
 # Credential cryptography (ddb_auth.c): SCRAM-SHA-256 and RSA-encrypted login, pure
 # functions over OpenSSL. Its own library so the connection layer and ddbmini can
 # both link it without pulling in each other.
-# The connection's login (src/ddb_login.c) uses it, so every build needs OpenSSL
+# The connection's login (src/proto/ddb_login.c) uses it, so every build needs OpenSSL
 # (Debian: libssl-dev).
 pkg_check_modules(OPENSSL REQUIRED IMPORTED_TARGET openssl)
-add_library(ddbauth STATIC src/ddb_auth.c)
-target_include_directories(ddbauth PUBLIC src)
+add_library(ddbauth STATIC src/proto/ddb_auth.c)
+target_include_directories(ddbauth PUBLIC ${DDB_INCLUDE_DIRS})
 target_link_libraries(ddbauth PUBLIC PkgConfig::OPENSSL)
 
 if(DDB_BUILD_TESTS)

@@ -2,21 +2,21 @@
 # No sockets, no loop, no Lua. (Literal text, ddb_text.c, is listed in src/text.cmake.)
 set(DDB_CODEC_ROOT ${CMAKE_CURRENT_LIST_DIR}/..)
 add_library(ddbcodec STATIC
-  ${DDB_CODEC_ROOT}/src/ddb_buf.c
-  ${DDB_CODEC_ROOT}/src/ddb_obj.c
-  ${DDB_CODEC_ROOT}/src/ddb_obj_equal.c
-  ${DDB_CODEC_ROOT}/src/ddb_decode.c
-  ${DDB_CODEC_ROOT}/src/ddb_decode_forms.c
-  ${DDB_CODEC_ROOT}/src/ddb_decode_compressed.c
-  ${DDB_CODEC_ROOT}/src/ddb_decode_scalar.c
-  ${DDB_CODEC_ROOT}/src/ddb_encode.c
-  ${DDB_CODEC_ROOT}/src/ddb_compress.c
+  ${DDB_CODEC_ROOT}/src/codec/ddb_buf.c
+  ${DDB_CODEC_ROOT}/src/codec/ddb_obj.c
+  ${DDB_CODEC_ROOT}/src/codec/ddb_obj_equal.c
+  ${DDB_CODEC_ROOT}/src/codec/ddb_decode.c
+  ${DDB_CODEC_ROOT}/src/codec/ddb_decode_forms.c
+  ${DDB_CODEC_ROOT}/src/codec/ddb_decode_compressed.c
+  ${DDB_CODEC_ROOT}/src/codec/ddb_decode_scalar.c
+  ${DDB_CODEC_ROOT}/src/codec/ddb_encode.c
+  ${DDB_CODEC_ROOT}/src/codec/ddb_compress.c
   # The response parser (protocol layer, sans-I/O like the codec): here rather than
   # beside ddb_proto.c in the core library so that the codec's tests, benchmarks and
   # fuzzers link it without the loop.
-  ${DDB_CODEC_ROOT}/src/ddb_proto_resp.c
+  ${DDB_CODEC_ROOT}/src/proto/ddb_proto_resp.c
 )
-target_include_directories(ddbcodec PUBLIC ${DDB_CODEC_ROOT}/src)
+target_include_directories(ddbcodec PUBLIC ${DDB_INCLUDE_DIRS})
 target_link_libraries(ddbcodec PUBLIC PkgConfig::LZ4 m)
 
 # ---- tests (C programs; each prints what it checked, non-zero exit on failure)
@@ -58,7 +58,7 @@ target_link_libraries(bench_decode ddbcodec)
 # beside its baseline (formatted header, general-path parse) from the same run
 # (ddb_proto.c, the request side, belongs to the core library, which needs libuv)
 add_executable(bench_proto ${DDB_CODEC_ROOT}/bench/bench_proto.c
-               ${DDB_CODEC_ROOT}/src/ddb_proto.c)
+               ${DDB_CODEC_ROOT}/src/proto/ddb_proto.c)
 target_link_libraries(bench_proto ddbcodec)
 
 add_executable(test_codec_obj ${DDB_CODEC_ROOT}/tests/test_codec_obj.c)
@@ -69,7 +69,7 @@ add_test(NAME test_codec_obj COMMAND test_codec_obj)
 if(DDB_FUZZ)
   get_target_property(_ddbcodec_sources ddbcodec SOURCES)
   add_library(ddbcodec_fuzz STATIC ${_ddbcodec_sources})
-  target_include_directories(ddbcodec_fuzz PUBLIC ${DDB_CODEC_ROOT}/src)
+  target_include_directories(ddbcodec_fuzz PUBLIC ${DDB_INCLUDE_DIRS})
   target_link_libraries(ddbcodec_fuzz PUBLIC PkgConfig::LZ4 m)
   target_compile_options(ddbcodec_fuzz PRIVATE -fsanitize=fuzzer-no-link,address,undefined
                          -fno-sanitize-recover=all)

@@ -4,37 +4,19 @@
 # The module never links libluajit: on Linux a Lua C module takes lua_* from the host
 # process (luajit, nginx, ddblua). Only ddblua links libluajit, because it is the host.
 
-set(DDB_LUA_MODULE_SOURCES src/lua_core.c src/lua_loop.c src/lua_qhost.c src/lua_tickets.c)
-set(DDB_LUA_MODULE_DEFS "")
-if(EXISTS "${CMAKE_SOURCE_DIR}/src/lua_value.c" AND EXISTS "${CMAKE_SOURCE_DIR}/src/lua_value.h")
-  list(APPEND DDB_LUA_MODULE_SOURCES src/lua_value.c)
-  list(APPEND DDB_LUA_MODULE_DEFS DDB_HAVE_LUA_VALUE)
-endif()
-# The pool binding needs the pool itself and the value conversion.
-if(TARGET ddbcore AND EXISTS "${CMAKE_SOURCE_DIR}/src/lua_pool.c"
-   AND EXISTS "${CMAKE_SOURCE_DIR}/src/ddb_pool.c"
-   AND "DDB_HAVE_LUA_VALUE" IN_LIST DDB_LUA_MODULE_DEFS)
-  list(APPEND DDB_LUA_MODULE_SOURCES src/lua_pool.c src/lua_held.c src/lua_args.c)
-  list(APPEND DDB_LUA_MODULE_DEFS DDB_HAVE_LUA_POOL)
-endif()
-
-add_library(dolphindb_core MODULE ${DDB_LUA_MODULE_SOURCES})
+add_library(dolphindb_core MODULE
+  src/lua/lua_core.c                                    # luaopen_dolphindb_core
+  src/lua/lua_loop.c src/lua/lua_qhost.c src/lua/lua_tickets.c   # hosts, tickets
+  src/lua/lua_value.c                                   # values <-> objects
+  src/lua/lua_pool.c src/lua/lua_held.c src/lua/lua_args.c src/lua/lua_options.c)
 set_target_properties(dolphindb_core PROPERTIES
   OUTPUT_NAME core
   PREFIX ""
   LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lua/dolphindb
   C_VISIBILITY_PRESET hidden)
-target_include_directories(dolphindb_core PRIVATE ${LUAJIT_INCLUDE_DIRS} ${CMAKE_SOURCE_DIR}/src)
-if(EXISTS "${CMAKE_SOURCE_DIR}/include")
-  target_include_directories(dolphindb_core PRIVATE ${CMAKE_SOURCE_DIR}/include)
-endif()
-target_compile_definitions(dolphindb_core PRIVATE ${DDB_LUA_MODULE_DEFS})
+target_include_directories(dolphindb_core PRIVATE ${LUAJIT_INCLUDE_DIRS} ${DDB_INCLUDE_DIRS})
 target_link_libraries(dolphindb_core PRIVATE ddbcore)   # the hosts (lua_loop.c) live there
-foreach(lib ddbcodec ddbtext)
-  if(TARGET ${lib})
-    target_link_libraries(dolphindb_core PRIVATE ${lib})
-  endif()
-endforeach()
+target_link_libraries(dolphindb_core PRIVATE ddbcodec ddbtext)
 target_link_libraries(dolphindb_core PRIVATE PkgConfig::LIBUV PkgConfig::LZ4 m)
 
 # ddblua: the host. Two builds of one source: `ddblua` in the build tree also finds
@@ -45,7 +27,7 @@ include(GNUInstallDirs)
 file(RELATIVE_PATH DDB_LUA_REL_LDIR "/prefix/${CMAKE_INSTALL_BINDIR}" "/prefix/${CMAKE_INSTALL_DATADIR}/lua/5.1")
 file(RELATIVE_PATH DDB_LUA_REL_CDIR "/prefix/${CMAKE_INSTALL_BINDIR}" "/prefix/${CMAKE_INSTALL_LIBDIR}/lua/5.1")
 foreach(_ddb_host ddblua ddblua_installed)
-  add_executable(${_ddb_host} src/ddblua.c)
+  add_executable(${_ddb_host} src/ddblua/ddblua.c)
   target_include_directories(${_ddb_host} PRIVATE ${LUAJIT_INCLUDE_DIRS})
   target_link_directories(${_ddb_host} PRIVATE ${LUAJIT_LIBRARY_DIRS})
   target_link_libraries(${_ddb_host} PRIVATE ${LUAJIT_LIBRARIES} m dl)
@@ -68,12 +50,10 @@ install(TARGETS ddblua_installed RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 add_test(NAME lua_module_symbols COMMAND sh -c
   "bad=$(nm -D --undefined-only \"$1\" | awk '$1 == \"U\" {print $2}' | grep -Ev '^(lua_|luaL_|uv_|LZ4|__asan|__ubsan|__sanitizer)|@' ); if [ -n \"$bad\" ]; then echo \"unresolved in core.so: $bad\"; exit 1; fi; echo 'core.so: only lua_*/luaL_* and system symbols unresolved'"
   sh $<TARGET_FILE:dolphindb_core>)
-add_test(NAME ddblua_runs COMMAND ddblua -e "local ddb = require 'dolphindb'; assert(ddb.core.features.loop); ddb.sleep(0.01); print('ddblua ok', ddb._VERSION)")
+add_test(NAME ddblua_runs COMMAND ddblua -e "local ddb = require 'dolphindb'; assert(ddb.DBConnectionPool); ddb.sleep(0.01); print('ddblua ok', ddb._VERSION)")
 
 # The ticket numbers and the ticket -> task map under the binding's hot path, in C.
-if(TARGET ddbcore AND "DDB_HAVE_LUA_POOL" IN_LIST DDB_LUA_MODULE_DEFS)
-  add_executable(test_lua_tables tests/test_lua_tables.c src/lua_held.c src/lua_tickets.c)
-  target_include_directories(test_lua_tables PRIVATE ${CMAKE_SOURCE_DIR}/src)
-  target_link_libraries(test_lua_tables ddbcore m)
-  add_test(NAME lua_tables COMMAND test_lua_tables)
-endif()
+add_executable(test_lua_tables tests/test_lua_tables.c src/lua/lua_held.c src/lua/lua_tickets.c)
+target_include_directories(test_lua_tables PRIVATE ${DDB_INCLUDE_DIRS})
+target_link_libraries(test_lua_tables ddbcore m)
+add_test(NAME lua_tables COMMAND test_lua_tables)

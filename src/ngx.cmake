@@ -1,5 +1,5 @@
 # nginx: there is no nginx-specific C module any more. Inside nginx the same
-# dolphindb.core runs its pools on the queue host (src/ddb_qhost.c), driven by
+# dolphindb.core runs its pools on the queue host (src/hosts/ddb_qhost.c), driven by
 # lua/dolphindb/ngx_sched.lua with cosockets and ngx.timer.
 #
 # http_load: the concurrent HTTP client the nginx spec and bench drive nginx with.

@@ -1,9 +1,9 @@
-# Streaming subscriptions without I/O (src/ddb_stream.c): the subscribe/unsubscribe
+# Streaming subscriptions without I/O (src/proto/ddb_stream.c): the subscribe/unsubscribe
 # request bodies and the parser of the messages a publisher pushes. The request
 # bodies come from the protocol layer (ddb_proto.c, compiled into ddbcore); nothing
 # here calls libuv.
-add_library(ddbstream STATIC src/ddb_stream.c)
-target_include_directories(ddbstream PUBLIC ${CMAKE_SOURCE_DIR}/src)
+add_library(ddbstream STATIC src/proto/ddb_stream.c)
+target_include_directories(ddbstream PUBLIC ${DDB_INCLUDE_DIRS})
 target_link_libraries(ddbstream PUBLIC ddbcore ddbcodec)
 
 if(DDB_BUILD_TESTS)
@@ -14,8 +14,8 @@ endif()
 
 # libFuzzer target (clang, -DDDB_FUZZ=ON): pushed bytes into the parser.
 if(DDB_FUZZ AND TARGET ddbcodec_fuzz)
-  add_executable(fuzz_stream fuzz/fuzz_stream.c src/ddb_stream.c src/ddb_proto.c)
-  target_include_directories(fuzz_stream PRIVATE ${CMAKE_SOURCE_DIR}/src)
+  add_executable(fuzz_stream fuzz/fuzz_stream.c src/proto/ddb_stream.c src/proto/ddb_proto.c)
+  target_include_directories(fuzz_stream PRIVATE ${DDB_INCLUDE_DIRS})
   target_link_libraries(fuzz_stream ddbcodec_fuzz)
   target_compile_options(fuzz_stream PRIVATE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
   target_link_options(fuzz_stream PRIVATE -fsanitize=fuzzer,address,undefined)

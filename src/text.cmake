@@ -6,7 +6,7 @@ if(_ddb_codec_sources MATCHES "ddb_text\\.c")
   add_library(ddbtext INTERFACE)
   target_link_libraries(ddbtext INTERFACE ddbcodec)
 else()
-  add_library(ddbtext STATIC src/ddb_text.c)
+  add_library(ddbtext STATIC src/codec/ddb_text.c)
   target_link_libraries(ddbtext PUBLIC ddbcodec)
 endif()
 

@@ -1,5 +1,5 @@
 /* test_ddbmini_stream.c — ddbmini's stream tables and reverse-mode publishing, over
- * real sockets: a blocking subscriber (requests built by src/ddb_stream.c, pushes
+ * real sockets: a blocking subscriber (requests built by src/proto/ddb_stream.c, pushes
  * read with its parser) against rows appended from another connection. Offsets -1,
  * 0, N and past the end, filters, stopPublishTable, a publisher that drops its
  * subscribers mid-stream (resubscribing at the next offset: no duplicate, no gap),

@@ -1,4 +1,4 @@
-/* test_qhost.c — the pool core on the queue host (src/ddb_qhost.h), driven by a small
+/* test_qhost.c — the pool core on the queue host (src/hosts/ddb_qhost.h), driven by a small
  * poll() driver written here with plain blocking-connect sockets: no libuv anywhere
  * on the path. It is the C twin of lua/dolphindb/ngx_sched.lua, so what nginx relies
  * on is checked without nginx: intents are carried out, results come back, task

@@ -1,5 +1,5 @@
 /* test_resp_fast.c — the response parser's whole-response shortcut against its general
- * path (src/ddb_proto.c, src/ddb_decode_scalar.c).
+ * path (src/proto/ddb_proto.c, src/codec/ddb_decode_scalar.c).
  *
  * Every scalar type (and types no scalar may have), in both byte orders, with valid
  * and invalid cells, under generous and tight byte budgets, is wrapped in a response

@@ -1,5 +1,5 @@
 /* test_stream.c — the pushed-message parser and the subscription request bodies
- * (src/ddb_stream.h) on bytes alone: the worked example of docs/STREAMING.md (section 9) split at
+ * (src/proto/ddb_stream.h) on bytes alone: the worked example of docs/STREAMING.md (section 9) split at
  * every byte boundary, a big-endian message, the single-row form, and malformed
  * input (each must give a clear error, never a crash or a hang). */
 #include "ddb_stream.h"

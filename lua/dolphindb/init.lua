@@ -33,7 +33,7 @@ local function module_exists(name)
 end
 
 -- Values: typed constructors, ddb.null, encode/decode.
-if core.features.value then
+do
   M.encode = core.encode
   local decode = core.decode
   -- core.decode's own argument errors would read "bad argument #1 to '?'"
@@ -71,14 +71,7 @@ if M.encode then M.encode = errors.named(M.encode, "encode") end
 M.plain = require("dolphindb.plain").plain
 
 -- The connection pool.
-if core.features.pool then
-  local pool = require "dolphindb.pool"
-  M.DBConnectionPool = pool.DBConnectionPool
-else
-  function M.DBConnectionPool()
-    error("dolphindb: this build of dolphindb.core has no connection pool", 2)
-  end
-end
+M.DBConnectionPool = require("dolphindb.pool").DBConnectionPool
 
 -- The table writers (dolphindb.writers): TableAppender, TableUpserter, PartitionedTableAppender.
 if core.features.value and core.features.pool then

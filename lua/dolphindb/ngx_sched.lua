@@ -2,7 +2,7 @@
 -- dolphindb.sched (which hands this module out when it finds itself in nginx), so
 -- dolphindb.pool and dolphindb.future are one implementation for both hosts.
 --
--- The pool core runs on the queue host (src/ddb_qhost.h): it does no I/O and keeps
+-- The pool core runs on the queue host (src/hosts/ddb_qhost.h): it does no I/O and keeps
 -- no thread; this file carries out what it asks with nginx's own tools:
 --   * each connection is a cosocket owned by an ngx.timer context (a cosocket
 --     belongs to the context that made it, and pools, queued tasks and futures
@@ -165,7 +165,7 @@ end
 local function conn_main(premature, id)
   local st = conns[id]
   if not st then return end
-  local host, port, keepalive = core.qhost_target(id)
+  local host, port, keepalive, tls_verify, tls_name = core.qhost_target(id)
   if premature or not host then
     conns[id] = nil
     if host then qhost_failed(id, "nginx is exiting"); turn() end
@@ -184,6 +184,18 @@ local function conn_main(premature, id)
     qhost_failed(id, "connect failed: " .. tostring(err))
     turn()
     return
+  end
+  if tls_name then   -- TLS: verification uses lua_ssl_trusted_certificate (nginx.conf)
+    local sess, serr = sock:sslhandshake(nil, tls_name, tls_verify)
+    if not sess or st.closing then
+      sock:close()
+      conns[id] = nil
+      if not st.closing then
+        qhost_failed(id, "TLS handshake failed: " .. tostring(serr))
+        turn()
+      end
+      return
+    end
   end
   if keepalive > 0 and sock.setoption then pcall(sock.setoption, sock, "keepalive", true) end
   st.sock = sock
@@ -290,12 +302,18 @@ end
 local function on_exit()
   if exiting then return end
   exiting = true
-  local start = now()
+  -- A pool shuts down once it has been idle for QUIET seconds (requests already
+  -- read on keep-alive connections still arrive for a moment) or its grace ran out.
+  local QUIET = 0.2
+  local start, idle_since = now(), {}
   repeat
     local waiting = false
     for p, grace in pairs(pools) do
       if not p._shut then
-        if busy(p) and now() < start + grace then waiting = true else shut(p) end
+        local t = now()
+        if busy(p) then idle_since[p] = nil else idle_since[p] = idle_since[p] or t end
+        local quiet = idle_since[p] and t - idle_since[p] >= math.min(QUIET, grace)
+        if quiet or t >= start + grace then shut(p) else waiting = true end
       end
     end
     if waiting then ngx.sleep(0.01) end

@@ -19,21 +19,6 @@ M.fail = fail
 local function is_integer(x) return type(x) == "number" and x == math.floor(x) end
 M.is_integer = is_integer
 
--- User option name -> C config field.
-local POOL_OPTIONS = {
-  host = "host", port = "port", threadNum = "thread_num",
-  userid = "userid", password = "password",
-  reConnect = "reconnect", tryReconnectNums = "try_reconnect_nums", openLazily = "open_lazily",
-  highAvailability = "high_availability", highAvailabilitySites = "sites",
-  loadBalance = "load_balance", compress = "compress",
-  initialScript = "initial_script", connectTimeout = "connect_timeout",
-  reconnectDelay = "reconnect_delay", keepAliveTime = "keepalive_sec",
-  taskTimeout = "task_timeout", queueLimit = "queue_limit",
-  shutdownGrace = "shutdown_grace", loginInConnect = "login_in_connect",
-  loginMethod = "login_method",
-  maxResultBytes = "max_result_bytes",
-}
-
 -- DBConnectionPool(host, port, threadNum[, userid, password]) or (options table) ->
 -- the options table.
 function M.pool_options(host, port, threadNum, userid, password)
@@ -50,115 +35,39 @@ local function show(v)
   return tostring(v)
 end
 
--- Text the C side would cut at a NUL byte (host names, credentials, initialScript)
--- is refused instead: "127.0.0.1\0evil" must not quietly connect to 127.0.0.1.
-local function check_no_nul(s, what, level)
-  if type(s) == "string" and s:find("\0", 1, true) then
-    fail(level + 1, "DBConnectionPool: %s contains a NUL byte (at byte %d)", what, s:find("\0", 1, true))
-  end
-end
-
--- "host:port" strings or {host=, port=} tables -> {host=, port=} tables.
+-- "host:port" strings (IPv6: "[::1]:8848") or {host=, port=} tables -> tables.
 local function parse_sites(list)
-  if type(list) ~= "table" then fail(4, "DBConnectionPool: highAvailabilitySites must be a list of \"host:port\"") end
+  if type(list) ~= "table" then return list end     -- the C side names the mistake
   local sites = {}
   for i, s in ipairs(list) do
     if type(s) == "string" then
       local h, p = s:match("^%[?([^%]]+)%]?:(%d+)$")
       if not h then fail(4, "DBConnectionPool: highAvailabilitySites[%d] = %q is not \"host:port\"", i, s) end
-      check_no_nul(h, ("highAvailabilitySites[%d]"):format(i), 4)
       sites[i] = { host = h, port = tonumber(p) }
-    elseif type(s) == "table" and type(s.host) == "string" and is_integer(s.port) then
-      check_no_nul(s.host, ("highAvailabilitySites[%d].host"):format(i), 4)
-      sites[i] = { host = s.host, port = s.port }
     else
-      fail(4, "DBConnectionPool: highAvailabilitySites[%d] must be \"host:port\" or {host=, port=}", i)
+      sites[i] = s
     end
   end
   return sites
 end
 
--- The C pool config for the options table `opts`; `lua_only` names the options the
--- caller handles itself (set: name -> true). Raises at the constructor's caller.
+-- The options for the C pool (core.pool_new): the user's table under the user's
+-- names (src/lua/lua_options.c declares each one and checks it), minus the options
+-- `lua_only` names (set: name -> true), which the caller handles itself.
 function M.pool_config(opts, lua_only)
-  local cfg = { thread_num = 10, reconnect = false }
+  if type(opts) ~= "table" then fail(3, "DBConnectionPool: expects (host, port, threadNum[, userid, password]) or an options table") end
+  local cfg = {}
   for k, v in pairs(opts) do
-    local field = POOL_OPTIONS[k]
-    if field then
-      cfg[field] = v
-    elseif not lua_only[k] then
-      fail(3, "DBConnectionPool: unknown option '%s'", tostring(k))
-    end
+    if not lua_only[k] then cfg[k] = v end
   end
-  if type(cfg.host) ~= "string" or cfg.host == "" then fail(3, "DBConnectionPool: host must be a non-empty string") end
-  if not is_integer(cfg.port) or cfg.port < 1 or cfg.port > 65535 then
-    fail(3, "DBConnectionPool: port must be a number, an integer in 1..65535, got %s", show(cfg.port))
-  end
-  if not is_integer(cfg.thread_num) or cfg.thread_num < 1 or cfg.thread_num > 4096 then
-    fail(3, "DBConnectionPool: threadNum must be a number, an integer in 1..4096, got %s",
-      show(cfg.thread_num))
-  end
-  for _, k in ipairs { "userid", "password" } do
-    if cfg[k] ~= nil and type(cfg[k]) ~= "string" then fail(3, "DBConnectionPool: %s must be a string", k) end
-  end
-  check_no_nul(cfg.host, "host", 3)
-  check_no_nul(cfg.userid, "userid", 3)
-  check_no_nul(cfg.password, "password", 3)
-  check_no_nul(cfg.initial_script, "initialScript", 3)
-  if cfg.sites then cfg.sites = parse_sites(cfg.sites) end
-  -- HA re-sends a task whose connection broke, which needs a connection to come back
-  -- (on this site or another): without reconnection the task would only fail with
-  -- "no live connection". So HA turns reConnect on; turning it off is a contradiction.
-  if cfg.high_availability == true then
-    if opts.reConnect == false then
-      fail(3, "DBConnectionPool: highAvailability needs reConnect (leave it unset or true)")
-    end
-    cfg.reconnect = true
-  end
-  -- openLazily heals by reconnecting: the same contradiction
-  if cfg.open_lazily == true then
-    if opts.reConnect == false then
-      fail(3, "DBConnectionPool: openLazily needs reConnect (leave it unset or true)")
-    end
-    cfg.reconnect = true
-  end
+  if cfg.highAvailabilitySites ~= nil then cfg.highAvailabilitySites = parse_sites(cfg.highAvailabilitySites) end
   return cfg
 end
 
 -- ---- per-task calls ------------------------------------------------------------------
 
-local RUN_OPTIONS = {
-  clearMemory = "boolean", pickleTableToList = "boolean", priority = "number",
-  parallelism = "number", timeout = "number", typed = "boolean", view = "boolean",
-  maxResultBytes = "number",
-}
 local NO_OPTIONS = {}
 M.NO_OPTIONS = NO_OPTIONS
-
-local function check_options(opts, level, method)
-  for k, v in pairs(opts) do
-    if type(k) ~= "number" then
-      local want = RUN_OPTIONS[k]
-      if not want then fail(level, "%s: unknown option '%s'", method, tostring(k)) end
-      if type(v) ~= want then
-        fail(level, "%s: option '%s' must be a %s, got %s", method, k, want, type(v))
-      end
-    end
-  end
-  if opts.priority and (not is_integer(opts.priority) or opts.priority < 0 or opts.priority > 8) then
-    fail(level, "%s: priority must be an integer in 0..8", method)
-  end
-  if opts.parallelism and (not is_integer(opts.parallelism) or opts.parallelism < 1 or opts.parallelism > 64) then
-    fail(level, "%s: parallelism must be an integer in 1..64", method)
-  end
-  if opts.timeout and not (opts.timeout > 0 and opts.timeout <= 1e9) then
-    fail(level, "%s: timeout must be > 0 seconds (at most 1e9)", method)
-  end
-  local mrb = opts.maxResultBytes
-  if mrb and (not is_integer(mrb) or mrb < 1 or mrb > 2^53) then
-    fail(level, "%s: maxResultBytes must be an integer number of bytes in 1..2^53", method)
-  end
-end
 
 -- Splits the two call forms into script, args (nil: script mode), options, extra.
 -- `skip` positional values after the script belong to the method (addTask's id) and
@@ -169,8 +78,7 @@ function M.parse_call(level, method, skip, first, ...)
     if select("#", ...) > 0 then
       fail(level, "%s{...}: pass everything inside the table", method)
     end
-    opts = first
-    check_options(opts, level + 1, method)
+    opts = first                -- checked by the C side at submit (src/lua/lua_options.c)
     script = first[1]
     local n = table.maxn(first)
     extra = { n = skip }

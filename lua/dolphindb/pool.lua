@@ -103,7 +103,7 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
     c_run, c_finish = methods.run, methods.finish
   end
   local self = setmetatable({
-    _c = c, host = cfg.host, port = cfg.port, threadNum = cfg.thread_num,
+    _c = c, host = cfg.host, port = cfg.port, threadNum = cfg.threadNum or 10,
     _show_output = opts.show_output ~= false, _shut = false,
     -- the task of a run() whose coroutine could not wait: let go of it once it ends
     _abandon = function(ticket) pcall(c_finish, c, ticket) end,
@@ -141,8 +141,7 @@ Pool._check_open = check_open
 -- pool) is raised at the user's call, `level` frames up from here.
 function Pool:_submit(level, how, script, args, id, opts, method)
   local c = self._c
-  local ok, a, b = pcall(c[how], c, script, args, id, opts.clearMemory, opts.priority,
-    opts.parallelism, opts.timeout, opts.maxResultBytes)
+  local ok, a, b = pcall(c[how], c, script, args, id, opts ~= NO_OPTIONS and opts or nil)
   if not ok then reraise(a, method, level + 1) end
   return a, b
 end

@@ -111,13 +111,8 @@ local M = {}
 for k, v in pairs(ddb) do M[k] = v end
 M._raising = ddb
 
-local pool_face, future_face
-if ddb.Pool then                                   -- dolphindb.ngx
-  pool_face, future_face = face(ddb.Pool), face(ddb.Future)
-elseif ddb.core and ddb.core.features.pool then    -- dolphindb
-  pool_face = face(require("dolphindb.pool").Pool)
-  future_face = face(require "dolphindb.future")
-end
+local pool_face = face(require("dolphindb.pool").Pool)    -- one pool for every host
+local future_face = face(require "dolphindb.future")
 local Handle = package.loaded["dolphindb.sched"] and package.loaded["dolphindb.sched"].Handle
 if Handle then face(Handle, true) end
 M.Pool, M.Future = pool_face, future_face

@@ -54,8 +54,9 @@ M.binary = os.getenv("NGINX_BIN") or "/usr/sbin/nginx"
 -- (which loads our sanitized .so) needs it too, but the sanitized ddbmini and
 -- http_load carry their own runtime and must not get it. isolate_preload() takes it
 -- out of this process's environment (so os.execute/io.popen children run without
--- it); nginx is started with it explicitly.
-M.preload = os.getenv("LD_PRELOAD")
+-- it); nginx is started with it explicitly. A second spec file loads this module
+-- again after the first took it out: scripts/busted.sh keeps a copy.
+M.preload = os.getenv("LD_PRELOAD") or os.getenv("DDB_ASAN_PRELOAD")
 function M.isolate_preload()
   if not M.preload then return end
   local ffi = require "ffi"

@@ -35,6 +35,8 @@ struct ddb_host_stream {
     int64_t id;
     char *name;
     int port, keepalive_sec;
+    int tls, tls_verify;        /* the driver does the TLS (a cosocket's sslhandshake) */
+    char *tls_name;             /* name to verify; NULL: `name` */
     int dead;                   /* failed was reported */
     int output_flagged;         /* a DDB_Q_OUTPUT intent is queued and not served */
     const ddb_stream_cbs *cbs;
@@ -262,22 +264,31 @@ static ddb_host_stream *find_stream(const ddb_qhost *q, int64_t id)
 }
 
 static ddb_host_stream *qh_stream_open(void *host, const char *name, int port,
-                                       int keepalive_sec, const ddb_stream_cbs *cbs,
-                                       void *arg, char *err, size_t errlen)
+                                       int keepalive_sec, const ddb_tls_opts *tls,
+                                       const ddb_stream_cbs *cbs, void *arg, char *err,
+                                       size_t errlen)
 {
     ddb_qhost *q = host;
     ddb_host_stream *s = calloc(1, sizeof *s);
     char *copy = strdup(name);
+    char *tls_name = tls && tls->server_name ? strdup(tls->server_name) : NULL;
+    if (tls && tls->server_name && !tls_name) {
+        free(copy);
+        copy = NULL;
+    }
     if (!s || !copy ||
         grow((void **)&q->streams, &q->cap_streams, q->nstreams, sizeof *q->streams) ||
         grow((void **)&q->intents, &q->cap_intents, q->nintents, sizeof *q->intents)) {
         free(s);
         free(copy);
+        free(tls_name);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     *s = (ddb_host_stream){ .q = q, .id = ++q->next_id, .name = copy, .port = port,
-                            .keepalive_sec = keepalive_sec, .cbs = cbs, .arg = arg };
+                            .keepalive_sec = keepalive_sec, .cbs = cbs, .arg = arg,
+                            .tls = tls != NULL, .tls_verify = tls && tls->verify,
+                            .tls_name = tls_name };
     q->streams[q->nstreams++] = s;
     push_intent(q, DDB_Q_OPEN, s);
     return s;
@@ -343,6 +354,7 @@ static void forget_stream(ddb_host_stream *s)
     }
     drop_output(s);
     free(s->name);
+    free(s->tls_name);
     free(s);
 }
 
@@ -385,6 +397,18 @@ int ddb_qhost_target(ddb_qhost *q, int64_t id, const char **name, int *port,
     *name = s->name;
     *port = s->port;
     *keepalive_sec = s->keepalive_sec;
+    return 0;
+}
+
+int ddb_qhost_target_tls(ddb_qhost *q, int64_t id, int *tls, int *verify,
+                         const char **server_name)
+{
+    ddb_host_stream *s = find_stream(q, id);
+    if (!s)
+        return -1;
+    *tls = s->tls;
+    *verify = s->tls_verify;
+    *server_name = s->tls_name ? s->tls_name : s->name;
     return 0;
 }
 

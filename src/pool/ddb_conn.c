@@ -349,6 +349,7 @@ static void begin_attempt(ddb_conn *c)
     HOST(c)->timer_start(c->timer, c->ev->connect_timeout_ms(c->owner));
     char err[200];
     c->stream = HOST(c)->stream_open(HOST_UD(c), c->host, c->port, c->set->keepalive_sec,
+                                     c->set->tls,
                                      &conn_stream_cbs, c, err, sizeof err);
     if (!c->stream) {
         attempt_failed(c, "%s", err);

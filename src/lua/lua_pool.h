@@ -1,4 +1,4 @@
-/* lua_pool.h — the pool and task userdata of dolphindb.core (over include/dolphindb.h).
+/* lua_pool.h — the pool and task userdata of dolphindb.core (over include/dolphindb/dolphindb.h).
  *
  * Only mechanism lives here: creating a pool on the Lua state's loop, submitting a
  * task (which returns the task handle and a ticket), reading a finished task, cancel,

@@ -11,6 +11,7 @@ void ddb_pool_config_init(ddb_pool_config *cfg)
     cfg->port = 8848;
     cfg->thread_num = 10;
     cfg->reconnect = 1;
+    cfg->ssl_verify = 1;
     cfg->try_reconnect_nums = -1;
     cfg->reconnect_delay = 0.1;
     cfg->connect_timeout = 10;

@@ -1,4 +1,4 @@
-/* ddb_task.h — the task record (private layout behind include/dolphindb.h's ddb_task).
+/* ddb_task.h — the task record (private layout behind include/dolphindb/dolphindb.h's ddb_task).
  *
  * A task is created (validated, request body serialized) without touching the pool,
  * so the loop-thread driver can build it on the submitting thread. Everything after

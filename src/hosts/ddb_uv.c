@@ -107,6 +107,8 @@ struct ddb_host_stream {
     int resolving;              /* a uv_getaddrinfo is in flight */
     int closed_by_user;         /* stream_close called: report nothing more */
     int dead;                   /* failed was reported */
+    ddb_tls *tls;               /* NULL: plain TCP */
+    int tls_ready;              /* handshake done: `connected` was reported */
     ddb_host_fn closed;
     void *closed_arg;
     char rbuf[65536];
@@ -127,6 +129,7 @@ static void stream_maybe_free(ddb_host_stream *s)
         return;
     ddb_host_fn closed = s->closed;
     void *arg = s->closed_arg;
+    ddb_tls_free(s->tls);
     free(s);
     if (closed)
         closed(arg);
@@ -147,6 +150,61 @@ static void tcp_closed(uv_handle_t *h)
     stream_maybe_free(s);
 }
 
+static const char *send_owned(ddb_host_stream *s, ddb_buf *bytes);
+
+/* Sends the ciphertext the TLS engine has produced. 0, or -1 (failure reported). */
+static int tls_flush(ddb_host_stream *s)
+{
+    ddb_buf out;
+    ddb_buf_init(&out);
+    if (ddb_tls_take_output(s->tls, &out) == 0) {
+        ddb_buf_free(&out);
+        return 0;
+    }
+    const char *why = send_owned(s, &out);
+    if (why) {
+        report_failed(s, why);
+        return -1;
+    }
+    return 0;
+}
+
+static int deliver_plain(void *ud, const char *p, size_t n)
+{
+    ddb_host_stream *s = ud;
+    s->cbs->data(s->arg, p, n);
+    return s->closed_by_user || s->dead;    /* the user let go: stop */
+}
+
+/* Ciphertext arrived: advance the handshake, or decrypt and deliver. */
+static void tls_input(ddb_host_stream *s, const char *p, size_t n)
+{
+    char err[300];
+    if (ddb_tls_feed(s->tls, p, n)) {
+        report_failed(s, "TLS: out of memory");
+        return;
+    }
+    if (!s->tls_ready) {
+        int rc = ddb_tls_handshake(s->tls, err, sizeof err);
+        if (tls_flush(s))
+            return;
+        if (rc < 0) {
+            report_failed(s, err);
+            return;
+        }
+        if (rc == 0)
+            return;
+        s->tls_ready = 1;
+        s->cbs->connected(s->arg);
+        if (s->closed_by_user || s->dead)
+            return;
+    }
+    if (ddb_tls_read(s->tls, deliver_plain, s, err, sizeof err) && !s->closed_by_user)
+        report_failed(s, err);
+    else if (!s->closed_by_user && !s->dead)
+        tls_flush(s);           /* TLS 1.3 may answer (key updates, tickets) */
+}
+
 static void stream_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     ddb_host_stream *s = h->data;
@@ -159,11 +217,19 @@ static void stream_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0 || s->closed_by_user || s->dead)
         return;
     if (nread < 0) {
-        report_failed(s, nread == UV_EOF ? "the server closed the connection"
-                                         : uv_strerror((int)nread));
+        if (s->tls && !s->tls_ready)    /* most likely a server without TLS */
+            report_failed(s, nread == UV_EOF ? "TLS handshake failed: the server closed "
+                                               "the connection (does it speak TLS?)"
+                                             : "TLS handshake failed: connection reset");
+        else
+            report_failed(s, nread == UV_EOF ? "the server closed the connection"
+                                             : uv_strerror((int)nread));
         return;
     }
-    s->cbs->data(s->arg, buf->base, (size_t)nread);
+    if (s->tls)
+        tls_input(s, buf->base, (size_t)nread);
+    else
+        s->cbs->data(s->arg, buf->base, (size_t)nread);
 }
 
 static void connected(uv_connect_t *req, int status)
@@ -186,7 +252,16 @@ static void connected(uv_connect_t *req, int status)
         report_failed(s, why);
         return;
     }
-    s->cbs->connected(s->arg);
+    if (!s->tls) {
+        s->cbs->connected(s->arg);
+        return;
+    }
+    /* TLS: `connected` waits for the handshake (tls_input) */
+    if (ddb_tls_handshake(s->tls, why, sizeof why) < 0) {
+        report_failed(s, why);
+        return;
+    }
+    tls_flush(s);
 }
 
 static int start_connect(ddb_host_stream *s, const struct sockaddr *addr)
@@ -215,12 +290,17 @@ static void resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 }
 
 static ddb_host_stream *uvh_stream_open(void *host, const char *name, int port,
-                                        int keepalive_sec, const ddb_stream_cbs *cbs,
-                                        void *arg, char *err, size_t errlen)
+                                        int keepalive_sec, const ddb_tls_opts *tls,
+                                        const ddb_stream_cbs *cbs, void *arg, char *err,
+                                        size_t errlen)
 {
     ddb_host_stream *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (tls && !(s->tls = ddb_tls_new(tls, name, err, errlen))) {
+        free(s);
         return NULL;
     }
     s->cbs = cbs;
@@ -235,6 +315,7 @@ static ddb_host_stream *uvh_stream_open(void *host, const char *name, int port,
     int rc = uv_tcp_init(host, &s->tcp);
     if (rc) {
         snprintf(err, errlen, "socket: %s", uv_strerror(rc));
+        ddb_tls_free(s->tls);
         free(s);
         return NULL;
     }
@@ -277,8 +358,45 @@ static void write_done(uv_write_t *req, int status)
 
 /* Most requests fit the socket buffer and go out at once with uv_try_write (no
  * request object, no callback); the rest is queued with uv_write. */
+static const char *plain_write(ddb_host_stream *s, ddb_buf *head, const char *body,
+                               size_t body_len, ddb_host_fn release, void *rel_arg);
+
+/* Takes over `bytes` (sent, or freed on failure). NULL or why it failed. */
+static const char *send_owned(ddb_host_stream *s, ddb_buf *bytes)
+{
+    return plain_write(s, bytes, NULL, 0, NULL, NULL);
+}
+
+/* TLS: the plaintext is encrypted at once (OpenSSL copies it), so it is released
+ * here; the ciphertext goes out as an owned buffer. */
+static const char *tls_write(ddb_host_stream *s, ddb_buf *head, const char *body,
+                             size_t body_len, ddb_host_fn release, void *rel_arg)
+{
+    static char err[300];       /* loop thread only; read before the next call */
+    int rc = ddb_tls_write(s->tls, head->p, head->len, err, sizeof err) ||
+             (body_len && ddb_tls_write(s->tls, body, body_len, err, sizeof err));
+    ddb_buf_free(head);
+    ddb_buf_init(head);
+    if (release)
+        release(rel_arg);
+    if (rc)
+        return err;
+    ddb_buf out;
+    ddb_buf_init(&out);
+    ddb_tls_take_output(s->tls, &out);
+    return send_owned(s, &out);
+}
+
 static const char *uvh_stream_write(ddb_host_stream *s, ddb_buf *head, const char *body,
                                     size_t body_len, ddb_host_fn release, void *rel_arg)
+{
+    if (s->tls)
+        return tls_write(s, head, body, body_len, release, rel_arg);
+    return plain_write(s, head, body, body_len, release, rel_arg);
+}
+
+static const char *plain_write(ddb_host_stream *s, ddb_buf *head, const char *body,
+                               size_t body_len, ddb_host_fn release, void *rel_arg)
 {
     uv_stream_t *st = (uv_stream_t *)&s->tcp;
     uv_buf_t bufs[2] = { uv_buf_init(head->p, (unsigned)head->len) };

@@ -5,17 +5,10 @@
 
 #include "lua.h"
 #include "dolphindb.h"
+#include "lua_options.h"
 
-/* Fills `cfg` (defaults first) from the config table at `idx`, whose keys are the C
- * field names (pool.lua / ngx.lua translate the user's option names). Raises
- * "dolphindb: option 'queueLimit' must be an integer" and the like, naming the user's
- * option. Numbers are bounded to +-1e9 (no NaN or infinity reaches the core). The
- * strings stay anchored by the table; the sites array is a userdata this leaves on
- * the stack (keep it there while cfg is in use). */
-void ddb_lua_read_pool_config(lua_State *L, int idx, ddb_pool_config *cfg);
-
-/* Reads a task from the arguments at 2..top: (text[, args[, id, clear_memory,
- * priority, parallelism, timeout]]), nil or absent meaning the default. `args` is a
+/* Reads a task from the arguments at 2..top: (text[, args[, id[, options]]]), nil or
+ * absent meaning the default; options is the user's table (lua_options.h). `args` is a
  * list (field n counts trailing nils) that selects a function call; its values are
  * converted into objects. Raises on misuse, holding nothing; on return release the
  * arguments with ddb_lua_task_args_free(spec). */

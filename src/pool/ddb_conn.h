@@ -62,6 +62,7 @@ typedef struct ddb_conn_settings {
     const char *userid, *password;      /* password never NULL ("" for none) */
     const char *initial_script;         /* NULL or "" for none */
     int login_method;                   /* DDB_LOGIN_* */
+    const ddb_tls_opts *tls;            /* NULL: plain TCP */
     int login_in_connect, compress, high_availability, reconnect;
     int keepalive_sec;
     double connect_timeout;             /* seconds, for messages */

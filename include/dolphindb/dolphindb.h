@@ -203,6 +203,13 @@ typedef struct ddb_pool_config {
                                    from the server cannot declare gigabytes. Memory
                                    is committed only as bytes arrive. Guards against a
                                    hostile or broken server; see docs/SECURITY.md. */
+
+    /* TLS on the API port (servers with enableHTTPS). Unlike the official clients
+     * the default is to verify the certificate chain and the server's name. */
+    int enable_ssl;             /* 1: TLS from the first byte; default 0 */
+    int ssl_verify;             /* 1 (default): verify chain and name; 0: encrypt only */
+    const char *ssl_ca_file;    /* PEM CA bundle; NULL: the system's trust store */
+    const char *ssl_server_name;/* name to verify (and SNI); NULL: the host/site name */
 } ddb_pool_config;
 
 /* Set SIGPIPE to SIG_IGN if its action is the default (see "SIGPIPE" above).

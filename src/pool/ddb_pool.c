@@ -514,6 +514,7 @@ static void fill_conn_settings(ddb_pool *p)
     s->initial_script = p->initial_script;
     s->login_in_connect = p->cfg.login_in_connect;
     s->login_method = p->cfg.login_method;
+    s->tls = p->cfg.enable_ssl ? &p->tls : NULL;
     s->compress = p->cfg.compress;
     s->high_availability = p->cfg.high_availability;
     s->reconnect = p->cfg.reconnect;
@@ -566,6 +567,15 @@ static void grace_cb(void *arg)
 static char *dup_or_null(const char *s)
 {
     return s ? strdup(s) : NULL;
+}
+
+static void free_strings(ddb_pool *p)
+{
+    free(p->userid);
+    free(p->password);
+    free(p->initial_script);
+    free(p->ssl_ca_file);
+    free(p->ssl_server_name);
 }
 
 static int validate(const ddb_pool_config *cfg, char *err, size_t errlen)
@@ -673,13 +683,16 @@ ddb_pool *ddb_pool_new_host(const ddb_host_vt *host, void *host_ud,
     p->userid = dup_or_null(cfg->userid);
     p->password = strdup(cfg->password ? cfg->password : "");
     p->initial_script = dup_or_null(cfg->initial_script);
+    p->ssl_ca_file = dup_or_null(cfg->ssl_ca_file);
+    p->ssl_server_name = dup_or_null(cfg->ssl_server_name);
+    p->tls = (ddb_tls_opts){ .verify = cfg->ssl_verify, .ca_file = p->ssl_ca_file,
+                             .server_name = p->ssl_server_name };
+    p->cfg.ssl_ca_file = p->cfg.ssl_server_name = NULL;
     p->cfg.host = NULL;
     p->cfg.sites = NULL;
     p->next_auto_id = -1;
     if (ddb_ha_build_sites(p, cfg, err, errlen)) {
-        free(p->userid);
-        free(p->password);
-        free(p->initial_script);
+        free_strings(p);
         free(p->sites);
         free(p);
         return NULL;
@@ -692,9 +705,7 @@ ddb_pool *ddb_pool_new_host(const ddb_host_vt *host, void *host_ud,
         /* idle/timer init only fails on a broken loop; nothing is open yet */
         ERR("cannot initialise the pool's timers");
         free(p->conns);
-        free(p->userid);
-        free(p->password);
-        free(p->initial_script);
+        free_strings(p);
         free(p->sites);
         free(p);
         return NULL;
@@ -943,8 +954,6 @@ void ddb_pool_free(ddb_pool *p)
         ddb_conn_free(p->conns[i]);
     free(p->conns);
     free(p->sites);
-    free(p->userid);
-    free(p->password);
-    free(p->initial_script);
+    free_strings(p);
     free(p);
 }

@@ -48,6 +48,11 @@ size_t ddb_qhost_take(ddb_qhost *q, ddb_qintent *out, size_t cap);
 int ddb_qhost_target(ddb_qhost *q, int64_t id, const char **name, int *port,
                      int *keepalive_sec);
 
+/* Whether stream `id` wants TLS (the driver shakes hands once connected, then
+ * reports connected), whether to verify, and the name to verify. -1: gone. */
+int ddb_qhost_target_tls(ddb_qhost *q, int64_t id, int *tls, int *verify,
+                         const char **server_name);
+
 /* What the driver reports about stream `id` (ignored once the stream is closed). */
 void ddb_qhost_connected(ddb_qhost *q, int64_t id);
 void ddb_qhost_data(ddb_qhost *q, int64_t id, const char *p, size_t n);

@@ -3,7 +3,8 @@
  *
  *   core.use_queue_host()          choose it, before any pool exists
  *   core.qhost_take(out) -> n      intents into out[1..2n] as op, stream id pairs
- *   core.qhost_target(id)          -> host, port, keepalive_sec | nil (stream gone)
+ *   core.qhost_target(id)          -> host, port, keepalive_sec[, verify, tls_name]
+ *                                     (the last two for TLS) | nil (stream gone)
  *   core.qhost_connected(id)       reports: connected / bytes arrived / broke
  *   core.qhost_data(id, bytes)
  *   core.qhost_failed(id, why)
@@ -64,11 +65,18 @@ static int l_target(lua_State *L)
     ddb_qhost *q = upvalue_qhost(L);
     const char *name;
     int port, keepalive;
-    if (ddb_qhost_target(q, check_id(L, 1), &name, &port, &keepalive) != 0) return 0;
+    int64_t id = check_id(L, 1);
+    int tls, verify;
+    const char *tls_name;
+    if (ddb_qhost_target(q, id, &name, &port, &keepalive) != 0 ||
+        ddb_qhost_target_tls(q, id, &tls, &verify, &tls_name) != 0) return 0;
     lua_pushstring(L, name);
     lua_pushinteger(L, port);
     lua_pushinteger(L, keepalive);
-    return 3;
+    if (!tls) return 3;
+    lua_pushboolean(L, verify);
+    lua_pushstring(L, tls_name);
+    return 5;
 }
 
 static int l_connected(lua_State *L)

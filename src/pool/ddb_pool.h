@@ -19,6 +19,8 @@ struct ddb_pool {
     ddb_pool_config cfg;            /* strings below are owned copies */
     ddb_conn_settings conn_set;     /* what every connection reads (points into cfg) */
     char *userid, *password, *initial_script;
+    char *ssl_ca_file, *ssl_server_name;
+    ddb_tls_opts tls;               /* what the connections' streams use (enable_ssl) */
     ddb_site_rt *sites;             /* entry first, then the configured sites */
     int nsites;
     int state;                      /* DDB_POOL_* */

@@ -1,4 +1,4 @@
-/* lua_pool.c — pool and task userdata over the inline pool of include/dolphindb.h.
+/* lua_pool.c — pool and task userdata over the inline pool of include/dolphindb/dolphindb.h.
  *
  * Every pool lives on the Lua state's loop (lua_loop.c). A submitted task gets a
  * ticket; the pool's completion callback (called from inside uv_run) only completes
@@ -237,20 +237,18 @@ static double submit_from_args(lua_State *L, lua_pool *lp, int top, ddb_task **o
     return ticket;
 }
 
-/* pool:submit(text, args, id, clear_memory, priority, parallelism, timeout,
- * max_result_bytes) -> task, ticket */
+/* pool:submit(text, args, id, options) -> task, ticket (options: the user's table) */
 static int l_pool_submit(lua_State *L)
 {
     lua_pool *lp = check_pool(L);
-    lua_settop(L, 9);
+    lua_settop(L, 5);
     /* The userdata first, so a Lua allocation error cannot leak the task. */
     lua_task *lt = push_task(L, NULL);
-    lua_pushnumber(L, submit_from_args(L, lp, 9, &lt->task));
+    lua_pushnumber(L, submit_from_args(L, lp, 5, &lt->task));
     return 2;
 }
 
-/* pool:run(text[, args, nil, clear_memory, priority, parallelism, timeout,
- *           max_result_bytes])
+/* pool:run(text[, args, nil, options])
  * -> ticket, task id.
  * The task stays in the pool, under its ticket, for pool:finish(ticket): no task
  * object for a caller that only waits for the outcome (see lua_held.h). */

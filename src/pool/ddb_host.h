@@ -4,8 +4,8 @@
  * timers, a "pump" (a callback run on each loop iteration while started, before the
  * loop waits for I/O) and TCP streams come from a host through this table, as an
  * async client takes its event library through adapter hooks. Two hosts exist:
- *   src/ddb_uv.c     libuv (plain luajit, ddblua, the C API, the thread driver);
- *   src/ddb_qhost.c  a queue of intents a scripting host carries out itself (nginx:
+ *   src/hosts/ddb_uv.c     libuv (plain luajit, ddblua, the C API, the thread driver);
+ *   src/hosts/ddb_qhost.c  a queue of intents a scripting host carries out itself (nginx:
  *                    lua/dolphindb/ngx_sched.lua drives cosockets and ngx.timer).
  * The rule for every report (a timer firing, a pump run, a stream event): the host
  * makes it from its own loop, never from inside one of these calls, so the core is
@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ddb_buf.h"
+#include "ddb_tls.h"
 
 typedef void (*ddb_host_fn)(void *arg);
 typedef struct ddb_host_handle ddb_host_handle;     /* the host's own */
@@ -47,11 +48,14 @@ typedef struct ddb_host_vt {
     void (*close)(ddb_host_handle *h, ddb_host_fn closed);
 
     /* A TCP connection to name:port (resolved by the host), with TCP_NODELAY and,
-     * when keepalive_sec > 0, keep-alive probes. Reading starts once connected.
-     * NULL when it cannot even be started; err says why. */
+     * when keepalive_sec > 0, keep-alive probes; with tls (not NULL) a TLS session
+     * over it, `connected` reported once the handshake is done and the streams's
+     * bytes being plaintext. Reading starts once connected. NULL when it cannot
+     * even be started; err says why. */
     ddb_host_stream *(*stream_open)(void *host, const char *name, int port,
-                                    int keepalive_sec, const ddb_stream_cbs *cbs,
-                                    void *arg, char *err, size_t errlen);
+                                    int keepalive_sec, const ddb_tls_opts *tls,
+                                    const ddb_stream_cbs *cbs, void *arg, char *err,
+                                    size_t errlen);
     /* Send head then body, in order after earlier writes. The host takes head's
      * memory (leaving *head empty); body is borrowed until release(rel_arg) is
      * called (at once when the host copied or sent it; release may be NULL).
