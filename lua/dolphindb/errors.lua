@@ -4,7 +4,8 @@
 -- table, not a string, so a caller tells them apart by `err.kind` instead of by the
 -- text (which may quote a script that says anything). Fields:
 --   kind          "server" | "timeout" | "connection" | "protocol" | "result" |
---                 "cancelled" | "shutdown" | "full" (queueLimit reached at submission)
+--                 "cancelled" | "shutdown" | "full" (queueLimit reached at submission) |
+--                 "writer" (MultithreadedTableWriter:insert returns it; errorCode A1/A2/A7)
 --   message       the text ("dolphindb: task N: ..."), also what tostring gives
 --   task_id       the task's id when a task failed (nil otherwise)
 --   server_error  the server's own message (kind "server")
