@@ -49,7 +49,7 @@ includedir=\${prefix}/${DDB_INSTALL_INCLUDEDIR}
 Name: dolphindb
 Description: DolphinDB client core: object codec and asynchronous connection pool on libuv
 Version: ${PROJECT_VERSION}
-Requires: libuv liblz4 libcrypto
+Requires: libuv liblz4 libssl libcrypto
 Cflags: -I\${includedir} -I\${includedir}/..
 Libs: -L\${libdir}${_ddb_installed_libs} -lm -pthread
 ")

@@ -60,6 +60,30 @@ uint64_t cell_hash64(const ddb_obj *v, int64_t i)
 
 /* ---------------------------------------------------------------- columns */
 
+/* Row i of the array vector src (of dst's type; a VOID src is an empty row) added to
+ * the array vector dst. cap_rows counts the rows row_offs has room for. */
+static int array_row_append(ddb_obj *dst, const ddb_obj *src, int64_t i)
+{
+    if (src->type != DDB_VOID && (src->type != dst->type || !src->values))
+        return -1;
+    if (dst->rows + 1 > dst->cap_rows) {
+        int64_t cap = dst->cap_rows < 8 ? 16 : dst->cap_rows * 2;
+        int64_t *offs = realloc(dst->row_offs, (size_t)(cap + 1) * sizeof *offs);
+        if (!offs)
+            return -1;
+        dst->row_offs = offs;
+        dst->cap_rows = cap;
+    }
+    if (src->type != DDB_VOID) {
+        int w = ddb_type_width(src->values->type);
+        for (int64_t k = src->row_offs[i]; k < src->row_offs[i + 1]; k++)
+            if (ddb_fixed_append(dst->values, (const char *)src->values->data + k * w))
+                return -1;
+    }
+    dst->row_offs[++dst->rows] = dst->values->rows;
+    return 0;
+}
+
 int col_append(ddb_obj *dst, const ddb_obj *src, int64_t i)
 {
     switch (obj_class(dst)) {
@@ -94,6 +118,8 @@ int col_append(ddb_obj *dst, const ddb_obj *src, int64_t i)
         dst->cap_rows = dst->rows;
         return 0;
     }
+    case DDB_CLASS_ARRAY:
+        return array_row_append(dst, src, i);
     default:
         return -1;
     }

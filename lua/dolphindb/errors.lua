@@ -5,6 +5,7 @@
 -- text (which may quote a script that says anything). Fields:
 --   kind          "server" | "timeout" | "connection" | "protocol" | "result" |
 --                 "cancelled" | "shutdown" | "full" (queueLimit reached at submission) |
+--                 "writer" (MultithreadedTableWriter:insert returns it; errorCode A1/A2/A7) |
 --                 "interrupted" (Ctrl-C while waiting: dolphindb.sched)
 --   message       the text ("dolphindb: task N: ..."), also what tostring gives
 --   task_id       the task's id when a task failed (nil otherwise)

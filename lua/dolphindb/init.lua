@@ -74,4 +74,8 @@ M.plain = require("dolphindb.plain").plain
 -- The connection pool.
 M.DBConnectionPool = require("dolphindb.pool").DBConnectionPool
 
+-- The table writers (dolphindb.writers): TableAppender, TableUpserter,
+-- PartitionedTableAppender, MultithreadedTableWriter.
+for k, v in pairs(require "dolphindb.writers") do if not k:find("^_") then M[k] = v end end
+
 return M

@@ -52,22 +52,8 @@ local function log_err(...) ngx.log(ngx.ERR, "dolphindb: ", ...) end
 
 -- ---- tickets and their waiters (as in dolphindb.sched: kept by slot) -----------------
 
-local SLOTS = core.TICKET_SLOTS
-local wait_ticket, waiter = {}, {}
+local set_waiter, take_waiter = require("dolphindb.waiters").new()
 local ready, intents = {}, {}
-
-local function set_waiter(t, w)
-  local slot = t % SLOTS
-  wait_ticket[slot], waiter[slot] = t, w
-end
-
-local function take_waiter(t)
-  local slot = t % SLOTS
-  if wait_ticket[slot] ~= t then return nil end
-  local w = waiter[slot]
-  wait_ticket[slot], waiter[slot] = false, false
-  return w
-end
 
 -- A parked coroutine's record: { sema =, done = }; records are reused.
 local spare, nspare = {}, 0

@@ -66,31 +66,16 @@ local PARK = setmetatable({}, { __tostring = function() return "dolphindb.sched.
 -- resumes a coroutine parked in a wait when Ctrl-C interrupted the loop
 local INTERRUPT = setmetatable({}, { __tostring = function() return "dolphindb.sched.interrupt" end })
 
--- Who waits for which ticket, kept by the ticket's slot (lua_loop.c: ticket % SLOTS,
--- a small integer C reuses once the ticket is back): wait_ticket[slot] = the ticket,
--- waiter[slot] = parked coroutine | function(ticket); both false when free. A table
--- keyed by the ever-new tickets themselves would churn, and LuaJIT rehashes such a
--- table every few inserts; these keys stay few and live (false, never nil).
-local SLOTS = core.TICKET_SLOTS
-local wait_ticket, waiter = {}, {}
+-- Who waits for which ticket: a parked coroutine or a function(ticket).
+local set_waiter, take_waiter, count_waiters = require("dolphindb.waiters").new()
 
-local function set_waiter(t, w)
-  local slot = t % SLOTS
-  wait_ticket[slot], waiter[slot] = t, w
-end
-
--- true while ticket t still has a waiter (it has not completed)
+-- true while ticket t still has a waiter (it has not completed): a peek, only on the
+-- Ctrl-C path
 local function awaited(t)
-  return wait_ticket[t % SLOTS] == t
-end
-
--- The waiter of ticket t, removed; nil when nobody waits (any more).
-local function take_waiter(t)
-  local slot = t % SLOTS
-  if wait_ticket[slot] ~= t then return nil end
-  local w = waiter[slot]
-  wait_ticket[slot], waiter[slot] = false, false
-  return w
+  local w = take_waiter(t)
+  if w == nil then return false end
+  set_waiter(t, w)
+  return true
 end
 local managed = setmetatable({}, { __mode = "k" })   -- coroutine -> its spawn handle
 local live = 0              -- spawned coroutines that have not finished
@@ -764,9 +749,7 @@ end
 
 -- Statistics for specs and diagnostics.
 function M.stats()
-  local parked = 0
-  for _, w in pairs(waiter) do if w then parked = parked + 1 end end
-  return { live = live, pending = pending(), parked = parked,
+  return { live = live, pending = pending(), parked = count_waiters(),
            unretrieved = unretrieved, queued = runq_tail - runq_head + 1 }
 end
 

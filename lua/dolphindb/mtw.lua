@@ -1,0 +1,388 @@
+-- dolphindb.mtw — MultithreadedTableWriter: rows inserted one at a time, batched and
+-- written in the background by workers. A worker is a coroutine with a connection of
+-- its own (a pool of one), not an OS thread.
+--
+--   local w = ddb.MultithreadedTableWriter{ host =, port =, userId =, password =,
+--     dbPath =, tableName =, batchSize = 1, throttle = 1.0, threadCount = 1,
+--     partitionCol = "", mode = "append" | "upsert", modeOption = {}, reconnect = true,
+--     tryReconnectNums = -1 }
+--   local ok, err = w:insert(v1, v2, ...)       -- queues one row; never waits
+--   w:getStatus()  w:getUnwrittenData()  w:insertUnwrittenData(rows)
+--   w:waitForThreadCompletion()
+--
+-- Rows go to worker `key mod threadCount`: key = the partition key of the row's
+-- partitionCol value (dolphindb.partition) for a partitioned table, its hash for
+-- another table; no key (NULL, outside the scheme) goes to worker 0. So the rows of
+-- one partition always go through one worker, in insertion order. A worker waits
+-- for its first row, then until batchSize rows are queued or throttle seconds passed,
+-- then sends everything queued, in blocks of up to max(65536, batchSize) rows, one
+-- request per block (tableInsert{...} or tableUpsert{..,,<modeOption>}).
+-- The first failed request stops every worker: its rows (and every queued row) stay
+-- retrievable with getUnwrittenData(); getStatus() says what happened (errorCode A5).
+-- With reconnect (the default) the connections use the pool's highAvailability
+-- mode: a request whose connection broke is sent again after reconnecting, with the
+-- same sequence number, so a server that already applied it does not apply it twice.
+local errors = require "dolphindb.errors"
+local sched = require "dolphindb.sched"
+local value = require "dolphindb.value"
+local columns = require "dolphindb.columns"
+local fit = require "dolphindb.fit"
+local partition = require "dolphindb.partition"
+local writers = require "dolphindb.writers"
+
+local W = { __name = "dolphindb.MultithreadedTableWriter" }
+W.__index = W
+
+local M = { W = W }
+local null = value.null
+local T, WIDTH, TEXT = columns.T, columns.WIDTH, columns.TEXT
+
+local function fail(msg) error("dolphindb: " .. msg, 0) end
+
+---------------------------------------------------------------- options
+
+local DEFAULTS = { batchSize = 1, throttle = 1.0, threadCount = 1, partitionCol = "", mode = "append",
+  reconnect = true, tryReconnectNums = -1 }
+local KNOWN = { host = true, port = true, userId = true, password = true, dbPath = true, tableName = true,
+  batchSize = true, throttle = true, threadCount = true, partitionCol = true, mode = true,
+  modeOption = true, reconnect = true, tryReconnectNums = true }
+
+local function is_int(x, lo) return type(x) == "number" and x % 1 == 0 and x >= lo end
+
+local function check_options(o)
+  if type(o) ~= "table" then fail("expects a table of options, got " .. type(o)) end
+  for k in pairs(o) do
+    if k == "compressMethods" then fail("compressMethods is not supported (requests are sent uncompressed)") end
+    if not KNOWN[k] then fail("unknown option '" .. tostring(k) .. "'") end
+  end
+  local c = {}
+  for k, v in pairs(DEFAULTS) do c[k] = v end
+  for k, v in pairs(o) do c[k] = v end
+  if type(c.host) ~= "string" or c.host == "" then fail("host must be a non-empty string") end
+  if not is_int(c.port, 1) or c.port > 65535 then fail("port must be an integer in 1..65535") end
+  if not is_int(c.batchSize, 1) then fail("batchSize must be an integer >= 1") end
+  if type(c.throttle) ~= "number" or c.throttle < 0 then fail("throttle must be a number of seconds >= 0") end
+  if not is_int(c.threadCount, 1) or c.threadCount > 1024 then fail("threadCount must be an integer in 1..1024") end
+  if type(c.partitionCol) ~= "string" then fail("partitionCol must be a string") end
+  if c.threadCount > 1 and c.partitionCol == "" then fail("threadCount > 1 needs a partitionCol") end
+  if type(c.reconnect) ~= "boolean" then fail("reconnect must be a boolean") end
+  if not is_int(c.tryReconnectNums, -1) or c.tryReconnectNums == 0 then
+    fail("tryReconnectNums must be -1 (unlimited) or an integer >= 1")
+  end
+  c.mode = type(c.mode) == "string" and c.mode:lower() or c.mode
+  if c.mode ~= "append" and c.mode ~= "upsert" then fail("mode must be \"append\" or \"upsert\"") end
+  c.modeOption = c.modeOption or {}
+  if type(c.modeOption) ~= "table" then fail("modeOption must be a list of strings") end
+  for i, s in ipairs(c.modeOption) do
+    if type(s) ~= "string" or s:find("[%c{}]") then
+      fail(("modeOption[%d] must be a string such as \"ignoreNull=true\" (no braces or control characters)"):format(i))
+    end
+  end
+  return c
+end
+
+---------------------------------------------------------------- routing
+
+-- v (a Lua value given to insert) -> the raw cell of column type tid, or nil (NULL,
+-- or a value that does not name a cell).
+local function raw_reader(tid)
+  local ctor = value[(columns.NAME[tid] or ""):lower()]
+  return function(v)
+    if v == null then return nil end
+    local tv = type(v)
+    if tv == "table" and v.type then
+      if v.type == columns.NAME[tid] then return v.value end
+      local conv = fit.cell_converter(T[v.type], tid)
+      return conv and v.value ~= nil and conv(0LL + v.value) or nil
+    end
+    if TEXT[tid] then return tv == "string" and v or nil end
+    if tv == "string" and ctor then
+      local ok, s = pcall(ctor, v)
+      return ok and s and s.value or nil
+    end
+    if tv == "number" and WIDTH[tid] == 8 and v % 1 == 0 then return 0LL + v end
+    if tv == "number" or tv == "cdata" then return v end
+    return nil
+  end
+end
+
+-- The function row value -> worker index.
+local function router(self, schema)
+  local n = self.threadCount
+  if n == 1 then return 0, function() return 0 end end
+  local col
+  for i, name in ipairs(schema.names) do if name == self.partitionCol then col = i end end
+  local level = schema.partition and writers._internal.level_of(schema, self.partitionCol)
+  if level then col = level.column end
+  if not col then fail(("partitionCol '%s' is not a column of %s"):format(self.partitionCol, schema.target)) end
+  local tid, raw = schema.types[col], raw_reader(schema.types[col])
+  if level then
+    local d = level.domain
+    local conv = d.type ~= tid and fit.cell_converter(tid, d.type)
+    return col, function(v)
+      local r = raw(v)
+      if r == nil then return 0 end
+      if conv then r = conv(0LL + r) end
+      local k = d.key(r)
+      return k < 0 and 0 or k % n
+    end
+  end
+  return col, function(v)
+    local r = raw(v)
+    if r == nil or not (TEXT[tid] or WIDTH[tid]) then return 0 end
+    local b = partition.bucket(r, tid, n)
+    return b < 0 and 0 or b
+  end
+end
+
+---------------------------------------------------------------- construction
+
+local function new_queue(id)
+  return { id = id, blocks = {}, rows = 0, sent = 0, failed = {}, failedRows = 0, bell = {} }
+end
+
+local function open_pool(c, ddb_pool)
+  return ddb_pool{ host = c.host, port = c.port, threadNum = 1, userid = c.userId, password = c.password,
+    highAvailability = c.reconnect or nil, reConnect = c.reconnect,
+    tryReconnectNums = c.reconnect and c.tryReconnectNums or nil }
+end
+
+local accepted_types     -- below, with insert
+
+local function setup(self, c)
+  local DBConnectionPool = require("dolphindb.pool").DBConnectionPool
+  self.pools[1] = open_pool(c, DBConnectionPool)
+  local target = writers._internal.writer("MultithreadedTableWriter", c.dbPath, c.tableName, self.pools[1])
+  local schema = target.schema
+  if not schema.partition and (c.dbPath or "") ~= "" and c.threadCount > 1 then
+    fail("The parameter threadCount must be 1 for a dimension table")
+  end
+  self.routeCol, self.route = router(self, schema)
+  self.schema, self.ok_types = schema, {}
+  for i, tid in ipairs(schema.types) do self.ok_types[i] = accepted_types(tid) end
+  if c.mode == "append" then
+    self.fn = "tableInsert{" .. target.expr .. "}"
+  elseif #c.modeOption == 0 then
+    self.fn = "tableUpsert{" .. target.expr .. "}"
+  else
+    self.fn = "tableUpsert{" .. target.expr .. ",," .. table.concat(c.modeOption, ",") .. "}"
+  end
+  for i = 2, c.threadCount do self.pools[i] = open_pool(c, DBConnectionPool) end
+end
+
+function M.new(opts)
+  local c = check_options(opts)
+  local self = setmetatable({ threadCount = c.threadCount, batchSize = c.batchSize, throttle = c.throttle,
+    partitionCol = c.partitionCol, pools = {}, queues = {}, handles = {}, errorCode = "", errorInfo = "",
+    exiting = false, blockSize = math.max(65536, c.batchSize) }, W)
+  local ok, err = pcall(setup, self, c)
+  if not ok then                        -- close what was opened, then raise as it came
+    for _, p in ipairs(self.pools) do p:shutDown() end
+    error(err, 0)
+  end
+  for i = 1, c.threadCount do
+    self.queues[i] = new_queue(i)
+    self.handles[i] = sched.spawn(M._worker, self, self.queues[i], self.pools[i])
+  end
+  return self
+end
+
+---------------------------------------------------------------- inserting
+
+-- Lua types a column takes (checked per cell; the value itself is checked when the
+-- block is built, as dolphindb.fit builds plain values).
+function accepted_types(tid)
+  if tid >= 64 then return {} end
+  if TEXT[tid] then return { string = true } end
+  if tid == T.BOOL then return { boolean = true, number = true } end
+  local cat = fit.category(tid)
+  if cat == "TEMPORAL" or cat == "DENARY" or cat == "BINARY" then
+    return { number = true, cdata = true, string = true }
+  end
+  return { number = true, cdata = true }
+end
+
+-- Per column: the Lua types its cells may be (tables: NULL, typed scalars, and for
+-- array-vector columns lists).
+local function accepts(ok_types, tid, v)
+  local tv = type(v)
+  if ok_types[tv] then return true end
+  return tv == "table" and (v == null or v.type ~= nil or tid >= 64)
+end
+
+local function insert_error(code, msg)
+  local e = errors.new("writer", "dolphindb: " .. msg .. " (" .. code .. ")")
+  e.errorCode, e.errorInfo = code, msg
+  return e
+end
+
+local ok_new, new_table = pcall(require, "table.new")       -- LuaJIT 2.1: preallocated tables
+if not ok_new then new_table = function() return {} end end
+
+local function push(self, q, row)
+  local b = q.blocks[#q.blocks]
+  if not b or b.n >= self.blockSize then
+    b = { n = 0, cols = {} }
+    local size = math.min(self.blockSize, math.max(self.batchSize, 1024))
+    for c = 1, #self.schema.names do b.cols[c] = new_table(size, 1) end
+    q.blocks[#q.blocks + 1] = b
+  end
+  local n, cols = b.n + 1, b.cols
+  for c = 1, row.n do cols[c][n] = row[c] end
+  b.n = n
+  q.rows = q.rows + 1
+  if q.waiting and (q.waiting == "any" or q.rows >= self.batchSize) then
+    q.waiting = nil
+    sched.signal(q.bell)
+  end
+end
+
+-- insert(v1, v2, ...) -> true, or nil and an error value (errorCode A1: a value of a
+-- type the column cannot take, A2: a wrong number of values, A7: the writer stopped).
+function W:insert(...)
+  if getmetatable(self) ~= W then fail("insert must be called as writer:insert(...)") end
+  if self.exiting or self.errorCode ~= "" then
+    return nil, insert_error("A7", "insert: the writer is exiting" ..
+      (self.errorCode ~= "" and (": " .. self.errorInfo) or ""))
+  end
+  local names, types, ok_types = self.schema.names, self.schema.types, self.ok_types
+  local row = { n = select("#", ...), ... }   -- (select then {...} is very slow in LuaJIT's traces)
+  local n = row.n
+  if n ~= #names then
+    return nil, insert_error("A2", ("insert: %d values for %d columns (Column counts don't match)"):format(n, #names))
+  end
+  for c = 1, n do
+    local v = row[c]
+    if v == nil then v = null; row[c] = v end
+    if not accepts(ok_types[c], types[c], v) then
+      return nil, insert_error("A1", ("insert: column %d ('%s'): cannot convert a %s to %s"):format(c, names[c],
+        type(v), columns.type_name(types[c])))
+    end
+  end
+  push(self, self.queues[self.route(row[self.routeCol]) + 1], row)
+  return true
+end
+
+-- The rows of a block, as row lists.
+local function block_rows(b, into)
+  for i = 1, b.n do
+    local row = {}
+    for c = 1, #b.cols do row[c] = b.cols[c][i] end
+    into[#into + 1] = row
+  end
+  return into
+end
+
+---------------------------------------------------------------- workers
+
+local function wait_bell(q, mode, timeout)
+  q.bell, q.waiting = {}, mode
+  sched.wait_for(q.bell, timeout, "MultithreadedTableWriter")
+  q.waiting = nil
+end
+
+local function stop_all(self, code, info)
+  if self.errorCode ~= "" then return end
+  self.errorCode, self.errorInfo = code, info
+  for _, q in ipairs(self.queues) do
+    if q.waiting then q.waiting = nil; sched.signal(q.bell) end
+  end
+end
+
+-- Sends one block; on failure it joins the failed rows and every worker stops.
+local function send(self, q, pool, b)
+  local ok, err = pcall(function()
+    for c = 1, #b.cols do b.cols[c].n = b.n end
+    local hs = fit.table(b.cols, self.schema)
+    return pool:run(self.fn, columns.table(self.schema.names, hs))
+  end)
+  q.rows = q.rows - b.n
+  if ok then q.sent = q.sent + b.n; return true end
+  q.failed[#q.failed + 1] = b
+  q.failedRows = q.failedRows + b.n
+  stop_all(self, "A5", "Failed to save the inserted data: " .. tostring(err))
+  return false
+end
+
+function M._worker(self, q, pool)
+  while self.errorCode == "" do
+    if q.rows == 0 then
+      if self.exiting then break end
+      wait_bell(q, "any")
+    end
+    if q.rows > 0 and self.batchSize > 1 and self.throttle > 0 and not self.exiting then
+      local deadline = sched.now() + self.throttle
+      while q.rows < self.batchSize and not self.exiting and self.errorCode == "" do
+        local left = deadline - sched.now()
+        if left <= 0 then break end
+        wait_bell(q, "batch", left)
+      end
+    end
+    while #q.blocks > 0 and self.errorCode == "" do
+      local b = table.remove(q.blocks, 1)
+      if b.n > 0 and not send(self, q, pool, b) then break end
+    end
+  end
+end
+
+---------------------------------------------------------------- status
+
+-- getStatus() -> {isExiting, errorCode, errorInfo, sentRows, unsentRows,
+-- sendFailedRows, threadStatus = {{threadId, sentRows, unsentRows, sendFailedRows}}}
+function W:getStatus()
+  local s = { isExiting = self.exiting or self.errorCode ~= "", errorCode = self.errorCode,
+    errorInfo = self.errorInfo, sentRows = 0, unsentRows = 0, sendFailedRows = 0, threadStatus = {} }
+  for i, q in ipairs(self.queues) do
+    s.threadStatus[i] = { threadId = i, sentRows = q.sent, unsentRows = q.rows, sendFailedRows = q.failedRows }
+    s.sentRows, s.unsentRows = s.sentRows + q.sent, s.unsentRows + q.rows
+    s.sendFailedRows = s.sendFailedRows + q.failedRows
+  end
+  return s
+end
+
+-- getUnwrittenData() -> rows (lists of values): the failed rows, then the queued
+-- ones, worker by worker; they are taken out of the writer.
+function W:getUnwrittenData()
+  local rows = {}
+  for _, q in ipairs(self.queues) do
+    for _, b in ipairs(q.failed) do block_rows(b, rows) end
+    for _, b in ipairs(q.blocks) do block_rows(b, rows) end
+    q.failed, q.blocks, q.rows, q.failedRows = {}, {}, 0, 0
+  end
+  return rows
+end
+
+-- insertUnwrittenData(rows) -> true, or nil and the first insert's error.
+function W:insertUnwrittenData(rows)
+  if type(rows) ~= "table" then fail("insertUnwrittenData expects a list of rows") end
+  for i, row in ipairs(rows) do
+    local ok, err = self:insert(unpack(row, 1, #self.schema.names))
+    if not ok then
+      err.message = err.message .. (" (row %d of %d)"):format(i, #rows)
+      return nil, err
+    end
+  end
+  return true
+end
+
+-- waitForThreadCompletion(): the workers send what is queued (unless a request
+-- failed), end, and their connections close. The writer takes no rows afterwards.
+function W:waitForThreadCompletion()
+  self.exiting = true
+  for _, q in ipairs(self.queues) do
+    if q.waiting then q.waiting = nil; sched.signal(q.bell) end
+  end
+  sched.wait(self.handles)             -- spawn handles, or nginx light threads
+  for _, p in ipairs(self.pools) do p:shutDown() end
+end
+
+for _, name in ipairs { "getStatus", "getUnwrittenData", "insertUnwrittenData",
+  "waitForThreadCompletion" } do
+  local f = W[name]
+  W[name] = function(self, ...)
+    if getmetatable(self) ~= W then fail(name .. " must be called as writer:" .. name .. "(...)") end
+    return f(self, ...)
+  end
+end
+
+return M

@@ -1,0 +1,391 @@
+-- dolphindb.writers — the table writers of the Python API, over a pool.
+--
+--   local app = ddb.TableAppender(dbPath, tableName, pool)      -- or {dbPath=, tableName=, pool=}
+--   app:append(t)                  -> rows appended
+--   local up = ddb.TableUpserter(dbPath, tableName, pool, {ignoreNull=, keyColNames=, sortColumns=})
+--   up:upsert(t)                   -> rows, inserted, updated
+--   local pta = ddb.PartitionedTableAppender(dbPath, tableName, partitionColName, pool)
+--   pta:append(t)                  -> rows appended
+--
+-- dbPath "" (or nil) names an in-memory shared table `tableName`; anything else the
+-- DFS table loadTable(dbPath, tableName). Each writer reads schema(...) once, when it
+-- is made; t is a ddb table (ddb.table{...}, a query result) or a Lua table of
+-- columns (a list in the target's order, or keyed by column name), fitted to the
+-- target's column types by dolphindb.fit. Nothing here is a special request: every
+-- write is a function call whose name is a partial application
+-- (`tableInsert{loadTable("dfs://db", "pt")}`) and whose one argument is the table.
+--
+-- Errors: misuse (bad arguments, a table that does not fit the schema, a row with
+-- no partition) raises "dolphindb: <Writer>: ..." / "dolphindb: append: ..." at the
+-- caller; a failed request raises its error value, as pool:run does. A failed group
+-- of PartitionedTableAppender raises an error value that says which rows were not
+-- written (see append below).
+local ffi = require "ffi"
+local errors = require "dolphindb.errors"
+local sched = require "dolphindb.sched"
+local value = require "dolphindb.value"
+local columns = require "dolphindb.columns"
+local fit = require "dolphindb.fit"
+local partition = require "dolphindb.partition"
+
+local M = {}
+
+local ok_new, new_table = pcall(require, "table.new")       -- LuaJIT 2.1: preallocated tables
+if not ok_new then new_table = function() return {} end end
+
+local function fail(msg) error("dolphindb: " .. msg, 0) end
+
+---------------------------------------------------------------- arguments
+
+local function check_text(what, s)
+  if type(s) ~= "string" or s == "" then fail(what .. " must be a non-empty string, got " .. type(s)) end
+  if s:find("[\"'\\%c]") then fail(what .. " must not contain quotes, backslashes or control characters") end
+end
+
+local function check_name(what, s)
+  if type(s) ~= "string" or not s:match("^[%a_][%w_]*$") then
+    fail(what .. " must be a name (letters, digits, _), got " .. (type(s) == "string" and ("'" .. s .. "'") or type(s)))
+  end
+end
+
+local function check_pool(pool, async)
+  if type(pool) == "table" and rawget(pool, "_inner") then pool = pool._inner end   -- dolphindb.safe's pool
+  if type(pool) ~= "table" or type(pool.run) ~= "function" or
+     (async and (type(pool.runTaskAsync) ~= "function" or type(pool.getConnectionCount) ~= "function")) then
+    fail("pool must be a DBConnectionPool, got " .. type(pool))
+  end
+  return pool
+end
+
+-- The script that names the target table, and a description for messages.
+local function target_of(dbPath, tableName)
+  if dbPath == nil or dbPath == "" then
+    check_name("tableName", tableName)
+    return tableName, ("shared table %s"):format(tableName)
+  end
+  check_text("dbPath", dbPath)
+  check_text("tableName", tableName)
+  return ('loadTable("%s", "%s")'):format(dbPath, tableName), ("%s/%s"):format(dbPath, tableName)
+end
+
+-- Positional arguments, or one table of named ones.
+local function args_of(first, ...)
+  for i = 1, select("#", ...) do
+    if select(i, ...) ~= nil then return nil end
+  end
+  if type(first) == "table" and (first.pool or first.tableName) then return first end
+  return nil
+end
+
+---------------------------------------------------------------- schema
+
+local function list(v)
+  if v == nil then return {} end
+  if type(v) == "table" and not v.type then
+    local l = {}
+    for i = 1, (v.n or #v) do l[i] = v[i] end
+    return l
+  end
+  return { v }
+end
+
+-- schema(target) read into {names, types, scales, target, partition = {...}}.
+local function read_schema(pool, expr, target)
+  local s = pool:run("schema(" .. expr .. ")")
+  local defs = s.colDefs
+  local names, types, extra = list(defs:col("name")), list(defs:col("typeInt")), defs:col("extra")
+  local scales = {}
+  for i = 1, #names do
+    local e = extra and extra[i]
+    scales[i] = type(e) == "number" and e or nil
+  end
+  local part
+  if s.partitionColumnName ~= nil then
+    part = { names = list(s.partitionColumnName), index = list(s.partitionColumnIndex),
+             types = list(s.partitionColumnType), kinds = list(s.partitionType) }
+    part.schemes = #part.names > 1 and list(s.partitionSchema) or { s.partitionSchema }
+  end
+  return { names = names, types = types, scales = scales, target = target, partition = part,
+           keys = s.keyColumns }
+end
+
+local function writer(kind, dbPath, tableName, pool, async)
+  pool = check_pool(pool, async)
+  local expr, target = target_of(dbPath, tableName)
+  local schema = read_schema(pool, expr, target)
+  return { kind = kind, pool = pool, dbPath = dbPath or "", tableName = tableName,
+           expr = expr, schema = schema }
+end
+
+local function count(v)
+  if v == nil then return 0 end
+  return tonumber(v)
+end
+
+local function fitted_table(self, t)
+  local hs, n = fit.table(t, self.schema)
+  return columns.table(self.schema.names, hs), n, hs
+end
+
+---------------------------------------------------------------- TableAppender
+
+local TableAppender = { __name = "dolphindb.TableAppender" }
+TableAppender.__index = TableAppender
+
+function M.TableAppender(dbPath, tableName, pool)
+  local a = args_of(dbPath, tableName, pool)
+  if a then dbPath, tableName, pool = a.dbPath, a.tableName, a.pool end
+  local self = writer("TableAppender", dbPath, tableName, pool)
+  self.fn = "tableInsert{" .. self.expr .. "}"
+  return setmetatable(self, TableAppender)
+end
+
+-- append(t) -> the number of rows the server appended (tableInsert's reply).
+local function check_self(self, cls, call)
+  if getmetatable(self) ~= cls then fail(("%s must be called as %s"):format(call:match("^%a+:(%a+)"), call)) end
+end
+
+function TableAppender:append(t)
+  check_self(self, TableAppender, "app:append(t)")
+  local tbl = fitted_table(self, t)
+  return count(self.pool:run(self.fn, tbl))
+end
+
+---------------------------------------------------------------- TableUpserter
+
+local TableUpserter = { __name = "dolphindb.TableUpserter" }
+TableUpserter.__index = TableUpserter
+
+local function names_literal(what, v)
+  if type(v) == "string" then v = { v } end
+  if type(v) ~= "table" or #v == 0 then fail(what .. " must be a list of column names") end
+  for i, n in ipairs(v) do check_name(("%s[%d]"):format(what, i), n) end
+  return "`" .. table.concat(v, "`")
+end
+
+local UPSERT_OPTIONS = { ignoreNull = true, keyColNames = true, sortColumns = true }
+
+local function upsert_function(expr, opts)
+  if opts ~= nil and type(opts) ~= "table" then fail("options must be a table, got " .. type(opts)) end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if not UPSERT_OPTIONS[k] then fail("unknown option '" .. tostring(k) .. "'") end
+  end
+  if opts.ignoreNull ~= nil and type(opts.ignoreNull) ~= "boolean" then
+    fail("ignoreNull must be a boolean, got " .. type(opts.ignoreNull))
+  end
+  local fn = ("tableUpsert{%s,,ignoreNull=%s"):format(expr, tostring(opts.ignoreNull == true))
+  if opts.keyColNames ~= nil then fn = fn .. ",keyColNames=" .. names_literal("keyColNames", opts.keyColNames) end
+  if opts.sortColumns ~= nil then fn = fn .. ",sortColumns=" .. names_literal("sortColumns", opts.sortColumns) end
+  return fn .. "}"
+end
+
+function M.TableUpserter(dbPath, tableName, pool, opts)
+  local a = args_of(dbPath, tableName, pool, opts)
+  if a then
+    dbPath, tableName, pool = a.dbPath, a.tableName, a.pool
+    opts = { ignoreNull = a.ignoreNull, keyColNames = a.keyColNames, sortColumns = a.sortColumns }
+    for k in pairs(a) do
+      if not UPSERT_OPTIONS[k] and k ~= "dbPath" and k ~= "tableName" and k ~= "pool" then
+        fail("unknown option '" .. tostring(k) .. "'")
+      end
+    end
+  end
+  upsert_function("x", opts)                     -- options checked before any request
+  local self = writer("TableUpserter", dbPath, tableName, pool)
+  self.fn = upsert_function(self.expr, opts)
+  return setmetatable(self, TableUpserter)
+end
+
+-- upsert(t) -> rows, inserted, updated (tableUpsert's reply: the pair inserted, updated).
+function TableUpserter:upsert(t)
+  check_self(self, TableUpserter, "up:upsert(t)")
+  local tbl = fitted_table(self, t)
+  local r = self.pool:run(self.fn, tbl)
+  if type(r) == "table" then
+    local ins, upd = count(r[1]), count(r[2])
+    return ins + upd, ins, upd
+  end
+  return count(r)
+end
+
+---------------------------------------------------------------- PartitionedTableAppender
+
+local PartitionedTableAppender = { __name = "dolphindb.PartitionedTableAppender" }
+PartitionedTableAppender.__index = PartitionedTableAppender
+
+-- The level of the partition scheme on column `name`.
+local function level_of(schema, name)
+  local p = schema.partition
+  if not p then fail(("%s is not partitioned (Can't find specified partition column name.)"):format(schema.target)) end
+  for i, n in ipairs(p.names) do
+    if n == name then
+      return { column = p.index[i] + 1, domain = partition.domain(p.kinds[i], p.schemes[i], p.types[i]) }
+    end
+  end
+  fail(("'%s' is not a partitioning column of %s (those are: %s)"):format(tostring(name), schema.target,
+    table.concat(p.names, ", ")))
+end
+
+function M.PartitionedTableAppender(dbPath, tableName, partitionColName, pool)
+  local a = args_of(dbPath, tableName, partitionColName, pool)
+  if a then
+    dbPath, tableName, partitionColName, pool = a.dbPath, a.tableName, a.partitionColName, a.pool
+  end
+  if type(partitionColName) ~= "string" then
+    fail("partitionColName must be a string, got " .. type(partitionColName))
+  end
+  local self = writer("PartitionedTableAppender", dbPath, tableName, pool, true)
+  local level = level_of(self.schema, partitionColName)
+  self.column, self.domain, self.partitionColName = level.column, level.domain, partitionColName
+  self.fn = "tableInsert{" .. self.expr .. "}"
+  return setmetatable(self, PartitionedTableAppender)
+end
+
+-- Row indices (0-based, int32 arrays) of each group: key mod ngroups.
+local function group_rows(keys, n, ngroups)
+  local sizes = {}
+  for g = 0, ngroups - 1 do sizes[g] = 0 end
+  for i = 0, n - 1 do
+    local g = keys[i] % ngroups
+    sizes[g] = sizes[g] + 1
+  end
+  local groups, at = {}, {}
+  for g = 0, ngroups - 1 do
+    groups[g] = ffi.new("int32_t[?]", math.max(sizes[g], 1))
+    at[g] = 0
+  end
+  for i = 0, n - 1 do
+    local g = keys[i] % ngroups
+    groups[g][at[g]] = i
+    at[g] = at[g] + 1
+  end
+  return groups, sizes
+end
+
+-- Rows idx[0..m-1] of an input column, in the same form: a Lua list (a typed
+-- vector keeps its metatable, so its type), or a handle for views and handles.
+local function rows_of(c, idx, m)
+  if type(c) == "table" then
+    local sub = new_table(m, 1)
+    sub.n = m
+    for j = 0, m - 1 do sub[j + 1] = c[idx[j] + 1] end
+    return setmetatable(sub, getmetatable(c))
+  end
+  return columns.take(value._to_handle(c), idx, m)
+end
+
+-- The table of rows idx[0..m-1] of the input, fitted to the schema.
+local function sub_table(self, cols, idx, m)
+  local sub = {}
+  for c, col in ipairs(cols) do sub[c] = rows_of(col, idx, m) end
+  local hs = fit.table(sub, self.schema)
+  return columns.table(self.schema.names, hs)
+end
+
+-- Each row's partition key; a text column given as plain strings is read as it is.
+local function partition_keys(self, col, n)
+  local pc, schema = self.column, self.schema
+  if type(col) == "table" and (getmetatable(col) == nil or fit.is_text_vector(col)) then
+    local keys, bad = self.domain:keys_of_strings(col, n)
+    if keys then return keys, bad end
+  end
+  local h = fit.column(col, schema.types[pc], schema.scales[pc], ("column %d ('%s')"):format(pc, schema.names[pc]))
+  local keys, bad = self.domain:keys(h)
+  return keys, bad, h
+end
+
+local function bad_row(self, col, row)
+  local name = self.schema.names[self.column]
+  local v = (columns.is_handle(col) and columns.view(col) or col)[row + 1]
+  fail(("row %d: the partitioning column '%s' (%s) is NULL or outside the partition scheme of %s; nothing was written")
+    :format(row + 1, name, tostring(v), self.schema.target))
+end
+
+-- The error value of a partly failed append: the first failure's kind and texts,
+-- plus which rows were not written (row numbers of t, ascending) and those rows.
+local function partial_failure(self, cols, failed, written, nsent)
+  local rows, first = {}, failed[1].err
+  for _, f in ipairs(failed) do
+    for j = 0, f.m - 1 do rows[#rows + 1] = f.idx[j] + 1 end
+  end
+  table.sort(rows)
+  local idx = ffi.new("int32_t[?]", math.max(#rows, 1))
+  for j, r in ipairs(rows) do idx[j - 1] = r - 1 end
+  local err = errors.new(first.kind, ("dolphindb: PartitionedTableAppender: %d of %d requests failed, %d rows "
+    .. "not written (err.rows, err.unwritten), %d written: %s"):format(#failed, nsent, #rows, written,
+    tostring(first)), first.task_id)
+  err.server_error, err.state = first.server_error, first.state
+  err.rows, err.written = rows, written
+  err.unwritten = columns.decoded(sub_table(self, cols, idx, #rows))
+  err.errors = {}
+  for i, f in ipairs(failed) do err.errors[i] = f.err end
+  return err
+end
+
+-- Submits one request per non-empty group; after each, the event loop gets a turn
+-- so that the request leaves while the next group is being built (not in nginx,
+-- whose cosockets write at once and whose ngx.sleep(0) is a slow path).
+local IN_NGINX = sched == package.loaded["dolphindb.ngx_sched"]
+local function send_groups(self, cols, groups, sizes, ngroups)
+  local sent = {}
+  for g = 0, ngroups - 1 do
+    if sizes[g] > 0 then
+      local tbl = sub_table(self, cols, groups[g], sizes[g])
+      sent[#sent + 1] = { idx = groups[g], m = sizes[g], future = self.pool:runTaskAsync(self.fn, tbl) }
+      if not IN_NGINX then sched.sleep(0) end
+    end
+  end
+  return sent
+end
+
+-- append(t) -> rows appended. Rows are grouped by key mod (connections of the pool),
+-- so that no two requests write one partition; each group is one tableInsert, sent
+-- as soon as it is built, and the requests run in parallel on the pool's connections.
+-- If any fails, raises an error value (kind of the first failure) with .rows (the
+-- row numbers of t that were not written), .unwritten (those rows as a table, to
+-- append again), .written (rows the other requests appended) and .errors (each
+-- failure). A row with no partition (NULL, outside a RANGE or LIST scheme) raises
+-- before anything is sent.
+function PartitionedTableAppender:append(t)
+  check_self(self, PartitionedTableAppender, "pta:append(t)")
+  local schema = self.schema
+  local cols, n = fit.input_columns(t, schema.names, schema.target)
+  if n == 0 then return 0 end
+  local keys, bad, h = partition_keys(self, cols[self.column], n)
+  if bad then bad_row(self, h or cols[self.column], bad) end
+  local ngroups = self.pool:getConnectionCount()
+  local groups, sizes = group_rows(keys, n, ngroups)
+  local sent = send_groups(self, cols, groups, sizes, ngroups)
+  local written, failed = 0, {}
+  for _, s in ipairs(sent) do
+    local err = s.future:exception()
+    if err then
+      s.err = err
+      failed[#failed + 1] = s
+    else
+      written = written + count(s.future:result())
+    end
+  end
+  if #failed > 0 then error(partial_failure(self, cols, failed, written, #sent), 0) end
+  return written
+end
+
+---------------------------------------------------------------- misuse at the caller
+
+-- Misuse strings are raised at the caller's line, naming the method (errors.named);
+-- error values pass unchanged.
+-- The batched writer lives in dolphindb.mtw (it uses the helpers above).
+function M.MultithreadedTableWriter(opts) return require("dolphindb.mtw").new(opts) end
+
+for name, fn in pairs(M) do M[name] = errors.named(fn, name) end
+M._classes = { TableAppender, TableUpserter, PartitionedTableAppender }   -- for docs_spec
+-- for dolphindb.mtw: opening a target (schema) and choosing a partition level
+M._internal = { writer = writer, level_of = level_of, check_name = check_name }
+for _, cls in ipairs { TableAppender, TableUpserter, PartitionedTableAppender } do
+  for _, name in ipairs { "append", "upsert" } do
+    if rawget(cls, name) then cls[name] = errors.named(cls[name], name) end
+  end
+end
+
+return M
