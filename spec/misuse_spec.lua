@@ -67,7 +67,8 @@ describe("misuse", function()
       end
     end
     for name, fn in pairs(ddb.core) do
-      if type(fn) == "function" and name ~= "run_once" then
+      -- run_once blocks; resend_sigint really sends this process a SIGINT
+      if type(fn) == "function" and name ~= "run_once" and name ~= "resend_sigint" then
         for _, args in ipairs(BAD) do sane("core." .. name, fn, args, true); n = n + 1 end
       end
     end
