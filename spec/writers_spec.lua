@@ -584,7 +584,11 @@ describe("examples/ingest_csv.lua", function()
       f:write(("%d,2024-01-0%d 10:00:%02d.500,S%d,%s\n"):format(i, 1 + i % 5, i % 60, i % 7, i % 10 == 0 and "" or "1.5"))
     end
     f:close()
-    local p = io.popen(("luajit examples/ingest_csv.lua %s 1000 2>&1"):format(path))
+    -- a sanitized core.so needs the ASan runtime first; nginx_spec may have taken
+    -- LD_PRELOAD out of this process (scripts/busted.sh keeps a copy)
+    local preload = os.getenv("DDB_ASAN_PRELOAD")
+    local env = preload and ("env LD_PRELOAD='%s' "):format(preload) or ""
+    local p = io.popen(("%sluajit examples/ingest_csv.lua %s 1000 2>&1"):format(env, path))
     local out = p:read("*a")
     p:close()
     os.remove(path)
