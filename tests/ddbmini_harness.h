@@ -14,16 +14,7 @@ typedef struct mini_proc {
 
 extern int g_checks, g_failures;
 
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        g_checks++;                                                          \
-        if (!(cond)) {                                                       \
-            g_failures++;                                                    \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);             \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-        }                                                                    \
-    } while (0)
+#include "check.h"
 
 /* Starts `bin --port 0 args...` (args NULL-terminated, may be NULL); 0 or -1. */
 int mini_proc_start(mini_proc *p, const char *bin, const char *const *args);

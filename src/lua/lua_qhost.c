@@ -10,7 +10,6 @@
  *   core.qhost_failed(id, why)
  *   core.qhost_output(id)          -> the bytes to send (a string) | nil (stream gone)
  *   core.qhost_run()               fire due timers, run pumps and deferred closes
- *   core.qhost_next() -> ms        until qhost_run has work; -1 when nothing is armed
  *   core.qhost_turn(intents, ready) -> n_intents, n_ready, due   run + both takes
  *   core.qhost_due(), core.qhost_now()  next work / now, on the host's ms clock
  *   core.Q_OPEN, Q_OUTPUT, Q_PAUSE, Q_RESUME, Q_CLOSE   the ops
@@ -153,19 +152,13 @@ static int l_now(lua_State *L)
     return 1;
 }
 
-static int l_next(lua_State *L)
-{
-    lua_pushnumber(L, (lua_Number)ddb_qhost_next_ms(upvalue_qhost(L)));
-    return 1;
-}
-
 void ddb_lua_qhost_register(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"qhost_take", l_take},           {"qhost_target", l_target},
         {"qhost_connected", l_connected}, {"qhost_data", l_data},
         {"qhost_failed", l_failed},       {"qhost_output", l_output},
-        {"qhost_run", l_run},             {"qhost_next", l_next},
+        {"qhost_run", l_run},
         {"qhost_turn", l_turn},           {"qhost_due", l_due},
         {"qhost_now", l_now},
         {NULL, NULL},
