@@ -71,8 +71,9 @@ end
 if M.encode then M.encode = errors.named(M.encode, "encode") end
 M.plain = require("dolphindb.plain").plain
 
--- The connection pool.
+-- The connection pool, and the one-connection Session (dolphindb.session).
 M.DBConnectionPool = require("dolphindb.pool").DBConnectionPool
+M.Session = require("dolphindb.session").new
 
 -- The table writers (dolphindb.writers): TableAppender, TableUpserter,
 -- PartitionedTableAppender, MultithreadedTableWriter.

@@ -45,9 +45,34 @@ local DEFAULTS = { batchSize = 1, throttle = 1.0, threadCount = 1, partitionCol 
   reconnect = true, tryReconnectNums = -1 }
 local KNOWN = { host = true, port = true, userId = true, password = true, dbPath = true, tableName = true,
   batchSize = true, throttle = true, threadCount = true, partitionCol = true, mode = true,
-  modeOption = true, reconnect = true, tryReconnectNums = true }
+  modeOption = true, reconnect = true, tryReconnectNums = true, session = true, pool = true }
+-- options that say how to connect: a given session or pool already did
+local CONNECTING = { "host", "port", "userId", "password", "reconnect", "tryReconnectNums" }
 
 local function is_int(x, lo) return type(x) == "number" and x % 1 == 0 and x >= lo end
+
+-- session = a Session, or pool = a DBConnectionPool: the workers write through it
+-- (each worker still sends one request at a time, so a partition's rows stay in order).
+local function check_connection(o)
+  if o.session ~= nil and o.pool ~= nil then fail("give session or pool, not both") end
+  for _, k in ipairs(CONNECTING) do
+    if o[k] ~= nil then
+      fail(("%s cannot be given with %s (the connection is theirs)"):format(k, o.session and "session" or "pool"))
+    end
+  end
+  local x = o.session or o.pool
+  if type(x) == "table" and rawget(x, "_inner") then x = x._inner end      -- dolphindb.safe's face
+  local Session = require("dolphindb.session").Session
+  if o.session ~= nil and getmetatable(x) ~= Session then
+    fail("session must be a Session, got " .. type(o.session))
+  end
+  if o.pool ~= nil and getmetatable(x) ~= require("dolphindb.pool").Pool then
+    fail("pool must be a DBConnectionPool, got " .. type(o.pool))
+  end
+  if o.session ~= nil and x:isClosed() then fail("the session is closed") end
+  if o.pool ~= nil and x:isShutDown() then fail("the pool is shut down") end
+  return x
+end
 
 local function check_options(o)
   if type(o) ~= "table" then fail("expects a table of options, got " .. type(o)) end
@@ -58,8 +83,12 @@ local function check_options(o)
   local c = {}
   for k, v in pairs(DEFAULTS) do c[k] = v end
   for k, v in pairs(o) do c[k] = v end
-  if type(c.host) ~= "string" or c.host == "" then fail("host must be a non-empty string") end
-  if not is_int(c.port, 1) or c.port > 65535 then fail("port must be an integer in 1..65535") end
+  if o.session ~= nil or o.pool ~= nil then
+    c.conn = check_connection(o)
+  else
+    if type(c.host) ~= "string" or c.host == "" then fail("host must be a non-empty string") end
+    if not is_int(c.port, 1) or c.port > 65535 then fail("port must be an integer in 1..65535") end
+  end
   if not is_int(c.batchSize, 1) then fail("batchSize must be an integer >= 1") end
   if type(c.throttle) ~= "number" or c.throttle < 0 then fail("throttle must be a number of seconds >= 0") end
   if not is_int(c.threadCount, 1) or c.threadCount > 1024 then fail("threadCount must be an integer in 1..1024") end
@@ -151,7 +180,7 @@ local accepted_types     -- below, with insert
 
 local function setup(self, c)
   local DBConnectionPool = require("dolphindb.pool").DBConnectionPool
-  self.pools[1] = open_pool(c, DBConnectionPool)
+  self.pools[1] = c.conn or open_pool(c, DBConnectionPool)
   local target = writers._internal.writer("MultithreadedTableWriter", c.dbPath, c.tableName, self.pools[1])
   local schema = target.schema
   if not schema.partition and (c.dbPath or "") ~= "" and c.threadCount > 1 then
@@ -167,17 +196,23 @@ local function setup(self, c)
   else
     self.fn = "tableUpsert{" .. target.expr .. ",," .. table.concat(c.modeOption, ",") .. "}"
   end
-  for i = 2, c.threadCount do self.pools[i] = open_pool(c, DBConnectionPool) end
+  for i = 2, c.threadCount do self.pools[i] = c.conn or open_pool(c, DBConnectionPool) end
+end
+
+-- Closes the connections the writer opened (not a session or pool it was given).
+local function close_own(self)
+  if self.shared then return end
+  for _, p in ipairs(self.pools) do p:shutDown() end
 end
 
 function M.new(opts)
   local c = check_options(opts)
   local self = setmetatable({ threadCount = c.threadCount, batchSize = c.batchSize, throttle = c.throttle,
     partitionCol = c.partitionCol, pools = {}, queues = {}, handles = {}, errorCode = "", errorInfo = "",
-    exiting = false, blockSize = math.max(65536, c.batchSize) }, W)
+    exiting = false, blockSize = math.max(65536, c.batchSize), shared = c.conn ~= nil }, W)
   local ok, err = pcall(setup, self, c)
   if not ok then                        -- close what was opened, then raise as it came
-    for _, p in ipairs(self.pools) do p:shutDown() end
+    close_own(self)
     error(err, 0)
   end
   for i = 1, c.threadCount do
@@ -373,7 +408,7 @@ function W:waitForThreadCompletion()
     if q.waiting then q.waiting = nil; sched.signal(q.bell) end
   end
   sched.wait(self.handles)             -- spawn handles, or nginx light threads
-  for _, p in ipairs(self.pools) do p:shutDown() end
+  close_own(self)
 end
 
 for _, name in ipairs { "getStatus", "getUnwrittenData", "insertUnwrittenData",

@@ -104,6 +104,7 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
   end
   local self = setmetatable({
     _c = c, host = cfg.host, port = cfg.port, threadNum = cfg.threadNum or 10,
+    _opts = opts,                       -- for withSession (dolphindb.session)
     _show_output = opts.show_output ~= false, _shut = false,
     -- the task of a run() whose coroutine could not wait: let go of it once it ends
     _abandon = function(ticket) pcall(c_finish, c, ticket) end,
@@ -306,6 +307,13 @@ function Pool:stats()
   s.connections = {}
   for i = 1, self._c:conn_count() do s.connections[i] = self._c:conn_info(i) end
   return s
+end
+
+-- pool:withSession(fn, ...): fn(session, ...) on a connection of its own, with this
+-- pool's connection options (dolphindb.session).
+function Pool:withSession(...)
+  check_open(self, "withSession")
+  return require("dolphindb.session").with_session(self, ...)
 end
 
 M.Pool = Pool

@@ -77,6 +77,17 @@ function special.add_done_callback(fn)
   end
 end
 
+-- withSession(fn, ...): fn gets the session in this face.
+function special.withSession(fn)
+  return function(self, f, ...)
+    local arg = f
+    if type(f) == "function" then
+      arg = function(s, ...) return f(wrap(s), ...) end
+    end
+    return ret(pcall(fn, inner_of(self), arg, ...))
+  end
+end
+
 -- The safe face of a raising class (its metatable), built once.
 local function face(mt, handle)
   local W = { _raising = mt }
@@ -115,6 +126,7 @@ M._raising = ddb
 
 local pool_face = face(require("dolphindb.pool").Pool)    -- one pool for every host
 local future_face = face(require "dolphindb.future")
+face(require("dolphindb.session").Session)    -- its objects are made by M.Session below
 local Handle = package.loaded["dolphindb.sched"] and package.loaded["dolphindb.sched"].Handle
 if Handle then face(Handle, true) end
 M.Pool, M.Future = pool_face, future_face
@@ -125,6 +137,15 @@ function M.DBConnectionPool(...)
   if not ok then return ret(false, p) end
   local w = wrap(p)
   if w ~= p then w.host, w.port, w.threadNum = p.host, p.port, p.threadNum end
+  return w
+end
+
+-- Session(...) -> session | nil, err (it could not connect).
+function M.Session(...)
+  local ok, s = pcall(ddb.Session, ...)
+  if not ok then return ret(false, s) end
+  local w = wrap(s)
+  w.host, w.port = s.host, s.port
   return w
 end
 

@@ -1,4 +1,4 @@
--- dolphindb.writers — the table writers of the Python API, over a pool.
+-- dolphindb.writers — the table writers of the Python API, over a pool or a Session.
 --
 --   local app = ddb.TableAppender(dbPath, tableName, pool)      -- or {dbPath=, tableName=, pool=}
 --   app:append(t)                  -> rows appended
@@ -48,11 +48,15 @@ local function check_name(what, s)
   end
 end
 
-local function check_pool(pool, async)
-  if type(pool) == "table" and rawget(pool, "_inner") then pool = pool._inner end   -- dolphindb.safe's pool
-  if type(pool) ~= "table" or type(pool.run) ~= "function" or
-     (async and (type(pool.runTaskAsync) ~= "function" or type(pool.getConnectionCount) ~= "function")) then
-    fail("pool must be a DBConnectionPool, got " .. type(pool))
+-- A DBConnectionPool or a Session (dolphindb.session), either face (dolphindb.safe's
+-- objects hold the raising one in _inner).
+local Session = require("dolphindb.session").Session
+local function check_pool(pool)
+  if type(pool) == "table" and rawget(pool, "_inner") then pool = pool._inner end
+  if getmetatable(pool) == Session then return pool end
+  if type(pool) ~= "table" or type(pool.run) ~= "function" or type(pool.runTaskAsync) ~= "function" or
+     type(pool.getConnectionCount) ~= "function" then
+    fail("pool must be a DBConnectionPool or a Session, got " .. type(pool))
   end
   return pool
 end
@@ -109,8 +113,8 @@ local function read_schema(pool, expr, target)
            keys = s.keyColumns }
 end
 
-local function writer(kind, dbPath, tableName, pool, async)
-  pool = check_pool(pool, async)
+local function writer(kind, dbPath, tableName, pool)
+  pool = check_pool(pool)
   local expr, target = target_of(dbPath, tableName)
   local schema = read_schema(pool, expr, target)
   return { kind = kind, pool = pool, dbPath = dbPath or "", tableName = tableName,
@@ -235,7 +239,7 @@ function M.PartitionedTableAppender(dbPath, tableName, partitionColName, pool)
   if type(partitionColName) ~= "string" then
     fail("partitionColName must be a string, got " .. type(partitionColName))
   end
-  local self = writer("PartitionedTableAppender", dbPath, tableName, pool, true)
+  local self = writer("PartitionedTableAppender", dbPath, tableName, pool)
   local level = level_of(self.schema, partitionColName)
   self.column, self.domain, self.partitionColName = level.column, level.domain, partitionColName
   self.fn = "tableInsert{" .. self.expr .. "}"
@@ -327,13 +331,25 @@ end
 -- so that the request leaves while the next group is being built (not in nginx,
 -- whose cosockets write at once and whose ngx.sleep(0) is a slow path).
 local IN_NGINX = sched == package.loaded["dolphindb.ngx_sched"]
+
+-- A Session has one connection, so one group, written by run; its outcome in the
+-- shape of a future's (exception, result).
+local function run_now(pool, fn, tbl)
+  local ok, v = pcall(pool.run, pool, fn, tbl)
+  if not ok and not errors.is_error(v) then error(v, 0) end      -- misuse goes on up
+  return { exception = function() return (not ok) and v or nil end,
+           result = function() return v end }
+end
+
 local function send_groups(self, cols, groups, sizes, ngroups)
   local sent = {}
+  local session = getmetatable(self.pool) == Session
   for g = 0, ngroups - 1 do
     if sizes[g] > 0 then
       local tbl = sub_table(self, cols, groups[g], sizes[g])
-      sent[#sent + 1] = { idx = groups[g], m = sizes[g], future = self.pool:runTaskAsync(self.fn, tbl) }
-      if not IN_NGINX then sched.sleep(0) end
+      local f = session and run_now(self.pool, self.fn, tbl) or self.pool:runTaskAsync(self.fn, tbl)
+      sent[#sent + 1] = { idx = groups[g], m = sizes[g], future = f }
+      if not IN_NGINX and not session then sched.sleep(0) end
     end
   end
   return sent
@@ -354,7 +370,7 @@ function PartitionedTableAppender:append(t)
   if n == 0 then return 0 end
   local keys, bad, h = partition_keys(self, cols[self.column], n)
   if bad then bad_row(self, h or cols[self.column], bad) end
-  local ngroups = self.pool:getConnectionCount()
+  local ngroups = getmetatable(self.pool) == Session and 1 or self.pool:getConnectionCount()
   local groups, sizes = group_rows(keys, n, ngroups)
   local sent = send_groups(self, cols, groups, sizes, ngroups)
   local written, failed = 0, {}

@@ -54,6 +54,44 @@ static ddb_obj **convert_args(lua_State *L, int idx, int n)
     return objs;
 }
 
+/* The upload's names at 6: a list of as many strings as there are values. Checked
+ * before anything is allocated; counted here, copied by upload_names. */
+static int check_names(lua_State *L, int nargs)
+{
+    luaL_checktype(L, 6, LUA_TTABLE);
+    int n = (int)lua_objlen(L, 6);
+    if (n != nargs || n == 0)
+        luaL_error(L, "dolphindb: an upload needs one name per value (%d names, %d values)",
+                   n, nargs);
+    for (int i = 1; i <= n; i++) {
+        lua_rawgeti(L, 6, i);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "dolphindb: upload name %d must be a string, got %s", i,
+                       luaL_typename(L, -1));
+        lua_pop(L, 1);
+    }
+    return n;
+}
+
+/* The names as C strings, anchored by the list at 6 for as long as the submit runs
+ * (the pool copies them into the request). Raises only for memory, after freeing
+ * the converted values. */
+static void upload_names(lua_State *L, ddb_task_spec *spec, int n)
+{
+    const char **names = malloc((size_t)n * sizeof *names);
+    if (!names) {
+        ddb_lua_task_args_free(spec);
+        luaL_error(L, "dolphindb: out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, 6, i + 1);
+        names[i] = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
+    spec->names = names;
+    spec->kind = DDB_KIND_UPLOAD;
+}
+
 void ddb_lua_read_task(lua_State *L, int top, ddb_task_spec *spec)
 {
     ddb_task_spec_init(spec);
@@ -67,21 +105,30 @@ void ddb_lua_read_task(lua_State *L, int top, ddb_task_spec *spec)
                    "byte %d; the server would see only the text before it",
                    (int)(nul - spec->text) + 1);
     if (top > 3) read_task_options(L, spec);
-    if (top < 3 || lua_isnil(L, 3)) return;
+    if (top < 3 || lua_isnil(L, 3)) {
+        if (top >= 6 && !lua_isnil(L, 6))
+            luaL_error(L, "dolphindb: an upload needs its values (argument 3)");
+        return;
+    }
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_getfield(L, 3, "n");
     int nargs = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : (int)lua_objlen(L, 3);
     lua_pop(L, 1);
     if (nargs < 0 || nargs > 4096) luaL_error(L, "dolphindb: too many arguments");
+    int upload = top >= 6 && !lua_isnil(L, 6);
+    if (upload) check_names(L, nargs);
     spec->kind = DDB_KIND_FUNCTION;
-    if (nargs > 0) spec->args = convert_args(L, 3, nargs);   /* last: nothing to undo */
+    if (nargs > 0) spec->args = convert_args(L, 3, nargs);   /* raises holding nothing */
     spec->nargs = nargs;
+    if (upload) upload_names(L, spec, nargs);
 }
 
 void ddb_lua_task_args_free(ddb_task_spec *spec)
 {
     /* convert_args made the array: the spec only lends it to the pool as const */
     free_objs((ddb_obj **)spec->args, spec->nargs);
+    free((void *)spec->names);          /* upload_names' array; the strings are Lua's */
+    spec->names = NULL;
     spec->args = NULL;
     spec->nargs = 0;
 }

@@ -7,10 +7,12 @@
 #include "dolphindb.h"
 #include "lua_options.h"
 
-/* Reads a task from the arguments at 2..top: (text[, args[, id[, options]]]), nil or
- * absent meaning the default; options is the user's table (lua_options.h). `args` is a
- * list (field n counts trailing nils) that selects a function call; its values are
- * converted into objects. Raises on misuse, holding nothing; on return release the
+/* Reads a task from the arguments at 2..top: (text[, args[, id[, options[, names]]]]),
+ * nil or absent meaning the default; options is the user's table (lua_options.h).
+ * `args` is a list (field n counts trailing nils) that selects a function call; its
+ * values are converted into objects. `names` (a list of strings, one per value of
+ * args) makes the task an upload binding names[i] = args[i]; text then only labels
+ * the task in messages. Raises on misuse, holding nothing; on return release the
  * arguments with ddb_lua_task_args_free(spec). */
 void ddb_lua_read_task(lua_State *L, int top, ddb_task_spec *spec);
 void ddb_lua_task_args_free(ddb_task_spec *spec);
