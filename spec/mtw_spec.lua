@@ -227,6 +227,44 @@ describe("MultithreadedTableWriter", function()
     assert.are.equal("server", err.kind)
   end)
 
+  it("writes through a Session or a pool it is given, and leaves them open", function()
+    local s = ddb.Session("127.0.0.1", server.port)
+    s:run("mine = table(1:0, `id`sym`ts`px, [INT, SYMBOL, TIMESTAMP, DOUBLE])")   -- the session's own table
+    local w = ddb.MultithreadedTableWriter { session = s, tableName = "mine", batchSize = 100, throttle = 0.01 }
+    for i = 1, 1000 do assert(w:insert(row(i))) end
+    w:waitForThreadCompletion()
+    assert.are.equal(1000, w:getStatus().sentRows)
+    assert.is_false(s:isClosed())
+    assert.are.equal(1000, s:run("exec count(*) from mine"))
+    assert.are.equal(500500, s:run("exec sum(id) from mine"))
+    s:close()
+    local path = dfs("HASH, [SYMBOL, 8]", "sym")
+    local pool = ddb.DBConnectionPool("127.0.0.1", server.port, 3)
+    w = ddb.MultithreadedTableWriter { pool = pool, dbPath = path, tableName = "pt", batchSize = 50,
+      throttle = 0.01, threadCount = 3, partitionCol = "sym" }
+    for i = 1, 2000 do assert(w:insert(row(i))) end
+    w:waitForThreadCompletion()
+    local seen, n = ids_in(path)
+    assert.are.equal(2000, n)
+    for i = 1, 2000 do assert.is_true(seen[i], "id " .. i) end
+    assert.are.equal(3, pool:run("3"))
+    pool:shutDown()
+    local function refused(opts, pattern)
+      local o = { tableName = "x" }
+      for k, v in pairs(opts) do o[k] = v end
+      local ok, err = pcall(ddb.MultithreadedTableWriter, o)
+      assert.is_false(ok)
+      assert.matches("^dolphindb: MultithreadedTableWriter: " .. pattern, err)
+    end
+    refused({ session = s }, "the session is closed")
+    refused({ pool = pool }, "the pool is shut down")
+    refused({ session = admin }, "session must be a Session")
+    refused({ pool = s }, "pool must be a DBConnectionPool")
+    refused({ session = s, pool = admin }, "give session or pool, not both")
+    refused({ pool = admin, host = "127.0.0.1" }, "host cannot be given with pool")
+    refused({ pool = admin, reconnect = false }, "reconnect cannot be given with pool")
+  end)
+
   it("checks its options", function()
     local function refused(opts, pattern)
       local o = { host = "127.0.0.1", port = server.port, tableName = "x" }

@@ -575,6 +575,85 @@ describe("writers", function()
   end)
 end)
 
+-- The same writers over a Session: a table local to the session (not shared) is a
+-- target too, since every request runs in the session's one server session.
+describe("writers on a Session", function()
+  local server, pool, s
+
+  setup(function()
+    server = ddbmini.start {}
+    pool = ddb.DBConnectionPool("127.0.0.1", server.port, 2)
+    s = ddb.Session("127.0.0.1", server.port)
+  end)
+
+  teardown(function()
+    if s then s:close() end
+    if pool then pool:shutDown() end
+    if server then server:stop() end
+  end)
+
+  it("appends random tables of every type into a table that only the session sees", function()
+    math.randomseed(SEED + 40)
+    local names, types, raws, expected = random_table(400, true)
+    s:run(("local_t = table(1:0, %s, %s)"):format(names_literal(names), types_literal(types)))
+    local app = ddb.TableAppender("", "local_t", s)
+    assert.are.equal(400, app:append(raws))
+    assert.are.equal(400, app:append(raws))                     -- the variable persists
+    local t = s:run { "select * from local_t order by id", view = false }
+    assert.are.equal(800, t.n)
+    local first = {}
+    for c = 1, #names do
+      first[c] = { n = 400 }
+      for i = 1, 400 do first[c][i] = t.columns[c][2 * i - 1] end
+    end
+    assert_columns_equal(expected, first, names)
+    assert.is_false(pcall(pool.run, pool, "local_t"))         -- not shared: the pool cannot see it
+  end)
+
+  it("upserts into a keyed table of the session, with ignoreNull", function()
+    s:run("kt = keyedTable(`k, 1:0, `k`v, [INT, DOUBLE])")
+    local up = ddb.TableUpserter { dbPath = "", tableName = "kt", pool = s, ignoreNull = true }
+    assert.are.same({ 3, 3, 0 }, { up:upsert { { 1, 2, 3 }, { 1.5, 2.5, 3.5 } } })
+    assert.are.same({ 2, 1, 1 }, { up:upsert { { 3, 4 }, { ddb.null, 4.5, n = 2 } } })
+    assert.are.same({ 1.5, 2.5, 3.5, 4.5 }, cells(s:run("exec v from kt order by k")))
+  end)
+
+  it("appends through PartitionedTableAppender in one request, refusing rows with no partition", function()
+    s:run([[db = database("dfs://sess_p", RANGE, 0 50 100); t = table(1:0, `id`v, [INT, DOUBLE]);
+      db.createPartitionedTable(t, "pt", `id); 1]])
+    local pta = ddb.PartitionedTableAppender("dfs://sess_p", "pt", "id", s)
+    local ids, vs = {}, {}
+    for i = 1, 99 do ids[i], vs[i] = i, i / 2 end
+    local before = s._pool:stats().done
+    assert.are.equal(99, pta:append { ids, vs })
+    assert.are.equal(1, s._pool:stats().done - before)
+    assert.are.equal(99, pool:run("exec count(*) from loadTable('dfs://sess_p', 'pt')"))
+    local ok, err = pcall(pta.append, pta, { { 1, 150 }, { 1, 2 } })
+    assert.matches("row 2: the partitioning column 'id' %(150%)", err)
+    -- a failed request: an error value that keeps the rows
+    s:run("dropDatabase('dfs://sess_p')")
+    ok, err = pcall(pta.append, pta, { { 1, 2 }, { 1, 2 } })
+    assert.is_false(ok)
+    assert.are.equal("server", err.kind)
+    assert.are.same({ 1, 2 }, err.rows)
+  end)
+
+  it("takes a Session of dolphindb.safe, and raises once the session is closed", function()
+    local safe = require "dolphindb.safe"
+    local ss = safe.Session("127.0.0.1", server.port)
+    ss:run("mine = table(1:0, `a, [INT])")
+    local app = ddb.TableAppender("", "mine", ss)
+    assert.are.equal(2, app:append { { 7, 8 } })
+    assert.are.equal(15, ss:run("exec sum(a) from mine"))
+    ss:close()
+    local ok, err = pcall(app.append, app, { { 1 } })
+    assert.is_false(ok)
+    assert.matches("the session is closed", err)
+    ok, err = pcall(ddb.TableAppender, "", "mine", ss)
+    assert.matches("the session is closed", err)
+  end)
+end)
+
 describe("examples/ingest_csv.lua", function()
   it("ingests a CSV file in batches with progress, every row once", function()
     local path = os.tmpname()
