@@ -265,6 +265,48 @@ describe("MultithreadedTableWriter", function()
     refused({ pool = admin, reconnect = false }, "reconnect cannot be given with pool")
   end)
 
+  it("sends compressed columns (compressMethods), which the server decodes, NULLs included", function()
+    math.randomseed(SEED + 7)
+    local path = dfs("HASH, [SYMBOL, 8]", "sym")
+    local before = admin:run("compressedColumnsReceived()")
+    local w = writer(path, { batchSize = 700, throttle = 0.02, threadCount = 2, partitionCol = "sym",
+      compressMethods = { "delta", "LZ4", "DELTA", "lz4" } })
+    local rows = {}
+    for i = 1, 6000 do
+      rows[i] = { i, "k" .. math.random(0, 30), math.random() < 0.1 and ddb.null or 1704067200000 + math.random(0, 1e9),
+                  math.random() < 0.1 and ddb.null or math.random(-1e6, 1e6) / 8 }
+    end
+    local h = ddb.spawn(function()
+      for i = 1, #rows do
+        assert(w:insert(unpack(rows[i], 1, 4)))
+        if i % 500 == 0 then ddb.sleep(0.005) end
+      end
+    end)
+    h:result(30)
+    w:waitForThreadCompletion()
+    assert.are.equal(6000, w:getStatus().sentRows)
+    local t = admin:run { ("select * from loadTable('%s', 'pt') order by id"):format(path), view = false }
+    assert.are.equal(6000, t.n)
+    for i = 1, 6000 do
+      assert.are.equal(rows[i][1], t.columns[1][i])
+      assert.are.equal(rows[i][2], t.columns[2][i])
+      if rows[i][3] == ddb.null then assert.are.equal(ddb.null, t.columns[3][i])
+      else assert.are.equal(rows[i][3], t.columns[3][i].value) end
+      assert.are.equal(rows[i][4], t.columns[4][i])
+    end
+    -- per request: id and ts by delta-of-delta, px by LZ4 (a SYMBOL column is never
+    -- compressed); several requests were sent
+    local after = admin:run("compressedColumnsReceived()")
+    local lz4, delta = tonumber(after[1] - before[1]), tonumber(after[2] - before[2])
+    assert.is_true(lz4 >= 2, "LZ4 columns: " .. lz4)
+    assert.are.equal(2 * lz4, delta)
+    -- checked against the target: one method per column, DELTA where it applies
+    local ok, err = pcall(writer, path, { compressMethods = { "LZ4" } })
+    assert.matches("compressMethods has 1 entries for the 4 columns of " .. path .. "/pt", err)
+    ok, err = pcall(writer, path, { compressMethods = { "LZ4", "DELTA", "LZ4", "LZ4" } })
+    assert.matches("compressMethods%[2%]: DELTA is for integral, temporal and DECIMAL32/64 columns, not SYMBOL %('sym'%)", err)
+  end)
+
   it("checks its options", function()
     local function refused(opts, pattern)
       local o = { host = "127.0.0.1", port = server.port, tableName = "x" }
@@ -278,7 +320,8 @@ describe("MultithreadedTableWriter", function()
     refused({ throttle = -1 }, "throttle must be")
     refused({ threadCount = 2 }, "threadCount > 1 needs a partitionCol")
     refused({ mode = "merge" }, "mode must be")
-    refused({ compressMethods = { "LZ4" } }, "compressMethods is not supported")
+    refused({ compressMethods = "LZ4" }, "compressMethods must be a list")
+    refused({ compressMethods = { "LZ4", "zstd" } }, "compressMethods%[2%] must be \"LZ4\" or \"DELTA\", got zstd")
     refused({ modeOption = { "a}b" } }, "modeOption%[1%]")
     local path = dfs("HASH, [SYMBOL, 4]", "sym")
     refused({ dbPath = path, tableName = "pt", threadCount = 2, partitionCol = "px" },

@@ -139,6 +139,22 @@ static int bi_session_memory(eval_ctx *ctx, ddb_obj **a, int n, const char *cons
     return tbl_done(ctx, &b, bad, out);
 }
 
+/* compressedColumnsReceived() -> LONG [lz4, delta]: compressed vectors (docs/PROTOCOL.md
+ * §4.18) decoded from requests since the server started. A ddbmini function: it shows
+ * the specs that a client really sent compressed columns. */
+static int bi_compressed_in(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out)
+{
+    (void)a; (void)n; (void)l;
+    ddb_obj *v = ddb_vector_new(DDB_LONG, 2);
+    if (!v) return ctx_oom(ctx);
+    pthread_mutex_lock(&g_mini.lock);
+    ((int64_t *)v->data)[0] = g_mini.compressed_in[1];
+    ((int64_t *)v->data)[1] = g_mini.compressed_in[2];
+    pthread_mutex_unlock(&g_mini.lock);
+    *out = v;
+    return 0;
+}
+
 /* ---- console jobs ---- */
 
 static int bi_get_jobs(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out)
@@ -376,6 +392,7 @@ const builtin builtins_server[] = {
     {"scramClientFinal", 3, 3, BI_NO_LOGIN | BI_QUICK, auth_bi_scram_final},
     {"objs", 0, 1, 0, bi_objs},
     {"getSessionMemoryStat", 0, 0, 0, bi_session_memory},
+    {"compressedColumnsReceived", 0, 0, BI_QUICK, bi_compressed_in},
     {"getConsoleJobs", 0, 0, BI_QUICK, bi_get_jobs},
     {"cancelConsoleJob", 1, 1, BI_QUICK, bi_cancel_job},
     {"getClusterLiveDataNodes", 0, 1, BI_QUICK, bi_live_nodes},

@@ -89,6 +89,8 @@ typedef struct mini_state {
     int port;                   /* actual listening port */
     int require_login;
     int compress_method;        /* DDB_COMPRESS_LZ4 or DDB_COMPRESS_DELTA for flag 64 */
+    int64_t compressed_in[3];   /* compressed vectors received in requests, by method
+                                   (compressedColumnsReceived()) */
     mini_user users[MINI_MAX_USERS];
     int nusers;
     mini_faults faults;

@@ -50,6 +50,7 @@ struct conn {
     size_t body_need;
     request req;
     ddb_decoder *dec;
+    int64_t compressed_seen[3]; /* the decoder's counts already added to g_mini */
     response resp;
     /* writer */
     int seg;                    /* -1: the head buffer */
@@ -536,6 +537,21 @@ static int read_body(conn *c)
     return dispatch(c);
 }
 
+/* Adds the compressed vectors the decoder met since the last call to the server's
+ * totals. */
+static void count_compressed(conn *c)
+{
+    for (int m = 1; m <= 2; m++) {
+        int64_t now = ddb_decoder_compressed(c->dec, m);
+        if (now == c->compressed_seen[m])
+            continue;
+        pthread_mutex_lock(&g_mini.lock);
+        g_mini.compressed_in[m] += now - c->compressed_seen[m];
+        pthread_mutex_unlock(&g_mini.lock);
+        c->compressed_seen[m] = now;
+    }
+}
+
 static int read_payload(conn *c)
 {
     while (c->req.ngot < c->req.nobjs) {
@@ -553,6 +569,7 @@ static int read_payload(conn *c)
         c->req.objs[c->req.ngot++] = ddb_decoder_take(c->dec);
         ddb_decoder_reset(c->dec, c->req.little);   /* fresh symbol-base scope per object */
     }
+    count_compressed(c);
     return dispatch(c);
 }
 

@@ -41,6 +41,9 @@ ddb_obj *ddb_decoder_take(ddb_decoder *d);
 /* After DDB_DEC_ERROR: a one-line message such as
  * "invalid data type 77 in a VECTOR header at byte 0". */
 const char *ddb_decoder_error(const ddb_decoder *d);
+/* Compressed vectors (docs/PROTOCOL.md §4.18) this decoder decoded since it was made,
+ * of one method (DDB_COMPRESS_LZ4 or DDB_COMPRESS_DELTA; 0 for anything else). */
+int64_t ddb_decoder_compressed(const ddb_decoder *d, int method);
 
 /* The response parser's shortcut: a complete scalar of a common type (VOID,
  * fixed-width incl. DECIMAL, text other than BLOB/FUNCTIONDEF) at the start of

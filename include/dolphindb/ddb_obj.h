@@ -123,6 +123,11 @@ struct ddb_obj {
      * cells/offsets (cap_rows) and VARLEN bytes (cap_bytes). */
     int64_t cap_rows;
     int64_t cap_bytes;
+
+    /* TABLE: how the encoder sends each column (cols entries, DDB_COMPRESS_* of
+     * ddb_codec.h; 0 uncompressed), or NULL for the encoder's own setting. Owned
+     * (freed with the table). The batched writer's compressMethods. */
+    uint8_t *col_compress;
 };
 
 /* ---- type facts ---- */

@@ -111,9 +111,10 @@ function M.take(h, idx, m)
   return take_other(h, idx, m)
 end
 
--- A table object of the given columns (handles), named like the target's columns.
-function M.table(names, handles)
-  return core._obj_table(names, handles, #handles)
+-- A table object of the given columns (handles), named like the target's columns;
+-- compress (optional): one method per column (0 none, 1 LZ4, 2 DELTA) it is sent with.
+function M.table(names, handles, compress)
+  return core._obj_table(names, handles, #handles, nil, compress)
 end
 
 -- The decoded (Lua) form of a handle, as a query result would come back.

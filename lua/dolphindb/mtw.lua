@@ -5,7 +5,8 @@
 --   local w = ddb.MultithreadedTableWriter{ host =, port =, userId =, password =,
 --     dbPath =, tableName =, batchSize = 1, throttle = 1.0, threadCount = 1,
 --     partitionCol = "", mode = "append" | "upsert", modeOption = {}, reconnect = true,
---     tryReconnectNums = -1 }
+--     tryReconnectNums = -1, compressMethods = {"LZ4" | "DELTA", ...} }
+--   (or session = a Session / pool = a DBConnectionPool instead of host ... password)
 --   local ok, err = w:insert(v1, v2, ...)       -- queues one row; never waits
 --   w:getStatus()  w:getUnwrittenData()  w:insertUnwrittenData(rows)
 --   w:waitForThreadCompletion()
@@ -45,7 +46,8 @@ local DEFAULTS = { batchSize = 1, throttle = 1.0, threadCount = 1, partitionCol 
   reconnect = true, tryReconnectNums = -1 }
 local KNOWN = { host = true, port = true, userId = true, password = true, dbPath = true, tableName = true,
   batchSize = true, throttle = true, threadCount = true, partitionCol = true, mode = true,
-  modeOption = true, reconnect = true, tryReconnectNums = true, session = true, pool = true }
+  modeOption = true, reconnect = true, tryReconnectNums = true, session = true, pool = true,
+  compressMethods = true }
 -- options that say how to connect: a given session or pool already did
 local CONNECTING = { "host", "port", "userId", "password", "reconnect", "tryReconnectNums" }
 
@@ -74,10 +76,44 @@ local function check_connection(o)
   return x
 end
 
+-- compressMethods: a list of "LZ4" / "DELTA" (any case) -> the list of methods (1, 2).
+local METHOD = { LZ4 = 1, DELTA = 2 }
+local function check_compress(list)
+  if list == nil then return nil end
+  if type(list) ~= "table" then fail("compressMethods must be a list of \"LZ4\" or \"DELTA\", one per column") end
+  local methods = {}
+  for i = 1, #list do
+    local m = type(list[i]) == "string" and METHOD[list[i]:upper()]
+    if not m then fail(("compressMethods[%d] must be \"LZ4\" or \"DELTA\", got %s"):format(i, tostring(list[i]))) end
+    methods[i] = m
+  end
+  return methods
+end
+
+-- Column types delta-of-delta applies to (docs/PROTOCOL.md §4.18.3).
+local DELTA_TYPES = {}
+for _, n in ipairs { "SHORT", "INT", "LONG", "DATE", "MONTH", "TIME", "MINUTE", "SECOND", "DATETIME",
+  "TIMESTAMP", "NANOTIME", "NANOTIMESTAMP", "DATEHOUR", "DATEMINUTE", "DECIMAL32", "DECIMAL64" } do
+  if T[n] then DELTA_TYPES[T[n]] = true end
+end
+
+-- The methods against the target's columns: one per column, DELTA only where it applies.
+local function compress_for(schema, methods)
+  if #methods ~= #schema.names then
+    fail(("compressMethods has %d entries for the %d columns of %s"):format(#methods, #schema.names, schema.target))
+  end
+  for i, m in ipairs(methods) do
+    if m == 2 and not DELTA_TYPES[schema.types[i]] then
+      fail(("compressMethods[%d]: DELTA is for integral, temporal and DECIMAL32/64 columns, not %s ('%s')")
+        :format(i, columns.type_name(schema.types[i]), schema.names[i]))
+    end
+  end
+  return methods
+end
+
 local function check_options(o)
   if type(o) ~= "table" then fail("expects a table of options, got " .. type(o)) end
   for k in pairs(o) do
-    if k == "compressMethods" then fail("compressMethods is not supported (requests are sent uncompressed)") end
     if not KNOWN[k] then fail("unknown option '" .. tostring(k) .. "'") end
   end
   local c = {}
@@ -100,6 +136,7 @@ local function check_options(o)
   end
   c.mode = type(c.mode) == "string" and c.mode:lower() or c.mode
   if c.mode ~= "append" and c.mode ~= "upsert" then fail("mode must be \"append\" or \"upsert\"") end
+  c.compressMethods = check_compress(c.compressMethods)
   c.modeOption = c.modeOption or {}
   if type(c.modeOption) ~= "table" then fail("modeOption must be a list of strings") end
   for i, s in ipairs(c.modeOption) do
@@ -172,6 +209,7 @@ end
 
 local function open_pool(c, ddb_pool)
   return ddb_pool{ host = c.host, port = c.port, threadNum = 1, userid = c.userId, password = c.password,
+    compress = c.compressMethods ~= nil or nil,       -- as the official writers: flag 64 with compression
     highAvailability = c.reconnect or nil, reConnect = c.reconnect,
     tryReconnectNums = c.reconnect and c.tryReconnectNums or nil }
 end
@@ -187,6 +225,7 @@ local function setup(self, c)
     fail("The parameter threadCount must be 1 for a dimension table")
   end
   self.routeCol, self.route = router(self, schema)
+  self.compress = c.compressMethods and compress_for(schema, c.compressMethods)
   self.schema, self.ok_types = schema, {}
   for i, tid in ipairs(schema.types) do self.ok_types[i] = accepted_types(tid) end
   if c.mode == "append" then
@@ -329,7 +368,7 @@ local function send(self, q, pool, b)
   local ok, err = pcall(function()
     for c = 1, #b.cols do b.cols[c].n = b.n end
     local hs = fit.table(b.cols, self.schema)
-    return pool:run(self.fn, columns.table(self.schema.names, hs))
+    return pool:run(self.fn, columns.table(self.schema.names, hs, self.compress))
   end)
   q.rows = q.rows - b.n
   if ok then q.sent = q.sent + b.n; return true end

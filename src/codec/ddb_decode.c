@@ -841,6 +841,11 @@ const char *ddb_decoder_error(const ddb_decoder *d)
     return d->err[0] ? d->err : "no error";
 }
 
+int64_t ddb_decoder_compressed(const ddb_decoder *d, int method)
+{
+    return method == 1 || method == 2 ? d->compressed[method] : 0;
+}
+
 ddb_obj *ddb_decode(const void *p, size_t len, int little_endian, const ddb_limits *lim,
                     size_t *consumed, char *errbuf, size_t errlen)
 {

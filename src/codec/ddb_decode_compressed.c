@@ -219,6 +219,8 @@ int ddb__dec_compressed(ddb_decoder *d, frame *f)
         return ddb__dec_fail(d, at, "delta-of-delta compression of %s with unit %d",
                              ddb_type_name(type), unit), -1;
     if (!ddb_is_decimal(base)) scale = 0;
-    if (c == DDB_CLASS_FIXED) return inflate_fixed(d, f, method, type, scale, count, le);
-    return inflate_other(d, f, type, scale, extra, count, le);
+    int rc = c == DDB_CLASS_FIXED ? inflate_fixed(d, f, method, type, scale, count, le)
+                                  : inflate_other(d, f, type, scale, extra, count, le);
+    if (rc == 0) d->compressed[method]++;
+    return rc;
 }

@@ -58,6 +58,7 @@ struct ddb_decoder {
     ddb_obj *child;             /* object just finished by the popped frame */
     ddb_obj *result;
     int64_t charged;            /* bytes allocated for the object being built */
+    int64_t compressed[3];      /* compressed vectors decoded, by method (1 LZ4, 2 DELTA) */
     struct scope_entry { int32_t id; ddb_symbase *base; } *scope;
     int nscope, scope_cap;
     char err[256];

@@ -269,10 +269,17 @@ static int put_matrix(enc *E, ddb_buf *b, const ddb_obj *o, int *ids)
 
 static int put_compressed_column(enc *E, ddb_buf *b, const ddb_obj *col, int method);
 
+/* The method column c is sent with: the table's own choice, else the encoder's. */
+static int column_method(const enc *E, const ddb_obj *o, int64_t c)
+{
+    return o->col_compress ? o->col_compress[c] : E->e->compress_tables;
+}
+
 static int put_table(enc *E, ddb_buf *b, const ddb_obj *o)
 {
     if (check_dims(E, o->rows, o->cols) < 0) return -1;
-    int compress = E->e->compress_tables;
+    int compress = 0;               /* the compressed table form when any column is */
+    for (int64_t c = 0; c < o->cols && !compress; c++) compress = column_method(E, o, c);
     if (put_hdr(b, compress ? 8 : 0, DDB_TABLE) < 0 || put_dims(b, o->rows, o->cols) < 0)
         return oom(E);
     if (put_str(E, b, o->name ? o->name : "", o->name ? strlen(o->name) : 0) < 0) return -1;
@@ -287,8 +294,9 @@ static int put_table(enc *E, ddb_buf *b, const ddb_obj *o)
         if (col->rows != o->rows)
             return fail(E, "table column %lld has %lld rows, the table %lld", (long long)c,
                         (long long)col->rows, (long long)o->rows);
-        int rc = compress ? put_compressed_column(E, b, col, compress)
-                          : encode_obj(E, b, col, &ids);
+        int method = column_method(E, o, c);
+        int rc = method ? put_compressed_column(E, b, col, method)
+                        : encode_obj(E, b, col, &ids);
         if (rc < 0) return -1;
     }
     return 0;

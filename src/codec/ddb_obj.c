@@ -232,6 +232,7 @@ static void free_object(ddb_obj *o, free_list *l)
     }
     free(o->col_names);
     free(o->columns);
+    free(o->col_compress);
     free(o);
 }
 

@@ -281,12 +281,37 @@ static int obj_arrayvector(lua_State *L)
 static int is_column(const ddb_obj *c) { return c->form == DDB_VECTOR; }
 
 /* _obj_table(names, columns, ncols[, tablename]) */
+/* The list at idx: one DDB_COMPRESS_* per column of table t (how the encoder sends
+ * it, see ddb_obj.h). */
+static void set_compress(lua_State *L, int idx, ddb_obj *t)
+{
+    luaL_checktype(L, idx, LUA_TTABLE);
+    if ((int64_t)lua_objlen(L, idx) != t->cols)
+        luaL_error(L, "dolphindb: %d compression methods for %d columns", (int)lua_objlen(L, idx),
+                   (int)t->cols);
+    if (t->cols == 0) return;
+    t->col_compress = malloc((size_t)t->cols);
+    if (!t->col_compress) luaL_error(L, "dolphindb: out of memory");
+    for (int64_t i = 0; i < t->cols; i++) {
+        lua_rawgeti(L, idx, (int)(i + 1));
+        lua_Integer m = lua_tointeger(L, -1);
+        if (!lua_isnumber(L, -1) || m < DDB_COMPRESS_NONE || m > DDB_COMPRESS_DELTA)
+            luaL_error(L, "dolphindb: compression method %d must be 0, 1 (LZ4) or 2 (DELTA)",
+                       (int)(i + 1));
+        t->col_compress[i] = (uint8_t)m;
+        lua_pop(L, 1);
+    }
+}
+
+/* _obj_table(names, columns, ncols[, name[, compress]]) */
 static int obj_table(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     luaL_checktype(L, 2, LUA_TTABLE);
     int64_t ncols = arg_rows(L, 3);
     const char *tname = luaL_optstring(L, 4, "");
+    if (!lua_isnoneornil(L, 5)) luaL_checktype(L, 5, LUA_TTABLE);
+    lua_settop(L, 5);                       /* the handle comes at 6 */
     handle *h = new_handle(L);
     int64_t rows = ncols ? -1 : 0;         /* no columns: an empty table, as decoded */
     for (int64_t i = 0; i < ncols; i++) {
@@ -314,6 +339,7 @@ static int obj_table(lua_State *L)
         t->columns[i] = ddb_obj_ref(ddb_lua_check_handle(L, -1));
         lua_pop(L, 2);
     }
+    if (!lua_isnil(L, 5)) set_compress(L, 5, t);
     return 1;
 }
 
