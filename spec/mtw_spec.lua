@@ -307,6 +307,50 @@ describe("MultithreadedTableWriter", function()
     assert.matches("compressMethods%[2%]: DELTA is for integral, temporal and DECIMAL32/64 columns, not SYMBOL %('sym'%)", err)
   end)
 
+  -- Each writer gets an insert made for its column count (dolphindb.mtw_insert); the
+  -- generic one takes the other cases, and wider tables. Both must answer alike.
+  for _, fast in ipairs { true, false } do
+    it(("answers inserts alike through the %s insert (A1, A2, NULLs, typed values)"):format(
+      fast and "writer's own" or "generic"), function()
+      local gen = require "dolphindb.mtw_insert"
+      local saved = gen.MAX_COLUMNS
+      if not fast then gen.MAX_COLUMNS = 3 end
+      local path = dfs("HASH, [SYMBOL, 4]", "sym")
+      local ok_make, w = pcall(writer, path, { batchSize = 10, throttle = 0.01, threadCount = 2, partitionCol = "sym" })
+      gen.MAX_COLUMNS = saved
+      assert(ok_make, w)
+      assert.are.equal(fast, rawget(w, "insert") ~= nil)
+      local ok, err = w:insert(1, "a", 0)
+      assert.is_nil(ok)
+      assert.are.same({ "writer", "A2" }, { err.kind, err.errorCode })
+      assert.matches("3 values for 4 columns", err.message)
+      ok, err = w:insert(1, "a", 0, 1.5, 9)
+      assert.are.equal("A2", err.errorCode)
+      ok, err = w:insert("x", "a", 0, 1.5)
+      assert.are.equal("A1", err.errorCode)
+      assert.matches("column 1 %('id'%): cannot convert a string to INT", err.message)
+      ok, err = w:insert(2, {}, 0, 1.5)
+      assert.are.equal("A1", err.errorCode)
+      assert(w:insert(3, "b", nil, 2.5))                                   -- nil: NULL
+      assert(w:insert(ddb.int(4), ddb.symbol("c"), ddb.timestamp(1000), ddb.null))   -- typed values
+      assert(w:insert(5, nil, 2000, 0.25))                                  -- NULL partition: first worker
+      ok, err = pcall(w.insert, {}, 1, "a", 0, 1.5)
+      assert.is_false(ok)
+      assert.matches("insert must be called as writer:insert", err)
+      w:waitForThreadCompletion()
+      assert.are.equal(3, w:getStatus().sentRows)
+      local t = admin:run { ("select * from loadTable('%s', 'pt') order by id"):format(path), view = false }
+      assert.are.same({ 3, 4, 5 }, { t.columns[1][1], t.columns[1][2], t.columns[1][3] })
+      assert.are.same({ "b", "c", "" }, { t.columns[2][1], t.columns[2][2], t.columns[2][3] })
+      assert.are.equal(ddb.null, t.columns[3][1])
+      assert.are.equal(1000, t.columns[3][2].value)
+      assert.are.equal(ddb.null, t.columns[4][2])
+      assert.is_true(w:getStatus().threadStatus[1].sentRows >= 1)          -- the NULL-keyed row
+      ok, err = w:insert(6, "d", 0, 1)
+      assert.are.equal("A7", err.errorCode)
+    end)
+  end
+
   it("checks its options", function()
     local function refused(opts, pattern)
       local o = { host = "127.0.0.1", port = server.port, tableName = "x" }

@@ -214,7 +214,7 @@ local function open_pool(c, ddb_pool)
     tryReconnectNums = c.reconnect and c.tryReconnectNums or nil }
 end
 
-local accepted_types     -- below, with insert
+local accepted_types, new_block     -- below, with insert
 
 local function setup(self, c)
   local DBConnectionPool = require("dolphindb.pool").DBConnectionPool
@@ -254,8 +254,11 @@ function M.new(opts)
     close_own(self)
     error(err, 0)
   end
+  for i = 1, c.threadCount do self.queues[i] = new_queue(i) end
+  -- this writer's own insert (dolphindb.mtw_insert), in front of W.insert
+  self.insert = require("dolphindb.mtw_insert").make(self, { generic = W.insert, accepts = M._accepts,
+    null = null, new_block = new_block, signal = sched.signal })
   for i = 1, c.threadCount do
-    self.queues[i] = new_queue(i)
     self.handles[i] = sched.spawn(M._worker, self, self.queues[i], self.pools[i])
   end
   return self
@@ -284,6 +287,8 @@ local function accepts(ok_types, tid, v)
   return tv == "table" and (v == null or v.type ~= nil or tid >= 64)
 end
 
+M._accepts = accepts
+
 local function insert_error(code, msg)
   local e = errors.new("writer", "dolphindb: " .. msg .. " (" .. code .. ")")
   e.errorCode, e.errorInfo = code, msg
@@ -293,14 +298,18 @@ end
 local ok_new, new_table = pcall(require, "table.new")       -- LuaJIT 2.1: preallocated tables
 if not ok_new then new_table = function() return {} end end
 
+-- A new block at the end of queue q.
+function new_block(self, q)
+  local b = { n = 0, cols = {} }
+  local size = math.min(self.blockSize, math.max(self.batchSize, 1024))
+  for c = 1, #self.schema.names do b.cols[c] = new_table(size, 1) end
+  q.blocks[#q.blocks + 1] = b
+  return b
+end
+
 local function push(self, q, row)
   local b = q.blocks[#q.blocks]
-  if not b or b.n >= self.blockSize then
-    b = { n = 0, cols = {} }
-    local size = math.min(self.blockSize, math.max(self.batchSize, 1024))
-    for c = 1, #self.schema.names do b.cols[c] = new_table(size, 1) end
-    q.blocks[#q.blocks + 1] = b
-  end
+  if not b or b.n >= self.blockSize then b = new_block(self, q) end
   local n, cols = b.n + 1, b.cols
   for c = 1, row.n do cols[c][n] = row[c] end
   b.n = n
