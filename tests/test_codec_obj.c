@@ -105,7 +105,43 @@ static void appenders(void)
     ddb_obj *f = ddb_vector_new(DDB_LONG, 0);
     for (int64_t i = 0; i < 10000; i++) ddb_fixed_append(f, &i);
     CHECK(f->rows == 10000 && ddb_int_at(f, 9999) == 9999, "fixed appends");
+    ddb_obj *g = ddb_vector_new(DDB_LONG, 0);                  /* bulk: two runs */
+    CHECK(ddb_fixed_append_n(g, f->data, 6000) == 0 &&
+          ddb_fixed_append_n(g, (int64_t *)f->data + 6000, 4000) == 0 &&
+          ddb_fixed_append_n(g, f->data, 0) == 0, "bulk fixed appends");
+    CHECK(ddb_obj_equal(f, g), "bulk fixed appends equal cell by cell ones");
+    ddb_obj *s = ddb_vector_new(DDB_STRING, 0);
+    CHECK(ddb_fixed_append_n(s, f->data, 1) == -1, "bulk fixed append refuses a STRING vector");
+    ddb_obj_unref(s);
+    ddb_obj_unref(g);
     ddb_obj_unref(f);
+    /* bulk symbol appends: src's entries mapped into dst's base, each interned once */
+    ddb_obj *src = ddb_vector_new(DDB_SYMBOL, 0), *dst = ddb_vector_new(DDB_SYMBOL, 0),
+            *want = ddb_vector_new(DDB_SYMBOL, 0);
+    const char *d0[] = { "c", "z" };
+    for (int i = 0; i < 2; i++) {
+        ddb_symbol_append(dst, d0[i], 1);
+        ddb_symbol_append(want, d0[i], 1);
+    }
+    for (int i = 0; i < 3000; i++) {
+        char t[16];
+        int n = i % 11 == 0 ? 0 : snprintf(t, sizeof t, "s%d", i % 37);
+        ddb_symbol_append(src, t, (size_t)n);
+        ddb_symbol_append(want, t, (size_t)n);
+    }
+    ddb_symbol_append(src, "c", 1);
+    ddb_symbol_append(want, "c", 1);
+    CHECK(ddb_symbol_append_n(dst, src, src->rows) == 0, "bulk symbol append");
+    CHECK(dst->rows == 3003 && ddb_obj_equal(dst, want), "bulk symbol append: same text");
+    CHECK(dst->symbase->n == want->symbase->n, "bulk symbol append: no duplicate entries (%d, %d)",
+          dst->symbase->n, want->symbase->n);
+    CHECK(ddb_symbol_append_n(dst, want, want->rows + 1) == -1, "more rows than src has: refused");
+    ddb_obj *l = ddb_vector_new(DDB_LONG, 1);
+    CHECK(ddb_symbol_append_n(dst, l, 1) == -1, "a LONG source: refused");
+    ddb_obj_unref(l);
+    ddb_obj_unref(src);
+    ddb_obj_unref(dst);
+    ddb_obj_unref(want);
 }
 
 static ddb_obj *int_vec(int n, const int32_t *vals)

@@ -416,19 +416,40 @@ static int cancelled_job(eval_ctx *ctx)
     return ctx->job && ctx->job->cancelled ? ctx_error(ctx, "The task was cancelled.") : 0;
 }
 
+/* Rows 0..n-1 of src appended to dst in one copy, when both hold the same fixed-width
+ * cells (1), or 0 to leave it to col_append, cell by cell; -1: no memory. Inserts
+ * run under the store lock: this is most of an insert's time there. */
+static int append_run(ddb_obj *dst, const ddb_obj *src, int64_t n)
+{
+    if (src->type != dst->type || src->scale != dst->scale || src->form != DDB_VECTOR || src->rows < n)
+        return 0;
+    if (dst->type == DDB_SYMBOL && dst->symbase && src->symbase)   /* each symbol interned once */
+        return ddb_symbol_append_n(dst, src, n) ? -1 : 1;
+    if (obj_class(dst) != DDB_CLASS_FIXED)
+        return 0;
+    return ddb_fixed_append_n(dst, src->data, n) ? -1 : 1;
+}
+
 static int append_plain(eval_ctx *ctx, ddb_obj *t, const ddb_obj *fit, const int64_t *rows, int64_t n)
 {
     int64_t old = t->rows;
     for (int64_t c = 0; c < t->cols; c++)
         if (own_column(t, c))
             return ctx_oom(ctx);
-    for (int64_t c = 0; c < t->cols; c++)
-        for (int64_t k = 0; k < n; k++)
+    for (int64_t c = 0; c < t->cols; c++) {
+        int run = rows ? 0 : append_run(t->columns[c], fit->columns[c], n);
+        if (run < 0) {
+            for (int64_t d = 0; d < c; d++)
+                col_truncate(t->columns[d], old);
+            return ctx_oom(ctx);
+        }
+        for (int64_t k = 0; k < n && !run; k++)
             if (col_append(t->columns[c], fit->columns[c], rows ? rows[k] : k)) {
                 for (int64_t d = 0; d <= c; d++)
                     col_truncate(t->columns[d], old);
                 return ctx_oom(ctx);
             }
+    }
     t->rows = old + n;
     return 0;
 }

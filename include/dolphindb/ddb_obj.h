@@ -169,6 +169,11 @@ int ddb_varlen_append(ddb_obj *v, const char *s, size_t len);
 int ddb_symbol_append(ddb_obj *v, const char *s, size_t len);
 /* Append any fixed cell (width bytes) to a FIXED vector built with n = 0. */
 int ddb_fixed_append(ddb_obj *v, const void *cell);
+/* Append n cells at once (n * width bytes). */
+int ddb_fixed_append_n(ddb_obj *v, const void *cells, int64_t n);
+/* Append rows 0..n-1 of the symbol vector src to the symbol vector v, interning each
+ * distinct symbol of src once. -1: no memory, or src is not such a vector. */
+int ddb_symbol_append_n(ddb_obj *v, const ddb_obj *src, int64_t n);
 
 /* ---- element access ---- */
 int ddb_is_null(const ddb_obj *v, int64_t i);    /* element i of a vector/scalar */

@@ -609,6 +609,47 @@ int ddb_fixed_append(ddb_obj *v, const void *cell)
     return 0;
 }
 
+int ddb_fixed_append_n(ddb_obj *v, const void *cells, int64_t n)
+{
+    int w = fixed_width(v->type);
+    if (!w || n < 0) return -1;
+    if (n == 0) return 0;
+    if (ddb__grow(&v->data, &v->cap_rows, v->rows + n, (size_t)w) < 0) return -1;
+    memcpy((char *)v->data + v->rows * w, cells, (size_t)(n * w));
+    v->rows += n;
+    return 0;
+}
+
+int ddb_symbol_append_n(ddb_obj *v, const ddb_obj *src, int64_t n)
+{
+    if (v->type != DDB_SYMBOL || !v->symbase || src->type != DDB_SYMBOL || !src->symbase ||
+        n < 0 || n > ddb__cell_count(src))
+        return -1;
+    if (n == 0) return 0;
+    const ddb_symbase *b = src->symbase;
+    int32_t *map = calloc((size_t)b->n, sizeof *map);   /* src entry -> v's entry + 1 */
+    if (!map || ddb__grow(&v->data, &v->cap_rows, v->rows + n, 4) < 0) {
+        free(map);
+        return -1;
+    }
+    int32_t *out = (int32_t *)v->data + v->rows;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t k;
+        memcpy(&k, (const char *)src->data + i * 4, 4);
+        if (k < 0 || k >= b->n) { free(map); return -1; }
+        if (!map[k]) {
+            int32_t e = ddb__symbase_intern(v->symbase, b->bytes + b->offs[k],
+                                            (size_t)(b->offs[k + 1] - b->offs[k] - 1));
+            if (e < 0) { free(map); return -1; }
+            map[k] = e + 1;
+        }
+        out[i] = map[k] - 1;
+    }
+    free(map);
+    v->rows += n;
+    return 0;
+}
+
 /* ---------------------------------------------------------------- access */
 
 bool ddb__int_cell_is_null(const void *cell, int unit)
