@@ -29,6 +29,13 @@ function M.pool_options(host, port, threadNum, userid, password)
   return { host = host, port = port, threadNum = threadNum, userid = userid, password = password }
 end
 
+-- A shallow copy (a caller's options table may change after the call).
+function M.copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
 -- A value in a message: strings quoted (a port given as "8848" must not read 8848).
 local function show(v)
   if type(v) == "string" then return ("%s %q"):format("string", v) end

@@ -85,7 +85,7 @@ Pool.__tostring = function(p)
 end
 
 -- pool options handled in Lua, not by the C pool: this file's and the host's
-local LUA_ONLY = { show_output = true }
+local LUA_ONLY = { show_output = true, _like = true }   -- _like: dolphindb.session
 for k in pairs(sched.pool_options) do LUA_ONLY[k] = true end
 local kick, output = sched.kick, sched.output
 
@@ -96,7 +96,7 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
   local cfg = options.pool_config(opts, LUA_ONLY)
   -- a config the C side refuses is the caller's mistake: raise it at their call,
   -- without this file's position in front of the message
-  local ok, c, ticket = pcall(core.pool_new, cfg)
+  local ok, c, ticket = pcall(core.pool_new, cfg, opts._like and opts._like._c)
   if not ok then reraise(c, "DBConnectionPool", 2) end
   if not c_run then
     local methods = getmetatable(c).__index
@@ -104,13 +104,15 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
   end
   local self = setmetatable({
     _c = c, host = cfg.host, port = cfg.port, threadNum = cfg.threadNum or 10,
-    _opts = opts,                       -- for withSession (dolphindb.session)
+    _opts = options.copy(opts),         -- for withSession (dolphindb.session): no login
+                                        -- (its session takes it from this pool, in C)
     _show_output = opts.show_output ~= false, _shut = false,
     -- the task of a run() whose coroutine could not wait: let go of it once it ends
     _abandon = function(ticket) pcall(c_finish, c, ticket) end,
     -- the task of a run() interrupted by Ctrl-C (dolphindb.sched)
     _cancel = function(ticket) pcall(c.cancel_held, c, ticket) end,
   }, Pool)
+  self._opts.userid, self._opts.password, self._opts._like = nil, nil, nil
   sched.on_pool(self, opts)
   if not sched.wait_open then return self end   -- nginx: connections open in the background
   if ticket then await_ticket(ticket, nil, "DBConnectionPool") end

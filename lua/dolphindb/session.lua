@@ -221,7 +221,7 @@ function M.with_session(pool, fn, ...)
   for k, v in pairs(pool._opts) do
     if not REFUSED[k] and k ~= "queueLimit" then opts[k] = v end
   end
-  opts.threadNum = 1
+  opts.threadNum, opts._like = 1, pool           -- the login comes from the pool, in C
   local ok, s = pcall(open, opts)
   if not ok then error(s, 2) end
   return close_then(s, pcall(fn, s, ...))

@@ -131,13 +131,25 @@ static void pool_release(lua_pool *lp)
 
 static void pool_closer(void *obj) { pool_release(obj); }
 
-/* core.pool_new(cfg) -> pool, ticket|nil (ticket completes when the open settled). */
+static lua_pool *to_pool(lua_State *L, int idx);
+
+/* core.pool_new(cfg[, like]) -> pool, ticket|nil (ticket completes when the open
+ * settled). like: an open pool whose login (userid and password) the new pool uses,
+ * so that pool:withSession opens its session without the password kept in Lua. */
 static int l_pool_new(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     ddb_lua_loop *loop = ddb_lua_loop_of(L);
     ddb_pool_config cfg;
     ddb_lua_read_pool_config(L, 1, &cfg);
+    if (!lua_isnoneornil(L, 2)) {
+        lua_pool *like = to_pool(L, 2);
+        if (!like->pool) return luaL_error(L, "dolphindb: the pool is shut down");
+        if (like->pool->userid) {       /* borrowed: the new pool copies them */
+            cfg.userid = like->pool->userid;
+            cfg.password = like->pool->password;
+        }
+    }
     const ddb_host_vt *host;
     void *host_ud;
     ddb_lua_loop_host(L, loop, &host, &host_ud);    /* may raise: before anything is made */
