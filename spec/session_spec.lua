@@ -98,6 +98,15 @@ describe("Session", function()
     local s = session(locked, ADMIN)
     s:upload { x = 1 }
     assert.are.equal(1, s:run("x"))
+    -- the password is in no field of the session (nor of its pool): the C side has it
+    local seen = {}
+    local function walk(v)
+      if type(v) == "string" then assert(not v:find("123456", 1, true), "a field holds the password") end
+      if type(v) ~= "table" or seen[v] then return end
+      seen[v] = true
+      for k, x in pairs(v) do walk(k); walk(x) end
+    end
+    walk(s)
     s:close()
     local anon = session(locked)
     local ok, err = pcall(anon.upload, anon, { a = 1, b = 2 })
