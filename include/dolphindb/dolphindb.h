@@ -128,6 +128,20 @@ typedef struct ddb_pool ddb_pool;
 typedef void (*ddb_complete_cb)(ddb_pool *pool, ddb_task *task, void *task_ud,
                                 void *pool_ud);
 
+/* Log levels of the pool's events (ddb_pool_config.log_level). */
+enum { DDB_LOG_DEBUG = 0, DDB_LOG_INFO = 1, DDB_LOG_WARN = 2, DDB_LOG_ERROR = 3,
+       DDB_LOG_OFF = 4 };
+const char *ddb_log_level_name(int level);      /* "debug", "info", "warn", "error" */
+
+/* The pool's event log: connection opened, lost, reconnected, failed over to another
+ * site, gave up, login refused, a running task cancelled or timed out, ... The core
+ * does no I/O of its own: it formats one line (no trailing newline, never quoting
+ * the password) and hands it here. Inline driver: called on the loop thread, inside
+ * the loop's callbacks or inside the ddb_pool_* / ddb_task_cancel call that caused
+ * the event; loop-thread driver: on the pool's thread. Record the line and return:
+ * call no ddb_* function from it. `msg` is borrowed for the call. */
+typedef void (*ddb_log_cb)(ddb_pool *pool, int level, const char *msg, void *ud);
+
 enum {   /* ddb_pool_config.login_method */
     DDB_LOGIN_AUTO = 0,         /* SCRAM; the encrypted login where SCRAM is not offered */
     DDB_LOGIN_SCRAM = 1,        /* SCRAM-SHA-256 only */
@@ -210,6 +224,10 @@ typedef struct ddb_pool_config {
     int ssl_verify;             /* 1 (default): verify chain and name; 0: encrypt only */
     const char *ssl_ca_file;    /* PEM CA bundle; NULL: the system's trust store */
     const char *ssl_server_name;/* name to verify (and SNI); NULL: the host/site name */
+
+    ddb_log_cb on_log;          /* event log; NULL (default): no event is even formatted */
+    void *log_ud;
+    int log_level;              /* DDB_LOG_*: events below it are skipped (WARN) */
 } ddb_pool_config;
 
 /* Set SIGPIPE to SIG_IGN if its action is the default (see "SIGPIPE" above).
@@ -335,6 +353,8 @@ const char *ddb_pool_state_name(int state);
  * the last call; after it the pool may be freed. NULL removes the hook. */
 typedef void (*ddb_state_cb)(ddb_pool *pool, int state, void *ud);
 void ddb_pool_on_state(ddb_pool *p, ddb_state_cb cb, void *ud);
+/* Replace the event log hook and its level (NULL or DDB_LOG_OFF: none). */
+void ddb_pool_on_log(ddb_pool *p, ddb_log_cb cb, void *ud, int level);
 /* The open failure (DDB_POOL_FAILED) or "" */
 const char *ddb_pool_error(const ddb_pool *p);
 

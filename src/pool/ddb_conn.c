@@ -4,6 +4,7 @@
 #include "ddb_conn.h"
 #include "dolphindb.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,21 @@ static void conn_timer_cb(void *arg);
 
 #define HOST(c) ((c)->set->host)
 #define HOST_UD(c) ((c)->set->host_ud)
+
+/* One line for the owner's event log; nothing is formatted below its level. */
+static void conn_log(ddb_conn *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void conn_log(ddb_conn *c, int level, const char *fmt, ...)
+{
+    if (level < c->set->log_min)
+        return;
+    char line[700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    c->ev->log(c->owner, level, line);
+}
 
 int ddb_conn_init(ddb_conn *c, const ddb_conn_events *ev, void *owner,
                   const ddb_conn_settings *set, int index, int site)
@@ -97,9 +113,28 @@ static void copy_session_id(ddb_conn *c, const char *sid)
 
 /* ------------------------------------------------------------------ handshake */
 
+/* Opened, reconnected, or failed over: a reconnect that landed on another node than
+ * the last one is a failover, worth a warning. */
+static void log_ready(ddb_conn *c)
+{
+    if (!c->ever_ready)
+        conn_log(c, DDB_LOG_INFO, "connection %d open on %s:%d (session %s)", c->index,
+                 c->host, c->port, c->session_id);
+    else if (c->port != c->ready_port || strcmp(c->host, c->ready_host) != 0)
+        conn_log(c, DDB_LOG_WARN, "connection %d failed over from %s:%d to %s:%d "
+                 "(session %s)", c->index, c->ready_host, c->ready_port, c->host, c->port,
+                 c->session_id);
+    else
+        conn_log(c, DDB_LOG_INFO, "connection %d reconnected to %s:%d (session %s)",
+                 c->index, c->host, c->port, c->session_id);
+    snprintf(c->ready_host, sizeof c->ready_host, "%s", c->host);
+    c->ready_port = c->port;
+}
+
 static void become_ready(ddb_conn *c)
 {
     HOST(c)->timer_stop(c->timer);
+    log_ready(c);
     if (c->ever_ready)
         c->reconnects++;
     c->ever_ready = 1;
@@ -169,6 +204,8 @@ static void login_step(ddb_conn *c)
     snprintf(msg, sizeof msg, "login failed: %.240s (loginMethod %s)", err,
              ddb_login_method_name(c->set->login_method));
     set_error(c, "%s", msg);
+    conn_log(c, DDB_LOG_ERROR, "connection %d: %s; not retried (the credentials or the "
+             "login method must change)", c->index, c->last_error);
     close_stream(c);
     HOST(c)->timer_stop(c->timer);
     c->state = DDB_CONN_DEAD;
@@ -202,6 +239,8 @@ static void handshake_reply(ddb_conn *c)
         snprintf(msg, sizeof msg, "%s failed: %s", steps[c->hs_step],
                  r->is_error ? r->error : "the server answered false");
         set_error(c, "%s", msg);
+        conn_log(c, DDB_LOG_ERROR, "connection %d: %s; not retried", c->index,
+                 c->last_error);
         /* Bad credentials or a failing initial script will not heal by retrying. */
         close_stream(c);
         HOST(c)->timer_stop(c->timer);
@@ -374,12 +413,20 @@ static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail)
     else
         c->site = c->ev->next_site(c->owner, c->site);
     if (c->max_attempts > 0 && c->attempts >= c->max_attempts) {
+        conn_log(c, DDB_LOG_ERROR, "connection %d gave up after %d attempt(s): %s",
+                 c->index, c->attempts, c->last_error);
         c->state = DDB_CONN_DEAD;
         c->ev->dead(c->owner, c);
         return;
     }
     c->state = DDB_CONN_BACKOFF;
-    HOST(c)->timer_start(c->timer, c->ev->backoff_ms(c->owner, c->attempts));
+    uint64_t wait = c->ev->backoff_ms(c->owner, c->attempts);
+    /* The first failure of a series is news; the retries while a node stays down are
+     * not (one line per back-off would flood the log). */
+    conn_log(c, c->attempts == 1 ? DDB_LOG_WARN : DDB_LOG_DEBUG, "connection %d: attempt "
+             "%d failed: %s; next attempt in %.3g s", c->index, c->attempts, c->last_error,
+             (double)wait / 1000.0);
+    HOST(c)->timer_start(c->timer, wait);
 }
 
 /* An established connection broke (READY, BUSY or during the handshake). */
@@ -391,6 +438,8 @@ static void conn_broken(ddb_conn *c, const char *what)
     }
     set_error(c, "%s", what);
     ddb_task *t = c->task;
+    conn_log(c, DDB_LOG_WARN, "connection %d lost: %s%s", c->index, c->last_error,
+             t ? " (while running a task)" : "");
     c->task = NULL;
     close_stream(c);
     HOST(c)->timer_stop(c->timer);
@@ -506,6 +555,8 @@ void ddb_conn_redirect(ddb_conn *c, const char *host, int port)
         attempt_failed(c, "%s", "too many <NotLeader> redirects");
         return;
     }
+    conn_log(c, DDB_LOG_INFO, "connection %d: %s:%d is not the leader; redirected to "
+             "%.200s:%d", c->index, c->host, c->port, host, port);
     close_stream(c);
     HOST(c)->timer_stop(c->timer);
     snprintf(c->host, sizeof c->host, "%s", host);

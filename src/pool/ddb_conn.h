@@ -51,6 +51,9 @@ typedef struct ddb_conn_events {
     uint64_t (*connect_timeout_ms)(void *owner);    /* connect + handshake deadline */
     uint64_t (*backoff_ms)(void *owner, int attempt);
     int64_t (*next_seqno)(void *owner);         /* HA request numbers, per owner */
+    /* One line for the event log (the owner strips the password); called only for
+     * levels >= settings.log_min. */
+    void (*log)(void *owner, int level, const char *msg);
     /* Copy `in` to `out` (cap bytes, terminated) with the password replaced. */
     void (*redact)(void *owner, const char *in, char *out, size_t cap);
 } ddb_conn_events;
@@ -67,6 +70,7 @@ typedef struct ddb_conn_settings {
     int keepalive_sec;
     double connect_timeout;             /* seconds, for messages */
     int64_t max_result_bytes;           /* 0: DDB_DEFAULT_MAX_RESULT */
+    int log_min;                        /* DDB_LOG_*: lower events are not formatted */
 } ddb_conn_settings;
 
 enum { HS_CONNECT, HS_LOGIN, HS_INIT };
@@ -99,6 +103,8 @@ typedef struct ddb_conn {
     int ever_ready;
     int open_counted;               /* pool: counted toward the open */
     int64_t tasks_run, reconnects;
+    char ready_host[256];           /* where it was READY last (tells a failover) */
+    int ready_port;
     int paused;                     /* reading stopped until the next loop iteration */
     uint64_t burst_at;              /* host clock of the iteration `burst` counts */
     size_t burst;                   /* bytes parsed in that iteration */

@@ -411,6 +411,8 @@ static void task_conn_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *wh
         /* HA: resend on the next READY connection; the negated seqNo lets the server
          * recognise a request it already executed (docs/PROTOCOL.md §2.6). */
         t->resends++;
+        ddb_pool_log(p, DDB_LOG_INFO, "task %lld: its connection was lost; sent again "
+                     "(resend %d)", (long long)t->id, t->resends);
         atomic_store(&t->state, DDB_TASK_QUEUED);
         queue_push(p, t, 1);
         dispatch(p);
@@ -431,6 +433,7 @@ static void task_timed_out(ddb_pool *p, ddb_conn *c, ddb_task *t)
     char what[200];
     snprintf(what, sizeof what, "timed out after %.3g s (connection %.100s:%d recycled)",
              t->timeout, c->host, c->port);
+    ddb_pool_log(p, DDB_LOG_WARN, "task %lld %s", (long long)t->id, what);
     fail_with(p, t, DDB_TASK_FAILED, NULL, what);
 }
 
@@ -438,6 +441,7 @@ static void conn_dead(ddb_pool *p, ddb_conn *c)
 {
     if (p->state == DDB_POOL_OPENING && !c->open_counted) {
         snprintf(p->error, sizeof p->error, "cannot open the pool: %.480s", c->last_error);
+        ddb_pool_log(p, DDB_LOG_ERROR, "%s", p->error);
         set_state(p, DDB_POOL_FAILED);
         fail_queued(p, DDB_TASK_FAILED, p->error);
         start_shutdown(p);
@@ -447,6 +451,9 @@ static void conn_dead(ddb_pool *p, ddb_conn *c)
         /* Nothing can run the queue: fail it now rather than let it hang. */
         char what[600];
         snprintf(what, sizeof what, "no live connection (last error: %.500s)", c->last_error);
+        if (p->qhead)
+            ddb_pool_log(p, DDB_LOG_ERROR, "%lld queued task(s) failed: %s",
+                         (long long)p->nqueued, what);
         fail_queued(p, DDB_TASK_FAILED, what);
     }
 }
@@ -494,6 +501,7 @@ static void ev_redact(void *o, const char *in, char *out, size_t cap)
 {
     ddb_pool_redact(o, in, out, cap);
 }
+static void ev_log(void *o, int level, const char *msg) { ddb_pool_log_line(o, level, msg); }
 
 static const ddb_conn_events conn_events = {
     .ready = ev_ready, .response = ev_response, .lost = ev_lost,
@@ -502,6 +510,7 @@ static const ddb_conn_events conn_events = {
     .resume_later = ev_resume_later, .is_stopping = ev_is_stopping,
     .next_site = ev_next_site, .site = ev_site, .connect_timeout_ms = ev_connect_timeout_ms,
     .backoff_ms = ev_backoff_ms, .next_seqno = ev_next_seqno, .redact = ev_redact,
+    .log = ev_log,
 };
 
 static void fill_conn_settings(ddb_pool *p)
@@ -521,6 +530,7 @@ static void fill_conn_settings(ddb_pool *p)
     s->keepalive_sec = p->cfg.keepalive_sec;
     s->connect_timeout = p->cfg.connect_timeout;
     s->max_result_bytes = p->cfg.max_result_bytes;
+    s->log_min = p->cfg.on_log ? p->cfg.log_level : DDB_LOG_OFF;
 }
 
 /* ------------------------------------------------------------------ timers */
@@ -609,6 +619,10 @@ static int validate(const ddb_pool_config *cfg, char *err, size_t errlen)
     if (cfg->userid && cfg->userid[0] && cfg->login_in_connect &&
         (strchr(cfg->userid, '\n') || (cfg->password && strchr(cfg->password, '\n')))) {
         ERR("user name or password contains a line feed");
+        return -1;
+    }
+    if (cfg->log_level < DDB_LOG_DEBUG || cfg->log_level > DDB_LOG_OFF) {
+        ERR("log_level must be one of DDB_LOG_DEBUG .. DDB_LOG_OFF");
         return -1;
     }
     if (cfg->login_method < DDB_LOGIN_AUTO || cfg->login_method > DDB_LOGIN_PLAIN) {
@@ -835,6 +849,7 @@ int ddb_task_cancel(ddb_pool *p, ddb_task *t)
         char what[200];
         snprintf(what, sizeof what, "cancelled while running (connection %.100s:%d closed "
                  "and reopened)", c->host, c->port);
+        ddb_pool_log(p, DDB_LOG_INFO, "task %lld %s", (long long)t->id, what);
         fail_with(p, t, DDB_TASK_CANCELLED, NULL, what);
         return DDB_OK;
     }

@@ -69,6 +69,15 @@ ddb_pool *ddb_pool_new_host(const ddb_host_vt *host, void *host_ud,
 void ddb_pool_redact(const ddb_pool *p, const char *in, char *out, size_t cap);
 int ddb_pool_is_stopping(const ddb_pool *p);
 
+/* ---- ddb_log.c: the event log (dolphindb.h, ddb_log_cb) ---- */
+static inline int ddb_pool_logs(const ddb_pool *p, int level)
+{
+    return level >= p->conn_set.log_min;    /* DDB_LOG_OFF when there is no hook */
+}
+void ddb_pool_log(ddb_pool *p, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void ddb_pool_log_line(ddb_pool *p, int level, const char *line);
+
 /* ---- ddb_ha.c ---- */
 int ddb_ha_build_sites(ddb_pool *p, const ddb_pool_config *cfg, char *err, size_t errlen);
 int ddb_ha_initial_site(const ddb_pool *p, int conn_index);
