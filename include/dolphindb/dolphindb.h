@@ -45,9 +45,12 @@
  * Cancelling a RUNNING task closes its connection and opens a new one (re-login,
  * initial script); the task ends CANCELLED immediately. Chosen over running
  * cancelConsoleJob from a side connection because it needs no extra connection or
- * job-id lookup and always frees the pool's connection at once. Caveat: a real
- * DolphinDB server may keep executing the job of the closed session until it ends
- * (ddbmini abandons it); a task timeout works the same way.
+ * job-id lookup and always frees the pool's connection at once. A server keeps
+ * executing the job of a closed session, so (cancel_on_server, the default) the
+ * reconnected connection first asks the same node to cancel the jobs of the session
+ * it abandoned (getConsoleJobs filtered by that session id, then cancelConsoleJob),
+ * as an urgent request, before it takes tasks again; a task timeout works the same
+ * way.
  *
  * High availability: every request carries the clientId of the connection that
  * first sent it and a sequence number; when the connection breaks the task is
@@ -224,6 +227,13 @@ typedef struct ddb_pool_config {
     int ssl_verify;             /* 1 (default): verify chain and name; 0: encrypt only */
     const char *ssl_ca_file;    /* PEM CA bundle; NULL: the system's trust store */
     const char *ssl_server_name;/* name to verify (and SNI); NULL: the host/site name */
+
+    int cancel_on_server;       /* 1 (default): a running task cancelled or timed out
+                                   has its server job cancelled too: the connection,
+                                   reconnected to the same node, sends
+                                   cancelConsoleJob for the jobs of the session it
+                                   abandoned (urgent) before taking tasks again.
+                                   Best effort; the outcome goes to the event log */
 
     ddb_log_cb on_log;          /* event log; NULL (default): no event is even formatted */
     void *log_ud;

@@ -67,6 +67,7 @@ static const opt_decl pool_opts[] = {
     {"loadBalance", K_BOOL, POOL(load_balance), 0, 0, 0, 0, "false"},
     {"compress", K_BOOL, POOL(compress), 0, 0, 0, 0, "false"},
     {"taskTimeout", K_SECONDS, POOL(task_timeout), 0, MAXN, 0, 0, "0"},
+    {"cancelOnServer", K_BOOL, POOL(cancel_on_server), 0, 0, 0, 0, "true"},
     {"queueLimit", K_INT, POOL(queue_limit), 0, MAXN, 0, 0, "0"},
     {"shutdownGrace", K_SECONDS, POOL(shutdown_grace), 0, MAXN, 0, 0, "0"},
     {"maxResultBytes", K_BYTES, POOL(max_result_bytes), 0, 0, 0, 0, "2^30"},

@@ -145,6 +145,58 @@ static void become_ready(ddb_conn *c)
     c->ev->ready(c->owner, c);
 }
 
+/* ---- cancelling an abandoned job on the server ------------------------------------
+ * Closing a connection does not stop its job: the server runs it to the end in the
+ * old session. So after a cancel or timeout the reconnected connection, when it is
+ * back on the same node, asks for the jobs of that session to be cancelled (the
+ * session id is all the client knows of its request; getConsoleJobs maps it to the
+ * root job ids cancelConsoleJob takes) before it takes tasks again. */
+
+/* Is a cancel due on this attempt? One aimed at another node is dropped. */
+static int cancel_wanted(ddb_conn *c)
+{
+    if (!c->cancel_session[0])
+        return 0;
+    if (c->port == c->cancel_port && strcmp(c->host, c->cancel_host) == 0)
+        return 1;
+    conn_log(c, DDB_LOG_INFO, "connection %d: the job of session %s on %s:%d is not "
+             "cancelled: reconnected to %s:%d instead", c->index, c->cancel_session,
+             c->cancel_host, c->cancel_port, c->host, c->port);
+    c->cancel_session[0] = 0;
+    return 0;
+}
+
+static int cancel_request(ddb_conn *c, ddb_buf *head, char *err, size_t errlen)
+{
+    char script[320];
+    /* One request: list the session's jobs, cancel them, answer how many. */
+    snprintf(script, sizeof script,
+             "ddbAbandonedJobs_ = exec rootJobId from getConsoleJobs() where sessionId = %s\n"
+             "if (size(ddbAbandonedJobs_) > 0) cancelConsoleJob(ddbAbandonedJobs_)\n"
+             "size(ddbAbandonedJobs_)", c->cancel_session);
+    ddb_behavior b;
+    ddb_behavior_default(&b);
+    b.flag = DDB_FLAG_URGENT | DDB_FLAG_CLEAR_MEMORY;   /* ahead of queued jobs */
+    b.priority = 8;
+    return ddb_req_script(head, c->session_id, &b, script, strlen(script), err, errlen);
+}
+
+/* The cancel's answer: logged, never fatal (the connection is fine either way). */
+static void cancel_reply(ddb_conn *c)
+{
+    ddb_resp *r = &c->resp;
+    if (r->is_error)
+        conn_log(c, DDB_LOG_WARN, "connection %d: cancelling the abandoned job of session "
+                 "%s on %s:%d failed: %.300s", c->index, c->cancel_session, c->host,
+                 c->port, r->error);
+    else
+        conn_log(c, DDB_LOG_INFO, "connection %d: cancelled %lld job(s) of the abandoned "
+                 "session %s on %s:%d", c->index,
+                 r->obj && r->obj->form == DDB_SCALAR ? (long long)ddb_int_at(r->obj, 0) : -1LL,
+                 c->cancel_session, c->host, c->port);
+    c->cancel_session[0] = 0;
+}
+
 /* Send the next handshake request after `done_step`, or become READY. */
 static void handshake_next(ddb_conn *c, int done_step)
 {
@@ -159,12 +211,15 @@ static void handshake_next(ddb_conn *c, int done_step)
         rc = ddb_login_start(&c->login, p->login_method, p->userid, p->password,
                              c->session_id, &head, err, sizeof err) != DDB_LOGIN_MORE;
         c->hs_step = HS_LOGIN;
-    } else if (done_step != HS_INIT && p->initial_script && p->initial_script[0]) {
+    } else if (done_step < HS_INIT && p->initial_script && p->initial_script[0]) {
         ddb_behavior b;
         ddb_behavior_default(&b);
         rc = ddb_req_script(&head, c->session_id, &b, p->initial_script,
                             strlen(p->initial_script), err, sizeof err);
         c->hs_step = HS_INIT;
+    } else if (done_step < HS_CANCEL && cancel_wanted(c)) {
+        rc = cancel_request(c, &head, err, sizeof err);
+        c->hs_step = HS_CANCEL;
     } else {
         ddb_buf_free(&head);
         become_ready(c);
@@ -224,6 +279,11 @@ static void handshake_reply(ddb_conn *c)
     int port;
     copy_session_id(c, r->session_id);
     c->little_endian = r->little_endian;
+    if (c->hs_step == HS_CANCEL) {
+        cancel_reply(c);
+        handshake_next(c, HS_CANCEL);
+        return;
+    }
     if (r->is_error && c->set->high_availability &&
         ddb_parse_not_leader(r->error, host, sizeof host, &port)) {
         ddb_conn_redirect(c, host, port);
@@ -466,6 +526,13 @@ static void conn_timer_cb(void *arg)
     switch (c->state) {
     case DDB_CONN_CONNECTING:
     case DDB_CONN_HANDSHAKE:
+        if (c->state == DDB_CONN_HANDSHAKE && c->hs_step == HS_CANCEL) {
+            /* not again on the next attempt: the connection must come back */
+            conn_log(c, DDB_LOG_WARN, "connection %d: cancelling the abandoned job of "
+                     "session %s on %s:%d got no answer", c->index, c->cancel_session,
+                     c->host, c->port);
+            c->cancel_session[0] = 0;
+        }
         snprintf(secs, sizeof secs, "%.3g s", c->set->connect_timeout);
         attempt_failed(c, "connect timed out after %s", secs);
         break;
@@ -535,6 +602,11 @@ void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms)
 ddb_task *ddb_conn_abort_task(ddb_conn *c, const char *why)
 {
     ddb_task *t = c->task;
+    if (t && c->set->cancel_on_server && c->session_id[0]) {
+        snprintf(c->cancel_session, sizeof c->cancel_session, "%s", c->session_id);
+        snprintf(c->cancel_host, sizeof c->cancel_host, "%s", c->host);
+        c->cancel_port = c->port;
+    }
     c->task = NULL;
     set_error(c, "request abandoned: %s", why);
     close_stream(c);

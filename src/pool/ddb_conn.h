@@ -71,9 +71,10 @@ typedef struct ddb_conn_settings {
     double connect_timeout;             /* seconds, for messages */
     int64_t max_result_bytes;           /* 0: DDB_DEFAULT_MAX_RESULT */
     int log_min;                        /* DDB_LOG_*: lower events are not formatted */
+    int cancel_on_server;               /* cancel an abandoned job on its node */
 } ddb_conn_settings;
 
-enum { HS_CONNECT, HS_LOGIN, HS_INIT };
+enum { HS_CONNECT, HS_LOGIN, HS_INIT, HS_CANCEL };   /* in this order */
 
 typedef struct ddb_conn {
     const ddb_conn_events *ev;
@@ -104,6 +105,11 @@ typedef struct ddb_conn {
     int open_counted;               /* pool: counted toward the open */
     int64_t tasks_run, reconnects;
     char ready_host[256];           /* where it was READY last (tells a failover) */
+    /* A running task was abandoned (cancel, timeout): its job goes on in this session
+     * on that node until the reconnected connection cancels it there (HS_CANCEL). */
+    char cancel_session[32];        /* "" when nothing is to be cancelled */
+    char cancel_host[256];
+    int cancel_port;
     int ready_port;
     int paused;                     /* reading stopped until the next loop iteration */
     uint64_t burst_at;              /* host clock of the iteration `burst` counts */

@@ -531,6 +531,7 @@ static void fill_conn_settings(ddb_pool *p)
     s->connect_timeout = p->cfg.connect_timeout;
     s->max_result_bytes = p->cfg.max_result_bytes;
     s->log_min = p->cfg.on_log ? p->cfg.log_level : DDB_LOG_OFF;
+    s->cancel_on_server = p->cfg.cancel_on_server;
 }
 
 /* ------------------------------------------------------------------ timers */

@@ -17,6 +17,7 @@ void ddb_pool_config_init(ddb_pool_config *cfg)
     cfg->connect_timeout = 10;
     cfg->keepalive_sec = 30;
     cfg->log_level = DDB_LOG_WARN;
+    cfg->cancel_on_server = 1;
 }
 
 const char *ddb_pool_state_name(int state)
