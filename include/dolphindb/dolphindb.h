@@ -192,9 +192,19 @@ typedef struct ddb_pool_config {
     const ddb_site *sites;      /* HA / load-balance site list (may be NULL); the entry
                                    host:port is added first if not in the list */
     int nsites;
-    int load_balance;           /* accepted for API parity: connection i always starts
-                                   on site i mod nsites, so with more than one site
-                                   connections are spread round-robin, HA or not */
+    int load_balance;           /* with sites: connection i starts on site i mod
+                                   nsites (that spread happens with more than one
+                                   site anyway, HA or not). Without sites: connection
+                                   0 asks the entry node for the cluster's nodes
+                                   (rpc(getControllerAlias(), getClusterPerf)), the
+                                   live data and compute nodes become the site list
+                                   and the other connections start spread over them
+                                   (fewest of the pool's first, then least loaded);
+                                   a failed attempt moves a connection to the node
+                                   with fewest and the list is asked again (a node
+                                   that left it loses its idle connections). A
+                                   server that cannot answer leaves the pool on the
+                                   entry node (a warning in the event log) */
     int compress;               /* 1: set the compress flag (64): the server may send
                                    compressed tables (decoded transparently) */
 

@@ -41,7 +41,8 @@
 --   highAvailability      HA: tasks on a broken connection are re-sent, possibly to
 --                         another site; <NotLeader> redirects followed (false)
 --   highAvailabilitySites list of "host:port" (or {host=, port=}) sites
---   loadBalance           spread connections over all sites (false)
+--   loadBalance           spread connections over all sites; no sites: over the
+--                         cluster's live data nodes, discovered (false)
 --   compress              ask for compressed tables (false)
 --   initialScript         script run after every (re)connect + login (none)
 --   taskTimeout           default per-task timeout in seconds, 0 none (0)

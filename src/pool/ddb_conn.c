@@ -120,6 +120,10 @@ static void log_ready(ddb_conn *c)
     if (!c->ever_ready)
         conn_log(c, DDB_LOG_INFO, "connection %d open on %s:%d (session %s)", c->index,
                  c->host, c->port, c->session_id);
+    else if (c->moving)
+        conn_log(c, DDB_LOG_INFO, "connection %d moved from %s:%d to %s:%d (load "
+                 "balancing; session %s)", c->index, c->ready_host, c->ready_port, c->host,
+                 c->port, c->session_id);
     else if (c->port != c->ready_port || strcmp(c->host, c->ready_host) != 0)
         conn_log(c, DDB_LOG_WARN, "connection %d failed over from %s:%d to %s:%d "
                  "(session %s)", c->index, c->ready_host, c->ready_port, c->host, c->port,
@@ -129,6 +133,7 @@ static void log_ready(ddb_conn *c)
                  c->index, c->host, c->port, c->session_id);
     snprintf(c->ready_host, sizeof c->ready_host, "%s", c->host);
     c->ready_port = c->port;
+    c->moving = 0;
 }
 
 static void become_ready(ddb_conn *c)
@@ -197,6 +202,17 @@ static void cancel_reply(ddb_conn *c)
     c->cancel_session[0] = 0;
 }
 
+/* Load balancing (ddb_cluster.c): the cluster's nodes and their load, asked of the
+ * controller as the official clients do. */
+static int discover_request(ddb_conn *c, ddb_buf *head, char *err, size_t errlen)
+{
+    static const char script[] = "rpc(getControllerAlias(), getClusterPerf)";
+    ddb_behavior b;
+    ddb_behavior_default(&b);
+    b.flag = DDB_FLAG_CLEAR_MEMORY;
+    return ddb_req_script(head, c->session_id, &b, script, sizeof script - 1, err, errlen);
+}
+
 /* Send the next handshake request after `done_step`, or become READY. */
 static void handshake_next(ddb_conn *c, int done_step)
 {
@@ -220,6 +236,9 @@ static void handshake_next(ddb_conn *c, int done_step)
     } else if (done_step < HS_CANCEL && cancel_wanted(c)) {
         rc = cancel_request(c, &head, err, sizeof err);
         c->hs_step = HS_CANCEL;
+    } else if (done_step < HS_DISCOVER && c->ev->discover_due(c->owner)) {
+        rc = discover_request(c, &head, err, sizeof err);
+        c->hs_step = HS_DISCOVER;
     } else {
         ddb_buf_free(&head);
         become_ready(c);
@@ -282,6 +301,11 @@ static void handshake_reply(ddb_conn *c)
     if (c->hs_step == HS_CANCEL) {
         cancel_reply(c);
         handshake_next(c, HS_CANCEL);
+        return;
+    }
+    if (c->hs_step == HS_DISCOVER) {      /* answered either way: the connection is fine */
+        c->ev->discovered(c->owner, c, r);
+        handshake_next(c, HS_DISCOVER);
         return;
     }
     if (r->is_error && c->set->high_availability &&
@@ -460,6 +484,10 @@ static void begin_attempt(ddb_conn *c)
 /* A connect/handshake attempt failed: back off and retry, or give up (DEAD). */
 static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail)
 {
+    if (c->state == DDB_CONN_HANDSHAKE && c->hs_step == HS_DISCOVER) {
+        c->hs_step = HS_CONNECT;
+        c->ev->discovered(c->owner, c, NULL);  /* no answer: another handshake asks */
+    }
     set_error(c, fmt, detail);
     close_stream(c);
     HOST(c)->timer_stop(c->timer);
@@ -617,6 +645,16 @@ ddb_task *ddb_conn_abort_task(ddb_conn *c, const char *why)
     else
         c->state = DDB_CONN_IDLE;
     return t;
+}
+
+void ddb_conn_move(ddb_conn *c)
+{
+    close_stream(c);
+    HOST(c)->timer_stop(c->timer);
+    c->redirected = 0;
+    c->attempts = 0;
+    c->moving = 1;
+    begin_attempt(c);
 }
 
 void ddb_conn_redirect(ddb_conn *c, const char *host, int port)

@@ -356,6 +356,8 @@ static void conn_ready(ddb_pool *p, ddb_conn *c)
         maybe_teardown(p);
         return;
     }
+    if (p->cluster && ddb_cluster_settle(p, c))
+        return;                 /* its node changed while it connected */
     dispatch(p);
 }
 
@@ -401,6 +403,8 @@ static void task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
         maybe_teardown(p);
         return;
     }
+    if (p->cluster)
+        ddb_cluster_settle(p, c);       /* its node left the list while it ran */
     dispatch(p);
 }
 
@@ -502,6 +506,11 @@ static void ev_redact(void *o, const char *in, char *out, size_t cap)
     ddb_pool_redact(o, in, out, cap);
 }
 static void ev_log(void *o, int level, const char *msg) { ddb_pool_log_line(o, level, msg); }
+static int ev_discover_due(void *o) { return ddb_cluster_discover_due(o); }
+static void ev_discovered(void *o, ddb_conn *c, const ddb_resp *r)
+{
+    ddb_cluster_discovered(o, c, r);
+}
 
 static const ddb_conn_events conn_events = {
     .ready = ev_ready, .response = ev_response, .lost = ev_lost,
@@ -510,7 +519,7 @@ static const ddb_conn_events conn_events = {
     .resume_later = ev_resume_later, .is_stopping = ev_is_stopping,
     .next_site = ev_next_site, .site = ev_site, .connect_timeout_ms = ev_connect_timeout_ms,
     .backoff_ms = ev_backoff_ms, .next_seqno = ev_next_seqno, .redact = ev_redact,
-    .log = ev_log,
+    .log = ev_log, .discover_due = ev_discover_due, .discovered = ev_discovered,
 };
 
 static void fill_conn_settings(ddb_pool *p)
@@ -746,9 +755,24 @@ ddb_pool *ddb_pool_new_host(const ddb_host_vt *host, void *host_ud,
     p->open_pending = n;
     if (cfg->open_lazily)
         set_state(p, DDB_POOL_OPEN);    /* tasks queue until a connection is READY */
-    for (int i = 0; i < n; i++)     /* all connections open concurrently */
+    /* loadBalance without sites: connection 0 asks for the cluster's nodes first,
+     * the others start once they are known (ddb_cluster.c) */
+    p->cluster = p->cluster_due = cfg->load_balance && cfg->nsites <= 0;
+    p->deferred = p->cluster && n > 1;
+    for (int i = 0; i < (p->deferred ? 1 : n); i++)    /* concurrently */
         ddb_conn_start(p->conns[i], attempt_budget(p, 1));
     return p;
+}
+
+void ddb_pool_start_deferred(ddb_pool *p)
+{
+    if (!p->deferred)
+        return;
+    p->deferred = 0;
+    if (ddb_pool_is_stopping(p))
+        return;
+    for (int i = 1; i < p->nconns; i++)
+        ddb_conn_start(p->conns[i], attempt_budget(p, 1));
 }
 
 int ddb_pool_state(const ddb_pool *p) { return p->state; }
