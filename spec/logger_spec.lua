@@ -157,7 +157,7 @@ describe("logger", function()
     assert.has_error(function() ddb.setLogger(42) end,
       "dolphindb: setLogger: the logger must be a function(level, line), nil (the default) or false (none), got number")
     assert.has_error(function() ddb.setLogger(print, "loud") end,
-      "dolphindb: setLogger: level must be \"debug\", \"info\", \"warn\", \"error\" or \"off\", got loud")
+      "dolphindb: setLogger: level must be \"debug\", \"info\", \"warn\", \"error\" or \"off\", got string \"loud\"")
     local ok, err = pcall(ddb.DBConnectionPool, { host = "127.0.0.1", port = 1, logger = "x" })
     assert.is_false(ok)
     assert.truthy(tostring(err):find("option 'logger' must be a function", 1, true), err)

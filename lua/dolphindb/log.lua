@@ -45,7 +45,8 @@ local function check_level(level, level_up, what)
   local n = type(level) == "string" and LEVEL[level]
   if not n then
     error(("dolphindb: %s must be \"debug\", \"info\", \"warn\", \"error\" or "
-      .. "\"off\", got %s"):format(what, tostring(level)), level_up + 1)
+      .. "\"off\", got %s"):format(what, type(level) == "string" and ("string \"" .. level .. "\"")
+      or type(level)), level_up + 1)
   end
   return n
 end
@@ -76,18 +77,19 @@ function M.setLogger(fn, level)
   end
 end
 
--- DBConnectionPool: takes the Lua-only `logger` out of the user's options, checks it
+-- DBConnectionPool (the user's caller is 3 levels up from here, which the messages
+-- point at): takes the Lua-only `logger` out of the user's options, checks it
 -- and gives the C config the level the pool starts with. Returns this pool's own
 -- settings for M.register.
 function M.configure(opts, cfg)
   local fn = opts.logger
   if fn ~= nil and type(fn) ~= "function" then
     error("dolphindb: DBConnectionPool: option 'logger' must be a function(level, line), got "
-      .. type(fn), 4)
+      .. type(fn), 3)
   end
   local own = { fn = fn, level = nil }
   if cfg.logLevel ~= nil then
-    own.level = check_level(cfg.logLevel, 4, "DBConnectionPool: option 'logLevel'")
+    own.level = check_level(cfg.logLevel, 3, "DBConnectionPool: option 'logLevel'")
   end
   local _, lv = effective(own)
   cfg.logLevel = NAME[lv] or "off"
