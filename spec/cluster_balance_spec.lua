@@ -111,6 +111,21 @@ describe("loadBalance over a pretend cluster", function()
     pool:shutDown()
   end)
 
+  it("does not hold the other connections back when the first one gives up", function()
+    local free = ddbmini.start()
+    local port = free.port
+    free:stop()
+    local pool = ddb.DBConnectionPool { host = "127.0.0.1", port = port, threadNum = 3,
+      loadBalance = true, openLazily = true, tryReconnectNums = 1, reconnectDelay = 0.05,
+      logger = function() end }
+    local t0 = ddb.now()
+    local ok, err = pcall(pool.run, pool, { "1", timeout = 5 * SCALE })
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("no live connection", 1, true), tostring(err))
+    assert.is_true(ddb.now() - t0 < 4 * SCALE)
+    pool:shutDown()
+  end)
+
   it("stays on a lone node (a standalone server lists only itself)", function()
     local lone = ddbmini.start()
     local pool = ddb.DBConnectionPool { host = lone.host, port = lone.port, threadNum = 3,

@@ -451,6 +451,9 @@ static void conn_dead(ddb_pool *p, ddb_conn *c)
         start_shutdown(p);
         return;
     }
+    if (p->deferred)
+        ddb_pool_start_deferred(p);     /* connection 0 gave up before the cluster's
+                                           nodes were known: the others try now */
     if (!any_conn_alive(p)) {
         /* Nothing can run the queue: fail it now rather than let it hang. */
         char what[600];
