@@ -373,7 +373,8 @@ const char *ddb_pool_state_name(int state);
  * the last call; after it the pool may be freed. NULL removes the hook. */
 typedef void (*ddb_state_cb)(ddb_pool *pool, int state, void *ud);
 void ddb_pool_on_state(ddb_pool *p, ddb_state_cb cb, void *ud);
-/* Replace the event log hook and its level (NULL or DDB_LOG_OFF: none). */
+/* Replace the event log hook and its level (NULL or DDB_LOG_OFF: none). Inline
+ * driver only, on the loop's thread. */
 void ddb_pool_on_log(ddb_pool *p, ddb_log_cb cb, void *ud, int level);
 /* The open failure (DDB_POOL_FAILED) or "" */
 const char *ddb_pool_error(const ddb_pool *p);
