@@ -163,8 +163,13 @@ static void apply(ddb_pool *p, const node *nodes, int n)
     free(p->sites);
     p->sites = sites;
     p->nsites = n;
-    for (int i = 0; i < p->nconns; i++)
-        p->conns[i]->site = site[i];
+    for (int i = 0; i < p->nconns; i++) {
+        ddb_conn *c = p->conns[i];
+        c->site = site[i];
+        /* an attempt under way elsewhere: should it fail, the new node is next */
+        c->retargeted = (c->state == DDB_CONN_CONNECTING || c->state == DDB_CONN_HANDSHAKE)
+                        && misplaced(p, c);
+    }
     log_sites(p, count);
     for (int i = 0; i < p->nconns; i++) {
         ddb_conn *c = p->conns[i];

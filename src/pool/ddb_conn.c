@@ -463,6 +463,7 @@ static void begin_attempt(ddb_conn *c)
 {
     if (c->ev->is_stopping(c->owner))
         return;
+    c->retargeted = 0;
     if (!c->redirected) {
         const char *host;
         c->ev->site(c->owner, c->site, &host, &c->port);
@@ -498,7 +499,7 @@ static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail)
     c->attempts++;
     if (c->redirected)
         c->redirected = 0;      /* the redirect target failed: back to the site list */
-    else
+    else if (!c->retargeted)
         c->site = c->ev->next_site(c->owner, c->site);
     if (c->max_attempts > 0 && c->attempts >= c->max_attempts) {
         conn_log(c, DDB_LOG_ERROR, "connection %d gave up after %d attempt(s): %s",

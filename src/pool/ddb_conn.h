@@ -116,6 +116,8 @@ typedef struct ddb_conn {
     char cancel_host[256];
     int cancel_port;
     int moving;                     /* ddb_conn_move: the next READY is planned */
+    int retargeted;                 /* the owner gave c->site a new node during this
+                                       attempt: a failure keeps it (not next_site) */
     int ready_port;
     int paused;                     /* reading stopped until the next loop iteration */
     uint64_t burst_at;              /* host clock of the iteration `burst` counts */
