@@ -111,6 +111,33 @@ describe("security", function()
     assert.matches("user name or password is incorrect", e2, 1, true)
   end)
 
+  it("the event log (ddb.setLogger) never carries the password", function()
+    local lines = {}
+    ddb.setLogger(function(level, line) lines[#lines + 1] = level .. ": " .. line end, "debug")
+    local out = capture_fds(function()
+      -- the server's error quotes the initial script, and so the password
+      local ok, err = pcall(open, { initialScript = 'throw "' .. SECRET .. '"', tryReconnectNums = 1 })
+      assert.is_false(ok)
+      assert_no_secret("initial script error", err)
+      ok = pcall(open, { password = SECRET .. "-wrong", tryReconnectNums = 1 })
+      assert.is_false(ok)
+      local pool = open()
+      local _, e = pcall(pool.run, pool, { "sleep(3000)", timeout = 0.2 })
+      assert_no_secret("timeout error", e)
+      pool:run("faultGarbage(5)")
+      pcall(pool.run, pool, "1")
+      pool:shutDown()
+      ddb.sleep(0.05)
+    end)
+    ddb.setLogger(nil)
+    local all = table.concat(lines, "\n")
+    assert.matches("initial script failed: [^\n]*%*%*%*", all)   -- redacted, not dropped
+    assert.matches("login failed", all, 1, true)
+    assert.matches("protocol error", all, 1, true)
+    assert_no_secret("log lines", lines)
+    assert_no_secret("stdout/stderr with the logger", out)
+  end)
+
   it("a refused login during a reconnect is a clear task error", function()
     local pool = open { threadNum = 1 }
     local admin = ddb.DBConnectionPool { host = "127.0.0.1", port = srv.port, threadNum = 1,

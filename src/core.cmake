@@ -3,7 +3,8 @@
 add_library(ddbcore STATIC
   src/proto/ddb_proto.c src/proto/ddb_login.c src/proto/ddb_tls.c         # protocol, sans-I/O
   src/pool/ddb_task.c src/pool/ddb_conn.c src/pool/ddb_pool.c             # the pool core
-  src/pool/ddb_pool_info.c src/pool/ddb_ha.c src/pool/ddb_thread.c
+  src/pool/ddb_pool_info.c src/pool/ddb_ha.c src/pool/ddb_thread.c src/pool/ddb_log.c
+  src/pool/ddb_cluster.c
   src/hosts/ddb_uv.c src/hosts/ddb_qhost.c)                               # its hosts
 set_target_properties(ddbcore PROPERTIES POSITION_INDEPENDENT_CODE ON)
 target_include_directories(ddbcore PUBLIC ${DDB_INCLUDE_DIRS})
@@ -19,7 +20,8 @@ set(DDB_HAVE_DDBMINI FALSE)
 if(DDB_BUILD_TESTS OR DDB_INSTALL_DDBMINI)   # CMakeLists.txt includes testserver then
   set(DDB_HAVE_DDBMINI TRUE)
 endif()
-set(DDB_POOL_TESTS test_pool_basic test_pool_faults test_pool_ha test_pool_thread test_qhost)
+set(DDB_POOL_TESTS test_pool_basic test_pool_faults test_pool_ha test_pool_thread test_qhost
+    test_pool_cluster)
 foreach(t ${DDB_POOL_TESTS})
   add_executable(${t} tests/${t}.c tests/pool_support.c)
   target_link_libraries(${t} ddbcore)

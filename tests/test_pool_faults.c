@@ -366,6 +366,16 @@ static void test_no_task_sink(void)
     printf("ok  a connection that cannot reconnect takes no task; it rejoins later\n");
 }
 
+/* The event log (ddb_pool_config.on_log): every line, "level: line\n", appended. */
+static char log_text[16384];
+static void record_log(ddb_pool *p, int level, const char *msg, void *ud)
+{
+    (void)p;
+    (void)ud;
+    size_t n = strlen(log_text);
+    snprintf(log_text + n, sizeof log_text - n, "%s: %s\n", ddb_log_level_name(level), msg);
+}
+
 static void test_kill_and_restart(void)
 {
     ddbmini_proc srv;
@@ -376,6 +386,9 @@ static void test_kill_and_restart(void)
     int port = srv.port;
     ddb_pool_config cfg;
     test_config(&cfg, port, 2);
+    cfg.on_log = record_log;
+    cfg.log_level = DDB_LOG_INFO;
+    log_text[0] = 0;
     ddb_pool *p = open_pool(loop, &cfg);
     char sid[32];
     snprintf(sid, sizeof sid, "%s", ddb_pool_session_id(p, 0));
@@ -398,6 +411,14 @@ static void test_kill_and_restart(void)
     ddb_pool_conn_info(p, 0, &ci);
     CHECK(ci.reconnects >= 1 && strcmp(sid, ci.session_id) != 0,
           "reconnected with a new session (%lld)", (long long)ci.reconnects);
+    char want[3][80];
+    snprintf(want[0], sizeof want[0], "info: connection 0 open on 127.0.0.1:%d", port);
+    snprintf(want[1], sizeof want[1], "warn: connection 0 lost: 127.0.0.1:%d", port);
+    snprintf(want[2], sizeof want[2], "info: connection 0 reconnected to 127.0.0.1:%d", port);
+    for (int i = 0; i < 3; i++)
+        CHECK(strstr(log_text, want[i]) != NULL, "event log has '%s':\n%s", want[i], log_text);
+    CHECK(strstr(log_text, "123456") == NULL, "no password in the event log");
+    ddb_pool_on_log(p, NULL, NULL, DDB_LOG_OFF);
     ddb_task_unref(inflight);
     ddb_task_unref(later);
     close_pool(loop, p);
@@ -412,6 +433,8 @@ static void test_kill_and_restart(void)
     run_until(loop, task_done, none, 5000);
     CHECK(ddb_task_state(none) == DDB_TASK_FAILED && strstr(err_of(none), "no live connection"),
           "no live connection: %s", err_of(none));
+    CHECK(strstr(log_text, "error: 1 queued task(s) failed: no live connection") != NULL,
+          "event log reports the failed queue:\n%s", log_text);
     ddb_task_unref(none);
     close_pool(loop, p);
     printf("ok  ddbmini killed: running task fails clearly, queued one runs after restart; "

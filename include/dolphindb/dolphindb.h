@@ -45,9 +45,12 @@
  * Cancelling a RUNNING task closes its connection and opens a new one (re-login,
  * initial script); the task ends CANCELLED immediately. Chosen over running
  * cancelConsoleJob from a side connection because it needs no extra connection or
- * job-id lookup and always frees the pool's connection at once. Caveat: a real
- * DolphinDB server may keep executing the job of the closed session until it ends
- * (ddbmini abandons it); a task timeout works the same way.
+ * job-id lookup and always frees the pool's connection at once. A server keeps
+ * executing the job of a closed session, so (cancel_on_server, the default) the
+ * reconnected connection first asks the same node to cancel the jobs of the session
+ * it abandoned (getConsoleJobs filtered by that session id, then cancelConsoleJob),
+ * as an urgent request, before it takes tasks again; a task timeout works the same
+ * way.
  *
  * High availability: every request carries the clientId of the connection that
  * first sent it and a sequence number; when the connection breaks the task is
@@ -128,6 +131,20 @@ typedef struct ddb_pool ddb_pool;
 typedef void (*ddb_complete_cb)(ddb_pool *pool, ddb_task *task, void *task_ud,
                                 void *pool_ud);
 
+/* Log levels of the pool's events (ddb_pool_config.log_level). */
+enum { DDB_LOG_DEBUG = 0, DDB_LOG_INFO = 1, DDB_LOG_WARN = 2, DDB_LOG_ERROR = 3,
+       DDB_LOG_OFF = 4 };
+const char *ddb_log_level_name(int level);      /* "debug", "info", "warn", "error" */
+
+/* The pool's event log: connection opened, lost, reconnected, failed over to another
+ * site, gave up, login refused, a running task cancelled or timed out, ... The core
+ * does no I/O of its own: it formats one line (no trailing newline, never quoting
+ * the password) and hands it here. Inline driver: called on the loop thread, inside
+ * the loop's callbacks or inside the ddb_pool_* / ddb_task_cancel call that caused
+ * the event; loop-thread driver: on the pool's thread. Record the line and return:
+ * call no ddb_* function from it. `msg` is borrowed for the call. */
+typedef void (*ddb_log_cb)(ddb_pool *pool, int level, const char *msg, void *ud);
+
 enum {   /* ddb_pool_config.login_method */
     DDB_LOGIN_AUTO = 0,         /* SCRAM; the encrypted login where SCRAM is not offered */
     DDB_LOGIN_SCRAM = 1,        /* SCRAM-SHA-256 only */
@@ -175,9 +192,19 @@ typedef struct ddb_pool_config {
     const ddb_site *sites;      /* HA / load-balance site list (may be NULL); the entry
                                    host:port is added first if not in the list */
     int nsites;
-    int load_balance;           /* accepted for API parity: connection i always starts
-                                   on site i mod nsites, so with more than one site
-                                   connections are spread round-robin, HA or not */
+    int load_balance;           /* with sites: connection i starts on site i mod
+                                   nsites (that spread happens with more than one
+                                   site anyway, HA or not). Without sites: connection
+                                   0 asks the entry node for the cluster's nodes
+                                   (rpc(getControllerAlias(), getClusterPerf)), the
+                                   live data and compute nodes become the site list
+                                   and the other connections start spread over them
+                                   (fewest of the pool's first, then least loaded);
+                                   a failed attempt moves a connection to the node
+                                   with fewest and the list is asked again (a node
+                                   that left it loses its idle connections). A
+                                   server that cannot answer leaves the pool on the
+                                   entry node (a warning in the event log) */
     int compress;               /* 1: set the compress flag (64): the server may send
                                    compressed tables (decoded transparently) */
 
@@ -210,6 +237,17 @@ typedef struct ddb_pool_config {
     int ssl_verify;             /* 1 (default): verify chain and name; 0: encrypt only */
     const char *ssl_ca_file;    /* PEM CA bundle; NULL: the system's trust store */
     const char *ssl_server_name;/* name to verify (and SNI); NULL: the host/site name */
+
+    int cancel_on_server;       /* 1 (default): a running task cancelled or timed out
+                                   has its server job cancelled too: the connection,
+                                   reconnected to the same node, sends
+                                   cancelConsoleJob for the jobs of the session it
+                                   abandoned (urgent) before taking tasks again.
+                                   Best effort; the outcome goes to the event log */
+
+    ddb_log_cb on_log;          /* event log; NULL (default): no event is even formatted */
+    void *log_ud;
+    int log_level;              /* DDB_LOG_*: events below it are skipped (WARN) */
 } ddb_pool_config;
 
 /* Set SIGPIPE to SIG_IGN if its action is the default (see "SIGPIPE" above).
@@ -335,6 +373,9 @@ const char *ddb_pool_state_name(int state);
  * the last call; after it the pool may be freed. NULL removes the hook. */
 typedef void (*ddb_state_cb)(ddb_pool *pool, int state, void *ud);
 void ddb_pool_on_state(ddb_pool *p, ddb_state_cb cb, void *ud);
+/* Replace the event log hook and its level (NULL or DDB_LOG_OFF: none). Inline
+ * driver only, on the loop's thread. */
+void ddb_pool_on_log(ddb_pool *p, ddb_log_cb cb, void *ud, int level);
 /* The open failure (DDB_POOL_FAILED) or "" */
 const char *ddb_pool_error(const ddb_pool *p);
 

@@ -28,6 +28,7 @@ M.wait = sched.wait
 M.now = sched.now
 M.is_timeout = sched.is_timeout
 M.is_interrupted = errors.is_interrupted
+M.setLogger = require("dolphindb.log").setLogger
 
 local function module_exists(name)
   return package.searchpath(name, package.path) ~= nil

@@ -41,7 +41,8 @@
 --   highAvailability      HA: tasks on a broken connection are re-sent, possibly to
 --                         another site; <NotLeader> redirects followed (false)
 --   highAvailabilitySites list of "host:port" (or {host=, port=}) sites
---   loadBalance           spread connections over all sites (false)
+--   loadBalance           spread connections over all sites; no sites: over the
+--                         cluster's live data nodes, discovered (false)
 --   compress              ask for compressed tables (false)
 --   initialScript         script run after every (re)connect + login (none)
 --   taskTimeout           default per-task timeout in seconds, 0 none (0)
@@ -49,6 +50,7 @@
 --   shutdownGrace         seconds running tasks may finish after shutDown (0)
 --   loginInConnect        send the login inside the connect request (false)
 --   show_output           print the server's print() output to stdout (true)
+--   logger, logLevel      this pool's event log (dolphindb.log; ddb.setLogger's)
 -- A function call with no arguments cannot be told from a script: run "f()".
 --
 -- Errors: misuse (wrong types, unknown option, closed pool, unknown task id) raises
@@ -62,6 +64,7 @@ local sched = require "dolphindb.sched"
 local Future = require "dolphindb.future"
 local options = require "dolphindb.options"
 local errors = require "dolphindb.errors"
+local log = require "dolphindb.log"
 
 local error, pcall, getmetatable, setmetatable = error, pcall, getmetatable, setmetatable
 local await_ticket = sched.await_ticket
@@ -85,7 +88,7 @@ Pool.__tostring = function(p)
 end
 
 -- pool options handled in Lua, not by the C pool: this file's and the host's
-local LUA_ONLY = { show_output = true, _like = true }   -- _like: dolphindb.session
+local LUA_ONLY = { show_output = true, logger = true, _like = true }   -- _like: dolphindb.session
 for k in pairs(sched.pool_options) do LUA_ONLY[k] = true end
 local kick, output = sched.kick, sched.output
 
@@ -94,6 +97,7 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
   local opts = options.pool_options(host, port, threadNum, userid, password)
   sched.pool_defaults(opts)
   local cfg = options.pool_config(opts, LUA_ONLY)
+  local own_log = log.configure(opts, cfg)
   -- a config the C side refuses is the caller's mistake: raise it at their call,
   -- without this file's position in front of the message
   local ok, c, ticket = pcall(core.pool_new, cfg, opts._like and opts._like._c)
@@ -113,6 +117,7 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
     _cancel = function(ticket) pcall(c.cancel_held, c, ticket) end,
   }, Pool)
   self._opts.userid, self._opts.password, self._opts._like = nil, nil, nil
+  log.register(self, own_log)
   sched.on_pool(self, opts)
   if not sched.wait_open then return self end   -- nginx: connections open in the background
   if ticket then await_ticket(ticket, nil, "DBConnectionPool") end

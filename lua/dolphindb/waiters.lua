@@ -30,7 +30,9 @@ function M.new()
   end
   local function count()           -- for stats: how many wait now
     local n = 0
-    for _, w in pairs(waiter) do if w then n = n + 1 end end
+    -- (slot 0 is no wait: ticket 0 is the standing "log lines queued" mark that
+    -- dolphindb.log listens to, src/lua/lua_logq.h)
+    for slot, w in pairs(waiter) do if w and slot ~= 0 then n = n + 1 end end
     return n
   end
   return set_waiter, take_waiter, count

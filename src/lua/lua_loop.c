@@ -45,6 +45,7 @@ struct ddb_lua_loop {
     uv_async_t wake;            /* woken by SIGINT while run_once blocks */
     int wake_inited;
     volatile sig_atomic_t sigint;   /* a SIGINT arrived during the blocking run */
+    int log_marked;             /* ticket 0 (log lines waiting) is on the ready list */
 };
 
 /* ---- tickets ------------------------------------------------------------------ */
@@ -108,6 +109,14 @@ int ddb_lua_ticket_complete(ddb_lua_loop *loop, double ticket)
     }
     loop->ready[loop->nready++] = ticket;
     return 0;
+}
+
+void ddb_lua_loop_log_mark(ddb_lua_loop *loop)
+{
+    if (loop->log_marked || loop->finalized) return;
+    loop->log_marked = 1;
+    loop->pending++;            /* the take uncounts it with the real tickets */
+    ddb_lua_ticket_complete(loop, 0);
 }
 
 void ddb_lua_ticket_drop(ddb_lua_loop *loop, double ticket)
@@ -456,6 +465,7 @@ int ddb_lua_loop_take_ready(lua_State *L, ddb_lua_loop *loop, int out)
      * no slot may be freed twice. */
     for (size_t i = 0; i < n; i++) ddb_tickets_release(&loop->tickets, loop->ready[i]);
     loop->nready = 0;
+    loop->log_marked = 0;
     loop->pending -= n < loop->pending ? n : loop->pending;
     return (int)n;
 }

@@ -64,6 +64,11 @@ int ddb_lua_ticket_complete(ddb_lua_loop *loop, double ticket);
 /* The operation will never complete (cancelled before it reported): uncount it. */
 void ddb_lua_ticket_drop(ddb_lua_loop *loop, double ticket);
 
+/* A pool queued event-log lines (lua_logq.h): put ticket 0 on the ready list, once
+ * until the next take, so the scheduler runs dolphindb.log's drain. Safe inside
+ * libuv callbacks and core calls. */
+void ddb_lua_loop_log_mark(ddb_lua_loop *loop);
+
 /* Runs the loop once in `mode` from C (a benchmark driving the core without Lua).
  * Returns -1 when the loop is already running (re-entry), else uv_run's result. */
 int ddb_lua_loop_run(ddb_lua_loop *loop, uv_run_mode mode);

@@ -28,6 +28,8 @@ enum {
     K_LUA_BOOL,     /* handled in Lua: boolean */
     K_LUA_SECONDS,  /* handled in Lua: number >= 0 */
     K_LUA_STRING,   /* handled in Lua: string */
+    K_LOGLEVEL,     /* int: "debug" | "info" | "warn" | "error" | "off" */
+    K_LUA_FUNCTION, /* handled in Lua: function */
 };
 
 #define NONE (-1)
@@ -65,6 +67,7 @@ static const opt_decl pool_opts[] = {
     {"loadBalance", K_BOOL, POOL(load_balance), 0, 0, 0, 0, "false"},
     {"compress", K_BOOL, POOL(compress), 0, 0, 0, 0, "false"},
     {"taskTimeout", K_SECONDS, POOL(task_timeout), 0, MAXN, 0, 0, "0"},
+    {"cancelOnServer", K_BOOL, POOL(cancel_on_server), 0, 0, 0, 0, "true"},
     {"queueLimit", K_INT, POOL(queue_limit), 0, MAXN, 0, 0, "0"},
     {"shutdownGrace", K_SECONDS, POOL(shutdown_grace), 0, MAXN, 0, 0, "0"},
     {"maxResultBytes", K_BYTES, POOL(max_result_bytes), 0, 0, 0, 0, "2^30"},
@@ -75,6 +78,8 @@ static const opt_decl pool_opts[] = {
     {"show_output", K_LUA_BOOL, NONE, 0, 0, 0, 0, "true"},
     {"exitGrace", K_LUA_SECONDS, NONE, 0, 0, 0, 0, "5"},
     {"socketDir", K_LUA_STRING, NONE, 0, 0, 0, 0, "ignored"},
+    {"logger", K_LUA_FUNCTION, NONE, 0, 0, 0, 0, "ddb.setLogger's"},
+    {"logLevel", K_LOGLEVEL, POOL(log_level), 0, 0, 0, 0, "ddb.setLogger's"},
     {NULL, 0, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -91,6 +96,7 @@ static const opt_decl task_opts[] = {
 };
 
 static const char *const login_names[] = { "auto", "scram", "encrypted", "plain" };
+static const char *const level_names[] = { "debug", "info", "warn", "error", "off" };
 
 static const opt_decl *find(const opt_decl *list, const char *name)
 {
@@ -202,6 +208,14 @@ static void store(lua_State *L, const opt_decl *o, char *base, ddb_pool_config *
         wrong(L, o, "\"auto\", \"scram\", \"encrypted\" or \"plain\"");
         break;
     }
+    case K_LOGLEVEL: {
+        const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        for (int i = 0; i < 5; i++)
+            if (!strcmp(s, level_names[i])) { *(int *)at = i; return; }
+        wrong(L, o, "\"debug\", \"info\", \"warn\", \"error\" or \"off\"");
+        break;
+    }
+    case K_LUA_FUNCTION: if (lua_type(L, -1) != LUA_TFUNCTION) wrong(L, o, "a function"); break;
     case K_SITES: break;        /* after the loop: ddb_lua_read_pool_config */
     case K_LUA_BOOL: if (lua_type(L, -1) != LUA_TBOOLEAN) wrong(L, o, "a boolean"); break;
     case K_LUA_SECONDS: {
@@ -276,7 +290,8 @@ static void push_list(lua_State *L, const opt_decl *list)
 {
     lua_newtable(L);
     static const char *const kinds[] = { "string", "integer", "seconds", "boolean", "bytes",
-                                         "login", "sites", "boolean", "seconds", "string" };
+                                         "login", "sites", "boolean", "seconds", "string",
+                                         "loglevel", "function" };
     for (const opt_decl *o = list; o->name; o++) {
         lua_newtable(L);
         lua_pushstring(L, kinds[o->kind]);

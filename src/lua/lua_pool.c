@@ -24,6 +24,7 @@
 #include "lua_loop.h"
 #include "lua_args.h"
 #include "lua_held.h"
+#include "lua_logq.h"
 #include "lua_value.h"
 
 #define POOL_MT "dolphindb.pool"
@@ -52,6 +53,7 @@ typedef struct lua_pool {
     double watch[NWATCH];   /* ticket of each state waited for, 0 if none */
     c_bench *bench;         /* set while pool:_bench() runs */
     lua_held held;          /* tasks of pool:run, until pool:finish takes them */
+    lua_logq logq;          /* event-log lines for dolphindb.log (lua_logq.h) */
 } lua_pool;
 
 typedef struct lua_task {
@@ -96,6 +98,15 @@ static void on_pool_state(ddb_pool *pool, int state, void *ud)
     }
 }
 
+/* The pool's event log: queue the line for Lua (lua_logq.h), never call Lua here. */
+static void on_pool_log(ddb_pool *pool, int level, const char *msg, void *ud)
+{
+    (void)pool;
+    lua_pool *lp = ud;
+    lua_logq_push(&lp->logq, level, msg);
+    ddb_lua_loop_log_mark(lp->loop);
+}
+
 /* Pushes the ticket of a watch for `kind`, or nil when the state is already there. */
 static void push_watch(lua_State *L, lua_pool *lp, int kind)
 {
@@ -118,6 +129,7 @@ static void pool_release(lua_pool *lp)
     /* The hook points at this userdata, which may be collected before the pool's last
      * close callback: unhook first. */
     ddb_pool_on_state(lp->pool, NULL, NULL);
+    ddb_pool_on_log(lp->pool, NULL, NULL, DDB_LOG_OFF);
     for (int k = 0; k < NWATCH; k++) {
         if (lp->watch[k]) ddb_lua_ticket_drop(lp->loop, lp->watch[k]);
         lp->watch[k] = 0;
@@ -163,6 +175,10 @@ static int l_pool_new(lua_State *L)
         return luaL_error(L, "dolphindb: out of memory");
     cfg.on_complete = on_task_complete;
     cfg.cb_ud = lp;
+    if (cfg.log_level < DDB_LOG_OFF) {      /* logLevel (dolphindb.log sets it) */
+        cfg.on_log = on_pool_log;
+        cfg.log_ud = lp;
+    }
     char err[ERRLEN] = "";
     lp->pool = ddb_pool_new_host(host, host_ud, &cfg, err, sizeof err);
     if (!lp->pool) {
@@ -443,9 +459,30 @@ static int l_pool_bench(lua_State *L)
     return 2;
 }
 
+/* pool:log_take() -> {level, line, ...}, dropped | nothing: the event-log lines
+ * queued so far (dolphindb.log); still answers once the pool is freed. */
+static int l_pool_log_take(lua_State *L)
+{
+    return lua_logq_take(L, &to_pool(L, 1)->logq);
+}
+
+/* pool:log_level(level): lines below DDB_LOG_<level> are no longer even formatted
+ * (4, off: none). */
+static int l_pool_log_level(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    lua_Integer level = luaL_checkinteger(L, 2);
+    if (level < DDB_LOG_DEBUG || level > DDB_LOG_OFF)
+        return luaL_argerror(L, 2, "expected a log level 0..4");
+    ddb_pool_on_log(lp->pool, level < DDB_LOG_OFF ? on_pool_log : NULL, lp, (int)level);
+    return 0;
+}
+
 static int l_pool_gc(lua_State *L)
 {
-    pool_release(to_pool(L, 1));
+    lua_pool *lp = to_pool(L, 1);
+    pool_release(lp);
+    lua_logq_free(&lp->logq);
     return 0;
 }
 
@@ -588,6 +625,7 @@ void ddb_lua_pool_open(lua_State *L, int module_table_index)
         {"run", l_pool_run},       {"finish", l_pool_finish},
         {"cancel_held", l_pool_cancel_held}, {"held_state", l_pool_held_state},
         {"_bench", l_pool_bench},
+        {"log_take", l_pool_log_take}, {"log_level", l_pool_log_level},
         {NULL, NULL},
     };
     static const luaL_Reg task_methods[] = {

@@ -4,6 +4,7 @@
 #include "ddb_conn.h"
 #include "dolphindb.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,21 @@ static void conn_timer_cb(void *arg);
 
 #define HOST(c) ((c)->set->host)
 #define HOST_UD(c) ((c)->set->host_ud)
+
+/* One line for the owner's event log; nothing is formatted below its level. */
+static void conn_log(ddb_conn *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void conn_log(ddb_conn *c, int level, const char *fmt, ...)
+{
+    if (level < c->set->log_min)
+        return;
+    char line[700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    c->ev->log(c->owner, level, line);
+}
 
 int ddb_conn_init(ddb_conn *c, const ddb_conn_events *ev, void *owner,
                   const ddb_conn_settings *set, int index, int site)
@@ -97,9 +113,33 @@ static void copy_session_id(ddb_conn *c, const char *sid)
 
 /* ------------------------------------------------------------------ handshake */
 
+/* Opened, reconnected, or failed over: a reconnect that landed on another node than
+ * the last one is a failover, worth a warning. */
+static void log_ready(ddb_conn *c)
+{
+    if (!c->ever_ready)
+        conn_log(c, DDB_LOG_INFO, "connection %d open on %s:%d (session %s)", c->index,
+                 c->host, c->port, c->session_id);
+    else if (c->moving)
+        conn_log(c, DDB_LOG_INFO, "connection %d moved from %s:%d to %s:%d (load "
+                 "balancing; session %s)", c->index, c->ready_host, c->ready_port, c->host,
+                 c->port, c->session_id);
+    else if (c->port != c->ready_port || strcmp(c->host, c->ready_host) != 0)
+        conn_log(c, DDB_LOG_WARN, "connection %d failed over from %s:%d to %s:%d "
+                 "(session %s)", c->index, c->ready_host, c->ready_port, c->host, c->port,
+                 c->session_id);
+    else
+        conn_log(c, DDB_LOG_INFO, "connection %d reconnected to %s:%d (session %s)",
+                 c->index, c->host, c->port, c->session_id);
+    snprintf(c->ready_host, sizeof c->ready_host, "%s", c->host);
+    c->ready_port = c->port;
+    c->moving = 0;
+}
+
 static void become_ready(ddb_conn *c)
 {
     HOST(c)->timer_stop(c->timer);
+    log_ready(c);
     if (c->ever_ready)
         c->reconnects++;
     c->ever_ready = 1;
@@ -108,6 +148,69 @@ static void become_ready(ddb_conn *c)
     c->state = DDB_CONN_READY;
     c->last_error[0] = 0;
     c->ev->ready(c->owner, c);
+}
+
+/* ---- cancelling an abandoned job on the server ------------------------------------
+ * Closing a connection does not stop its job: the server runs it to the end in the
+ * old session. So after a cancel or timeout the reconnected connection, when it is
+ * back on the same node, asks for the jobs of that session to be cancelled (the
+ * session id is all the client knows of its request; getConsoleJobs maps it to the
+ * root job ids cancelConsoleJob takes) before it takes tasks again. */
+
+/* Is a cancel due on this attempt? One aimed at another node is dropped. */
+static int cancel_wanted(ddb_conn *c)
+{
+    if (!c->cancel_session[0])
+        return 0;
+    if (c->port == c->cancel_port && strcmp(c->host, c->cancel_host) == 0)
+        return 1;
+    conn_log(c, DDB_LOG_INFO, "connection %d: the job of session %s on %s:%d is not "
+             "cancelled: reconnected to %s:%d instead", c->index, c->cancel_session,
+             c->cancel_host, c->cancel_port, c->host, c->port);
+    c->cancel_session[0] = 0;
+    return 0;
+}
+
+static int cancel_request(ddb_conn *c, ddb_buf *head, char *err, size_t errlen)
+{
+    char script[320];
+    /* One request: list the session's jobs, cancel them, answer how many. */
+    snprintf(script, sizeof script,
+             "ddbAbandonedJobs_ = exec rootJobId from getConsoleJobs() where sessionId = %s\n"
+             "if (size(ddbAbandonedJobs_) > 0) cancelConsoleJob(ddbAbandonedJobs_)\n"
+             "size(ddbAbandonedJobs_)", c->cancel_session);
+    ddb_behavior b;
+    ddb_behavior_default(&b);
+    b.flag = DDB_FLAG_URGENT | DDB_FLAG_CLEAR_MEMORY;   /* ahead of queued jobs */
+    b.priority = 8;
+    return ddb_req_script(head, c->session_id, &b, script, strlen(script), err, errlen);
+}
+
+/* The cancel's answer: logged, never fatal (the connection is fine either way). */
+static void cancel_reply(ddb_conn *c)
+{
+    ddb_resp *r = &c->resp;
+    if (r->is_error)
+        conn_log(c, DDB_LOG_WARN, "connection %d: cancelling the abandoned job of session "
+                 "%s on %s:%d failed: %.300s", c->index, c->cancel_session, c->host,
+                 c->port, r->error);
+    else
+        conn_log(c, DDB_LOG_INFO, "connection %d: cancelled %lld job(s) of the abandoned "
+                 "session %s on %s:%d", c->index,
+                 r->obj && r->obj->form == DDB_SCALAR ? (long long)ddb_int_at(r->obj, 0) : -1LL,
+                 c->cancel_session, c->host, c->port);
+    c->cancel_session[0] = 0;
+}
+
+/* Load balancing (ddb_cluster.c): the cluster's nodes and their load, asked of the
+ * controller as the official clients do. */
+static int discover_request(ddb_conn *c, ddb_buf *head, char *err, size_t errlen)
+{
+    static const char script[] = "rpc(getControllerAlias(), getClusterPerf)";
+    ddb_behavior b;
+    ddb_behavior_default(&b);
+    b.flag = DDB_FLAG_CLEAR_MEMORY;
+    return ddb_req_script(head, c->session_id, &b, script, sizeof script - 1, err, errlen);
 }
 
 /* Send the next handshake request after `done_step`, or become READY. */
@@ -124,12 +227,18 @@ static void handshake_next(ddb_conn *c, int done_step)
         rc = ddb_login_start(&c->login, p->login_method, p->userid, p->password,
                              c->session_id, &head, err, sizeof err) != DDB_LOGIN_MORE;
         c->hs_step = HS_LOGIN;
-    } else if (done_step != HS_INIT && p->initial_script && p->initial_script[0]) {
+    } else if (done_step < HS_INIT && p->initial_script && p->initial_script[0]) {
         ddb_behavior b;
         ddb_behavior_default(&b);
         rc = ddb_req_script(&head, c->session_id, &b, p->initial_script,
                             strlen(p->initial_script), err, sizeof err);
         c->hs_step = HS_INIT;
+    } else if (done_step < HS_CANCEL && cancel_wanted(c)) {
+        rc = cancel_request(c, &head, err, sizeof err);
+        c->hs_step = HS_CANCEL;
+    } else if (done_step < HS_DISCOVER && c->ev->discover_due(c->owner)) {
+        rc = discover_request(c, &head, err, sizeof err);
+        c->hs_step = HS_DISCOVER;
     } else {
         ddb_buf_free(&head);
         become_ready(c);
@@ -169,6 +278,8 @@ static void login_step(ddb_conn *c)
     snprintf(msg, sizeof msg, "login failed: %.240s (loginMethod %s)", err,
              ddb_login_method_name(c->set->login_method));
     set_error(c, "%s", msg);
+    conn_log(c, DDB_LOG_ERROR, "connection %d: %s; not retried (the credentials or the "
+             "login method must change)", c->index, c->last_error);
     close_stream(c);
     HOST(c)->timer_stop(c->timer);
     c->state = DDB_CONN_DEAD;
@@ -187,6 +298,16 @@ static void handshake_reply(ddb_conn *c)
     int port;
     copy_session_id(c, r->session_id);
     c->little_endian = r->little_endian;
+    if (c->hs_step == HS_CANCEL) {
+        cancel_reply(c);
+        handshake_next(c, HS_CANCEL);
+        return;
+    }
+    if (c->hs_step == HS_DISCOVER) {      /* answered either way: the connection is fine */
+        c->ev->discovered(c->owner, c, r);
+        handshake_next(c, HS_DISCOVER);
+        return;
+    }
     if (r->is_error && c->set->high_availability &&
         ddb_parse_not_leader(r->error, host, sizeof host, &port)) {
         ddb_conn_redirect(c, host, port);
@@ -202,6 +323,8 @@ static void handshake_reply(ddb_conn *c)
         snprintf(msg, sizeof msg, "%s failed: %s", steps[c->hs_step],
                  r->is_error ? r->error : "the server answered false");
         set_error(c, "%s", msg);
+        conn_log(c, DDB_LOG_ERROR, "connection %d: %s; not retried", c->index,
+                 c->last_error);
         /* Bad credentials or a failing initial script will not heal by retrying. */
         close_stream(c);
         HOST(c)->timer_stop(c->timer);
@@ -340,6 +463,7 @@ static void begin_attempt(ddb_conn *c)
 {
     if (c->ev->is_stopping(c->owner))
         return;
+    c->retargeted = 0;
     if (!c->redirected) {
         const char *host;
         c->ev->site(c->owner, c->site, &host, &c->port);
@@ -361,6 +485,10 @@ static void begin_attempt(ddb_conn *c)
 /* A connect/handshake attempt failed: back off and retry, or give up (DEAD). */
 static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail)
 {
+    if (c->state == DDB_CONN_HANDSHAKE && c->hs_step == HS_DISCOVER) {
+        c->hs_step = HS_CONNECT;
+        c->ev->discovered(c->owner, c, NULL);  /* no answer: another handshake asks */
+    }
     set_error(c, fmt, detail);
     close_stream(c);
     HOST(c)->timer_stop(c->timer);
@@ -371,15 +499,23 @@ static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail)
     c->attempts++;
     if (c->redirected)
         c->redirected = 0;      /* the redirect target failed: back to the site list */
-    else
+    else if (!c->retargeted)
         c->site = c->ev->next_site(c->owner, c->site);
     if (c->max_attempts > 0 && c->attempts >= c->max_attempts) {
+        conn_log(c, DDB_LOG_ERROR, "connection %d gave up after %d attempt(s): %s",
+                 c->index, c->attempts, c->last_error);
         c->state = DDB_CONN_DEAD;
         c->ev->dead(c->owner, c);
         return;
     }
     c->state = DDB_CONN_BACKOFF;
-    HOST(c)->timer_start(c->timer, c->ev->backoff_ms(c->owner, c->attempts));
+    uint64_t wait = c->ev->backoff_ms(c->owner, c->attempts);
+    /* The first failure of a series is news; the retries while a node stays down are
+     * not (one line per back-off would flood the log). */
+    conn_log(c, c->attempts == 1 ? DDB_LOG_WARN : DDB_LOG_DEBUG, "connection %d: attempt "
+             "%d failed: %s; next attempt in %.3g s", c->index, c->attempts, c->last_error,
+             (double)wait / 1000.0);
+    HOST(c)->timer_start(c->timer, wait);
 }
 
 /* An established connection broke (READY, BUSY or during the handshake). */
@@ -391,6 +527,8 @@ static void conn_broken(ddb_conn *c, const char *what)
     }
     set_error(c, "%s", what);
     ddb_task *t = c->task;
+    conn_log(c, DDB_LOG_WARN, "connection %d lost: %s%s", c->index, c->last_error,
+             t ? " (while running a task)" : "");
     c->task = NULL;
     close_stream(c);
     HOST(c)->timer_stop(c->timer);
@@ -417,6 +555,13 @@ static void conn_timer_cb(void *arg)
     switch (c->state) {
     case DDB_CONN_CONNECTING:
     case DDB_CONN_HANDSHAKE:
+        if (c->state == DDB_CONN_HANDSHAKE && c->hs_step == HS_CANCEL) {
+            /* not again on the next attempt: the connection must come back */
+            conn_log(c, DDB_LOG_WARN, "connection %d: cancelling the abandoned job of "
+                     "session %s on %s:%d got no answer", c->index, c->cancel_session,
+                     c->host, c->port);
+            c->cancel_session[0] = 0;
+        }
         snprintf(secs, sizeof secs, "%.3g s", c->set->connect_timeout);
         attempt_failed(c, "connect timed out after %s", secs);
         break;
@@ -486,6 +631,11 @@ void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms)
 ddb_task *ddb_conn_abort_task(ddb_conn *c, const char *why)
 {
     ddb_task *t = c->task;
+    if (t && c->set->cancel_on_server && c->session_id[0]) {
+        snprintf(c->cancel_session, sizeof c->cancel_session, "%s", c->session_id);
+        snprintf(c->cancel_host, sizeof c->cancel_host, "%s", c->host);
+        c->cancel_port = c->port;
+    }
     c->task = NULL;
     set_error(c, "request abandoned: %s", why);
     close_stream(c);
@@ -498,6 +648,16 @@ ddb_task *ddb_conn_abort_task(ddb_conn *c, const char *why)
     return t;
 }
 
+void ddb_conn_move(ddb_conn *c)
+{
+    close_stream(c);
+    HOST(c)->timer_stop(c->timer);
+    c->redirected = 0;
+    c->attempts = 0;
+    c->moving = 1;
+    begin_attempt(c);
+}
+
 void ddb_conn_redirect(ddb_conn *c, const char *host, int port)
 {
     if (++c->redirects > 8) {
@@ -506,6 +666,8 @@ void ddb_conn_redirect(ddb_conn *c, const char *host, int port)
         attempt_failed(c, "%s", "too many <NotLeader> redirects");
         return;
     }
+    conn_log(c, DDB_LOG_INFO, "connection %d: %s:%d is not the leader; redirected to "
+             "%.200s:%d", c->index, c->host, c->port, host, port);
     close_stream(c);
     HOST(c)->timer_stop(c->timer);
     snprintf(c->host, sizeof c->host, "%s", host);

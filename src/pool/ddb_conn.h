@@ -51,6 +51,14 @@ typedef struct ddb_conn_events {
     uint64_t (*connect_timeout_ms)(void *owner);    /* connect + handshake deadline */
     uint64_t (*backoff_ms)(void *owner, int attempt);
     int64_t (*next_seqno)(void *owner);         /* HA request numbers, per owner */
+    /* One line for the event log (the owner strips the password); called only for
+     * levels >= settings.log_min. */
+    void (*log)(void *owner, int level, const char *msg);
+    /* Load balancing over a cluster (ddb_cluster.c): should this handshake ask for
+     * the cluster's nodes? (1 marks the discovery in flight.) Its answer, or NULL
+     * when the attempt failed before it came; the owner may retarget c->site. */
+    int (*discover_due)(void *owner);
+    void (*discovered)(void *owner, struct ddb_conn *c, const ddb_resp *r);
     /* Copy `in` to `out` (cap bytes, terminated) with the password replaced. */
     void (*redact)(void *owner, const char *in, char *out, size_t cap);
 } ddb_conn_events;
@@ -67,9 +75,11 @@ typedef struct ddb_conn_settings {
     int keepalive_sec;
     double connect_timeout;             /* seconds, for messages */
     int64_t max_result_bytes;           /* 0: DDB_DEFAULT_MAX_RESULT */
+    int log_min;                        /* DDB_LOG_*: lower events are not formatted */
+    int cancel_on_server;               /* cancel an abandoned job on its node */
 } ddb_conn_settings;
 
-enum { HS_CONNECT, HS_LOGIN, HS_INIT };
+enum { HS_CONNECT, HS_LOGIN, HS_INIT, HS_CANCEL, HS_DISCOVER };   /* in this order */
 
 typedef struct ddb_conn {
     const ddb_conn_events *ev;
@@ -99,6 +109,16 @@ typedef struct ddb_conn {
     int ever_ready;
     int open_counted;               /* pool: counted toward the open */
     int64_t tasks_run, reconnects;
+    char ready_host[256];           /* where it was READY last (tells a failover) */
+    /* A running task was abandoned (cancel, timeout): its job goes on in this session
+     * on that node until the reconnected connection cancels it there (HS_CANCEL). */
+    char cancel_session[32];        /* "" when nothing is to be cancelled */
+    char cancel_host[256];
+    int cancel_port;
+    int moving;                     /* ddb_conn_move: the next READY is planned */
+    int retargeted;                 /* the owner gave c->site a new node during this
+                                       attempt: a failure keeps it (not next_site) */
+    int ready_port;
     int paused;                     /* reading stopped until the next loop iteration */
     uint64_t burst_at;              /* host clock of the iteration `burst` counts */
     size_t burst;                   /* bytes parsed in that iteration */
@@ -117,6 +137,9 @@ void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms);
 ddb_task *ddb_conn_abort_task(ddb_conn *c, const char *why);
 /* Switch to another node (a <NotLeader> redirect): close and reconnect there. */
 void ddb_conn_redirect(ddb_conn *c, const char *host, int port);
+/* Load balancing: close and reconnect to c->site (an idle or handshaking
+ * connection whose node the owner changed). */
+void ddb_conn_move(ddb_conn *c);
 /* Start reading again after a pause (from the pool's idle pump). */
 void ddb_conn_resume(ddb_conn *c);
 /* Close for good (shutdown): socket, pending resolve, timer stopped. */

@@ -61,6 +61,8 @@ int ddb_ha_initial_site(const ddb_pool *p, int conn_index)
 /* After a failed attempt try the next site (the dead node is left for the others). */
 int ddb_pool_next_site(ddb_pool *p, int site)
 {
+    if (p->cluster)
+        return ddb_cluster_next_site(p, site);
     return p->nsites > 1 ? (site + 1) % p->nsites : 0;
 }
 

@@ -356,6 +356,8 @@ static void conn_ready(ddb_pool *p, ddb_conn *c)
         maybe_teardown(p);
         return;
     }
+    if (p->cluster && ddb_cluster_settle(p, c))
+        return;                 /* its node changed while it connected */
     dispatch(p);
 }
 
@@ -401,6 +403,8 @@ static void task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
         maybe_teardown(p);
         return;
     }
+    if (p->cluster)
+        ddb_cluster_settle(p, c);       /* its node left the list while it ran */
     dispatch(p);
 }
 
@@ -411,6 +415,8 @@ static void task_conn_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *wh
         /* HA: resend on the next READY connection; the negated seqNo lets the server
          * recognise a request it already executed (docs/PROTOCOL.md §2.6). */
         t->resends++;
+        ddb_pool_log(p, DDB_LOG_INFO, "task %lld: its connection was lost; sent again "
+                     "(resend %d)", (long long)t->id, t->resends);
         atomic_store(&t->state, DDB_TASK_QUEUED);
         queue_push(p, t, 1);
         dispatch(p);
@@ -431,6 +437,7 @@ static void task_timed_out(ddb_pool *p, ddb_conn *c, ddb_task *t)
     char what[200];
     snprintf(what, sizeof what, "timed out after %.3g s (connection %.100s:%d recycled)",
              t->timeout, c->host, c->port);
+    ddb_pool_log(p, DDB_LOG_WARN, "task %lld %s", (long long)t->id, what);
     fail_with(p, t, DDB_TASK_FAILED, NULL, what);
 }
 
@@ -438,15 +445,22 @@ static void conn_dead(ddb_pool *p, ddb_conn *c)
 {
     if (p->state == DDB_POOL_OPENING && !c->open_counted) {
         snprintf(p->error, sizeof p->error, "cannot open the pool: %.480s", c->last_error);
+        ddb_pool_log(p, DDB_LOG_ERROR, "%s", p->error);
         set_state(p, DDB_POOL_FAILED);
         fail_queued(p, DDB_TASK_FAILED, p->error);
         start_shutdown(p);
         return;
     }
+    if (p->deferred)
+        ddb_pool_start_deferred(p);     /* connection 0 gave up before the cluster's
+                                           nodes were known: the others try now */
     if (!any_conn_alive(p)) {
         /* Nothing can run the queue: fail it now rather than let it hang. */
         char what[600];
         snprintf(what, sizeof what, "no live connection (last error: %.500s)", c->last_error);
+        if (p->qhead)
+            ddb_pool_log(p, DDB_LOG_ERROR, "%lld queued task(s) failed: %s",
+                         (long long)p->nqueued, what);
         fail_queued(p, DDB_TASK_FAILED, what);
     }
 }
@@ -494,6 +508,12 @@ static void ev_redact(void *o, const char *in, char *out, size_t cap)
 {
     ddb_pool_redact(o, in, out, cap);
 }
+static void ev_log(void *o, int level, const char *msg) { ddb_pool_log_line(o, level, msg); }
+static int ev_discover_due(void *o) { return ddb_cluster_discover_due(o); }
+static void ev_discovered(void *o, ddb_conn *c, const ddb_resp *r)
+{
+    ddb_cluster_discovered(o, c, r);
+}
 
 static const ddb_conn_events conn_events = {
     .ready = ev_ready, .response = ev_response, .lost = ev_lost,
@@ -502,6 +522,7 @@ static const ddb_conn_events conn_events = {
     .resume_later = ev_resume_later, .is_stopping = ev_is_stopping,
     .next_site = ev_next_site, .site = ev_site, .connect_timeout_ms = ev_connect_timeout_ms,
     .backoff_ms = ev_backoff_ms, .next_seqno = ev_next_seqno, .redact = ev_redact,
+    .log = ev_log, .discover_due = ev_discover_due, .discovered = ev_discovered,
 };
 
 static void fill_conn_settings(ddb_pool *p)
@@ -521,6 +542,8 @@ static void fill_conn_settings(ddb_pool *p)
     s->keepalive_sec = p->cfg.keepalive_sec;
     s->connect_timeout = p->cfg.connect_timeout;
     s->max_result_bytes = p->cfg.max_result_bytes;
+    s->log_min = p->cfg.on_log ? p->cfg.log_level : DDB_LOG_OFF;
+    s->cancel_on_server = p->cfg.cancel_on_server;
 }
 
 /* ------------------------------------------------------------------ timers */
@@ -609,6 +632,10 @@ static int validate(const ddb_pool_config *cfg, char *err, size_t errlen)
     if (cfg->userid && cfg->userid[0] && cfg->login_in_connect &&
         (strchr(cfg->userid, '\n') || (cfg->password && strchr(cfg->password, '\n')))) {
         ERR("user name or password contains a line feed");
+        return -1;
+    }
+    if (cfg->log_level < DDB_LOG_DEBUG || cfg->log_level > DDB_LOG_OFF) {
+        ERR("log_level must be one of DDB_LOG_DEBUG .. DDB_LOG_OFF");
         return -1;
     }
     if (cfg->login_method < DDB_LOGIN_AUTO || cfg->login_method > DDB_LOGIN_PLAIN) {
@@ -731,9 +758,24 @@ ddb_pool *ddb_pool_new_host(const ddb_host_vt *host, void *host_ud,
     p->open_pending = n;
     if (cfg->open_lazily)
         set_state(p, DDB_POOL_OPEN);    /* tasks queue until a connection is READY */
-    for (int i = 0; i < n; i++)     /* all connections open concurrently */
+    /* loadBalance without sites: connection 0 asks for the cluster's nodes first,
+     * the others start once they are known (ddb_cluster.c) */
+    p->cluster = p->cluster_due = cfg->load_balance && cfg->nsites <= 0;
+    p->deferred = p->cluster && n > 1;
+    for (int i = 0; i < (p->deferred ? 1 : n); i++)    /* concurrently */
         ddb_conn_start(p->conns[i], attempt_budget(p, 1));
     return p;
+}
+
+void ddb_pool_start_deferred(ddb_pool *p)
+{
+    if (!p->deferred)
+        return;
+    p->deferred = 0;
+    if (ddb_pool_is_stopping(p))
+        return;
+    for (int i = 1; i < p->nconns; i++)
+        ddb_conn_start(p->conns[i], attempt_budget(p, 1));
 }
 
 int ddb_pool_state(const ddb_pool *p) { return p->state; }
@@ -835,6 +877,7 @@ int ddb_task_cancel(ddb_pool *p, ddb_task *t)
         char what[200];
         snprintf(what, sizeof what, "cancelled while running (connection %.100s:%d closed "
                  "and reopened)", c->host, c->port);
+        ddb_pool_log(p, DDB_LOG_INFO, "task %lld %s", (long long)t->id, what);
         fail_with(p, t, DDB_TASK_CANCELLED, NULL, what);
         return DDB_OK;
     }

@@ -52,6 +52,12 @@ struct ddb_pool {
 
     int64_t seqno;                  /* HA: last request number */
 
+    /* load balancing over a cluster's discovered nodes (ddb_cluster.c) */
+    int cluster;                    /* loadBalance without a site list */
+    int cluster_due;                /* the next handshake asks for the nodes */
+    int cluster_busy;               /* one is asking */
+    int deferred;                   /* connections 1.. wait for the first answer */
+
     /* loop-thread driver hooks (NULL inline) */
     void (*on_dequeue)(struct ddb_pool *p, void *ud);
     void *hook_ud;
@@ -69,11 +75,29 @@ ddb_pool *ddb_pool_new_host(const ddb_host_vt *host, void *host_ud,
 void ddb_pool_redact(const ddb_pool *p, const char *in, char *out, size_t cap);
 int ddb_pool_is_stopping(const ddb_pool *p);
 
+/* ---- ddb_log.c: the event log (dolphindb.h, ddb_log_cb) ---- */
+static inline int ddb_pool_logs(const ddb_pool *p, int level)
+{
+    return level >= p->conn_set.log_min;    /* DDB_LOG_OFF when there is no hook */
+}
+void ddb_pool_log(ddb_pool *p, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void ddb_pool_log_line(ddb_pool *p, int level, const char *line);
+
 /* ---- ddb_ha.c ---- */
 int ddb_ha_build_sites(ddb_pool *p, const ddb_pool_config *cfg, char *err, size_t errlen);
 int ddb_ha_initial_site(const ddb_pool *p, int conn_index);
 /* Next site for a connection's next attempt (HA / load balance). */
 int ddb_pool_next_site(ddb_pool *p, int site);
+
+/* ---- ddb_cluster.c ---- */
+int ddb_cluster_discover_due(ddb_pool *p);
+void ddb_cluster_discovered(ddb_pool *p, ddb_conn *c, const ddb_resp *r);
+int ddb_cluster_next_site(ddb_pool *p, int failed);
+/* Move c (READY) to its node if the site list changed under it; 1 if it moved. */
+int ddb_cluster_settle(ddb_pool *p, ddb_conn *c);
+/* Start the connections held back until the cluster's nodes were known. */
+void ddb_pool_start_deferred(ddb_pool *p);
 
 /* ---- queue / completion internals shared with ddb_thread.c ---- */
 void ddb_pool_complete(ddb_pool *p, ddb_task *t, int state);

@@ -16,6 +16,8 @@ void ddb_pool_config_init(ddb_pool_config *cfg)
     cfg->reconnect_delay = 0.1;
     cfg->connect_timeout = 10;
     cfg->keepalive_sec = 30;
+    cfg->log_level = DDB_LOG_WARN;
+    cfg->cancel_on_server = 1;
 }
 
 const char *ddb_pool_state_name(int state)
