@@ -3,6 +3,7 @@
 add_library(ddbcore STATIC
   src/proto/ddb_proto.c src/proto/ddb_login.c src/proto/ddb_tls.c         # protocol, sans-I/O
   src/pool/ddb_task.c src/pool/ddb_conn.c src/pool/ddb_pool.c             # the pool core
+  src/pool/ddb_fetch.c                                                    # fetchSize blocks
   src/pool/ddb_pool_info.c src/pool/ddb_ha.c src/pool/ddb_thread.c
   src/hosts/ddb_uv.c src/hosts/ddb_qhost.c)                               # its hosts
 set_target_properties(ddbcore PROPERTIES POSITION_INDEPENDENT_CODE ON)

@@ -24,6 +24,7 @@
 #include "lua_loop.h"
 #include "lua_args.h"
 #include "lua_held.h"
+#include "lua_fetch.h"
 #include "lua_value.h"
 
 #define POOL_MT "dolphindb.pool"
@@ -52,6 +53,7 @@ typedef struct lua_pool {
     double watch[NWATCH];   /* ticket of each state waited for, 0 if none */
     c_bench *bench;         /* set while pool:_bench() runs */
     lua_held held;          /* tasks of pool:run, until pool:finish takes them */
+    lua_fetch_list fetches; /* block-wise tasks of pool:fetch (lua_fetch.h) */
 } lua_pool;
 
 typedef struct lua_task {
@@ -67,6 +69,7 @@ static void on_task_complete(ddb_pool *pool, ddb_task *task, void *task_ud, void
     (void)pool;
     lua_pool *lp = pool_ud;
     lp->inflight--;
+    if (lp->fetches.head) ddb_lua_fetch_wake(&lp->fetches, lp->loop, task);
     if (task_ud) {                      /* tickets are never 0 */
         ddb_lua_ticket_complete(lp->loop, (double)(uintptr_t)task_ud);
         return;
@@ -75,6 +78,14 @@ static void on_task_complete(ddb_pool *pool, ddb_task *task, void *task_ud, void
     lp->bench->completed++;
     if (ddb_task_state(task) != DDB_TASK_DONE) lp->bench->failed++;
     if (lp->bench->to_submit > 0) bench_submit(lp);
+}
+
+/* A block of a pool:fetch task is ready (bookkeeping only, as above). */
+static void on_task_block(ddb_pool *pool, ddb_task *task, void *task_ud, void *pool_ud)
+{
+    (void)pool, (void)task_ud;
+    lua_pool *lp = pool_ud;
+    ddb_lua_fetch_wake(&lp->fetches, lp->loop, task);
 }
 
 static int watch_satisfied(int kind, int state)
@@ -123,6 +134,7 @@ static void pool_release(lua_pool *lp)
         lp->watch[k] = 0;
     }
     ddb_lua_loop_detach(lp->loop, lp);
+    ddb_lua_fetch_detach_all(&lp->fetches, lp->loop);
     ddb_pool_free(lp->pool);
     lp->pool = NULL;
     lua_held_clear(&lp->held);
@@ -150,6 +162,7 @@ static int l_pool_new(lua_State *L)
     if (ddb_lua_loop_attach(loop, lp, pool_closer) != 0)
         return luaL_error(L, "dolphindb: out of memory");
     cfg.on_complete = on_task_complete;
+    cfg.on_block = on_task_block;
     cfg.cb_ud = lp;
     char err[ERRLEN] = "";
     lp->pool = ddb_pool_new_host(host, host_ud, &cfg, err, sizeof err);
@@ -248,6 +261,22 @@ static int l_pool_submit(lua_State *L)
     return 2;
 }
 
+/* pool:fetch(text, args, nil, options) -> fetch, ticket: a task with a fetchSize,
+ * its blocks taken through the fetch userdata (lua_fetch.h); the ticket completes
+ * when the task ends. */
+static int l_pool_fetch(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    lua_settop(L, 5);
+    /* The userdata first, so a Lua allocation error cannot leak the task. */
+    lua_fetch *f = ddb_lua_fetch_push(L, &lp->fetches, lp->pool, lp->loop);
+    ddb_task *t = NULL;
+    double ticket = submit_from_args(L, lp, 5, &t);
+    ddb_lua_fetch_set_task(f, t);
+    lua_pushnumber(L, ticket);
+    return 2;
+}
+
 /* pool:run(text[, args, nil, options])
  * -> ticket, task id.
  * The task stays in the pool, under its ticket, for pool:finish(ticket): no task
@@ -288,6 +317,18 @@ static int l_pool_held_state(lua_State *L)
     if (!t) return 0;
     lua_pushstring(L, ddb_task_state_name(ddb_task_state(t)));
     return 1;
+}
+
+/* pool:held_progress(ticket) -> bytes received, rows (nil while not known) */
+static int l_pool_held_progress(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    ddb_task *t = check_held(L, lp, 2);
+    int64_t rows = ddb_task_rows_received(t);
+    lua_pushnumber(L, (lua_Number)ddb_task_bytes_received(t));
+    if (rows >= 0) lua_pushnumber(L, (lua_Number)rows);
+    else lua_pushnil(L);
+    return 2;
 }
 
 static lua_task *check_task(lua_State *L, int idx)
@@ -573,8 +614,9 @@ void ddb_lua_pool_open(lua_State *L, int module_table_index)
         {"find", l_pool_find},     {"forget", l_pool_forget},
         {"shutdown", l_pool_shutdown}, {"stats", l_pool_stats},
         {"conn_count", l_pool_conn_count}, {"conn_info", l_pool_conn_info},
-        {"run", l_pool_run},       {"finish", l_pool_finish},
+        {"run", l_pool_run},       {"finish", l_pool_finish},  {"fetch", l_pool_fetch},
         {"cancel_held", l_pool_cancel_held}, {"held_state", l_pool_held_state},
+        {"held_progress", l_pool_held_progress},
         {"_bench", l_pool_bench},
         {NULL, NULL},
     };

@@ -239,6 +239,11 @@ static void resume_later(ddb_pool *p)
         p->host->pump_start(p->pump);
 }
 
+void ddb_pool_resume_later(ddb_pool *p)
+{
+    resume_later(p);
+}
+
 static void pump_cb(void *arg)
 {
     ddb_pool *p = arg;
@@ -479,6 +484,10 @@ static void ev_handle_opened(void *o) { ((ddb_pool *)o)->live++; }
 static void ev_handle_closed(void *o) { handle_closed(o); }
 static void ev_read_done(void *o) { flush(o); }
 static void ev_resume_later(void *o) { resume_later(o); }
+static int ev_block(void *o, ddb_conn *c, ddb_task *t, ddb_obj *b)
+{
+    return ddb_pool_block_arrived(o, c, t, b);
+}
 static int ev_is_stopping(void *o) { return ddb_pool_is_stopping(o); }
 static int ev_next_site(void *o, int site) { return ddb_pool_next_site(o, site); }
 static void ev_site(void *o, int site, const char **host, int *port)
@@ -499,7 +508,7 @@ static const ddb_conn_events conn_events = {
     .ready = ev_ready, .response = ev_response, .lost = ev_lost,
     .timed_out = ev_timed_out, .dead = ev_dead, .handle_opened = ev_handle_opened,
     .handle_closed = ev_handle_closed, .read_done = ev_read_done,
-    .resume_later = ev_resume_later, .is_stopping = ev_is_stopping,
+    .resume_later = ev_resume_later, .block = ev_block, .is_stopping = ev_is_stopping,
     .next_site = ev_next_site, .site = ev_site, .connect_timeout_ms = ev_connect_timeout_ms,
     .backoff_ms = ev_backoff_ms, .next_seqno = ev_next_seqno, .redact = ev_redact,
 };
