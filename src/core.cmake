@@ -13,6 +13,10 @@ target_link_libraries(ddbcore PUBLIC ddbcodec ddbauth PkgConfig::LIBUV Threads::
 add_executable(test_proto tests/test_proto.c)
 target_link_libraries(test_proto ddbcore)
 add_test(NAME proto COMMAND test_proto)
+add_executable(test_proto_blocks tests/test_proto_blocks.c)
+target_include_directories(test_proto_blocks PRIVATE tests)
+target_link_libraries(test_proto_blocks ddbcore)
+add_test(NAME proto_blocks COMMAND test_proto_blocks)
 
 # Pool tests run against ddbmini (built by testserver/testserver.cmake) over sockets.
 # testserver.cmake is included after this file: targets are referenced by name.
@@ -20,7 +24,8 @@ set(DDB_HAVE_DDBMINI FALSE)
 if(DDB_BUILD_TESTS OR DDB_INSTALL_DDBMINI)   # CMakeLists.txt includes testserver then
   set(DDB_HAVE_DDBMINI TRUE)
 endif()
-set(DDB_POOL_TESTS test_pool_basic test_pool_faults test_pool_ha test_pool_thread test_qhost)
+set(DDB_POOL_TESTS test_pool_basic test_pool_faults test_pool_ha test_pool_thread test_qhost
+    test_pool_fetch)
 foreach(t ${DDB_POOL_TESTS})
   add_executable(${t} tests/${t}.c tests/pool_support.c)
   target_link_libraries(${t} ddbcore)
