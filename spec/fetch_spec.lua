@@ -163,6 +163,23 @@ describe("fetchSize", function()
     assert.are.equal(6, pool:run "3+3")
   end)
 
+  it("returns nil, err from the safe face's iterator", function()
+    local safe = require "dolphindb.safe"
+    local sp = assert(safe.DBConnectionPool("127.0.0.1", server.port, 1))
+    local rows = 0
+    for block in sp:run { "table(1..20000 as id)", fetchSize = 8192 } do rows = rows + #block.id end
+    assert.are.equal(20000, rows)
+    local it = sp:run { "1 2 3", fetchSize = 8192 }
+    local b, err = it:next()
+    assert.is_nil(b)
+    assert.are.equal("server", err.kind)
+    assert.is_nil(it:next())
+    local ok, msg = pcall(sp.run, sp, { "1", fetchSize = 5 })     -- misuse still raises
+    assert.is_false(ok)
+    assert.matches("fetchSize", msg, 1, true)
+    sp:shutDown()
+  end)
+
   it("passes a zero-row table as one empty block", function()
     local n = 0
     for block in pool:run { "t = table(1..10 as id); select * from t where id > 100", fetchSize = 8192 } do

@@ -5,8 +5,8 @@
 -- pool:run with fetchSize >= 8192 returns an iterator instead of the value: each call
 -- returns the next block (a table of at most fetchSize rows), nil after the last.
 -- The connection reads a block only once the previous one was taken, so memory
--- holds about one block however big the result (docs/API.md "Big results in
--- blocks"). Leaving early: it:close() (or just dropping the iterator: the garbage
+-- holds about one block however big the result (docs/API.md,
+-- "Big results in blocks"). Leaving early: it:close() (or just dropping the iterator: the garbage
 -- collector does the same) lets the connection read the rest and drop it, as the
 -- official clients' skipAll does; the connection and its session stay. it:cancel()
 -- closes the connection instead (it reconnects), for a result not worth reading.

@@ -59,7 +59,7 @@ struct ddb_task {
     int64_t bytes_in;                /* response bytes received so far */
     int64_t rows_in;                 /* rows of the blocks received so far */
     int64_t blocks_in;               /* blocks received so far */
-    int blockwise;                   /* the result came as blocks (§1.8) */
+    int blockwise;                   /* the result came as blocks (docs/PROTOCOL.md §1.8) */
     int skip_blocks;                 /* the consumer left: drop the rest as it comes */
 
     /* pool bookkeeping (loop thread only) */
