@@ -224,6 +224,28 @@ describe("fetchSize", function()
       srv:stop()
     end)
 
+    it("is not resent by highAvailability once blocks were handed over", function()
+      local srv = ddbmini.start {}
+      local p = ddb.DBConnectionPool { host = "127.0.0.1", port = srv.port, threadNum = 1,
+        userid = "admin", password = "123456", highAvailability = true,
+        highAvailabilitySites = { "127.0.0.1:" .. srv.port } }
+      p:run "faultDropAfter(400000)"
+      local it = p:run { "table(1..1000000 as id)", fetchSize = 8192 }
+      local next_id = 1
+      local ok, err = pcall(function()
+        for block in it do
+          assert.are.equal(next_id, block.id[1])       -- never a block again
+          next_id = next_id + #block.id
+        end
+      end)
+      assert.is_false(ok)
+      assert.are.equal("connection", err.kind)
+      assert.is_true(next_id > 1)
+      assert.are.equal(2, p:run "1+1")                  -- the pool heals
+      p:shutDown()
+      srv:stop()
+    end)
+
     it("raises when the server is killed mid-way", function()
       local srv = ddbmini.start {}
       local p = ddb.DBConnectionPool("127.0.0.1", srv.port, 1)

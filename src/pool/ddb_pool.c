@@ -412,7 +412,9 @@ static void task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
 static void task_conn_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *why)
 {
     p->nrunning--;
-    if (p->cfg.high_availability && !ddb_pool_is_stopping(p) && t->resends < p->nsites + 1) {
+    /* (not a fetchSize task that handed blocks over: a resend would repeat them) */
+    if (p->cfg.high_availability && !ddb_pool_is_stopping(p) && t->resends < p->nsites + 1 &&
+        t->blocks_in == 0) {
         /* HA: resend on the next READY connection; the negated seqNo lets the server
          * recognise a request it already executed (docs/PROTOCOL.md §2.6). */
         t->resends++;
