@@ -321,6 +321,27 @@ describe("onProgress", function()
     for i = 2, #calls do assert.is_true(calls[i][2] >= calls[i - 1][2]) end
   end)
 
+  it("lets an error of onProgress through and lets go of the task", function()
+    local ok, err = pcall(pool.run, pool, { "sleep(200); 1+1", progressInterval = 0.01,
+      onProgress = function() error("stop here", 0) end })
+    assert.is_false(ok)
+    assert.are.equal("stop here", err)
+    local t0 = ddb.now()              -- the task ends; its outcome is dropped
+    while pool._c:stats().held > 0 and ddb.now() - t0 < 5 do ddb.sleep(0.02) end
+    assert.are.equal(0, pool._c:stats().held)
+    assert.are.equal(2, pool:run "1+1")
+  end)
+
+  it("fails a slow consumer's task at its timeout", function()
+    local it = pool:run { "table(1..1000000 as id)", fetchSize = 8192, timeout = 1 }
+    assert.is_table(it())
+    ddb.sleep(1.3)
+    local ok, err = pcall(function() for _ in it do end end)
+    assert.is_false(ok)
+    assert.are.equal("timeout", err.kind)
+    assert.are.equal(4, pool:run "2+2")
+  end)
+
   it("reports while a slow reply is on its way", function()
     local calls, fn = recorder()
     assert.are.equal(2, pool:run { "sleep(300); 1+1", onProgress = fn, progressInterval = 0.05 })

@@ -50,19 +50,27 @@ end
 
 -- Waits for ticket t (completes when the operation ended), reporting progress
 -- every `interval` seconds meanwhile. Ctrl-C calls cancel(t) and raises.
-local function await_reporting(t, report, interval, what, cancel)
-  local w = { _done = false }
+local function await_reporting(t, report, interval, what, cancel, w)
+  w = w or { _done = false }
   w._interrupt = function() if cancel then cancel(t) end end
   sched.on_ticket(t, function() sched.signal(w) end)
   while not sched.wait_for(w, interval, what) do report(false) end
 end
 
--- pool:run's wait for its held task when onProgress is given.
+-- pool:run's wait for its held task when onProgress is given. When onProgress raises
+-- (or the wait is interrupted) the error goes on up and the task's outcome is let go
+-- of once it ends, as pool:run does for a wait that cannot happen.
 function M.await_run(pool, ticket, opts)
   local c = pool._c
   local report, interval = reporter(opts, function() return c:held_progress(ticket) end)
-  await_reporting(ticket, report, interval, "run", pool._cancel)
-  report(true)
+  local w = { _done = false }
+  local ok, err = pcall(function()
+    await_reporting(ticket, report, interval, "run", pool._cancel, w)
+    report(true)
+  end)
+  if ok then return end
+  if w._done then pool._abandon(ticket) else sched.on_ticket(ticket, pool._abandon) end
+  error(err, 0)
 end
 
 -- ---- the block iterator --------------------------------------------------------------
