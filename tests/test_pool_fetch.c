@@ -15,12 +15,16 @@ static uv_loop_t *loop;
 typedef struct watch {
     int blocks_reported;
     int completed;
+    int cancel_in_report;       /* cancel the task from inside on_block */
 } watch;
 
 static void on_block(ddb_pool *p, ddb_task *t, void *task_ud, void *pool_ud)
 {
-    (void)p, (void)t, (void)task_ud;
-    ((watch *)pool_ud)->blocks_reported++;
+    (void)task_ud;
+    watch *w = pool_ud;
+    w->blocks_reported++;
+    if (w->cancel_in_report)
+        CHECK(ddb_task_cancel(p, t) == DDB_OK, "cancel inside on_block");
 }
 
 static void on_complete(ddb_pool *p, ddb_task *t, void *task_ud, void *pool_ud)
@@ -57,14 +61,19 @@ static ddb_task *submit_fetch(ddb_pool *p, const char *script, int fetch)
 
 static void test_blocks(void)
 {
-    watch w = {0, 0};
+    watch w = {0, 0, 0};
     ddb_pool_config cfg;
     test_config(&cfg, server.port, 1);
+    cfg.connect_timeout = 30;        /* valgrind on a loaded machine is slow to log in */
     cfg.on_block = on_block;
     cfg.on_complete = on_complete;
     cfg.cb_ud = &w;
     ddb_pool *p = open_pool(loop, &cfg);
     ddb_task *t = submit_fetch(p, "table(1..100000 as id)", 8192);
+    if (!t) {
+        close_pool(loop, p);
+        return;
+    }
     waiter x = { t, &w, 0 };
     int64_t rows = 0, expect = 1, blocks = 0;
     for (;;) {
@@ -106,13 +115,18 @@ static void test_blocks(void)
 
 static void test_skip_and_validation(void)
 {
-    watch w = {0, 0};
+    watch w = {0, 0, 0};
     ddb_pool_config cfg;
     test_config(&cfg, server.port, 1);
+    cfg.connect_timeout = 30;        /* valgrind on a loaded machine is slow to log in */
     cfg.on_block = on_block;
     cfg.cb_ud = &w;
     ddb_pool *p = open_pool(loop, &cfg);
     ddb_task *t = submit_fetch(p, "table(1..1000000 as id)", 8192);
+    if (!t) {
+        close_pool(loop, p);
+        return;
+    }
     waiter x = { t, &w, 0 };
     CHECK(run_until(loop, block_or_end, &x, 10000), "first block");
     ddb_task_skip_blocks(p, t);
@@ -140,6 +154,34 @@ static void test_skip_and_validation(void)
     printf("ok  skip drains and frees the connection; bad fetch sizes refused\n");
 }
 
+/* The callback may call the pool (as on_complete): a cancel inside it ends the read. */
+static void test_cancel_in_report(void)
+{
+    watch w = {0, 0, 1};
+    ddb_pool_config cfg;
+    test_config(&cfg, server.port, 1);
+    cfg.connect_timeout = 30;        /* valgrind on a loaded machine is slow to log in */
+    cfg.on_block = on_block;
+    cfg.cb_ud = &w;
+    ddb_pool *p = open_pool(loop, &cfg);
+    ddb_task *t = submit_fetch(p, "table(1..1000000 as id)", 8192);
+    if (!t) {
+        close_pool(loop, p);
+        return;
+    }
+    CHECK(run_until(loop, task_done, t, 10000), "the cancelled task ends");
+    CHECK(ddb_task_state(t) == DDB_TASK_CANCELLED && w.blocks_reported == 1,
+          "CANCELLED after one report (%s, %d)", ddb_task_state_name(ddb_task_state(t)),
+          w.blocks_reported);
+    w.cancel_in_report = 0;
+    ddb_task *next = run_script(loop, p, "3+4", 10000);
+    CHECK(next && task_int(next) == 7, "the pool runs the next task");
+    ddb_task_unref(next);
+    ddb_task_unref(t);
+    close_pool(loop, p);
+    printf("ok  cancel inside on_block: the task ends CANCELLED, the pool goes on\n");
+}
+
 int main(void)
 {
     loop = uv_default_loop();
@@ -147,6 +189,7 @@ int main(void)
         return 1;
     test_blocks();
     test_skip_and_validation();
+    test_cancel_in_report();
     ddbmini_stop(&server);
     printf("%d checks, %d failures\n", ps_checks, ps_failures);
     return ps_failures ? 1 : 0;

@@ -295,8 +295,12 @@ void ddb_conn_unblock(ddb_conn *c)
 static int block_arrived(ddb_conn *c, const char *rest, size_t nrest)
 {
     ddb_obj *b = ddb_resp_take_obj(&c->resp);
+    ddb_task *t = c->task;
     c->blocked = 1;                 /* before the report: a consumer may take it inside */
-    if (!c->ev->block(c->owner, c, c->task, b) || c->resp.blocks_left == 0 || !c->blocked) {
+    int wait = c->ev->block(c->owner, c, t, b);
+    if (c->task != t || !c->stream)
+        return 0;                   /* cancelled inside the report: this read is over */
+    if (!wait || c->resp.blocks_left == 0 || !c->blocked) {
         c->blocked = 0;
         return 1;
     }
@@ -306,7 +310,6 @@ static int block_arrived(ddb_conn *c, const char *rest, size_t nrest)
         conn_broken(c, "out of memory keeping a block's trailing bytes");
         return 0;
     }
-    c->blocked = 1;
     if (!c->paused) {
         HOST(c)->stream_pause(c->stream, 1);
         c->paused = 1;
