@@ -153,6 +153,28 @@ describe("fetchSize", function()
     p:shutDown()
   end)
 
+  it("keeps nothing pending for an iterator nobody consumes", function()
+    local it = pool:run { TABLE, fetchSize = 8192 }
+    assert.is_table(it())
+    local t0 = ddb.now()
+    ddb.loop()                      -- returns: the paused fetch waits for its consumer
+    assert.is_true(ddb.now() - t0 < 5)
+    assert.are.equal(0, core.pending())
+    local rows = 8192
+    for block in it do rows = rows + #block.id end
+    assert.are.equal(N, rows)
+  end)
+
+  it("refuses fetchSize on the core's other submit paths", function()
+    local c = pool._c
+    for _, how in ipairs { "run", "submit" } do
+      local ok, err = pcall(c[how], c, "table(1..10 as id)", nil, nil, { fetchSize = 8192 })
+      assert.is_false(ok)
+      assert.matches("pool:fetch only", err, 1, true)
+    end
+    assert.are.equal(0, c:stats().running)
+  end)
+
   it("raises the server's error for a non-table result", function()
     local it = pool:run { "1 2 3", fetchSize = 8192 }
     local ok, err = pcall(it)

@@ -444,7 +444,8 @@ typedef struct ddb_pool_thread ddb_pool_thread;
 
 /* Start the thread and open the pool; blocks until the open completes. Returns NULL
  * with `err` filled (naming host:port) when the config is invalid or the open failed.
- * cfg->on_complete must be NULL (completions go through the queue below). */
+ * cfg->on_complete and cfg->on_block must be NULL (completions go through the queue
+ * below; fetch_size is refused: block-wise results need the inline pool). */
 ddb_pool_thread *ddb_pool_thread_start(const ddb_pool_config *cfg,
                                        char *err, size_t errlen);
 

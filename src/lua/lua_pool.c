@@ -54,6 +54,7 @@ typedef struct lua_pool {
     c_bench *bench;         /* set while pool:_bench() runs */
     lua_held held;          /* tasks of pool:run, until pool:finish takes them */
     lua_fetch_list fetches; /* block-wise tasks of pool:fetch (lua_fetch.h) */
+    int fetching;           /* pool:fetch is submitting (fetchSize allowed) */
 } lua_pool;
 
 typedef struct lua_task {
@@ -68,8 +69,9 @@ static void on_task_complete(ddb_pool *pool, ddb_task *task, void *task_ud, void
 {
     (void)pool;
     lua_pool *lp = pool_ud;
-    lp->inflight--;
     if (lp->fetches.head) ddb_lua_fetch_wake(&lp->fetches, lp->loop, task);
+    if (!task_ud && task->behavior.fetch_size) return;     /* pool:fetch: no ticket */
+    lp->inflight--;
     if (task_ud) {                      /* tickets are never 0 */
         ddb_lua_ticket_complete(lp->loop, (double)(uintptr_t)task_ud);
         return;
@@ -230,8 +232,15 @@ static int l_pool_error(lua_State *L)
  * submission. pool:run(script), the common call, passes only the text. */
 static double submit_from_args(lua_State *L, lua_pool *lp, int top, ddb_task **out)
 {
+    int fetching = lp->fetching;        /* cleared first: the reads below may raise */
+    lp->fetching = 0;
     ddb_task_spec spec;
     ddb_lua_read_task(L, top, &spec);
+    if (spec.fetch_size && !fetching) {
+        /* nobody would take its blocks: the task and its connection would wait */
+        ddb_lua_task_args_free(&spec);
+        luaL_error(L, "dolphindb: fetchSize: block-wise results come from pool:fetch only");
+    }
     double ticket = ddb_lua_ticket_new(lp->loop);
     int rc = DDB_ENOMEM;
     char err[ERRLEN] = "";
@@ -261,9 +270,11 @@ static int l_pool_submit(lua_State *L)
     return 2;
 }
 
-/* pool:fetch(text, args, nil, options) -> fetch, ticket: a task with a fetchSize,
- * its blocks taken through the fetch userdata (lua_fetch.h); the ticket completes
- * when the task ends. */
+/* pool:fetch(text, args, nil, options) -> fetch: a task with a fetchSize, its blocks
+ * taken through the fetch userdata (lua_fetch.h). It keeps no ticket pending: a
+ * fetch nobody consumes waits for ever by design (its connection paused), and must
+ * not keep ddb.loop() or the program's exit waiting; whoever consumes it waits on
+ * the fetch's own ticket. */
 static int l_pool_fetch(lua_State *L)
 {
     lua_pool *lp = check_pool(L);
@@ -271,10 +282,13 @@ static int l_pool_fetch(lua_State *L)
     /* The userdata first, so a Lua allocation error cannot leak the task. */
     lua_fetch *f = ddb_lua_fetch_push(L, &lp->fetches, lp->pool, lp->loop);
     ddb_task *t = NULL;
+    lp->fetching = 1;
     double ticket = submit_from_args(L, lp, 5, &t);
+    t->ud = NULL;                       /* (completions are delivered from the loop, later) */
+    ddb_lua_ticket_drop(lp->loop, ticket);
+    lp->inflight--;
     ddb_lua_fetch_set_task(f, t);
-    lua_pushnumber(L, ticket);
-    return 2;
+    return 1;
 }
 
 /* pool:run(text[, args, nil, options])
