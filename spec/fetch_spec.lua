@@ -364,6 +364,19 @@ describe("onProgress", function()
     assert.are.equal(4, pool:run "2+2")
   end)
 
+  it("takes a progressInterval of 0 as the shortest one", function()
+    local calls, fn = recorder()
+    assert.are.equal(3, pool:run { "sleep(50); 1+2", onProgress = fn, progressInterval = 0 })
+    assert.is_true(#calls >= 2)
+    local n = 0
+    local h = ddb.spawn(function()
+      return pool:run { "sleep(50); 2+2", onProgress = function() n = n + 1 end,
+        progressInterval = 0 }
+    end)
+    assert.are.equal(4, h:result(10))
+    assert.is_true(n >= 2)
+  end)
+
   it("reports while a slow reply is on its way", function()
     local calls, fn = recorder()
     assert.are.equal(2, pool:run { "sleep(300); 1+1", onProgress = fn, progressInterval = 0.05 })

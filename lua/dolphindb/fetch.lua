@@ -30,6 +30,7 @@ local now = sched.now
 local M = {}
 
 local DEFAULT_INTERVAL = 0.2
+local MIN_INTERVAL = 0.001      -- a wait of 0 s would not let the reply arrive at all
 
 -- ---- progress ----------------------------------------------------------------------
 
@@ -38,7 +39,7 @@ local DEFAULT_INTERVAL = 0.2
 local function reporter(opts, read)
   local fn = opts.onProgress
   if not fn then return nil end
-  local interval = opts.progressInterval or DEFAULT_INTERVAL
+  local interval = math.max(opts.progressInterval or DEFAULT_INTERVAL, MIN_INTERVAL)
   local last = -math.huge
   return function(force)
     local t = now()
