@@ -153,6 +153,19 @@ describe("fetchSize", function()
     p:shutDown()
   end)
 
+  it("splits the table a function call returns", function()
+    local ids = {}
+    for i = 1, 20000 do ids[i] = i end
+    local rows, n = 0, 0
+    for block in pool:run { "echo", ddb.table { { "id", ids } }, fetchSize = 8192 } do
+      n = n + 1
+      for i = 1, #block.id do assert(block.id[i] == rows + i) end
+      rows = rows + #block.id
+    end
+    assert.are.equal(20000, rows)
+    assert.are.equal(3, n)
+  end)
+
   it("keeps nothing pending for an iterator nobody consumes", function()
     local it = pool:run { TABLE, fetchSize = 8192 }
     assert.is_table(it())
