@@ -166,6 +166,34 @@ mark("next %s in %.3f s; cancelled %d", tostring(v), ddb.now() - t0, pool:stats(
     assert.are.equal("", err)
   end)
 
+  it("luajit: a block iterator's wait and an onProgress wait raise it and cancel", function()
+    local child = start("luajit", PRELUDE .. [[
+local pool = ddb.DBConnectionPool("127.0.0.1", PORT, 1)
+local it = pool:run{ "sleep(10000); table(1..10 as id)", fetchSize = 8192 }
+mark("waiting 1")
+local ok, err = pcall(it)
+caught(1, err)
+mark("waiting 2")
+ok, err = pcall(pool.run, pool, { "sleep(10000)", onProgress = function() end })
+caught(2, err)
+local t0 = ddb.now()
+local v = pool:run("1+1")
+mark("next %s in %.3f s; cancelled %d held %d", tostring(v), ddb.now() - t0,
+  pool:stats().cancelled, pool._c:stats().held)
+]], srv.port)
+    for n, what in ipairs { "fetchSize iterator", "onProgress wait" } do
+      delay(child, n, interrupt(child, n), "luajit " .. what)
+    end
+    local rc, out, err = finish(child)
+    assert.are.equal(0, rc, out .. err)
+    for n = 1, 2 do assert.matches("caught " .. n .. " at [%d.]+ kind=interrupted\n", out) end
+    local secs, cancelled, held = out:match("next 2 in ([%d.]+) s; cancelled (%d+) held (%d+)")
+    assert.is_truthy(secs, out)
+    assert.is_true(tonumber(secs) < 2, out)
+    assert.are.equal(2, tonumber(cancelled))
+    assert.are.equal(0, tonumber(held))
+  end)
+
   it("luajit: 10 of 10 tries of a 10 s query are interrupted at once", function()
     local child = start("luajit", PRELUDE .. [[
 local pool = ddb.DBConnectionPool("127.0.0.1", PORT, 1)

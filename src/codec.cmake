@@ -15,6 +15,7 @@ add_library(ddbcodec STATIC
   # beside ddb_proto.c in the core library so that the codec's tests, benchmarks and
   # fuzzers link it without the loop.
   ${DDB_CODEC_ROOT}/src/proto/ddb_proto_resp.c
+  ${DDB_CODEC_ROOT}/src/proto/ddb_proto_blocks.c
 )
 target_include_directories(ddbcodec PUBLIC ${DDB_INCLUDE_DIRS})
 target_link_libraries(ddbcodec PUBLIC PkgConfig::LZ4 m)

@@ -5,6 +5,7 @@ add_library(ddbcore STATIC
   src/pool/ddb_task.c src/pool/ddb_conn.c src/pool/ddb_pool.c             # the pool core
   src/pool/ddb_pool_info.c src/pool/ddb_ha.c src/pool/ddb_thread.c src/pool/ddb_log.c
   src/pool/ddb_cluster.c
+  src/pool/ddb_fetch.c                                                    # fetchSize blocks
   src/hosts/ddb_uv.c src/hosts/ddb_qhost.c)                               # its hosts
 set_target_properties(ddbcore PROPERTIES POSITION_INDEPENDENT_CODE ON)
 target_include_directories(ddbcore PUBLIC ${DDB_INCLUDE_DIRS})
@@ -13,6 +14,10 @@ target_link_libraries(ddbcore PUBLIC ddbcodec ddbauth PkgConfig::LIBUV Threads::
 add_executable(test_proto tests/test_proto.c)
 target_link_libraries(test_proto ddbcore)
 add_test(NAME proto COMMAND test_proto)
+add_executable(test_proto_blocks tests/test_proto_blocks.c)
+target_include_directories(test_proto_blocks PRIVATE tests)
+target_link_libraries(test_proto_blocks ddbcore)
+add_test(NAME proto_blocks COMMAND test_proto_blocks)
 
 # Pool tests run against ddbmini (built by testserver/testserver.cmake) over sockets.
 # testserver.cmake is included after this file: targets are referenced by name.
@@ -21,7 +26,7 @@ if(DDB_BUILD_TESTS OR DDB_INSTALL_DDBMINI)   # CMakeLists.txt includes testserve
   set(DDB_HAVE_DDBMINI TRUE)
 endif()
 set(DDB_POOL_TESTS test_pool_basic test_pool_faults test_pool_ha test_pool_thread test_qhost
-    test_pool_cluster)
+    test_pool_cluster test_pool_fetch)
 foreach(t ${DDB_POOL_TESTS})
   add_executable(${t} tests/${t}.c tests/pool_support.c)
   target_link_libraries(${t} ddbcore)

@@ -203,7 +203,7 @@ static void test_options(void)
     submit(p, &spec, DDB_EINVAL, err);
     CHECK(strstr(err, "parallelism"), "parallelism message: %s", err);
     spec.parallelism = 2;
-    spec.fetch_size = 8192;
+    spec.fetch_size = 8191;      /* 0 or >= 8192 */
     submit(p, &spec, DDB_EINVAL, err);
     CHECK(strstr(err, "fetchSize"), "fetchSize message: %s", err);
     spec.fetch_size = 0;

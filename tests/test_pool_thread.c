@@ -203,6 +203,10 @@ static void test_shutdown_and_failure(void)
     ddb_task_spec spec;
     ddb_task_spec_init(&spec);
     spec.text = "1";
+    spec.fetch_size = 8192;         /* blocks are handed over on the loop thread only */
+    CHECK(ddb_pool_thread_submit(tp, &spec, NULL, err, sizeof err) == DDB_EINVAL &&
+          strstr(err, "fetchSize"), "fetch_size refused: %s", err);
+    spec.fetch_size = 0;
     CHECK(ddb_pool_thread_submit(tp, &spec, NULL, err, sizeof err) == DDB_ESHUTDOWN,
           "submit after shutdown: %s", err);
     int got = drain(tp, N, 1000, NULL, NULL);
@@ -230,6 +234,10 @@ static void test_shutdown_and_failure(void)
     cfg.on_complete = (ddb_complete_cb)1;
     CHECK(ddb_pool_thread_start(&cfg, err, sizeof err) == NULL && strstr(err, "on_complete"),
           "on_complete rejected: %s", err);
+    cfg.on_complete = NULL;
+    cfg.on_block = (ddb_complete_cb)1;
+    CHECK(ddb_pool_thread_start(&cfg, err, sizeof err) == NULL && strstr(err, "on_block"),
+          "on_block rejected: %s", err);
     printf("ok  thread driver: shutdown with %d queued (all completed ABANDONED), open "
            "failure\n", N);
 }

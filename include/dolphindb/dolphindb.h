@@ -220,6 +220,9 @@ typedef struct ddb_pool_config {
                                    their connections closed (default 0: abandon now) */
 
     ddb_complete_cb on_complete; /* may be NULL (then poll task states) */
+    ddb_complete_cb on_block;   /* a block of a fetch_size task is ready to take
+                                   (inline pool; same rules as on_complete); may be
+                                   NULL */
     void *cb_ud;
 
     int64_t max_result_bytes;   /* memory one decoded result may take before the
@@ -287,8 +290,10 @@ typedef struct ddb_task_spec {
     int clear_memory;           /* -1: default (1); 0 or 1 */
     int priority;               /* -1: default (4); 0..8 */
     int parallelism;            /* -1: default (64); 1..64 */
-    int fetch_size;             /* 0 only (block-wise results are not supported;
-                                   any other value is rejected with DDB_EINVAL) */
+    int fetch_size;             /* 0: the result arrives whole; >= DDB_MIN_FETCH_SIZE:
+                                   a table result arrives in blocks of at most this
+                                   many rows, handed over one at a time (see
+                                   "Block-wise results"; inline pool only) */
     double timeout;             /* seconds; 0: pool default; < 0: no timeout */
     int on_full;                /* DDB_FULL_FAIL / DDB_FULL_WAIT (thread driver: wait
                                    blocks the submitting thread; inline: always
@@ -336,6 +341,34 @@ const char *ddb_task_msg(const ddb_task *t, int i);   /* NULL when out of range 
 
 /* Seconds from submission to the terminal state (0 while not terminal). */
 double ddb_task_elapsed(const ddb_task *t);
+
+/* ---------------------------------------------------------------- block-wise results
+ * A task submitted with fetch_size >= DDB_MIN_FETCH_SIZE to the inline pool gets a
+ * table result as a sequence of blocks (docs/PROTOCOL.md §1.8). The connection hands
+ * over one block at a time and reads nothing more until the consumer took it, so
+ * memory holds about one block whatever the result's size; the task holds its
+ * connection until the last block was read. on_block (ddb_pool_config) tells when a
+ * block is ready. The task ends DONE with ddb_task_result NULL after the last block
+ * (ddb_task_blockwise 1), or DONE with the whole object when the server sent the
+ * result in one piece (not a table), or FAILED/CANCELLED as any task. Loop thread
+ * only. */
+#define DDB_MIN_FETCH_SIZE 8192
+
+/* The ready block (a reference for the caller), or NULL when none is ready; taking it
+ * lets the connection read the next one (from the loop, later: never inside this
+ * call). A block received before the task ended can still be taken after. */
+ddb_obj *ddb_task_take_block(ddb_pool *p, ddb_task *t);
+/* The consumer is gone: drop the ready block and every later one as it arrives; the
+ * response is still read to its end (the protocol has no way to stop it), so the
+ * connection and its session stay usable. A no-op on a task that ended. */
+void ddb_task_skip_blocks(ddb_pool *p, ddb_task *t);
+/* 1 when the result came (is coming) as blocks. */
+int ddb_task_blockwise(const ddb_task *t);
+/* Response bytes received so far (all of them, header and print output included),
+ * and the rows received so far: of the blocks (block-wise), or of a DONE whole
+ * result (table or vector; 0 for other forms), -1 while unknown. */
+int64_t ddb_task_bytes_received(const ddb_task *t);
+int64_t ddb_task_rows_received(const ddb_task *t);
 /* Index of the connection that ran (or is running) the task, -1 if none. With the
  * loop-thread driver read it only once the task is terminal. */
 int ddb_task_conn_index(const ddb_task *t);
@@ -452,7 +485,8 @@ typedef struct ddb_pool_thread ddb_pool_thread;
 
 /* Start the thread and open the pool; blocks until the open completes. Returns NULL
  * with `err` filled (naming host:port) when the config is invalid or the open failed.
- * cfg->on_complete must be NULL (completions go through the queue below). */
+ * cfg->on_complete and cfg->on_block must be NULL (completions go through the queue
+ * below; fetch_size is refused: block-wise results need the inline pool). */
 ddb_pool_thread *ddb_pool_thread_start(const ddb_pool_config *cfg,
                                        char *err, size_t errlen);
 

@@ -444,6 +444,8 @@ function M.wait_for(obj, timeout, what)
       left = deadline - now()
       if left <= 0 then break end
       if left > FOREVER then left = FOREVER end
+      -- ngx.semaphore counts whole milliseconds: less would not wait (nor yield) at all
+      if left < 0.001 then left = 0.001 end
     end
     local ok, werr = pcall(rec.sema.wait, rec.sema, left)
     if not ok then

@@ -6,7 +6,8 @@
 --   pool:run(script)                 script mode
 --   pool:run(fname, arg1, ...)       function-call mode (any argument given)
 --   pool:run{ script, args..., clearMemory=, pickleTableToList=, priority=,
---             parallelism=, timeout=, typed=, view= }
+--             parallelism=, timeout=, typed=, view=, onProgress=, progressInterval= }
+--   pool:run{ script, fetchSize = n, ... } -> iterator of blocks (dolphindb.fetch)
 --   pool:addTask(script, taskId, ...) / pool:isFinished(id) / pool:getData(id)
 --   pool:runTaskAsync(script, ...) -> future (dolphindb.future)
 --   pool:shutDown() pool:isShutDown() pool:getSessionId() pool:getConnectionCount()
@@ -65,6 +66,7 @@ local Future = require "dolphindb.future"
 local options = require "dolphindb.options"
 local errors = require "dolphindb.errors"
 local log = require "dolphindb.log"
+local fetch = require "dolphindb.fetch"
 
 local error, pcall, getmetatable, setmetatable = error, pcall, getmetatable, setmetatable
 local await_ticket = sched.await_ticket
@@ -197,18 +199,33 @@ function Pool:run(...)
     ok, ticket = pcall(c_run, c, script)
     if not ok then reraise(ticket, "run", 2) end
   else
+    local fs = opts.fetchSize
+    if fs ~= nil and fs ~= 0 then return fetch.start(self, 2, script, args, opts) end
     ticket = self:_submit(2, "run", script, args, nil, opts, "run")
   end
-  await_ticket(ticket, self._abandon, "run", self._cancel)
+  if opts.onProgress then
+    fetch.await_run(self, ticket, opts)
+  else
+    await_ticket(ticket, self._abandon, "run", self._cancel)
+  end
   local ok, v = self:_take(ticket, opts)
   if not ok then error(v, 2) end
   return v
 end
 
 -- pool:addTask(script, taskId, args...) or pool:addTask{script, taskId, args..., opts}
+-- Options only pool:run takes: its caller consumes the blocks and sees the progress.
+local function run_only(opts, method)
+  if opts.fetchSize ~= nil and opts.fetchSize ~= 0 or opts.onProgress ~= nil then
+    fail(3, "%s: fetchSize and onProgress are pool:run options (its caller takes the "
+      .. "blocks and sees the progress)", method)
+  end
+end
+
 function Pool:addTask(...)
   check_open(self, "addTask")
   local script, args, opts, extra = parse_call(3, "addTask", 1, ...)
+  run_only(opts, "addTask")
   local id = extra[1]
   check_task_id(id, 2)
   self:_submit(2, "submit", script, args, id, opts, "addTask")   -- its ticket completes unobserved
@@ -252,6 +269,7 @@ end
 function Pool:runTaskAsync(...)
   check_open(self, "runTaskAsync")
   local script, args, opts = parse_call(3, "runTaskAsync", 0, ...)
+  run_only(opts, "runTaskAsync")
   local ticket, id = self:_submit(2, "run", script, args, nil, opts, "runTaskAsync")
   local f = Future.new(self, ticket, id, opts)
   kick()            -- after the future listens: in nginx a completion is delivered at once

@@ -65,6 +65,16 @@ function special.runTaskAsync(fn)
   end
 end
 
+-- run: a block iterator (fetchSize) comes back in its safe face; any other value as
+-- it is (wrap only wraps the classes this file made faces for).
+function special.run(fn)
+  return function(self, ...)
+    local ok, v = pcall(fn, inner_of(self), ...)
+    if not ok then return ret(false, v) end
+    return wrap(v)
+  end
+end
+
 -- add_done_callback(cb): cb gets the safe future it was given to.
 function special.add_done_callback(fn)
   return function(self, cb, ...)
@@ -127,6 +137,10 @@ M._raising = ddb
 local pool_face = face(require("dolphindb.pool").Pool)    -- one pool for every host
 local future_face = face(require "dolphindb.future")
 face(require("dolphindb.session").Session)    -- its objects are made by M.Session below
+-- the block iterator: it:next() returns nil, err; calling it (a for loop) too, but a
+-- for loop drops the err, so loop on it:next() to see it
+local blocks_face = face(require("dolphindb.fetch").Blocks)
+blocks_face.__call = function(self) return self:next() end
 local Handle = package.loaded["dolphindb.sched"] and package.loaded["dolphindb.sched"].Handle
 if Handle then face(Handle, true) end
 M.Pool, M.Future = pool_face, future_face

@@ -29,7 +29,7 @@ enum {
     K_LUA_SECONDS,  /* handled in Lua: number >= 0 */
     K_LUA_STRING,   /* handled in Lua: string */
     K_LOGLEVEL,     /* int: "debug" | "info" | "warn" | "error" | "off" */
-    K_LUA_FUNCTION, /* handled in Lua: function */
+    K_LUA_FUNCTION, /* handled in Lua: function (or callable table) */
 };
 
 #define NONE (-1)
@@ -89,6 +89,9 @@ static const opt_decl task_opts[] = {
     {"parallelism", K_INT, TASK(parallelism), 1, 64, 0, 0, "64"},
     {"timeout", K_SECONDS, TASK(timeout), 1e-9, MAXN, 0, 0, "taskTimeout"},
     {"maxResultBytes", K_BYTES, TASK(max_result_bytes), 0, 0, 0, 0, "the pool's"},
+    {"fetchSize", K_INT, TASK(fetch_size), 0, 2147483647, 0, 0, "0"},
+    {"onProgress", K_LUA_FUNCTION, NONE, 0, 0, 0, 0, "none"},
+    {"progressInterval", K_LUA_SECONDS, NONE, 0, 0, 0, 0, "0.2"},
     {"typed", K_LUA_BOOL, NONE, 0, 0, 0, 0, "false"},
     {"view", K_LUA_BOOL, NONE, 0, 0, 0, 0, "by size"},
     {"pickleTableToList", K_LUA_BOOL, NONE, 0, 0, 0, 0, "false"},
@@ -181,6 +184,15 @@ static void read_sites(lua_State *L, const opt_decl *o, ddb_pool_config *cfg)
     lua_remove(L, list + 1);    /* the list; the array userdata stays on the stack */
 }
 
+/* The value at the top of the stack is a function or a table with __call. */
+static int is_callable(lua_State *L)
+{
+    if (lua_type(L, -1) == LUA_TFUNCTION) return 1;
+    if (!lua_istable(L, -1) || !luaL_getmetafield(L, -1, "__call")) return 0;
+    lua_pop(L, 1);
+    return 1;
+}
+
 /* Stores the value at the top of the stack into the struct at base. */
 static void store(lua_State *L, const opt_decl *o, char *base, ddb_pool_config *cfg)
 {
@@ -215,7 +227,6 @@ static void store(lua_State *L, const opt_decl *o, char *base, ddb_pool_config *
         wrong(L, o, "\"debug\", \"info\", \"warn\", \"error\" or \"off\"");
         break;
     }
-    case K_LUA_FUNCTION: if (lua_type(L, -1) != LUA_TFUNCTION) wrong(L, o, "a function"); break;
     case K_SITES: break;        /* after the loop: ddb_lua_read_pool_config */
     case K_LUA_BOOL: if (lua_type(L, -1) != LUA_TBOOLEAN) wrong(L, o, "a boolean"); break;
     case K_LUA_SECONDS: {
@@ -226,6 +237,9 @@ static void store(lua_State *L, const opt_decl *o, char *base, ddb_pool_config *
         break;
     }
     case K_LUA_STRING: string_value(L, o); break;
+    case K_LUA_FUNCTION:
+        if (!is_callable(L)) wrong(L, o, "a function");
+        break;
     }
 }
 

@@ -25,6 +25,7 @@
 #include "lua_args.h"
 #include "lua_held.h"
 #include "lua_logq.h"
+#include "lua_fetch.h"
 #include "lua_value.h"
 
 #define POOL_MT "dolphindb.pool"
@@ -54,6 +55,8 @@ typedef struct lua_pool {
     c_bench *bench;         /* set while pool:_bench() runs */
     lua_held held;          /* tasks of pool:run, until pool:finish takes them */
     lua_logq logq;          /* event-log lines for dolphindb.log (lua_logq.h) */
+    lua_fetch_list fetches; /* block-wise tasks of pool:fetch (lua_fetch.h) */
+    int fetching;           /* pool:fetch is submitting (fetchSize allowed) */
 } lua_pool;
 
 typedef struct lua_task {
@@ -68,6 +71,8 @@ static void on_task_complete(ddb_pool *pool, ddb_task *task, void *task_ud, void
 {
     (void)pool;
     lua_pool *lp = pool_ud;
+    if (lp->fetches.head) ddb_lua_fetch_wake(&lp->fetches, lp->loop, task);
+    if (!task_ud && task->behavior.fetch_size) return;     /* pool:fetch: no ticket */
     lp->inflight--;
     if (task_ud) {                      /* tickets are never 0 */
         ddb_lua_ticket_complete(lp->loop, (double)(uintptr_t)task_ud);
@@ -77,6 +82,14 @@ static void on_task_complete(ddb_pool *pool, ddb_task *task, void *task_ud, void
     lp->bench->completed++;
     if (ddb_task_state(task) != DDB_TASK_DONE) lp->bench->failed++;
     if (lp->bench->to_submit > 0) bench_submit(lp);
+}
+
+/* A block of a pool:fetch task is ready (bookkeeping only, as above). */
+static void on_task_block(ddb_pool *pool, ddb_task *task, void *task_ud, void *pool_ud)
+{
+    (void)pool, (void)task_ud;
+    lua_pool *lp = pool_ud;
+    ddb_lua_fetch_wake(&lp->fetches, lp->loop, task);
 }
 
 static int watch_satisfied(int kind, int state)
@@ -135,6 +148,7 @@ static void pool_release(lua_pool *lp)
         lp->watch[k] = 0;
     }
     ddb_lua_loop_detach(lp->loop, lp);
+    ddb_lua_fetch_detach_all(&lp->fetches, lp->loop);
     ddb_pool_free(lp->pool);
     lp->pool = NULL;
     lua_held_clear(&lp->held);
@@ -174,6 +188,7 @@ static int l_pool_new(lua_State *L)
     if (ddb_lua_loop_attach(loop, lp, pool_closer) != 0)
         return luaL_error(L, "dolphindb: out of memory");
     cfg.on_complete = on_task_complete;
+    cfg.on_block = on_task_block;
     cfg.cb_ud = lp;
     if (cfg.log_level < DDB_LOG_OFF) {      /* logLevel (dolphindb.log sets it) */
         cfg.on_log = on_pool_log;
@@ -245,8 +260,15 @@ static int l_pool_error(lua_State *L)
  * submission. pool:run(script), the common call, passes only the text. */
 static double submit_from_args(lua_State *L, lua_pool *lp, int top, ddb_task **out)
 {
+    int fetching = lp->fetching;        /* cleared first: the reads below may raise */
+    lp->fetching = 0;
     ddb_task_spec spec;
     ddb_lua_read_task(L, top, &spec);
+    if (spec.fetch_size && !fetching) {
+        /* nobody would take its blocks: the task and its connection would wait */
+        ddb_lua_task_args_free(&spec);
+        luaL_error(L, "dolphindb: fetchSize: block-wise results come from pool:fetch only");
+    }
     double ticket = ddb_lua_ticket_new(lp->loop);
     int rc = DDB_ENOMEM;
     char err[ERRLEN] = "";
@@ -274,6 +296,27 @@ static int l_pool_submit(lua_State *L)
     lua_task *lt = push_task(L, NULL);
     lua_pushnumber(L, submit_from_args(L, lp, 5, &lt->task));
     return 2;
+}
+
+/* pool:fetch(text, args, nil, options) -> fetch: a task with a fetchSize, its blocks
+ * taken through the fetch userdata (lua_fetch.h). It keeps no ticket pending: a
+ * fetch nobody consumes waits for ever by design (its connection paused), and must
+ * not keep ddb.loop() or the program's exit waiting; whoever consumes it waits on
+ * the fetch's own ticket. */
+static int l_pool_fetch(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    lua_settop(L, 5);
+    /* The userdata first, so a Lua allocation error cannot leak the task. */
+    lua_fetch *f = ddb_lua_fetch_push(L, &lp->fetches, lp->pool, lp->loop);
+    ddb_task *t = NULL;
+    lp->fetching = 1;
+    double ticket = submit_from_args(L, lp, 5, &t);
+    t->ud = NULL;                       /* (completions are delivered from the loop, later) */
+    ddb_lua_ticket_drop(lp->loop, ticket);
+    lp->inflight--;
+    ddb_lua_fetch_set_task(f, t);
+    return 1;
 }
 
 /* pool:run(text[, args, nil, options])
@@ -316,6 +359,18 @@ static int l_pool_held_state(lua_State *L)
     if (!t) return 0;
     lua_pushstring(L, ddb_task_state_name(ddb_task_state(t)));
     return 1;
+}
+
+/* pool:held_progress(ticket) -> bytes received, rows (nil while not known) */
+static int l_pool_held_progress(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    ddb_task *t = check_held(L, lp, 2);
+    int64_t rows = ddb_task_rows_received(t);
+    lua_pushnumber(L, (lua_Number)ddb_task_bytes_received(t));
+    if (rows >= 0) lua_pushnumber(L, (lua_Number)rows);
+    else lua_pushnil(L);
+    return 2;
 }
 
 static lua_task *check_task(lua_State *L, int idx)
@@ -622,8 +677,9 @@ void ddb_lua_pool_open(lua_State *L, int module_table_index)
         {"find", l_pool_find},     {"forget", l_pool_forget},
         {"shutdown", l_pool_shutdown}, {"stats", l_pool_stats},
         {"conn_count", l_pool_conn_count}, {"conn_info", l_pool_conn_info},
-        {"run", l_pool_run},       {"finish", l_pool_finish},
+        {"run", l_pool_run},       {"finish", l_pool_finish},  {"fetch", l_pool_fetch},
         {"cancel_held", l_pool_cancel_held}, {"held_state", l_pool_held_state},
+        {"held_progress", l_pool_held_progress},
         {"_bench", l_pool_bench},
         {"log_take", l_pool_log_take}, {"log_level", l_pool_log_level},
         {NULL, NULL},

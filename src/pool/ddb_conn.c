@@ -72,6 +72,9 @@ static void close_stream(ddb_conn *c)
     ddb_resp_reset(&c->resp);
     ddb_login_free(&c->login);      /* an exchange cut short: wipe what it held */
     c->paused = 0;
+    c->blocked = 0;
+    ddb_buf_free(&c->stash);
+    ddb_buf_init(&c->stash);
     if (!c->stream)
         return;
     ddb_host_stream *s = c->stream;
@@ -374,18 +377,68 @@ static void pace_reading(ddb_conn *c, size_t n)
     c->ev->resume_later(c->owner);
 }
 
+static void on_read(ddb_conn *c, const char *p, size_t nread);
+
+/* Feed the bytes stashed behind a block; true when the connection still wants to read
+ * (no new pause, still open). */
+static int feed_stash(ddb_conn *c)
+{
+    if (c->stash.len == 0)
+        return 1;
+    ddb_buf bytes = c->stash;       /* on_read may stash again */
+    ddb_buf_init(&c->stash);
+    ddb_host_stream *s = c->stream; /* a broken one is replaced by a new stream */
+    on_read(c, bytes.p, bytes.len);
+    ddb_buf_free(&bytes);
+    c->ev->read_done(c->owner);
+    return c->stream == s && !c->paused;
+}
+
 void ddb_conn_resume(ddb_conn *c)
 {
-    if (!c->paused || !c->stream)
+    if (!c->paused || !c->stream || c->blocked)
         return;
     c->paused = 0;
     c->burst = 0;
+    if (!feed_stash(c))
+        return;
     const char *why = HOST(c)->stream_pause(c->stream, 0);
     if (why)
         conn_broken(c, why);
 }
 
-static void on_read(ddb_conn *c, const char *p, size_t nread);
+void ddb_conn_unblock(ddb_conn *c)
+{
+    c->blocked = 0;
+}
+
+/* A block of a fetchSize result arrived; `rest` follows it in this read. Returns 1
+ * to feed the rest now (the response ended, or its blocks are being skipped), 0 when
+ * reading waits for the consumer. */
+static int block_arrived(ddb_conn *c, const char *rest, size_t nrest)
+{
+    ddb_obj *b = ddb_resp_take_obj(&c->resp);
+    ddb_task *t = c->task;
+    c->blocked = 1;                 /* before the report: a consumer may take it inside */
+    int wait = c->ev->block(c->owner, c, t, b);
+    if (c->task != t || !c->stream)
+        return 0;                   /* cancelled inside the report: this read is over */
+    if (!wait || c->resp.blocks_left == 0 || !c->blocked) {
+        c->blocked = 0;
+        return 1;
+    }
+    /* The consumer has it: read nothing more until it asks (bounded memory: the
+     * rest of this read waits in the stash, the server's bytes in the socket). */
+    if (nrest && ddb_buf_put(&c->stash, rest, nrest)) {
+        conn_broken(c, "out of memory keeping a block's trailing bytes");
+        return 0;
+    }
+    if (!c->paused) {
+        HOST(c)->stream_pause(c->stream, 1);
+        c->paused = 1;
+    }
+    return 0;
+}
 
 /* Stream report: bytes arrived. */
 static void stream_data(void *arg, const char *p, size_t n)
@@ -403,7 +456,16 @@ static void on_read(ddb_conn *c, const char *p, size_t nread)
     }
     size_t used = 0;
     int msgs_before = c->resp.nmsgs;
-    int rc = ddb_resp_feed(&c->resp, p, nread, &used);
+    int rc;
+    while ((rc = ddb_resp_feed(&c->resp, p, nread, &used)) == DDB_RESP_BLOCK) {
+        c->task->bytes_in += (int64_t)used;
+        p += used;
+        nread -= used;
+        if (!block_arrived(c, p, nread))
+            return;                     /* the consumer has it; the rest waits */
+    }
+    if (c->task && rc != DDB_RESP_ERROR)
+        c->task->bytes_in += (int64_t)(rc == DDB_RESP_NEED_MORE ? nread : used);
     if (rc == DDB_RESP_ERROR) {
         char msg[220];
         snprintf(msg, sizeof msg, "protocol error: %s", c->resp.parse_error);
@@ -610,6 +672,7 @@ void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms)
     t->conn_index = c->index;
     ddb_resp_reset(&c->resp);
     ddb_resp_set_max_bytes(&c->resp, t->max_result_bytes);
+    ddb_resp_set_fetch(&c->resp, t->behavior.fetch_size > 0);
     const char *kind = "API2";
     int rc = ddb_req_header(&head, kind, c->session_id, t->body_len, &b, err, sizeof err);
     const char *why = NULL;
@@ -701,6 +764,7 @@ void ddb_conn_close_timer(ddb_conn *c)
 
 void ddb_conn_free(ddb_conn *c)
 {
+    ddb_buf_free(&c->stash);
     ddb_login_free(&c->login);
     ddb_resp_free(&c->resp);
     free(c);

@@ -42,6 +42,10 @@ typedef struct ddb_conn_events {
     /* The end of a read callback, outside any call of the owner's: a good moment to
      * hand completions over. */
     void (*read_done)(void *owner);
+    /* Block-wise result (fetchSize): block b (a reference for the owner) of t
+     * arrived. Returns 1 when reading must wait for ddb_conn_unblock (the consumer
+     * has it), 0 to read on (the rest is being skipped). */
+    int (*block)(void *owner, struct ddb_conn *c, ddb_task *t, ddb_obj *b);
     /* Reading was paused: call ddb_conn_resume on the next loop iteration. */
     void (*resume_later)(void *owner);
     /* ---- questions */
@@ -120,6 +124,8 @@ typedef struct ddb_conn {
                                        attempt: a failure keeps it (not next_site) */
     int ready_port;
     int paused;                     /* reading stopped until the next loop iteration */
+    int blocked;                    /* paused until the consumer took the last block */
+    ddb_buf stash;                  /* bytes read past that block, fed on resume */
     uint64_t burst_at;              /* host clock of the iteration `burst` counts */
     size_t burst;                   /* bytes parsed in that iteration */
     char last_error[560];
@@ -142,6 +148,9 @@ void ddb_conn_redirect(ddb_conn *c, const char *host, int port);
 void ddb_conn_move(ddb_conn *c);
 /* Start reading again after a pause (from the pool's idle pump). */
 void ddb_conn_resume(ddb_conn *c);
+/* The consumer took the block: read on (the owner resumes it later, from its pump,
+ * through ddb_conn_resume, so nothing is reported inside the caller's call). */
+void ddb_conn_unblock(ddb_conn *c);
 /* Close for good (shutdown): socket, pending resolve, timer stopped. */
 void ddb_conn_close(ddb_conn *c);
 /* Release the timer handle (teardown; after ddb_conn_close). */

@@ -239,6 +239,11 @@ static void resume_later(ddb_pool *p)
         p->host->pump_start(p->pump);
 }
 
+void ddb_pool_resume_later(ddb_pool *p)
+{
+    resume_later(p);
+}
+
 static void pump_cb(void *arg)
 {
     ddb_pool *p = arg;
@@ -411,7 +416,9 @@ static void task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
 static void task_conn_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *why)
 {
     p->nrunning--;
-    if (p->cfg.high_availability && !ddb_pool_is_stopping(p) && t->resends < p->nsites + 1) {
+    /* (not a fetchSize task that handed blocks over: a resend would repeat them) */
+    if (p->cfg.high_availability && !ddb_pool_is_stopping(p) && t->resends < p->nsites + 1 &&
+        t->blocks_in == 0) {
         /* HA: resend on the next READY connection; the negated seqNo lets the server
          * recognise a request it already executed (docs/PROTOCOL.md §2.6). */
         t->resends++;
@@ -493,6 +500,10 @@ static void ev_handle_opened(void *o) { ((ddb_pool *)o)->live++; }
 static void ev_handle_closed(void *o) { handle_closed(o); }
 static void ev_read_done(void *o) { flush(o); }
 static void ev_resume_later(void *o) { resume_later(o); }
+static int ev_block(void *o, ddb_conn *c, ddb_task *t, ddb_obj *b)
+{
+    return ddb_pool_block_arrived(o, c, t, b);
+}
 static int ev_is_stopping(void *o) { return ddb_pool_is_stopping(o); }
 static int ev_next_site(void *o, int site) { return ddb_pool_next_site(o, site); }
 static void ev_site(void *o, int site, const char **host, int *port)
@@ -519,7 +530,7 @@ static const ddb_conn_events conn_events = {
     .ready = ev_ready, .response = ev_response, .lost = ev_lost,
     .timed_out = ev_timed_out, .dead = ev_dead, .handle_opened = ev_handle_opened,
     .handle_closed = ev_handle_closed, .read_done = ev_read_done,
-    .resume_later = ev_resume_later, .is_stopping = ev_is_stopping,
+    .resume_later = ev_resume_later, .block = ev_block, .is_stopping = ev_is_stopping,
     .next_site = ev_next_site, .site = ev_site, .connect_timeout_ms = ev_connect_timeout_ms,
     .backoff_ms = ev_backoff_ms, .next_seqno = ev_next_seqno, .redact = ev_redact,
     .log = ev_log, .discover_due = ev_discover_due, .discovered = ev_discovered,

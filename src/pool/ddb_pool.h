@@ -101,6 +101,11 @@ void ddb_pool_start_deferred(ddb_pool *p);
 
 /* ---- queue / completion internals shared with ddb_thread.c ---- */
 void ddb_pool_complete(ddb_pool *p, ddb_task *t, int state);
+/* Resume paused connections from the pump, on the next loop iteration. */
+void ddb_pool_resume_later(ddb_pool *p);
+/* A block of t's fetchSize result arrived on c (ddb_fetch.c); 1: c waits for the
+ * consumer, 0: read on. Takes b's reference. */
+int ddb_pool_block_arrived(ddb_pool *p, struct ddb_conn *c, ddb_task *t, ddb_obj *b);
 int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen);
 /* Queue length / limit checks for the thread driver. */
 int64_t ddb_pool_queue_limit(const ddb_pool *p);

@@ -57,9 +57,14 @@ static int check_options(const ddb_task_spec *s, char *err, size_t errlen)
         ERR("parallelism %d out of range 1..64", s->parallelism);
         return -1;
     }
-    if (s->fetch_size != 0) {
-        ERR("fetchSize is not supported by this pool (block-wise results would pin a "
-            "connection); use 0");
+    if (s->fetch_size != 0 && s->fetch_size < DDB_MIN_FETCH_SIZE) {
+        /* the official clients' floor; the server refuses smaller ones too */
+        ERR("fetchSize must be 0 (off) or at least %d rows, got %d", DDB_MIN_FETCH_SIZE,
+            s->fetch_size);
+        return -1;
+    }
+    if (s->fetch_size != 0 && s->kind == DDB_KIND_UPLOAD) {
+        ERR("fetchSize applies to scripts and function calls, not uploads");
         return -1;
     }
     if (!(s->timeout <= DDB_MAX_SECONDS) || !(s->full_wait <= DDB_MAX_SECONDS)) {
@@ -184,6 +189,7 @@ static void task_init(ddb_task *t, const ddb_task_spec *s, double default_timeou
         t->behavior.priority = s->priority;
     if (s->parallelism >= 0)
         t->behavior.parallelism = s->parallelism;
+    t->behavior.fetch_size = s->fetch_size;
     t->timeout = s->timeout > 0 ? s->timeout : s->timeout < 0 ? 0 : default_timeout;
     t->max_result_bytes = s->max_result_bytes;
 }
@@ -240,6 +246,7 @@ void ddb_task_unref(ddb_task *t)
     if (!t || atomic_fetch_sub_explicit(&t->refcount, 1, memory_order_acq_rel) != 1)
         return;
     ddb_obj_unref(t->result);       /* text and body live in t's own block */
+    ddb_obj_unref(t->block);
     free(t->error);
     free(t->server_error);
     for (int i = 0; i < t->nmsgs; i++)

@@ -54,6 +54,14 @@ struct ddb_task {
     char **msgs;
     int nmsgs;
 
+    /* fetchSize results and progress (loop thread only; ddb_fetch.c) */
+    ddb_obj *block;                  /* the block the consumer has not taken yet */
+    int64_t bytes_in;                /* response bytes received so far */
+    int64_t rows_in;                 /* rows of the blocks received so far */
+    int64_t blocks_in;               /* blocks received so far */
+    int blockwise;                   /* the result came as blocks (docs/PROTOCOL.md §1.8) */
+    int skip_blocks;                 /* the consumer left: drop the rest as it comes */
+
     /* pool bookkeeping (loop thread only) */
     struct ddb_task *qprev, *qnext;  /* FIFO queue links */
     int in_queue;

@@ -224,8 +224,8 @@ ddb_pool_thread *ddb_pool_thread_start(const ddb_pool_config *cfg, char *err,
         ERR("config is NULL");
         return NULL;
     }
-    if (cfg->on_complete) {
-        ERR("on_complete must be NULL for the loop-thread driver (poll the queue)");
+    if (cfg->on_complete || cfg->on_block) {
+        ERR("on_complete and on_block must be NULL for the loop-thread driver (poll the queue)");
         return NULL;
     }
     ddb_pool_thread *tp = calloc(1, sizeof *tp);
@@ -323,6 +323,10 @@ int ddb_pool_thread_submit(ddb_pool_thread *tp, const ddb_task_spec *spec,
     int code;
     if (out)
         *out = NULL;
+    if (spec && spec->fetch_size) {
+        ERR("fetchSize needs the inline pool (blocks are handed over on the loop thread)");
+        return DDB_EINVAL;
+    }
     ddb_task *t = ddb_task_create(spec, tp->cfg.task_timeout, tp->cfg.compress, &code,
                                   err, errlen);
     if (!t)

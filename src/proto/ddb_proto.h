@@ -83,6 +83,8 @@ int ddb_req_upload(ddb_buf *out, const char *session_id, const ddb_behavior *b,
 enum {
     DDB_RESP_NEED_MORE = 0,     /* all bytes consumed, response not complete */
     DDB_RESP_DONE = 1,          /* one response complete (*consumed bytes used) */
+    DDB_RESP_BLOCK = 2,         /* fetch mode: one block complete in obj (*consumed
+                                   bytes used); take it, then feed the rest */
     DDB_RESP_ERROR = -1         /* malformed stream: the connection must be closed */
 };
 
@@ -120,6 +122,11 @@ typedef struct ddb_resp {
     ddb_limits limits;
     int64_t budget;             /* ddb_resp_set_max_bytes, 0: limits' */
     int dec_busy;               /* the decoder has been given an object since reset */
+    int fetch;                  /* ddb_resp_set_fetch: an ANY vector arrives in blocks */
+    int blockwise;              /* the reply was an ANY header + blocks (§1.8) */
+    int64_t blocks_total;       /* as the header announced */
+    int64_t blocks_left;        /* not yet decoded */
+    int block_open;             /* the decoder has started the next block */
     int general_only;           /* tests: never take the whole-response shortcut */
 } ddb_resp;
 
@@ -133,6 +140,13 @@ void ddb_resp_reset(ddb_resp *r);
 /* The byte budget of the next object (ddb_limits.max_object_bytes); <= 0 keeps the
  * one given at init. Call after ddb_resp_reset, before feeding. */
 void ddb_resp_set_max_bytes(ddb_resp *r, int64_t max_bytes);
+/* Block-wise mode for the next response (docs/PROTOCOL.md §1.8): when its object is
+ * an ANY vector (the header a fetchSize request gets for a table), each element is
+ * decoded as an object of its own and handed over with DDB_RESP_BLOCK, one at a time,
+ * so only one block is in memory; the response ends (DONE, obj NULL, blockwise 1)
+ * after the last. Any other object is decoded whole as usual. Call after
+ * ddb_resp_reset, before feeding (ddb_proto_blocks.c). */
+void ddb_resp_set_fetch(ddb_resp *r, int on);
 /* Feed bytes; see DDB_RESP_*. */
 int ddb_resp_feed(ddb_resp *r, const void *p, size_t len, size_t *consumed);
 /* Ownership transfers after DONE (the parser forgets them). */

@@ -2,6 +2,7 @@
  * header and status lines, then the object through the codec's incremental decoder,
  * with a shortcut for a reply that arrives whole. */
 #include "ddb_proto.h"
+#include "ddb_proto_internal.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -12,7 +13,6 @@
  * the decoder's next object. */
 void ddb__decoder_set_budget(ddb_decoder *d, int64_t max_bytes);
 
-enum { ST_LINE, ST_MSG_TEXT, ST_STATUS, ST_OBJECT, ST_DONE, ST_FAILED };
 
 int ddb_resp_init(ddb_resp *r, const ddb_limits *lim)
 {
@@ -82,6 +82,8 @@ void ddb_resp_reset(ddb_resp *r)
         ddb_decoder_reset(r->dec, 1);   /* drops a half-decoded object now */
     r->dec_busy = 0;
     r->budget = 0;
+    r->fetch = r->blockwise = r->block_open = 0;
+    r->blocks_total = r->blocks_left = 0;
     r->state = ST_LINE;
     r->msg_bytes = 0;
     r->session_id[0] = 0;
@@ -101,6 +103,11 @@ static int fail(ddb_resp *r, const char *fmt, const char *detail)
     snprintf(r->parse_error, sizeof r->parse_error, fmt, detail);
     r->state = ST_FAILED;
     return DDB_RESP_ERROR;
+}
+
+int ddb__resp_fail(ddb_resp *r, const char *fmt, const char *detail)
+{
+    return fail(r, fmt, detail);
 }
 
 /* Accumulate bytes up to `stop` into r->line. Returns 1 when the terminator was
@@ -231,8 +238,18 @@ static void begin_object(ddb_resp *r)
     r->dec_busy = 1;
 }
 
+void ddb__resp_begin_object(ddb_resp *r)
+{
+    begin_object(r);
+}
+
 static int on_status_line(ddb_resp *r)
 {
+    if (r->line.len == 2 && memcmp(r->line.p, "OK", 2) == 0 && r->object_count &&
+        r->fetch) {
+        r->state = ST_BLOCK_HEAD;       /* blocks or one object: ddb_proto_blocks.c */
+        return 0;
+    }
     if (r->line.len == 2 && memcmp(r->line.p, "OK", 2) == 0) {
         r->state = r->object_count ? ST_OBJECT : ST_DONE;
         if (r->object_count)
@@ -350,7 +367,7 @@ int ddb_resp_feed(ddb_resp *r, const void *data, size_t len, size_t *consumed)
     const char *p = data;
     size_t pos = 0;
     *consumed = 0;
-    if (r->state == ST_LINE && r->line.len == 0 && len && !r->general_only)
+    if (r->state == ST_LINE && r->line.len == 0 && len && !r->general_only && !r->fetch)
         pos = fast_start(r, p, len);
     while (r->state != ST_DONE) {
         if (r->state == ST_FAILED)
@@ -416,6 +433,21 @@ int ddb_resp_feed(ddb_resp *r, const void *data, size_t len, size_t *consumed)
             if (rc == DDB_DEC_DONE) {
                 r->obj = ddb_decoder_take(r->dec);
                 r->state = ST_DONE;
+            }
+            break;
+        case ST_BLOCK_HEAD:
+            if (ddb__blocks_head(r, p + pos, len - pos, &used))
+                return DDB_RESP_ERROR;
+            pos += used;
+            break;
+        case ST_BLOCK:
+            rc = ddb__blocks_step(r, p + pos, len - pos, &used);
+            pos += used;
+            if (rc == DDB_RESP_ERROR)
+                return rc;
+            if (rc == DDB_RESP_BLOCK) {
+                *consumed = pos;
+                return DDB_RESP_BLOCK;
             }
             break;
         }
