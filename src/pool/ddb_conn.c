@@ -106,6 +106,7 @@ static void become_ready(ddb_conn *c)
     c->attempts = 0;
     c->redirects = 0;
     c->state = DDB_CONN_READY;
+    c->untrusted = 0;
     c->last_error[0] = 0;
     c->ev->ready(c->owner, c);
 }
@@ -380,6 +381,9 @@ static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail)
     }
     c->state = DDB_CONN_BACKOFF;
     HOST(c)->timer_start(c->timer, c->ev->backoff_ms(c->owner, c->attempts));
+    c->untrusted = strncmp(detail, DDB_TLS_UNTRUSTED, strlen(DDB_TLS_UNTRUSTED)) == 0;
+    if (c->untrusted)
+        c->ev->untrusted(c->owner, c);
 }
 
 /* An established connection broke (READY, BUSY or during the handshake). */

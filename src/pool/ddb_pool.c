@@ -451,6 +451,23 @@ static void conn_dead(ddb_pool *p, ddb_conn *c)
     }
 }
 
+/* Every connection is DEAD or backing off after failing the server's certificate
+ * check: no task can run until someone fixes a certificate or the configuration, so
+ * fail the queue with the reason instead of letting it wait (the connections keep
+ * retrying; a server that is just down still makes tasks wait, as documented). */
+static void conn_untrusted(ddb_pool *p, ddb_conn *c)
+{
+    for (int i = 0; i < p->nconns; i++) {
+        const ddb_conn *o = p->conns[i];
+        if (o->state != DDB_CONN_DEAD && !(o->state == DDB_CONN_BACKOFF && o->untrusted))
+            return;
+    }
+    char what[620];
+    snprintf(what, sizeof what, "no trusted connection (%.500s; the pool keeps trying)",
+             c->last_error);
+    fail_queued(p, DDB_TASK_FAILED, what);
+}
+
 static void handle_closed(ddb_pool *p)
 {
     p->live--;
@@ -475,6 +492,7 @@ static void ev_lost(void *o, ddb_conn *c, ddb_task *t, const char *why)
 }
 static void ev_timed_out(void *o, ddb_conn *c, ddb_task *t) { task_timed_out(o, c, t); }
 static void ev_dead(void *o, ddb_conn *c) { conn_dead(o, c); }
+static void ev_untrusted(void *o, ddb_conn *c) { conn_untrusted(o, c); }
 static void ev_handle_opened(void *o) { ((ddb_pool *)o)->live++; }
 static void ev_handle_closed(void *o) { handle_closed(o); }
 static void ev_read_done(void *o) { flush(o); }
@@ -497,7 +515,7 @@ static void ev_redact(void *o, const char *in, char *out, size_t cap)
 
 static const ddb_conn_events conn_events = {
     .ready = ev_ready, .response = ev_response, .lost = ev_lost,
-    .timed_out = ev_timed_out, .dead = ev_dead, .handle_opened = ev_handle_opened,
+    .timed_out = ev_timed_out, .dead = ev_dead, .untrusted = ev_untrusted, .handle_opened = ev_handle_opened,
     .handle_closed = ev_handle_closed, .read_done = ev_read_done,
     .resume_later = ev_resume_later, .is_stopping = ev_is_stopping,
     .next_site = ev_next_site, .site = ev_site, .connect_timeout_ms = ev_connect_timeout_ms,
