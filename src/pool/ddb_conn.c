@@ -318,6 +318,7 @@ static void stream_connected(void *arg)
     char err[200];
     ddb_buf_init(&head);
     const char *user = p->login_in_connect ? p->userid : NULL;
+    head.secret = user != NULL;     /* the password in clear: wiped once sent */
     int flag = p->compress ? DDB_FLAG_COMPRESS : 0;
     const char *why = ddb_req_connect(&head, flag, user, p->password, err, sizeof err)
                       ? err : send_request(c, &head, NULL);

@@ -8,6 +8,7 @@
  * them (flush) or else from the host's pump (ddb_host.h: a uv_idle with libuv), so
  * the callback never runs inside a ddb_* call, only inside the loop. */
 #include "ddb_pool.h"
+#include "ddb_auth.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -590,6 +591,8 @@ static char *dup_or_null(const char *s)
 static void free_strings(ddb_pool *p)
 {
     free(p->userid);
+    if (p->password)            /* kept for every (re)connect's login until now */
+        ddb_wipe(p->password, strlen(p->password));
     free(p->password);
     free(p->initial_script);
     free(p->ssl_ca_file);
