@@ -3,9 +3,9 @@
 --   init_worker_by_lua_block { require("handler").init() }
 --   location /query { content_by_lua_block { require("handler").query() } }
 --
--- init() opens one pool per worker (DDB_HOST / DDB_PORT / DDB_POOL_SIZE, and DDB_SSL=1
--- for TLS, from the environment: declare them with `env` in nginx.conf; or pass them
--- and the pool options in PASSED below to init()). query() runs the script in
+-- init() opens one pool per worker (DDB_HOST / DDB_PORT / DDB_POOL_SIZE from the
+-- environment: declare them with `env` in nginx.conf; or pass them, and the pool
+-- options in PASSED below, to init{...}). query() runs the script in
 -- ?script=... (or the request body of a POST) and answers
 --   200 {"ok":true,"result":...,"ms":...}
 --   400 {"ok":false,"error":"..."}  for DolphinDB errors (syntax, unknown function...)
@@ -29,7 +29,6 @@ function M.init(opts)
   local popts = { host = host, port = port, threadNum = size, reConnect = true,
     socketDir = opts.socketDir, exitGrace = opts.exitGrace }
   for _, k in ipairs(PASSED) do popts[k] = opts[k] end
-  if os.getenv("DDB_SSL") == "1" then popts.enableSSL = true end
   local ok, pool = pcall(ddb.DBConnectionPool, popts)
   if not ok then
     ngx.log(ngx.ERR, "cannot open the DolphinDB pool: ", pool)
