@@ -66,7 +66,7 @@ describe("enableSSL", function()
 
   it("a lazily opened pool fails its queue at once when no server can be trusted", function()
     local ok, pool = pool_to(srv.port, { enableSSL = true, sslCAFile = dir .. "/other.crt",
-                                         openLazily = true })
+                                         openLazily = true, threadNum = 8 })
     assert.is_true(ok, tostring(pool))
     local t0 = ddb.now()
     local rok, err = pcall(pool.run, pool, "1+1")

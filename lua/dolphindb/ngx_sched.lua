@@ -155,8 +155,8 @@ local UNTRUSTED = "TLS handshake failed: certificate verify failed"
 -- TLS on the cosocket; nginx verifies against lua_ssl_trusted_certificate (nginx.conf).
 -- nil, or the reason it failed. The session argument stays nil: with `false`, a
 -- handshake that completes at once would return true before nginx's name check is
--- read. In that same case lua-resty-core 0.1.25 asserts when the check failed, so
--- the call is protected and the raise taken as the refusal it stands for.
+-- read. In that same case lua-resty-core 0.1.25 asserts when the check (chain or
+-- name) failed, so the call is protected and the raise taken as the refusal it is.
 local function tls_handshake(sock, name, verify)
   local ok, sess, err = pcall(sock.sslhandshake, sock, nil, name, verify)
   if ok and sess then return nil end

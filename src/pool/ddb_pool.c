@@ -452,15 +452,18 @@ static void conn_dead(ddb_pool *p, ddb_conn *c)
     }
 }
 
-/* Every connection is DEAD or backing off after failing the server's certificate
- * check: no task can run until someone fixes a certificate or the configuration, so
- * fail the queue with the reason instead of letting it wait (the connections keep
- * retrying; a server that is just down still makes tasks wait, as documented). */
+/* Every connection is DEAD or failed the server's certificate check last time: no
+ * task can run until someone fixes a certificate or the configuration, so fail the
+ * queue with the reason instead of letting it wait (the connections keep retrying; a
+ * server that is just down still makes tasks wait, as documented). With one site a
+ * connection trying again meets the same certificate; with several (HA) it counts
+ * only while it backs off, as its next try may reach another server. */
 static void conn_untrusted(ddb_pool *p, ddb_conn *c)
 {
     for (int i = 0; i < p->nconns; i++) {
         const ddb_conn *o = p->conns[i];
-        if (o->state != DDB_CONN_DEAD && !(o->state == DDB_CONN_BACKOFF && o->untrusted))
+        int refused = o->untrusted && (p->nsites == 1 || o->state == DDB_CONN_BACKOFF);
+        if (o->state != DDB_CONN_DEAD && !refused)
             return;
     }
     char what[620];
