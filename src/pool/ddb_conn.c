@@ -383,7 +383,7 @@ static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail)
     c->state = DDB_CONN_BACKOFF;
     HOST(c)->timer_start(c->timer, c->ev->backoff_ms(c->owner, c->attempts));
     c->untrusted = strncmp(detail, DDB_TLS_UNTRUSTED, strlen(DDB_TLS_UNTRUSTED)) == 0;
-    if (c->untrusted)
+    if (c->untrusted && c->ev->untrusted)     /* optional for an owner */
         c->ev->untrusted(c->owner, c);
 }
 

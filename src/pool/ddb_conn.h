@@ -36,7 +36,7 @@ typedef struct ddb_conn_events {
     void (*timed_out)(void *owner, struct ddb_conn *c, ddb_task *t);
     void (*dead)(void *owner, struct ddb_conn *c);              /* gave up: DEAD */
     /* An attempt failed the server's certificate check (c->untrusted set); the
-     * connection still retries with the back-off. */
+     * connection still retries with the back-off. May be NULL. */
     void (*untrusted)(void *owner, struct ddb_conn *c);
     /* A host stream or timer was opened / finished closing: the owner counts them
      * to know when everything is closed. */
