@@ -107,9 +107,9 @@ function M.start(args)
   -- LD_PRELOAD carries the ASan runtime for luajit in sanitizer runs; ddbmini has
   -- its own (static) runtime and refuses a second one
   local cmd = { "exec env -u LD_PRELOAD", shell_quote(bin), "--port", "0" }
-  for _, a in ipairs(args) do cmd[#cmd + 1] = shell_quote(a) end
-  local key = shared_rsa_key()
+  local key = shared_rsa_key()           -- first: a --rsa-key in args wins
   if key then cmd[#cmd + 1] = "--rsa-key " .. shell_quote(key) end
+  for _, a in ipairs(args) do cmd[#cmd + 1] = shell_quote(a) end
   local p = io.popen(table.concat(cmd, " ") .. " >" .. shell_quote(out) .. " 2>&1 & echo $!")
   local pid = tonumber(p:read("*l"))
   p:close()
