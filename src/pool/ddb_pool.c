@@ -519,7 +519,8 @@ static void ev_redact(void *o, const char *in, char *out, size_t cap)
 
 static const ddb_conn_events conn_events = {
     .ready = ev_ready, .response = ev_response, .lost = ev_lost,
-    .timed_out = ev_timed_out, .dead = ev_dead, .untrusted = ev_untrusted, .handle_opened = ev_handle_opened,
+    .timed_out = ev_timed_out, .dead = ev_dead, .untrusted = ev_untrusted,
+    .handle_opened = ev_handle_opened,
     .handle_closed = ev_handle_closed, .read_done = ev_read_done,
     .resume_later = ev_resume_later, .is_stopping = ev_is_stopping,
     .next_site = ev_next_site, .site = ev_site, .connect_timeout_ms = ev_connect_timeout_ms,
