@@ -30,8 +30,8 @@ describe("enableSSL inside nginx", function()
     return ("lua_ssl_trusted_certificate %s;\n  lua_ssl_verify_depth 2;"):format(pki:path(file))
   end
 
-  local function start_nginx(http_extra, pool_extra)
-    ng = nginx.start { ddb_port = srv.port, pool_size = 2, http_extra = http_extra,
+  local function start_nginx(http_extra, pool_extra, port)
+    ng = nginx.start { ddb_port = port or srv.port, pool_size = 2, http_extra = http_extra,
                        pool_extra = pool_extra, exit_grace = 1 }
     return ng
   end
@@ -131,6 +131,17 @@ describe("enableSSL inside nginx", function()
     local status, body = query("1+1")
     assert.are.equal(400, status, body)
     assert.matches("certificate verify failed", body, 1, true)
+  end)
+
+  it("a server without TLS: the request waits for its taskTimeout, which says why", function()
+    local plain = ddbmini.start {}
+    start_nginx("", "enableSSL = true, sslVerify = false, taskTimeout = 1", plain.port)
+    local status, body = query("1+1")
+    plain:stop()
+    assert.are.equal(400, status, body)
+    assert.matches("timed out after 1 s while queued (no connection is up: 127.0.0.1:"
+      .. plain.port .. ": TLS handshake failed", body, 1, true)
+    assert_clean_log()
   end)
 
   it("sslVerify = false encrypts without checking", function()

@@ -94,6 +94,17 @@ describe("enableSSL", function()
     assert.is_true(ddb.now() - t0 < 7.5, "took " .. (ddb.now() - t0) .. " s")
   end)
 
+  it("a lazily opened TLS pool against a plain server: the task timeout says why", function()
+    local ok, pool = pool_to(plain.port, { enableSSL = true, sslVerify = false,
+                                           openLazily = true })
+    assert.is_true(ok, tostring(pool))
+    local rok, err = pcall(pool.run, pool, { "1+1", timeout = 1 })
+    assert.is_false(rok)
+    assert.matches("timed out after 1 s while queued (no connection is up: 127.0.0.1:"
+      .. plain.port .. ": TLS handshake failed", tostring(err), 1, true)
+    pool:shutDown()
+  end)
+
   it("a missing CA file is named at the open", function()
     local ok, err = pool_to(srv.port, { enableSSL = true, sslCAFile = dir .. "/none.pem" })
     assert.is_false(ok)

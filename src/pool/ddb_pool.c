@@ -550,6 +550,21 @@ static void fill_conn_settings(ddb_pool *p)
 
 static void arm_sweep(ddb_pool *p, uint64_t at);
 
+/* Why no connection is up (a connection's last error), or NULL when one is: a task
+ * that timed out in the queue says what kept it there (server down, TLS refused). */
+static const char *queue_blocker(const ddb_pool *p)
+{
+    const char *why = NULL;
+    for (int i = 0; i < p->nconns; i++) {
+        const ddb_conn *c = p->conns[i];
+        if (c->state == DDB_CONN_READY || c->state == DDB_CONN_BUSY)
+            return NULL;
+        if (!why && c->last_error[0])
+            why = c->last_error;
+    }
+    return why;
+}
+
 static void sweep_cb(void *arg)
 {
     ddb_pool *p = arg;
@@ -560,8 +575,11 @@ static void sweep_cb(void *arg)
         if (!t->deadline_ms)
             continue;
         if (t->deadline_ms <= now) {
-            char what[120];
-            snprintf(what, sizeof what, "timed out after %.3g s while queued", t->timeout);
+            char what[600];
+            const char *why = queue_blocker(p);
+            snprintf(what, sizeof what, "timed out after %.3g s while queued%s%.500s%s",
+                     t->timeout, why ? " (no connection is up: " : "", why ? why : "",
+                     why ? ")" : "");
             fail_with(p, t, DDB_TASK_FAILED, NULL, what);
         } else if (!next || t->deadline_ms < next) {
             next = t->deadline_ms;
