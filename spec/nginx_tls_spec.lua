@@ -161,5 +161,10 @@ describe("enableSSL inside nginx", function()
     start_nginx(trust("ca.crt"), "enableSSL = true")     -- host is 127.0.0.1
     assert.are.equal(503, (query("1")))
     assert.matches("verified by DNS name only, and host is the address 127.0.0.1", ng:log(), 1, true)
+    stop_nginx()                                         -- an HA site given as an address
+    start_nginx(trust("ca.crt"), ('enableSSL = true, host = "localhost", highAvailability = true, '
+      .. 'highAvailabilitySites = { "localhost:%d", "10.1.2.3:8848" }'):format(srv.port))
+    assert.are.equal(503, (query("1")))
+    assert.matches("host is the address 10.1.2.3", ng:log(), 1, true)
   end)
 end)

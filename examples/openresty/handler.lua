@@ -19,7 +19,8 @@ local M = {}
 -- Pool options init() passes on as given (TLS: the CA comes from nginx.conf's
 -- lua_ssl_trusted_certificate, see docs/SECURITY.md).
 local PASSED = { "enableSSL", "sslVerify", "sslServerName", "sslCAFile", "userid", "password",
-                 "loginMethod", "compress", "taskTimeout" }
+                 "loginMethod", "compress", "taskTimeout", "highAvailability",
+                 "highAvailabilitySites" }
 
 function M.init(opts)
   opts = opts or {}

@@ -378,6 +378,19 @@ local function is_ip(s)
   return type(s) == "string" and (s:find("^%d+%.%d+%.%d+%.%d+$") or s:find(":", 1, true)) ~= nil
 end
 
+-- The first IP address among host and the HA sites ("host:port", "[v6]:port" or
+-- {host=, port=}), nil when all are names.
+local function first_ip(opts)
+  if is_ip(opts.host) then return opts.host end
+  local sites = type(opts.highAvailabilitySites) == "table" and opts.highAvailabilitySites or {}
+  for i = 1, #sites do
+    local s = sites[i]
+    local h = type(s) == "table" and s.host
+      or type(s) == "string" and (s:match("^%[(.*)%]:%d+$") or s:match("^(.*):%d+$"))
+    if is_ip(h) then return h end
+  end
+end
+
 -- What nginx's cosockets cannot do, refused at the open rather than ignored: a CA
 -- file per pool (sslhandshake takes none: the CA is lua_ssl_trusted_certificate),
 -- and verifying an IP address (nginx checks DNS names only: X509_check_host).
@@ -387,10 +400,11 @@ local function check_tls(opts)
     error("dolphindb: DBConnectionPool: sslCAFile cannot be used inside nginx: its sockets "
       .. "verify against lua_ssl_trusted_certificate (set it in the http block of nginx.conf)", 5)
   end
-  if opts.sslVerify ~= false and opts.sslServerName == nil and is_ip(opts.host) then
+  local ip = opts.sslVerify ~= false and opts.sslServerName == nil and first_ip(opts)
+  if ip then
     error(("dolphindb: DBConnectionPool: inside nginx a TLS server is verified by DNS name "
       .. "only, and host is the address %s: set sslServerName to the name in its certificate "
-      .. "(or sslVerify = false)"):format(opts.host), 5)
+      .. "(or sslVerify = false)"):format(ip), 5)
   end
 end
 
