@@ -132,3 +132,41 @@ describe("loginMethod auto against servers that offer less", function()
     assert.are.equal(3, v2)
   end)
 end)
+
+-- ddbmini --rsa-key (what spec/support/ddbmini.lua passes every server): the key pair
+-- of the encrypted login comes from the file, and a file that is not an RSA key is
+-- refused at the start.
+describe("ddbmini --rsa-key", function()
+  local dir
+  setup(function()
+    local p = io.popen("mktemp -d /tmp/ddb-rsa-XXXXXX")
+    dir = p:read("*l")
+    p:close()
+    os.execute(("openssl genrsa -out %s/k.pem 2048 >/dev/null 2>&1 && "
+      .. "openssl rsa -in %s/k.pem -pubout -out %s/pub.pem >/dev/null 2>&1 && "
+      .. "openssl ecparam -name prime256v1 -genkey -noout -out %s/ec.pem >/dev/null 2>&1")
+      :format(dir, dir, dir, dir))
+  end)
+  teardown(function() os.execute("rm -rf " .. dir) end)
+
+  it("serves the file's public key, and the encrypted login works with it", function()
+    local srv = ddbmini.start { "--rsa-key", dir .. "/k.pem" }
+    local pool = ddb.DBConnectionPool { host = "127.0.0.1", port = srv.port, threadNum = 1,
+                                        userid = "admin", password = "123456",
+                                        loginMethod = "encrypted" }
+    local pem = pool:run("getDynamicPublicKey()")
+    local want = read_all(dir .. "/pub.pem")
+    assert.are.equal(want:gsub("%s", ""), (pem:gsub("%s", "")))
+    assert.are.equal(2, pool:run("1+1"))
+    pool:shutDown()
+    srv:stop()
+  end)
+
+  it("refuses a file that is not an RSA private key", function()
+    for _, f in ipairs { "/ec.pem", "/pub.pem", "/none.pem" } do
+      local ok, err = pcall(ddbmini.start, { "--rsa-key", dir .. f })
+      assert.is_false(ok)
+      assert.matches("not a readable PEM RSA private key", tostring(err), 1, true)
+    end
+  end)
+end)

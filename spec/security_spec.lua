@@ -5,9 +5,12 @@
 -- typed arguments travel as function-call arguments, never spliced into a script.
 -- ddbmini keeps no request log, so "as given" is checked by semantics: text that
 -- would change meaning if concatenated into a script comes back byte for byte.
+-- The password checks run for every login method (SCRAM, the encrypted login, plain)
+-- and over TLS (issue 17).
 
 local ddb = require "dolphindb"
 local ddbmini = require "support.ddbmini"
+local pki_mod = require "support.pki"
 local ffi = require "ffi"
 
 pcall(ffi.cdef, [[
@@ -57,58 +60,94 @@ local function assert_no_secret(where, v)
 end
 
 describe("security", function()
-  local srv
+  local srv, tls_srv, pki
   setup(function()
+    pki = pki_mod.make()
     srv = ddbmini.start { "--require-login", "--admin", "alice:" .. SECRET }
+    tls_srv = ddbmini.start { "--require-login", "--admin", "alice:" .. SECRET,
+                              "--tls-cert", pki:path("srv.crt"), "--tls-key", pki:path("srv.key") }
   end)
-  teardown(function() srv:stop() end)
+  teardown(function()
+    srv:stop()
+    tls_srv:stop()
+    pki:remove()
+  end)
 
   local function open(extra)
     local opts = { host = "127.0.0.1", port = srv.port, threadNum = 2, userid = "alice",
                    password = SECRET, reConnect = true, reconnectDelay = 0.05 }
     for k, v in pairs(extra or {}) do opts[k] = v end
+    if opts.enableSSL then opts.port, opts.sslCAFile = tls_srv.port, pki:path("ca.crt") end
     return ddb.DBConnectionPool(opts)
   end
 
-  it("the password is not in tostring, stats, fields, errors or output", function()
-    local out = capture_fds(function()
-      local pool = open()
-      assert.equal(3, pool:run("1 + 2"))
-      assert_no_secret("tostring(pool)", tostring(pool))
-      assert_no_secret("stats()", pool:stats())
-      assert_no_secret("the pool's fields", pool)
-      assert_no_secret("getSessionId()", pool:getSessionId())
-      -- failures of every kind
-      local _, e1 = pcall(pool.run, pool, "1 +* 2")
-      local _, e2 = pcall(pool.run, pool, { "sleep(3000)", timeout = 0.2 })
-      pool:run("faultGarbage(5)")
-      local _, e3 = pcall(pool.run, pool, "1")
-      assert_no_secret("errors", { e1, e2, e3 })
-      assert_no_secret("stats() after failures", pool:stats())
-      pool:shutDown()
-      assert_no_secret("tostring(closed pool)", tostring(pool))
-      io.stderr:write("capture-marker\n")
-      print(pool, pool:stats())
-    end)
-    assert.matches("capture-marker", out, 1, true)   -- the capture works
-    assert.matches("DBConnectionPool", out, 1, true)
-    assert_no_secret("stdout/stderr", out)
-  end)
+  -- Each login path, and each over TLS ("auto" is SCRAM with ddbmini).
+  local PATHS = {
+    { "auto (SCRAM)", {} },
+    { "scram", { loginMethod = "scram" } },
+    { "encrypted", { loginMethod = "encrypted" } },
+    { "plain", { loginMethod = "plain" } },
+    { "TLS + auto", { enableSSL = true } },
+    { "TLS + encrypted", { enableSSL = true, loginMethod = "encrypted" } },
+    { "TLS + plain", { enableSSL = true, loginMethod = "plain" } },
+  }
 
-  it("a refused login is a clear error that does not echo the password", function()
-    local err
-    local out = capture_fds(function()
-      local ok
-      ok, err = pcall(open, { password = SECRET .. "-wrong", tryReconnectNums = 1 })
-      assert.is_false(ok)
+  for _, path in ipairs(PATHS) do
+    local name, how = path[1], path[2]
+    local function open_how(extra)
+      local o = {}
+      for k, v in pairs(how) do o[k] = v end
+      for k, v in pairs(extra or {}) do o[k] = v end
+      return open(o)
+    end
+
+    it(name .. ": the password is not in tostring, stats, fields, errors or output", function()
+      local out = capture_fds(function()
+        local pool = open_how()
+        assert.equal(3, pool:run("1 + 2"))
+        assert_no_secret("tostring(pool)", tostring(pool))
+        assert_no_secret("stats()", pool:stats())
+        assert_no_secret("the pool's fields", pool)
+        assert_no_secret("getSessionId()", pool:getSessionId())
+        -- failures of every kind
+        local _, e1 = pcall(pool.run, pool, "1 +* 2")
+        local _, e2 = pcall(pool.run, pool, { "sleep(3000)", timeout = 0.2 })
+        pool:run("faultGarbage(5)")
+        local _, e3 = pcall(pool.run, pool, "1")
+        assert_no_secret("errors", { e1, e2, e3 })
+        assert_no_secret("stats() after failures", pool:stats())
+        pool:shutDown()
+        assert_no_secret("tostring(closed pool)", tostring(pool))
+        io.stderr:write("capture-marker\n")
+        print(pool, pool:stats())
+      end)
+      assert.matches("capture-marker", out, 1, true)   -- the capture works
+      assert.matches("DBConnectionPool", out, 1, true)
+      assert_no_secret("stdout/stderr", out)
     end)
-    assert.matches("user name or password is incorrect", err, 1, true)
-    assert.matches("127.0.0.1:" .. srv.port, err, 1, true)
-    assert_no_secret("login error", err)
-    assert_no_secret("output of a failed login", out)
-    local ok, e2 = pcall(open, { userid = "nobody", tryReconnectNums = 1 })
+
+    it(name .. ": a refused login is a clear error that does not echo the password", function()
+      local err
+      local out = capture_fds(function()
+        local ok
+        ok, err = pcall(open_how, { password = SECRET .. "-wrong", tryReconnectNums = 1 })
+        assert.is_false(ok)
+      end)
+      assert.matches("login failed", err, 1, true)
+      assert.matches("127.0.0.1:" .. (how.enableSSL and tls_srv or srv).port, err, 1, true)
+      assert_no_secret("login error", err)
+      assert_no_secret("output of a failed login", out)
+      local ok, e2 = pcall(open_how, { userid = "nobody", tryReconnectNums = 1 })
+      assert.is_false(ok)
+      assert.matches("login failed", e2, 1, true)
+    end)
+  end
+
+  it("a refused login names the reason (plain login)", function()
+    local ok, err = pcall(open, { password = SECRET .. "-wrong", tryReconnectNums = 1,
+                                  loginMethod = "plain" })
     assert.is_false(ok)
-    assert.matches("user name or password is incorrect", e2, 1, true)
+    assert.matches("user name or password is incorrect", err, 1, true)
   end)
 
   it("the event log (ddb.setLogger) never carries the password", function()

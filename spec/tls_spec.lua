@@ -4,27 +4,9 @@
 
 local ddb = require "dolphindb"
 local ddbmini = require "support.ddbmini"
+local pki_mod = require "support.pki"
 
-local dir
-
-local function sh(cmd)
-  local ok = os.execute(("cd %s && (%s) >/dev/null 2>&1"):format(dir, cmd))
-  assert(ok == 0 or ok == true, "failed: " .. cmd)
-end
-
--- A CA, a certificate for localhost/127.0.0.1, an expired one, and a second CA.
-local function make_pki()
-  dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -p " .. dir) == 0 or true)
-  local ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
-  sh("openssl req -x509 " .. ec .. " -keyout ca.key -out ca.crt -days 2 -subj /CN=tls-spec-ca")
-  sh("openssl req -x509 " .. ec .. " -keyout other.key -out other.crt -days 2 -subj /CN=other-ca")
-  sh("openssl req " .. ec .. " -keyout srv.key -out srv.csr -subj /CN=localhost")
-  sh("printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext")
-  sh("openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out srv.crt")
-  sh("openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days -1 -extfile san.ext -out old.crt")
-end
+local dir, pki
 
 local function pool_to(port, opts)
   local o = { host = "127.0.0.1", port = port, threadNum = 2, connectTimeout = 3 }
@@ -36,14 +18,15 @@ describe("enableSSL", function()
   local srv, old, plain
 
   setup(function()
-    make_pki()
+    pki = pki_mod.make()
+    dir = pki.dir
     srv = ddbmini.start { "--tls-cert", dir .. "/srv.crt", "--tls-key", dir .. "/srv.key" }
     old = ddbmini.start { "--tls-cert", dir .. "/old.crt", "--tls-key", dir .. "/srv.key" }
     plain = ddbmini.start {}
   end)
   teardown(function()
     for _, s in ipairs { srv, old, plain } do if s then s:stop() end end
-    if dir then os.execute("rm -rf " .. dir) end
+    if pki then pki:remove() end
   end)
 
   it("runs tasks over a verified session (CA file, the address as the name)", function()
@@ -81,6 +64,19 @@ describe("enableSSL", function()
     assert.matches("certificate verify failed: certificate has expired", tostring(err), 1, true)
   end)
 
+  it("a lazily opened pool fails its queue at once when no server can be trusted", function()
+    local ok, pool = pool_to(srv.port, { enableSSL = true, sslCAFile = dir .. "/other.crt",
+                                         openLazily = true, threadNum = 8 })
+    assert.is_true(ok, tostring(pool))
+    local t0 = ddb.now()
+    local rok, err = pcall(pool.run, pool, "1+1")
+    assert.is_false(rok)
+    assert.matches("no trusted connection (127.0.0.1:" .. srv.port
+      .. ": TLS handshake failed: certificate verify failed", tostring(err), 1, true)
+    assert.is_true(ddb.now() - t0 < 5, "took " .. (ddb.now() - t0) .. " s")
+    pool:shutDown()
+  end)
+
   it("sslVerify = false encrypts without checking (a self-signed server)", function()
     local ok, pool = pool_to(old.port, { enableSSL = true, sslVerify = false })
     assert.is_true(ok, tostring(pool))
@@ -96,6 +92,17 @@ describe("enableSSL", function()
     assert.is_false(ok)
     assert.matches("TLS handshake failed", tostring(err), 1, true)
     assert.is_true(ddb.now() - t0 < 7.5, "took " .. (ddb.now() - t0) .. " s")
+  end)
+
+  it("a lazily opened TLS pool against a plain server: the task timeout says why", function()
+    local ok, pool = pool_to(plain.port, { enableSSL = true, sslVerify = false,
+                                           openLazily = true })
+    assert.is_true(ok, tostring(pool))
+    local rok, err = pcall(pool.run, pool, { "1+1", timeout = 1 })
+    assert.is_false(rok)
+    assert.matches("timed out after 1 s while queued (no connection is up: 127.0.0.1:"
+      .. plain.port .. ": TLS handshake failed", tostring(err), 1, true)
+    pool:shutDown()
   end)
 
   it("a missing CA file is named at the open", function()

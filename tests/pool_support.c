@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,6 +42,37 @@ static int read_port(const char *log)
     return port;
 }
 
+/* One RSA key pair for the encrypted login of every ddbmini the tests start
+ * (--rsa-key), made once beside the binary and reused by later test processes. Each
+ * server would otherwise make a 2048-bit key on its first login: seconds on a loaded
+ * machine, more than the tests' connect timeouts. NULL when it cannot be made (the
+ * server then makes its own). */
+static const char *shared_rsa_key(const char *exe)
+{
+    static char path[4096];
+    static int state;                   /* 0 not yet, 1 made, -1 failed */
+    if (state)
+        return state > 0 ? path : NULL;
+    snprintf(path, sizeof path, "%s-test-rsa.pem", exe);
+    if (access(path, R_OK) == 0) {
+        state = 1;
+        return path;
+    }
+    char tmp[4160];
+    snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
+    EVP_PKEY *key = EVP_RSA_gen(2048);
+    FILE *f = key ? fopen(tmp, "w") : NULL;
+    int ok = f && PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1;
+    if (f)
+        ok = fclose(f) == 0 && ok;
+    EVP_PKEY_free(key);
+    ok = ok && rename(tmp, path) == 0;  /* atomic: a concurrent test sees all or none */
+    if (!ok)
+        unlink(tmp);
+    state = ok ? 1 : -1;
+    return ok ? path : NULL;
+}
+
 int ddbmini_start(ddbmini_proc *m, int port, const char *const *extra)
 {
     const char *exe = getenv("DDBMINI") ? getenv("DDBMINI") : DDBMINI_PATH;
@@ -53,7 +87,12 @@ int ddbmini_start(ddbmini_proc *m, int port, const char *const *extra)
     snprintf(portbuf, sizeof portbuf, "%d", port);
     const char *argv[32] = { exe, "--port", portbuf, "--threads", "16" };
     int argc = 5;
-    for (int i = 0; extra && extra[i] && argc < 30; i++)
+    const char *key = shared_rsa_key(exe);
+    if (key) {                          /* before extra: a test's own --rsa-key wins */
+        argv[argc++] = "--rsa-key";
+        argv[argc++] = key;
+    }
+    for (int i = 0; extra && extra[i] && argc < 31; i++)
         argv[argc++] = extra[i];
     argv[argc] = NULL;
     pid_t pid = fork();
@@ -150,7 +189,11 @@ void test_config(ddb_pool_config *cfg, int port, int nconns)
     cfg->thread_num = nconns;
     cfg->userid = "admin";
     cfg->password = "123456";
-    cfg->connect_timeout = 3;
+    /* connect + login: under valgrind (DDB_TIME_SCALE=20) OpenSSL's first use in the
+     * login alone can take seconds */
+    const char *scale = getenv("DDB_TIME_SCALE");
+    double k = scale ? atof(scale) : 1;
+    cfg->connect_timeout = 3 * (k >= 1 ? k : 1);
     cfg->reconnect_delay = 0.05;
 }
 

@@ -41,6 +41,30 @@ static void expect_bytes(const char *what, const ddb_buf *b, const char *hex)
         printf("ok  %s (%zu bytes match docs/PROTOCOL.md)\n", what, n);
 }
 
+/* A secret buffer (login lines) grows by copy and wipe instead of realloc: the
+ * request built through several growths is byte for byte the plain one. */
+static void test_secret_request(void)
+{
+    char pw[1500], err[200];
+    for (size_t i = 0; i < sizeof pw - 1; i++)
+        pw[i] = (char)('a' + i % 26);
+    pw[sizeof pw - 1] = 0;
+    ddb_buf plain, secret;
+    ddb_buf_init(&plain);
+    ddb_buf_init(&secret);
+    secret.secret = 1;
+    int rc = ddb_req_connect(&plain, 0, "admin", pw, err, sizeof err) |
+             ddb_req_connect(&secret, 0, "admin", pw, err, sizeof err);
+    CHECK(rc == 0 && secret.len == plain.len && secret.len > 1500 &&
+          memcmp(secret.p, plain.p, plain.len) == 0 && secret.secret,
+          "a secret connect request equals the plain one (%zu / %zu bytes)", secret.len,
+          plain.len);
+    ddb_buf_free(&secret);
+    CHECK(secret.p == NULL && secret.secret == 0, "freed and reset");
+    ddb_buf_free(&plain);
+    printf("ok  a secret buffer grows by copy and wipe (%zu-byte password)\n", strlen(pw));
+}
+
 static void test_requests(void)
 {
     ddb_buf b;
@@ -551,6 +575,7 @@ int main(void)
 {
     srand(12345);
     test_requests();
+    test_secret_request();
     test_header_cache();
     test_responses();
     test_not_leader();

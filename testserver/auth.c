@@ -126,6 +126,42 @@ void auth_free(void)
 
 /* ---------------------------------------------------------------- RSA login */
 
+/* The public half as PEM into A.public_pem; 0 or -1. */
+static int set_public_pem(EVP_PKEY *key)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *p = NULL;
+    long n = 0;
+    if (key && bio && PEM_write_bio_PUBKEY(bio, key) == 1)
+        n = BIO_get_mem_data(bio, &p);
+    A.public_pem = n > 0 ? strndup(p, (size_t)n) : NULL;
+    BIO_free(bio);
+    return A.public_pem ? 0 : -1;
+}
+
+/* --rsa-key FILE: the key pair comes from a PEM file instead of being made on the
+ * first getDynamicPublicKey() (test suites start many servers and share one key). */
+int auth_load_rsa_key(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA || EVP_PKEY_get_bits(key) < 1024) {
+        snprintf(err, errlen, "--rsa-key %s: not a readable PEM RSA private key of 1024 bits "
+                 "or more", path);
+        EVP_PKEY_free(key);
+        return -1;
+    }
+    if (set_public_pem(key)) {
+        snprintf(err, errlen, "--rsa-key %s: cannot write its public key", path);
+        EVP_PKEY_free(key);
+        return -1;
+    }
+    A.key = key;
+    return 0;
+}
+
 /* The key pair, made on first use. Holds A.lock while generating: a second
  * caller waits for the same key instead of making another. */
 static int ensure_key(void)
@@ -134,17 +170,10 @@ static int ensure_key(void)
     pthread_mutex_lock(&A.lock);
     if (!A.key) {
         EVP_PKEY *key = EVP_RSA_gen(RSA_BITS);
-        BIO *bio = BIO_new(BIO_s_mem());
-        char *p = NULL;
-        long n = 0;
-        if (key && bio && PEM_write_bio_PUBKEY(bio, key) == 1)
-            n = BIO_get_mem_data(bio, &p);
-        A.public_pem = n > 0 ? strndup(p, (size_t)n) : NULL;
-        if (A.public_pem)
+        if (set_public_pem(key) == 0)
             A.key = key;
         else
             EVP_PKEY_free(key);
-        BIO_free(bio);
         ok = A.key != NULL;
     }
     pthread_mutex_unlock(&A.lock);

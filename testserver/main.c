@@ -38,6 +38,8 @@ static const char USAGE[] =
     "  --no-plain-login         login(u, p[, false]) and connect login lines fail\n"
     "  --tls-cert FILE          with --tls-key: every connection is TLS from its first\n"
     "  --tls-key FILE           byte (PEM certificate chain and key; TLS 1.2+)\n"
+    "  --rsa-key FILE           the encrypted login's RSA key pair (PEM private key)\n"
+    "                           instead of one made on the first getDynamicPublicKey\n"
     "\n"
     "pretend cluster:\n"
     "  --cluster LIST           comma-separated nodes host:port[:alias]; the entry\n"
@@ -95,7 +97,7 @@ typedef struct options {
     const char *not_leader;
     const char *node_down[MINI_MAX_NODES];
     int n_down;
-    const char *tls_cert, *tls_key;
+    const char *tls_cert, *tls_key, *rsa_key;
 } options;
 
 static int need_int(const char *opt, const char *v, long lo, long hi, long *out)
@@ -157,6 +159,8 @@ static int parse_options(int argc, char **argv, options *o)
             o->tls_cert = v;
         else if (!strcmp(a, "--tls-key") && v)
             o->tls_key = v;
+        else if (!strcmp(a, "--rsa-key") && v)
+            o->rsa_key = v;
         else if (!strcmp(a, "--scram-iterations")) {
             if (need_int(a, v, 1, 10000000, &x) || auth_set_iterations(x))
                 return -1;
@@ -225,7 +229,8 @@ static int setup_auth(const options *o)
         fprintf(stderr, "ddbmini: --tls-cert and --tls-key go together\n");
         return -1;
     }
-    if (auth_init(err, sizeof err) || (o->tls_cert && tls_setup(o->tls_cert, o->tls_key, err, sizeof err))) {
+    if (auth_init(err, sizeof err) || (o->rsa_key && auth_load_rsa_key(o->rsa_key, err, sizeof err)) ||
+        (o->tls_cert && tls_setup(o->tls_cert, o->tls_key, err, sizeof err))) {
         fprintf(stderr, "ddbmini: %s\n", err);
         return -1;
     }

@@ -148,6 +148,7 @@ void auth_disable(int scram, int encrypted, int plain);
 int auth_set_iterations(long n);                           /* SCRAM; -1 out of range */
 int auth_add_scram_user(const char *spec);                 /* "name:password" */
 int auth_init(char *err, size_t errlen);                   /* after the options */
+int auth_load_rsa_key(const char *path, char *err, size_t errlen);  /* --rsa-key */
 void auth_free(void);
 int auth_plain_allowed(void);
 int auth_encrypted_login(struct eval_ctx *ctx, const ddb_obj *enc_user, const ddb_obj *enc_password);

@@ -4,7 +4,8 @@
 --   location /query { content_by_lua_block { require("handler").query() } }
 --
 -- init() opens one pool per worker (DDB_HOST / DDB_PORT / DDB_POOL_SIZE from the
--- environment: declare them with `env` in nginx.conf). query() runs the script in
+-- environment: declare them with `env` in nginx.conf; or pass them, and the pool
+-- options in PASSED below, to init{...}). query() runs the script in
 -- ?script=... (or the request body of a POST) and answers
 --   200 {"ok":true,"result":...,"ms":...}
 --   400 {"ok":false,"error":"..."}  for DolphinDB errors (syntax, unknown function...)
@@ -15,13 +16,21 @@ local json = require "json"
 
 local M = {}
 
+-- Pool options init() passes on as given (TLS: the CA comes from nginx.conf's
+-- lua_ssl_trusted_certificate, see docs/SECURITY.md).
+local PASSED = { "enableSSL", "sslVerify", "sslServerName", "sslCAFile", "userid", "password",
+                 "loginMethod", "compress", "taskTimeout", "highAvailability",
+                 "highAvailabilitySites" }
+
 function M.init(opts)
   opts = opts or {}
   local host = opts.host or os.getenv("DDB_HOST") or "127.0.0.1"
   local port = opts.port or tonumber(os.getenv("DDB_PORT") or "8848")
   local size = opts.threadNum or tonumber(os.getenv("DDB_POOL_SIZE") or "8")
-  local ok, pool = pcall(ddb.DBConnectionPool, { host = host, port = port, threadNum = size,
-    reConnect = true, socketDir = opts.socketDir, exitGrace = opts.exitGrace })
+  local popts = { host = host, port = port, threadNum = size, reConnect = true,
+    socketDir = opts.socketDir, exitGrace = opts.exitGrace }
+  for _, k in ipairs(PASSED) do popts[k] = opts[k] end
+  local ok, pool = pcall(ddb.DBConnectionPool, popts)
   if not ok then
     ngx.log(ngx.ERR, "cannot open the DolphinDB pool: ", pool)
     return

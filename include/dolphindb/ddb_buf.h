@@ -10,10 +10,11 @@ typedef struct ddb_buf {
     char *p;
     size_t len, cap;
     int oom;                    /* sticky: set once an allocation failed */
+    int secret;                 /* credentials inside: wiped when freed or moved */
 } ddb_buf;
 
 void ddb_buf_init(ddb_buf *b);
-void ddb_buf_free(ddb_buf *b);
+void ddb_buf_free(ddb_buf *b);                  /* a secret buffer is wiped first */
 void ddb_buf_reset(ddb_buf *b);                 /* len = 0, keeps capacity */
 int ddb_buf_reserve(ddb_buf *b, size_t extra);  /* 0 or -1 (and oom = 1) */
 int ddb_buf_put(ddb_buf *b, const void *p, size_t n);

@@ -148,6 +148,29 @@ local function reader(id, st, sock)
   end
 end
 
+-- How a failed certificate check starts (DDB_TLS_UNTRUSTED in src/proto/ddb_tls.h):
+-- the pool fails its queue at once when every connection fails it.
+local UNTRUSTED = "TLS handshake failed: certificate verify failed"
+
+-- TLS on the cosocket; nginx verifies against lua_ssl_trusted_certificate (nginx.conf).
+-- nil, or the reason it failed. The session argument stays nil: with `false`, a
+-- handshake that completes at once would return true before nginx's name check is
+-- read. In that same case lua-resty-core 0.1.25 asserts when the check (chain or
+-- name) failed, so the call is protected and the raise taken as the refusal it is.
+local function tls_handshake(sock, name, verify)
+  local ok, sess, err = pcall(sock.sslhandshake, sock, nil, name, verify)
+  if ok and sess then return nil end
+  if not ok then
+    return ("%s: nginx refused the certificate for %s (its error log says why)"):format(
+      UNTRUSTED, name)
+  end
+  err = tostring(err)
+  if err == "certificate host mismatch" or err:find("^%d+: ") then
+    return UNTRUSTED .. ": " .. err                  -- "20: unable to get local issuer ..."
+  end
+  return "TLS handshake failed: " .. err
+end
+
 local function conn_main(premature, id)
   local st = conns[id]
   if not st then return end
@@ -171,13 +194,13 @@ local function conn_main(premature, id)
     turn()
     return
   end
-  if tls_name then   -- TLS: verification uses lua_ssl_trusted_certificate (nginx.conf)
-    local sess, serr = sock:sslhandshake(nil, tls_name, tls_verify)
-    if not sess or st.closing then
+  if tls_name then
+    local serr = tls_handshake(sock, tls_name, tls_verify)
+    if serr or st.closing then
       sock:close()
       conns[id] = nil
       if not st.closing then
-        qhost_failed(id, "TLS handshake failed: " .. tostring(serr))
+        qhost_failed(id, serr)
         turn()
       end
       return
@@ -351,12 +374,47 @@ M.wait_open = false
 local LUA_ONLY = { exitGrace = true, socketDir = true }
 M.pool_options = LUA_ONLY
 
+local function is_ip(s)
+  return type(s) == "string" and (s:find("^%d+%.%d+%.%d+%.%d+$") or s:find(":", 1, true)) ~= nil
+end
+
+-- The first IP address among host and the HA sites ("host:port", "[v6]:port" or
+-- {host=, port=}), nil when all are names.
+local function first_ip(opts)
+  if is_ip(opts.host) then return opts.host end
+  local sites = type(opts.highAvailabilitySites) == "table" and opts.highAvailabilitySites or {}
+  for i = 1, #sites do
+    local s = sites[i]
+    local h = type(s) == "table" and s.host
+      or type(s) == "string" and (s:match("^%[(.*)%]:%d+$") or s:match("^(.*):%d+$"))
+    if is_ip(h) then return h end
+  end
+end
+
+-- What nginx's cosockets cannot do, refused at the open rather than ignored: a CA
+-- file per pool (sslhandshake takes none: the CA is lua_ssl_trusted_certificate),
+-- and verifying an IP address (nginx checks DNS names only: X509_check_host).
+local function check_tls(opts)
+  if not opts.enableSSL then return end
+  if opts.sslCAFile ~= nil then
+    error("dolphindb: DBConnectionPool: sslCAFile cannot be used inside nginx: its sockets "
+      .. "verify against lua_ssl_trusted_certificate (set it in the http block of nginx.conf)", 5)
+  end
+  local ip = opts.sslVerify ~= false and opts.sslServerName == nil and first_ip(opts)
+  if ip then
+    error(("dolphindb: DBConnectionPool: inside nginx a TLS server is verified by DNS name "
+      .. "only, and host is the address %s: set sslServerName to the name in its certificate "
+      .. "(or sslVerify = false)"):format(ip), 5)
+  end
+end
+
 -- nginx defaults: reconnect and open lazily (a worker lives for days and must start
 -- whether or not the server is up), print() output to the log.
 function M.pool_defaults(opts)
   if opts.exitGrace ~= nil and not (type(opts.exitGrace) == "number" and opts.exitGrace >= 0) then
     error("dolphindb: DBConnectionPool: exitGrace must be a number of seconds >= 0", 4)
   end
+  check_tls(opts)
   if opts.reConnect == nil then opts.reConnect = true end
   if opts.openLazily == nil then opts.openLazily = true end
   if opts.show_output == nil then opts.show_output = false end

@@ -43,12 +43,28 @@ end
 local Server = {}
 Server.__index = Server
 
+-- One RSA key pair per test process for the encrypted login (ddbmini --rsa-key):
+-- each server would otherwise make a 2048-bit key on its first login, which takes
+-- seconds on a loaded machine and made the first open of a spec time out. nil when
+-- the openssl command is missing (then each server makes its own).
+local rsa_key
+local function shared_rsa_key()
+  if rsa_key == nil then
+    local path = os.tmpname()
+    local ok = os.execute("openssl genrsa -out " .. shell_quote(path) .. " 2048 >/dev/null 2>&1")
+    rsa_key = (ok == 0 or ok == true) and path or false
+    if not rsa_key then os.remove(path) end
+  end
+  return rsa_key or nil
+end
+
 -- Servers still running when the Lua state closes (a spec that failed before its
 -- stop()) are stopped then: a finalizer on a sentinel runs at lua_close.
 local running = {}
 local sentinel = newproxy(true)
 getmetatable(sentinel).__gc = function()
   for srv in pairs(running) do srv:stop() end
+  if rsa_key then os.remove(rsa_key) end
 end
 M._sentinel = sentinel
 
@@ -91,6 +107,8 @@ function M.start(args)
   -- LD_PRELOAD carries the ASan runtime for luajit in sanitizer runs; ddbmini has
   -- its own (static) runtime and refuses a second one
   local cmd = { "exec env -u LD_PRELOAD", shell_quote(bin), "--port", "0" }
+  local key = shared_rsa_key()           -- first: a --rsa-key in args wins
+  if key then cmd[#cmd + 1] = "--rsa-key " .. shell_quote(key) end
   for _, a in ipairs(args) do cmd[#cmd + 1] = shell_quote(a) end
   local p = io.popen(table.concat(cmd, " ") .. " >" .. shell_quote(out) .. " 2>&1 & echo $!")
   local pid = tonumber(p:read("*l"))

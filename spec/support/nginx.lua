@@ -84,9 +84,10 @@ http {
   scgi_temp_path ${dir}/tmp/scgi;
   lua_package_path "${repo}/lua/?.lua;${repo}/examples/openresty/?.lua;;";
   lua_package_cpath "${build}/lua/?.so;;";
+${http_extra}
   init_worker_by_lua_block {
     require("handler").init{ host = "127.0.0.1", port = ${ddb_port}, threadNum = ${pool_size},
-                             socketDir = "${dir}", exitGrace = ${exit_grace} }
+                             socketDir = "${dir}", exitGrace = ${exit_grace}, ${pool_extra} }
   }
   server {
     listen 127.0.0.1:${port} backlog=4096 reuseport;
@@ -127,7 +128,9 @@ end
 M.pick_port = pick_port
 
 -- opts: workers (1), ddb_port (required), pool_size (8), locations (""), exit_grace (5),
--- log_level ("notice"), dir (a fresh mktemp -d).
+-- log_level ("notice"), dir (a fresh mktemp -d), http_extra (directives for the http
+-- block, e.g. lua_ssl_trusted_certificate), pool_extra (more `name = value, ` fields
+-- for handler.init: pool options).
 function M.start(opts)
   assert(opts.ddb_port, "nginx.start: ddb_port is required")
   local dir = opts.dir or sh("mktemp -d /tmp/ddb-nginx-XXXXXX"):gsub("%s+$", "")
@@ -139,6 +142,7 @@ function M.start(opts)
       modules = M.modules, workers = opts.workers or 1, dir = dir, repo = M.repo,
       build = M.build, ddb_port = opts.ddb_port, pool_size = opts.pool_size or 8,
       exit_grace = opts.exit_grace or 5, user_line = M.user_line(), port = port, locations = opts.locations or "", log_level = opts.log_level or "notice",
+      http_extra = opts.http_extra or "", pool_extra = opts.pool_extra or "",
     }
     write_file(dir .. "/nginx.conf", conf)
     os.remove(dir .. "/error.log")

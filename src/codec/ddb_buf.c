@@ -1,4 +1,5 @@
 /* ddb_buf.c — growable byte buffer (see ddb_buf.h). */
+#define _DEFAULT_SOURCE         /* explicit_bzero */
 #include "ddb_buf.h"
 
 #include <stdarg.h>
@@ -6,9 +7,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ddb_buf_init(ddb_buf *b) { b->p = NULL; b->len = b->cap = 0; b->oom = 0; }
+void ddb_buf_init(ddb_buf *b) { b->p = NULL; b->len = b->cap = 0; b->oom = b->secret = 0; }
 
-void ddb_buf_free(ddb_buf *b) { free(b->p); ddb_buf_init(b); }
+/* explicit_bzero: a wipe the compiler may not drop as a dead store before free(). */
+void ddb_buf_free(ddb_buf *b)
+{
+    if (b->secret && b->p)
+        explicit_bzero(b->p, b->cap);
+    free(b->p);
+    ddb_buf_init(b);
+}
+
+/* A secret buffer grows by copy and wipe: realloc could leave the old bytes behind. */
+static char *grow_secret(ddb_buf *b, size_t cap)
+{
+    char *p = malloc(cap);
+    if (p && b->p) {
+        memcpy(p, b->p, b->len);
+        explicit_bzero(b->p, b->cap);
+        free(b->p);
+    }
+    return p;
+}
 
 void ddb_buf_reset(ddb_buf *b) { b->len = 0; }
 
@@ -20,7 +40,8 @@ int ddb_buf_reserve(ddb_buf *b, size_t extra)
     size_t need = b->len + extra;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need) cap *= 2;    /* geometric: appends stay amortized O(1) */
-    char *p = b->p ? realloc(b->p, cap) : malloc(cap);    /* malloc: the short way */
+    char *p = b->secret ? grow_secret(b, cap)
+                        : b->p ? realloc(b->p, cap) : malloc(cap);    /* malloc: the short way */
     if (!p) { b->oom = 1; return -1; }
     b->p = p;
     b->cap = cap;

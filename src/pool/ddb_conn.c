@@ -149,6 +149,7 @@ static void become_ready(ddb_conn *c)
     c->attempts = 0;
     c->redirects = 0;
     c->state = DDB_CONN_READY;
+    c->untrusted = 0;
     c->last_error[0] = 0;
     c->ev->ready(c->owner, c);
 }
@@ -502,6 +503,7 @@ static void stream_connected(void *arg)
     char err[200];
     ddb_buf_init(&head);
     const char *user = p->login_in_connect ? p->userid : NULL;
+    head.secret = user != NULL;     /* the password in clear: wiped once sent */
     int flag = p->compress ? DDB_FLAG_COMPRESS : 0;
     const char *why = ddb_req_connect(&head, flag, user, p->password, err, sizeof err)
                       ? err : send_request(c, &head, NULL);
@@ -578,6 +580,9 @@ static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail)
              "%d failed: %s; next attempt in %.3g s", c->index, c->attempts, c->last_error,
              (double)wait / 1000.0);
     HOST(c)->timer_start(c->timer, wait);
+    c->untrusted = strncmp(detail, DDB_TLS_UNTRUSTED, strlen(DDB_TLS_UNTRUSTED)) == 0;
+    if (c->untrusted && c->ev->untrusted)     /* optional for an owner */
+        c->ev->untrusted(c->owner, c);
 }
 
 /* An established connection broke (READY, BUSY or during the handshake). */

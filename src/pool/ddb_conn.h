@@ -35,6 +35,9 @@ typedef struct ddb_conn_events {
     /* The running task's deadline passed; t is detached and c reconnects. */
     void (*timed_out)(void *owner, struct ddb_conn *c, ddb_task *t);
     void (*dead)(void *owner, struct ddb_conn *c);              /* gave up: DEAD */
+    /* An attempt failed the server's certificate check (c->untrusted set); the
+     * connection still retries with the back-off. May be NULL. */
+    void (*untrusted)(void *owner, struct ddb_conn *c);
     /* A host stream or timer was opened / finished closing: the owner counts them
      * to know when everything is closed. */
     void (*handle_opened)(void *owner);
@@ -112,6 +115,7 @@ typedef struct ddb_conn {
     int max_attempts;               /* 0: unlimited */
     int ever_ready;
     int open_counted;               /* pool: counted toward the open */
+    int untrusted;                  /* the last attempt failed the certificate check */
     int64_t tasks_run, reconnects;
     char ready_host[256];           /* where it was READY last (tells a failover) */
     /* A running task was abandoned (cancel, timeout): its job goes on in this session

@@ -8,6 +8,7 @@
  * them (flush) or else from the host's pump (ddb_host.h: a uv_idle with libuv), so
  * the callback never runs inside a ddb_* call, only inside the loop. */
 #include "ddb_pool.h"
+#include "ddb_auth.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -472,6 +473,26 @@ static void conn_dead(ddb_pool *p, ddb_conn *c)
     }
 }
 
+/* Every connection is DEAD or failed the server's certificate check last time: no
+ * task can run until someone fixes a certificate or the configuration, so fail the
+ * queue with the reason instead of letting it wait (the connections keep retrying; a
+ * server that is just down still makes tasks wait, as documented). With one site a
+ * connection trying again meets the same certificate; with several (HA) it counts
+ * only while it backs off, as its next try may reach another server. */
+static void conn_untrusted(ddb_pool *p, ddb_conn *c)
+{
+    for (int i = 0; i < p->nconns; i++) {
+        const ddb_conn *o = p->conns[i];
+        int refused = o->untrusted && (p->nsites == 1 || o->state == DDB_CONN_BACKOFF);
+        if (o->state != DDB_CONN_DEAD && !refused)
+            return;
+    }
+    char what[620];
+    snprintf(what, sizeof what, "no trusted connection (%.500s; the pool keeps trying)",
+             c->last_error);
+    fail_queued(p, DDB_TASK_FAILED, what);
+}
+
 static void handle_closed(ddb_pool *p)
 {
     p->live--;
@@ -496,6 +517,7 @@ static void ev_lost(void *o, ddb_conn *c, ddb_task *t, const char *why)
 }
 static void ev_timed_out(void *o, ddb_conn *c, ddb_task *t) { task_timed_out(o, c, t); }
 static void ev_dead(void *o, ddb_conn *c) { conn_dead(o, c); }
+static void ev_untrusted(void *o, ddb_conn *c) { conn_untrusted(o, c); }
 static void ev_handle_opened(void *o) { ((ddb_pool *)o)->live++; }
 static void ev_handle_closed(void *o) { handle_closed(o); }
 static void ev_read_done(void *o) { flush(o); }
@@ -528,7 +550,8 @@ static void ev_discovered(void *o, ddb_conn *c, const ddb_resp *r)
 
 static const ddb_conn_events conn_events = {
     .ready = ev_ready, .response = ev_response, .lost = ev_lost,
-    .timed_out = ev_timed_out, .dead = ev_dead, .handle_opened = ev_handle_opened,
+    .timed_out = ev_timed_out, .dead = ev_dead, .untrusted = ev_untrusted,
+    .handle_opened = ev_handle_opened,
     .handle_closed = ev_handle_closed, .read_done = ev_read_done,
     .resume_later = ev_resume_later, .block = ev_block, .is_stopping = ev_is_stopping,
     .next_site = ev_next_site, .site = ev_site, .connect_timeout_ms = ev_connect_timeout_ms,
@@ -561,6 +584,21 @@ static void fill_conn_settings(ddb_pool *p)
 
 static void arm_sweep(ddb_pool *p, uint64_t at);
 
+/* Why no connection is up (a connection's last error), or NULL when one is: a task
+ * that timed out in the queue says what kept it there (server down, TLS refused). */
+static const char *queue_blocker(const ddb_pool *p)
+{
+    const char *why = NULL;
+    for (int i = 0; i < p->nconns; i++) {
+        const ddb_conn *c = p->conns[i];
+        if (c->state == DDB_CONN_READY || c->state == DDB_CONN_BUSY)
+            return NULL;
+        if (!why && c->last_error[0])
+            why = c->last_error;
+    }
+    return why;
+}
+
 static void sweep_cb(void *arg)
 {
     ddb_pool *p = arg;
@@ -571,8 +609,11 @@ static void sweep_cb(void *arg)
         if (!t->deadline_ms)
             continue;
         if (t->deadline_ms <= now) {
-            char what[120];
-            snprintf(what, sizeof what, "timed out after %.3g s while queued", t->timeout);
+            char what[600];
+            const char *why = queue_blocker(p);
+            snprintf(what, sizeof what, "timed out after %.3g s while queued%s%.500s%s",
+                     t->timeout, why ? " (no connection is up: " : "", why ? why : "",
+                     why ? ")" : "");
             fail_with(p, t, DDB_TASK_FAILED, NULL, what);
         } else if (!next || t->deadline_ms < next) {
             next = t->deadline_ms;
@@ -606,6 +647,8 @@ static char *dup_or_null(const char *s)
 static void free_strings(ddb_pool *p)
 {
     free(p->userid);
+    if (p->password)            /* kept for every (re)connect's login until now */
+        ddb_wipe(p->password, strlen(p->password));
     free(p->password);
     free(p->initial_script);
     free(p->ssl_ca_file);

@@ -20,6 +20,22 @@ const char *ddb_login_method_name(int method)
     return method >= 0 && method <= DDB_LOGIN_PLAIN ? names[method] : "?";
 }
 
+/* Overwrites the bytes of a STRING scalar this file made (and alone holds). */
+static void wipe_string(ddb_obj *o)
+{
+    size_t len;
+    const char *s = o ? ddb_str_at(o, 0, &len) : NULL;
+    if (s)
+        ddb_wipe((char *)s, len);
+}
+
+static void free_wiped(char *s)
+{
+    if (s)
+        ddb_wipe(s, strlen(s));
+    free(s);
+}
+
 /* A function-call request with STRING arguments (and a trailing BOOL when
  * with_bool >= 0) into head. 0 or -1. */
 static int call(ddb_login *lg, ddb_buf *head, const char *fn, const char *const *strs,
@@ -37,9 +53,12 @@ static int call(ddb_login *lg, ddb_buf *head, const char *fn, const char *const 
     }
     ddb_behavior b;
     ddb_behavior_default(&b);
+    head->secret = 1;           /* a password, a proof or its ciphertext: wiped when sent */
     int rc = ok ? ddb_req_function(head, lg->session_id, &b, fn, args, n, err, errlen) : -1;
     if (!ok)
         ERR("out of memory");
+    for (int i = 0; i < nstr; i++)
+        wipe_string(args[i]);
     for (int i = 0; i < n; i++)
         ddb_obj_unref(args[i]);
     return rc;
@@ -179,8 +198,8 @@ static int pubkey_reply(ddb_login *lg, const ddb_resp *r, ddb_buf *head, char *e
         rc = call(lg, head, "login", strs, 2, 1, err, errlen) ? DDB_LOGIN_FAILED
                                                              : DDB_LOGIN_MORE;
     }
-    free(enc_user);
-    free(enc_pw);
+    free_wiped(enc_user);       /* replayable for as long as the server keeps its key */
+    free_wiped(enc_pw);
     return rc;
 }
 

@@ -111,9 +111,14 @@ int ddb_req_connect(ddb_buf *out, int flag, const char *user, const char *pwd,
     }
     ddb_buf body;
     ddb_buf_init(&body);
-    if (user && user[0])
-        ddb_buf_printf(&body, "connect\nlogin\n%s\n%s\nfalse", user, pwd);
-    else
+    body.secret = out->secret;
+    if (user && user[0]) {        /* puts, not printf: no stack copy of the password */
+        ddb_buf_puts(&body, "connect\nlogin\n");
+        ddb_buf_puts(&body, user);
+        ddb_buf_puts(&body, "\n");
+        ddb_buf_puts(&body, pwd);
+        ddb_buf_puts(&body, "\nfalse");
+    } else
         ddb_buf_puts(&body, "connect\n");
     ddb_buf_printf(out, "API 0 %zu / %d_1_4_2\n", body.len, flag);
     ddb_buf_put(out, body.p, body.len);
@@ -431,6 +436,7 @@ int ddb_req_function(ddb_buf *out, const char *session_id, const ddb_behavior *b
     ddb_buf body;
     size_t n;
     ddb_buf_init(&body);
+    body.secret = out->secret;      /* a login's arguments */
     if (ddb_body_function(&body, name, args, nargs, &n, errbuf, errlen)) {
         ddb_buf_free(&body);
         return -1;

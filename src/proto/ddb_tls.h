@@ -19,6 +19,10 @@ typedef struct ddb_tls_opts {
 
 typedef struct ddb_tls ddb_tls;
 
+/* How every host words a failed certificate check (chain, expiry or name): the pool
+ * recognises it (an attempt that will not heal by retrying at once) by this start. */
+#define DDB_TLS_UNTRUSTED "TLS handshake failed: certificate verify failed"
+
 /* A client session for `host` (the name connected to). NULL on failure (err). */
 ddb_tls *ddb_tls_new(const ddb_tls_opts *opts, const char *host, char *err, size_t errlen);
 void ddb_tls_free(ddb_tls *t);
