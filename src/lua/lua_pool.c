@@ -221,7 +221,8 @@ static double submit_from_args(lua_State *L, lua_pool *lp, int top, ddb_task **o
     ddb_lua_read_task(L, top, &spec);
     double ticket = ddb_lua_ticket_new(lp->loop);
     int rc = DDB_ENOMEM;
-    char err[ERRLEN] = "";
+    char err[ERRLEN];
+    err[0] = 0;             /* not `= ""`: that zeroes all 512 bytes on every task */
     if (ticket) {
         spec.ud = (void *)(uintptr_t)ticket;     /* (the pool refreshes its clock) */
         rc = ddb_pool_submit(lp->pool, &spec, out, err, sizeof err);
