@@ -460,7 +460,7 @@ void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms)
          * (docs/PROTOCOL.md §2.6). */
         if (t->seqno == 0) {
             t->seqno = c->ev->next_seqno(c->owner);
-            memcpy(t->client_id, c->client_id, sizeof t->client_id);
+            t->client_id = c->client_id;
         }
         b.client_id = t->client_id;
         b.seqno = t->resends ? -t->seqno : t->seqno;   /* §2.6: a resend is negated */
