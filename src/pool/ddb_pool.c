@@ -307,28 +307,35 @@ static void fail_queued(ddb_pool *p, int state, const char *what)
 
 /* ------------------------------------------------------------------ dispatch */
 
-static ddb_conn *ready_conn(ddb_pool *p)
+/* The first READY connection from index *k on (*k is left at it), or NULL. */
+static ddb_conn *ready_conn(ddb_pool *p, int *k)
 {
-    for (int k = 0; k < p->nconns; k++) {
-        ddb_conn *c = p->conns[k];
+    for (; *k < p->nconns; (*k)++) {
+        ddb_conn *c = p->conns[*k];
         if (c->state == DDB_CONN_READY)
             return c;
     }
     return NULL;
 }
 
+/* One pass over the connections: those before the one just given a task were not
+ * READY, and giving a task makes none READY (a failed send reconnects), so the scan
+ * goes on from there rather than from the first (with 8 connections busy and tasks
+ * queued, rescanning was most of this function's cost). */
 static void dispatch(ddb_pool *p)
 {
     if (p->dispatching || p->state > DDB_POOL_OPEN)
         return;                 /* a synchronous send failure re-enters: the loop goes on */
     p->dispatching = 1;
     ddb_conn *c;
-    while (p->qhead && (c = ready_conn(p))) {
+    int k = 0;
+    while (p->qhead && (c = ready_conn(p, &k))) {
         ddb_task *t = p->qhead;
         queue_remove(p, t);
         atomic_store(&t->state, DDB_TASK_RUNNING);
         p->nrunning++;
         ddb_conn_run(c, t, now_ms(p));
+        k++;
     }
     p->dispatching = 0;
 }
