@@ -795,8 +795,13 @@ int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen)
         arm_sweep(p, t->deadline_ms);
     }
     ddb_task_ref(t);            /* the pool's "active" reference */
+    /* Tasks already waiting mean no connection is READY: every way a connection
+     * becomes READY (conn_ready, task_response) dispatches, and a dispatch ends with
+     * an empty queue or no READY connection. So only a first task needs the scan. */
+    int first = p->qhead == NULL;
     queue_push(p, t, 0);
-    dispatch(p);
+    if (first)
+        dispatch(p);
     return DDB_OK;
 }
 
