@@ -243,17 +243,19 @@ end
 
 -- ---- the driver ----------------------------------------------------------------
 
-local function dispatch(w, t)
-  if type(w) == "thread" then
-    enqueue(w, t)
-  else
-    w(t)
+-- Hands completions buf[from..n] to their waiters; buf.at says how far it got, so
+-- that an error in one handler skips only that one.
+local function dispatch_range(buf, from, n)
+  for i = from, n do
+    buf.at = i
+    local t = buf[i]
+    local w = take_waiter(t)         -- nil: nobody waits any more (timed out, ...)
+    if type(w) == "thread" then
+      enqueue(w, t)
+    elseif w ~= nil then
+      w(t)
+    end
   end
-end
-
-local function protected_dispatch(w, t)
-  local ok, err = xpcall(dispatch, traceback, w, t)
-  if not ok then report("dolphindb: error in a completion handler: " .. tostring(err)) end
 end
 
 -- Resumes what was queued when the turn began; what those coroutines queue (a
@@ -303,14 +305,14 @@ local function take_completions(block)
   if not buf then buf = {}; ready_bufs[depth] = buf end
   local n, interrupted = run_once(block, buf)
   depth = depth + 1
-  for i = 1, n do                    -- buf's old numbers stay: see the run queue
-    local t = buf[i]
-    local w = take_waiter(t)         -- nil: nobody waits any more (timed out, ...)
-    if type(w) == "thread" then      -- the common case, nothing can fail: no xpcall
-      enqueue(w, t)
-    elseif w ~= nil then
-      protected_dispatch(w, t)
-    end
+  -- One xpcall per batch, not per completion (buf's old numbers stay: see the run
+  -- queue); a handler that raises is reported and the rest go on.
+  local from = 1
+  while from <= n do
+    local ok, err = xpcall(dispatch_range, traceback, buf, from, n)
+    if ok then break end
+    report("dolphindb: error in a completion handler: " .. tostring(err))
+    from = buf.at + 1
   end
   depth = depth - 1
   return interrupted
