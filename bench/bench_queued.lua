@@ -4,17 +4,33 @@
 --   addtask  pool:addTask(script, id)
 -- Printed per task: the Lua heap (collectgarbage "count", after a full collection),
 -- the C heap (mallinfo2: bytes in use), and the process's RSS, each as the difference
--- between before and after the submissions. Then every task is waited for. (The
--- issue's target: under 250 bytes per queued task, 100 000 tasks under 25 MB.)
+-- between before and after the submissions. Then every task is waited for. Each
+-- variant runs in a fresh process (the RSS of a process that already freed as much
+-- would not grow). (The issue's target: under 250 bytes per queued task, 100 000
+-- tasks under 25 MB.)
 --
---   luajit bench/bench_queued.lua [N]          (default 100000)
+--   luajit bench/bench_queued.lua [N [VARIANT]]     (default 100000, both variants)
 local ddb = require "dolphindb"
 local ffi = require "ffi"
 local here = debug.getinfo(1, "S").source:match("^@(.*/)[^/]*$") or "./"
-local server = dofile(here .. "../examples/example_server.lua").open()
 
 local N = tonumber(arg[1]) or 100000
+local ONLY = arg[2]
 local SCRIPT = "1+1"
+
+if not ONLY then
+  print(("bench_queued: %d queued `1+1` tasks, 8 connections; bytes per task"):format(N))
+  print(("%-8s %9s %10s %10s %10s %11s"):format("variant", "tasks", "Lua heap", "C heap",
+    "Lua + C", "RSS"))
+  local host = arg[-1] or "luajit"
+  for _, v in ipairs { "futures", "addtask" } do
+    local p = assert(io.popen(("%s %s %d %s"):format(host, arg[0], N, v)))
+    io.write(p:read("*a"))
+    p:close()
+  end
+  return
+end
+local server = dofile(here .. "../examples/example_server.lua").open()
 
 ffi.cdef [[
   struct ddb_q_mallinfo2 { size_t arena, ordblks, smblks, hblks, hblkhd, usmblks,
@@ -51,19 +67,15 @@ local function measure(name, submit, drain)
   print(("%-8s %9d %10.0f %10.0f %10.0f %11.1f"):format(name, N, lua, c, lua + c, rss))
 end
 
-print(("bench_queued: %d queued `1+1` tasks, 8 connections; bytes per task"):format(N))
-print(("%-8s %9s %10s %10s %10s %11s"):format("variant", "tasks", "Lua heap", "C heap",
-  "Lua + C", "RSS"))
-
-measure("futures", function(pool)
+if ONLY == "futures" then measure("futures", function(pool)
   local fs = {}
   for i = 1, N do fs[i] = pool:runTaskAsync(SCRIPT) end
   return fs
 end, function(_, fs)
   for i = 1, N do assert(fs[i]:result() == 2) end
-end)
+end) end
 
-measure("addtask", function(pool)
+if ONLY == "addtask" then measure("addtask", function(pool)
   for i = 1, N do pool:addTask(SCRIPT, i) end
 end, function(pool)
   assert(pool:run(SCRIPT) == 2)
@@ -71,6 +83,6 @@ end, function(pool)
     while not pool:isFinished(i) do ddb.sleep(0.001) end
     assert(pool:getData(i) == 2)
   end
-end)
+end) end
 
 server.close()
