@@ -148,7 +148,7 @@ local function check_open(self, method)
 end
 Pool._check_open = check_open
 
--- Submits through C method `how` ("submit": -> task, ticket; "run": -> ticket, id,
+-- Submits through C method `how` ("add": -> ticket, the task held by id; "run": -> ticket, id,
 -- the task held in C until _take). A rejected submission (argument conversion, closed
 -- pool) is raised at the user's call, `level` frames up from here.
 function Pool:_submit(level, how, script, args, id, opts, method)
@@ -161,20 +161,6 @@ end
 
 
 local print_messages = output
-
--- true, value for a DONE task; false, message otherwise (never raises). typed = true
--- and view = true: the result converts as ddb.decode(bytes, 1, {typed = true,
--- view = true}) would (typed scalars; vectors as views of the decoded memory).
-local function outcome(self, task, opts)
-  if self._show_output then
-    local msgs = task:messages()
-    if msgs then print_messages(msgs) end
-  end
-  local ok, v = task:outcome(conversion(opts))
-  if not ok then return false, wrap_error(v) end
-  if opts.pickleTableToList then v = table_to_list(v) end
-  return ok, v
-end
 
 -- The outcome of a task started with c:run once its ticket completed: true, value or
 -- false, message (never raises); the C pool lets go of the task.
@@ -222,47 +208,49 @@ local function run_only(opts, method)
   end
 end
 
+-- The task has no Lua object: the C pool's id table holds it until getData, and
+-- isFinished/getData ask the C pool by id.
 function Pool:addTask(...)
   check_open(self, "addTask")
   local script, args, opts, extra = parse_call(3, "addTask", 1, ...)
   run_only(opts, "addTask")
   local id = extra[1]
   check_task_id(id, 2)
-  self:_submit(2, "submit", script, args, id, opts, "addTask")   -- its ticket completes unobserved
+  self:_submit(2, "add", script, args, id, opts, "addTask")   -- its ticket completes unobserved
   kick()            -- (nginx) carry out what the submit asked; libuv did already
   return id
 end
 
-function Pool:_find(id, method)
-  check_task_id(id, 3, method)
-  local task = self._c:find(id)
-  if not task then
-    fail(3, "%s: task %d does not exist (never submitted, or its result was already fetched)",
-      method, id)
-  end
-  return task
+local function unknown_id(method, id)
+  fail(3, "%s: task %d does not exist (never submitted, or its result was already fetched)",
+    method, id)
 end
 
 -- true once the task ended (done, failed, cancelled or abandoned).
 function Pool:isFinished(id)
   check_open(self, "isFinished")
-  local task = self:_find(id, "isFinished")
-  if task:terminal() then return true end
+  check_task_id(id, 2, "isFinished")
+  local c = self._c
+  local finished = c:finished(id)
+  if finished then return true end
+  if finished == nil then unknown_id("isFinished", id) end
   sched.poll()            -- so a polling loop makes progress without sleeping
-  return task:terminal()
+  -- (a coroutine woken by the poll may have fetched it already: it had ended)
+  return c:finished(id) ~= false
 end
 
 -- The result of a finished task (released: a second getData raises), or its error.
 function Pool:getData(id)
   check_open(self, "getData")
-  local task = self:_find(id, "getData")
-  if not task:terminal() then
+  check_task_id(id, 2, "getData")
+  local ok, v, msgs = self._c:take_id(id)
+  if ok == nil then
+    if v == nil then unknown_id("getData", id) end
     fail(2, "getData: task %d is not finished", id)
   end
-  self._c:forget(id)
-  local ok, v = outcome(self, task, NO_OPTIONS)
+  if msgs and self._show_output then print_messages(msgs) end
   if ok then return v end
-  error(v, 2)
+  error(wrap_error(v), 2)
 end
 
 -- pool:runTaskAsync(script, args...) -> future

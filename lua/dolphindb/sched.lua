@@ -243,17 +243,19 @@ end
 
 -- ---- the driver ----------------------------------------------------------------
 
-local function dispatch(w, t)
-  if type(w) == "thread" then
-    enqueue(w, t)
-  else
-    w(t)
+-- Hands completions buf[from..n] to their waiters; buf.at says how far it got, so
+-- that an error in one handler skips only that one.
+local function dispatch_range(buf, from, n)
+  for i = from, n do
+    buf.at = i
+    local t = buf[i]
+    local w = take_waiter(t)         -- nil: nobody waits any more (timed out, ...)
+    if type(w) == "thread" then
+      enqueue(w, t)
+    elseif w ~= nil then
+      w(t)
+    end
   end
-end
-
-local function protected_dispatch(w, t)
-  local ok, err = xpcall(dispatch, traceback, w, t)
-  if not ok then report("dolphindb: error in a completion handler: " .. tostring(err)) end
 end
 
 -- Resumes what was queued when the turn began; what those coroutines queue (a
@@ -303,14 +305,14 @@ local function take_completions(block)
   if not buf then buf = {}; ready_bufs[depth] = buf end
   local n, interrupted = run_once(block, buf)
   depth = depth + 1
-  for i = 1, n do                    -- buf's old numbers stay: see the run queue
-    local t = buf[i]
-    local w = take_waiter(t)         -- nil: nobody waits any more (timed out, ...)
-    if type(w) == "thread" then      -- the common case, nothing can fail: no xpcall
-      enqueue(w, t)
-    elseif w ~= nil then
-      protected_dispatch(w, t)
-    end
+  -- One xpcall per batch, not per completion (buf's old numbers stay: see the run
+  -- queue); a handler that raises is reported and the rest go on.
+  local from = 1
+  while from <= n do
+    local ok, err = xpcall(dispatch_range, traceback, buf, from, n)
+    if ok then break end
+    report("dolphindb: error in a completion handler: " .. tostring(err))
+    from = buf.at + 1
   end
   depth = depth - 1
   return interrupted
@@ -346,15 +348,15 @@ local function interrupt_parked()
   end
 end
 
--- Runs coroutines and the loop until done() is true, or until the deadline (a
--- core.now() value) passes, or until Ctrl-C interrupts the loop. Returns done(), and
--- true as second result when interrupted: the parked coroutines had their INTERRUPT
--- then, and the caller raises in its own wait unless done() is true.
-local function drive(done, deadline)
+-- Runs coroutines and the loop until done(arg) is true, or until the deadline (a
+-- core.now() value) passes, or until Ctrl-C interrupts the loop. Returns done(arg),
+-- and true as second result when interrupted: the parked coroutines had their
+-- INTERRUPT then, and the caller raises in its own wait unless done(arg) is true.
+local function drive(done, deadline, arg)
   local timer, expired, interrupted = nil, false, false
   while true do
     run_ready()
-    if done() then break end
+    if done(arg) then break end
     if deadline then
       if expired or now() >= deadline then break end
       if not timer then
@@ -380,10 +382,10 @@ local function drive(done, deadline)
     take_waiter(timer)
     driver_timers = driver_timers - 1
   end
-  if not interrupted then return done() end
+  if not interrupted then return done(arg) end
   local raised = interrupted_waits
   interrupt_parked()
-  local ok = done()
+  local ok = done(arg)
   -- the driver's wait completed and no wait took the Ctrl-C: the host's SIGINT
   -- handling gets it, so it is not lost (luajit: "interrupted!" at once)
   if ok and interrupted_waits == raised then core.resend_sigint() end
@@ -469,16 +471,22 @@ local function give_up_waitable(obj, what)
   raise_interrupted(what or "wait")
 end
 
+-- Code the scheduler does not own waits by driving the loop, with no closure: one
+-- over wait_for's arguments would make LuaJIT's compiler give up on all of wait_for
+-- (NYI: UCLO and FNEW), the hot path of every result().
+local function is_done(obj) return obj._done end
+local function drive_until_done(obj, timeout, what)
+  local done, interrupted = drive(is_done, timeout and now() + timeout, obj)
+  if interrupted and not done then give_up_waitable(obj, what) end
+  return done
+end
+
 -- The caller checked `timeout` (check_timeout, at the user's level). `what` names
 -- the user's function in errors.
 function M.wait_for(obj, timeout, what)
   if obj._done then return true end
   local co, h = owned_coroutine()
-  if not co then
-    local done, interrupted = drive(function() return obj._done end, timeout and now() + timeout)
-    if interrupted and not done then give_up_waitable(obj, what) end
-    return done
-  end
+  if not co then return drive_until_done(obj, timeout, what) end
   if timeout == 0 then return false end
   local waiters = obj._waiters
   if not waiters then waiters = {}; obj._waiters = waiters end

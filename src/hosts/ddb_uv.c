@@ -445,6 +445,42 @@ sent:
     return why;
 }
 
+/* Head borrowed: what goes out at once is never copied (most requests); the rest of
+ * head is copied into an owned buffer and queued as stream_write does. */
+static const char *uvh_stream_write_borrowed(ddb_host_stream *s, const char *head,
+                                             size_t head_len, const char *body,
+                                             size_t body_len, ddb_host_fn release,
+                                             void *rel_arg)
+{
+    size_t sent = 0;
+    if (!s->tls) {
+        uv_buf_t bufs[2] = { uv_buf_init((char *)head, (unsigned)head_len),
+                             uv_buf_init((char *)body, (unsigned)body_len) };
+        int wrote = uv_try_write((uv_stream_t *)&s->tcp, bufs, body_len ? 2 : 1);
+        if (wrote < 0 && wrote != UV_EAGAIN) {
+            if (release)
+                release(rel_arg);
+            return uv_strerror(wrote);
+        }
+        sent = wrote > 0 ? (size_t)wrote : 0;
+        if (sent == head_len + body_len) {
+            if (release)
+                release(rel_arg);
+            return NULL;
+        }
+    }
+    ddb_buf rest;
+    ddb_buf_init(&rest);
+    if (sent < head_len && ddb_buf_put(&rest, head + sent, head_len - sent)) {
+        if (release)
+            release(rel_arg);
+        return "out of memory";
+    }
+    size_t skip = sent > head_len ? sent - head_len : 0;     /* body bytes already out */
+    return uvh_stream_write(s, &rest, body ? body + skip : NULL, body_len - skip, release,
+                            rel_arg);
+}
+
 static const char *uvh_stream_pause(ddb_host_stream *s, int paused)
 {
     if (s->dead)
@@ -473,5 +509,6 @@ const ddb_host_vt ddb_uv_host = {
     .timer_stop = uvh_timer_stop, .pump_new = uvh_pump_new,
     .pump_start = uvh_pump_start, .pump_stop = uvh_pump_stop, .close = uvh_close,
     .stream_open = uvh_stream_open, .stream_write = uvh_stream_write,
+    .stream_write_borrowed = uvh_stream_write_borrowed,
     .stream_pause = uvh_stream_pause, .stream_close = uvh_stream_close,
 };

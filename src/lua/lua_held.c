@@ -3,7 +3,6 @@
  * up under the steady insert/remove traffic of a pool. */
 #include "lua_held.h"
 
-#include <math.h>
 #include <stdlib.h>
 
 static size_t home(const lua_held *h, uint64_t key)
@@ -57,9 +56,11 @@ static size_t slot_of_key(const lua_held *h, double ticket)
 {
     /* Only tickets come here, but a Lua caller could pass anything: no conversion of
      * a negative, huge or NaN double (undefined behaviour). */
-    if (h->cap == 0 || !(ticket >= 1 && ticket <= 9007199254740992.0) || ticket != floor(ticket))
+    if (h->cap == 0 || !(ticket >= 1 && ticket <= 9007199254740992.0))
         return h->cap;
-    uint64_t key = (uint64_t)ticket;
+    uint64_t key = (uint64_t)ticket;      /* in range: defined; no floor() call per task */
+    if ((double)key != ticket)
+        return h->cap;
     size_t mask = h->cap - 1, i = home(h, key);
     while (h->keys[i] != key) {
         if (!h->keys[i]) return h->cap;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,13 +141,23 @@ int ddb_lua_loop_run(ddb_lua_loop *loop, uv_run_mode mode)
  * hook that raises "interrupted!" at the next Lua instruction) acts only once the wait
  * is over. While run_once blocks, this handler takes SIGINT instead: it marks the loop
  * and wakes it, so run_once returns at once and tells the scheduler, which raises an
- * "interrupted" error in the waiting code. The previous disposition is back as soon as
- * uv_run returns: SIGINT outside a wait does what the host does. A second SIGINT before
- * the first was taken goes to that previous disposition at once.
- * A process has one SIGINT disposition, so one loop at a time holds it; a process that
- * ignores SIGINT (started in the background by a shell) keeps ignoring it. */
-static ddb_lua_loop *volatile sigint_loop;   /* the loop blocked with the handler in */
-static struct sigaction sigint_saved;        /* the disposition it replaced */
+ * "interrupted" error in the waiting code. SIGINT outside a wait does what the host
+ * does: the handler puts the previous disposition back and raises it again. A second
+ * SIGINT before the first was taken goes to that previous disposition at once.
+ * The handler stays installed between waits (installing and removing it around every
+ * blocking run cost two system calls per task): outside a wait it behaves as the
+ * previous disposition. Every second of loop time the next wait installs it again,
+ * which notices a disposition someone set meanwhile. A process has one SIGINT
+ * disposition, so one loop at a time takes it; a process that ignores SIGINT (started
+ * in the background by a shell) keeps ignoring it. */
+enum { SIG_NONE, SIG_OURS, SIG_IGNORED };
+#define SIG_RECHECK_MS 1000
+static ddb_lua_loop *volatile sigint_loop;   /* the loop blocked, waiting for it */
+static struct sigaction sigint_saved;        /* the disposition ours replaced */
+static volatile sig_atomic_t sigint_state;   /* SIG_*: what the disposition is */
+static uint64_t sigint_checked;              /* loop time of the last sigaction */
+static pthread_mutex_t sigint_lock = PTHREAD_MUTEX_INITIALIZER;
+static int loops_alive;                      /* under sigint_lock */
 
 static int is_ignored(const struct sigaction *sa)
 {
@@ -157,14 +168,13 @@ static void on_sigint(int sig)
 {
     int saved_errno = errno;
     ddb_lua_loop *loop = sigint_loop;
-    if (is_ignored(&sigint_saved)) {
-        /* the process ignored SIGINT when this run began (arm is putting it back) */
-    } else if (loop && !loop->sigint) {
+    if (loop && !loop->sigint) {
         loop->sigint = 1;
         uv_async_send(&loop->wake);       /* async-signal-safe */
     } else {
         /* SIGINT is blocked while this handler runs: raise() leaves it pending, and
          * it reaches the restored disposition as soon as we return */
+        sigint_state = SIG_NONE;
         sigaction(SIGINT, &sigint_saved, NULL);
         raise(sig);
     }
@@ -173,41 +183,83 @@ static void on_sigint(int sig)
 
 static void wake_cb(uv_async_t *h) { (void)h; }   /* waking uv_run is its whole job */
 
-/* Installs on_sigint for one blocking run; 1 when it did. */
+static int is_ours(const struct sigaction *sa)
+{
+    return !(sa->sa_flags & SA_SIGINFO) && sa->sa_handler == on_sigint;
+}
+
+/* Installs on_sigint (under sigint_lock) unless it is in place, after remembering the
+ * disposition it replaces: a SIGINT meanwhile goes to that one, and sigint_saved is
+ * complete before on_sigint can read it. An ignored SIGINT stays ignored. */
+static void sigint_install(uint64_t now)
+{
+    struct sigaction sa, old;
+    sigint_checked = now;
+    if (sigaction(SIGINT, NULL, &old) != 0) {
+        sigint_state = SIG_NONE;
+        return;
+    }
+    if (is_ours(&old)) {
+        sigint_state = SIG_OURS;
+        return;
+    }
+    sigint_saved = old;
+    if (is_ignored(&old)) {
+        sigint_state = SIG_IGNORED;
+        return;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESTART;      /* the host's calls interrupted outside a wait go on */
+    sigemptyset(&sa.sa_mask);
+    sigint_state = sigaction(SIGINT, &sa, NULL) == 0 ? SIG_OURS : SIG_NONE;
+}
+
+/* Takes SIGINT for one blocking run; 1 when it did. */
 static int sigint_arm(ddb_lua_loop *loop)
 {
-    if (sigint_loop) return 0;                     /* another loop (thread) holds it */
     if (!loop->wake_inited) {
         if (uv_async_init(&loop->uv, &loop->wake, wake_cb) != 0) return 0;
         uv_unref((uv_handle_t *)&loop->wake);      /* never keeps the loop alive */
         loop->wake_inited = 1;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    loop->sigint = 0;
-    sigint_loop = loop;
-    if (sigaction(SIGINT, &sa, &sigint_saved) != 0) {
-        sigint_loop = NULL;
-        return 0;
+    pthread_mutex_lock(&sigint_lock);
+    int taken = 0;
+    if (!sigint_loop) {                            /* else another loop (thread) has it */
+        uint64_t now = uv_now(&loop->uv);
+        if (sigint_state == SIG_NONE || now - sigint_checked >= SIG_RECHECK_MS)
+            sigint_install(now);
+        if (sigint_state == SIG_OURS) {
+            loop->sigint = 0;
+            sigint_loop = loop;
+            taken = 1;
+        }
     }
-    if (is_ignored(&sigint_saved)) {
-        sigaction(SIGINT, &sigint_saved, NULL);
-        sigint_loop = NULL;
-        return 0;
-    }
-    return 1;
+    pthread_mutex_unlock(&sigint_lock);
+    return taken;
 }
 
-/* Puts the previous disposition back; 1 when a SIGINT arrived meanwhile. */
+/* The run is over: SIGINT is the host's again. 1 when one arrived meanwhile. */
 static int sigint_disarm(ddb_lua_loop *loop)
 {
-    sigaction(SIGINT, &sigint_saved, NULL);
     sigint_loop = NULL;
     int got = loop->sigint;
     loop->sigint = 0;
     return got;
+}
+
+/* The last loop going away puts the host's disposition back, if ours is still in
+ * place (the module's code may be unloaded after lua_close). */
+static void sigint_release(void)
+{
+    pthread_mutex_lock(&sigint_lock);
+    struct sigaction cur;
+    if (--loops_alive == 0 && sigint_state == SIG_OURS &&
+        sigaction(SIGINT, NULL, &cur) == 0 && is_ours(&cur))
+        sigaction(SIGINT, &sigint_saved, NULL);
+    if (loops_alive == 0)
+        sigint_state = SIG_NONE;
+    pthread_mutex_unlock(&sigint_lock);
 }
 
 /* ---- attached objects --------------------------------------------------------- */
@@ -345,6 +397,7 @@ static int loop_gc(lua_State *L)
         a.closer(a.obj);
     }
     close_running_timers(loop);
+    sigint_release();
     if (loop->wake_inited) uv_close((uv_handle_t *)&loop->wake, NULL);
     if (loop->uv_inited) {
         let_owners_close(loop);
@@ -382,6 +435,9 @@ static ddb_lua_loop *loop_create(lua_State *L)
         lua_setfield(L, -2, "__gc");
     }
     lua_setmetatable(L, -2);
+    pthread_mutex_lock(&sigint_lock);
+    loops_alive++;                 /* loop_gc counts it down (sigint_release) */
+    pthread_mutex_unlock(&sigint_lock);
     lua_pushlightuserdata(L, (void *)&loop_registry_key);
     lua_pushvalue(L, -2);
     lua_rawset(L, LUA_REGISTRYINDEX);

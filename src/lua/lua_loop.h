@@ -13,7 +13,8 @@
  * Ctrl-C: while core.run_once blocks in uv_run, SIGINT is taken by a handler of ours
  * that wakes the loop (an unreferenced uv_async_t) and makes run_once say so; the
  * scheduler then raises an "interrupted" error in the waiting code. Outside those
- * blocking runs the host's own disposition is in place (lua_loop.c explains).
+ * blocking runs the handler stays in place but hands SIGINT to the host's own
+ * disposition, as if it were not there (lua_loop.c explains).
  *
  * Lifetime: the loop lives in a userdata kept in the registry of the Lua state. Objects
  * with libuv handles on the loop (pools) attach a closer; when the state is closed the

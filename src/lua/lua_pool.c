@@ -271,7 +271,8 @@ static double submit_from_args(lua_State *L, lua_pool *lp, int top, ddb_task **o
     }
     double ticket = ddb_lua_ticket_new(lp->loop);
     int rc = DDB_ENOMEM;
-    char err[ERRLEN] = "";
+    char err[ERRLEN];
+    err[0] = 0;             /* not `= ""`: that zeroes all 512 bytes on every task */
     if (ticket) {
         spec.ud = (void *)(uintptr_t)ticket;     /* (the pool refreshes its clock) */
         rc = ddb_pool_submit(lp->pool, &spec, out, err, sizeof err);
@@ -316,6 +317,18 @@ static int l_pool_fetch(lua_State *L)
     ddb_lua_ticket_drop(lp->loop, ticket);
     lp->inflight--;
     ddb_lua_fetch_set_task(f, t);
+    return 1;
+}
+
+/* pool:add(text, args, id, options) -> ticket: pool:submit for addTask, which keeps
+ * no task object (the pool's id table holds the task until pool:take_id). */
+static int l_pool_add(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    lua_settop(L, 5);
+    ddb_task *t = NULL;
+    lua_pushnumber(L, submit_from_args(L, lp, 5, &t));
+    ddb_task_unref(t);
     return 1;
 }
 
@@ -397,6 +410,42 @@ static int l_pool_find(lua_State *L)
     lt->task = ddb_pool_find(lp->pool, id);
     if (!lt->task) lua_pushnil(L);
     return 1;
+}
+
+/* pool:finished(id) -> true once the task of that id ended, false before, nil for an
+ * unknown id (isFinished without a task object per call). */
+static int l_pool_finished(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    ddb_task *t = ddb_pool_find(lp->pool, check_user_id(L, 2));
+    if (!t) return 0;
+    lua_pushboolean(L, ddb_task_state_is_terminal(ddb_task_state(t)));
+    ddb_task_unref(t);
+    return 1;
+}
+
+/* pool:take_id(id[, conv]) -> ok, value | message, messages: getData's outcome of a
+ * finished task, which the pool then forgets; nil, "pending" for a task not finished,
+ * nothing for an unknown id (no task object per call either way). */
+static int l_pool_take_id(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    int64_t id = check_user_id(L, 2);
+    int conv = ddb_lua_conv_arg(L, 3);
+    ddb_task *t = ddb_pool_find(lp->pool, id);
+    if (!t) return 0;
+    /* The id table holds the task until the forget below, and nothing in between
+     * touches this pool's table: a push that raises leaks nothing. */
+    ddb_task_unref(t);
+    if (!ddb_task_state_is_terminal(ddb_task_state(t))) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "pending");
+        return 2;
+    }
+    int n = ddb_lua_push_outcome(L, t, conv);
+    n += ddb_lua_push_messages(L, t);
+    ddb_pool_forget(lp->pool, id);
+    return n;
 }
 
 /* pool:forget(id) -> true if the id was known. */
@@ -675,6 +724,8 @@ void ddb_lua_pool_open(lua_State *L, int module_table_index)
     static const luaL_Reg pool_methods[] = {
         {"state", l_pool_state},   {"error", l_pool_error},         {"submit", l_pool_submit},
         {"find", l_pool_find},     {"forget", l_pool_forget},
+        {"add", l_pool_add},       {"finished", l_pool_finished},
+        {"take_id", l_pool_take_id},
         {"shutdown", l_pool_shutdown}, {"stats", l_pool_stats},
         {"conn_count", l_pool_conn_count}, {"conn_info", l_pool_conn_info},
         {"run", l_pool_run},       {"finish", l_pool_finish},  {"fetch", l_pool_fetch},

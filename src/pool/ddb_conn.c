@@ -96,13 +96,21 @@ static void set_error(ddb_conn *c, const char *fmt, const char *detail)
 static void release_task(void *t) { ddb_task_unref(t); }
 
 /* Write `head` and, when t is given, its body (the task stays referenced until the
- * host is done with it). Takes over head's memory. NULL or why it failed. */
+ * host is done with it). Takes over head's memory, except c->head's, which stays
+ * for the next request when the host can borrow it. NULL or why it failed. */
 static const char *send_request(ddb_conn *c, ddb_buf *head, ddb_task *t)
 {
-    if (!t)
-        return HOST(c)->stream_write(c->stream, head, NULL, 0, NULL, NULL);
-    return HOST(c)->stream_write(c->stream, head, t->body.p, t->body.len, release_task,
-                                 ddb_task_ref(t));
+    const char *body = t ? t->body.p : NULL;
+    size_t body_len = t ? t->body.len : 0;
+    ddb_host_fn release = t ? release_task : NULL;
+    void *rel_arg = t ? ddb_task_ref(t) : NULL;
+    if (head == &c->head && HOST(c)->stream_write_borrowed) {
+        const char *why = HOST(c)->stream_write_borrowed(c->stream, head->p, head->len,
+                                                         body, body_len, release, rel_arg);
+        ddb_buf_reset(head);
+        return why;
+    }
+    return HOST(c)->stream_write(c->stream, head, body, body_len, release, rel_arg);
 }
 
 /* Every reply carries the session id (a few validated digits): a plain copy, as it
@@ -664,14 +672,14 @@ void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms)
          * (docs/PROTOCOL.md §2.6). */
         if (t->seqno == 0) {
             t->seqno = c->ev->next_seqno(c->owner);
-            memcpy(t->client_id, c->client_id, sizeof t->client_id);
+            t->client_id = c->client_id;
         }
         b.client_id = t->client_id;
         b.seqno = t->resends ? -t->seqno : t->seqno;   /* §2.6: a resend is negated */
     }
-    ddb_buf head;
+    ddb_buf *head = &c->head;           /* kept from the last request: no allocation */
     char err[200];
-    ddb_buf_init(&head);
+    ddb_buf_reset(head);
     c->task = t;
     c->state = DDB_CONN_BUSY;
     t->conn_index = c->index;
@@ -679,12 +687,12 @@ void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms)
     ddb_resp_set_max_bytes(&c->resp, t->max_result_bytes);
     ddb_resp_set_fetch(&c->resp, t->behavior.fetch_size > 0);
     const char *kind = "API2";
-    int rc = ddb_req_header(&head, kind, c->session_id, t->body_len, &b, err, sizeof err);
+    int rc = ddb_req_header(head, kind, c->session_id, t->body_len, &b, err, sizeof err);
     const char *why = NULL;
-    if (rc == 0 && (why = send_request(c, &head, t)) != NULL)
+    if (rc == 0 && (why = send_request(c, head, t)) != NULL)
         snprintf(err, sizeof err, "%s", why);
     if (rc || why) {
-        ddb_buf_free(&head);
+        ddb_buf_free(head);
         char what[240];
         snprintf(what, sizeof what, "cannot send the request: %s", err);
         conn_broken(c, what);
@@ -770,6 +778,7 @@ void ddb_conn_close_timer(ddb_conn *c)
 void ddb_conn_free(ddb_conn *c)
 {
     ddb_buf_free(&c->stash);
+    ddb_buf_free(&c->head);
     ddb_login_free(&c->login);
     ddb_resp_free(&c->resp);
     free(c);

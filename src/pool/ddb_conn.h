@@ -108,6 +108,7 @@ typedef struct ddb_conn {
     ddb_task *task;                 /* running task (pool holds the reference) */
     char session_id[32];
     char client_id[40];             /* HA: this connection's client id (UUID) */
+    ddb_buf head;                   /* the request line, reused (stream_write_borrowed) */
     int little_endian;
 
     int attempts;                   /* failed attempts since the last success */

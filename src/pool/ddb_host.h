@@ -63,6 +63,14 @@ typedef struct ddb_host_vt {
      * been called and nothing will be reported for this write). */
     const char *(*stream_write)(ddb_host_stream *s, ddb_buf *head, const char *body,
                                 size_t body_len, ddb_host_fn release, void *rel_arg);
+    /* Optional (NULL: callers use stream_write): the same with head borrowed as well,
+     * for a caller that reuses one header buffer (no allocation per request). The
+     * host copies whatever part of head it cannot send at once; body is borrowed
+     * until release(rel_arg), as above. */
+    const char *(*stream_write_borrowed)(ddb_host_stream *s, const char *head,
+                                         size_t head_len, const char *body,
+                                         size_t body_len, ddb_host_fn release,
+                                         void *rel_arg);
     /* Stop (paused = 1) or restart delivering data: a busy connection yields.
      * Returns NULL, or why reading could not restart (the stream is then broken). */
     const char *(*stream_pause)(ddb_host_stream *s, int paused);

@@ -313,28 +313,35 @@ static void fail_queued(ddb_pool *p, int state, const char *what)
 
 /* ------------------------------------------------------------------ dispatch */
 
-static ddb_conn *ready_conn(ddb_pool *p)
+/* The first READY connection from index *k on (*k is left at it), or NULL. */
+static ddb_conn *ready_conn(ddb_pool *p, int *k)
 {
-    for (int k = 0; k < p->nconns; k++) {
-        ddb_conn *c = p->conns[k];
+    for (; *k < p->nconns; (*k)++) {
+        ddb_conn *c = p->conns[*k];
         if (c->state == DDB_CONN_READY)
             return c;
     }
     return NULL;
 }
 
+/* One pass over the connections: those before the one just given a task were not
+ * READY, and giving a task makes none READY (a failed send reconnects), so the scan
+ * goes on from there rather than from the first (with 8 connections busy and tasks
+ * queued, rescanning was most of this function's cost). */
 static void dispatch(ddb_pool *p)
 {
     if (p->dispatching || p->state > DDB_POOL_OPEN)
         return;                 /* a synchronous send failure re-enters: the loop goes on */
     p->dispatching = 1;
     ddb_conn *c;
-    while (p->qhead && (c = ready_conn(p))) {
+    int k = 0;
+    while (p->qhead && (c = ready_conn(p, &k))) {
         ddb_task *t = p->qhead;
         queue_remove(p, t);
         atomic_store(&t->state, DDB_TASK_RUNNING);
         p->nrunning++;
         ddb_conn_run(c, t, now_ms(p));
+        k++;
     }
     p->dispatching = 0;
 }
@@ -884,8 +891,13 @@ int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen)
         arm_sweep(p, t->deadline_ms);
     }
     ddb_task_ref(t);            /* the pool's "active" reference */
+    /* Tasks already waiting mean no connection is READY: every way a connection
+     * becomes READY (conn_ready, task_response) dispatches, and a dispatch ends with
+     * an empty queue or no READY connection. So only a first task needs the scan. */
+    int first = p->qhead == NULL;
     queue_push(p, t, 0);
-    dispatch(p);
+    if (first)
+        dispatch(p);
     return DDB_OK;
 }
 

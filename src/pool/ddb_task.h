@@ -24,9 +24,9 @@ struct ddb_conn;
 struct ddb_task {
     atomic_int refcount;
     atomic_int state;                /* DDB_TASK_* */
-    int kind;
-    int has_user_id;
-    int id_assigned;                 /* auto id already set (by the thread driver) */
+    uint8_t kind;                    /* (bytes: 100 000 queued tasks are 100 000 records) */
+    uint8_t has_user_id;
+    uint8_t id_assigned;             /* auto id already set (by the thread driver) */
     int64_t id;
     void *ud;
     char *text;                      /* script or function name (in t's block) */
@@ -43,7 +43,8 @@ struct ddb_task {
     uint64_t end_ms;
     int conn_index;                  /* last connection that ran it, -1 none */
     int64_t seqno;                   /* HA: assigned at first dispatch */
-    char client_id[40];              /* HA: the first connection's client id */
+    const char *client_id;           /* HA: the first connection's client id (in that
+                                        connection, which lives as long as the pool) */
     int resends;                     /* HA resends so far */
     int replaced;                    /* a newer same-id task took its id */
 
