@@ -2,8 +2,10 @@
 # C API in include/dolphindb/dolphindb.h. Tests run against ddbmini over real sockets.
 add_library(ddbcore STATIC
   src/proto/ddb_proto.c src/proto/ddb_login.c src/proto/ddb_tls.c         # protocol, sans-I/O
+  src/proto/ddb_stream.c
   src/pool/ddb_task.c src/pool/ddb_conn.c src/pool/ddb_pool.c             # the pool core
   src/pool/ddb_pool_info.c src/pool/ddb_ha.c src/pool/ddb_thread.c
+  src/pool/ddb_sub.c src/pool/ddb_sub_rows.c                              # subscriptions
   src/hosts/ddb_uv.c src/hosts/ddb_qhost.c)                               # its hosts
 set_target_properties(ddbcore PROPERTIES POSITION_INDEPENDENT_CODE ON)
 target_include_directories(ddbcore PUBLIC ${DDB_INCLUDE_DIRS})

@@ -78,4 +78,11 @@ M.DBConnectionPool = require("dolphindb.pool").DBConnectionPool
 -- PartitionedTableAppender, MultithreadedTableWriter.
 for k, v in pairs(require "dolphindb.writers") do if not k:find("^_") then M[k] = v end end
 
+-- Streaming subscriptions (dolphindb.subscribe).
+do
+  local sub = require "dolphindb.subscribe"
+  M.subscribe, M.unsubscribe = sub.subscribe, sub.unsubscribe
+  M.getSubscriptionTopics = sub.getSubscriptionTopics
+end
+
 return M
