@@ -53,7 +53,7 @@ local function log_err(...) ngx.log(ngx.ERR, "dolphindb: ", ...) end
 -- ---- tickets and their waiters (as in dolphindb.sched: kept by slot) -----------------
 
 local set_waiter, take_waiter = require("dolphindb.waiters").new()
-local ready, intents = {}, {}
+local ready, intents, waiting = {}, {}, {}
 
 -- A parked coroutine's record: { sema =, done = }; records are reused.
 local spare, nspare = {}, 0
@@ -73,8 +73,9 @@ local function give_rec(r)
   spare[nspare] = r
 end
 
-local function complete(t)
-  local w = take_waiter(t)
+-- w: what waited for ticket t (taken off the list before any completion runs: a
+-- callback may make tickets, which reuse the slots of the ones just taken).
+local function complete(t, w)
   if not w then return end
   if getmetatable(w) == nil and type(w) == "table" and w.sema then
     w.done = true
@@ -258,7 +259,12 @@ function turn()
     for i = 1, 2 * n, 2 do
       if carry_out(intents[i], intents[i + 1]) then again = true end
     end
-    for i = 1, k do complete(ready[i]) end
+    for i = 1, k do waiting[i] = take_waiter(ready[i]) or false end
+    for i = 1, k do
+      local w = waiting[i]
+      waiting[i] = false
+      complete(ready[i], w)
+    end
   until not again
   turning = false
   if due >= 0 and driver_due and due < driver_due and not in_driver then

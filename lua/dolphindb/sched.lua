@@ -297,18 +297,24 @@ end
 
 -- One buffer per nesting level: a completion handler may poll again.
 local ready_bufs, depth = { ready_buf }, 1
+local waiter_bufs = {}
 -- Returns true when a SIGINT cut the blocking run short.
 local function take_completions(block)
   local buf = ready_bufs[depth]
   if not buf then buf = {}; ready_bufs[depth] = buf end
   local n, interrupted = run_once(block, buf)
   depth = depth + 1
+  -- every waiter is taken before any runs: a completion handler may make tickets,
+  -- which reuse the slots of the ones just taken (dolphindb.waiters keys by slot)
+  local ws = waiter_bufs[depth]
+  if not ws then ws = {}; waiter_bufs[depth] = ws end
+  for i = 1, n do ws[i] = take_waiter(buf[i]) or false end   -- false: nobody waits
   for i = 1, n do                    -- buf's old numbers stay: see the run queue
-    local t = buf[i]
-    local w = take_waiter(t)         -- nil: nobody waits any more (timed out, ...)
+    local t, w = buf[i], ws[i]
+    ws[i] = false
     if type(w) == "thread" then      -- the common case, nothing can fail: no xpcall
       enqueue(w, t)
-    elseif w ~= nil then
+    elseif w then
       protected_dispatch(w, t)
     end
   end

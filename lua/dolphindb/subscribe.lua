@@ -169,28 +169,32 @@ end
 
 -- ---- the handler ------------------------------------------------------------------
 
+-- A handler's error (msg: what it was given), or the subscription's end (msg nil):
+-- to onError when given, else to stderr (nginx: its error log).
 local function report(self, err, msg)
-  self._handler_errors = self._handler_errors + 1
-  self._last_handler_error = err
   if self._on_error then
     local ok, e2 = xpcall(self._on_error, traceback, err, msg)
     if ok then return end
     err = "onError raised: " .. tostring(e2)
   end
-  local text = ("dolphindb: subscription %s/%s: handler error (the message is skipped): %s")
+  local text = msg == nil and tostring(err) or
+    ("dolphindb: subscription %s/%s: handler error (the message is skipped): %s")
     :format(self.tableName, self.actionName, tostring(err))
   if rawget(_G, "ngx") and ngx.log then ngx.log(ngx.ERR, text) else io.stderr:write(text, "\n") end
 end
 
 local function run_handler(self, handler)
   while true do
-    local msg, off = self:next()
-    if msg == nil then return end
-    self._in_handler = true
+    local alive, msg, off = pcall(self.next, self)
+    if not alive then return report(self, msg, nil) end    -- it ended: self:error()
+    if msg == nil then return end                          -- unsubscribed
     local ok, err = xpcall(handler, traceback, msg, off)
-    self._in_handler = false
     self._handled = self._handled + 1
-    if not ok then report(self, err, msg) end
+    if not ok then
+      self._handler_errors = self._handler_errors + 1
+      self._last_handler_error = err
+      report(self, err, msg)
+    end
   end
 end
 
