@@ -380,7 +380,17 @@ describe("subscribe", function()
     for round = 1, 3 do
       local port = srv.port
       srv:kill()
-      srv = ddbmini.start { "--port", port }
+      -- the subscription keeps dialling the port; one of its attempts can connect
+      -- to itself (a TCP self-connect on an ephemeral port), holding the port for a
+      -- moment: retry the start
+      local ok, started
+      for _ = 1, 100 do
+        ok, started = pcall(ddbmini.start, { "--port", port })
+        if ok then break end
+        ddb.sleep(0.05)
+      end
+      assert(ok, started)
+      srv = started
       -- the restarted node holds the same rows under the same offsets (as a
       -- persisted stream table would), and more
       make(100 * round + 99)

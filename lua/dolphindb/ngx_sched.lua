@@ -294,6 +294,7 @@ end
 local function on_exit()
   if exiting then return end
   exiting = true
+  for sub in pairs(subs) do pcall(sub.unsubscribe, sub) end
   -- A pool shuts down once it has been idle for QUIET seconds (requests already
   -- read on keep-alive connections still arrive for a moment) or its grace ran out.
   local QUIET = 0.2
@@ -374,6 +375,18 @@ function M.on_pool(pool, opts)
   end
   start_driver()
   pools[pool] = opts.exitGrace or 5
+  turn()
+end
+
+-- A streaming subscription (dolphindb.subscribe): its socket needs the driver, and
+-- the worker's exit ends it (else its reader would keep the worker alive).
+local subs = setmetatable({}, { __mode = "k" })
+function M.on_subscription(sub)
+  if ngx.get_phase() == "init" then
+    error("dolphindb: subscribe in a worker (init_worker_by_lua* timers, handlers), not in the master", 0)
+  end
+  start_driver()
+  subs[sub] = true
   turn()
 end
 

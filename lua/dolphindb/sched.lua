@@ -690,6 +690,7 @@ M.pool_options = {}                    -- host-only pool options: none here
 function M.pool_defaults(opts) end
 function M.on_pool(pool, opts) end
 function M.kick() end                  -- libuv carries out what a submit asked at once
+function M.on_subscription(sub) end    -- subscriptions need nothing of this host
 function M.output(msgs)                -- the server's print() lines
   for i = 1, #msgs do io.write(msgs[i], "\n") end
 end

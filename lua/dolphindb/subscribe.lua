@@ -32,12 +32,13 @@ local live = {}           -- "host:port:table:action" -> subscription, while it 
 
 local Sub = {}
 Sub.__index = Sub
+M._Sub = Sub              -- for spec/docs_spec.lua
 Sub.__tostring = function(s)
   return ("dolphindb.subscription(%s:%d %s/%s%s)"):format(s.host, s.port, s.tableName,
     s.actionName, s._closed and ", unsubscribed" or "")
 end
 
-local function fail(fmt, ...) error("dolphindb: subscribe: " .. fmt:format(...), 3) end
+local function fail(fmt, ...) error("dolphindb: subscribe: " .. fmt:format(...), 4) end  -- fail, check, subscribe, the caller
 
 -- the connection options, under the pool's names (src/lua/lua_options.c checks them)
 local CONN = { host = true, port = true, userid = true, password = true, loginMethod = true,
@@ -207,7 +208,10 @@ function M.subscribe(o)
   if o.userName ~= nil then conn.userid = o.userName end
   local action = o.actionName or ""
   local k = key(o.host, o.port, o.tableName, action)
-  if live[k] then fail("already subscribed to %s/%s on %s:%s (unsubscribe first)", o.tableName, action, tostring(o.host), tostring(o.port)) end
+  if live[k] then
+    error(("dolphindb: subscribe: already subscribed to %s/%s on %s:%s (unsubscribe first)")
+      :format(o.tableName, action, tostring(o.host), tostring(o.port)), 2)
+  end
   local batched = o.batchSize ~= nil
   local ok, c = pcall(core.sub_new, conn, o.tableName, action, o.offset or -1, o.filter,
     o.resub ~= false, o.batchSize, o.throttle or 1,
@@ -221,6 +225,8 @@ function M.subscribe(o)
     _closed = false, _subscribed = false, _handled = 0, _handler_errors = 0,
   }, Sub)
   self._pump = function() pump(self) end
+  local hooked, herr = pcall(sched.on_subscription, self)
+  if not hooked then c:close(); error(herr, 2) end
   live[k] = self
   local ticket = c:arm()
   if ticket then sched.on_ticket(ticket, self._pump) else pump(self) end
@@ -245,6 +251,7 @@ function Sub:unsubscribe()
   self._c:close()
   self._qmsg, self._qoff, self._qh, self._qt = {}, {}, 1, 0
   wake(self)
+  sched.kick()          -- nginx: carry the socket's close out now
 end
 
 -- The error that ended it (nil while it lasts).
