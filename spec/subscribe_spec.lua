@@ -504,3 +504,19 @@ describe("subscribe", function()
     sub:unsubscribe()
   end)
 end)
+
+describe("examples/subscribe_stream.lua", function()
+  it("prints every tick once through its handler and its batches", function()
+    local preload = os.getenv("DDB_ASAN_PRELOAD")
+    local env = preload and ("env LD_PRELOAD='%s' "):format(preload) or ""
+    local p = io.popen(("%sluajit examples/subscribe_stream.lua 2>&1"):format(env))
+    local out = p:read("*a")
+    p:close()
+    for i = 0, 11 do assert.is_truthy(out:find("\n#" .. i .. " ", 1, true) or out:find("^#" .. i .. " "), out) end
+    local rows = 0
+    for n in out:gmatch("batch of (%d+) rows") do rows = rows + tonumber(n) end
+    assert.are.equal(12, rows, out)
+    assert.is_truthy(out:find("stats:%s+12%s+rows"), out)
+    assert.is_nil(out:find("never finished", 1, true), out)
+  end)
+end)

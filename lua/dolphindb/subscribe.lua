@@ -46,7 +46,7 @@ local CONN = { host = true, port = true, userid = true, password = true, loginMe
   sslVerify = true, sslCAFile = true, sslServerName = true, maxResultBytes = true }
 local OWN = { tableName = true, actionName = true, offset = true, handler = true,
   msgAsTable = true, batchSize = true, throttle = true, resub = true, filter = true,
-  userName = true, onError = true, maxQueuedRows = true }
+  userName = true, onError = true, maxQueuedRows = true, view = true }
 
 local function is_int(x, lo) return type(x) == "number" and x == math.floor(x) and x >= lo end
 local function callable(f)
@@ -70,7 +70,7 @@ local function check(o)
   if o.throttle ~= nil and not (type(o.throttle) == "number" and o.throttle >= 0.001 and o.throttle <= 1e6) then
     fail("throttle must be a number of seconds in 0.001..1e6, got %s", tostring(o.throttle))
   end
-  for _, k in pairs { "msgAsTable", "resub" } do
+  for _, k in pairs { "msgAsTable", "resub", "view" } do
     if o[k] ~= nil and type(o[k]) ~= "boolean" then fail("%s must be a boolean", k) end
   end
   if o.userName ~= nil and o.userid ~= nil then fail("give userName or userid, not both") end
@@ -115,7 +115,7 @@ local function pump(self)
   if self._closed then return end
   while true do
     while true do
-      local t, rows, last = c:take()
+      local t, rows, last = c:take(self._conv)
       if not t then break end
       deliver(self, t, rows, last)
     end
@@ -221,6 +221,8 @@ function M.subscribe(o)
     _c = c, host = o.host, port = o.port, tableName = o.tableName, actionName = action,
     _key = k, _as_table = o.msgAsTable == true, _batched = batched,
     _filtered = o.filter ~= nil, _on_error = o.onError,
+    -- value conversion as pool:run's `view` option (src/lua/lua_value.h flags)
+    _conv = o.view == true and 2 or o.view == false and 4 or 0,
     _qmsg = {}, _qoff = {}, _qh = 1, _qt = 0, _ev = { _done = false },
     _closed = false, _subscribed = false, _handled = 0, _handler_errors = 0,
   }, Sub)
