@@ -155,6 +155,45 @@ describe("subscribe", function()
     sub:unsubscribe()
   end)
 
+  it("batches copy array vectors, decimals, strings and symbols; single-row tuples too", function()
+    pool:run("t = streamTable(1:0, `id`a`d`s`sym, [INT, 68, 38, STRING, SYMBOL]); share t as avt")
+    local function ins(first, n)
+      local ids, avs, ds, ss, syms = {}, {}, {}, {}, {}
+      for i = first, first + n - 1 do
+        ids[#ids + 1], ss[#ss + 1], syms[#syms + 1] = i, "s" .. i, "y" .. i % 7
+        ds[#ds + 1] = tostring(i * 3)
+        local cell = {}
+        for j = 1, i % 4 do cell[j] = i * 10 + j end
+        avs[#avs + 1] = cell
+      end
+      pool:run("tableInsert{avt}", ddb.table { { "id", ddb.vector("INT", ids) },
+        { "a", ddb.arrayvector("INT", avs) }, { "d", ddb.vector("DECIMAL64(0)", ds) },
+        { "s", ddb.vector("STRING", ss) }, { "sym", ddb.vector("SYMBOL", syms) } })
+    end
+    local sub = ddb.subscribe(sub_opts("avt", { batchSize = 40, throttle = 0.05, msgAsTable = true }))
+    for k = 0, 9 do ins(k * 7, 7) end
+    pool:run("faultStreamRowTuples(true)")
+    ins(70, 5)
+    pool:run("faultStreamRowTuples(false)")
+    local seen = 0
+    while seen < 75 do
+      local t = sub:next(5)
+      assert.is_truthy(t, "rows after " .. seen)
+      for r = 1, t.n do
+        local i = seen
+        assert.are.equal(i, t.id[r])
+        assert.are.equal(i % 4, #t.a[r])
+        for j = 1, i % 4 do assert.are.equal(i * 10 + j, t.a[r][j]) end
+        assert.are.equal(tostring(i * 3), tostring(t.d[r]))
+        assert.are.equal("s" .. i, t.s[r])
+        assert.are.equal("y" .. i % 7, t.sym[r])
+        seen = seen + 1
+      end
+    end
+    assert.are.equal(0, sub:stats().reconnects)
+    sub:unsubscribe()
+  end)
+
   it("starts at the offset asked: -1 new rows only, N from row N", function()
     local name = stream_table()
     append(name, 0, 9)

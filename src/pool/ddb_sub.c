@@ -335,7 +335,8 @@ static void subscribed(ddb_sub *s)
     s->host->timer_stop(s->timer);
     if (s->subscribed) s->reconnects++;
     s->subscribed = 1;
-    s->attempts = s->redirects = 0;
+    s->redirects = 0;       /* attempts: reset by the first rows (add_rows), so a
+                               message that breaks every stream backs off */
     s->state = DDB_SUB_STREAMING;
     s->last_error[0] = 0;
     s->notify(s->ud);
@@ -440,6 +441,7 @@ static int add_rows(ddb_sub *s, ddb_stream_msg *m)
         s->batch = b;
         s->cap_batch = cap;
     }
+    s->attempts = 0;                    /* progress: the next break retries at once */
     s->batch[s->nbatch++] = m->body;
     m->body = NULL;
     s->batch_rows += m->rows;
