@@ -263,6 +263,26 @@ describe("subscribe", function()
     sub:unsubscribe()
   end)
 
+  it("a reader that does not keep up holds the publisher back (maxQueuedRows), then gets every row", function()
+    local name = stream_table()
+    local sub = ddb.subscribe(sub_opts(name, { maxQueuedRows = 2000, msgAsTable = true }))
+    for k = 0, 59 do append(name, k * 1000, k * 1000 + 999) end    -- 60 000 rows
+    ddb.sleep(0.5)                                                  -- nobody reads
+    local st = sub:stats()
+    assert.is_true(st.pendingRows <= 2000 + 1024, "rows waiting in Lua: " .. st.pendingRows)
+    assert.is_true(st.queuedRows <= 2000 + 8192, "rows waiting in C: " .. st.queuedRows)
+    assert.is_true(st.rows < 60000, "the socket was paused: " .. st.rows .. " rows read")
+    local seen = 0
+    while seen < 60000 do
+      local t = sub:next(5)
+      assert.is_truthy(t, "rows after " .. seen)
+      for i = 1, t.n do assert.are.equal(seen + i - 1, t.id[i]) end
+      seen = seen + t.n
+    end
+    assert.is_nil(sub:next(0.05))
+    sub:unsubscribe()
+  end)
+
   it("filter: only rows whose filter column holds one of the values", function()
     local name = stream_table()
     pool:run(("setStreamTableFilterColumn(%s, `sym)"):format(name))

@@ -82,23 +82,27 @@ end
 
 -- ---- the queue of messages ----------------------------------------------------
 
-local function push(self, msg, offset)
+-- Messages wait in _qmsg/_qoff/_qrows[_qh.._qt]; _rows counts their rows. Past
+-- _limit rows no more deliveries are taken from C, whose own bound then pauses the
+-- socket: a slow reader slows the publisher instead of growing memory.
+local function push(self, msg, offset, rows)
   local t = self._qt + 1
   self._qt = t
-  self._qmsg[t], self._qoff[t] = msg, offset
+  self._qmsg[t], self._qoff[t], self._qrows[t] = msg, offset, rows
+  self._rows = self._rows + rows
 end
 
 -- One delivery (a table object of `rows` rows, its last row at `last`) as messages.
 local function deliver(self, t, rows, last)
   if self._as_table then
-    push(self, t, last)
+    push(self, t, last, rows)
   elseif self._batched then
-    push(self, t:tolist(), last)
+    push(self, t:tolist(), last, rows)
   else
     -- one message per row; a filtered message's rows are not contiguous offsets,
     -- so they all carry the message's last offset (docs/API.md)
     local exact = not self._filtered
-    for i = 1, rows do push(self, t:row(i), exact and last - rows + i or last) end
+    for i = 1, rows do push(self, t:row(i), exact and last - rows + i or last, 1) end
   end
 end
 
@@ -108,20 +112,24 @@ local function wake(self)
   sched.signal(ev)
 end
 
--- The ticket completed: take what waits, note the state, wait again (a ticket that is
--- due at once means something came in between: take again).
+-- The ticket completed (or the reader drained a full queue): take what waits, note
+-- the state, wait again. A ticket that is due at once means something came in
+-- between: take again. With the queue full, next() calls this again once it drained.
 local function pump(self)
   local c = self._c
   if self._closed then return end
   while true do
+    local full = false
     while true do
+      if self._rows >= self._limit then full = true; break end
       local t, rows, last = c:take(self._conv)
       if not t then break end
       deliver(self, t, rows, last)
     end
+    self._full = full
     local state, subscribed, why = c:status()
     self._subscribed = subscribed
-    if state == "DEAD" then
+    if state == "DEAD" and not full then      -- and every row it had was taken
       self._dead = errors.new("connection", ("dolphindb: subscription %s/%s: %s"):format(
         self.tableName, self.actionName, why ~= "" and why or "ended"))
       live[self._key] = nil
@@ -132,6 +140,7 @@ local function pump(self)
       sched.on_ticket(ticket, self._pump)
       break
     end
+    if full then break end
   end
   wake(self)
 end
@@ -141,8 +150,10 @@ end
 local function pop(self)
   local h = self._qh
   local msg, off = self._qmsg[h], self._qoff[h]
-  self._qmsg[h], self._qoff[h] = nil, nil
+  self._rows = self._rows - self._qrows[h]
+  self._qmsg[h], self._qoff[h], self._qrows[h] = nil, nil, nil
   self._qh = h + 1
+  if self._full and self._rows < self._limit / 2 then pump(self) end
   return msg, off
 end
 
@@ -213,9 +224,9 @@ function M.subscribe(o)
       :format(o.tableName, action, tostring(o.host), tostring(o.port)), 2)
   end
   local batched = o.batchSize ~= nil
+  local limit = o.maxQueuedRows or math.max(4 * (o.batchSize or 0), 65536)
   local ok, c = pcall(core.sub_new, conn, o.tableName, action, o.offset or -1, o.filter,
-    o.resub ~= false, o.batchSize, o.throttle or 1,
-    o.maxQueuedRows or math.max(4 * (o.batchSize or 0), 65536))
+    o.resub ~= false, o.batchSize, o.throttle or 1, limit)
   if not ok then error(c, 2) end
   local self = setmetatable({
     _c = c, host = o.host, port = o.port, tableName = o.tableName, actionName = action,
@@ -223,7 +234,8 @@ function M.subscribe(o)
     _filtered = o.filter ~= nil, _on_error = o.onError,
     -- value conversion as pool:run's `view` option (src/lua/lua_value.h flags)
     _conv = o.view == true and 2 or o.view == false and 4 or 0,
-    _qmsg = {}, _qoff = {}, _qh = 1, _qt = 0, _ev = { _done = false },
+    _qmsg = {}, _qoff = {}, _qrows = {}, _qh = 1, _qt = 0, _rows = 0, _limit = limit,
+    _full = false, _ev = { _done = false },
     _closed = false, _subscribed = false, _handled = 0, _handler_errors = 0,
   }, Sub)
   self._pump = function() pump(self) end
@@ -251,7 +263,7 @@ function Sub:unsubscribe()
   self._closed = true
   live[self._key] = nil
   self._c:close()
-  self._qmsg, self._qoff, self._qh, self._qt = {}, {}, 1, 0
+  self._qmsg, self._qoff, self._qrows, self._qh, self._qt, self._rows = {}, {}, {}, 1, 0, 0
   wake(self)
   sched.kick()          -- nginx: carry the socket's close out now
 end
@@ -267,6 +279,7 @@ function Sub:stats()
   st.handlerErrors = self._handler_errors
   st.lastHandlerError = self._last_handler_error
   st.pending = self._qt - self._qh + 1
+  st.pendingRows = self._rows
   return st
 end
 
