@@ -68,6 +68,23 @@ local LOCATIONS = [[
         ngx.say("overlap=", overlap)
       }
     }
+    location = /bg {
+      content_by_lua_block {
+        -- a subscription that outlives the request: started from a timer, as an
+        -- init_worker_by_lua* block would; /bg?count=1 reads how far it got
+        local BG = package.loaded.bg_state or { rows = 0 }
+        package.loaded.bg_state = BG
+        if ngx.var.arg_count then return ngx.say(BG.rows, " ", BG.err or "") end
+        local port, tbl = tonumber(ngx.var.arg_port), ngx.var.arg_table
+        ngx.timer.at(0, function()
+          local ok, err = pcall(require("dolphindb").subscribe, { host = "127.0.0.1",
+            port = port, tableName = tbl, actionName = "bg", offset = 0,
+            handler = function(row) BG.rows = BG.rows + 1 end })
+          if not ok then BG.err = tostring(err) end
+        end)
+        ngx.say("started")
+      }
+    }
     location = /events {
       content_by_lua_block {
         local sse = require "stream_sse"
@@ -169,5 +186,31 @@ describe("subscribe inside nginx", function()
     status, body = ng:get(("/events?port=%d&table=no_such&limit=1"):format(srv.port))
     assert.are.equal(502, status)
     assert.is_truthy(body:find("no_such", 1, true), body)
+  end)
+
+  it("a subscription started from a timer runs in the background; the worker's exit ends it", function()
+    make("ng5", 100)
+    local status, body = ng:get(("/bg?port=%d&table=ng5"):format(srv.port))
+    assert.are.equal(200, status, body)
+    local deadline = os.time() + 10
+    repeat
+      status, body = ng:get("/bg?count=1")
+    until body:match("^100 ") or os.time() > deadline
+    assert.are.equal("100 ", body:match("^%d+ "), body .. ng:log())
+    pool:run("insert into ng5 values(100..149, take(`a, 50), take(0.5, 50))")
+    deadline = os.time() + 10
+    repeat
+      status, body = ng:get("/bg?count=1")
+    until body:match("^150 ") or os.time() > deadline
+    assert.are.equal("150 ", body:match("^%d+ "), body)
+    -- HUP: the old worker must exit (its subscription ends) well before nginx's own
+    -- shutdown timeout would kill it
+    local old = ng:reload()
+    assert.are.equal(1, #old)
+    assert.is_true(nginx.wait_gone(old[1], 10), "the old worker exited: " .. ng:log():sub(-2000))
+    local st = pool:run("getStreamingStat()")
+    for _, who in ipairs(st.pubTables.subscriber or {}) do
+      assert.is_nil(who:find("/ng5/bg", 1, true), "the server still publishes to the old worker")
+    end
   end)
 end)

@@ -275,6 +275,7 @@ end
 M.turn = turn
 
 local pools = setmetatable({}, { __mode = "k" })   -- pool -> exitGrace, for the exit
+local subs = setmetatable({}, { __mode = "k" })    -- live subscriptions, for the exit
 local exiting = false
 
 local function busy(p)
@@ -380,7 +381,6 @@ end
 
 -- A streaming subscription (dolphindb.subscribe): its socket needs the driver, and
 -- the worker's exit ends it (else its reader would keep the worker alive).
-local subs = setmetatable({}, { __mode = "k" })
 function M.on_subscription(sub)
   if ngx.get_phase() == "init" then
     error("dolphindb: subscribe in a worker (init_worker_by_lua* timers, handlers), not in the master", 0)
