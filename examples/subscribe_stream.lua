@@ -1,25 +1,21 @@
--- subscribe_stream.lua — a stream table's rows as they are appended, under plain
--- luajit (or ddblua): one subscription read with a handler that itself queries,
--- another read with next() in a coroutine. Starts ddbmini when DDB_PORT is not set.
+-- subscribe_stream.lua — a stream table's rows as they are appended, under ddblua
+-- (or plain luajit): one subscription read with a handler that itself queries,
+-- another read with next() in a coroutine. A private ddbmini unless DDB_HOST/DDB_PORT
+-- name a server (examples/example_server.lua).
 --
---   DDB_BUILD_DIR=$PWD/build luajit examples/subscribe_stream.lua
---   (LUA_PATH/LUA_CPATH as scripts/busted.sh sets them)
-local here = (arg and arg[0] or ""):match("^(.*)/examples/[^/]*$") or "."
-package.path = here .. "/spec/?.lua;" .. package.path
+--   build/ddblua examples/subscribe_stream.lua     (or luajit with LUA_PATH/LUA_CPATH)
 local ddb = require "dolphindb"
-
-local host, port, srv = os.getenv("DDB_HOST") or "127.0.0.1", tonumber(os.getenv("DDB_PORT") or "")
-if not port then
-  srv = require("support.ddbmini").start {}
-  port = srv.port
-end
-local pool = ddb.DBConnectionPool(host, port, 2, "admin", "123456")
+local here = debug.getinfo(1, "S").source:match("^@(.*/)[^/]*$") or "./"
+local server = dofile(here .. "example_server.lua").open()
+local host, port = server.host, server.port
+local pool = ddb.DBConnectionPool(host, port, 2, server.userid or "admin", server.password or "123456")
 pool:run("t = streamTable(1000:0, `time`sym`price, [TIMESTAMP, SYMBOL, DOUBLE]); share t as ticks")
 
 -- 1. A handler: one call per row, in order; it may wait (here: a query per row).
 local seen = 0
 local sub = ddb.subscribe {
   host = host, port = port, tableName = "ticks", actionName = "printer",
+  userName = server.userid, password = server.password,
   handler = function(row, offset)
     local n = pool:run("exec count(*) from ticks where sym = `" .. row.sym)
     print(("#%d %s %-4s %7.2f  (%d rows of %s so far)"):format(offset, tostring(row.time), row.sym,
@@ -30,7 +26,8 @@ local sub = ddb.subscribe {
 
 -- 2. Batches read with next(): every 5 rows (or what came within 0.2 s) as one table.
 local batches = ddb.subscribe { host = host, port = port, tableName = "ticks",
-  actionName = "batches", batchSize = 5, throttle = 0.2, msgAsTable = true }
+  actionName = "batches", batchSize = 5, throttle = 0.2, msgAsTable = true,
+  userName = server.userid, password = server.password }
 local reader = ddb.spawn(function()
   local rows = 0
   while rows < 12 do
@@ -54,4 +51,4 @@ print("topics:", table.concat(ddb.getSubscriptionTopics(), ", "))
 print("stats:", sub:stats().rows, "rows,", sub:stats().reconnects, "reconnects")
 sub:unsubscribe()
 pool:shutDown()
-if srv then srv:stop() end
+server:close()
