@@ -534,6 +534,38 @@ describe("subscribe", function()
     assert.is_truthy(tostring(err):find("no_such_table", 1, true), tostring(err))
   end)
 
+  it("subscribes over TLS (verified against a CA file); a wrong CA is a clear error", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    local function sh(cmd)
+      local ok = os.execute(("mkdir -p %s && cd %s && (%s) >/dev/null 2>&1"):format(dir, dir, cmd))
+      assert(ok == 0 or ok == true, "failed: " .. cmd)
+    end
+    local ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+    sh("openssl req -x509 " .. ec .. " -keyout ca.key -out ca.crt -days 2 -subj /CN=sub-spec-ca")
+    sh("openssl req -x509 " .. ec .. " -keyout other.key -out other.crt -days 2 -subj /CN=other-ca")
+    sh("openssl req " .. ec .. " -keyout srv.key -out srv.csr -subj /CN=localhost")
+    sh("printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext")
+    sh("openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out srv.crt")
+    local tls = ddbmini.start { "--tls-cert", dir .. "/srv.crt", "--tls-key", dir .. "/srv.key" }
+    local p = ddb.DBConnectionPool { host = H, port = tls.port, threadNum = 1, userid = "admin",
+      password = "123456", enableSSL = true, sslCAFile = dir .. "/ca.crt" }
+    p:run("t = streamTable(1:0, `id`sym`v, [INT, SYMBOL, DOUBLE]); share t as sec")
+    local sub = ddb.subscribe { host = H, port = tls.port, tableName = "sec", offset = 0,
+      userName = "admin", password = "123456", enableSSL = true, sslCAFile = dir .. "/ca.crt" }
+    for k = 0, 9 do append("sec", k * 300, k * 300 + 299, p) end   -- many TLS records
+    expect_rows(sub, 0, 3000)
+    sub:unsubscribe()
+    local ok, err = pcall(ddb.subscribe, { host = H, port = tls.port, tableName = "sec",
+      enableSSL = true, sslCAFile = dir .. "/other.crt", connectTimeout = 3 })
+    assert.is_false(ok)
+    assert.are.equal("connection", err.kind)
+    assert.is_truthy(tostring(err):lower():find("certificate") or tostring(err):lower():find("tls"), tostring(err))
+    p:shutDown()
+    tls:stop()
+    os.execute("rm -rf " .. dir)
+  end)
+
   it("refuses misuse at the call", function()
     local function refused(opts, pattern)
       local ok, err = pcall(ddb.subscribe, opts)
