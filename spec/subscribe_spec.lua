@@ -510,6 +510,30 @@ describe("subscribe", function()
     b:stop()
   end)
 
+  it("an HA stream table: when its node dies, resubscribes on a site publishTable named", function()
+    local a, b = ddbmini.start {}, ddbmini.start {}
+    local pa = ddb.DBConnectionPool(H, a.port, 1, "admin", "123456")
+    local pb = ddb.DBConnectionPool(H, b.port, 1, "admin", "123456")
+    for _, p in ipairs { pa, pb } do
+      p:run("t = streamTable(1:0, `id`sym`v, [INT, SYMBOL, DOUBLE]); share t as hat")
+      append("hat", 0, 99, p)
+    end
+    pa:run(("faultStreamSites(\"%s:%d:nodeA,%s:%d:nodeB\")"):format(H, a.port, H, b.port))
+    local sub = ddb.subscribe { host = H, port = a.port, tableName = "hat", offset = 0,
+      reconnectDelay = 0.02 }
+    expect_rows(sub, 0, 100)
+    pa:shutDown()
+    a:kill()
+    append("hat", 100, 149, pb)       -- the replica holds the same rows, then more
+    expect_rows(sub, 100, 50)
+    local st = sub:stats()
+    assert.are.equal(b.port, st.port)
+    assert.is_true(st.reconnects >= 1)
+    sub:unsubscribe()
+    pb:shutDown()
+    b:stop()
+  end)
+
   it("logs in; refusals are clear errors", function()
     local srv = ddbmini.start { "--require-login", "--user", "bob:pw" }
     local p = ddb.DBConnectionPool(H, srv.port, 1, "admin", "123456")

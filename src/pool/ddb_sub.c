@@ -14,6 +14,8 @@
 
 enum { STEP_CONNECT, STEP_LOGIN, STEP_TOPIC, STEP_PUBLISH };
 
+#define MAX_SITES 16            /* HA fail-over candidates kept from publishTable */
+
 /* One delivery waiting for the owner. */
 typedef struct queued {
     struct queued *next;
@@ -30,6 +32,11 @@ struct ddb_sub {
     int state, step;
     char target[256];               /* node of the current attempt */
     int target_port, redirected, redirects, attempts;
+    /* an HA stream table's sites (publishTable's reply): site 0 is the configured
+     * node, 1..nsites these; a failed attempt moves to the next */
+    char sites[MAX_SITES][256];
+    int site_ports[MAX_SITES];
+    int nsites, site;
     ddb_host_stream *stream;
     ddb_host_handle *timer, *throttle;
     int open_handles;               /* host handles not yet released */
@@ -216,6 +223,7 @@ static void broken(ddb_sub *s, const char *fmt, const char *detail)
         return;
     }
     if (s->redirected) s->redirected = 0;   /* the redirect target failed: back home */
+    else if (s->state != DDB_SUB_STREAMING && s->nsites) s->site = (s->site + 1) % (s->nsites + 1);
     uint64_t delay = s->cfg.backoff_ms;
     for (int i = 1; i < s->attempts && delay < s->cfg.backoff_max_ms; i++) delay *= 2;
     if (delay > s->cfg.backoff_max_ms) delay = s->cfg.backoff_max_ms;
@@ -342,6 +350,28 @@ static void subscribed(ddb_sub *s)
     s->notify(s->ud);
 }
 
+/* The "host:port:alias" sites of an HA stream table's publishTable reply: where to
+ * resubscribe when the node fails (docs/STREAMING.md §3, §6). */
+static void keep_sites(ddb_sub *s, const ddb_obj *reply)
+{
+    const ddb_obj *cols, *sites;
+    char err[120];
+    if (ddb_stream_reply_publish(reply, &cols, &sites, err, sizeof err) < 0 || !sites) return;
+    s->nsites = 0;
+    for (int64_t i = 0; i < sites->rows && s->nsites < MAX_SITES; i++) {
+        size_t len;
+        const char *site = ddb_str_at(sites, i, &len);
+        const char *colon = site ? memchr(site, ':', len) : NULL;
+        int port = colon ? atoi(colon + 1) : 0;
+        size_t hlen = colon ? (size_t)(colon - site) : 0;
+        if (!hlen || hlen >= sizeof s->sites[0] || port < 1 || port > 65535) continue;
+        memcpy(s->sites[s->nsites], site, hlen);
+        s->sites[s->nsites][hlen] = 0;
+        s->site_ports[s->nsites++] = port;
+    }
+    if (s->site > s->nsites) s->site = 0;
+}
+
 static void handshake_reply(ddb_sub *s)
 {
     ddb_resp *r = &s->resp;
@@ -371,6 +401,7 @@ static void handshake_reply(ddb_sub *s)
         return;
     }
     if (s->step == STEP_PUBLISH) {
+        keep_sites(s, r->obj);
         ddb_resp_reset(&s->resp);
         subscribed(s);
         return;
@@ -562,8 +593,9 @@ static const ddb_stream_cbs sub_stream_cbs = {
 static void begin_attempt(ddb_sub *s)
 {
     if (!s->redirected) {
-        snprintf(s->target, sizeof s->target, "%s", s->cfg.host);
-        s->target_port = s->cfg.port;
+        int site = s->site;
+        snprintf(s->target, sizeof s->target, "%s", site ? s->sites[site - 1] : s->cfg.host);
+        s->target_port = site ? s->site_ports[site - 1] : s->cfg.port;
     }
     s->state = DDB_SUB_CONNECTING;
     s->session_id[0] = 0;
