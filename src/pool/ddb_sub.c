@@ -351,7 +351,7 @@ static void subscribed(ddb_sub *s)
 }
 
 /* The "host:port:alias" sites of an HA stream table's publishTable reply: where to
- * resubscribe when the node fails (docs/STREAMING.md §3, §6). */
+ * resubscribe when the node fails (docs/STREAMING.md, sections 3 and 6). */
 static void keep_sites(ddb_sub *s, const ddb_obj *reply)
 {
     const ddb_obj *cols, *sites;
