@@ -640,7 +640,8 @@ void ddb_sub_stats_get(const ddb_sub *s, ddb_sub_stats *st)
     *st = (ddb_sub_stats){
         .state = s->state, .subscribed = s->subscribed, .messages = s->messages,
         .rows = s->rows, .last_offset = s->last_offset, .next_offset = s->next_offset,
-        .reconnects = s->reconnects, .queued_rows = s->queued_rows, .topic = s->topic,
+        .reconnects = s->reconnects, .queued_rows = s->queued_rows, .paused = s->paused,
+        .topic = s->topic,
         .host = s->target[0] ? s->target : s->cfg.host, .port = s->target_port,
         .last_error = s->last_error,
     };

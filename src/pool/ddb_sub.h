@@ -70,6 +70,7 @@ typedef struct ddb_sub_stats {
     int64_t next_offset;            /* where a resubscription starts */
     int64_t reconnects;             /* successful resubscriptions */
     int64_t queued_rows;            /* received, not yet taken */
+    int paused;                     /* reading stopped: queued_rows reached the limit */
     const char *topic;              /* "" until known */
     const char *host;               /* node currently targeted */
     int port;
