@@ -272,6 +272,7 @@ describe("subscribe", function()
     assert.is_true(st.pendingRows <= 2000 + 1024, "rows waiting in Lua: " .. st.pendingRows)
     assert.is_true(st.queuedRows <= 2000 + 8192, "rows waiting in C: " .. st.queuedRows)
     assert.is_true(st.rows < 60000, "the socket was paused: " .. st.rows .. " rows read")
+    assert.is_true(st.paused)
     local seen = 0
     while seen < 60000 do
       local t = sub:next(5)

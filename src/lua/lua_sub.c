@@ -222,6 +222,8 @@ static int l_stats(lua_State *L)
     set_num(L, "reconnects", st.reconnects);
     set_num(L, "queuedRows", st.queued_rows);
     set_num(L, "port", st.port);
+    lua_pushboolean(L, st.paused);
+    lua_setfield(L, -2, "paused");
     lua_pushstring(L, state_name(st.state));
     lua_setfield(L, -2, "state");
     lua_pushstring(L, st.topic);
