@@ -77,6 +77,24 @@ describe("the event loop core", function()
     end
     assert.are.equal(1333, fired)
   end)
+
+  it("runs every completion of a turn when a completion handler makes new tickets", function()
+    -- the handlers' new tickets reuse the slots of the tickets just taken: the
+    -- waiters of one turn are all taken before any runs (dolphindb.waiters)
+    local fired, again = {}, {}
+    local tickets = {}
+    for i = 1, 8 do tickets[i] = core.timer_start(1) end
+    for i = 1, 8 do
+      sched.on_ticket(tickets[i], function()
+        fired[#fired + 1] = i
+        sched.on_ticket(core.timer_start(1), function() again[#again + 1] = i end)
+      end)
+    end
+    local deadline = ddb.now() + 5
+    while #again < 8 and ddb.now() < deadline do ddb.sleep(0.01) end
+    assert.are.equal(8, #fired)
+    assert.are.equal(8, #again)
+  end)
 end)
 
 describe("ddb.spawn", function()

@@ -1,10 +1,10 @@
 # Streaming subscriptions without I/O (src/proto/ddb_stream.c): the subscribe/unsubscribe
 # request bodies and the parser of the messages a publisher pushes. The request
 # bodies come from the protocol layer (ddb_proto.c, compiled into ddbcore); nothing
-# here calls libuv.
-add_library(ddbstream STATIC src/proto/ddb_stream.c)
-target_include_directories(ddbstream PUBLIC ${DDB_INCLUDE_DIRS})
-target_link_libraries(ddbstream PUBLIC ddbcore ddbcodec)
+# here calls libuv. It is compiled into ddbcore, whose subscriptions (src/pool/ddb_sub.c)
+# use it; ddbstream names that for the parser's own tests.
+add_library(ddbstream INTERFACE)
+target_link_libraries(ddbstream INTERFACE ddbcore ddbcodec)
 
 if(DDB_BUILD_TESTS)
   add_executable(test_stream tests/test_stream.c)

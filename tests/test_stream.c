@@ -1,5 +1,5 @@
 /* test_stream.c — the pushed-message parser and the subscription request bodies
- * (src/proto/ddb_stream.h) on bytes alone: the worked example of docs/STREAMING.md (section 9) split at
+ * (src/proto/ddb_stream.h) on bytes alone: the worked example of docs/STREAMING.md (section 10) split at
  * every byte boundary, a big-endian message, the single-row form, and malformed
  * input (each must give a clear error, never a crash or a hang). */
 #include "ddb_stream.h"
@@ -449,7 +449,7 @@ static void test_malformed(void)
 
 static void test_requests(void)
 {
-    /* the publishTable body in section 9 of docs/STREAMING.md: "function\npublishTable\n7\n1" + 7 args */
+    /* the publishTable body in section 10 of docs/STREAMING.md: "function\npublishTable\n7\n1" + 7 args */
     static const unsigned char args[] = {
         0x12, 0x00, '1', '9', '2', '.', '1', '6', '8', '.', '1', '.', '2', '0', 0,
         0x04, 0x00, 0, 0, 0, 0,

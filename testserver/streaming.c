@@ -288,6 +288,24 @@ static int row_passes(const stream_sub *s, const ddb_obj *t, int64_t r)
     return 0;
 }
 
+/* Row 0 of a column as the tuple form sends it: a scalar, or for an array-vector
+ * column the row's values as a plain vector of its base type (docs/STREAMING.md,
+ * section 5.2). NULL when out of memory. */
+static ddb_obj *tuple_cell(const ddb_obj *col)
+{
+    if (obj_class(col) != DDB_CLASS_ARRAY)
+        return obj_element(col, 0);
+    int base = col->type - DDB_ARRAY_BASE, w = ddb_type_width(base);
+    int64_t from = col->row_offs[0], n = col->row_offs[1] - from;
+    ddb_obj *v = ddb_vector_new(base, n);
+    if (!v)
+        return NULL;
+    v->scale = col->values->scale;
+    if (n)
+        memcpy(v->data, (const char *)col->values->data + from * w, (size_t)(n * w));
+    return v;
+}
+
 /* The next data body of s: up to STREAM_BATCH_ROWS rows from s->next on (filtered),
  * as an ANY vector of columns (tuple: one row, as an ANY vector of scalars); *msg_id
  * the offset of its last row. NULL when no row is ready; *scanned says whether
@@ -309,7 +327,7 @@ static ddb_obj *next_batch(stream_sub *s, const ddb_obj *t, int tuple, int64_t *
     ddb_obj *part = table_gather(t, rows, n);
     ddb_obj *body = part ? ddb_vector_new(DDB_ANY, t->cols) : NULL;
     for (int64_t c = 0; body && c < t->cols; c++) {
-        ddb_obj *cell = tuple ? obj_element(part->columns[c], 0) : NULL;
+        ddb_obj *cell = tuple ? tuple_cell(part->columns[c]) : NULL;
         ddb_obj_unref(body->items[c]);
         body->items[c] = cell ? cell : ddb_obj_ref(part->columns[c]);
     }

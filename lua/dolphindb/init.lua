@@ -80,4 +80,11 @@ M.Session = require("dolphindb.session").new
 -- PartitionedTableAppender, MultithreadedTableWriter.
 for k, v in pairs(require "dolphindb.writers") do if not k:find("^_") then M[k] = v end end
 
+-- Streaming subscriptions (dolphindb.subscribe).
+do
+  local sub = require "dolphindb.subscribe"
+  M.subscribe, M.unsubscribe = sub.subscribe, sub.unsubscribe
+  M.getSubscriptionTopics = sub.getSubscriptionTopics
+end
+
 return M

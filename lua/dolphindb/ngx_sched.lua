@@ -53,7 +53,7 @@ local function log_err(...) ngx.log(ngx.ERR, "dolphindb: ", ...) end
 -- ---- tickets and their waiters (as in dolphindb.sched: kept by slot) -----------------
 
 local set_waiter, take_waiter = require("dolphindb.waiters").new()
-local ready, intents = {}, {}
+local ready, intents, waiting = {}, {}, {}
 
 -- A parked coroutine's record: { sema =, done = }; records are reused.
 local spare, nspare = {}, 0
@@ -73,8 +73,9 @@ local function give_rec(r)
   spare[nspare] = r
 end
 
-local function complete(t)
-  local w = take_waiter(t)
+-- w: what waited for ticket t (taken off the list before any completion runs: a
+-- callback may make tickets, which reuse the slots of the ones just taken).
+local function complete(t, w)
   if not w then return end
   if getmetatable(w) == nil and type(w) == "table" and w.sema then
     w.done = true
@@ -281,7 +282,12 @@ function turn()
     for i = 1, 2 * n, 2 do
       if carry_out(intents[i], intents[i + 1]) then again = true end
     end
-    for i = 1, k do complete(ready[i]) end
+    for i = 1, k do waiting[i] = take_waiter(ready[i]) or false end
+    for i = 1, k do
+      local w = waiting[i]
+      waiting[i] = false
+      complete(ready[i], w)
+    end
   until not again
   turning = false
   if due >= 0 and driver_due and due < driver_due and not in_driver then
@@ -292,6 +298,7 @@ end
 M.turn = turn
 
 local pools = setmetatable({}, { __mode = "k" })   -- pool -> exitGrace, for the exit
+local subs = setmetatable({}, { __mode = "k" })    -- live subscriptions, for the exit
 local exiting = false
 
 local function busy(p)
@@ -311,6 +318,7 @@ end
 local function on_exit()
   if exiting then return end
   exiting = true
+  for sub in pairs(subs) do pcall(sub.unsubscribe, sub) end
   -- A pool shuts down once it has been idle for QUIET seconds (requests already
   -- read on keep-alive connections still arrive for a moment) or its grace ran out.
   local QUIET = 0.2
@@ -426,6 +434,17 @@ function M.on_pool(pool, opts)
   end
   start_driver()
   pools[pool] = opts.exitGrace or 5
+  turn()
+end
+
+-- A streaming subscription (dolphindb.subscribe): its socket needs the driver, and
+-- the worker's exit ends it (else its reader would keep the worker alive).
+function M.on_subscription(sub)
+  if ngx.get_phase() == "init" then
+    error("dolphindb: subscribe in a worker (init_worker_by_lua* timers, handlers), not in the master", 0)
+  end
+  start_driver()
+  subs[sub] = true
   turn()
 end
 

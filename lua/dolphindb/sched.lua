@@ -243,19 +243,10 @@ end
 
 -- ---- the driver ----------------------------------------------------------------
 
--- Hands completions buf[from..n] to their waiters; buf.at says how far it got, so
--- that an error in one handler skips only that one.
-local function dispatch_range(buf, from, n)
-  for i = from, n do
-    buf.at = i
-    local t = buf[i]
-    local w = take_waiter(t)         -- nil: nobody waits any more (timed out, ...)
-    if type(w) == "thread" then
-      enqueue(w, t)
-    elseif w ~= nil then
-      w(t)
-    end
-  end
+-- A completion handler (a function waiter) that raises is reported; the rest go on.
+local function protected_dispatch(w, t)
+  local ok, err = xpcall(w, traceback, t)
+  if not ok then report("dolphindb: error in a completion handler: " .. tostring(err)) end
 end
 
 -- Resumes what was queued when the turn began; what those coroutines queue (a
@@ -299,20 +290,26 @@ end
 
 -- One buffer per nesting level: a completion handler may poll again.
 local ready_bufs, depth = { ready_buf }, 1
+local waiter_bufs = {}
 -- Returns true when a SIGINT cut the blocking run short.
 local function take_completions(block)
   local buf = ready_bufs[depth]
   if not buf then buf = {}; ready_bufs[depth] = buf end
   local n, interrupted = run_once(block, buf)
   depth = depth + 1
-  -- One xpcall per batch, not per completion (buf's old numbers stay: see the run
-  -- queue); a handler that raises is reported and the rest go on.
-  local from = 1
-  while from <= n do
-    local ok, err = xpcall(dispatch_range, traceback, buf, from, n)
-    if ok then break end
-    report("dolphindb: error in a completion handler: " .. tostring(err))
-    from = buf.at + 1
+  -- every waiter is taken before any runs: a completion handler may make tickets,
+  -- which reuse the slots of the ones just taken (dolphindb.waiters keys by slot)
+  local ws = waiter_bufs[depth]
+  if not ws then ws = {}; waiter_bufs[depth] = ws end
+  for i = 1, n do ws[i] = take_waiter(buf[i]) or false end   -- false: nobody waits
+  for i = 1, n do                    -- buf's old numbers stay: see the run queue
+    local t, w = buf[i], ws[i]
+    ws[i] = false
+    if type(w) == "thread" then      -- the common case, nothing can fail: no xpcall
+      enqueue(w, t)
+    elseif w then
+      protected_dispatch(w, t)
+    end
   end
   depth = depth - 1
   return interrupted
@@ -692,6 +689,7 @@ M.pool_options = {}                    -- host-only pool options: none here
 function M.pool_defaults(opts) end
 function M.on_pool(pool, opts) end
 function M.kick() end                  -- libuv carries out what a submit asked at once
+function M.on_subscription(sub) end    -- subscriptions need nothing of this host
 function M.output(msgs)                -- the server's print() lines
   for i = 1, #msgs do io.write(msgs[i], "\n") end
 end

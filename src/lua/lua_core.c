@@ -13,6 +13,7 @@
 #include "lua_options.h"
 #include "lua_pool.h"
 #include "lua_qhost.h"
+#include "lua_sub.h"
 #include "lua_value.h"
 
 #ifndef DDB_VERSION
@@ -38,6 +39,7 @@ DDB_EXPORT int luaopen_dolphindb_core(lua_State *L)
     lua_setfield(L, module, "version");
     ddb_lua_value_open(L, module);
     ddb_lua_pool_open(L, module);
+    ddb_lua_sub_open(L, module);
     ddb_lua_options_register(L, module);
     lua_settop(L, module);
     return 1;
