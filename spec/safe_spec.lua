@@ -111,10 +111,15 @@ describe("dolphindb.safe", function()
       assert.are.equal(1, pool:run("1"))
       -- the fault takes the server's next request: let the connections recycled by the
       -- timeouts above finish their handshakes first
-      for _ = 1, 500 do
-        if pool:stats().conns_ready == 2 and raw:stats().conns_ready == 2 then break end
+      -- (and their cancels of the abandoned jobs: cancelOnServer); a loaded machine
+      -- may take seconds
+      local settled = false
+      for _ = 1, 2000 do
+        settled = pool:stats().conns_ready == 2 and raw:stats().conns_ready == 2
+        if settled then break end
         ddb.sleep(0.01)
       end
+      assert.is_true(settled, "the connections did not settle in 20 s")
       local _, e = pool:run("faultDropAfter(1)")
       assert.is_nil(e)
       local v, err = pool:run("1+1")
