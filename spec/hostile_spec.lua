@@ -83,7 +83,11 @@ describe("hostile servers (Lua)", function()
     local f = assert(io.open(script, "w"))
     f:write(CHILD)
     f:close()
-    local env = ("LUA_PATH=%s LUA_CPATH=%s"):format(
+    -- a sanitized core.so needs the ASan runtime first; an nginx spec may have taken
+    -- LD_PRELOAD out of this process (scripts/busted.sh keeps a copy)
+    local preload = os.getenv("DDB_ASAN_PRELOAD")
+    local env = ("%sLUA_PATH=%s LUA_CPATH=%s"):format(
+      preload and ("LD_PRELOAD=%s "):format(q(preload)) or "",
       q(repo .. "/lua/?.lua;" .. repo .. "/lua/?/init.lua;;"), q(build .. "/lua/?.so;;"))
     local p = io.popen(env .. " luajit " .. q(script) .. " " .. srv.port .. " 5 2>&1; echo \"exit=$?\"")
     local out = p:read("*a")
