@@ -18,38 +18,10 @@ local SEED = tonumber(os.getenv("WRITERS_SEED") or "") or 20261206
 
 -- Column types ddbmini keeps in tables, with a generator of raw values (what
 -- ddb.vector takes) for each. DECIMAL columns are made by type id (scale 0).
-local function hex(n)
-  local t = {}
-  for i = 1, n do t[i] = ("%x"):format(math.random(0, 15)) end
-  return table.concat(t)
-end
-local GEN = {
-  { "BOOL", function() return math.random() < 0.5 end },
-  { "CHAR", function() return math.random(-127, 127) end },
-  { "SHORT", function() return math.random(-32767, 32767) end },
-  { "INT", function() return math.random(-2147483647, 2147483647) end },
-  { "LONG", function() return math.random(-2147483647, 2147483647) * 4096 + math.random(0, 4095) end },
-  { "DATE", function() return math.random(-30000, 30000) end },
-  { "MONTH", function() return math.random(0, 30000) end },
-  { "TIME", function() return math.random(0, 86399999) end },
-  { "MINUTE", function() return math.random(0, 1439) end },
-  { "SECOND", function() return math.random(0, 86399) end },
-  { "DATETIME", function() return math.random(-2147483647, 2147483647) end },
-  { "TIMESTAMP", function() return math.random(-2e9, 2e9) * 1000 + math.random(0, 999) end },
-  { "NANOTIME", function() return math.random(0, 86399999) * 1000000 + math.random(0, 999999) end },
-  { "NANOTIMESTAMP", function() return math.random(-2e9, 2e9) * 1000000000LL + math.random(0, 999999999) end },
-  { "DATEHOUR", function() return math.random(-400000, 400000) end },
-  { "FLOAT", function() return math.random(-1e6, 1e6) / 4 end },
-  { "DOUBLE", function() return (math.random() - 0.5) * 1e9 end },
-  { "SYMBOL", function() return ("sym%d"):format(math.random(1, 20)) end },
-  { "STRING", function() return hex(math.random(1, 12)) end },
-  { "BLOB", function() return hex(math.random(1, 6)) .. "\0\1\255" end },
-  { "UUID", function() return ("%s-%s-%s-%s-%s"):format(hex(8), hex(4), hex(4), hex(4), hex(12)) end },
-  { "IPADDR", function() return ("%d.%d.%d.%d"):format(math.random(1, 255), math.random(0, 255), math.random(0, 255), math.random(1, 255)) end },
-  { "INT128", function() return hex(31) .. "1" end },
-  { "DECIMAL32", function() return tostring(math.random(-99999, 99999)) end },
-  { "DECIMAL64", function() return tostring(math.random(-2147483647, 2147483647)) end },
-}
+local cells = require "support.cells"
+local GEN = { unpack(cells.GEN) }   -- the same types, and DECIMALs (made by type id)
+GEN[#GEN + 1] = { "DECIMAL32", function() return tostring(math.random(-99999, 99999)) end }
+GEN[#GEN + 1] = { "DECIMAL64", function() return tostring(math.random(-2147483647, 2147483647)) end }
 local TYPE_ID = { DECIMAL32 = 37, DECIMAL64 = 38 }
 
 -- Cells compare exactly: same type and raw value for typed scalars.
