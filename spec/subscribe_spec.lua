@@ -196,6 +196,23 @@ describe("subscribe", function()
     sub:unsubscribe()
   end)
 
+  it("msgAsTable gives columns as views by default, as Lua arrays with view = false", function()
+    local value = require "dolphindb.value"
+    local function is_view(v) return type(v) == "cdata" and value._is_view(v) end
+    local name = stream_table()
+    local by_default = ddb.subscribe(sub_opts(name, { msgAsTable = true }))
+    local arrays = ddb.subscribe(sub_opts(name, { msgAsTable = true, view = false, actionName = "b" }))
+    append(name, 0, 2)
+    local t = assert(by_default:next(5), "a message")
+    assert.is_true(is_view(t.id) and is_view(t.v))
+    assert.are.same({ 0, 1, 2 }, { t.id[1], t.id[2], t.id[3] })
+    local a = assert(arrays:next(5), "a message")
+    assert.are.equal("table", type(a.id))
+    assert.are.same({ 0, 1, 2 }, { a.id[1], a.id[2], a.id[3] })
+    by_default:unsubscribe()
+    arrays:unsubscribe()
+  end)
+
   it("batchSize gathers messages; a partial batch comes after throttle", function()
     local name = stream_table()
     local sub = ddb.subscribe(sub_opts(name, { batchSize = 50, throttle = 0.3, msgAsTable = true }))

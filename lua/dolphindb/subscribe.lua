@@ -232,8 +232,11 @@ function M.subscribe(o)
     _c = c, host = o.host, port = o.port, tableName = o.tableName, actionName = action,
     _key = k, _as_table = o.msgAsTable == true, _batched = batched,
     _filtered = o.filter ~= nil, _on_error = o.onError,
-    -- value conversion as pool:run's `view` option (src/lua/lua_value.h flags)
-    _conv = o.view == true and 2 or o.view == false and 4 or 0,
+    -- value conversion as pool:run's `view` option (src/lua/lua_value.h flags); a
+    -- message that is a table (msgAsTable) has views by default, whatever its size:
+    -- a stream of 10 000-row batches would otherwise convert every cell, 5x the cost
+    -- of the same rows downloaded once (bench/bench_subscribe.lua)
+    _conv = o.view == true and 2 or o.view == false and 4 or (o.msgAsTable and 2 or 0),
     _qmsg = {}, _qoff = {}, _qrows = {}, _qh = 1, _qt = 0, _rows = 0, _limit = limit,
     _full = false, _ev = { _done = false },
     _closed = false, _subscribed = false, _handled = 0, _handler_errors = 0,
