@@ -18,6 +18,7 @@
 
 local sched = require "dolphindb.sched"
 local errors = require "dolphindb.errors"
+local NO_OPTIONS = require("dolphindb.options").NO_OPTIONS
 
 local Future = {}
 Future.__index = Future
@@ -44,9 +45,11 @@ end
 -- task, no task object). The future itself waits for the ticket: no closure per
 -- future.
 function Future.new(pool, ticket, id, opts)
-  local f = setmetatable({
-    _done = false, _pool = pool, _ticket = ticket, _opts = opts, _id = id,
-  }, Future)
+  -- four keys fill a hash part of four nodes; a fifth would double it, so the rare
+  -- options go in only when there are some (a queued future's bytes: issue 14)
+  local f = setmetatable({ _done = false, _pool = pool, _ticket = ticket, _id = id },
+    Future)
+  if opts ~= NO_OPTIONS then f._opts = opts end
   sched.on_ticket(ticket, f)
   return f
 end
@@ -54,7 +57,7 @@ end
 -- The ticket completed (the scheduler calls the future): take the outcome, which
 -- lets the pool release the task, even when cancel() already settled the future.
 function Future.__call(f)
-  local pool, opts = f._pool, f._opts
+  local pool, opts = f._pool, f._opts or NO_OPTIONS
   f._pool, f._opts = nil, nil
   local ok, value = pool:_take(f._ticket, opts)
   if not f._done then settle(f, ok, value) end
