@@ -72,7 +72,7 @@ static void on_task_complete(ddb_pool *pool, ddb_task *task, void *task_ud, void
     (void)pool;
     lua_pool *lp = pool_ud;
     if (lp->fetches.head) ddb_lua_fetch_wake(&lp->fetches, lp->loop, task);
-    if (!task_ud && task->behavior.fetch_size) return;     /* pool:fetch: no ticket */
+    if (!task_ud && task->fetch_size) return;     /* pool:fetch: no ticket */
     lp->inflight--;
     if (task_ud) {                      /* tickets are never 0 */
         ddb_lua_ticket_complete(lp->loop, (double)(uintptr_t)task_ud);

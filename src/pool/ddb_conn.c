@@ -100,8 +100,8 @@ static void release_task(void *t) { ddb_task_unref(t); }
  * for the next request when the host can borrow it. NULL or why it failed. */
 static const char *send_request(ddb_conn *c, ddb_buf *head, ddb_task *t)
 {
-    const char *body = t ? t->body.p : NULL;
-    size_t body_len = t ? t->body.len : 0;
+    const char *body = t ? ddb_task_body(t) : NULL;
+    size_t body_len = t ? t->body_size : 0;
     ddb_host_fn release = t ? release_task : NULL;
     void *rel_arg = t ? ddb_task_ref(t) : NULL;
     if (head == &c->head && HOST(c)->stream_write_borrowed) {
@@ -665,7 +665,12 @@ void ddb_conn_start(ddb_conn *c, int max_attempts)
 
 void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms)
 {
-    ddb_behavior b = t->behavior;
+    ddb_behavior b;
+    ddb_behavior_default(&b);
+    b.flag = t->flag;
+    b.priority = t->priority;
+    b.parallelism = t->parallelism;
+    b.fetch_size = t->fetch_size;
     if (c->set->high_availability) {
         /* A resend keeps the clientId of the connection that first sent it, so the
          * server can match -seqNo against what that client executed
@@ -685,7 +690,7 @@ void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms)
     t->conn_index = c->index;
     ddb_resp_reset(&c->resp);
     ddb_resp_set_max_bytes(&c->resp, t->max_result_bytes);
-    ddb_resp_set_fetch(&c->resp, t->behavior.fetch_size > 0);
+    ddb_resp_set_fetch(&c->resp, t->fetch_size > 0);
     const char *kind = "API2";
     int rc = ddb_req_header(head, kind, c->session_id, t->body_len, &b, err, sizeof err);
     const char *why = NULL;

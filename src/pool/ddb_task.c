@@ -87,9 +87,8 @@ static int check_options(const ddb_task_spec *s, char *err, size_t errlen)
 }
 
 /* A task is one allocation: the record, then the request body, then the task's text
- * (script or function name). t->text and t->body.p point into the block and are
- * never freed on their own; t->body.cap equals its length (the body is not a
- * growable buffer once built). The block is built in a ddb_buf so the encoder can
+ * (script or function name). t->text and ddb_task_body(t) point into the block and
+ * are never freed on their own (the body is not a growable buffer once built). The block is built in a ddb_buf so the encoder can
  * append arguments of any size to it; only then is the record at its start filled
  * in (appending may move the block). */
 
@@ -180,16 +179,21 @@ static void task_init(ddb_task *t, const ddb_task_spec *s, double default_timeou
     t->id = s->id;
     t->ud = s->ud;
     t->conn_index = -1;
-    ddb_behavior_default(&t->behavior);
+    /* the behavior fields, narrowed (check_options bounded each one) */
+    ddb_behavior b;
+    ddb_behavior_default(&b);
     if (s->clear_memory != 0)          /* default: clear (see dolphindb.h) */
-        t->behavior.flag |= DDB_FLAG_CLEAR_MEMORY;
+        b.flag |= DDB_FLAG_CLEAR_MEMORY;
     if (compress)
-        t->behavior.flag |= DDB_FLAG_COMPRESS;
+        b.flag |= DDB_FLAG_COMPRESS;
     if (s->priority >= 0)
-        t->behavior.priority = s->priority;
+        b.priority = s->priority;
     if (s->parallelism >= 0)
-        t->behavior.parallelism = s->parallelism;
-    t->behavior.fetch_size = s->fetch_size;
+        b.parallelism = s->parallelism;
+    t->flag = (uint8_t)b.flag;
+    t->priority = (int8_t)b.priority;
+    t->parallelism = (int8_t)b.parallelism;
+    t->fetch_size = s->fetch_size;
     t->timeout = s->timeout > 0 ? s->timeout : s->timeout < 0 ? 0 : default_timeout;
     t->max_result_bytes = s->max_result_bytes;
 }
@@ -227,8 +231,7 @@ ddb_task *ddb_task_create(const ddb_task_spec *s, double default_timeout, int co
     ddb_task *t = (ddb_task *)(void *)block.p;
     task_init(t, s, default_timeout, compress);
     t->text = block.p + text_at;
-    t->body.p = block.p + BODY_AT;
-    t->body.len = t->body.cap = body_end - BODY_AT;
+    t->body_size = body_end - BODY_AT;
     t->body_len = body_len;
     *code = DDB_OK;
     return t;

@@ -21,57 +21,74 @@
 
 struct ddb_conn;
 
+/* Field order and widths keep the record small: a queue of 100 000 tasks is 100 000
+ * records (issue 14: under 250 bytes per queued task). Pointers and 64-bit values
+ * first, then 32-bit, then bytes, so the compiler adds no padding in between. */
 struct ddb_task {
     atomic_int refcount;
     atomic_int state;                /* DDB_TASK_* */
-    uint8_t kind;                    /* (bytes: 100 000 queued tasks are 100 000 records) */
-    uint8_t has_user_id;
-    uint8_t id_assigned;             /* auto id already set (by the thread driver) */
     int64_t id;
     void *ud;
     char *text;                      /* script or function name (in t's block) */
 
-    ddb_buf body;                    /* body text + serialized payload (in t's block:
-                                        read-only, never freed or grown) */
+    /* the request body sits right after the record in its block (ddb_task_body):
+     * body text + serialized payload, read-only, never freed or grown */
+    size_t body_size;                /* the whole body */
     size_t body_len;                 /* length of the text part (header's count) */
-    ddb_behavior behavior;           /* flag, priority, parallelism (no HA fields) */
 
     double timeout;                  /* seconds, 0 none (pool default applied) */
     int64_t max_result_bytes;        /* spec's budget for its result, 0: the pool's */
     uint64_t submit_ms;              /* uv_now at submission */
     uint64_t deadline_ms;            /* 0: none */
     uint64_t end_ms;
-    int conn_index;                  /* last connection that ran it, -1 none */
     int64_t seqno;                   /* HA: assigned at first dispatch */
     const char *client_id;           /* HA: the first connection's client id (in that
                                         connection, which lives as long as the pool) */
-    int resends;                     /* HA resends so far */
-    int replaced;                    /* a newer same-id task took its id */
 
     /* results (written once, before the terminal state is published) */
     ddb_obj *result;
     char *error;
     char *server_error;
     char **msgs;
-    int nmsgs;
 
     /* fetchSize results and progress (loop thread only; ddb_fetch.c) */
     ddb_obj *block;                  /* the block the consumer has not taken yet */
     int64_t bytes_in;                /* response bytes received so far */
     int64_t rows_in;                 /* rows of the blocks received so far */
     int64_t blocks_in;               /* blocks received so far */
-    int blockwise;                   /* the result came as blocks (docs/PROTOCOL.md §1.8) */
-    int skip_blocks;                 /* the consumer left: drop the rest as it comes */
 
     /* pool bookkeeping (loop thread only) */
     struct ddb_task *qprev, *qnext;  /* FIFO queue links */
-    int in_queue;
-    int left_queue;                  /* has left the queue once (HA re-queues do not
-                                        count again toward the thread driver's limit) */
     struct ddb_task *hnext;          /* id table chain */
-    int in_table;
     struct ddb_task *dnext;          /* completion delivery list */
+
+    int conn_index;                  /* last connection that ran it, -1 none */
+    int resends;                     /* HA resends so far */
+    int nmsgs;
+    int32_t fetch_size;              /* behavior: rows per block, 0 none */
+
+    uint8_t flag;                    /* behavior: DDB_FLAG_* bits (HA fields come from
+                                        seqno and client_id at dispatch) */
+    int8_t priority;                 /* behavior: 0..8 */
+    int8_t parallelism;              /* behavior: 1..64 */
+    uint8_t kind;
+    uint8_t has_user_id;
+    uint8_t id_assigned;             /* auto id already set (by the thread driver) */
+    uint8_t replaced;                /* a newer same-id task took its id */
+    uint8_t blockwise;               /* the result came as blocks (docs/PROTOCOL.md §1.8) */
+    uint8_t skip_blocks;             /* the consumer left: drop the rest as it comes */
+    uint8_t in_queue;
+    uint8_t left_queue;              /* has left the queue once (HA re-queues do not
+                                        count again toward the thread driver's limit) */
+    uint8_t in_table;
 };
+
+/* The request body: right after the record, in the same block (ddb_task.c). */
+static inline const char *ddb_task_body(const struct ddb_task *t)
+{
+    return (const char *)(t + 1);
+}
+
 
 /* Validate `spec` and build the task (one reference for the caller). NULL with err
  * filled; *code is DDB_EINVAL or DDB_ENOMEM. `default_timeout` comes from the pool. */
