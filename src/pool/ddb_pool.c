@@ -382,11 +382,7 @@ static void task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
     p->nrunning--;
     int n = 0;
     char **msgs = ddb_resp_take_msgs(r, &n);
-    for (int i = 0; i < t->nmsgs; i++)
-        free(t->msgs[i]);
-    free(t->msgs);
-    t->msgs = msgs;
-    t->nmsgs = n;
+    ddb_task_set_msgs(t, msgs, n);
     if (r->is_error && p->cfg.high_availability && !ddb_pool_is_stopping(p) &&
         ddb_parse_not_leader(r->error, host, sizeof host, &port) && t->resends < 8) {
         /* Not executed there: run it again on the leader (same seqNo is fine, but

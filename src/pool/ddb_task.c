@@ -87,10 +87,10 @@ static int check_options(const ddb_task_spec *s, char *err, size_t errlen)
 }
 
 /* A task is one allocation: the record, then the request body, then the task's text
- * (script or function name). t->text and ddb_task_body(t) point into the block and
- * are never freed on their own (the body is not a growable buffer once built). The block is built in a ddb_buf so the encoder can
- * append arguments of any size to it; only then is the record at its start filled
- * in (appending may move the block). */
+ * (script or function name). ddb_task_body and ddb_task_text find both in the block;
+ * they are never freed on their own (the body is not a growable buffer once built).
+ * The block is built in a ddb_buf so the encoder can append arguments of any size to
+ * it; only then is the record at its start filled in (appending may move the block). */
 
 /* Start of the body: right after the record, which keeps the alignment malloc gave. */
 #define BODY_AT sizeof(ddb_task)
@@ -230,7 +230,7 @@ ddb_task *ddb_task_create(const ddb_task_spec *s, double default_timeout, int co
     block_fit(&block);
     ddb_task *t = (ddb_task *)(void *)block.p;
     task_init(t, s, default_timeout, compress);
-    t->text = block.p + text_at;
+    (void)text_at;                  /* ddb_task_text finds it again */
     t->body_size = body_end - BODY_AT;
     t->body_len = body_len;
     *code = DDB_OK;
@@ -244,18 +244,48 @@ ddb_task *ddb_task_ref(ddb_task *t)
     return t;
 }
 
+static void free_msgs(char **msgs, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(msgs[i]);
+    free(msgs);
+}
+
 void ddb_task_unref(ddb_task *t)
 {
     if (!t || atomic_fetch_sub_explicit(&t->refcount, 1, memory_order_acq_rel) != 1)
         return;
     ddb_obj_unref(t->result);       /* text and body live in t's own block */
     ddb_obj_unref(t->block);
-    free(t->error);
-    free(t->server_error);
-    for (int i = 0; i < t->nmsgs; i++)
-        free(t->msgs[i]);
-    free(t->msgs);
+    if (t->out) {
+        free(t->out->error);
+        free(t->out->server_error);
+        free_msgs(t->out->msgs, t->out->nmsgs);
+        free(t->out);
+    }
     free(t);
+}
+
+/* The extension, allocated on first use; NULL when out of memory. */
+static struct ddb_task_out *task_out(ddb_task *t)
+{
+    if (!t->out)
+        t->out = calloc(1, sizeof *t->out);
+    return t->out;
+}
+
+void ddb_task_set_msgs(ddb_task *t, char **msgs, int n)
+{
+    if (!msgs && !t->out)
+        return;                     /* nothing before, nothing now: no allocation */
+    struct ddb_task_out *o = task_out(t);
+    if (!o) {
+        free_msgs(msgs, n);         /* out of memory: the lines are lost, not leaked */
+        return;
+    }
+    free_msgs(o->msgs, o->nmsgs);
+    o->msgs = msgs;
+    o->nmsgs = msgs ? n : 0;
 }
 
 void ddb_task_set_error(ddb_task *t, const char *server_error, const char *fmt, ...)
@@ -267,26 +297,30 @@ void ddb_task_set_error(ddb_task *t, const char *server_error, const char *fmt, 
     va_end(ap);
     /* One line: the script is shortened and its line feeds shown as spaces. */
     char script[204];
-    size_t n = strlen(t->text);
+    const char *text = ddb_task_text(t);
+    size_t n = strlen(text);
     size_t k = n > 200 ? 200 : n;
     for (size_t i = 0; i < k; i++)
-        script[i] = t->text[i] == '\n' || t->text[i] == '\r' ? ' ' : t->text[i];
+        script[i] = text[i] == '\n' || text[i] == '\r' ? ' ' : text[i];
     strcpy(script + k, n > 200 ? "..." : "");
     size_t len = strlen(what) + strlen(script) + 64;
-    free(t->error);
-    t->error = malloc(len);
-    if (t->error)
-        snprintf(t->error, len, "task %lld: %s (%s: %s)", (long long)t->id, what,
+    struct ddb_task_out *o = task_out(t);
+    if (!o)
+        return;                     /* out of memory: the task fails without its text */
+    free(o->error);
+    o->error = malloc(len);
+    if (o->error)
+        snprintf(o->error, len, "task %lld: %s (%s: %s)", (long long)t->id, what,
                  t->kind == DDB_KIND_SCRIPT ? "script" : t->kind == DDB_KIND_FUNCTION ?
                  "function" : "upload", script);
-    free(t->server_error);
-    t->server_error = server_error ? strdup(server_error) : NULL;
+    free(o->server_error);
+    o->server_error = server_error ? strdup(server_error) : NULL;
 }
 
 void ddb_task_finish(ddb_task *t, int state, uint64_t now_ms)
 {
     t->end_ms = now_ms;
-    if (state != DDB_TASK_DONE && !t->error)
+    if (state != DDB_TASK_DONE && !(t->out && t->out->error))
         ddb_task_set_error(t, NULL, "%s", ddb_task_state_name(state));
     atomic_store_explicit(&t->state, state, memory_order_release);
 }
@@ -299,7 +333,14 @@ int ddb_task_state(const ddb_task *t)
 int64_t ddb_task_id(const ddb_task *t) { return t->id; }
 int ddb_task_has_user_id(const ddb_task *t) { return t->has_user_id; }
 void *ddb_task_ud(const ddb_task *t) { return t->ud; }
-const char *ddb_task_text(const ddb_task *t) { return t->text; }
+/* The text follows the body; a script's body ends with the script itself
+ * ("script\n<text>", append_text), so there it points into the body. */
+const char *ddb_task_text(const ddb_task *t)
+{
+    static const char cmd[] = "script\n";
+    const char *body = ddb_task_body(t);
+    return t->kind == DDB_KIND_SCRIPT ? body + sizeof cmd - 1 : body + t->body_size;
+}
 int ddb_task_conn_index(const ddb_task *t) { return t->conn_index; }
 
 ddb_obj *ddb_task_result(const ddb_task *t)
@@ -319,22 +360,22 @@ ddb_obj *ddb_task_take_result(ddb_task *t)
 const char *ddb_task_error(const ddb_task *t)
 {
     int st = ddb_task_state(t);
-    return ddb_task_state_is_terminal(st) && st != DDB_TASK_DONE ? t->error : NULL;
+    return ddb_task_state_is_terminal(st) && st != DDB_TASK_DONE && t->out ? t->out->error : NULL;
 }
 
 const char *ddb_task_server_error(const ddb_task *t)
 {
-    return ddb_task_error(t) ? t->server_error : NULL;
+    return ddb_task_error(t) ? t->out->server_error : NULL;
 }
 
 int ddb_task_msg_count(const ddb_task *t)
 {
-    return ddb_task_state_is_terminal(ddb_task_state(t)) ? t->nmsgs : 0;
+    return ddb_task_state_is_terminal(ddb_task_state(t)) && t->out ? t->out->nmsgs : 0;
 }
 
 const char *ddb_task_msg(const ddb_task *t, int i)
 {
-    return i >= 0 && i < ddb_task_msg_count(t) ? t->msgs[i] : NULL;
+    return i >= 0 && i < ddb_task_msg_count(t) ? t->out->msgs[i] : NULL;
 }
 
 double ddb_task_elapsed(const ddb_task *t)

@@ -29,7 +29,6 @@ struct ddb_task {
     atomic_int state;                /* DDB_TASK_* */
     int64_t id;
     void *ud;
-    char *text;                      /* script or function name (in t's block) */
 
     /* the request body sits right after the record in its block (ddb_task_body):
      * body text + serialized payload, read-only, never freed or grown */
@@ -45,11 +44,10 @@ struct ddb_task {
     const char *client_id;           /* HA: the first connection's client id (in that
                                         connection, which lives as long as the pool) */
 
-    /* results (written once, before the terminal state is published) */
+    /* results (written once, before the terminal state is published); what only
+     * a failure or the server's output brings is allocated when it comes */
     ddb_obj *result;
-    char *error;
-    char *server_error;
-    char **msgs;
+    struct ddb_task_out *out;        /* NULL: no error text and no messages */
 
     /* fetchSize results and progress (loop thread only; ddb_fetch.c) */
     ddb_obj *block;                  /* the block the consumer has not taken yet */
@@ -64,7 +62,6 @@ struct ddb_task {
 
     int conn_index;                  /* last connection that ran it, -1 none */
     int resends;                     /* HA resends so far */
-    int nmsgs;
     int32_t fetch_size;              /* behavior: rows per block, 0 none */
 
     uint8_t flag;                    /* behavior: DDB_FLAG_* bits (HA fields come from
@@ -83,6 +80,14 @@ struct ddb_task {
     uint8_t in_table;
 };
 
+/* What a task keeps besides its result, only when there is any. */
+struct ddb_task_out {
+    char *error;                     /* "task <id>: <what> (script: <text>)" */
+    char *server_error;              /* the server's own text, for server errors */
+    char **msgs;                     /* the server's output lines */
+    int nmsgs;
+};
+
 /* The request body: right after the record, in the same block (ddb_task.c). */
 static inline const char *ddb_task_body(const struct ddb_task *t)
 {
@@ -99,6 +104,10 @@ ddb_task *ddb_task_create(const ddb_task_spec *spec, double default_timeout,
  * errors, the server's text. Must be called before the terminal state is set. */
 void ddb_task_set_error(ddb_task *t, const char *server_error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Replace the task's output lines with `msgs` (n of them; taken over, freed here if
+ * they cannot be kept for want of memory). */
+void ddb_task_set_msgs(ddb_task *t, char **msgs, int n);
 
 /* Publish the terminal state (release store). */
 void ddb_task_finish(ddb_task *t, int state, uint64_t now_ms);
