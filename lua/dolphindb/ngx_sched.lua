@@ -52,8 +52,13 @@ local function log_err(...) ngx.log(ngx.ERR, "dolphindb: ", ...) end
 
 -- ---- tickets and their waiters (as in dolphindb.sched: kept by slot) -----------------
 
-local set_waiter, take_waiter = require("dolphindb.waiters").new()
 local ready, intents, waiting = {}, {}, {}
+-- Tickets that completed before their waiter came (dolphindb.waiters): delivered
+-- again by the next turn, which the caller makes (kick, a wait) or is running.
+local late, nlate = {}, 0
+local W = require("dolphindb.waiters").new(function(t) nlate = nlate + 1; late[nlate] = t end)
+local set_waiter, take_waiter, take_completed, take_late = W.set, W.take, W.completed,
+  W.take_late
 
 -- A parked coroutine's record: { sema =, done = }; records are reused.
 local spare, nspare = {}, 0
@@ -282,13 +287,19 @@ function turn()
     for i = 1, 2 * n, 2 do
       if carry_out(intents[i], intents[i + 1]) then again = true end
     end
-    for i = 1, k do waiting[i] = take_waiter(ready[i]) or false end
+    for i = 1, k do waiting[i] = take_completed(ready[i]) end
+    for i = 1, nlate do             -- completed before their waiters came
+      k = k + 1
+      ready[k], waiting[k] = late[i], take_late(late[i])
+      late[i] = false
+    end
+    nlate = 0
     for i = 1, k do
       local w = waiting[i]
       waiting[i] = false
       complete(ready[i], w)
     end
-  until not again
+  until not again and nlate == 0
   turning = false
   if due >= 0 and driver_due and due < driver_due and not in_driver then
     driver_due = due
@@ -476,6 +487,10 @@ end
 
 function M.on_ticket(t, fn)
   set_waiter(t, fn)
+end
+
+function M.ignore_ticket(t)        -- nobody will wait for t (addTask)
+  set_waiter(t, true)
 end
 
 local MAX_SECONDS = 1e9

@@ -69,7 +69,7 @@ local log = require "dolphindb.log"
 local fetch = require "dolphindb.fetch"
 
 local error, pcall, getmetatable, setmetatable = error, pcall, getmetatable, setmetatable
-local await_ticket = sched.await_ticket
+local await_ticket, ignore_ticket = sched.await_ticket, sched.ignore_ticket
 local fail, parse_call, check_task_id = options.fail, options.parse_call, options.check_task_id
 local reraise, table_to_list, NO_OPTIONS = options.reraise, options.table_to_list,
   options.NO_OPTIONS
@@ -216,7 +216,7 @@ function Pool:addTask(...)
   run_only(opts, "addTask")
   local id = extra[1]
   check_task_id(id, 2)
-  self:_submit(2, "add", script, args, id, opts, "addTask")   -- its ticket completes unobserved
+  ignore_ticket(self:_submit(2, "add", script, args, id, opts, "addTask"))
   kick()            -- (nginx) carry out what the submit asked; libuv did already
   return id
 end

@@ -66,8 +66,26 @@ local PARK = setmetatable({}, { __tostring = function() return "dolphindb.sched.
 -- resumes a coroutine parked in a wait when Ctrl-C interrupted the loop
 local INTERRUPT = setmetatable({}, { __tostring = function() return "dolphindb.sched.interrupt" end })
 
+-- Tickets that completed before their waiter came (dolphindb.waiters): delivered
+-- again at the next turn, which does not block while there are some.
+local late, nlate = {}, 0
+local function deliver_late(t)
+  local list, i
+  repeat                             -- (see enqueue: a store may run a finalizer)
+    list, i = late, nlate + 1
+    list[i] = t
+  until late == list and nlate == i - 1
+  nlate = i
+end
 -- Who waits for which ticket: a parked coroutine or a function(ticket).
-local set_waiter, take_waiter, count_waiters = require("dolphindb.waiters").new()
+local W = require("dolphindb.waiters").new(deliver_late)
+local set_waiter, take_waiter, take_completed, take_late, count_waiters =
+  W.set, W.take, W.completed, W.take_late, W.count
+
+-- A stopped timer never completes; one that fired is still to be delivered.
+local function stop_timer(timer)
+  if timer_stop(timer) then W.drop(timer) else take_waiter(timer) end
+end
 
 -- true while ticket t still has a waiter (it has not completed): a peek, only on the
 -- Ctrl-C path
@@ -83,7 +101,6 @@ local unretrieved = 0       -- failed spawned coroutines whose error nobody look
 local loop_waiters = {}     -- spawned coroutines parked in ddb.loop()
 local driver_timers = 0     -- deadline timers of drive(): the driving thread's own wait,
                             -- which a ddb.loop() in a coroutine must not wait for
-local ready_buf = {}        -- filled by core.run_once
 local failed = setmetatable({}, { __mode = "k" })   -- handle -> true: its error unretrieved
 local interrupted_left = 0  -- coroutines ended by Ctrl-C whose error nobody looked at
 local interrupted_waits = 0 -- waits that raised "interrupted" so far
@@ -95,11 +112,23 @@ local interrupted_waits = 0 -- waits that raised "interrupted" so far
 -- only grow; run_ready moves what is left to the front, so they never drift.
 local runq_co, runq_val, runq_head, runq_tail = {}, {}, 1, 0
 
+-- A store may start a collection, and a __gc finalizer that waits drives the loop,
+-- which queues and compacts too: each step leaves the queue whole, and enqueue
+-- stores again if the queue moved under it.
+local compacting = false
+-- Bumped by whatever may end a wait (a coroutine queued, a waitable completed,
+-- completions taken): a driver that saw it change since it last looked must look
+-- again before it blocks, as a finalizer may have driven the loop meanwhile.
+local progress = 0
 local function enqueue(co, value)
-  runq_tail = runq_tail + 1
-  runq_co[runq_tail] = co
   if value == nil then value = false end
-  runq_val[runq_tail] = value
+  local i
+  repeat
+    i = runq_tail + 1
+    runq_co[i], runq_val[i] = co, value
+  until runq_tail == i - 1
+  runq_tail = i
+  progress = progress + 1
 end
 
 local function report(msg)
@@ -146,6 +175,7 @@ end
 function M.signal(obj)
   if obj._done then return end
   obj._done = true
+  progress = progress + 1
   wake_waiters(obj)
 end
 
@@ -252,35 +282,45 @@ end
 -- Resumes what was queued when the turn began; what those coroutines queue (a
 -- sleep(0) loop) waits for the next turn, so I/O is polled in between.
 local ready_depth = 0      -- run_ready nests when a resumed coroutine drives the loop
+local function compact()
+  compacting = true
+  local i, from = 0, runq_head
+  while from <= runq_tail do    -- (re-read: what a finalizer queues meanwhile moves too)
+    i = i + 1
+    if from ~= i then
+      runq_co[i], runq_val[i] = runq_co[from], runq_val[from]
+      runq_co[from], runq_val[from] = false, false
+    end
+    from = from + 1
+  end
+  runq_head, runq_tail = 1, i
+  compacting = false
+end
+
 local function run_ready()
+  if compacting then return end
   ready_depth = ready_depth + 1
   local last = runq_tail
   while runq_head <= last do
-    local co, value = runq_co[runq_head], runq_val[runq_head]
-    runq_co[runq_head], runq_val[runq_head] = false, false
-    runq_head = runq_head + 1
+    local i = runq_head
+    runq_head = i + 1           -- first: a nested turn must not take this one again
+    local co, value = runq_co[i], runq_val[i]
+    runq_co[i], runq_val[i] = false, false
     if value == false then value = nil end
     local h = managed[co]
     -- not while it runs: it may be waiting in a nested, unmanaged coroutine
     if h and not h._running then resume(co, h, value) end
   end
   ready_depth = ready_depth - 1
-  if ready_depth > 0 then return end    -- the outer turn still walks the slots
-  local left = runq_tail - runq_head + 1
-  if left > 0 and runq_head > 1 then      -- queued during this turn: to the front
-    for i = 1, left do
-      local from = runq_head + i - 1
-      runq_co[i], runq_val[i] = runq_co[from], runq_val[from]
-      runq_co[from], runq_val[from] = false, false
-    end
-  end
-  runq_head, runq_tail = 1, left
+  -- queued during this turn: to the front (unless the outer turn still walks them)
+  if ready_depth == 0 and runq_head > 1 then compact() end
 end
 
 -- ddb.loop() callers inside spawned coroutines wait for every *other* one to end.
 local function release_loop_waiters()
   local n = #loop_waiters
-  if n > 0 and live == n and pending() == driver_timers and runq_head > runq_tail then
+  if n > 0 and live == n and pending() == driver_timers and runq_head > runq_tail
+    and nlate == 0 then
     for i = 1, n do
       enqueue(loop_waiters[i], nil)
       loop_waiters[i] = nil
@@ -289,19 +329,29 @@ local function release_loop_waiters()
 end
 
 -- One buffer per nesting level: a completion handler may poll again.
-local ready_bufs, depth = { ready_buf }, 1
+local ready_bufs, depth = {}, 0
 local waiter_bufs = {}
 -- Returns true when a SIGINT cut the blocking run short.
-local function take_completions(block)
-  local buf = ready_bufs[depth]
-  if not buf then buf = {}; ready_bufs[depth] = buf end
-  local n, interrupted = run_once(block, buf)
+local function take_completions(block, seen)
+  -- the level first: a finalizer run by any allocation below may poll again, and
+  -- must not fill this level's buffers
   depth = depth + 1
+  local d = depth
+  local buf, ws = ready_bufs[d], waiter_bufs[d]
+  if not buf then buf, ws = {}, {}; ready_bufs[d], waiter_bufs[d] = buf, ws end
+  local n, interrupted = run_once(block and nlate == 0 and progress == seen, buf)
   -- every waiter is taken before any runs: a completion handler may make tickets,
   -- which reuse the slots of the ones just taken (dolphindb.waiters keys by slot)
-  local ws = waiter_bufs[depth]
-  if not ws then ws = {}; waiter_bufs[depth] = ws end
-  for i = 1, n do ws[i] = take_waiter(buf[i]) or false end   -- false: nobody waits
+  for i = 1, n do ws[i] = take_completed(buf[i]) end   -- false: nobody waits (yet)
+  if nlate > 0 then                  -- completed before their waiters came
+    local fresh = {}
+    local lt, ln = late, nlate
+    late, nlate = fresh, 0           -- (what a finalizer announces meanwhile: next turn)
+    for i = 1, ln do
+      n = n + 1
+      buf[n], ws[n] = lt[i], take_late(lt[i])
+    end
+  end
   for i = 1, n do                    -- buf's old numbers stay: see the run queue
     local t, w = buf[i], ws[i]
     ws[i] = false
@@ -311,7 +361,8 @@ local function take_completions(block)
       protected_dispatch(w, t)
     end
   end
-  depth = depth - 1
+  if n > 0 then progress = progress + 1 end
+  depth = d - 1
   return interrupted
 end
 
@@ -353,6 +404,7 @@ local function drive(done, deadline, arg)
   local timer, expired, interrupted = nil, false, false
   while true do
     run_ready()
+    local seen = progress
     if done(arg) then break end
     if deadline then
       if expired or now() >= deadline then break end
@@ -363,20 +415,21 @@ local function drive(done, deadline, arg)
       end
     end
     release_loop_waiters()
-    if runq_head > runq_tail then
+    if progress ~= seen then
+      -- (something ran since done() was asked: ask again before blocking)
+    elseif runq_head > runq_tail and nlate == 0 then
       if pending() == 0 then
-        if timer then timer_stop(timer); take_waiter(timer); driver_timers = driver_timers - 1 end
+        if timer then stop_timer(timer); driver_timers = driver_timers - 1 end
         error(("dolphindb: deadlock: waiting for something that cannot happen "
           .. "(%d spawned coroutine(s) blocked, no operation pending)"):format(live), 3)
       end
-      if take_completions(true) then interrupted = true; break end
+      if take_completions(true, seen) then interrupted = true; break end
     else
       take_completions(false)     -- coroutines are ready: poll I/O without blocking
     end
   end
   if timer and not expired then
-    timer_stop(timer)
-    take_waiter(timer)
+    stop_timer(timer)
     driver_timers = driver_timers - 1
   end
   if not interrupted then return done(arg) end
@@ -498,7 +551,7 @@ function M.wait_for(obj, timeout, what)
   if not ok then              -- cannot yield here: take back what was set up
     h._parked = false
     forget_waiter(obj, co)
-    if timer then timer_stop(timer); take_waiter(timer) end
+    if timer then stop_timer(timer) end
     error(cannot_wait(what or "wait", why), 0)
   end
   while why ~= obj and not (timer and why == timer) do
@@ -506,7 +559,7 @@ function M.wait_for(obj, timeout, what)
     if why == INTERRUPT and not obj._done and not (timer and not awaited(timer)) then
       h._parked = false
       forget_waiter(obj, co)
-      if timer then timer_stop(timer); take_waiter(timer) end
+      if timer then stop_timer(timer) end
       give_up_waitable(obj, what)
     end
     why = co_yield(PARK)
@@ -514,8 +567,7 @@ function M.wait_for(obj, timeout, what)
   h._parked = false
   if timer then
     if obj._done then
-      timer_stop(timer)
-      take_waiter(timer)
+      stop_timer(timer)
     else            -- timed out: stop waiting on obj
       forget_waiter(obj, co)
     end
@@ -528,6 +580,11 @@ end
 -- holds, stays referenced exactly until then.
 function M.on_ticket(t, fn)
   set_waiter(t, fn)
+end
+
+-- Nobody will wait for ticket t (addTask: the result is fetched by id).
+function M.ignore_ticket(t)
+  set_waiter(t, true)
 end
 
 -- One non-blocking turn: collects finished operations so code that polls (isFinished
@@ -584,7 +641,7 @@ function M.sleep(sec)
       while v ~= PARK do v = co_yield(PARK) end
       return
     end
-    M.await_ticket(timer_start(sec * 1000), nil, "sleep", timer_stop)
+    M.await_ticket(timer_start(sec * 1000), nil, "sleep", stop_timer)
     return
   end
   if sec == 0 then
@@ -596,7 +653,7 @@ function M.sleep(sec)
   if interrupted then raise_interrupted("sleep") end
 end
 
-local function all_ended() return live == 0 and pending() == 0 end
+local function all_ended() return live == 0 and pending() == 0 and nlate == 0 end
 
 -- ddb.loop(): runs until no spawned coroutine is left and no operation is pending.
 -- Inside a spawned coroutine it waits for all the others.
@@ -755,7 +812,8 @@ end
 
 -- Statistics for specs and diagnostics.
 function M.stats()
-  return { live = live, pending = pending(), parked = count_waiters(),
+  local parked, early = count_waiters()
+  return { live = live, pending = pending(), parked = parked, early = early,
            unretrieved = unretrieved, queued = runq_tail - runq_head + 1 }
 end
 

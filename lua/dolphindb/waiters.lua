@@ -3,39 +3,116 @@
 --
 -- Kept by the ticket's slot (src/lua/lua_loop.c: ticket % SLOTS, a small integer C
 -- reuses once the ticket is back): wait_ticket[slot] = the ticket, waiter[slot] = what
--- waits (a parked coroutine, a record, a function); both false when free. A table
--- keyed by the ever-new tickets themselves would churn, and LuaJIT rehashes such a
--- table every few inserts; these keys stay few and live (false, never nil).
+-- waits (a parked coroutine, a record, a function, or `true`: nobody will wait, as for
+-- addTask); both false when free. A table keyed by the ever-new tickets themselves
+-- would churn, and LuaJIT rehashes such a table every few inserts; these keys stay few
+-- and live (false, never nil).
 --
---   local set_waiter, take_waiter = require("dolphindb.waiters").new()
---   set_waiter(ticket, w)        take_waiter(ticket) -> w, removed; nil if none
---   count() -> how many tickets have a waiter
+-- Completed early. Submitting makes a ticket; the caller then allocates (a future's
+-- table, a closure) before it registers its waiter, and an allocation may run a __gc
+-- finalizer that waits on a pool, i.e. drives the loop, which takes that ticket's
+-- completion. Such a ticket is kept in `early` (keyed by the ticket: its slot may
+-- already carry a newer one); when its waiter comes, set_waiter keeps the waiter in
+-- `late` and hands the ticket to on_late(ticket), and the scheduler delivers it at
+-- its next turn (take_late). Every ticket gets a waiter or is forgotten (take), so
+-- `early` holds only the tickets of waits still being set up.
+--
+--   local W = require("dolphindb.waiters").new(on_late)
+--   W.set(t, w)        t's waiter is w (again: replaces it)
+--   W.take(t) -> w     forgets t's waiter (nil if none): t's completion, if it is
+--                      still to come or came early, is delivered to nobody
+--   W.completed(t) -> w   t completed: its waiter, removed; false if none (nobody,
+--                      or not yet: then t is kept as completed early)
+--   W.drop(t)          forgets t, which will never complete (a stopped timer)
+--   W.take_late(t) -> w   a ticket on_late announced: its waiter, removed, or false
+--   W.count() -> waiters, early    (for stats)
 
 local SLOTS = require("dolphindb.core").TICKET_SLOTS
 
 local M = {}
 
-function M.new()
+function M.new(on_late)
   local wait_ticket, waiter = {}, {}
-  local function set_waiter(t, w)
+  local moved = {}                -- ticket -> waiter, moved out of its slot (below)
+  local early, nearly = {}, 0     -- ticket -> true: completed, no waiter yet
+  local late = {}                 -- ticket -> waiter (false: forgotten) until delivered
+
+  local W = {}
+  function W.set(t, w)
+    if late[t] ~= nil then late[t] = w; return end
+    if moved[t] ~= nil then moved[t] = w; return end
+    if early[t] then
+      early[t], nearly = nil, nearly - 1
+      late[t] = w
+      on_late(t)
+      return
+    end
     local slot = t % SLOTS
+    local old = wait_ticket[slot]
+    -- C frees a batch's slots when it hands the batch over, before the scheduler has
+    -- taken their waiters; a finalizer run meanwhile can make a ticket in such a slot.
+    -- The older ticket's waiter then moves aside until its completion takes it.
+    if old and old ~= t and waiter[slot] ~= false then moved[old] = waiter[slot] end
     wait_ticket[slot], waiter[slot] = t, w
   end
-  local function take_waiter(t)
-    local slot = t % SLOTS
-    if wait_ticket[slot] ~= t then return nil end
-    local w = waiter[slot]
-    wait_ticket[slot], waiter[slot] = false, false
+  function W.take(t)
+    local w = late[t]
+    if w ~= nil then
+      late[t] = false             -- still announced: delivered to nobody
+      return w or nil
+    end
+    if early[t] then early[t], nearly = nil, nearly - 1; return nil end
+    w = moved[t]
+    if w ~= nil then
+      moved[t] = true
+    else
+      local slot = t % SLOTS
+      if wait_ticket[slot] ~= t then return nil end
+      w = waiter[slot]
+      waiter[slot] = true         -- if t is still to complete, nobody waits
+    end
+    if w == true then return nil end
     return w
   end
-  local function count()           -- for stats: how many wait now
+  function W.drop(t)              -- t will never complete (a stopped timer)
+    if late[t] ~= nil then late[t] = false; return end
+    if early[t] then early[t], nearly = nil, nearly - 1; return end
+    moved[t] = nil
+    local slot = t % SLOTS
+    if wait_ticket[slot] == t then wait_ticket[slot], waiter[slot] = false, false end
+  end
+  function W.completed(t)
+    local slot = t % SLOTS
+    local w
+    if wait_ticket[slot] == t then
+      w = waiter[slot]
+      wait_ticket[slot], waiter[slot] = false, false
+    else
+      w = moved[t]
+      if w == nil then
+        early[t], nearly = true, nearly + 1
+        return false
+      end
+      moved[t] = nil
+    end
+    if w == true then return false end
+    return w
+  end
+  function W.take_late(t)
+    local w = late[t]
+    late[t] = nil
+    if w == true then return false end
+    return w or false
+  end
+  function W.count()
     local n = 0
     -- (slot 0 is no wait: ticket 0 is the standing "log lines queued" mark that
     -- dolphindb.log listens to, src/lua/lua_logq.h)
-    for slot, w in pairs(waiter) do if w and slot ~= 0 then n = n + 1 end end
-    return n
+    for slot, w in pairs(waiter) do if w and w ~= true and slot ~= 0 then n = n + 1 end end
+    for _, w in pairs(moved) do if w ~= true then n = n + 1 end end
+    return n, nearly
   end
-  return set_waiter, take_waiter, count
+  return W
 end
 
 return M

@@ -5,6 +5,13 @@
  * conversion and the codec (lua_value.c), the pool binding (lua_pool.c) and the
  * option declarations (lua_options.c).
  */
+#if !defined(_WIN32)
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE             /* dladdr */
+#endif
+#include <dlfcn.h>
+#endif
+
 #include "lua.h"
 #include "lauxlib.h"
 
@@ -26,8 +33,22 @@
 #define DDB_EXPORT __attribute__((visibility("default")))
 #endif
 
+/* lua_close finalizes the library's handle (dlclose) in its first round, then the
+ * objects that finalizers created meanwhile (a __gc that opens a pool at exit): their
+ * __gc would then call into unmapped code. Holding one more reference, with
+ * RTLD_NODELETE, keeps this library mapped until the process ends. */
+static void keep_loaded(void)
+{
+#if !defined(_WIN32)
+    Dl_info info;
+    if (dladdr((void *)keep_loaded, &info) && info.dli_fname)
+        (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+#endif
+}
+
 DDB_EXPORT int luaopen_dolphindb_core(lua_State *L)
 {
+    keep_loaded();
     /* A reset connection must not kill a plain `luajit` process (dolphindb.h,
      * "SIGPIPE"): ignore it from the moment the module is loaded. */
     ddb_ignore_sigpipe();

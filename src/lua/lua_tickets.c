@@ -6,6 +6,7 @@
 #define SLOT_BITS 24
 #define SLOTS ((uint32_t)1 << SLOT_BITS)
 #define GEN_MASK (((uint32_t)1 << (53 - SLOT_BITS)) - 1)
+#define FREED ((uint32_t)1 << 31)       /* in gen[slot]: the slot's ticket came back */
 
 static int grow(ddb_tickets *t)
 {
@@ -32,7 +33,7 @@ double ddb_tickets_new(ddb_tickets *t)
         slot = (uint32_t)++t->nslots;                 /* slot 0 is never used */
         t->gen[slot] = 0;
     }
-    uint32_t gen = t->gen[slot] = (t->gen[slot] + 1) & GEN_MASK;
+    uint32_t gen = t->gen[slot] = ((t->gen[slot] & GEN_MASK) + 1) & GEN_MASK;
     return (double)slot + (double)SLOTS * gen;
 }
 
@@ -41,6 +42,11 @@ void ddb_tickets_release(ddb_tickets *t, double ticket)
     if (!(ticket >= 1 && ticket < 9007199254740992.0)) return;
     uint32_t slot = (uint32_t)((uint64_t)ticket & (SLOTS - 1));
     if (slot == 0 || slot > t->nslots) return;
+    /* Only the slot's live ticket frees it, once: a slot listed free twice would
+     * carry two live tickets at once, and Lua keeps waiters by slot. */
+    uint32_t gen = (uint32_t)((uint64_t)ticket >> SLOT_BITS);
+    if (t->gen[slot] != gen) return;
+    t->gen[slot] |= FREED;
     t->free[t->nfree++] = slot;
 }
 
