@@ -42,8 +42,9 @@ typedef struct ddb_conn_events {
      * to know when everything is closed. */
     void (*handle_opened)(void *owner);
     void (*handle_closed)(void *owner);
-    /* The end of a read callback, outside any call of the owner's: a good moment to
-     * hand completions over. */
+    /* A read begins / ends (every read_begin is followed by read_done). The end is
+     * outside any call of the owner's: a good moment to hand completions over. */
+    void (*read_begin)(void *owner);
     void (*read_done)(void *owner);
     /* Block-wise result (fetchSize): block b (a reference for the owner) of t
      * arrived. Returns 1 when reading must wait for ddb_conn_unblock (the consumer
@@ -84,6 +85,8 @@ typedef struct ddb_conn_settings {
     int64_t max_result_bytes;           /* 0: DDB_DEFAULT_MAX_RESULT */
     int log_min;                        /* DDB_LOG_*: lower events are not formatted */
     int cancel_on_server;               /* cancel an abandoned job on its node */
+    int *nready;                        /* the owner's count of READY connections,
+                                           kept by every state change */
 } ddb_conn_settings;
 
 enum { HS_CONNECT, HS_LOGIN, HS_INIT, HS_CANCEL, HS_DISCOVER };   /* in this order */

@@ -184,6 +184,25 @@ static void queue_remove(ddb_pool *p, ddb_task *t)
 
 static void pump_cb(void *arg);
 
+/* The pump's host handle, started and stopped only when that changes something: with
+ * 8 connections each read completes one task, and a start and a stop per task were
+ * ~5 % of the pool's instructions. */
+static void pump_start(ddb_pool *p)
+{
+    if (!p->pump_on) {
+        p->pump_on = 1;
+        p->host->pump_start(p->pump);
+    }
+}
+
+static void pump_stop(ddb_pool *p)
+{
+    if (p->pump_on) {
+        p->pump_on = 0;
+        p->host->pump_stop(p->pump);
+    }
+}
+
 void ddb_pool_complete(ddb_pool *p, ddb_task *t, int state)
 {
     if (ddb_task_state_is_terminal(ddb_task_state(t)))
@@ -202,8 +221,8 @@ void ddb_pool_complete(ddb_pool *p, ddb_task *t, int state)
     else
         p->dhead = t;
     p->dtail = t;
-    if (!p->torn_down)
-        p->host->pump_start(p->pump);
+    if (!p->torn_down && !p->in_read)   /* in a read, its read_done delivers */
+        pump_start(p);
 }
 
 static void deliver(ddb_pool *p)
@@ -226,18 +245,19 @@ static void deliver(ddb_pool *p)
  * timeout, one extra epoll_wait per task) stops unless something else needs it. */
 static void flush(ddb_pool *p)
 {
+    p->in_read = 0;
     if (!p->dhead)
         return;
     deliver(p);
     if (!p->dhead && !p->resume_pending && !ddb_pool_is_stopping(p))
-        p->host->pump_stop(p->pump);
+        pump_stop(p);
 }
 
 static void resume_later(ddb_pool *p)
 {
     p->resume_pending = 1;
     if (!p->torn_down)
-        p->host->pump_start(p->pump);
+        pump_start(p);
 }
 
 void ddb_pool_resume_later(ddb_pool *p)
@@ -254,7 +274,7 @@ static void pump_cb(void *arg)
             ddb_conn_resume(p->conns[i]);
     }
     deliver(p);
-    p->host->pump_stop(p->pump);
+    pump_stop(p);
     maybe_teardown(p);
 }
 
@@ -313,37 +333,33 @@ static void fail_queued(ddb_pool *p, int state, const char *what)
 
 /* ------------------------------------------------------------------ dispatch */
 
-/* The first READY connection from index *k on (*k is left at it), or NULL. */
-static ddb_conn *ready_conn(ddb_pool *p, int *k)
-{
-    for (; *k < p->nconns; (*k)++) {
-        ddb_conn *c = p->conns[*k];
-        if (c->state == DDB_CONN_READY)
-            return c;
-    }
-    return NULL;
-}
-
-/* One pass over the connections: those before the one just given a task were not
- * READY, and giving a task makes none READY (a failed send reconnects), so the scan
- * goes on from there rather than from the first (with 8 connections busy and tasks
- * queued, rescanning was most of this function's cost). */
-static void dispatch(ddb_pool *p)
+/* One pass over the connections from index `from` on (wrapping around), each READY
+ * one taking the queue's head: giving a task makes no connection READY (a failed send
+ * reconnects), so one pass is enough. It stops as soon as no connection is READY
+ * (p->nready): with every connection busy and tasks queued, the one that just
+ * answered, passed as `from`, is the only one, and the scan ends there. */
+static void dispatch_from(ddb_pool *p, int from)
 {
     if (p->dispatching || p->state > DDB_POOL_OPEN)
         return;                 /* a synchronous send failure re-enters: the loop goes on */
     p->dispatching = 1;
-    ddb_conn *c;
-    int k = 0;
-    while (p->qhead && (c = ready_conn(p, &k))) {
+    for (int i = 0, k = from; i < p->nconns && p->qhead && p->nready > 0; i++) {
+        ddb_conn *c = p->conns[k];
+        k = k + 1 < p->nconns ? k + 1 : 0;
+        if (c->state != DDB_CONN_READY)
+            continue;
         ddb_task *t = p->qhead;
         queue_remove(p, t);
         atomic_store(&t->state, DDB_TASK_RUNNING);
         p->nrunning++;
         ddb_conn_run(c, t, now_ms(p));
-        k++;
     }
     p->dispatching = 0;
+}
+
+static void dispatch(ddb_pool *p)
+{
+    dispatch_from(p, 0);
 }
 
 static int any_conn_alive(const ddb_pool *p)
@@ -380,9 +396,11 @@ static void task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
     char host[256];
     int port;
     p->nrunning--;
-    int n = 0;
-    char **msgs = ddb_resp_take_msgs(r, &n);
-    ddb_task_set_msgs(t, msgs, n);
+    if (r->msgs || r->nmsgs || t->out) {  /* most replies bring no output lines */
+        int n = 0;
+        char **msgs = ddb_resp_take_msgs(r, &n);
+        ddb_task_set_msgs(t, msgs, n);
+    }
     if (r->is_error && p->cfg.high_availability && !ddb_pool_is_stopping(p) &&
         ddb_parse_not_leader(r->error, host, sizeof host, &port) && t->resends < 8) {
         /* Not executed there: run it again on the leader (same seqNo is fine, but
@@ -414,7 +432,7 @@ static void task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
     }
     if (p->cluster)
         ddb_cluster_settle(p, c);       /* its node left the list while it ran */
-    dispatch(p);
+    dispatch_from(p, c->index);
 }
 
 static void task_conn_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *why)
@@ -506,7 +524,7 @@ static void handle_closed(ddb_pool *p)
         return;
     }
     if (ddb_pool_is_stopping(p) && !p->torn_down)
-        p->host->pump_start(p->pump);     /* re-check teardown from the loop */
+        pump_start(p);                  /* re-check teardown from the loop */
 }
 
 /* ------------------------------------------------------------------ connection events */
@@ -523,6 +541,7 @@ static void ev_dead(void *o, ddb_conn *c) { conn_dead(o, c); }
 static void ev_untrusted(void *o, ddb_conn *c) { conn_untrusted(o, c); }
 static void ev_handle_opened(void *o) { ((ddb_pool *)o)->live++; }
 static void ev_handle_closed(void *o) { handle_closed(o); }
+static void ev_read_begin(void *o) { ((ddb_pool *)o)->in_read = 1; }
 static void ev_read_done(void *o) { flush(o); }
 static void ev_resume_later(void *o) { resume_later(o); }
 static int ev_block(void *o, ddb_conn *c, ddb_task *t, ddb_obj *b)
@@ -555,7 +574,7 @@ static const ddb_conn_events conn_events = {
     .ready = ev_ready, .response = ev_response, .lost = ev_lost,
     .timed_out = ev_timed_out, .dead = ev_dead, .untrusted = ev_untrusted,
     .handle_opened = ev_handle_opened,
-    .handle_closed = ev_handle_closed, .read_done = ev_read_done,
+    .handle_closed = ev_handle_closed, .read_begin = ev_read_begin, .read_done = ev_read_done,
     .resume_later = ev_resume_later, .block = ev_block, .is_stopping = ev_is_stopping,
     .next_site = ev_next_site, .site = ev_site, .connect_timeout_ms = ev_connect_timeout_ms,
     .backoff_ms = ev_backoff_ms, .next_seqno = ev_next_seqno, .redact = ev_redact,
@@ -565,6 +584,7 @@ static const ddb_conn_events conn_events = {
 static void fill_conn_settings(ddb_pool *p)
 {
     ddb_conn_settings *s = &p->conn_set;
+    s->nready = &p->nready;
     s->host = p->host;
     s->host_ud = p->host_ud;
     s->userid = p->userid;
@@ -975,7 +995,7 @@ static void close_all_conns(ddb_pool *p)
         }
         ddb_conn_close(c);
     }
-    p->host->pump_start(p->pump);
+    pump_start(p);
 }
 
 static void start_shutdown(ddb_pool *p)
@@ -992,7 +1012,7 @@ static void start_shutdown(ddb_pool *p)
         close_all_conns(p);
     }
     if (p->live > 0)
-        p->host->pump_start(p->pump);
+        pump_start(p);
 }
 
 void ddb_pool_shutdown(ddb_pool *p)
