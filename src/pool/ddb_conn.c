@@ -101,24 +101,27 @@ static void set_error(ddb_conn *c, const char *fmt, const char *detail)
 
 /* ------------------------------------------------------------------ writing */
 
+static void retain_task(void *t) { ddb_task_ref(t); }
 static void release_task(void *t) { ddb_task_unref(t); }
 
-/* Write `head` and, when t is given, its body (the task stays referenced until the
- * host is done with it). Takes over head's memory, except c->head's, which stays
- * for the next request when the host can borrow it. NULL or why it failed. */
+/* Write `head` and, when t is given, its body (the task stays referenced while the
+ * host holds the body: most requests go out at once and need no reference). Takes
+ * over head's memory, except c->head's, which stays for the next request when the
+ * host can borrow it. NULL or why it failed. */
 static const char *send_request(ddb_conn *c, ddb_buf *head, ddb_task *t)
 {
     const char *body = t ? ddb_task_body(t) : NULL;
     size_t body_len = t ? t->body_size : 0;
     ddb_host_fn release = t ? release_task : NULL;
-    void *rel_arg = t ? ddb_task_ref(t) : NULL;
     if (head == &c->head && HOST(c)->stream_write_borrowed) {
         const char *why = HOST(c)->stream_write_borrowed(c->stream, head->p, head->len,
-                                                         body, body_len, release, rel_arg);
+                                                         body, body_len,
+                                                         t ? retain_task : NULL, release, t);
         ddb_buf_reset(head);
         return why;
     }
-    return HOST(c)->stream_write(c->stream, head, body, body_len, release, rel_arg);
+    return HOST(c)->stream_write(c->stream, head, body, body_len, release,
+                                 t ? ddb_task_ref(t) : NULL);
 }
 
 /* Every reply carries the session id (a few validated digits, NUL-terminated in the
@@ -361,7 +364,8 @@ static void task_reply(ddb_conn *c)
 {
     ddb_task *t = c->task;
     c->task = NULL;
-    HOST(c)->timer_stop(c->timer);
+    if (t->deadline_ms)                 /* ddb_conn_run armed the timer only then */
+        HOST(c)->timer_stop(c->timer);
     c->tasks_run++;
     copy_session_id(c, &c->resp);
     set_state(c, DDB_CONN_READY);

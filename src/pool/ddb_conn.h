@@ -144,7 +144,8 @@ int ddb_conn_init(ddb_conn *c, const ddb_conn_events *ev, void *owner,
                   const ddb_conn_settings *set, int index, int site);
 /* Start connecting (IDLE/DEAD → CONNECTING) with a fresh attempt budget. */
 void ddb_conn_start(ddb_conn *c, int max_attempts);
-/* Send `t` (READY → BUSY). The caller has set t->state RUNNING. */
+/* Send `t` (READY → BUSY). The caller has set t->state RUNNING. now_ms is read only
+ * when t has a deadline (the caller may pass 0 otherwise). */
 void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms);
 /* Drop the running task (cancel/timeout): the socket is closed and the connection
  * reconnects at once. Returns the detached task (the caller finishes it). */

@@ -205,7 +205,7 @@ static void pump_stop(ddb_pool *p)
 
 void ddb_pool_complete(ddb_pool *p, ddb_task *t, int state)
 {
-    if (ddb_task_state_is_terminal(ddb_task_state(t)))
+    if (ddb_task_is_over(t))
         return;                 /* never twice: exactly one terminal state */
     queue_remove(p, t);
     switch (state) {
@@ -352,7 +352,7 @@ static void dispatch_from(ddb_pool *p, int from)
         queue_remove(p, t);
         atomic_store(&t->state, DDB_TASK_RUNNING);
         p->nrunning++;
-        ddb_conn_run(c, t, now_ms(p));
+        ddb_conn_run(c, t, t->deadline_ms ? now_ms(p) : 0);   /* (only a deadline reads it) */
     }
     p->dispatching = 0;
 }
@@ -866,7 +866,9 @@ const char *ddb_pool_error(const ddb_pool *p) { return p->error; }
 
 /* ------------------------------------------------------------------ submit */
 
-int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen)
+/* `give`: the caller hands its own reference over as the pool's "active" one (a
+ * submit that returns no task), rather than the pool taking one more. */
+static int enqueue(ddb_pool *p, ddb_task *t, int give, char *err, size_t errlen)
 {
     p->host->update_time(p->host_ud);  /* the caller may have been busy outside the loop */
     if (ddb_pool_is_stopping(p)) {
@@ -906,7 +908,8 @@ int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen)
         t->deadline_ms = now + (uint64_t)(t->timeout * 1000.0 + 0.5);
         arm_sweep(p, t->deadline_ms);
     }
-    ddb_task_ref(t);            /* the pool's "active" reference */
+    if (!give)
+        ddb_task_ref(t);        /* the pool's "active" reference */
     /* Tasks already waiting mean no connection is READY: every way a connection
      * becomes READY (conn_ready, task_response) dispatches, and a dispatch ends with
      * an empty queue or no READY connection. So only a first task needs the scan. */
@@ -915,6 +918,11 @@ int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen)
     if (first)
         dispatch(p);
     return DDB_OK;
+}
+
+int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen)
+{
+    return enqueue(p, t, 0, err, errlen);
 }
 
 int ddb_pool_submit(ddb_pool *p, const ddb_task_spec *spec, ddb_task **out, char *err,
@@ -935,11 +943,11 @@ int ddb_pool_submit(ddb_pool *p, const ddb_task_spec *spec, ddb_task **out, char
                                   errlen);
     if (!t)
         return code;
-    code = ddb_pool_enqueue(p, t, err, errlen);
-    if (code == DDB_OK && out)
-        *out = t;
-    else
+    code = enqueue(p, t, out == NULL, err, errlen);  /* (it may have completed by now) */
+    if (code != DDB_OK)
         ddb_task_unref(t);
+    else if (out)
+        *out = t;
     return code;
 }
 

@@ -88,6 +88,13 @@ struct ddb_task_out {
     int nmsgs;
 };
 
+/* ddb_task_state_is_terminal(ddb_task_state(t)) for the pool's hot paths, inline. */
+static inline int ddb_task_is_over(const struct ddb_task *t)
+{
+    int st = atomic_load_explicit(&((struct ddb_task *)t)->state, memory_order_acquire);
+    return st >= DDB_TASK_DONE && st <= DDB_TASK_ABANDONED;
+}
+
 /* The request body: right after the record, in the same block (ddb_task.c). */
 static inline const char *ddb_task_body(const struct ddb_task *t)
 {

@@ -93,11 +93,6 @@ void ddb_resp_reset(ddb_resp *r)
     r->parse_error[0] = 0;
 }
 
-void ddb_resp_set_max_bytes(ddb_resp *r, int64_t max_bytes)
-{
-    r->budget = max_bytes;
-}
-
 static int fail(ddb_resp *r, const char *fmt, const char *detail)
 {
     snprintf(r->parse_error, sizeof r->parse_error, fmt, detail);
