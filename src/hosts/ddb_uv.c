@@ -111,6 +111,8 @@ struct ddb_host_stream {
     int dead;                   /* failed was reported */
     ddb_tls *tls;               /* NULL: plain TCP */
     int tls_ready;              /* handshake done: `connected` was reported */
+    int fd_known;               /* fd holds the socket (try_writev) */
+    uv_os_fd_t fd;
     ddb_host_fn closed;
     void *closed_arg;
     char rbuf[65536];
@@ -451,16 +453,20 @@ sent:
 /* What uv_try_write does for a TCP stream, without its generic checks (~70
  * instructions a request): with writes queued it is EAGAIN, as there; otherwise one
  * writev on the socket. Borrowed writes are requests, sent only once the handshake
- * is done, so the stream is connected (were it not, writev would say so). A stream
- * without a socket (closing) goes through uv_try_write, which says why. Bytes
- * written, or a libuv error code. */
+ * is done, so the stream is connected (were it not, writev would say so). The
+ * socket is asked of libuv once: a handle keeps its socket until uv_close, which
+ * only stream_close calls, after marking the stream closed_by_user. A stream without
+ * a socket goes through uv_try_write, which says why. Bytes written, or a libuv
+ * error code. */
 static ssize_t try_writev(ddb_host_stream *s, const char *head, size_t head_len,
                           const char *body, size_t body_len)
 {
-    uv_os_fd_t fd;
     if (s->tcp.write_queue_size != 0)
         return UV_EAGAIN;
-    if (uv_fileno((uv_handle_t *)&s->tcp, &fd) != 0) {
+    if (!s->fd_known && !s->closed_by_user && uv_fileno((uv_handle_t *)&s->tcp, &s->fd) == 0)
+        s->fd_known = 1;
+    uv_os_fd_t fd = s->fd;
+    if (!s->fd_known || s->closed_by_user) {
         uv_buf_t bufs[2] = { uv_buf_init((char *)head, (unsigned)head_len),
                              uv_buf_init((char *)body, (unsigned)body_len) };
         return uv_try_write((uv_stream_t *)&s->tcp, bufs, body_len ? 2 : 1);

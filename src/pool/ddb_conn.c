@@ -409,7 +409,6 @@ static int feed_stash(ddb_conn *c)
     ddb_buf bytes = c->stash;       /* on_read may stash again */
     ddb_buf_init(&c->stash);
     ddb_host_stream *s = c->stream; /* a broken one is replaced by a new stream */
-    c->ev->read_begin(c->owner);
     on_read(c, bytes.p, bytes.len);
     ddb_buf_free(&bytes);
     c->ev->read_done(c->owner);
@@ -466,7 +465,6 @@ static int block_arrived(ddb_conn *c, const char *rest, size_t nrest)
 static void stream_data(void *arg, const char *p, size_t n)
 {
     ddb_conn *c = arg;
-    c->ev->read_begin(c->owner);
     on_read(c, p, n);
     c->ev->read_done(c->owner);     /* hand completions over outside any core call */
 }

@@ -42,9 +42,9 @@ typedef struct ddb_conn_events {
      * to know when everything is closed. */
     void (*handle_opened)(void *owner);
     void (*handle_closed)(void *owner);
-    /* A read begins / ends (every read_begin is followed by read_done). The end is
-     * outside any call of the owner's: a good moment to hand completions over. */
-    void (*read_begin)(void *owner);
+    /* The end of a read callback, outside any call of the owner's: a good moment to
+     * hand completions over. (Every `response` comes from a read, so read_done
+     * follows it.) */
     void (*read_done)(void *owner);
     /* Block-wise result (fetchSize): block b (a reference for the owner) of t
      * arrived. Returns 1 when reading must wait for ddb_conn_unblock (the consumer

@@ -395,6 +395,7 @@ static void task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
     ddb_resp *r = &c->resp;
     char host[256];
     int port;
+    p->in_read = 1;             /* a response comes from a read: its read_done delivers */
     p->nrunning--;
     if (r->msgs || r->nmsgs || t->out) {  /* most replies bring no output lines */
         int n = 0;
@@ -541,7 +542,6 @@ static void ev_dead(void *o, ddb_conn *c) { conn_dead(o, c); }
 static void ev_untrusted(void *o, ddb_conn *c) { conn_untrusted(o, c); }
 static void ev_handle_opened(void *o) { ((ddb_pool *)o)->live++; }
 static void ev_handle_closed(void *o) { handle_closed(o); }
-static void ev_read_begin(void *o) { ((ddb_pool *)o)->in_read = 1; }
 static void ev_read_done(void *o) { flush(o); }
 static void ev_resume_later(void *o) { resume_later(o); }
 static int ev_block(void *o, ddb_conn *c, ddb_task *t, ddb_obj *b)
@@ -574,7 +574,7 @@ static const ddb_conn_events conn_events = {
     .ready = ev_ready, .response = ev_response, .lost = ev_lost,
     .timed_out = ev_timed_out, .dead = ev_dead, .untrusted = ev_untrusted,
     .handle_opened = ev_handle_opened,
-    .handle_closed = ev_handle_closed, .read_begin = ev_read_begin, .read_done = ev_read_done,
+    .handle_closed = ev_handle_closed, .read_done = ev_read_done,
     .resume_later = ev_resume_later, .block = ev_block, .is_stopping = ev_is_stopping,
     .next_site = ev_next_site, .site = ev_site, .connect_timeout_ms = ev_connect_timeout_ms,
     .backoff_ms = ev_backoff_ms, .next_seqno = ev_next_seqno, .redact = ev_redact,

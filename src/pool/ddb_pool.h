@@ -44,8 +44,9 @@ struct ddb_pool {
     int resume_pending;             /* some connection paused its reading */
     int pump_on;                    /* started and not stopped since (no host call
                                        to start it twice or stop it stopped) */
-    int in_read;                    /* inside a connection's read: its read_done
-                                       hands completions over, the pump need not */
+    int in_read;                    /* inside a connection's read (set by a response):
+                                       its read_done hands completions over, the pump
+                                       need not */
     ddb_host_handle *sweep;         /* queued-task deadlines */
     ddb_host_handle *grace;         /* shutdown grace for running tasks */
     uint64_t sweep_at;              /* when `sweep` fires, 0 if idle */

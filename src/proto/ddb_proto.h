@@ -160,7 +160,12 @@ static inline void ddb_resp_set_fetch(ddb_resp *r, int on)
 /* Feed bytes; see DDB_RESP_*. */
 int ddb_resp_feed(ddb_resp *r, const void *p, size_t len, size_t *consumed);
 /* Ownership transfers after DONE (the parser forgets them). */
-ddb_obj *ddb_resp_take_obj(ddb_resp *r);
+static inline ddb_obj *ddb_resp_take_obj(ddb_resp *r)
+{
+    ddb_obj *o = r->obj;
+    r->obj = NULL;
+    return o;
+}
 char **ddb_resp_take_msgs(ddb_resp *r, int *n);
 char *ddb_resp_take_error(ddb_resp *r);
 

@@ -453,13 +453,6 @@ int ddb_resp_feed(ddb_resp *r, const void *data, size_t len, size_t *consumed)
     return r->state == ST_DONE ? DDB_RESP_DONE : DDB_RESP_NEED_MORE;
 }
 
-ddb_obj *ddb_resp_take_obj(ddb_resp *r)
-{
-    ddb_obj *o = r->obj;
-    r->obj = NULL;
-    return o;
-}
-
 char **ddb_resp_take_msgs(ddb_resp *r, int *n)
 {
     char **m = r->msgs;
