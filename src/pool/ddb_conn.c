@@ -694,9 +694,9 @@ void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms)
         b.client_id = t->client_id;
         b.seqno = t->resends ? -t->seqno : t->seqno;   /* §2.6: a resend is negated */
     }
-    ddb_buf *head = &c->head;           /* kept from the last request: no allocation */
+    ddb_buf *head = &c->head;   /* kept from the last request, left empty by send_request
+                                   (or freed on failure): no allocation */
     char err[200];
-    ddb_buf_reset(head);
     c->task = t;
     set_state(c, DDB_CONN_BUSY);
     t->conn_index = c->index;

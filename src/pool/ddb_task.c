@@ -311,14 +311,6 @@ void ddb_task_set_error(ddb_task *t, const char *server_error, const char *fmt, 
     o->server_error = server_error ? strdup(server_error) : NULL;
 }
 
-void ddb_task_finish(ddb_task *t, int state, uint64_t now_ms)
-{
-    t->end_ms = now_ms;
-    if (state != DDB_TASK_DONE && !(t->out && t->out->error))
-        ddb_task_set_error(t, NULL, "%s", ddb_task_state_name(state));
-    atomic_store_explicit(&t->state, state, memory_order_release);
-}
-
 int ddb_task_state(const ddb_task *t)
 {
     return atomic_load_explicit(&((ddb_task *)t)->state, memory_order_acquire);
