@@ -10,6 +10,7 @@
 #include "ddb_pool.h"
 #include "ddb_auth.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <signal.h>
@@ -338,10 +339,22 @@ static void fail_queued(ddb_pool *p, int state, const char *what)
  * reconnects), so one pass is enough. It stops as soon as no connection is READY
  * (p->nready): with every connection busy and tasks queued, the one that just
  * answered, passed as `from`, is the only one, and the scan ends there. */
+#ifndef NDEBUG
+/* Debug builds (the sanitizer runs) check the count ddb_conn.c keeps at every use. */
+static int ready_count_ok(const ddb_pool *p)
+{
+    int n = 0;
+    for (int i = 0; i < p->nconns; i++)
+        n += p->conns[i]->state == DDB_CONN_READY;
+    return n == p->nready;
+}
+#endif
+
 static void dispatch_from(ddb_pool *p, int from)
 {
     if (p->dispatching || p->state > DDB_POOL_OPEN)
         return;                 /* a synchronous send failure re-enters: the loop goes on */
+    assert(ready_count_ok(p));
     p->dispatching = 1;
     for (int i = 0, k = from; i < p->nconns && p->qhead && p->nready > 0; i++) {
         ddb_conn *c = p->conns[k];
