@@ -26,7 +26,8 @@
 #   bench/bench_tasks.sh [N [REPS]]      (defaults: 20480 tasks, 5 runs)
 # Environment: DDB_BUILD_DIR (default build/), BENCH_CONNS ("1 8 32"),
 # BENCH_VARIANTS ("raw capi workers futures addtask"), BENCH_CG_N (2560; a multiple
-# of 256), BENCH_NO_CALLGRIND=1, BENCH_NO_STRACE=1 (skip those columns).
+# of 256), BENCH_NO_CALLGRIND=1, BENCH_NO_STRACE=1 (skip those columns), BENCH_PORT
+# (ddbmini's port; default: one the system picks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-20480}
@@ -54,8 +55,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# ddbmini on an ephemeral port; its one "listening" line gives the port.
-"$build/ddbmini" --port 0 --threads 64 >"$out/ddbmini.log" 2>&1 &
+# ddbmini on BENCH_PORT, else an ephemeral port; its one "listening" line gives the port.
+"$build/ddbmini" --port "${BENCH_PORT:-0}" --threads 64 >"$out/ddbmini.log" 2>&1 &
 server_pid=$!
 port=
 for _ in $(seq 100); do

@@ -10,6 +10,14 @@ add_library(ddbcore STATIC
   src/pool/ddb_sub.c src/pool/ddb_sub_rows.c                              # subscriptions
   src/hosts/ddb_uv.c src/hosts/ddb_qhost.c)                               # its hosts
 set_target_properties(ddbcore PROPERTIES POSITION_INDEPENDENT_CODE ON)
+# -fPIC alone lets GCC assume any exported function may be replaced at load time, so it
+# never inlines one into its own file's callers (ddb_task_state, ddb_pool_is_stopping...
+# on every task). No one interposes these symbols.
+include(CheckCCompilerFlag)
+check_c_compiler_flag(-fno-semantic-interposition DDB_HAVE_NO_SEMANTIC_INTERPOSITION)
+if(DDB_HAVE_NO_SEMANTIC_INTERPOSITION)
+  target_compile_options(ddbcore PRIVATE -fno-semantic-interposition)
+endif()
 target_include_directories(ddbcore PUBLIC ${DDB_INCLUDE_DIRS})
 target_link_libraries(ddbcore PUBLIC ddbcodec ddbauth PkgConfig::LIBUV Threads::Threads)
 

@@ -17,6 +17,14 @@ static void conn_timer_cb(void *arg);
 #define HOST(c) ((c)->set->host)
 #define HOST_UD(c) ((c)->set->host_ud)
 
+/* Every state change, so the owner's count of READY connections stays exact (its
+ * dispatch stops looking once none is left). */
+static void set_state(ddb_conn *c, int state)
+{
+    *c->set->nready += (state == DDB_CONN_READY) - (c->state == DDB_CONN_READY);
+    c->state = state;
+}
+
 /* One line for the owner's event log; nothing is formatted below its level. */
 static void conn_log(ddb_conn *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -41,7 +49,7 @@ int ddb_conn_init(ddb_conn *c, const ddb_conn_events *ev, void *owner,
     c->set = set;
     c->index = index;
     c->site = site;
-    c->state = DDB_CONN_IDLE;
+    set_state(c, DDB_CONN_IDLE);
     c->little_endian = 1;
     ddb_ha_client_id(c->client_id, sizeof c->client_id);
     ddb_limits lim;
@@ -93,33 +101,36 @@ static void set_error(ddb_conn *c, const char *fmt, const char *detail)
 
 /* ------------------------------------------------------------------ writing */
 
+static void retain_task(void *t) { ddb_task_ref(t); }
 static void release_task(void *t) { ddb_task_unref(t); }
 
-/* Write `head` and, when t is given, its body (the task stays referenced until the
- * host is done with it). Takes over head's memory, except c->head's, which stays
- * for the next request when the host can borrow it. NULL or why it failed. */
+/* Write `head` and, when t is given, its body (the task stays referenced while the
+ * host holds the body: most requests go out at once and need no reference). Takes
+ * over head's memory, except c->head's, which stays for the next request when the
+ * host can borrow it. NULL or why it failed. */
 static const char *send_request(ddb_conn *c, ddb_buf *head, ddb_task *t)
 {
     const char *body = t ? ddb_task_body(t) : NULL;
     size_t body_len = t ? t->body_size : 0;
     ddb_host_fn release = t ? release_task : NULL;
-    void *rel_arg = t ? ddb_task_ref(t) : NULL;
     if (head == &c->head && HOST(c)->stream_write_borrowed) {
         const char *why = HOST(c)->stream_write_borrowed(c->stream, head->p, head->len,
-                                                         body, body_len, release, rel_arg);
+                                                         body, body_len,
+                                                         t ? retain_task : NULL, release, t);
         ddb_buf_reset(head);
         return why;
     }
-    return HOST(c)->stream_write(c->stream, head, body, body_len, release, rel_arg);
+    return HOST(c)->stream_write(c->stream, head, body, body_len, release,
+                                 t ? ddb_task_ref(t) : NULL);
 }
 
-/* Every reply carries the session id (a few validated digits): a plain copy, as it
- * runs once per task (snprintf cost ~15 % of a task's instructions). */
-static void copy_session_id(ddb_conn *c, const char *sid)
+/* Every reply carries the session id (a few validated digits, NUL-terminated in the
+ * parser's array of the same size): a copy of the whole array, as it runs once per
+ * task (snprintf cost ~15 % of a task's instructions, strnlen + memcpy still 1.5 %). */
+static void copy_session_id(ddb_conn *c, const ddb_resp *r)
 {
-    size_t n = strnlen(sid, sizeof c->session_id - 1);
-    memcpy(c->session_id, sid, n);
-    c->session_id[n] = 0;
+    _Static_assert(sizeof c->session_id == sizeof r->session_id, "session id sizes");
+    memcpy(c->session_id, r->session_id, sizeof c->session_id);
 }
 
 /* ------------------------------------------------------------------ handshake */
@@ -156,7 +167,7 @@ static void become_ready(ddb_conn *c)
     c->ever_ready = 1;
     c->attempts = 0;
     c->redirects = 0;
-    c->state = DDB_CONN_READY;
+    set_state(c, DDB_CONN_READY);
     c->untrusted = 0;
     c->last_error[0] = 0;
     c->ev->ready(c->owner, c);
@@ -294,7 +305,7 @@ static void login_step(ddb_conn *c)
              "login method must change)", c->index, c->last_error);
     close_stream(c);
     HOST(c)->timer_stop(c->timer);
-    c->state = DDB_CONN_DEAD;
+    set_state(c, DDB_CONN_DEAD);
     c->ev->dead(c->owner, c);
 }
 
@@ -308,7 +319,7 @@ static void handshake_reply(ddb_conn *c)
     ddb_resp *r = &c->resp;
     char host[256];
     int port;
-    copy_session_id(c, r->session_id);
+    copy_session_id(c, r);
     c->little_endian = r->little_endian;
     if (c->hs_step == HS_CANCEL) {
         cancel_reply(c);
@@ -340,7 +351,7 @@ static void handshake_reply(ddb_conn *c)
         /* Bad credentials or a failing initial script will not heal by retrying. */
         close_stream(c);
         HOST(c)->timer_stop(c->timer);
-        c->state = DDB_CONN_DEAD;
+        set_state(c, DDB_CONN_DEAD);
         c->ev->dead(c->owner, c);
         return;
     }
@@ -353,10 +364,11 @@ static void task_reply(ddb_conn *c)
 {
     ddb_task *t = c->task;
     c->task = NULL;
-    HOST(c)->timer_stop(c->timer);
+    if (t->deadline_ms)                 /* ddb_conn_run armed the timer only then */
+        HOST(c)->timer_stop(c->timer);
     c->tasks_run++;
-    copy_session_id(c, c->resp.session_id);
-    c->state = DDB_CONN_READY;
+    copy_session_id(c, &c->resp);
+    set_state(c, DDB_CONN_READY);
     c->ev->response(c->owner, c, t);    /* may redirect c or give it a new task */
 }
 
@@ -503,7 +515,7 @@ static void on_read(ddb_conn *c, const char *p, size_t nread)
 static void stream_connected(void *arg)
 {
     ddb_conn *c = arg;
-    c->state = DDB_CONN_HANDSHAKE;
+    set_state(c, DDB_CONN_HANDSHAKE);
     c->hs_step = HS_CONNECT;
     ddb_resp_reset(&c->resp);
     const ddb_conn_settings *p = c->set;
@@ -541,7 +553,7 @@ static void begin_attempt(ddb_conn *c)
         c->ev->site(c->owner, c->site, &host, &c->port);
         snprintf(c->host, sizeof c->host, "%s", host);
     }
-    c->state = DDB_CONN_CONNECTING;
+    set_state(c, DDB_CONN_CONNECTING);
     HOST(c)->timer_start(c->timer, c->ev->connect_timeout_ms(c->owner));
     char err[200];
     c->stream = HOST(c)->stream_open(HOST_UD(c), c->host, c->port, c->set->keepalive_sec,
@@ -565,7 +577,7 @@ static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail)
     close_stream(c);
     HOST(c)->timer_stop(c->timer);
     if (c->ev->is_stopping(c->owner)) {
-        c->state = DDB_CONN_IDLE;
+        set_state(c, DDB_CONN_IDLE);
         return;
     }
     c->attempts++;
@@ -576,11 +588,11 @@ static void attempt_failed(ddb_conn *c, const char *fmt, const char *detail)
     if (c->max_attempts > 0 && c->attempts >= c->max_attempts) {
         conn_log(c, DDB_LOG_ERROR, "connection %d gave up after %d attempt(s): %s",
                  c->index, c->attempts, c->last_error);
-        c->state = DDB_CONN_DEAD;
+        set_state(c, DDB_CONN_DEAD);
         c->ev->dead(c->owner, c);
         return;
     }
-    c->state = DDB_CONN_BACKOFF;
+    set_state(c, DDB_CONN_BACKOFF);
     uint64_t wait = c->ev->backoff_ms(c->owner, c->attempts);
     /* The first failure of a series is news; the retries while a node stays down are
      * not (one line per back-off would flood the log). */
@@ -608,12 +620,12 @@ static void conn_broken(ddb_conn *c, const char *what)
     close_stream(c);
     HOST(c)->timer_stop(c->timer);
     if (c->ev->is_stopping(c->owner)) {
-        c->state = DDB_CONN_IDLE;
+        set_state(c, DDB_CONN_IDLE);
     } else if (c->set->reconnect) {
         c->attempts = 0;
         begin_attempt(c);       /* first retry at once; back-off after failures */
     } else {
-        c->state = DDB_CONN_DEAD;
+        set_state(c, DDB_CONN_DEAD);
     }
     char why[sizeof c->last_error];
     snprintf(why, sizeof why, "%s", c->last_error);
@@ -682,11 +694,11 @@ void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms)
         b.client_id = t->client_id;
         b.seqno = t->resends ? -t->seqno : t->seqno;   /* §2.6: a resend is negated */
     }
-    ddb_buf *head = &c->head;           /* kept from the last request: no allocation */
+    ddb_buf *head = &c->head;   /* kept from the last request, left empty by send_request
+                                   (or freed on failure): no allocation */
     char err[200];
-    ddb_buf_reset(head);
     c->task = t;
-    c->state = DDB_CONN_BUSY;
+    set_state(c, DDB_CONN_BUSY);
     t->conn_index = c->index;
     ddb_resp_reset(&c->resp);
     ddb_resp_set_max_bytes(&c->resp, t->max_result_bytes);
@@ -725,7 +737,7 @@ ddb_task *ddb_conn_abort_task(ddb_conn *c, const char *why)
     if (!c->ev->is_stopping(c->owner))
         begin_attempt(c);       /* a fresh session replaces the one we walked away from */
     else
-        c->state = DDB_CONN_IDLE;
+        set_state(c, DDB_CONN_IDLE);
     return t;
 }
 
@@ -762,7 +774,7 @@ void ddb_conn_close(ddb_conn *c)
     close_stream(c);
     if (c->timer)
         HOST(c)->timer_stop(c->timer);
-    c->state = DDB_CONN_CLOSING;
+    set_state(c, DDB_CONN_CLOSING);
 }
 
 static void timer_closed(void *arg)

@@ -43,7 +43,8 @@ typedef struct ddb_conn_events {
     void (*handle_opened)(void *owner);
     void (*handle_closed)(void *owner);
     /* The end of a read callback, outside any call of the owner's: a good moment to
-     * hand completions over. */
+     * hand completions over. (Every `response` comes from a read, so read_done
+     * follows it.) */
     void (*read_done)(void *owner);
     /* Block-wise result (fetchSize): block b (a reference for the owner) of t
      * arrived. Returns 1 when reading must wait for ddb_conn_unblock (the consumer
@@ -84,6 +85,8 @@ typedef struct ddb_conn_settings {
     int64_t max_result_bytes;           /* 0: DDB_DEFAULT_MAX_RESULT */
     int log_min;                        /* DDB_LOG_*: lower events are not formatted */
     int cancel_on_server;               /* cancel an abandoned job on its node */
+    int *nready;                        /* the owner's count of READY connections,
+                                           kept by every state change */
 } ddb_conn_settings;
 
 enum { HS_CONNECT, HS_LOGIN, HS_INIT, HS_CANCEL, HS_DISCOVER };   /* in this order */
@@ -141,7 +144,8 @@ int ddb_conn_init(ddb_conn *c, const ddb_conn_events *ev, void *owner,
                   const ddb_conn_settings *set, int index, int site);
 /* Start connecting (IDLE/DEAD → CONNECTING) with a fresh attempt budget. */
 void ddb_conn_start(ddb_conn *c, int max_attempts);
-/* Send `t` (READY → BUSY). The caller has set t->state RUNNING. */
+/* Send `t` (READY → BUSY). The caller has set t->state RUNNING. now_ms is read only
+ * when t has a deadline (the caller may pass 0 otherwise). */
 void ddb_conn_run(ddb_conn *c, ddb_task *t, uint64_t now_ms);
 /* Drop the running task (cancel/timeout): the socket is closed and the connection
  * reconnects at once. Returns the detached task (the caller finishes it). */

@@ -65,12 +65,14 @@ typedef struct ddb_host_vt {
                                 size_t body_len, ddb_host_fn release, void *rel_arg);
     /* Optional (NULL: callers use stream_write): the same with head borrowed as well,
      * for a caller that reuses one header buffer (no allocation per request). The
-     * host copies whatever part of head it cannot send at once; body is borrowed
-     * until release(rel_arg), as above. */
+     * host copies whatever part of head it cannot send at once. Body is borrowed for
+     * the call only, unless the host keeps it to send later: then it calls retain(arg)
+     * first and release(arg) when done (both may be NULL for a body that outlives
+     * the stream). Returns NULL, or why the write failed (then it never retained). */
     const char *(*stream_write_borrowed)(ddb_host_stream *s, const char *head,
                                          size_t head_len, const char *body,
-                                         size_t body_len, ddb_host_fn release,
-                                         void *rel_arg);
+                                         size_t body_len, ddb_host_fn retain,
+                                         ddb_host_fn release, void *arg);
     /* Stop (paused = 1) or restart delivering data: a busy connection yields.
      * Returns NULL, or why reading could not restart (the stream is then broken). */
     const char *(*stream_pause)(ddb_host_stream *s, int paused);

@@ -10,6 +10,7 @@
 #include "ddb_pool.h"
 #include "ddb_auth.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <signal.h>
@@ -184,9 +185,28 @@ static void queue_remove(ddb_pool *p, ddb_task *t)
 
 static void pump_cb(void *arg);
 
+/* The pump's host handle, started and stopped only when that changes something: with
+ * 8 connections each read completes one task, and a start and a stop per task were
+ * ~5 % of the pool's instructions. */
+static void pump_start(ddb_pool *p)
+{
+    if (!p->pump_on) {
+        p->pump_on = 1;
+        p->host->pump_start(p->pump);
+    }
+}
+
+static void pump_stop(ddb_pool *p)
+{
+    if (p->pump_on) {
+        p->pump_on = 0;
+        p->host->pump_stop(p->pump);
+    }
+}
+
 void ddb_pool_complete(ddb_pool *p, ddb_task *t, int state)
 {
-    if (ddb_task_state_is_terminal(ddb_task_state(t)))
+    if (ddb_task_is_over(t))
         return;                 /* never twice: exactly one terminal state */
     queue_remove(p, t);
     switch (state) {
@@ -202,8 +222,8 @@ void ddb_pool_complete(ddb_pool *p, ddb_task *t, int state)
     else
         p->dhead = t;
     p->dtail = t;
-    if (!p->torn_down)
-        p->host->pump_start(p->pump);
+    if (!p->torn_down && !p->in_read)   /* in a read, its read_done delivers */
+        pump_start(p);
 }
 
 static void deliver(ddb_pool *p)
@@ -226,18 +246,19 @@ static void deliver(ddb_pool *p)
  * timeout, one extra epoll_wait per task) stops unless something else needs it. */
 static void flush(ddb_pool *p)
 {
+    p->in_read = 0;
     if (!p->dhead)
         return;
     deliver(p);
     if (!p->dhead && !p->resume_pending && !ddb_pool_is_stopping(p))
-        p->host->pump_stop(p->pump);
+        pump_stop(p);
 }
 
 static void resume_later(ddb_pool *p)
 {
     p->resume_pending = 1;
     if (!p->torn_down)
-        p->host->pump_start(p->pump);
+        pump_start(p);
 }
 
 void ddb_pool_resume_later(ddb_pool *p)
@@ -254,7 +275,7 @@ static void pump_cb(void *arg)
             ddb_conn_resume(p->conns[i]);
     }
     deliver(p);
-    p->host->pump_stop(p->pump);
+    pump_stop(p);
     maybe_teardown(p);
 }
 
@@ -313,37 +334,45 @@ static void fail_queued(ddb_pool *p, int state, const char *what)
 
 /* ------------------------------------------------------------------ dispatch */
 
-/* The first READY connection from index *k on (*k is left at it), or NULL. */
-static ddb_conn *ready_conn(ddb_pool *p, int *k)
+/* One pass over the connections from index `from` on (wrapping around), each READY
+ * one taking the queue's head: giving a task makes no connection READY (a failed send
+ * reconnects), so one pass is enough. It stops as soon as no connection is READY
+ * (p->nready): with every connection busy and tasks queued, the one that just
+ * answered, passed as `from`, is the only one, and the scan ends there. */
+#ifndef NDEBUG
+/* Debug builds (the sanitizer runs) check the count ddb_conn.c keeps at every use. */
+static int ready_count_ok(const ddb_pool *p)
 {
-    for (; *k < p->nconns; (*k)++) {
-        ddb_conn *c = p->conns[*k];
-        if (c->state == DDB_CONN_READY)
-            return c;
-    }
-    return NULL;
+    int n = 0;
+    for (int i = 0; i < p->nconns; i++)
+        n += p->conns[i]->state == DDB_CONN_READY;
+    return n == p->nready;
 }
+#endif
 
-/* One pass over the connections: those before the one just given a task were not
- * READY, and giving a task makes none READY (a failed send reconnects), so the scan
- * goes on from there rather than from the first (with 8 connections busy and tasks
- * queued, rescanning was most of this function's cost). */
-static void dispatch(ddb_pool *p)
+static void dispatch_from(ddb_pool *p, int from)
 {
     if (p->dispatching || p->state > DDB_POOL_OPEN)
         return;                 /* a synchronous send failure re-enters: the loop goes on */
+    assert(ready_count_ok(p));
     p->dispatching = 1;
-    ddb_conn *c;
-    int k = 0;
-    while (p->qhead && (c = ready_conn(p, &k))) {
+    for (int i = 0, k = from; i < p->nconns && p->qhead && p->nready > 0; i++) {
+        ddb_conn *c = p->conns[k];
+        k = k + 1 < p->nconns ? k + 1 : 0;
+        if (c->state != DDB_CONN_READY)
+            continue;
         ddb_task *t = p->qhead;
         queue_remove(p, t);
         atomic_store(&t->state, DDB_TASK_RUNNING);
         p->nrunning++;
-        ddb_conn_run(c, t, now_ms(p));
-        k++;
+        ddb_conn_run(c, t, t->deadline_ms ? now_ms(p) : 0);   /* (only a deadline reads it) */
     }
     p->dispatching = 0;
+}
+
+static void dispatch(ddb_pool *p)
+{
+    dispatch_from(p, 0);
 }
 
 static int any_conn_alive(const ddb_pool *p)
@@ -379,10 +408,13 @@ static void task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
     ddb_resp *r = &c->resp;
     char host[256];
     int port;
+    p->in_read = 1;             /* a response comes from a read: its read_done delivers */
     p->nrunning--;
-    int n = 0;
-    char **msgs = ddb_resp_take_msgs(r, &n);
-    ddb_task_set_msgs(t, msgs, n);
+    if (r->msgs || r->nmsgs || t->out) {  /* most replies bring no output lines */
+        int n = 0;
+        char **msgs = ddb_resp_take_msgs(r, &n);
+        ddb_task_set_msgs(t, msgs, n);
+    }
     if (r->is_error && p->cfg.high_availability && !ddb_pool_is_stopping(p) &&
         ddb_parse_not_leader(r->error, host, sizeof host, &port) && t->resends < 8) {
         /* Not executed there: run it again on the leader (same seqNo is fine, but
@@ -414,7 +446,7 @@ static void task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
     }
     if (p->cluster)
         ddb_cluster_settle(p, c);       /* its node left the list while it ran */
-    dispatch(p);
+    dispatch_from(p, c->index);
 }
 
 static void task_conn_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *why)
@@ -506,7 +538,7 @@ static void handle_closed(ddb_pool *p)
         return;
     }
     if (ddb_pool_is_stopping(p) && !p->torn_down)
-        p->host->pump_start(p->pump);     /* re-check teardown from the loop */
+        pump_start(p);                  /* re-check teardown from the loop */
 }
 
 /* ------------------------------------------------------------------ connection events */
@@ -565,6 +597,7 @@ static const ddb_conn_events conn_events = {
 static void fill_conn_settings(ddb_pool *p)
 {
     ddb_conn_settings *s = &p->conn_set;
+    s->nready = &p->nready;
     s->host = p->host;
     s->host_ud = p->host_ud;
     s->userid = p->userid;
@@ -846,7 +879,9 @@ const char *ddb_pool_error(const ddb_pool *p) { return p->error; }
 
 /* ------------------------------------------------------------------ submit */
 
-int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen)
+/* `give`: the caller hands its own reference over as the pool's "active" one (a
+ * submit that returns no task), rather than the pool taking one more. */
+static int enqueue(ddb_pool *p, ddb_task *t, int give, char *err, size_t errlen)
 {
     p->host->update_time(p->host_ud);  /* the caller may have been busy outside the loop */
     if (ddb_pool_is_stopping(p)) {
@@ -886,7 +921,8 @@ int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen)
         t->deadline_ms = now + (uint64_t)(t->timeout * 1000.0 + 0.5);
         arm_sweep(p, t->deadline_ms);
     }
-    ddb_task_ref(t);            /* the pool's "active" reference */
+    if (!give)
+        ddb_task_ref(t);        /* the pool's "active" reference */
     /* Tasks already waiting mean no connection is READY: every way a connection
      * becomes READY (conn_ready, task_response) dispatches, and a dispatch ends with
      * an empty queue or no READY connection. So only a first task needs the scan. */
@@ -895,6 +931,11 @@ int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen)
     if (first)
         dispatch(p);
     return DDB_OK;
+}
+
+int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen)
+{
+    return enqueue(p, t, 0, err, errlen);
 }
 
 int ddb_pool_submit(ddb_pool *p, const ddb_task_spec *spec, ddb_task **out, char *err,
@@ -915,11 +956,11 @@ int ddb_pool_submit(ddb_pool *p, const ddb_task_spec *spec, ddb_task **out, char
                                   errlen);
     if (!t)
         return code;
-    code = ddb_pool_enqueue(p, t, err, errlen);
-    if (code == DDB_OK && out)
-        *out = t;
-    else
+    code = enqueue(p, t, out == NULL, err, errlen);  /* (it may have completed by now) */
+    if (code != DDB_OK)
         ddb_task_unref(t);
+    else if (out)
+        *out = t;
     return code;
 }
 
@@ -975,7 +1016,7 @@ static void close_all_conns(ddb_pool *p)
         }
         ddb_conn_close(c);
     }
-    p->host->pump_start(p->pump);
+    pump_start(p);
 }
 
 static void start_shutdown(ddb_pool *p)
@@ -992,7 +1033,7 @@ static void start_shutdown(ddb_pool *p)
         close_all_conns(p);
     }
     if (p->live > 0)
-        p->host->pump_start(p->pump);
+        pump_start(p);
 }
 
 void ddb_pool_shutdown(ddb_pool *p)

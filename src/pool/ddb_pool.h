@@ -42,6 +42,11 @@ struct ddb_pool {
     ddb_host_handle *pump;          /* delivers completions, drives shutdown,
                                        resumes paused reading */
     int resume_pending;             /* some connection paused its reading */
+    int pump_on;                    /* started and not stopped since (no host call
+                                       to start it twice or stop it stopped) */
+    int in_read;                    /* inside a connection's read (set by a response):
+                                       its read_done hands completions over, the pump
+                                       need not */
     ddb_host_handle *sweep;         /* queued-task deadlines */
     ddb_host_handle *grace;         /* shutdown grace for running tasks */
     uint64_t sweep_at;              /* when `sweep` fires, 0 if idle */
@@ -49,6 +54,7 @@ struct ddb_pool {
     int torn_down;                  /* pool handles are closing */
     int freed;                      /* ddb_pool_free called: free at CLOSED */
     int dispatching;
+    int nready;                     /* connections READY (kept by ddb_conn.c) */
 
     int64_t seqno;                  /* HA: last request number */
 

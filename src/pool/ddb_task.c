@@ -89,24 +89,41 @@ static int check_options(const ddb_task_spec *s, char *err, size_t errlen)
 /* A task is one allocation: the record, then the request body, then the task's text
  * (script or function name). ddb_task_body and ddb_task_text find both in the block;
  * they are never freed on their own (the body is not a growable buffer once built).
- * The block is built in a ddb_buf so the encoder can append arguments of any size to
- * it; only then is the record at its start filled in (appending may move the block). */
+ * A script's block is sized exactly and written at once; a call's or an upload's is
+ * built in a ddb_buf so the encoder can append arguments of any size to it. Only then
+ * is the record at its start filled in (appending may move the block). */
 
 /* Start of the body: right after the record, which keeps the alignment malloc gave. */
 #define BODY_AT sizeof(ddb_task)
 
-/* Size the block for what we know before encoding: exact for a script ("script\n"
- * + text, with the text's NUL after it), a guess for calls (the arguments' bytes
- * are known only once encoded; the buffer grows geometrically past the guess). */
+/* A script's block, sized exactly: the record, then "script\n<text>" (what
+ * ddb_body_script writes; the text came from strlen, so it holds no NUL to refuse)
+ * and a NUL, so the text is read in place (ddb_task_text). *size: the body's. */
+static char *script_block(const char *text, size_t text_len, size_t *size)
+{
+    static const char cmd[] = "script\n";
+    if (text_len > SIZE_MAX / 4 - BODY_AT)
+        return NULL;
+    char *p = malloc(BODY_AT + sizeof cmd + text_len);      /* sizeof cmd: + the NUL */
+    if (!p)
+        return NULL;
+    memcpy(p + BODY_AT, cmd, sizeof cmd - 1);
+    memcpy(p + BODY_AT + sizeof cmd - 1, text, text_len);
+    p[BODY_AT + sizeof cmd - 1 + text_len] = '\0';
+    *size = sizeof cmd - 1 + text_len;
+    return p;
+}
+
+/* A call's or an upload's block starts with a guess (the arguments' bytes are known
+ * only once encoded; the buffer grows geometrically past it): name, count and a few
+ * bytes per argument, capped so that a wrong argument count cannot ask for a huge
+ * block before encoding says so. */
 static int block_start(ddb_buf *block, const ddb_task_spec *s, size_t text_len)
 {
     if (text_len > SIZE_MAX / 4 - BODY_AT)
         return -1;
-    /* a call's guess: name, count and a few bytes per argument, capped so that a
-     * wrong argument count cannot ask for a huge block before encoding says so */
     size_t per_args = s->nargs > 128 ? 128 * 32 : (size_t)s->nargs * 32;
-    size_t guess = s->kind == DDB_KIND_SCRIPT ? sizeof "script\n" + text_len
-                                             : 2 * text_len + 64 + per_args;
+    size_t guess = 2 * text_len + 64 + per_args;
     ddb_buf_init(block);
     block->p = malloc(BODY_AT + guess);
     if (!block->p)
@@ -116,43 +133,12 @@ static int block_start(ddb_buf *block, const ddb_task_spec *s, size_t text_len)
     return 0;
 }
 
-/* "script\n<text>": what ddb_body_script writes, copied straight into the block that
- * block_start sized for it (the text came from strlen, so it holds no NUL to refuse). */
-static void script_body(ddb_buf *block, const char *text, size_t text_len, size_t *body_len)
+static int build_body(ddb_buf *block, const ddb_task_spec *s, size_t *body_len, char *err,
+                      size_t errlen)
 {
-    static const char cmd[] = "script\n";
-    memcpy(block->p + block->len, cmd, sizeof cmd - 1);
-    memcpy(block->p + block->len + sizeof cmd - 1, text, text_len);
-    *body_len = sizeof cmd - 1 + text_len;
-    block->len += *body_len;
-}
-
-static int build_body(ddb_buf *block, const ddb_task_spec *s, size_t text_len,
-                      size_t *body_len, char *err, size_t errlen)
-{
-    switch (s->kind) {
-    case DDB_KIND_SCRIPT:
-        script_body(block, s->text, text_len, body_len);
-        return 0;
-    case DDB_KIND_FUNCTION:
+    if (s->kind == DDB_KIND_FUNCTION)
         return ddb_body_function(block, s->text, s->args, s->nargs, body_len, err, errlen);
-    default:
-        return ddb_body_upload(block, s->names, s->args, s->nargs, body_len, err, errlen);
-    }
-}
-
-/* The task's text after the body, NUL-terminated. A script's body ends with the
- * script itself, so only the NUL is added and the text points into the body. */
-static int append_text(ddb_buf *block, const ddb_task_spec *s, size_t text_len,
-                       size_t *text_at)
-{
-    if (s->kind == DDB_KIND_SCRIPT) {       /* block_start left room for the NUL */
-        *text_at = block->len - text_len;
-        block->p[block->len++] = '\0';
-        return 0;
-    }
-    *text_at = block->len;
-    return ddb_buf_put(block, s->text, text_len + 1);
+    return ddb_body_upload(block, s->names, s->args, s->nargs, body_len, err, errlen);
 }
 
 /* Give back what the guess over-allocated, as the shrink-to-fit of the separate
@@ -208,30 +194,37 @@ ddb_task *ddb_task_create(const ddb_task_spec *s, double default_timeout, int co
     }
     if (check_options(s, err, errlen))
         return NULL;
-    size_t text_len = strlen(s->text), body_len = 0, text_at = 0;
-    ddb_buf block;
-    if (block_start(&block, s, text_len)) {
+    size_t text_len = strlen(s->text), body_len = 0, body_size = 0;
+    char *p;
+    if (s->kind == DDB_KIND_SCRIPT) {
+        p = script_block(s->text, text_len, &body_size);
+        body_len = body_size;
+    } else {
+        ddb_buf block;
+        if (block_start(&block, s, text_len)) {
+            p = NULL;
+        } else if (build_body(&block, s, &body_len, err, errlen)) {
+            *code = block.oom ? DDB_ENOMEM : DDB_EINVAL;
+            ddb_buf_free(&block);
+            return NULL;
+        } else {
+            body_size = block.len - BODY_AT;
+            /* the text after the body, NUL-terminated (ddb_task_text) */
+            if (ddb_buf_put(&block, s->text, text_len + 1))
+                ddb_buf_free(&block);
+            else
+                block_fit(&block);
+            p = block.p;
+        }
+    }
+    if (!p) {
         *code = DDB_ENOMEM;
         ERR("out of memory creating a task");
         return NULL;
     }
-    if (build_body(&block, s, text_len, &body_len, err, errlen)) {
-        *code = block.oom ? DDB_ENOMEM : DDB_EINVAL;
-        ddb_buf_free(&block);
-        return NULL;
-    }
-    size_t body_end = block.len;
-    if (append_text(&block, s, text_len, &text_at)) {
-        *code = DDB_ENOMEM;
-        ERR("out of memory creating a task");
-        ddb_buf_free(&block);
-        return NULL;
-    }
-    block_fit(&block);
-    ddb_task *t = (ddb_task *)(void *)block.p;
+    ddb_task *t = (ddb_task *)(void *)p;
     task_init(t, s, default_timeout, compress);
-    (void)text_at;                  /* ddb_task_text finds it again */
-    t->body_size = body_end - BODY_AT;
+    t->body_size = body_size;
     t->body_len = body_len;
     *code = DDB_OK;
     return t;
@@ -256,7 +249,8 @@ void ddb_task_unref(ddb_task *t)
     if (!t || atomic_fetch_sub_explicit(&t->refcount, 1, memory_order_acq_rel) != 1)
         return;
     ddb_obj_unref(t->result);       /* text and body live in t's own block */
-    ddb_obj_unref(t->block);
+    if (t->block)
+        ddb_obj_unref(t->block);
     if (t->out) {
         free(t->out->error);
         free(t->out->server_error);
@@ -315,14 +309,6 @@ void ddb_task_set_error(ddb_task *t, const char *server_error, const char *fmt, 
                  "function" : "upload", script);
     free(o->server_error);
     o->server_error = server_error ? strdup(server_error) : NULL;
-}
-
-void ddb_task_finish(ddb_task *t, int state, uint64_t now_ms)
-{
-    t->end_ms = now_ms;
-    if (state != DDB_TASK_DONE && !(t->out && t->out->error))
-        ddb_task_set_error(t, NULL, "%s", ddb_task_state_name(state));
-    atomic_store_explicit(&t->state, state, memory_order_release);
 }
 
 int ddb_task_state(const ddb_task *t)

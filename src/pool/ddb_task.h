@@ -88,6 +88,13 @@ struct ddb_task_out {
     int nmsgs;
 };
 
+/* ddb_task_state_is_terminal(ddb_task_state(t)) for the pool's hot paths, inline. */
+static inline int ddb_task_is_over(const struct ddb_task *t)
+{
+    int st = atomic_load_explicit(&((struct ddb_task *)t)->state, memory_order_acquire);
+    return st >= DDB_TASK_DONE && st <= DDB_TASK_ABANDONED;
+}
+
 /* The request body: right after the record, in the same block (ddb_task.c). */
 static inline const char *ddb_task_body(const struct ddb_task *t)
 {
@@ -109,7 +116,14 @@ void ddb_task_set_error(ddb_task *t, const char *server_error, const char *fmt, 
  * they cannot be kept for want of memory). */
 void ddb_task_set_msgs(ddb_task *t, char **msgs, int n);
 
-/* Publish the terminal state (release store). */
-void ddb_task_finish(ddb_task *t, int state, uint64_t now_ms);
+/* Publish the terminal state (release store); a failure without a message gets the
+ * state's name. (Inline: it runs once per task.) */
+static inline void ddb_task_finish(ddb_task *t, int state, uint64_t now_ms)
+{
+    t->end_ms = now_ms;
+    if (state != DDB_TASK_DONE && !(t->out && t->out->error))
+        ddb_task_set_error(t, NULL, "%s", ddb_task_state_name(state));
+    atomic_store_explicit(&t->state, state, memory_order_release);
+}
 
 #endif

@@ -9,13 +9,6 @@
 
 #define ERR(...) do { if (errbuf && errlen) snprintf(errbuf, errlen, __VA_ARGS__); } while (0)
 
-void ddb_behavior_default(ddb_behavior *b)
-{
-    memset(b, 0, sizeof *b);
-    b->priority = 4;
-    b->parallelism = 64;
-}
-
 /* A bounded text builder for the request line and the behavior string: snprintf
  * costs about a thousand instructions per call, and every request took three, a
  * third of the pool's client CPU per small task. */

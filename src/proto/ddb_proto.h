@@ -34,8 +34,12 @@ typedef struct ddb_behavior {
     int64_t seqno;              /* HA: request number, negative on a resend */
 } ddb_behavior;
 
-/* flag 0, priority 4, parallelism 64, no fetch size, no client id. */
-void ddb_behavior_default(ddb_behavior *b);
+/* flag 0, priority 4, parallelism 64, no fetch size, no client id. (Inline: every
+ * task and every request starts from it.) */
+static inline void ddb_behavior_default(ddb_behavior *b)
+{
+    *b = (ddb_behavior){ .priority = 4, .parallelism = 64 };
+}
 
 /* Write the behavior string (no leading " / ") into out; returns its length, or -1 if
  * it does not fit. Format: flag_1_priority_parallelism[__fetchSize][__clientId_seqNo]
@@ -139,18 +143,29 @@ void ddb_resp_free(ddb_resp *r);
 void ddb_resp_reset(ddb_resp *r);
 /* The byte budget of the next object (ddb_limits.max_object_bytes); <= 0 keeps the
  * one given at init. Call after ddb_resp_reset, before feeding. */
-void ddb_resp_set_max_bytes(ddb_resp *r, int64_t max_bytes);
+static inline void ddb_resp_set_max_bytes(ddb_resp *r, int64_t max_bytes)
+{
+    r->budget = max_bytes;
+}
 /* Block-wise mode for the next response (docs/PROTOCOL.md §1.8): when its object is
  * an ANY vector (the header a fetchSize request gets for a table), each element is
  * decoded as an object of its own and handed over with DDB_RESP_BLOCK, one at a time,
  * so only one block is in memory; the response ends (DONE, obj NULL, blockwise 1)
  * after the last. Any other object is decoded whole as usual. Call after
  * ddb_resp_reset, before feeding (ddb_proto_blocks.c). */
-void ddb_resp_set_fetch(ddb_resp *r, int on);
+static inline void ddb_resp_set_fetch(ddb_resp *r, int on)
+{
+    r->fetch = on != 0;
+}
 /* Feed bytes; see DDB_RESP_*. */
 int ddb_resp_feed(ddb_resp *r, const void *p, size_t len, size_t *consumed);
 /* Ownership transfers after DONE (the parser forgets them). */
-ddb_obj *ddb_resp_take_obj(ddb_resp *r);
+static inline ddb_obj *ddb_resp_take_obj(ddb_resp *r)
+{
+    ddb_obj *o = r->obj;
+    r->obj = NULL;
+    return o;
+}
 char **ddb_resp_take_msgs(ddb_resp *r, int *n);
 char *ddb_resp_take_error(ddb_resp *r);
 

@@ -95,8 +95,3 @@ int ddb__blocks_step(ddb_resp *r, const char *p, size_t len, size_t *used)
         r->state = ST_DONE;
     return DDB_RESP_BLOCK;
 }
-
-void ddb_resp_set_fetch(ddb_resp *r, int on)
-{
-    r->fetch = on != 0;
-}

@@ -93,11 +93,6 @@ void ddb_resp_reset(ddb_resp *r)
     r->parse_error[0] = 0;
 }
 
-void ddb_resp_set_max_bytes(ddb_resp *r, int64_t max_bytes)
-{
-    r->budget = max_bytes;
-}
-
 static int fail(ddb_resp *r, const char *fmt, const char *detail)
 {
     snprintf(r->parse_error, sizeof r->parse_error, fmt, detail);
@@ -456,13 +451,6 @@ int ddb_resp_feed(ddb_resp *r, const void *data, size_t len, size_t *consumed)
     if (r->state == ST_DONE && split_msgs(r))
         return fail(r, "%s", "out of memory for the MSG blocks");
     return r->state == ST_DONE ? DDB_RESP_DONE : DDB_RESP_NEED_MORE;
-}
-
-ddb_obj *ddb_resp_take_obj(ddb_resp *r)
-{
-    ddb_obj *o = r->obj;
-    r->obj = NULL;
-    return o;
 }
 
 char **ddb_resp_take_msgs(ddb_resp *r, int *n)
