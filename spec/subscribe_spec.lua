@@ -8,6 +8,7 @@
 
 local ddb = require "dolphindb"
 local ddbmini = require "support.ddbmini"
+local served = require "support.served"
 
 -- Column types ddbmini keeps in stream tables, with a cell generator (raw values, as
 -- ddb.vector takes them).
@@ -38,15 +39,10 @@ describe("subscribe", function()
   local server, pool, H
 
   setup(function()
-    server = ddbmini.start {}
     H = "127.0.0.1"
-    pool = ddb.DBConnectionPool(H, server.port, 2, "admin", "123456")
+    server, pool = served.start(2, "admin", "123456")
   end)
-
-  teardown(function()
-    if pool then pool:shutDown() end
-    if server then server:stop() end
-  end)
+  teardown(function() served.stop(server, pool) end)
 
   -- a shared stream table id INT, sym SYMBOL, v DOUBLE
   local ntables = 0
