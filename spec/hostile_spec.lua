@@ -8,19 +8,13 @@
 -- error quoting the password) run in this process.
 
 local ddb = require "dolphindb"
+local files = require "support.files"
 
 local build = os.getenv("DDB_BUILD_DIR") or "build"
 local repo = (debug.getinfo(1, "S").source:match("^@(.*)/spec/hostile_spec%.lua$")) or "."
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local q = files.quote
+local read_file = files.read
 
 -- Starts hostile_server MODE [ARG]; returns { pid =, port = }.
 local function hostile(mode, arg)

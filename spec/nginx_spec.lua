@@ -32,9 +32,7 @@ local function decode(body)
   return v
 end
 
-local function esc(s)
-  return (s:gsub("[^%w%-_%.~]", function(c) return ("%%%02X"):format(c:byte()) end))
-end
+local esc = nginx.esc
 
 local function bad_log_lines(log)
   local bad = {}

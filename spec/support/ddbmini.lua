@@ -9,21 +9,10 @@
 -- stop() sends SIGTERM and waits until the process is gone (SIGKILL after 5 s).
 local M = {}
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function sleep(sec)
-  os.execute("sleep " .. tostring(sec))
-end
-
-local function read_file(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local files = require "support.files"
+local shell_quote = files.quote
+local sleep = files.sleep
+local read_file = files.read
 
 local function alive(pid)
   -- the process exists and is not a zombie waiting for its (re)parent to reap it
