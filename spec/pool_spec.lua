@@ -6,17 +6,9 @@ local ddb = require "dolphindb"
 local sched = require "dolphindb.sched"
 local ddbmini = require "support.ddbmini"
 local served = require "support.served"
+local files = require "support.files"
 
--- Runs fn with the scheduler's stderr reports captured; returns them.
-local function capture_stderr(fn)
-  local real, lines = io.stderr, {}
-  io.stderr = { write = function(_, ...) for _, x in ipairs { ... } do lines[#lines + 1] = x end end,
-                flush = function() end }
-  local ok, err = pcall(fn)
-  io.stderr = real
-  assert(ok, err)
-  return table.concat(lines)
-end
+local capture_stderr = files.capture_stderr
 
 local function elapsed(fn)
   local t0 = ddb.now()

@@ -18,7 +18,7 @@
 #define DDBMINI_PATH "ddbmini"
 #endif
 
-int ps_failures, ps_checks;
+int g_checks, g_failures;
 
 double now_sec(void)
 {
@@ -255,4 +255,20 @@ long long task_int(const ddb_task *t)
     if (!o || o->form != DDB_SCALAR)
         return INT64_MIN;
     return (long long)ddb_int_at(o, 0);
+}
+
+double run_time_scale(void)
+{
+    double k = 1;
+#if defined(__SANITIZE_ADDRESS__)
+    k = 3;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    k = 3;
+#endif
+#endif
+    const char *scale = getenv("DDB_TIME_SCALE");
+    if (scale && atof(scale) > 0)
+        k = atof(scale);
+    return k;
 }

@@ -8,11 +8,8 @@
 #include <uv.h>
 #include "dolphindb.h"
 
-extern int ps_failures, ps_checks;
-
-#define CHECK(cond, ...) do { ps_checks++; if (!(cond)) { ps_failures++; \
-    printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); \
-    fflush(stdout); } } while (0)
+extern int g_checks, g_failures;     /* defined in pool_support.c */
+#include "check.h"
 
 typedef struct ddbmini_proc {
     pid_t pid;
@@ -47,5 +44,9 @@ int task_done(void *task);              /* pred: terminal */
 long long task_int(const ddb_task *t);
 
 double now_sec(void);
+
+/* How much slower than plain this run is, for timing limits: DDB_TIME_SCALE when
+ * set (valgrind runs use 20), else 3 in an ASan build, else 1. */
+double run_time_scale(void);
 
 #endif

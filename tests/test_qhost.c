@@ -289,6 +289,6 @@ int main(void)
     CHECK(d.closes <= opened, "closes %lld <= opens %lld", (long long)d.closes, (long long)opened);
     ddb_qhost_free(d.q);
     ddbmini_stop(&m);
-    printf("test_qhost: %d checks, %d failures\n", ps_checks, ps_failures);
-    return ps_failures ? 1 : 0;
+    printf("test_qhost: %d checks, %d failures\n", g_checks, g_failures);
+    return g_failures ? 1 : 0;
 }

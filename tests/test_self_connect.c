@@ -147,6 +147,6 @@ int main(void)
         test_open_fails(port);
         test_lazy_pool_recovers(port);
     }
-    printf("%d checks, %d failures\n", ps_checks, ps_failures);
-    return ps_failures ? 1 : 0;
+    printf("%d checks, %d failures\n", g_checks, g_failures);
+    return g_failures ? 1 : 0;
 }

@@ -5,6 +5,8 @@
 --   files.write(path, text)   -- replaces the file; raises when it cannot be opened
 --   files.quote(s)            -- s as one single-quoted word for sh
 --   files.sleep(sec)          -- sleeps in a child `sleep` (LuaJIT has no sleep of its own)
+--   files.capture_stderr(fn)  -- runs fn with io.stderr replaced; what it got (fn's
+--                                error is raised after io.stderr is back)
 local M = {}
 
 function M.read(path)
@@ -27,6 +29,16 @@ end
 
 function M.sleep(sec)
   os.execute("sleep " .. tostring(sec))
+end
+
+function M.capture_stderr(fn)
+  local real, lines = io.stderr, {}
+  io.stderr = { write = function(_, ...) for _, x in ipairs { ... } do lines[#lines + 1] = x end end,
+                flush = function() end }
+  local ok, err = pcall(fn)
+  io.stderr = real
+  assert(ok, err)
+  return table.concat(lines)
 end
 
 return M
