@@ -15,14 +15,7 @@ local served = require "support.served"
 local cells = require "support.cells"
 local GEN = cells.GEN
 
--- Typed scalars compare by type and raw value; the rest by ==.
-local function same(a, b)
-  if a == b then return true end
-  if type(a) == "table" and type(b) == "table" and a.type and b.type then
-    return a.type == b.type and a.value == b.value and (a.scale or 0) == (b.scale or 0)
-  end
-  return false
-end
+local same = cells.same
 
 local function rows_equal(expected, got, what)
   for k, v in pairs(expected) do
