@@ -44,6 +44,8 @@ int task_done(void *task);              /* pred: terminal */
 long long task_int(const ddb_task *t);
 
 double now_sec(void);
+double cpu_sec(void);                   /* CPU time (user + system) of this process */
+long max_rss_kb(void);                  /* its peak resident set so far, KiB */
 
 /* How much slower than plain this run is, for timing limits: DDB_TIME_SCALE when
  * set (valgrind runs use 20), else 3 in an ASan build, else 1. */
