@@ -288,3 +288,22 @@ long max_rss_kb(void)
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss;
 }
+
+ddb_task *submit_script(ddb_pool *p, const char *script, double timeout)
+{
+    ddb_task_spec spec;
+    ddb_task_spec_init(&spec);
+    spec.text = script;
+    spec.timeout = timeout;
+    ddb_task *t = NULL;
+    char err[300];
+    int rc = ddb_pool_submit(p, &spec, &t, err, sizeof err);
+    CHECK(rc == DDB_OK, "submit %s: %s", script, err);
+    return t;
+}
+
+const char *task_err(const ddb_task *t)
+{
+    const char *e = t ? ddb_task_error(t) : NULL;
+    return e ? e : "(no error)";
+}

@@ -40,6 +40,11 @@ void close_pool(uv_loop_t *loop, ddb_pool *p);
  * (caller unrefs) or NULL when submit failed (err filled). */
 ddb_task *run_script(uv_loop_t *loop, ddb_pool *p, const char *script, int timeout_ms);
 int task_done(void *task);              /* pred: terminal */
+/* Submit a script with a timeout in seconds (0: none), checking the submit succeeds.
+ * The task (caller unrefs), or NULL. */
+ddb_task *submit_script(ddb_pool *p, const char *script, double timeout);
+/* The task's error text, "(no error)" when it has none or there is no task. */
+const char *task_err(const ddb_task *t);
 /* The INT-like scalar result of a DONE task, or INT64_MIN. */
 long long task_int(const ddb_task *t);
 
