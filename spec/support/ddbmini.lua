@@ -24,6 +24,18 @@ local function alive(pid)
   return state ~= nil and state ~= "Z" and state ~= "X"
 end
 
+-- A port nothing listens on yet, for a server started on it later: random in
+-- 20000..31999, below Linux's ephemeral range (32768..60999). There no outgoing
+-- connection of the machine holds it (in the ephemeral range other tests' clients
+-- soon take a picked port), and a pool retrying a connection to it is never handed
+-- it as its own source port (a TCP self-connect).
+function M.pick_port()
+  local f = io.open("/dev/urandom", "rb")
+  local b1, b2 = f:read(2):byte(1, 2)
+  f:close()
+  return 20000 + (b1 * 256 + b2) % 12000
+end
+
 function M.binary()
   local dir = os.getenv("DDB_BUILD_DIR") or "build"
   return dir .. "/ddbmini"

@@ -121,13 +121,8 @@ end
 local Server = {}
 Server.__index = Server
 
--- A free-looking port: random in 20000..59999 (start() retries on "in use").
-local function pick_port()
-  local f = io.open("/dev/urandom", "rb")
-  local b1, b2 = f:read(2):byte(1, 2)
-  f:close()
-  return 20000 + (b1 * 256 + b2) % 40000
-end
+-- A port for a server started later (nginx's start() retries on "in use").
+local pick_port = require("support.ddbmini").pick_port
 M.pick_port = pick_port
 
 -- opts: workers (1), ddb_port (required), pool_size (8), locations (""), exit_grace (5),
