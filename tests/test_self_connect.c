@@ -109,12 +109,7 @@ static void test_lazy_pool_recovers(int port)
     trap_port = port;
     trapped = 0;
     ddb_pool *p = open_pool(loop, &cfg);
-    char err[300];
-    ddb_task_spec spec;
-    ddb_task_spec_init(&spec);
-    spec.text = "6*7";
-    ddb_task *t = NULL;
-    CHECK(ddb_pool_submit(p, &spec, &t, err, sizeof err) == DDB_OK, "submit: %s", err);
+    ddb_task *t = submit_script(p, "6*7", 0);
     run_for(loop, 500);
     ddb_conn_info ci;
     ddb_pool_conn_info(p, 0, &ci);
