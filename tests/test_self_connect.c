@@ -8,6 +8,7 @@
 #include "pool_support.h"
 
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -31,17 +32,24 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
     return (int)syscall(SYS_connect, fd, addr, len);
 }
 
-/* A port nobody listens on: the kernel's pick for a socket bound to port 0. */
+/* A port nobody holds, below Linux's ephemeral range (32768..60999) so that no
+ * outgoing connection of the machine takes it meanwhile: random in 20000..31999,
+ * checked free by binding it. -1 when 50 tries found none. */
 static int free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t n = sizeof a;
-    int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, n) == 0 &&
-             getsockname(fd, (struct sockaddr *)&a, &n) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok ? ntohs(a.sin_port) : -1;
+    srand((unsigned)getpid() ^ (unsigned)((unsigned long long)(now_sec() * 1e6) & 0xffffffffu));
+    for (int i = 0; i < 50; i++) {
+        int port = 20000 + rand() % 12000;
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (ok)
+            return port;
+    }
+    return -1;
 }
 
 /* The trap makes a real self-connected socket: what it writes it reads back. */
