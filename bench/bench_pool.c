@@ -25,25 +25,9 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 static uv_loop_t *loop;
 static long completed, failed;
-
-static double cpu_sec(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
-static long max_rss_kb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
-}
 
 static long current_rss_kb(void)
 {

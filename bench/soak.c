@@ -151,7 +151,7 @@ int main(int argc, char **argv)
     long rss_warm = 0, rss_max = 0;
     int fds_warm = 0, handles_warm = 0;
     double t0 = now_sec();
-    while (ended < ntasks && ps_failures == 0) {
+    while (ended < ntasks && g_failures == 0) {
         while (submitted < ntasks && submitted - ended < WINDOW) submit_next();
         uv_run(loop, UV_RUN_ONCE);
         if (!rss_warm && ended >= warm) {
@@ -194,6 +194,6 @@ int main(int argc, char **argv)
     close_pool(loop, pool);
     ddbmini_stop(&m);
     uv_loop_close(loop);
-    printf("soak: %d checks, %d failures\n", ps_checks, ps_failures);
-    return ps_failures ? 1 : 0;
+    printf("soak: %d checks, %d failures\n", g_checks, g_failures);
+    return g_failures ? 1 : 0;
 }

@@ -6,15 +6,9 @@
 local build = os.getenv("DDB_BUILD_DIR") or "build"
 local programs = { ddblua = build .. "/ddblua", ddbmini = build .. "/ddbmini" }
 
-local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local files = require "support.files"
+local shell_quote = files.quote
+local slurp = files.read
 
 local tmp = os.tmpname()
 

@@ -9,13 +9,9 @@ local ddb = require "dolphindb"
 local pool_mod = require "dolphindb.pool"
 local Future = require "dolphindb.future"
 local sched = require "dolphindb.sched"
+local files = require "support.files"
 
-local function slurp(path)
-  local f = assert(io.open(path, "rb"), "cannot read " .. path)
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local function slurp(path) return assert(files.read(path), "cannot read " .. path) end
 
 local api = slurp("docs/API.md")
 

@@ -5,6 +5,7 @@ local ddb = require "dolphindb"
 local core = require "dolphindb.core"
 local errors = require "dolphindb.errors"
 local ddbmini = require "support.ddbmini"
+local served = require "support.served"
 
 -- pcall(fn, ...) must fail with an error value of `kind`; returns it.
 local function fails_with(kind, fn, ...)
@@ -30,14 +31,8 @@ end
 
 describe("error values (issue 12 §5)", function()
   local srv, pool
-  setup(function()
-    srv = ddbmini.start()
-    pool = ddb.DBConnectionPool { host = "127.0.0.1", port = srv.port, threadNum = 2 }
-  end)
-  teardown(function()
-    pool:shutDown()
-    srv:stop()
-  end)
+  setup(function() srv, pool = served.start(2) end)
+  teardown(function() served.stop(srv, pool) end)
 
   it("a server error quoting 'timed out' is a server error, not a timeout", function()
     local err = fails_with("server", pool.run, pool, "x = 'timed out'; x + 1")

@@ -4,7 +4,7 @@
 --   * dictionary and set keys of temporal types outside years 0000-9999 go back;
 --   * -0.0 stays a DOUBLE; ddb.duration(nil) is the DURATION NULL.
 local ddb = require "dolphindb"
-local ddbmini = require "support.ddbmini"
+local served = require "support.served"
 
 local function hex(s) return (s:gsub(".", function(c) return ("%02x"):format(c:byte()) end)) end
 local function unhex(h) return (h:gsub("%s", ""):gsub("..", function(x) return string.char(tonumber(x, 16)) end)) end
@@ -194,14 +194,8 @@ end)
 
 describe("through ddbmini's echo", function()
   local server, pool
-  setup(function()
-    server = ddbmini.start {}
-    pool = ddb.DBConnectionPool("127.0.0.1", server.port, 1)
-  end)
-  teardown(function()
-    if pool then pool:shutDown() end
-    if server then server:stop() end
-  end)
+  setup(function() server, pool = served.start(1) end)
+  teardown(function() served.stop(server, pool) end)
 
   it("a DECIMAL matrix uploads and comes back with every column", function()
     local m = pool:run { "echo", ddb.decode(DEC_MATRIX), typed = true }

@@ -5,8 +5,8 @@
 
 local ddb = require "dolphindb"
 local core = require "dolphindb.core"
-local sched = require "dolphindb.sched"
 local ddbmini = require "support.ddbmini"
+local served = require "support.served"
 
 local N = 1000000
 local TABLE = ("table(1..%d as id, (1..%d) * 0.5 as v, symbol(string((1..%d) %% 7)) as sym)")
@@ -17,14 +17,6 @@ local function rss_bytes()
   local _, resident = f:read("*n", "*n")
   f:close()
   return resident * 4096
-end
-
-local function assert_quiet()
-  ddb.loop()
-  collectgarbage()
-  collectgarbage()
-  assert.are.equal(0, core.pending())
-  assert.are.equal(0, sched.stats().parked)
 end
 
 -- Every block's columns appended, in order, checked against `whole` as they come.
@@ -49,16 +41,8 @@ end
 describe("fetchSize", function()
   local server, pool
 
-  setup(function()
-    server = ddbmini.start {}
-    pool = ddb.DBConnectionPool("127.0.0.1", server.port, 2)
-  end)
-
-  teardown(function()
-    if pool then pool:shutDown() end
-    assert_quiet()
-    if server then server:stop() end
-  end)
+  setup(function() server, pool = served.start(2) end)
+  teardown(function() served.stop(server, pool, { quiet = true }) end)
 
   it("returns the one-shot result as blocks of at most fetchSize rows", function()
     local whole = pool:run(TABLE)
@@ -299,16 +283,8 @@ end)
 describe("onProgress", function()
   local server, pool
 
-  setup(function()
-    server = ddbmini.start {}
-    pool = ddb.DBConnectionPool("127.0.0.1", server.port, 1)
-  end)
-
-  teardown(function()
-    if pool then pool:shutDown() end
-    assert_quiet()
-    if server then server:stop() end
-  end)
+  setup(function() server, pool = served.start(1) end)
+  teardown(function() served.stop(server, pool, { quiet = true }) end)
 
   local SCRIPT = "table(1..1000000 as id, (1..1000000) * 0.5 as v)"
 

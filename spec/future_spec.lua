@@ -2,26 +2,13 @@
 -- running, exceptions, cancel, callbacks, and the seed's timings (scaled down 10x).
 
 local ddb = require "dolphindb"
-local core = require "dolphindb.core"
-local sched = require "dolphindb.sched"
-local ddbmini = require "support.ddbmini"
+local served = require "support.served"
 
 describe("futures", function()
   local server, pool
 
-  setup(function()
-    server = ddbmini.start {}
-    pool = ddb.DBConnectionPool("127.0.0.1", server.port, 10)
-  end)
-
-  teardown(function()
-    if pool then pool:shutDown() end
-    ddb.loop()
-    collectgarbage()
-    assert.are.equal(0, core.pending())
-    assert.are.equal(0, sched.stats().parked)
-    if server then server:stop() end
-  end)
+  setup(function() server, pool = served.start(10) end)
+  teardown(function() served.stop(server, pool, { quiet = true }) end)
 
   it("reproduce the seed's runTaskAsync timings (1, 2, 2, 4 tenths of the seed)", function()
     local t1 = ddb.now()

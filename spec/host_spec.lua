@@ -7,16 +7,10 @@ local tmpdir = os.tmpname()
 os.remove(tmpdir)
 os.execute("mkdir -p " .. tmpdir)
 local now = require("dolphindb.core").now
+local files = require "support.files"
 
-local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local shell_quote = files.quote
+local function slurp(path) return files.read(path) or "" end
 
 -- Runs ddblua with the given words; returns exit status, stdout, stderr, seconds.
 -- LUA_PATH/LUA_CPATH are cleared so the host must find the module by itself, and

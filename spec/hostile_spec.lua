@@ -8,19 +8,13 @@
 -- error quoting the password) run in this process.
 
 local ddb = require "dolphindb"
+local files = require "support.files"
 
 local build = os.getenv("DDB_BUILD_DIR") or "build"
 local repo = (debug.getinfo(1, "S").source:match("^@(.*)/spec/hostile_spec%.lua$")) or "."
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local q = files.quote
+local read_file = files.read
 
 -- Starts hostile_server MODE [ARG]; returns { pid =, port = }.
 local function hostile(mode, arg)
@@ -100,16 +94,22 @@ describe("hostile servers (Lua)", function()
     assert.equals(5, rounds, out)
   end)
 
+  -- Runs `script` on a pool of `threads` against hostile_server MODE, stops both;
+  -- the task must have failed with `needle` in its error.
+  local function assert_fails_on(mode, threads, script, needle)
+    local srv = hostile(mode)
+    local pool = ddb.DBConnectionPool { host = "127.0.0.1", port = srv.port, threadNum = threads,
+      reConnect = true }
+    local ok, err = pcall(pool.run, pool, script)
+    pool:shutDown()
+    stop(srv)
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find(needle, 1, true), err)
+  end
+
   it("VOID bombs fail the task against the result budget, the pool goes on", function()
     for _, mode in ipairs { "void-vector", "void-table" } do
-      local srv = hostile(mode)
-      local pool = ddb.DBConnectionPool { host = "127.0.0.1", port = srv.port, threadNum = 2,
-        reConnect = true }
-      local ok, err = pcall(pool.run, pool, "bomb")
-      pool:shutDown()
-      stop(srv)
-      assert.is_false(ok)
-      assert.truthy(tostring(err):find("exceed max_object_bytes", 1, true), err)
+      assert_fails_on(mode, 2, "bomb", "exceed max_object_bytes")
     end
   end)
 
@@ -140,14 +140,7 @@ describe("hostile servers (Lua)", function()
 
   it("an MSG flood fails the task naming the cap", function()
     for _, mode in ipairs { "msg-empty", "msg-tiny" } do
-      local srv = hostile(mode)
-      local pool = ddb.DBConnectionPool { host = "127.0.0.1", port = srv.port, threadNum = 1,
-        reConnect = true }
-      local ok, err = pcall(pool.run, pool, "flood")
-      pool:shutDown()
-      stop(srv)
-      assert.is_false(ok)
-      assert.truthy(tostring(err):find("MSG", 1, true), err)
+      assert_fails_on(mode, 1, "flood", "MSG")
     end
   end)
 

@@ -22,27 +22,16 @@
 -- without ASan) run without the ASan LD_PRELOAD that scripts/busted.sh may set.
 
 local ddbmini = require "support.ddbmini"
+local files = require "support.files"
 
 local root = os.getenv("PWD") or "."
 local build = os.getenv("DDB_BUILD_DIR") or (root .. "/build")
 if not build:find("^/") then build = root .. "/" .. build end
 local LUA_INCDIR = "/usr/include/luajit-2.1"
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function spit(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
-
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local slurp = files.read
+local spit = files.write
+local q = files.quote
 
 local function exists(path) return slurp(path) ~= nil end
 

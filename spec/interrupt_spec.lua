@@ -10,6 +10,7 @@
 
 local ddbmini = require "support.ddbmini"
 local now = require("dolphindb.core").now
+local files = require "support.files"
 
 local build = os.getenv("DDB_BUILD_DIR") or "build"
 local tmpdir = os.tmpname()
@@ -19,17 +20,9 @@ os.execute("mkdir -p " .. tmpdir)
 local SETTLE = 0.3      -- from "waiting N" until the child surely blocks in the loop
 local LIMIT = 0.5       -- interrupt delay accepted (the goal is 0.1 s)
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function sleep(sec) os.execute("sleep " .. sec) end
+local q = files.quote
+local function slurp(path) return files.read(path) or "" end
+local sleep = files.sleep
 
 -- Polls until test(text of `path`) is true; the text, or an error after 20 s.
 local function wait_file(path, test, what, child)

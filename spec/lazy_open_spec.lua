@@ -5,16 +5,9 @@
 local ddb = require "dolphindb"
 local ddbmini = require "support.ddbmini"
 
--- A port nothing listens on, below Linux's ephemeral range (32768..60999): there no
--- outgoing connection of this machine holds it, and a pool retrying a connection to
--- it cannot be handed it as its own source port (a TCP self-connect), either of which
--- would keep ddbmini from starting on it.
-local function free_port()
-  local f = io.open("/dev/urandom", "rb")
-  local b1, b2 = f:read(2):byte(1, 2)
-  f:close()
-  return 20000 + (b1 * 256 + b2) % 12000
-end
+-- A port nothing listens on (support.ddbmini: below the ephemeral range, so neither
+-- an outgoing connection nor a self-connect of the retrying pool can hold it).
+local free_port = ddbmini.pick_port
 
 describe("openLazily", function()
   it("returns at once with the server down, queues, and runs once it is up", function()

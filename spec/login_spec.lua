@@ -5,17 +5,12 @@
 
 local ddb = require "dolphindb"
 local ddbmini = require "support.ddbmini"
+local files = require "support.files"
 
 local BUILD = os.getenv("DDB_BUILD_DIR") or "build"
 local SECRET = "Wire-Pa55word-7"
 
-local function read_all(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local function read_all(path) return files.read(path) or "" end
 
 -- Starts the proxy to `port`; returns its port, the record file and a stop function.
 local function proxy(port)

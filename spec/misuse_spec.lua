@@ -5,7 +5,7 @@
 -- what was wrong) or a normal return, never a crash, a hang or a stuck task.
 
 local ddb = require "dolphindb"
-local ddbmini = require "support.ddbmini"
+local served = require "support.served"
 local errors = require "dolphindb.errors"
 
 local BAD = {
@@ -49,14 +49,8 @@ end
 
 describe("misuse", function()
   local srv, pool
-  setup(function()
-    srv = ddbmini.start()
-    pool = ddb.DBConnectionPool { host = "127.0.0.1", port = srv.port, threadNum = 2 }
-  end)
-  teardown(function()
-    if pool then pool:shutDown() end
-    srv:stop()
-  end)
+  setup(function() srv, pool = served.start(2) end)
+  teardown(function() served.stop(srv, pool) end)
 
   it("every public function survives wrong types and out-of-range values", function()
     local skip = { sleep = true, loop = true, wait = true }   -- wait on purpose; below

@@ -10,6 +10,7 @@ local ddb = require "dolphindb"
 local partition = require "dolphindb.partition"
 local columns = require "dolphindb.columns"
 local ddbmini = require "support.ddbmini"
+local served = require "support.served"
 
 local SEED = tonumber(os.getenv("WRITERS_SEED") or "") or 20261206
 
@@ -17,15 +18,8 @@ describe("MultithreadedTableWriter", function()
   local server, admin
   local n_db = 0
 
-  setup(function()
-    server = ddbmini.start {}
-    admin = ddb.DBConnectionPool("127.0.0.1", server.port, 1, "admin", "123456")
-  end)
-
-  teardown(function()
-    if admin then admin:shutDown() end
-    if server then server:stop() end
-  end)
+  setup(function() server, admin = served.start(1, "admin", "123456") end)
+  teardown(function() served.stop(server, admin) end)
 
   local function dfs(scheme, partcol)
     n_db = n_db + 1

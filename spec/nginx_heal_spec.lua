@@ -12,16 +12,7 @@ nginx.isolate_preload()
 local POOL, WORKERS = 4, 2
 local http_load, http_load_bg = nginx.http_load, nginx.http_load_bg
 
-local function esc(s)
-  return (s:gsub("[^%w%-_%.~]", function(c) return ("%%%02X"):format(c:byte()) end))
-end
-
-local function now()
-  local p = io.popen("date +%s.%N")
-  local t = tonumber(p:read("*l"))
-  p:close()
-  return t
-end
+local esc, now = nginx.esc, nginx.now
 
 describe("nginx with a DolphinDB server that comes and goes", function()
   local srv, ng

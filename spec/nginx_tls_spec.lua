@@ -12,16 +12,7 @@ local pki_mod = require "support.pki"
 
 nginx.isolate_preload()
 
-local function esc(s)
-  return (s:gsub("[^%w%-_%.~]", function(c) return ("%%%02X"):format(c:byte()) end))
-end
-
-local function now()
-  local p = io.popen("date +%s.%N")
-  local t = tonumber(p:read("*l"))
-  p:close()
-  return t
-end
+local esc, now = nginx.esc, nginx.now
 
 describe("enableSSL inside nginx", function()
   local pki, srv, ng

@@ -8,7 +8,7 @@ local ddb = require "dolphindb"
 local ok_cjson, cjson = pcall(require, "cjson")
 assert(ok_cjson, "lua-cjson is needed (Debian: lua-cjson, see scripts/install-deps.sh)")
 local plain_mod = require "dolphindb.plain"
-local ddbmini = require "support.ddbmini"
+local served = require "support.served"
 
 local null = cjson.null
 
@@ -255,14 +255,8 @@ describe("ddb.plain", function()
 
   describe("a query result from ddbmini", function()
     local server, pool
-    setup(function()
-      server = ddbmini.start {}
-      pool = ddb.DBConnectionPool("127.0.0.1", server.port, 1)
-    end)
-    teardown(function()
-      if pool then pool:shutDown() end
-      if server then server:stop() end
-    end)
+    setup(function() server, pool = served.start(1) end)
+    teardown(function() served.stop(server, pool) end)
 
     it("goes straight to JSON", function()
       local t = pool:run("table(1 2 as id, 2024.01.02 2024.01.03 as d, 3000000000l 4l as big)")

@@ -3,20 +3,12 @@
 -- seed's timings, misuse errors, and that nothing stays pending afterwards.
 
 local ddb = require "dolphindb"
-local core = require "dolphindb.core"
 local sched = require "dolphindb.sched"
 local ddbmini = require "support.ddbmini"
+local served = require "support.served"
+local files = require "support.files"
 
--- Runs fn with the scheduler's stderr reports captured; returns them.
-local function capture_stderr(fn)
-  local real, lines = io.stderr, {}
-  io.stderr = { write = function(_, ...) for _, x in ipairs { ... } do lines[#lines + 1] = x end end,
-                flush = function() end }
-  local ok, err = pcall(fn)
-  io.stderr = real
-  assert(ok, err)
-  return table.concat(lines)
-end
+local capture_stderr = files.capture_stderr
 
 local function elapsed(fn)
   local t0 = ddb.now()
@@ -24,27 +16,13 @@ local function elapsed(fn)
   return ddb.now() - t0, unpack(r)
 end
 
-local function assert_quiet()
-  ddb.loop()
-  collectgarbage()
-  collectgarbage()
-  assert.are.equal(0, core.pending())
-  assert.are.equal(0, sched.stats().parked)
-end
+local assert_quiet = served.assert_quiet
 
 describe("DBConnectionPool", function()
   local server, pool
 
-  setup(function()
-    server = ddbmini.start {}
-    pool = ddb.DBConnectionPool("127.0.0.1", server.port, 8)
-  end)
-
-  teardown(function()
-    if pool then pool:shutDown() end
-    assert_quiet()
-    if server then server:stop() end
-  end)
+  setup(function() server, pool = served.start(8) end)
+  teardown(function() served.stop(server, pool, { quiet = true }) end)
 
   describe("opening", function()
     it("takes positional arguments or an options table", function()

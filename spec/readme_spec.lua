@@ -4,24 +4,13 @@
 -- ddblua), and every relative link and #anchor it (or docs/API.md) uses resolves.
 
 local ddbmini = require "support.ddbmini"
+local files = require "support.files"
 
 local build = os.getenv("DDB_BUILD_DIR") or "build"
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function spit(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
-
-local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local slurp = files.read
+local spit = files.write
+local shell_quote = files.quote
 
 local readme = assert(slurp("README.md"), "README.md missing")
 

@@ -7,7 +7,7 @@
 -- dictionaries and sets (ddbmini may write them in its own hash order) as maps/sets.
 local ddb = require "dolphindb"
 local vectors = require "support.vectors"
-local ddbmini = require "support.ddbmini"
+local served = require "support.served"
 
 local rows = vectors.load("cpp-api.tsv")
 
@@ -41,15 +41,8 @@ end
 describe("round trip of every cpp-api.tsv row through ddbmini's echo", function()
   local server, pool
 
-  setup(function()
-    server = ddbmini.start {}
-    pool = ddb.DBConnectionPool("127.0.0.1", server.port, 4)
-  end)
-
-  teardown(function()
-    if pool then pool:shutDown() end
-    if server then server:stop() end
-  end)
+  setup(function() server, pool = served.start(4) end)
+  teardown(function() served.stop(server, pool) end)
 
   it("loads all 97 rows", function()
     assert.are.equal(97, #rows)

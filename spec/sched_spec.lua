@@ -5,18 +5,9 @@
 local ddb = require "dolphindb"
 local core = require "dolphindb.core"
 local sched = require "dolphindb.sched"
+local files = require "support.files"
 
--- Captures what the scheduler reports on stderr while fn runs.
-local function capture_stderr(fn)
-  local real = io.stderr
-  local lines = {}
-  io.stderr = { write = function(_, ...) for _, s in ipairs { ... } do lines[#lines + 1] = s end end,
-                flush = function() end }
-  local ok, err = pcall(fn)
-  io.stderr = real
-  assert(ok, err)
-  return table.concat(lines)
-end
+local capture_stderr = files.capture_stderr
 
 local function settle()
   ddb.loop()

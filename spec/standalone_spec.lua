@@ -5,13 +5,8 @@
 -- section does not exist. CI (.ci/run) runs in a fresh copy with nothing beside it.
 -- The OpenResty guide's lua_package_path must let `require "dolphindb"` work.
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local files = require "support.files"
+local slurp = files.read
 
 local function lines_of(cmd)
   local p = assert(io.popen(cmd))

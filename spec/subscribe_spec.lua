@@ -8,20 +8,14 @@
 
 local ddb = require "dolphindb"
 local ddbmini = require "support.ddbmini"
+local served = require "support.served"
 
 -- Column types ddbmini keeps in stream tables, with a cell generator (raw values, as
 -- ddb.vector takes them).
 local cells = require "support.cells"
 local GEN = cells.GEN
 
--- Typed scalars compare by type and raw value; the rest by ==.
-local function same(a, b)
-  if a == b then return true end
-  if type(a) == "table" and type(b) == "table" and a.type and b.type then
-    return a.type == b.type and a.value == b.value and (a.scale or 0) == (b.scale or 0)
-  end
-  return false
-end
+local same = cells.same
 
 local function rows_equal(expected, got, what)
   for k, v in pairs(expected) do
@@ -38,15 +32,10 @@ describe("subscribe", function()
   local server, pool, H
 
   setup(function()
-    server = ddbmini.start {}
     H = "127.0.0.1"
-    pool = ddb.DBConnectionPool(H, server.port, 2, "admin", "123456")
+    server, pool = served.start(2, "admin", "123456")
   end)
-
-  teardown(function()
-    if pool then pool:shutDown() end
-    if server then server:stop() end
-  end)
+  teardown(function() served.stop(server, pool) end)
 
   -- a shared stream table id INT, sym SYMBOL, v DOUBLE
   local ntables = 0

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,7 +19,7 @@
 #define DDBMINI_PATH "ddbmini"
 #endif
 
-int ps_failures, ps_checks;
+int g_checks, g_failures;
 
 double now_sec(void)
 {
@@ -255,4 +256,54 @@ long long task_int(const ddb_task *t)
     if (!o || o->form != DDB_SCALAR)
         return INT64_MIN;
     return (long long)ddb_int_at(o, 0);
+}
+
+double run_time_scale(void)
+{
+    double k = 1;
+#if defined(__SANITIZE_ADDRESS__)
+    k = 3;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    k = 3;
+#endif
+#endif
+    const char *scale = getenv("DDB_TIME_SCALE");
+    if (scale && atof(scale) > 0)
+        k = atof(scale);
+    return k;
+}
+
+double cpu_sec(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+long max_rss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+ddb_task *submit_script(ddb_pool *p, const char *script, double timeout)
+{
+    ddb_task_spec spec;
+    ddb_task_spec_init(&spec);
+    spec.text = script;
+    spec.timeout = timeout;
+    ddb_task *t = NULL;
+    char err[300];
+    int rc = ddb_pool_submit(p, &spec, &t, err, sizeof err);
+    CHECK(rc == DDB_OK, "submit %s: %s", script, err);
+    return t;
+}
+
+const char *task_err(const ddb_task *t)
+{
+    const char *e = t ? ddb_task_error(t) : NULL;
+    return e ? e : "(no error)";
 }

@@ -8,11 +8,8 @@
 #include <uv.h>
 #include "dolphindb.h"
 
-extern int ps_failures, ps_checks;
-
-#define CHECK(cond, ...) do { ps_checks++; if (!(cond)) { ps_failures++; \
-    printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); \
-    fflush(stdout); } } while (0)
+extern int g_checks, g_failures;     /* defined in pool_support.c */
+#include "check.h"
 
 typedef struct ddbmini_proc {
     pid_t pid;
@@ -43,9 +40,20 @@ void close_pool(uv_loop_t *loop, ddb_pool *p);
  * (caller unrefs) or NULL when submit failed (err filled). */
 ddb_task *run_script(uv_loop_t *loop, ddb_pool *p, const char *script, int timeout_ms);
 int task_done(void *task);              /* pred: terminal */
+/* Submit a script with a timeout in seconds (0: none), checking the submit succeeds.
+ * The task (caller unrefs), or NULL. */
+ddb_task *submit_script(ddb_pool *p, const char *script, double timeout);
+/* The task's error text, "(no error)" when it has none or there is no task. */
+const char *task_err(const ddb_task *t);
 /* The INT-like scalar result of a DONE task, or INT64_MIN. */
 long long task_int(const ddb_task *t);
 
 double now_sec(void);
+double cpu_sec(void);                   /* CPU time (user + system) of this process */
+long max_rss_kb(void);                  /* its peak resident set so far, KiB */
+
+/* How much slower than plain this run is, for timing limits: DDB_TIME_SCALE when
+ * set (valgrind runs use 20), else 3 in an ASan build, else 1. */
+double run_time_scale(void);
 
 #endif

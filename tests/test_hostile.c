@@ -379,15 +379,7 @@ static void freed_after_timeout(uv_loop_t *loop)
 
 int main(void)
 {
-    const char *scale = getenv("DDB_TIME_SCALE");
-#if defined(__SANITIZE_ADDRESS__)
-    time_scale = 3;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-    time_scale = 3;
-#endif
-#endif
-    if (scale && atof(scale) > 0) time_scale = atof(scale);
+    time_scale = run_time_scale();
     struct sigaction sa;
     sigaction(SIGPIPE, NULL, &sa);
     CHECK(sa.sa_handler == SIG_DFL, "the test must start with SIGPIPE at its default");
@@ -417,7 +409,7 @@ int main(void)
     flood_timers(&loop, "msg-empty");
     flood_timers(&loop, "msg-tiny");
     uv_loop_close(&loop);
-    printf("%d checks, %d failures; the process survived every scenario\n", ps_checks,
-           ps_failures);
-    return ps_failures ? 1 : 0;
+    printf("%d checks, %d failures; the process survived every scenario\n", g_checks,
+           g_failures);
+    return g_failures ? 1 : 0;
 }

@@ -4,16 +4,14 @@
  * shift), checked against a plain array under random inserts and removals. */
 #include "lua_held.h"
 #include "lua_tickets.h"
+#include "check.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-static int failures, checks;
-
-#define CHECK(cond, ...) do { checks++; if (!(cond)) { failures++; \
-    printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
+static int g_checks, g_failures;
 
 #define SLOTS 16777216.0
 
@@ -52,7 +50,7 @@ static void test_tickets(void)
         CHECK(x != prev && x != first, "ticket %.17g repeated after %d reuses", x, k);
         prev = x;
         ddb_tickets_release(&t, x);
-        if (failures > 10) break;
+        if (g_failures > 10) break;
     }
     /* Junk is ignored, never a crash or a double free of a slot. */
     size_t nfree = t.nfree;
@@ -76,7 +74,7 @@ static void test_held(void)
     for (int i = 0; i < KEYS; i++) key[i] = ddb_tickets_new(&t);
     size_t n = 0;
     srand(4242);
-    for (int op = 0; op < OPS && failures < 10; op++) {
+    for (int op = 0; op < OPS && g_failures < 10; op++) {
         int i = rand() % KEYS;
         if (!in_map[i]) {
             CHECK(lua_held_reserve(&h) == 0, "reserve failed");
@@ -111,6 +109,6 @@ int main(void)
 {
     test_tickets();
     test_held();
-    printf("%d checks, %d failures\n", checks, failures);
-    return failures ? 1 : 0;
+    printf("%d checks, %d failures\n", g_checks, g_failures);
+    return g_failures ? 1 : 0;
 }

@@ -568,6 +568,6 @@ int main(void)
     test_free_while_open();
     ddbmini_stop(&server);
     CHECK(uv_loop_close(loop) == 0, "every handle closed (uv_loop_close)");
-    printf("%d checks, %d failures\n", ps_checks, ps_failures);
-    return ps_failures ? 1 : 0;
+    printf("%d checks, %d failures\n", g_checks, g_failures);
+    return g_failures ? 1 : 0;
 }

@@ -27,12 +27,6 @@ static ddb_task *submit_spec(ddb_pool *p, const char *script, int has_id, int64_
     return t;
 }
 
-static const char *err_of(const ddb_task *t)
-{
-    const char *e = t ? ddb_task_error(t) : NULL;
-    return e ? e : "(no error)";
-}
-
 static void test_timeouts(void)
 {
     ddb_pool_config cfg;
@@ -42,12 +36,12 @@ static void test_timeouts(void)
     ddb_task *slow = submit_spec(p, "sleep(3000); 1", 0, 0, 0.3);
     ddb_task *queued = submit_spec(p, "2", 0, 0, 0.1);
     run_until(loop, task_done, queued, 3000);
-    CHECK(ddb_task_state(queued) == DDB_TASK_FAILED && strstr(err_of(queued), "while queued"),
-          "queued task timed out: %s", err_of(queued));
+    CHECK(ddb_task_state(queued) == DDB_TASK_FAILED && strstr(task_err(queued), "while queued"),
+          "queued task timed out: %s", task_err(queued));
     run_until(loop, task_done, slow, 3000);
     double el = now_sec() - t0;
-    CHECK(ddb_task_state(slow) == DDB_TASK_FAILED && strstr(err_of(slow), "timed out") &&
-          el < 1.0, "running task timed out after %.2f s: %s", el, err_of(slow));
+    CHECK(ddb_task_state(slow) == DDB_TASK_FAILED && strstr(task_err(slow), "timed out") &&
+          el < 1.0, "running task timed out after %.2f s: %s", el, task_err(slow));
     ddb_task_unref(slow);
     ddb_task_unref(queued);
     ddb_task *after = run_script(loop, p, "1+1", 3000);
@@ -63,11 +57,11 @@ static void test_timeouts(void)
     cfg.task_timeout = 0.2;
     p = open_pool(loop, &cfg);
     ddb_task *a = run_script(loop, p, "sleep(1000); 1", 3000);
-    CHECK(ddb_task_state(a) == DDB_TASK_FAILED && strstr(err_of(a), "timed out"),
-          "pool default timeout applies: %s", err_of(a));
+    CHECK(ddb_task_state(a) == DDB_TASK_FAILED && strstr(task_err(a), "timed out"),
+          "pool default timeout applies: %s", task_err(a));
     ddb_task *b = submit_spec(p, "sleep(400); 7", 0, 0, -1);
     run_until(loop, task_done, b, 3000);
-    CHECK(task_int(b) == 7, "timeout -1 disables the pool default (%s)", err_of(b));
+    CHECK(task_int(b) == 7, "timeout -1 disables the pool default (%s)", task_err(b));
     ddb_task_unref(a);
     ddb_task_unref(b);
     close_pool(loop, p);
@@ -95,7 +89,7 @@ static void test_cancel(void)
     CHECK(task_int(next) == 3 && now_sec() - t0 < 1.0,
           "connection reopened at once after cancel (%.2f s)", now_sec() - t0);
     CHECK(strcmp(sid_before, ddb_pool_session_id(p, 0)) != 0, "new session after cancel");
-    CHECK(strstr(err_of(running), "cancelled while running"), "%s", err_of(running));
+    CHECK(strstr(task_err(running), "cancelled while running"), "%s", task_err(running));
     ddb_task_unref(running);
     ddb_task_unref(queued);
     ddb_task_unref(next);
@@ -115,8 +109,8 @@ static void test_id_reuse(void)
     ddb_task *blocker = submit_spec(p, "sleep(300); 0", 0, 0, 0);
     ddb_task *old = submit_spec(p, "1", 1, 7, 0);
     ddb_task *neu = submit_spec(p, "2", 1, 7, 0);
-    CHECK(ddb_task_state(old) == DDB_TASK_CANCELLED && strstr(err_of(old), "replaced"),
-          "queued same-id task replaced: %s", err_of(old));
+    CHECK(ddb_task_state(old) == DDB_TASK_CANCELLED && strstr(task_err(old), "replaced"),
+          "queued same-id task replaced: %s", task_err(old));
     ddb_task *found = ddb_pool_find(p, 7);
     CHECK(found == neu, "id 7 names the new task");
     ddb_task_unref(found);
@@ -129,8 +123,8 @@ static void test_id_reuse(void)
     ddb_task *run2 = submit_spec(p, "20", 1, 12, 0);
     run_until(loop, task_done, run2, 3000);
     CHECK(ddb_task_state(run1) == DDB_TASK_CANCELLED && ddb_task_result(run1) == NULL &&
-          strstr(err_of(run1), "replaced"), "running same-id task's result discarded: %s",
-          err_of(run1));
+          strstr(task_err(run1), "replaced"), "running same-id task's result discarded: %s",
+          task_err(run1));
     CHECK(task_int(run2) == 20, "replacement result");
     /* a finished task replaced: the id simply moves on */
     ddb_task *run3 = submit_spec(p, "30", 1, 12, 0);
@@ -208,7 +202,7 @@ static void test_shutdown_big(void)
     double el = now_sec() - t0;
     CHECK(count_state(t, N, DDB_TASK_ABANDONED) == N, "all %d tasks ABANDONED (%d)", N,
           count_state(t, N, DDB_TASK_ABANDONED));
-    CHECK(strstr(err_of(t[N - 1]), "pool is shut down"), "%s", err_of(t[N - 1]));
+    CHECK(strstr(task_err(t[N - 1]), "pool is shut down"), "%s", task_err(t[N - 1]));
     CHECK(el < 2.0, "shutdown took %.2f s", el);
     for (int i = 0; i < N; i++)
         ddb_task_unref(t[i]);
@@ -248,8 +242,8 @@ static void test_open_failure(void)
     snprintf(hp, sizeof hp, "127.0.0.1:%d", port);
     CHECK(ddb_pool_state(p) >= DDB_POOL_FAILED && strstr(ddb_pool_error(p), hp),
           "open failure names host:port: %s", ddb_pool_error(p));
-    CHECK(ddb_task_state(early) == DDB_TASK_FAILED && strstr(err_of(early), hp),
-          "task submitted while opening fails: %s", err_of(early));
+    CHECK(ddb_task_state(early) == DDB_TASK_FAILED && strstr(task_err(early), hp),
+          "task submitted while opening fails: %s", task_err(early));
     ddb_task_unref(early);
     close_pool(loop, p);
     printf("ok  open failure: clear error naming %s; queued task failed\n", hp);
@@ -276,7 +270,7 @@ static ddb_task *arm(ddb_pool *p, const char *fault)
 {
     CHECK(run_until(loop, all_ready, p, 3000), "all connections READY before %s", fault);
     ddb_task *t = run_script(loop, p, fault, 3000);
-    CHECK(t && ddb_task_state(t) == DDB_TASK_DONE, "arm %s: %s", fault, err_of(t));
+    CHECK(t && ddb_task_state(t) == DDB_TASK_DONE, "arm %s: %s", fault, task_err(t));
     return t;
 }
 
@@ -294,9 +288,9 @@ static void test_server_faults(void)
     ddb_task *other = submit_spec(p, "sleep(400); 2+2", 0, 0, 0);
     run_until(loop, task_done, other, 3000);
     run_until(loop, task_done, hit, 3000);
-    CHECK(ddb_task_state(hit) == DDB_TASK_FAILED && strstr(err_of(hit), "connection lost") &&
-          strstr(err_of(hit), hp), "dropped mid-response: %s", err_of(hit));
-    CHECK(task_int(other) == 4, "the other task is unharmed (%s)", err_of(other));
+    CHECK(ddb_task_state(hit) == DDB_TASK_FAILED && strstr(task_err(hit), "connection lost") &&
+          strstr(task_err(hit), hp), "dropped mid-response: %s", task_err(hit));
+    CHECK(task_int(other) == 4, "the other task is unharmed (%s)", task_err(other));
     ddb_task_unref(hit);
     ddb_task_unref(other);
 
@@ -305,21 +299,21 @@ static void test_server_faults(void)
     ddb_task_unref(arm(p, "faultStall(60000)"));
     ddb_task *stalled = submit_spec(p, "1", 0, 0, 0.5);
     run_until(loop, task_done, stalled, 3000);
-    CHECK(ddb_task_state(stalled) == DDB_TASK_FAILED && strstr(err_of(stalled), "timed out"),
-          "stalled server hits the task timeout: %s", err_of(stalled));
+    CHECK(ddb_task_state(stalled) == DDB_TASK_FAILED && strstr(task_err(stalled), "timed out"),
+          "stalled server hits the task timeout: %s", task_err(stalled));
     ddb_task_unref(stalled);
 
     /* garbage instead of a response: protocol error, connection replaced */
     ddb_task_unref(arm(p, "faultGarbage(64)"));
     ddb_task *junk = run_script(loop, p, "1", 3000);
     CHECK(ddb_task_state(junk) == DDB_TASK_FAILED &&
-          (strstr(err_of(junk), "protocol error") || strstr(err_of(junk), "connection lost")),
-          "garbage response: %s", err_of(junk));
+          (strstr(task_err(junk), "protocol error") || strstr(task_err(junk), "connection lost")),
+          "garbage response: %s", task_err(junk));
     ddb_task_unref(junk);
 
     for (int i = 0; i < 4; i++) {
         ddb_task *ok = run_script(loop, p, "6*7", 3000);
-        CHECK(task_int(ok) == 42, "pool healthy after faults (%s)", err_of(ok));
+        CHECK(task_int(ok) == 42, "pool healthy after faults (%s)", task_err(ok));
         ddb_task_unref(ok);
     }
     close_pool(loop, p);
@@ -337,7 +331,7 @@ static void test_no_task_sink(void)
     ddb_task_unref(arm(p, "faultDropAfter(5)"));
     ddb_task *victim = run_script(loop, p, "1", 3000);
     CHECK(ddb_task_state(victim) == DDB_TASK_FAILED, "the dropped task fails (%s)",
-          err_of(victim));
+          task_err(victim));
     int broken = ddb_task_conn_index(victim);
     ddb_task_unref(victim);
     int ok = 0, on_broken = 0;
@@ -397,15 +391,15 @@ static void test_kill_and_restart(void)
     ddbmini_kill(&srv);
     run_until(loop, task_done, inflight, 3000);
     CHECK(ddb_task_state(inflight) == DDB_TASK_FAILED &&
-          strstr(err_of(inflight), "connection lost"), "running task when the server died: %s",
-          err_of(inflight));
+          strstr(task_err(inflight), "connection lost"), "running task when the server died: %s",
+          task_err(inflight));
     ddb_task *later = submit_spec(p, "1+2", 0, 0, 10);
     run_for(loop, 400);                     /* reconnect attempts fail meanwhile */
     CHECK(ddb_task_state(later) == DDB_TASK_QUEUED, "task waits while no connection is READY");
     ddbmini_proc again;
     CHECK(ddbmini_start(&again, port, NULL) == 0, "restart ddbmini on port %d", port);
     run_until(loop, task_done, later, 8000);
-    CHECK(task_int(later) == 3, "task ran after the restart (%s)", err_of(later));
+    CHECK(task_int(later) == 3, "task ran after the restart (%s)", task_err(later));
     run_until(loop, conn0_reconnected, p, 5000);
     ddb_conn_info ci;
     ddb_pool_conn_info(p, 0, &ci);
@@ -431,8 +425,8 @@ static void test_kill_and_restart(void)
     run_for(loop, 200);
     ddb_task *none = submit_spec(p, "1", 0, 0, 0);
     run_until(loop, task_done, none, 5000);
-    CHECK(ddb_task_state(none) == DDB_TASK_FAILED && strstr(err_of(none), "no live connection"),
-          "no live connection: %s", err_of(none));
+    CHECK(ddb_task_state(none) == DDB_TASK_FAILED && strstr(task_err(none), "no live connection"),
+          "no live connection: %s", task_err(none));
     CHECK(strstr(log_text, "error: 1 queued task(s) failed: no live connection") != NULL,
           "event log reports the failed queue:\n%s", log_text);
     ddb_task_unref(none);
@@ -459,6 +453,6 @@ int main(void)
     test_kill_and_restart();
     ddbmini_stop(&server);
     CHECK(uv_loop_close(loop) == 0, "every handle closed (uv_loop_close)");
-    printf("%d checks, %d failures\n", ps_checks, ps_failures);
-    return ps_failures ? 1 : 0;
+    printf("%d checks, %d failures\n", g_checks, g_failures);
+    return g_failures ? 1 : 0;
 }

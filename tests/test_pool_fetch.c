@@ -59,21 +59,33 @@ static ddb_task *submit_fetch(ddb_pool *p, const char *script, int fetch)
     return t;
 }
 
-static void test_blocks(void)
+/* A one-connection pool that reports blocks and completions to w, with a fetch of
+ * `script` in blocks of 8192 rows submitted as *t. NULL (the pool closed again)
+ * when the submit failed. */
+static ddb_pool *open_fetching(watch *w, const char *script, ddb_task **t)
 {
-    watch w = {0, 0, 0};
     ddb_pool_config cfg;
     test_config(&cfg, server.port, 1);
     cfg.connect_timeout = 30;        /* valgrind on a loaded machine is slow to log in */
     cfg.on_block = on_block;
     cfg.on_complete = on_complete;
-    cfg.cb_ud = &w;
+    cfg.cb_ud = w;
     ddb_pool *p = open_pool(loop, &cfg);
-    ddb_task *t = submit_fetch(p, "table(1..100000 as id)", 8192);
-    if (!t) {
+    *t = submit_fetch(p, script, 8192);
+    if (!*t) {
         close_pool(loop, p);
-        return;
+        return NULL;
     }
+    return p;
+}
+
+static void test_blocks(void)
+{
+    watch w = {0, 0, 0};
+    ddb_task *t;
+    ddb_pool *p = open_fetching(&w, "table(1..100000 as id)", &t);
+    if (!p)
+        return;
     waiter x = { t, &w, 0 };
     int64_t rows = 0, expect = 1, blocks = 0;
     for (;;) {
@@ -116,17 +128,10 @@ static void test_blocks(void)
 static void test_skip_and_validation(void)
 {
     watch w = {0, 0, 0};
-    ddb_pool_config cfg;
-    test_config(&cfg, server.port, 1);
-    cfg.connect_timeout = 30;        /* valgrind on a loaded machine is slow to log in */
-    cfg.on_block = on_block;
-    cfg.cb_ud = &w;
-    ddb_pool *p = open_pool(loop, &cfg);
-    ddb_task *t = submit_fetch(p, "table(1..1000000 as id)", 8192);
-    if (!t) {
-        close_pool(loop, p);
+    ddb_task *t;
+    ddb_pool *p = open_fetching(&w, "table(1..1000000 as id)", &t);
+    if (!p)
         return;
-    }
     waiter x = { t, &w, 0 };
     CHECK(run_until(loop, block_or_end, &x, 10000), "first block");
     ddb_task_skip_blocks(p, t);
@@ -158,17 +163,10 @@ static void test_skip_and_validation(void)
 static void test_cancel_in_report(void)
 {
     watch w = {0, 0, 1};
-    ddb_pool_config cfg;
-    test_config(&cfg, server.port, 1);
-    cfg.connect_timeout = 30;        /* valgrind on a loaded machine is slow to log in */
-    cfg.on_block = on_block;
-    cfg.cb_ud = &w;
-    ddb_pool *p = open_pool(loop, &cfg);
-    ddb_task *t = submit_fetch(p, "table(1..1000000 as id)", 8192);
-    if (!t) {
-        close_pool(loop, p);
+    ddb_task *t;
+    ddb_pool *p = open_fetching(&w, "table(1..1000000 as id)", &t);
+    if (!p)
         return;
-    }
     CHECK(run_until(loop, task_done, t, 10000), "the cancelled task ends");
     CHECK(ddb_task_state(t) == DDB_TASK_CANCELLED && w.blocks_reported == 1,
           "CANCELLED after one report (%s, %d)", ddb_task_state_name(ddb_task_state(t)),
@@ -191,6 +189,6 @@ int main(void)
     test_skip_and_validation();
     test_cancel_in_report();
     ddbmini_stop(&server);
-    printf("%d checks, %d failures\n", ps_checks, ps_failures);
-    return ps_failures ? 1 : 0;
+    printf("%d checks, %d failures\n", g_checks, g_failures);
+    return g_failures ? 1 : 0;
 }

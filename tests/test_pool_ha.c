@@ -10,24 +10,6 @@
 
 static uv_loop_t *loop;
 
-static const char *err_of(const ddb_task *t)
-{
-    const char *e = t ? ddb_task_error(t) : NULL;
-    return e ? e : "(no error)";
-}
-
-static ddb_task *submit(ddb_pool *p, const char *script, double timeout)
-{
-    ddb_task_spec spec;
-    ddb_task_spec_init(&spec);
-    spec.text = script;
-    spec.timeout = timeout;
-    ddb_task *t = NULL;
-    char err[300];
-    CHECK(ddb_pool_submit(p, &spec, &t, err, sizeof err) == DDB_OK, "submit: %s", err);
-    return t;
-}
-
 static int conns_on(ddb_pool *p, int port)
 {
     int k = 0;
@@ -69,19 +51,19 @@ static void test_spread_and_failover(void)
     /* tasks running on every connection while node A dies */
     ddb_task *t[4];
     for (int i = 0; i < 4; i++)
-        t[i] = submit(p, "sleep(600); 5", 0);
+        t[i] = submit_script(p, "sleep(600); 5", 0);
     run_for(loop, 150);
     ddbmini_kill(&a);
     on_port all_b = { p, b.port, 4 };
     CHECK(run_until(loop, enough_on, &all_b, 8000), "all connections moved to the live node");
     for (int i = 0; i < 4; i++) {
         run_until(loop, task_done, t[i], 5000);
-        CHECK(task_int(t[i]) == 5, "task %d survived the failover (%s)", i, err_of(t[i]));
+        CHECK(task_int(t[i]) == 5, "task %d survived the failover (%s)", i, task_err(t[i]));
         ddb_task_unref(t[i]);
     }
     for (int i = 0; i < 8; i++) {
         ddb_task *x = run_script(loop, p, "1+1", 3000);
-        CHECK(task_int(x) == 2, "after failover (%s)", err_of(x));
+        CHECK(task_int(x) == 2, "after failover (%s)", task_err(x));
         ddb_task_unref(x);
     }
     close_pool(loop, p);
@@ -114,7 +96,7 @@ static void test_not_leader(void)
     CHECK(ddb_pool_state(p) == DDB_POOL_OPEN && conns_on(p, leader.port) == 2,
           "handshake followed <NotLeader> to %s (%s)", lead, ddb_pool_error(p));
     ddb_task *x = run_script(loop, p, "3*3", 3000);
-    CHECK(task_int(x) == 9, "task on the leader (%s)", err_of(x));
+    CHECK(task_int(x) == 9, "task on the leader (%s)", task_err(x));
     ddb_task_unref(x);
     close_pool(loop, p);
 
@@ -125,13 +107,13 @@ static void test_not_leader(void)
     char arm[128];
     snprintf(arm, sizeof arm, "faultNotLeader(\"%s\")", lead);
     x = run_script(loop, p, arm, 3000);
-    CHECK(ddb_task_state(x) == DDB_TASK_DONE, "arm NotLeader: %s", err_of(x));
+    CHECK(ddb_task_state(x) == DDB_TASK_DONE, "arm NotLeader: %s", task_err(x));
     ddb_task_unref(x);
     x = run_script(loop, p, "4*4", 5000);
     ddb_conn_info ci;
     ddb_pool_conn_info(p, ddb_task_conn_index(x), &ci);
     CHECK(task_int(x) == 16 && ci.port == leader.port, "task redirected to the leader "
-          "(port %d, %s)", ci.port, err_of(x));
+          "(port %d, %s)", ci.port, task_err(x));
     ddb_task_unref(x);
     close_pool(loop, p);
 
@@ -142,8 +124,8 @@ static void test_not_leader(void)
     cfg.port = follower.port;
     p = open_pool(loop, &cfg);
     x = run_script(loop, p, "1", 3000);
-    CHECK(ddb_task_state(x) == DDB_TASK_FAILED && strstr(err_of(x), "<NotLeader>"),
-          "non-HA pool reports the redirect: %s", err_of(x));
+    CHECK(ddb_task_state(x) == DDB_TASK_FAILED && strstr(task_err(x), "<NotLeader>"),
+          "non-HA pool reports the redirect: %s", task_err(x));
     ddb_task_unref(x);
     close_pool(loop, p);
     ddbmini_stop(&plain);
@@ -168,7 +150,7 @@ static void test_redirect_loop(void)
         char arm[128];
         snprintf(arm, sizeof arm, "faultNotLeader(\"127.0.0.1:%d\")", nodes[1 - i]->port);
         ddb_task *x = run_script(loop, ctl, arm, 3000);
-        CHECK(ddb_task_state(x) == DDB_TASK_DONE, "arm %s: %s", arm, err_of(x));
+        CHECK(ddb_task_state(x) == DDB_TASK_DONE, "arm %s: %s", arm, task_err(x));
         ddb_task_unref(x);
         close_pool(loop, ctl);
     }
@@ -203,10 +185,10 @@ static void test_resend_dedup(void)
      * the server answers from its cache at once instead of sleeping again (which
      * would take 4 s in total). */
     double t0 = now_sec();
-    x = submit(p, "sleep(2000); 8", 0);
+    x = submit_script(p, "sleep(2000); 8", 0);
     run_until(loop, task_done, x, 6000);
     double el = now_sec() - t0;
-    CHECK(task_int(x) == 8, "HA resend after a dropped reply succeeds (%s)", err_of(x));
+    CHECK(task_int(x) == 8, "HA resend after a dropped reply succeeds (%s)", task_err(x));
     CHECK(el < 3.3, "resend answered from the server's cache: %.2f s", el);
     ddb_conn_info ci;
     ddb_pool_conn_info(p, 0, &ci);
@@ -225,6 +207,6 @@ int main(void)
     test_redirect_loop();
     test_resend_dedup();
     CHECK(uv_loop_close(loop) == 0, "every handle closed (uv_loop_close)");
-    printf("%d checks, %d failures\n", ps_checks, ps_failures);
-    return ps_failures ? 1 : 0;
+    printf("%d checks, %d failures\n", g_checks, g_failures);
+    return g_failures ? 1 : 0;
 }

@@ -252,6 +252,6 @@ int main(void)
     test_bounded_queue();
     test_shutdown_and_failure();
     ddbmini_stop(&server);
-    printf("%d checks, %d failures\n", ps_checks, ps_failures);
-    return ps_failures ? 1 : 0;
+    printf("%d checks, %d failures\n", g_checks, g_failures);
+    return g_failures ? 1 : 0;
 }

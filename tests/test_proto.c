@@ -2,38 +2,19 @@
  * request builders byte for byte, the response parser fed whole, one byte at a time
  * and in random chunks, and malformed streams rejected with a clear message. */
 #include "ddb_proto.h"
+#include "check.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures, checks;
-
-#define CHECK(cond, ...) do { checks++; if (!(cond)) { failures++; \
-    printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
-
-/* "41 50 49" → bytes; returns the length. */
-static size_t unhex2(const char *hex, unsigned char *out)
-{
-    size_t n = 0;
-    for (const char *p = hex; *p;) {
-        while (*p == ' ')
-            p++;
-        if (!*p)
-            break;
-        unsigned v;
-        sscanf(p, "%2x", &v);
-        out[n++] = (unsigned char)v;
-        p += 2;
-    }
-    return n;
-}
+static int g_checks, g_failures;
 
 static void expect_bytes(const char *what, const ddb_buf *b, const char *hex)
 {
     unsigned char want[512];
-    size_t n = unhex2(hex, want);
+    size_t n = check_unhex(hex, want);
     int same = b->len == n && memcmp(b->p, want, n) == 0;
     CHECK(same, "%s: got %zu bytes '%.*s', want %zu bytes", what, b->len, (int)b->len,
           b->p, n);
@@ -228,7 +209,7 @@ typedef void (*resp_check)(ddb_resp *r, const char *how);
 static void run_resp(const char *name, const char *hex, int expect_rc, resp_check fn)
 {
     unsigned char bytes[1024];
-    size_t n = unhex2(hex, bytes);
+    size_t n = check_unhex(hex, bytes);
     static const char *modes[] = { "whole", "byte-by-byte", "random chunks" };
     for (int mode = 0; mode < 3; mode++) {
         for (int rep = 0; rep < (mode == 2 ? 20 : 1); rep++) {
@@ -306,7 +287,7 @@ static void check_error_with_count(ddb_resp *r, const char *how)
 static void check_parse_error(const char *name, const char *hex, const char *needle)
 {
     unsigned char bytes[1024];
-    size_t n = unhex2(hex, bytes);
+    size_t n = check_unhex(hex, bytes);
     for (int mode = 0; mode < 2; mode++) {
         ddb_resp r;
         ddb_resp_init(&r, NULL);
@@ -354,7 +335,7 @@ static void test_responses(void)
 
     /* Two responses back to back: the first DONE leaves the second untouched. */
     unsigned char two[64];
-    size_t n = unhex2("37 20 30 20 31 0a 4f 4b 0a 37 20 31 20 31 0a 4f 4b 0a 04 00 05 00 00 00",
+    size_t n = check_unhex("37 20 30 20 31 0a 4f 4b 0a 37 20 31 20 31 0a 4f 4b 0a 04 00 05 00 00 00",
                       two);
     ddb_resp r;
     ddb_resp_init(&r, NULL);
@@ -424,7 +405,7 @@ static void test_mutations(void)
             for (size_t i = 0; i < n; i++)
                 buf[i] = (unsigned char)rand();
         } else {
-            n = unhex2(seeds[iter % 4], buf);
+            n = check_unhex(seeds[iter % 4], buf);
             int flips = 1 + rand() % 3;
             for (int k = 0; k < flips; k++)
                 buf[(size_t)rand() % n] = (unsigned char)rand();
@@ -580,6 +561,6 @@ int main(void)
     test_responses();
     test_not_leader();
     test_mutations();
-    printf("%d checks, %d failures\n", checks, failures);
-    return failures ? 1 : 0;
+    printf("%d checks, %d failures\n", g_checks, g_failures);
+    return g_failures ? 1 : 0;
 }

@@ -12,22 +12,6 @@
 
 int g_checks, g_failures;
 
-static size_t unhex(const char *hex, unsigned char *out)
-{
-    size_t n = 0;
-    for (const char *p = hex; *p;) {
-        while (*p == ' ')
-            p++;
-        if (!*p)
-            break;
-        unsigned v;
-        sscanf(p, "%2x", &v);
-        out[n++] = (unsigned char)v;
-        p += 2;
-    }
-    return n;
-}
-
 /* R13: "1166953221 1 1\nOK\n", ANY header (2 blocks), table a=[1,2], table a=[3]. */
 static const char R13[] =
     "31 31 36 36 39 35 33 32 32 31 20 31 20 31 0a 4f 4b 0a 19 01 02 00 00 00 01 00 00 00"
@@ -102,7 +86,7 @@ static const char *mode_name(int mode)
 static void test_r13(void)
 {
     unsigned char bytes[256];
-    size_t n = unhex(R13, bytes);
+    size_t n = check_unhex(R13, bytes);
     for (int mode = 0; mode < 3; mode++) {
         for (int rep = 0; rep < (mode == 2 ? 50 : 1); rep++) {
             ddb_resp r;
@@ -137,7 +121,7 @@ static void test_r13(void)
 static void expect_whole(const char *name, const char *hex, int form, int type)
 {
     unsigned char bytes[256];
-    size_t n = unhex(hex, bytes);
+    size_t n = check_unhex(hex, bytes);
     for (int mode = 0; mode < 3; mode++) {
         ddb_resp r;
         ddb_resp_init(&r, NULL);
@@ -155,7 +139,7 @@ static void expect_whole(const char *name, const char *hex, int form, int type)
 static void expect_rc(const char *name, const char *hex, int want, const char *needle)
 {
     unsigned char bytes[256];
-    size_t n = unhex(hex, bytes);
+    size_t n = check_unhex(hex, bytes);
     ddb_resp r;
     ddb_resp_init(&r, NULL);
     ddb_resp_set_fetch(&r, 1);
@@ -179,7 +163,7 @@ int main(void)
     /* big-endian: "7 1 0\n", header swapped (01 19), counts big-endian; 1 block */
     {
         unsigned char bytes[128];
-        size_t n = unhex("37 20 31 20 30 0a 4f 4b 0a 01 19 00 00 00 01 00 00 00 01"
+        size_t n = check_unhex("37 20 31 20 30 0a 4f 4b 0a 01 19 00 00 00 01 00 00 00 01"
                          " 06 00 00 00 00 01 00 00 00 01 00 61 00 01 04 00 00 00 01 00 00 00 01"
                          " 00 00 00 07", bytes);
         ddb_resp r;

@@ -178,19 +178,6 @@ static int all_in(void *ud) { counts *c = ud; return c->done + c->failed >= c->t
 static int pool_open(void *ud) { return ddb_pool_state(ud) == DDB_POOL_OPEN; }
 static int pool_closed(void *ud) { return ddb_pool_state(ud) == DDB_POOL_CLOSED; }
 
-static ddb_task *submit(ddb_pool *p, const char *script, double timeout)
-{
-    ddb_task_spec spec;
-    ddb_task_spec_init(&spec);
-    spec.text = script;
-    spec.timeout = timeout;
-    ddb_task *t = NULL;
-    char err[256];
-    int rc = ddb_pool_submit(p, &spec, &t, err, sizeof err);
-    CHECK(rc == DDB_OK, "submit %s: %s", script, err);
-    return t;
-}
-
 static int task_terminal(void *t) { return ddb_task_state_is_terminal(ddb_task_state(t)); }
 
 int main(void)
@@ -221,7 +208,7 @@ int main(void)
     c.total = 400;
     for (int i = 0; i < 400; i++) {
         snprintf(script, sizeof script, "%d + 1", i);
-        ts[i] = submit(p, script, 0);
+        ts[i] = submit_script(p, script, 0);
     }
     CHECK(drive_until(&d, all_in, &c, 10000), "400 tasks: %d done %d failed", c.done, c.failed);
     CHECK(c.done == 400, "all done: %d", c.done);
@@ -234,7 +221,7 @@ int main(void)
 
     /* A task deadline fires from the host's timers; the connection reconnects. */
     double t0 = now_sec();
-    ddb_task *slow = submit(p, "sleep(3000); 1", 0.2);
+    ddb_task *slow = submit_script(p, "sleep(3000); 1", 0.2);
     c.total++;
     CHECK(drive_until(&d, task_terminal, slow, 3000), "timeout fires");
     double took = now_sec() - t0;
@@ -244,7 +231,7 @@ int main(void)
     CHECK(drive_until(&d, pool_open, p, 3000), "still open");
 
     /* A big result: reading pauses (256 KiB per iteration) and resumes. */
-    ddb_task *big = submit(p, "1..2000000", 0);
+    ddb_task *big = submit_script(p, "1..2000000", 0);
     c.total++;
     CHECK(drive_until(&d, task_terminal, big, 10000), "big result");
     CHECK(ddb_task_state(big) == DDB_TASK_DONE, "big: %s", ddb_task_error(big));
@@ -263,7 +250,7 @@ int main(void)
     ddb_pool_get_stats(p, &st);
     CHECK(st.conns_ready == 0, "no connection ready while the server is down: %d",
           (int)st.conns_ready);
-    ddb_task *lost = submit(p, "2 + 2", 0);
+    ddb_task *lost = submit_script(p, "2 + 2", 0);
     c.total++;
     for (int i = 0; i < 5; i++)
         step(&d, 20);
@@ -289,6 +276,6 @@ int main(void)
     CHECK(d.closes <= opened, "closes %lld <= opens %lld", (long long)d.closes, (long long)opened);
     ddb_qhost_free(d.q);
     ddbmini_stop(&m);
-    printf("test_qhost: %d checks, %d failures\n", ps_checks, ps_failures);
-    return ps_failures ? 1 : 0;
+    printf("test_qhost: %d checks, %d failures\n", g_checks, g_failures);
+    return g_failures ? 1 : 0;
 }

@@ -474,15 +474,7 @@ static void print_table(void)
 
 int main(void)
 {
-    const char *scale = getenv("DDB_TIME_SCALE");
-#if defined(__SANITIZE_ADDRESS__)
-    time_scale = 3;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-    time_scale = 3;
-#endif
-#endif
-    if (scale && atof(scale) > 0) time_scale = atof(scale);
+    time_scale = run_time_scale();
     signal(SIGPIPE, SIG_IGN);
     loop = uv_default_loop();
     killed_mid_response();
@@ -496,6 +488,6 @@ int main(void)
     not_leader_storm();
     print_table();
     uv_loop_close(loop);
-    printf("test_rel_faults: %d checks, %d failures\n", ps_checks, ps_failures);
-    return ps_failures ? 1 : 0;
+    printf("test_rel_faults: %d checks, %d failures\n", g_checks, g_failures);
+    return g_failures ? 1 : 0;
 }

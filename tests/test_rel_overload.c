@@ -155,20 +155,12 @@ static void run_phase(const char *name, int on_full, double full_wait)
 
 int main(void)
 {
-#if defined(__SANITIZE_ADDRESS__)
-    time_scale = 3;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-    time_scale = 3;
-#endif
-#endif
-    const char *scale = getenv("DDB_TIME_SCALE");
-    if (scale && atof(scale) > 0) time_scale = atof(scale);
+    time_scale = run_time_scale();
     if (ddbmini_start(&server, 0, NULL) != 0) return 1;
     run_phase("wait (forever)", DDB_FULL_WAIT, 0);
     run_phase("fail", DDB_FULL_FAIL, 0);
     run_phase("wait (20 ms)", DDB_FULL_WAIT, 0.02);
     ddbmini_stop(&server);
-    printf("test_rel_overload: %d checks, %d failures\n", ps_checks, ps_failures);
-    return ps_failures ? 1 : 0;
+    printf("test_rel_overload: %d checks, %d failures\n", g_checks, g_failures);
+    return g_failures ? 1 : 0;
 }

@@ -10,17 +10,14 @@
  * object down to its stored capacities. The test also checks that the shortcut is
  * really taken for the common types, or the comparison would prove nothing. */
 #include "ddb_proto.h"
+#include "check.h"
 
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures, checks;
-
-#define CHECK(cond, ...) do { checks++; if (!(cond)) { failures++;                 \
-    printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } \
-    } while (0)
+static int g_checks, g_failures;
 
 /* What one parse produced, for comparison. */
 typedef struct outcome {
@@ -442,6 +439,6 @@ int main(int argc, char **argv)
     test_mutations();
     test_reuse();
     test_corpus(argc > 1 ? argv[1] : NULL);
-    printf("%d checks, %d failures\n", checks, failures);
-    return failures ? 1 : 0;
+    printf("%d checks, %d failures\n", g_checks, g_failures);
+    return g_failures ? 1 : 0;
 }

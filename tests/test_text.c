@@ -5,17 +5,14 @@
  * UUID/IPADDR/INT128/DECIMAL/DURATION text both ways, shortest floats, and the
  * `rendering` column of the official C++ vectors for scalar rows. */
 #include "ddb_text.h"
+#include "check.h"
 
 #include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures, checks;
-
-#define CHECK(cond, ...) do { checks++; if (!(cond)) { failures++; \
-    fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__); \
-    fputc('\n', stderr); } } while (0)
+static int g_checks, g_failures;
 
 /* A one-cell scalar over caller memory: the text layer only reads fields. */
 static ddb_obj scalar_over(int type, void *cell, int scale)
@@ -508,7 +505,7 @@ int main(int argc, char **argv)
     test_reals();
     test_display();
     if (argc > 1) test_vectors(argv[1]);
-    else { failures++; fprintf(stderr, "FAIL: no cpp-api.tsv path given\n"); }
-    printf("test_text: %d checks, %d failures\n", checks, failures);
-    return failures ? 1 : 0;
+    else { g_failures++; fprintf(stderr, "FAIL: no cpp-api.tsv path given\n"); }
+    printf("test_text: %d checks, %d failures\n", g_checks, g_failures);
+    return g_failures ? 1 : 0;
 }

@@ -188,6 +188,8 @@ local function conn_main(premature, id)
   end
   local sock = ngx.socket.tcp()
   sock:settimeouts(CONNECT_TIMEOUT_MS, SEND_TIMEOUT_MS, READ_TIMEOUT_MS)
+  -- No self-connect check as in the libuv host: a cosocket cannot tell its own
+  -- address; a socket joined to itself fails the handshake (it reads its own request).
   local ok, err = sock:connect(host, port)
   if st.closing then                    -- the core gave up on it meanwhile
     if ok then sock:close() end

@@ -407,9 +407,11 @@ local function drive(done, deadline, arg)
     local seen = progress
     if done(arg) then break end
     if deadline then
-      if expired or now() >= deadline then break end
+      -- one reading of the clock: a second one may already be past the deadline
+      local left = deadline - now()
+      if expired or left <= 0 then break end
       if not timer then
-        timer = timer_start((deadline - now()) * 1000)
+        timer = timer_start(left * 1000)
         driver_timers = driver_timers + 1
         set_waiter(timer, function() expired = true; driver_timers = driver_timers - 1 end)
       end

@@ -33,4 +33,13 @@ M.GEN = {
   { "INT128", function() return M.hex(31) .. "1" end },
 }
 
+-- Cells compare exactly: typed scalars by type, raw value and scale; the rest by ==.
+function M.same(a, b)
+  if a == b then return true end
+  if type(a) == "table" and type(b) == "table" and a.type and b.type then
+    return a.type == b.type and a.value == b.value and (a.scale or 0) == (b.scale or 0)
+  end
+  return false
+end
+
 return M

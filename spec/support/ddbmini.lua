@@ -9,21 +9,10 @@
 -- stop() sends SIGTERM and waits until the process is gone (SIGKILL after 5 s).
 local M = {}
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function sleep(sec)
-  os.execute("sleep " .. tostring(sec))
-end
-
-local function read_file(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local files = require "support.files"
+local shell_quote = files.quote
+local sleep = files.sleep
+local read_file = files.read
 
 local function alive(pid)
   -- the process exists and is not a zombie waiting for its (re)parent to reap it
@@ -33,6 +22,18 @@ local function alive(pid)
   f:close()
   local state = stat:match("^%d+ %b() (%a)")
   return state ~= nil and state ~= "Z" and state ~= "X"
+end
+
+-- A port nothing listens on yet, for a server started on it later: random in
+-- 20000..31999, below Linux's ephemeral range (32768..60999). There no outgoing
+-- connection of the machine holds it (in the ephemeral range other tests' clients
+-- soon take a picked port), and a pool retrying a connection to it is never handed
+-- it as its own source port (a TCP self-connect).
+function M.pick_port()
+  local f = io.open("/dev/urandom", "rb")
+  local b1, b2 = f:read(2):byte(1, 2)
+  f:close()
+  return 20000 + (b1 * 256 + b2) % 12000
 end
 
 function M.binary()

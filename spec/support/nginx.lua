@@ -10,6 +10,8 @@
 -- daemonized with a pid file, on a free loopback port; it never reads /etc/nginx:
 -- the config loads the ndk and lua modules itself and keeps every temp path inside
 -- DIR. stop() sends QUIT (graceful) and waits until the master is gone.
+local files = require "support.files"
+
 local M = {}
 
 local function sh(cmd)
@@ -19,21 +21,9 @@ local function sh(cmd)
   return out, (ok == true or ok == 0) and 0 or (code or 1)
 end
 
-local function read_file(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write_file(path, s)
-  local f = assert(io.open(path, "w"))
-  f:write(s)
-  f:close()
-end
-
-local function sleep(sec) os.execute("sleep " .. tostring(sec)) end
+local read_file = files.read
+local write_file = files.write
+local sleep = files.sleep
 
 local function alive(pid)
   local stat = read_file("/proc/" .. pid .. "/stat")
@@ -57,6 +47,19 @@ M.binary = os.getenv("NGINX_BIN") or "/usr/sbin/nginx"
 -- it); nginx is started with it explicitly. A second spec file loads this module
 -- again after the first took it out: scripts/busted.sh keeps a copy.
 M.preload = os.getenv("LD_PRELOAD") or os.getenv("DDB_ASAN_PRELOAD")
+-- s percent-encoded for a query string (unreserved characters stay).
+function M.esc(s)
+  return (s:gsub("[^%w%-_%.~]", function(c) return ("%%%02X"):format(c:byte()) end))
+end
+
+-- Wall-clock seconds with a fraction (date +%s.%N: os.time has whole seconds only).
+function M.now()
+  local p = io.popen("date +%s.%N")
+  local t = tonumber(p:read("*l"))
+  p:close()
+  return t
+end
+
 function M.isolate_preload()
   if not M.preload then return end
   local ffi = require "ffi"
@@ -118,13 +121,8 @@ end
 local Server = {}
 Server.__index = Server
 
--- A free-looking port: random in 20000..59999 (start() retries on "in use").
-local function pick_port()
-  local f = io.open("/dev/urandom", "rb")
-  local b1, b2 = f:read(2):byte(1, 2)
-  f:close()
-  return 20000 + (b1 * 256 + b2) % 40000
-end
+-- A port for a server started later (nginx's start() retries on "in use").
+local pick_port = require("support.ddbmini").pick_port
 M.pick_port = pick_port
 
 -- opts: workers (1), ddb_port (required), pool_size (8), locations (""), exit_grace (5),

@@ -44,6 +44,8 @@ int ddb__swap_halves(int type);
  * byte order; returns the number of cells decoded or -1. */
 int64_t ddb__dod_decode_block(const uint8_t *in, size_t inlen, void *cells,
                               int64_t max, int unit, int little_endian);
+/* Whether the type is one delta-of-delta takes (integer-like cells). */
+bool ddb__dod_type(int type);
 /* Whether delta-of-delta can encode these cells losslessly (first delta fits W bits,
  * no delta overflows 64 bits). */
 bool ddb__dod_fits(const void *cells, int64_t n, int unit);

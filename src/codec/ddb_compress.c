@@ -61,6 +61,21 @@ static bool fits_w(int64_t v, int unit)
     return (zigzag(v) >> (8 * unit)) == 0;
 }
 
+/* The integer-like types delta-of-delta takes: the encoder offers it for these
+ * only, and the decoder refuses it for any other. */
+bool ddb__dod_type(int type)
+{
+    switch (type) {
+    case DDB_SHORT: case DDB_INT: case DDB_LONG: case DDB_DATE: case DDB_MONTH:
+    case DDB_TIME: case DDB_MINUTE: case DDB_SECOND: case DDB_DATETIME:
+    case DDB_TIMESTAMP: case DDB_NANOTIME: case DDB_NANOTIMESTAMP: case DDB_DATEHOUR:
+    case DDB_DATEMINUTE: case DDB_DECIMAL32: case DDB_DECIMAL64:
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool ddb__dod_fits(const void *cells, int64_t n, int unit)
 {
     if (unit != 2 && unit != 4 && unit != 8) return false;

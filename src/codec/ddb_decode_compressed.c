@@ -51,19 +51,6 @@ static int inflate_lz4(ddb_decoder *d, outbuf *o, const uint8_t *src, int32_t bl
     return -1;
 }
 
-static bool dod_type_ok(int type)
-{
-    switch (type) {
-    case DDB_SHORT: case DDB_INT: case DDB_LONG: case DDB_DATE: case DDB_MONTH:
-    case DDB_TIME: case DDB_MINUTE: case DDB_SECOND: case DDB_DATETIME:
-    case DDB_TIMESTAMP: case DDB_NANOTIME: case DDB_NANOTIMESTAMP: case DDB_DATEHOUR:
-    case DDB_DATEMINUTE: case DDB_DECIMAL32: case DDB_DECIMAL64:
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* Run a nested decoder over the inflated buffer and adopt its object. */
 static int decode_inflated(ddb_decoder *d, frame *f, const outbuf *o, int le, int type)
 {
@@ -215,7 +202,7 @@ int ddb__dec_compressed(ddb_decoder *d, frame *f)
     if (ddb_is_decimal(base) && (scale < 0 || scale > ddb_decimal_max_scale(base)))
         return ddb__dec_fail(d, at, "invalid %s scale %d in a compressed vector",
                              ddb_type_name(base), scale), -1;
-    if (method == 2 && (!dod_type_ok(type) || unit != ddb_type_width(type)))
+    if (method == 2 && (!ddb__dod_type(type) || unit != ddb_type_width(type)))
         return ddb__dec_fail(d, at, "delta-of-delta compression of %s with unit %d",
                              ddb_type_name(type), unit), -1;
     if (!ddb_is_decimal(base)) scale = 0;

@@ -352,19 +352,6 @@ int ddb_encode(ddb_encoder *e, ddb_buf *out, const ddb_obj *o, char *errbuf, siz
 
 /* ---------------------------------------------------------------- compressed columns */
 
-static bool dod_eligible(int type)
-{
-    switch (type) {
-    case DDB_SHORT: case DDB_INT: case DDB_LONG: case DDB_DATE: case DDB_MONTH:
-    case DDB_TIME: case DDB_MINUTE: case DDB_SECOND: case DDB_DATETIME:
-    case DDB_TIMESTAMP: case DDB_NANOTIME: case DDB_NANOTIMESTAMP: case DDB_DATEHOUR:
-    case DDB_DATEMINUTE: case DDB_DECIMAL32: case DDB_DECIMAL64:
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* Length of the plain vector prefix (header, rows, cols, scale). */
 static size_t plain_prefix(const ddb_obj *col)
 {
@@ -447,7 +434,7 @@ static int put_compressed_column(enc *E, ddb_buf *b, const ddb_obj *col, int met
         c == DDB_CLASS_VOID)
         return encode_obj(E, b, col, &ids);      /* C++ never compresses these */
     int w = ddb_type_width(col->type);
-    bool dod = method == DDB_COMPRESS_DELTA && dod_eligible(col->type) &&
+    bool dod = method == DDB_COMPRESS_DELTA && ddb__dod_type(col->type) &&
                ddb__host_le() && ddb__dod_fits(col->data, col->rows, w);
     ddb_buf plain, blocks;
     ddb_buf_init(&plain);

@@ -237,6 +237,41 @@ static void stream_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         s->cbs->data(s->arg, buf->base, (size_t)nread);
 }
 
+/* Connecting to a local port where nothing listens, Linux may pick that very port as
+ * the source and join the socket to itself (TCP simultaneous open): the connect
+ * "succeeds" and the pool would talk to itself. Such a socket's own and peer
+ * addresses are the same; 1 (why filled) when they are, so it counts as a failed
+ * attempt and the usual back-off applies. */
+static int self_connected(uv_tcp_t *tcp, char *why, size_t len)
+{
+    struct sockaddr_storage me, peer;
+    int nme = sizeof me, npeer = sizeof peer;
+    memset(&me, 0, sizeof me);
+    memset(&peer, 0, sizeof peer);
+    if (uv_tcp_getsockname(tcp, (struct sockaddr *)&me, &nme) ||
+        uv_tcp_getpeername(tcp, (struct sockaddr *)&peer, &npeer) || nme != npeer)
+        return 0;
+    char ip[64] = "?";
+    int port;
+    if (me.ss_family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&me, *b = (struct sockaddr_in *)&peer;
+        if (a->sin_port != b->sin_port || a->sin_addr.s_addr != b->sin_addr.s_addr)
+            return 0;
+        uv_ip4_name(a, ip, sizeof ip);
+        port = ntohs(a->sin_port);
+    } else if (me.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&me, *b = (struct sockaddr_in6 *)&peer;
+        if (a->sin6_port != b->sin6_port || memcmp(&a->sin6_addr, &b->sin6_addr, 16))
+            return 0;
+        uv_ip6_name(a, ip, sizeof ip);
+        port = ntohs(a->sin6_port);
+    } else {
+        return 0;
+    }
+    snprintf(why, len, "connected to itself (nothing listens on %s:%d)", ip, port);
+    return 1;
+}
+
 static void connected(uv_connect_t *req, int status)
 {
     ddb_host_stream *s = req->data;
@@ -245,6 +280,10 @@ static void connected(uv_connect_t *req, int status)
     char why[160];
     if (status < 0) {
         snprintf(why, sizeof why, "connect failed: %s", uv_strerror(status));
+        report_failed(s, why);
+        return;
+    }
+    if (self_connected(&s->tcp, why, sizeof why)) {
         report_failed(s, why);
         return;
     }

@@ -224,3 +224,15 @@ int ddb_lua_push_messages(lua_State *L, ddb_task *t)
     }
     return 1;
 }
+
+void ddb_lua_set_int(lua_State *L, const char *k, int64_t v)
+{
+    lua_pushnumber(L, (lua_Number)v);
+    lua_setfield(L, -2, k);
+}
+
+void ddb_lua_set_str(lua_State *L, const char *k, const char *v)
+{
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+}

@@ -33,4 +33,9 @@ int ddb_lua_push_outcome(lua_State *L, ddb_task *t, int conv);
  * returns 0 when there are none (the common case costs no table). */
 int ddb_lua_push_messages(lua_State *L, ddb_task *t);
 
+/* t[k] = v on the table at the top of the stack: the fields of the stats() and
+ * info tables the pool and subscription bindings hand back. */
+void ddb_lua_set_int(lua_State *L, const char *k, int64_t v);
+void ddb_lua_set_str(lua_State *L, const char *k, const char *v);
+
 #endif

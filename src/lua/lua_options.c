@@ -184,6 +184,18 @@ static void read_sites(lua_State *L, const opt_decl *o, ddb_pool_config *cfg)
     lua_remove(L, list + 1);    /* the list; the array userdata stays on the stack */
 }
 
+/* The index of the value at the top of the stack in names[0..n-1]; raises `want`
+ * when it is not one of them. */
+static int name_index(lua_State *L, const opt_decl *o, const char *const *names, int n,
+                      const char *want)
+{
+    const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+    for (int i = 0; i < n; i++)
+        if (!strcmp(s, names[i]))
+            return i;
+    return wrong(L, o, want);
+}
+
 /* The value at the top of the stack is a function or a table with __call. */
 static int is_callable(lua_State *L)
 {
@@ -213,20 +225,14 @@ static void store(lua_State *L, const opt_decl *o, char *base, ddb_pool_config *
         *(int64_t *)at = (int64_t)v;
         break;
     }
-    case K_LOGIN: {
-        const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-        for (int i = 0; i < 4; i++)
-            if (!strcmp(s, login_names[i])) { *(int *)at = i; return; }
-        wrong(L, o, "\"auto\", \"scram\", \"encrypted\" or \"plain\"");
+    case K_LOGIN:
+        *(int *)at = name_index(L, o, login_names, 4,
+                                "\"auto\", \"scram\", \"encrypted\" or \"plain\"");
         break;
-    }
-    case K_LOGLEVEL: {
-        const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-        for (int i = 0; i < 5; i++)
-            if (!strcmp(s, level_names[i])) { *(int *)at = i; return; }
-        wrong(L, o, "\"debug\", \"info\", \"warn\", \"error\" or \"off\"");
+    case K_LOGLEVEL:
+        *(int *)at = name_index(L, o, level_names, 5,
+                                "\"debug\", \"info\", \"warn\", \"error\" or \"off\"");
         break;
-    }
     case K_SITES: break;        /* after the loop: ddb_lua_read_pool_config */
     case K_LUA_BOOL: if (lua_type(L, -1) != LUA_TBOOLEAN) wrong(L, o, "a boolean"); break;
     case K_LUA_SECONDS: {

@@ -465,29 +465,23 @@ static int l_pool_shutdown(lua_State *L)
     return 1;
 }
 
-static void set_int(lua_State *L, const char *k, int64_t v)
-{
-    lua_pushnumber(L, (lua_Number)v);
-    lua_setfield(L, -2, k);
-}
-
 static int l_pool_stats(lua_State *L)
 {
     lua_pool *lp = check_pool(L);
     ddb_pool_stats s;
     ddb_pool_get_stats(lp->pool, &s);
     lua_createtable(L, 0, 13);
-    set_int(L, "queued", s.queued);
-    set_int(L, "running", s.running);
-    set_int(L, "done", s.done);
-    set_int(L, "failed", s.failed);
-    set_int(L, "cancelled", s.cancelled);
-    set_int(L, "abandoned", s.abandoned);
-    set_int(L, "conns", s.conns);
-    set_int(L, "conns_ready", s.conns_ready);
-    set_int(L, "conns_busy", s.conns_busy);
-    set_int(L, "inflight", lp->inflight);
-    set_int(L, "held", (int64_t)lp->held.n);
+    ddb_lua_set_int(L, "queued", s.queued);
+    ddb_lua_set_int(L, "running", s.running);
+    ddb_lua_set_int(L, "done", s.done);
+    ddb_lua_set_int(L, "failed", s.failed);
+    ddb_lua_set_int(L, "cancelled", s.cancelled);
+    ddb_lua_set_int(L, "abandoned", s.abandoned);
+    ddb_lua_set_int(L, "conns", s.conns);
+    ddb_lua_set_int(L, "conns_ready", s.conns_ready);
+    ddb_lua_set_int(L, "conns_busy", s.conns_busy);
+    ddb_lua_set_int(L, "inflight", lp->inflight);
+    ddb_lua_set_int(L, "held", (int64_t)lp->held.n);
     lua_pushstring(L, ddb_pool_state_name(ddb_pool_state(lp->pool)));
     lua_setfield(L, -2, "state");
     return 1;
@@ -513,11 +507,11 @@ static int l_pool_conn_info(lua_State *L)
     lua_setfield(L, -2, "state");
     lua_pushstring(L, ci.host);
     lua_setfield(L, -2, "host");
-    set_int(L, "port", ci.port);
+    ddb_lua_set_int(L, "port", ci.port);
     lua_pushstring(L, ci.session_id);
     lua_setfield(L, -2, "session_id");
-    set_int(L, "tasks_run", ci.tasks_run);
-    set_int(L, "reconnects", ci.reconnects);
+    ddb_lua_set_int(L, "tasks_run", ci.tasks_run);
+    ddb_lua_set_int(L, "reconnects", ci.reconnects);
     lua_pushstring(L, ci.last_error);
     lua_setfield(L, -2, "last_error");
     return 1;

@@ -23,6 +23,7 @@
 #include "lauxlib.h"
 #include "dolphindb.h"
 #include "ddb_sub.h"
+#include "lua_args.h"
 #include "lua_loop.h"
 #include "lua_options.h"
 #include "lua_value.h"
@@ -203,35 +204,25 @@ static int l_status(lua_State *L)
     return 3;
 }
 
-static void set_num(lua_State *L, const char *k, int64_t v)
-{
-    lua_pushnumber(L, (lua_Number)v);
-    lua_setfield(L, -2, k);
-}
-
 static int l_stats(lua_State *L)
 {
     lua_sub *ls = check_open(L);
     ddb_sub_stats st;
     ddb_sub_stats_get(ls->sub, &st);
     lua_createtable(L, 0, 12);
-    set_num(L, "messages", st.messages);
-    set_num(L, "rows", st.rows);
-    set_num(L, "lastOffset", st.last_offset);
-    set_num(L, "nextOffset", st.next_offset);
-    set_num(L, "reconnects", st.reconnects);
-    set_num(L, "queuedRows", st.queued_rows);
-    set_num(L, "port", st.port);
+    ddb_lua_set_int(L, "messages", st.messages);
+    ddb_lua_set_int(L, "rows", st.rows);
+    ddb_lua_set_int(L, "lastOffset", st.last_offset);
+    ddb_lua_set_int(L, "nextOffset", st.next_offset);
+    ddb_lua_set_int(L, "reconnects", st.reconnects);
+    ddb_lua_set_int(L, "queuedRows", st.queued_rows);
+    ddb_lua_set_int(L, "port", st.port);
     lua_pushboolean(L, st.paused);
     lua_setfield(L, -2, "paused");
-    lua_pushstring(L, state_name(st.state));
-    lua_setfield(L, -2, "state");
-    lua_pushstring(L, st.topic);
-    lua_setfield(L, -2, "topic");
-    lua_pushstring(L, st.host);
-    lua_setfield(L, -2, "host");
-    lua_pushstring(L, st.last_error);
-    lua_setfield(L, -2, "lastError");
+    ddb_lua_set_str(L, "state", state_name(st.state));
+    ddb_lua_set_str(L, "topic", st.topic);
+    ddb_lua_set_str(L, "host", st.host);
+    ddb_lua_set_str(L, "lastError", st.last_error);
     return 1;
 }
 
