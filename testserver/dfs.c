@@ -523,6 +523,29 @@ static int64_t partition_of(level *lv, value_index *ix, const ddb_obj *v, int64_
     return -1;
 }
 
+/* The first row of v with no partition in level lv, or -1: the whole column at once
+ * where the scheme allows. Every text or 16-byte value hashes to a bucket, so a HASH
+ * level on such a column needs no look at the rows, and on other types only NULLs
+ * miss (the rows are stored per table, so the bucket of each row is not needed). */
+static int64_t first_unplaced(level *lv, value_index *ix, const ddb_obj *v)
+{
+    if (lv->ptype == P_HASH && ddb_int_at(lv->scheme, 0) > 0 && lv->scheme->form == DDB_SCALAR) {
+        if (type_is_text(v->type) || v->type == DDB_BLOB || v->type == DDB_UUID || v->type == DDB_INT128 ||
+            v->type == DDB_IPADDR)
+            return -1;
+        if ((type_is_integer(v->type) && v->type != DDB_BOOL) || type_is_temporal(v->type) || v->type == DDB_MONTH) {
+            for (int64_t i = 0; i < v->rows; i++)
+                if (ddb_is_null(v, i))
+                    return i;
+            return -1;
+        }
+    }
+    for (int64_t i = 0; i < v->rows; i++)
+        if (partition_of(lv, ix, v, i) < 0)
+            return i;
+    return -1;
+}
+
 int dfs_check_rows(eval_ctx *ctx, store_table *e, const ddb_obj *fit)
 {
     store_db *d = &g_dbs[e->db];
@@ -539,10 +562,7 @@ int dfs_check_rows(eval_ctx *ctx, store_table *e, const ddb_obj *fit)
             ddb_obj_unref(conv);
             return ctx_oom(ctx);
         }
-        int64_t bad = -1;
-        for (int64_t i = 0; i < v->rows && bad < 0; i++)
-            if (partition_of(lv, &ix, v, i) < 0)
-                bad = i;
+        int64_t bad = first_unplaced(lv, &ix, v);
         free(ix.slot);
         ddb_obj_unref(conv);
         if (bad >= 0)
