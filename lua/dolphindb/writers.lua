@@ -246,19 +246,21 @@ function M.PartitionedTableAppender(dbPath, tableName, partitionColName, pool)
   return setmetatable(self, PartitionedTableAppender)
 end
 
--- Row indices (0-based, int32 arrays) of each group: key mod ngroups.
+-- Row numbers (0-based) of each group: key mod ngroups, as int32 arrays (.rows: the
+-- same cells as an INT vector handle, which columns.take reads without a copy). One
+-- pass to count, one to place; the counters are FFI arrays (no Lua table per row).
 local function group_rows(keys, n, ngroups)
-  local sizes = {}
-  for g = 0, ngroups - 1 do sizes[g] = 0 end
+  local sizes, at = ffi.new("int32_t[?]", ngroups), ffi.new("int32_t[?]", ngroups)
   for i = 0, n - 1 do
     local g = keys[i] % ngroups
     sizes[g] = sizes[g] + 1
   end
-  local groups, at = {}, {}
+  local groups, handles = {}, {}
   for g = 0, ngroups - 1 do
-    groups[g] = ffi.new("int32_t[?]", math.max(sizes[g], 1))
-    at[g] = 0
+    handles[g] = columns.new(columns.T.INT, sizes[g])
+    groups[g] = columns.cells(handles[g])
   end
+  groups.rows = handles
   for i = 0, n - 1 do
     local g = keys[i] % ngroups
     groups[g][at[g]] = i
@@ -279,12 +281,24 @@ local function rows_of(c, idx, m)
   return columns.take(value._to_handle(c), idx, m)
 end
 
--- The table of rows idx[0..m-1] of the input, fitted to the schema.
-local function sub_table(self, cols, idx, m)
-  local sub = {}
+-- With more than one group, the whole input is fitted once (as TableAppender does)
+-- and each group's rows are gathered from the fitted columns by the C core
+-- (columns.take): no Lua work per row and cell but the key. Misfits raise here,
+-- before anything is sent.
+local function prefit(self, t)
+  return (fit.table(t, self.schema))
+end
+
+-- The table of rows idx[0..m-1] of the input (whole: its fitted columns, or nil;
+-- rows: idx as a handle, or nil).
+local function sub_table(self, cols, idx, m, whole, rows)
+  local sub, schema = {}, self.schema
+  if whole then
+    for c, h in ipairs(whole) do sub[c] = columns.take(h, rows or idx, m) end
+    return columns.table(schema.names, sub)
+  end
   for c, col in ipairs(cols) do sub[c] = rows_of(col, idx, m) end
-  local hs = fit.table(sub, self.schema)
-  return columns.table(self.schema.names, hs)
+  return columns.table(schema.names, (fit.table(sub, schema)))
 end
 
 -- Each row's partition key; a text column given as plain strings is read as it is.
@@ -341,14 +355,14 @@ local function run_now(pool, fn, tbl)
            result = function() return v end }
 end
 
-local function send_groups(self, cols, groups, sizes, ngroups)
+local function send_groups(self, cols, groups, sizes, ngroups, whole)
   local sent = {}
   local session = getmetatable(self.pool) == Session
   for g = 0, ngroups - 1 do
     if sizes[g] > 0 then
-      local tbl = sub_table(self, cols, groups[g], sizes[g])
+      local tbl = sub_table(self, cols, groups[g], sizes[g], whole, groups.rows[g])
       local f = session and run_now(self.pool, self.fn, tbl) or self.pool:runTaskAsync(self.fn, tbl)
-      sent[#sent + 1] = { idx = groups[g], m = sizes[g], future = f }
+      sent[#sent + 1] = { idx = groups[g], rows = groups.rows[g], m = sizes[g], future = f }  -- rows anchors idx
       if not IN_NGINX and not session then sched.sleep(0) end
     end
   end
@@ -371,8 +385,9 @@ function PartitionedTableAppender:append(t)
   local keys, bad, h = partition_keys(self, cols[self.column], n)
   if bad then bad_row(self, h or cols[self.column], bad) end
   local ngroups = getmetatable(self.pool) == Session and 1 or self.pool:getConnectionCount()
+  local whole = ngroups > 1 and prefit(self, cols) or nil
   local groups, sizes = group_rows(keys, n, ngroups)
-  local sent = send_groups(self, cols, groups, sizes, ngroups)
+  local sent = send_groups(self, cols, groups, sizes, ngroups, whole)
   local written, failed = 0, {}
   for _, s in ipairs(sent) do
     local err = s.future:exception()
