@@ -5,7 +5,7 @@ add_library(ddbcore STATIC
   src/proto/ddb_stream.c
   src/pool/ddb_task.c src/pool/ddb_conn.c src/pool/ddb_pool.c             # the pool core
   src/pool/ddb_pool_info.c src/pool/ddb_ha.c src/pool/ddb_thread.c src/pool/ddb_log.c
-  src/pool/ddb_cluster.c
+  src/pool/ddb_cluster.c src/pool/ddb_pin.c                                # pinned connections
   src/pool/ddb_fetch.c                                                    # fetchSize blocks
   src/pool/ddb_sub.c src/pool/ddb_sub_rows.c                              # subscriptions
   src/hosts/ddb_uv.c src/hosts/ddb_qhost.c)                               # its hosts
