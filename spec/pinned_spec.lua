@@ -181,6 +181,27 @@ describe("pool:withConnection", function()
   end)
 end)
 
+describe("pool:withConnection, safe face", function()
+  local srv
+  setup(function() srv = ddbmini.start {} end)
+  teardown(function() srv:stop() end)
+
+  it("returns nil, err for failures on the pin, and raises misuse", function()
+    local safe = require "dolphindb.safe"
+    local pool = assert(safe.DBConnectionPool { host = "127.0.0.1", port = srv.port, threadNum = 2 })
+    local r = pool:withConnection(function(conn)
+      assert.is_nil(conn:upload { a = 20 })
+      local v, err = conn:run("nope_undefined")
+      assert.is_nil(v)
+      assert.are.equal("server", err.kind)
+      return conn:run("a + 22")
+    end)
+    assert.are.equal(42, r)
+    assert.has_error(function() pool:withConnection(7) end)
+    pool:shutDown()
+  end)
+end)
+
 describe("pool:withConnection inside nginx", function()
   local nginx = require "support.nginx"
   local server, ng
