@@ -28,7 +28,7 @@ if(DDB_BUILD_TESTS OR DDB_INSTALL_DDBMINI)   # CMakeLists.txt includes testserve
   set(DDB_HAVE_DDBMINI TRUE)
 endif()
 set(DDB_POOL_TESTS test_pool_basic test_pool_faults test_pool_ha test_pool_thread test_qhost
-    test_pool_cluster test_pool_fetch test_sub)
+    test_pool_cluster test_pool_fetch test_sub test_pool_pin)
 foreach(t ${DDB_POOL_TESTS})
   add_executable(${t} tests/${t}.c tests/pool_support.c)
   target_link_libraries(${t} ddbcore)
