@@ -84,12 +84,18 @@ local function take_other(h, idx, m)
   return value._to_handle(sub)
 end
 
+-- Whether core._obj_take / _obj_split take h: a vector of fixed-width, string or
+-- symbol cells.
+function M.splittable(h)
+  local o = M.obj(h)
+  return o.form == VECTOR and (WIDTH[o.type] or TEXT[o.type]) and true or false
+end
+
 -- rows: the row numbers as an int32 FFI array, or as an INT vector handle (its
 -- cells are such an array: no copy).
 function M.take(h, rows, m)
-  local o = M.obj(h)
   local is_h = M.is_handle(rows)
-  if o.form == VECTOR and (WIDTH[o.type] or TEXT[o.type]) then
+  if M.splittable(h) then
     if not is_h then
       local copy = M.new(T.INT, m)
       if m > 0 then ffi.copy(M.cells(copy), rows, 4 * m) end

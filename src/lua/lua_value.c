@@ -2,6 +2,7 @@
  * module (see lua_value.h). value.lua does the mapping through FFI; every function
  * here checks its arguments, because the module table is reachable by users too. */
 #include "lua_value.h"
+#include "lua_take.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,8 @@ static ddb_obj *own(lua_State *L, handle *h, ddb_obj *o)
     h->o = o;
     return o;
 }
+
+ddb_obj **ddb_lua_new_handle(lua_State *L) { return &new_handle(L)->o; }
 
 ddb_obj *ddb_lua_check_handle(lua_State *L, int idx)
 {
@@ -234,59 +237,6 @@ static int obj_strings(lua_State *L)
     }
     if (!o) o = own(L, h, ddb_vector_new(type, 0));
     if (form == DDB_PAIR) o->form = DDB_PAIR;
-    return 1;
-}
-
-/* dst[j] = src[idx[j]] for cells of w bytes; the common widths as typed loops. */
-static void gather(void *dst, const void *src, const int32_t *idx, int64_t n, size_t w)
-{
-#define GATHER(T)                                                          \
-    for (int64_t j = 0; j < n; j++) ((T *)dst)[j] = ((const T *)src)[idx[j]]; \
-    return
-    switch (w) {
-    case 1: GATHER(uint8_t);
-    case 2: GATHER(uint16_t);
-    case 4: GATHER(uint32_t);
-    case 8: GATHER(uint64_t);
-    }
-#undef GATHER
-    for (int64_t j = 0; j < n; j++)
-        memcpy((char *)dst + j * w, (const char *)src + idx[j] * w, w);
-}
-
-/* _obj_take(vector, rows): a new vector of the rows of a fixed-width, string or
- * symbol vector that rows (an INT vector of 0-based row numbers) lists, in that
- * order. PartitionedTableAppender splits a fitted column this way; a symbol vector
- * shares its base, so no symbol is hashed again. */
-static int obj_take(lua_State *L)
-{
-    const ddb_obj *v = arg_handle(L, 1), *r = arg_handle(L, 2);
-    if (v->form != DDB_VECTOR) luaL_argerror(L, 1, "a vector expected");
-    if (r->form != DDB_VECTOR || r->type != DDB_INT) luaL_argerror(L, 2, "an INT vector of row numbers expected");
-    const int32_t *idx = r->data;
-    for (int64_t j = 0; j < r->rows; j++)
-        if (idx[j] < 0 || idx[j] >= v->rows) luaL_argerror(L, 2, "a row number out of range");
-    ddb_type_class c = ddb_type_class_of(v->type);
-    handle *h = new_handle(L);
-    if (c == DDB_CLASS_FIXED || (v->type == DDB_SYMBOL && v->symbase)) {
-        ddb_obj *o = own(L, h, ddb_vector_new(v->type, r->rows));
-        size_t w = c == DDB_CLASS_FIXED ? (size_t)ddb_type_width(v->type) : sizeof(int32_t);
-        gather(o->data, v->data, idx, r->rows, w);
-        o->scale = v->scale;
-        if (v->type == DDB_SYMBOL) {
-            ddb_symbase_unref(o->symbase);
-            ddb_symbase_ref(v->symbase);
-            o->symbase = v->symbase;
-        }
-        return 1;
-    }
-    if (c != DDB_CLASS_VARLEN && v->type != DDB_SYMBOL) luaL_argerror(L, 1, "a fixed-width, string or symbol vector expected");
-    ddb_obj *o = own(L, h, ddb_vector_new(v->type, 0));
-    for (int64_t j = 0; j < r->rows; j++) {
-        size_t len = 0;
-        const char *s = ddb_str_at(v, idx[j], &len);
-        if (ddb_varlen_append(o, s, len) < 0) luaL_error(L, "dolphindb: out of memory");
-    }
     return 1;
 }
 
@@ -774,7 +724,7 @@ void ddb_lua_value_open(lua_State *L, int module)
         {"encode", lua_encode}, {"decode", lua_decode},
         {"_obj_decode", obj_decode}, {"_obj_encode", obj_encode}, {"_obj_addr", obj_addr},
         {"_obj_layout", obj_layout}, {"_obj_new", obj_new}, {"_obj_strings", obj_strings},
-        {"_obj_void", obj_void}, {"_obj_take", obj_take}, {"_obj_any", obj_any}, {"_obj_arrayvector", obj_arrayvector},
+        {"_obj_void", obj_void}, {"_obj_take", ddb_lua_obj_take}, {"_obj_split", ddb_lua_obj_split}, {"_obj_any", obj_any}, {"_obj_arrayvector", obj_arrayvector},
         {"_obj_table", obj_table}, {"_obj_dict", obj_dict}, {"_obj_set", obj_set},
         {"_obj_setlabels", obj_setlabels},
         {"_obj_format", obj_format}, {"_obj_parse", obj_parse},
