@@ -36,6 +36,7 @@ typedef struct insert_arg {
     int n;
     int64_t rows;
     ddb_obj *fit;               /* made before the lock (a handle's target), or NULL */
+    dfs_plan *plan;             /* its partition check, made before the lock too */
 } insert_arg;
 
 static int do_insert(eval_ctx *ctx, ddb_obj *t, store_table *e, void *arg)
@@ -50,7 +51,7 @@ static int do_insert(eval_ctx *ctx, ddb_obj *t, store_table *e, void *arg)
         }
     } else if (table_fit(ctx, t, ia->data, ia->n, &fit))
         return -1;
-    int rc = e && e->db >= 0 ? dfs_check_rows(ctx, e, fit) : 0;
+    int rc = !e || e->db < 0 ? 0 : ia->plan ? dfs_apply_plan(ctx, e, fit, ia->plan) : dfs_check_rows(ctx, e, fit);
     if (!rc && e)
         rc = streaming_check_room(ctx, t, fit->rows);
     if (!rc)
@@ -69,15 +70,19 @@ static int insert_rows(eval_ctx *ctx, ddb_obj *t, const char *fn_name, insert_ar
 {
     if (is_handle(t) && table_fit(ctx, t, ia->data, ia->n, &ia->fit))
         return -1;
-    int rc = on_target(ctx, t, fn_name, do_insert, ia);
+    int rc = ia->fit ? dfs_plan_rows(ctx, t, ia->fit, &ia->plan) : 0;
+    if (!rc)
+        rc = on_target(ctx, t, fn_name, do_insert, ia);
     ddb_obj_unref(ia->fit);     /* not taken when the table was dropped meanwhile */
+    dfs_plan_free(ia->plan);
     ia->fit = NULL;
+    ia->plan = NULL;
     return rc;
 }
 
 static int bi_table_insert(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out)
 {
-    insert_arg ia = {a + 1, n - 1, 0, NULL};
+    insert_arg ia = {a + 1, n - 1, 0, NULL, NULL};
     if (insert_rows(ctx, a[0], "tableInsert", &ia))
         return -1;
     *out = ddb_int_new(DDB_INT, ia.rows);
@@ -86,7 +91,7 @@ static int bi_table_insert(eval_ctx *ctx, ddb_obj **a, int n, const char *const 
 
 static int bi_append(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out)
 {
-    insert_arg ia = {a + 1, 1, 0, NULL};
+    insert_arg ia = {a + 1, 1, 0, NULL, NULL};
     if (insert_rows(ctx, a[0], "append!", &ia))
         return -1;
     *out = ddb_obj_ref(a[0]);
@@ -98,7 +103,7 @@ static int bi_append(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, dd
 static int bi_insert_into(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out)
 {
     if (a[1]->type == DDB_VOID) {
-        insert_arg ia = {a + 2, n - 2, 0, NULL};
+        insert_arg ia = {a + 2, n - 2, 0, NULL, NULL};
         return insert_rows(ctx, a[0], "insert into", &ia);
     }
     ddb_obj *shape;
@@ -120,7 +125,7 @@ static int bi_insert_into(eval_ctx *ctx, ddb_obj **a, int n, const char *const *
     }
     int64_t ncols = shape->cols;
     ddb_obj_unref(shape);
-    insert_arg ia = {cols, (int)ncols, 0, NULL};
+    insert_arg ia = {cols, (int)ncols, 0, NULL, NULL};
     int rc = ok ? insert_rows(ctx, a[0], "insert into", &ia) : ctx_oom(ctx);
     for (int64_t c = 0; c < ncols; c++)
         ddb_obj_unref(cols[c]);
