@@ -477,6 +477,30 @@ describe("writers", function()
       assert.are.same({ 1 - 1, 1, -1 }, { lk[0], lk[1], lk[2] })
     end)
 
+    it("loses nothing when connections insert at once and grow one VALUE scheme with the same values", function()
+      local path = dfs_table([[database("PATH", VALUE, [`k0])]], { "id", "sym" }, { "INT", "SYMBOL" }, "`sym")
+      local fn = ('tableInsert{loadTable("%s", "pt")}'):format(path)
+      local futures = {}
+      local tables = {}                     -- built first, so that the requests leave together
+      for c = 1, 8 do
+        local ids, syms = {}, {}
+        for i = 1, 25000 do ids[i], syms[i] = c * 100000 + i, "k" .. (i % 10) end
+        tables[c] = ddb.table { { "id", ddb.vector("INT", ids) }, { "sym", ddb.vector("SYMBOL", syms) } }
+      end
+      for c = 1, 8 do futures[c] = pool:runTaskAsync(fn, tables[c]) end
+      for _, f in ipairs(futures) do assert.are.equal(25000, f:result()) end
+      local t = pool:run(('select count(*) as cnt from loadTable("%s", "pt") group by sym order by sym'):format(path))
+      assert.are.same({ "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9" }, cells(t.sym))
+      for i = 1, 10 do assert.are.equal(20000, t.cnt[i]) end
+      local scheme = pool:run(('schema(loadTable("%s", "pt")).partitionSchema'):format(path))
+      local seen = {}
+      for _, v in ipairs(cells(scheme)) do
+        assert.is_nil(seen[v], "partition " .. tostring(v) .. " twice")
+        seen[v] = true
+      end
+      assert.are.equal(10, #cells(scheme))
+    end)
+
     it("refuses rows with no partition before writing anything", function()
       local path = dfs_table([[database("PATH", RANGE, 0 10 20)]], { "id", "v" }, { "INT", "DOUBLE" }, "`id")
       local pta = ddb.PartitionedTableAppender(path, "pt", "id", pool)
