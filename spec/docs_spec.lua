@@ -123,6 +123,12 @@ describe("docs/API.md", function()
     assert.are.same({}, undocumented(set))
   end)
 
+  it("documents every method of a pinned connection (pool:withConnection)", function()
+    local set = methods_of(require("dolphindb.pinned").PinnedConnection, {})
+    assert.is_true(set.run and set.upload and set.isLost and true or false)
+    assert.are.same({}, undocumented(set))
+  end)
+
   it("documents every subscription method", function()
     local set = methods_of(require("dolphindb.subscribe")._Sub, {})
     assert.is_true(set.next and set.unsubscribe and true or false)
@@ -136,6 +142,7 @@ describe("docs/API.md", function()
     for _, t in ipairs(require("dolphindb.writers")._classes) do methods_of(t, known) end
     methods_of(require("dolphindb.mtw").W, known)
     methods_of(require("dolphindb.session").Session, known)
+    methods_of(require("dolphindb.pinned").PinnedConnection, known)
     methods_of(require("dolphindb.subscribe")._Sub, known)
     for k in pairs(value_methods()) do known[k] = true end
     local stale = {}

@@ -5,7 +5,7 @@ add_library(ddbcore STATIC
   src/proto/ddb_stream.c
   src/pool/ddb_task.c src/pool/ddb_conn.c src/pool/ddb_pool.c             # the pool core
   src/pool/ddb_pool_info.c src/pool/ddb_ha.c src/pool/ddb_thread.c src/pool/ddb_log.c
-  src/pool/ddb_cluster.c
+  src/pool/ddb_cluster.c src/pool/ddb_pin.c                                # pinned connections
   src/pool/ddb_fetch.c                                                    # fetchSize blocks
   src/pool/ddb_sub.c src/pool/ddb_sub_rows.c                              # subscriptions
   src/hosts/ddb_uv.c src/hosts/ddb_qhost.c)                               # its hosts
@@ -36,7 +36,7 @@ if(DDB_BUILD_TESTS OR DDB_INSTALL_DDBMINI)   # CMakeLists.txt includes testserve
   set(DDB_HAVE_DDBMINI TRUE)
 endif()
 set(DDB_POOL_TESTS test_pool_basic test_pool_faults test_pool_ha test_pool_thread test_qhost
-    test_pool_cluster test_pool_fetch test_sub test_self_connect)
+    test_pool_cluster test_pool_fetch test_sub test_self_connect test_pool_pin)
 foreach(t ${DDB_POOL_TESTS})
   add_executable(${t} tests/${t}.c tests/pool_support.c)
   target_link_libraries(${t} ddbcore)

@@ -35,15 +35,23 @@ typedef struct insert_arg {
     ddb_obj **data;
     int n;
     int64_t rows;
+    ddb_obj *fit;               /* made before the lock (a handle's target), or NULL */
+    dfs_plan *plan;             /* its partition check, made before the lock too */
 } insert_arg;
 
 static int do_insert(eval_ctx *ctx, ddb_obj *t, store_table *e, void *arg)
 {
     insert_arg *ia = arg;
-    ddb_obj *fit;
-    if (table_fit(ctx, t, ia->data, ia->n, &fit))
+    ddb_obj *fit = ia->fit;
+    if (fit) {
+        ia->fit = NULL;
+        if (t->rows + fit->rows > MAX_GENERATED_ROWS) {   /* the handle had 0 rows */
+            ddb_obj_unref(fit);
+            return ctx_error(ctx, "A table can't hold more than %lld rows in ddbmini", MAX_GENERATED_ROWS);
+        }
+    } else if (table_fit(ctx, t, ia->data, ia->n, &fit))
         return -1;
-    int rc = e && e->db >= 0 ? dfs_check_rows(ctx, e, fit) : 0;
+    int rc = !e || e->db < 0 ? 0 : ia->plan ? dfs_apply_plan(ctx, e, fit, ia->plan) : dfs_check_rows(ctx, e, fit);
     if (!rc && e)
         rc = streaming_check_room(ctx, t, fit->rows);
     if (!rc)
@@ -55,10 +63,27 @@ static int do_insert(eval_ctx *ctx, ddb_obj *t, store_table *e, void *arg)
     return rc;
 }
 
+/* Inserts into t. A shared or DFS table's handle carries its column types (they
+ * never change), so the rows are converted to them before taking the store lock:
+ * concurrent inserts convert in parallel and hold the lock only to append. */
+static int insert_rows(eval_ctx *ctx, ddb_obj *t, const char *fn_name, insert_arg *ia)
+{
+    if (is_handle(t) && table_fit(ctx, t, ia->data, ia->n, &ia->fit))
+        return -1;
+    int rc = ia->fit ? dfs_plan_rows(ctx, t, ia->fit, &ia->plan) : 0;
+    if (!rc)
+        rc = on_target(ctx, t, fn_name, do_insert, ia);
+    ddb_obj_unref(ia->fit);     /* not taken when the table was dropped meanwhile */
+    dfs_plan_free(ia->plan);
+    ia->fit = NULL;
+    ia->plan = NULL;
+    return rc;
+}
+
 static int bi_table_insert(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out)
 {
-    insert_arg ia = {a + 1, n - 1, 0};
-    if (on_target(ctx, a[0], "tableInsert", do_insert, &ia))
+    insert_arg ia = {a + 1, n - 1, 0, NULL, NULL};
+    if (insert_rows(ctx, a[0], "tableInsert", &ia))
         return -1;
     *out = ddb_int_new(DDB_INT, ia.rows);
     return *out ? 0 : ctx_oom(ctx);
@@ -66,8 +91,8 @@ static int bi_table_insert(eval_ctx *ctx, ddb_obj **a, int n, const char *const 
 
 static int bi_append(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out)
 {
-    insert_arg ia = {a + 1, 1, 0};
-    if (on_target(ctx, a[0], "append!", do_insert, &ia))
+    insert_arg ia = {a + 1, 1, 0, NULL, NULL};
+    if (insert_rows(ctx, a[0], "append!", &ia))
         return -1;
     *out = ddb_obj_ref(a[0]);
     return 0;
@@ -78,8 +103,8 @@ static int bi_append(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, dd
 static int bi_insert_into(eval_ctx *ctx, ddb_obj **a, int n, const char *const *l, ddb_obj **out)
 {
     if (a[1]->type == DDB_VOID) {
-        insert_arg ia = {a + 2, n - 2, 0};
-        return on_target(ctx, a[0], "insert into", do_insert, &ia);
+        insert_arg ia = {a + 2, n - 2, 0, NULL, NULL};
+        return insert_rows(ctx, a[0], "insert into", &ia);
     }
     ddb_obj *shape;
     if (table_snapshot(ctx, a[0], &shape))  /* column names and types */
@@ -100,8 +125,8 @@ static int bi_insert_into(eval_ctx *ctx, ddb_obj **a, int n, const char *const *
     }
     int64_t ncols = shape->cols;
     ddb_obj_unref(shape);
-    insert_arg ia = {cols, (int)ncols, 0};
-    int rc = ok ? on_target(ctx, a[0], "insert into", do_insert, &ia) : ctx_oom(ctx);
+    insert_arg ia = {cols, (int)ncols, 0, NULL, NULL};
+    int rc = ok ? insert_rows(ctx, a[0], "insert into", &ia) : ctx_oom(ctx);
     for (int64_t c = 0; c < ncols; c++)
         ddb_obj_unref(cols[c]);
     return rc;

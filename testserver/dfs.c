@@ -523,12 +523,35 @@ static int64_t partition_of(level *lv, value_index *ix, const ddb_obj *v, int64_
     return -1;
 }
 
-int dfs_check_rows(eval_ctx *ctx, store_table *e, const ddb_obj *fit)
+/* The first row of v with no partition in level lv, or -1: the whole column at once
+ * where the scheme allows. Every text or 16-byte value hashes to a bucket, so a HASH
+ * level on such a column needs no look at the rows, and on other types only NULLs
+ * miss (the rows are stored per table, so the bucket of each row is not needed). */
+static int64_t first_unplaced(level *lv, value_index *ix, const ddb_obj *v)
 {
-    store_db *d = &g_dbs[e->db];
-    for (int k = 0; k < e->nlevels; k++) {
-        const ddb_obj *col = fit->columns[e->part_col[k]];
-        level *lv = &d->lv[k];
+    if (lv->ptype == P_HASH && ddb_int_at(lv->scheme, 0) > 0 && lv->scheme->form == DDB_SCALAR) {
+        if (type_is_text(v->type) || v->type == DDB_BLOB || v->type == DDB_UUID || v->type == DDB_INT128 ||
+            v->type == DDB_IPADDR)
+            return -1;
+        if ((type_is_integer(v->type) && v->type != DDB_BOOL) || type_is_temporal(v->type) || v->type == DDB_MONTH) {
+            for (int64_t i = 0; i < v->rows; i++)
+                if (ddb_is_null(v, i))
+                    return i;
+            return -1;
+        }
+    }
+    for (int64_t i = 0; i < v->rows; i++)
+        if (partition_of(lv, ix, v, i) < 0)
+            return i;
+    return -1;
+}
+
+static int check_levels(eval_ctx *ctx, level *lvs, const int *part_col, int nlevels, const char *path,
+                        const ddb_obj *fit)
+{
+    for (int k = 0; k < nlevels; k++) {
+        const ddb_obj *col = fit->columns[part_col[k]];
+        level *lv = &lvs[k];
         ddb_obj *conv = NULL;
         int same = col->type == lv->coltype || (type_is_text(col->type) && type_is_text(lv->coltype));
         if (!same && value_cast(ctx, col, lv->coltype, &conv))
@@ -539,16 +562,114 @@ int dfs_check_rows(eval_ctx *ctx, store_table *e, const ddb_obj *fit)
             ddb_obj_unref(conv);
             return ctx_oom(ctx);
         }
-        int64_t bad = -1;
-        for (int64_t i = 0; i < v->rows && bad < 0; i++)
-            if (partition_of(lv, &ix, v, i) < 0)
-                bad = i;
+        int64_t bad = first_unplaced(lv, &ix, v);
         free(ix.slot);
         ddb_obj_unref(conv);
         if (bad >= 0)
             return ctx_error(ctx, "The value of the partitioning column %s at row %lld is NULL or "
-                                  "outside the partition scheme of %s", fit->col_names[e->part_col[k]],
-                             (long long)bad, d->path);
+                                  "outside the partition scheme of %s", fit->col_names[part_col[k]],
+                             (long long)bad, path);
+    }
+    return 0;
+}
+
+int dfs_check_rows(eval_ctx *ctx, store_table *e, const ddb_obj *fit)
+{
+    store_db *d = &g_dbs[e->db];
+    return check_levels(ctx, d->lv, e->part_col, e->nlevels, d->path, fit);
+}
+
+/* ---------------------------------------------------------------- checks before the lock */
+
+/* An insert's partition check made before the store lock, against a snapshot of the
+ * levels (VALUE schemes copied, the others immutable and shared: read outside the
+ * lock, referenced and released only under it), so that concurrent
+ * inserts check in parallel. A VALUE level grows its copy; dfs_apply_plan then adds
+ * only those new values (a few, not a row each) under the lock. */
+struct dfs_plan {
+    int db, nlevels;
+    unsigned gen;
+    char path[256];
+    int part_col[MAX_LEVELS];
+    level lv[MAX_LEVELS];
+    int64_t known[MAX_LEVELS];  /* VALUE: the copy's rows at the snapshot */
+};
+
+static void plan_release(dfs_plan *p)                /* lock held */
+{
+    for (int k = 0; p && k < p->nlevels; k++)
+        ddb_obj_unref(p->lv[k].scheme);
+    free(p);
+}
+
+/* Under the lock: the shared schemes' reference counts are not atomic. */
+void dfs_plan_free(dfs_plan *p)
+{
+    if (!p)
+        return;
+    store_lock();
+    plan_release(p);
+    store_unlock();
+}
+
+static dfs_plan *plan_snapshot(const store_table *e)     /* lock held */
+{
+    const store_db *d = &g_dbs[e->db];
+    dfs_plan *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->db = e->db;
+    p->gen = d->gen;
+    snprintf(p->path, sizeof p->path, "%s", d->path);
+    for (int k = 0; k < e->nlevels; k++, p->nlevels = k) {
+        p->part_col[k] = e->part_col[k];
+        p->lv[k] = d->lv[k];
+        p->lv[k].scheme = d->lv[k].ptype == P_VALUE ? col_copy(d->lv[k].scheme) : ddb_obj_ref(d->lv[k].scheme);
+        if (!p->lv[k].scheme) {
+            plan_release(p);
+            return NULL;
+        }
+        p->known[k] = p->lv[k].scheme->rows;
+    }
+    return p;
+}
+
+int dfs_plan_rows(eval_ctx *ctx, const ddb_obj *handle, const ddb_obj *fit, dfs_plan **plan)
+{
+    *plan = NULL;
+    store_lock();
+    store_table *e = store_entry(handle);
+    dfs_plan *p = e && e->db >= 0 && e->nlevels > 0 ? plan_snapshot(e) : NULL;
+    int oom = e && e->db >= 0 && e->nlevels > 0 && !p;
+    store_unlock();
+    if (oom)
+        return ctx_oom(ctx);
+    if (p && check_levels(ctx, p->lv, p->part_col, p->nlevels, p->path, fit)) {
+        dfs_plan_free(p);
+        return -1;
+    }
+    *plan = p;
+    return 0;
+}
+
+int dfs_apply_plan(eval_ctx *ctx, store_table *e, const ddb_obj *fit, const dfs_plan *p)
+{
+    store_db *d = &g_dbs[e->db];
+    if (e->db != p->db || d->gen != p->gen || e->nlevels != p->nlevels)
+        return dfs_check_rows(ctx, e, fit);         /* the database changed meanwhile */
+    for (int k = 0; k < p->nlevels; k++) {
+        const ddb_obj *fresh = p->lv[k].scheme;
+        if (p->lv[k].ptype != P_VALUE || fresh->rows == p->known[k])
+            continue;
+        value_index ix = {NULL, 0};
+        if (value_index_build(&ix, d->lv[k].scheme, fresh->rows - p->known[k]))
+            return ctx_oom(ctx);
+        int full = 0;
+        for (int64_t j = p->known[k]; j < fresh->rows && !full; j++)
+            full = value_slot(&d->lv[k], &ix, fresh, j) < 0;
+        free(ix.slot);
+        if (full)                   /* no room left: the row-by-row check says where */
+            return dfs_check_rows(ctx, e, fit);
     }
     return 0;
 }

@@ -335,6 +335,11 @@ static int fit_column(eval_ctx *ctx, const ddb_obj *target, const char *name, co
         if ((int64_t)(len + 1) * n > MAX_GENERATED_BYTES)
             return ctx_error(ctx, "The values to insert would take more than %lld bytes", MAX_GENERATED_BYTES);
     }
+    if (from == to && src->form == DDB_VECTOR && src->rows == n && src->scale == target->scale &&
+        (obj_class(src) == DDB_CLASS_FIXED || (to == DDB_SYMBOL && src->symbase))) {
+        *out = ddb_obj_ref((ddb_obj *)src);   /* already the column's type: shared, read only */
+        return 0;
+    }
     ddb_obj *conv = NULL;
     if (same)
         conv = ddb_obj_ref((ddb_obj *)src);

@@ -93,6 +93,14 @@ void dfs_reset(void);                          /* lock held */
 /* Checks every row of fit falls in a partition of the table's database (VALUE
  * schemes grow). Lock held. */
 int dfs_check_rows(eval_ctx *ctx, store_table *e, const ddb_obj *fit);
+/* The same check made before the lock (the lock taken briefly for a snapshot of the
+ * scheme): 0 and *plan (NULL if handle is no DFS table), or -1 (a row with no
+ * partition, no memory). dfs_apply_plan, lock held, adds the VALUE partitions the
+ * plan found (or checks again if the database changed meanwhile). */
+typedef struct dfs_plan dfs_plan;
+int dfs_plan_rows(eval_ctx *ctx, const ddb_obj *handle, const ddb_obj *fit, dfs_plan **plan);
+int dfs_apply_plan(eval_ctx *ctx, store_table *e, const ddb_obj *fit, const dfs_plan *plan);
+void dfs_plan_free(dfs_plan *plan);
 /* The partition fields of schema() for a DFS table into keys/values. Lock held. */
 int dfs_schema_fields(eval_ctx *ctx, const store_table *e, ddb_obj *keys, ddb_obj *vals);
 /* The server hash of one cell, mod buckets (testserver/README.md, "Hash"); -1 for NULL/no hash. */

@@ -75,28 +75,8 @@ end
 function M.view(h) return value._from_handle(h, { view = true }) end
 
 -- take(h, idx, m): a new column of rows idx[0..m-1] (0-based, an int32 FFI array).
-local function take_fixed(h, o, idx, m)
-  local w = WIDTH[o.type]
-  local r = M.new(o.type, m, o.scale)
-  local src, dst = ffi.cast(PTR[w], o.data), M.cells(r)
-  if w == 16 then
-    for j = 0, m - 1 do
-      local i = 2 * idx[j]
-      dst[2 * j], dst[2 * j + 1] = src[i], src[i + 1]
-    end
-  else
-    for j = 0, m - 1 do dst[j] = src[idx[j]] end
-  end
-  return r
-end
-
-local function take_text(h, o, idx, m)
-  local v, list = M.view(h), {}
-  for j = 0, m - 1 do list[j + 1] = v[idx[j] + 1] end
-  return core._obj_strings(o.type, VECTOR, list, m)
-end
-
--- Anything else (array vectors, ANY): through the Lua array form.
+-- Vectors of fixed-width, string and symbol cells are gathered by the C core (a
+-- symbol vector keeps its base); anything else goes through its Lua array form.
 local function take_other(h, idx, m)
   local v = value._from_handle(h, { view = false })
   local sub = setmetatable({ n = m }, getmetatable(v))
@@ -104,11 +84,26 @@ local function take_other(h, idx, m)
   return value._to_handle(sub)
 end
 
-function M.take(h, idx, m)
+-- Whether core._obj_take / _obj_split take h: a vector of fixed-width, string or
+-- symbol cells.
+function M.splittable(h)
   local o = M.obj(h)
-  if o.form == VECTOR and WIDTH[o.type] then return take_fixed(h, o, idx, m) end
-  if o.form == VECTOR and TEXT[o.type] then return take_text(h, o, idx, m) end
-  return take_other(h, idx, m)
+  return o.form == VECTOR and (WIDTH[o.type] or TEXT[o.type]) and true or false
+end
+
+-- rows: the row numbers as an int32 FFI array, or as an INT vector handle (its
+-- cells are such an array: no copy).
+function M.take(h, rows, m)
+  local is_h = M.is_handle(rows)
+  if M.splittable(h) then
+    if not is_h then
+      local copy = M.new(T.INT, m)
+      if m > 0 then ffi.copy(M.cells(copy), rows, 4 * m) end
+      rows = copy
+    end
+    return core._obj_take(h, rows)
+  end
+  return take_other(h, is_h and M.cells(rows) or rows, m)
 end
 
 -- A table object of the given columns (handles), named like the target's columns;

@@ -11,7 +11,7 @@
 --   pool:addTask(script, taskId, ...) / pool:isFinished(id) / pool:getData(id)
 --   pool:runTaskAsync(script, ...) -> future (dolphindb.future)
 --   pool:shutDown() pool:isShutDown() pool:getSessionId() pool:getConnectionCount()
---   pool:stats()
+--   pool:stats()   pool:withConnection(fn, ...) (dolphindb.pinned)
 --
 -- Waiting: in a coroutine of the scheduler (ddb.spawn, or a ddblua script) a call
 -- that waits parks the coroutine; anywhere else it drives the event loop until done.
@@ -327,6 +327,13 @@ end
 function Pool:withSession(...)
   check_open(self, "withSession")
   return require("dolphindb.session").with_session(self, ...)
+end
+
+-- pool:withConnection(fn, ...): fn(conn, ...) with one of this pool's connections
+-- pinned to it: conn:run / conn:upload share one server session (dolphindb.pinned).
+function Pool:withConnection(...)
+  check_open(self, "withConnection")
+  return require("dolphindb.pinned").with_connection(self, ...)
 end
 
 M.Pool = Pool

@@ -98,6 +98,9 @@ function special.withSession(fn)
   end
 end
 
+-- withConnection(fn, ...): fn gets the pinned connection in this face.
+special.withConnection = special.withSession
+
 -- The safe face of a raising class (its metatable), built once.
 local function face(mt, handle)
   local W = { _raising = mt }
@@ -137,6 +140,7 @@ M._raising = ddb
 local pool_face = face(require("dolphindb.pool").Pool)    -- one pool for every host
 local future_face = face(require "dolphindb.future")
 face(require("dolphindb.session").Session)    -- its objects are made by M.Session below
+face(require("dolphindb.pinned").PinnedConnection)   -- made by pool:withConnection
 -- the block iterator: it:next() returns nil, err; calling it (a for loop) too, but a
 -- for loop drops the err, so loop on it:next() to see it
 local blocks_face = face(require("dolphindb.fetch").Blocks)

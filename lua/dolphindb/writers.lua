@@ -21,6 +21,7 @@
 -- of PartitionedTableAppender raises an error value that says which rows were not
 -- written (see append below).
 local ffi = require "ffi"
+local core = require "dolphindb.core"
 local errors = require "dolphindb.errors"
 local sched = require "dolphindb.sched"
 local value = require "dolphindb.value"
@@ -246,25 +247,29 @@ function M.PartitionedTableAppender(dbPath, tableName, partitionColName, pool)
   return setmetatable(self, PartitionedTableAppender)
 end
 
--- Row indices (0-based, int32 arrays) of each group: key mod ngroups.
-local function group_rows(keys, n, ngroups)
-  local sizes = {}
-  for g = 0, ngroups - 1 do sizes[g] = 0 end
+-- Each row's group (key mod ngroups) as an INT vector handle, and the group sizes
+-- (an FFI array): one pass, no Lua table per row.
+local function group_of_rows(keys, n, ngroups)
+  local sizes = ffi.new("int32_t[?]", ngroups)
+  local gh = columns.new(columns.T.INT, n)
+  local gp = columns.cells(gh)
   for i = 0, n - 1 do
     local g = keys[i] % ngroups
+    gp[i] = g
     sizes[g] = sizes[g] + 1
   end
-  local groups, at = {}, {}
-  for g = 0, ngroups - 1 do
-    groups[g] = ffi.new("int32_t[?]", math.max(sizes[g], 1))
-    at[g] = 0
-  end
+  return gh, sizes
+end
+
+-- The row numbers (0-based, an int32 array) of group g, and their count.
+local function rows_in_group(gh, n, g)
+  local gp, m = columns.cells(gh), 0
+  for i = 0, n - 1 do if gp[i] == g then m = m + 1 end end
+  local idx, j = ffi.new("int32_t[?]", math.max(m, 1)), 0
   for i = 0, n - 1 do
-    local g = keys[i] % ngroups
-    groups[g][at[g]] = i
-    at[g] = at[g] + 1
+    if gp[i] == g then idx[j] = i; j = j + 1 end
   end
-  return groups, sizes
+  return idx, m
 end
 
 -- Rows idx[0..m-1] of an input column, in the same form: a Lua list (a typed
@@ -279,12 +284,36 @@ local function rows_of(c, idx, m)
   return columns.take(value._to_handle(c), idx, m)
 end
 
--- The table of rows idx[0..m-1] of the input, fitted to the schema.
+-- The table of rows idx[0..m-1] of the input, fitted to the schema (the rows of a
+-- failed append, err.unwritten).
 local function sub_table(self, cols, idx, m)
-  local sub = {}
+  local sub, schema = {}, self.schema
   for c, col in ipairs(cols) do sub[c] = rows_of(col, idx, m) end
-  local hs = fit.table(sub, self.schema)
-  return columns.table(self.schema.names, hs)
+  return columns.table(schema.names, (fit.table(sub, schema)))
+end
+
+-- The whole input is fitted once (as TableAppender does; misfits raise here, before
+-- anything is sent), then each fitted column is split into the groups in one pass by
+-- the C core (core._obj_split: a symbol column's parts share its symbol base). The
+-- only Lua work per row is its key and its group. -> tables[g + 1] for each group.
+local function split_column(h, gh, ngroups, n)
+  if columns.splittable(h) then return core._obj_split(h, gh, ngroups) end
+  local parts = {}                            -- array vectors and the like: through Lua
+  for g = 1, ngroups do parts[g] = columns.take(h, rows_in_group(gh, n, g - 1)) end
+  return parts
+end
+
+local function split_tables(self, t, gh, ngroups)
+  local parts = {}
+  local hs, n = fit.table(t, self.schema)
+  for c, h in ipairs(hs) do parts[c] = split_column(h, gh, ngroups, n) end
+  local tables = {}
+  for g = 1, ngroups do
+    local hs = {}
+    for c = 1, #parts do hs[c] = parts[c][g] end
+    tables[g] = hs
+  end
+  return tables
 end
 
 -- Each row's partition key; a text column given as plain strings is read as it is.
@@ -308,10 +337,11 @@ end
 
 -- The error value of a partly failed append: the first failure's kind and texts,
 -- plus which rows were not written (row numbers of t, ascending) and those rows.
-local function partial_failure(self, cols, failed, written, nsent)
+local function partial_failure(self, cols, failed, written, nsent, gh, n)
   local rows, first = {}, failed[1].err
   for _, f in ipairs(failed) do
-    for j = 0, f.m - 1 do rows[#rows + 1] = f.idx[j] + 1 end
+    local idx, m = rows_in_group(gh, n, f.group)
+    for j = 0, m - 1 do rows[#rows + 1] = idx[j] + 1 end
   end
   table.sort(rows)
   local idx = ffi.new("int32_t[?]", math.max(#rows, 1))
@@ -341,14 +371,14 @@ local function run_now(pool, fn, tbl)
            result = function() return v end }
 end
 
-local function send_groups(self, cols, groups, sizes, ngroups)
+local function send_groups(self, tables, sizes, ngroups)
   local sent = {}
   local session = getmetatable(self.pool) == Session
   for g = 0, ngroups - 1 do
     if sizes[g] > 0 then
-      local tbl = sub_table(self, cols, groups[g], sizes[g])
+      local tbl = columns.table(self.schema.names, tables[g + 1])
       local f = session and run_now(self.pool, self.fn, tbl) or self.pool:runTaskAsync(self.fn, tbl)
-      sent[#sent + 1] = { idx = groups[g], m = sizes[g], future = f }
+      sent[#sent + 1] = { group = g, future = f }
       if not IN_NGINX and not session then sched.sleep(0) end
     end
   end
@@ -356,8 +386,8 @@ local function send_groups(self, cols, groups, sizes, ngroups)
 end
 
 -- append(t) -> rows appended. Rows are grouped by key mod (connections of the pool),
--- so that no two requests write one partition; each group is one tableInsert, sent
--- as soon as it is built, and the requests run in parallel on the pool's connections.
+-- so that no two requests write one partition; each group is one tableInsert, and
+-- the requests run in parallel on the pool's connections.
 -- If any fails, raises an error value (kind of the first failure) with .rows (the
 -- row numbers of t that were not written), .unwritten (those rows as a table, to
 -- append again), .written (rows the other requests appended) and .errors (each
@@ -371,8 +401,8 @@ function PartitionedTableAppender:append(t)
   local keys, bad, h = partition_keys(self, cols[self.column], n)
   if bad then bad_row(self, h or cols[self.column], bad) end
   local ngroups = getmetatable(self.pool) == Session and 1 or self.pool:getConnectionCount()
-  local groups, sizes = group_rows(keys, n, ngroups)
-  local sent = send_groups(self, cols, groups, sizes, ngroups)
+  local gh, sizes = group_of_rows(keys, n, ngroups)
+  local sent = send_groups(self, split_tables(self, cols, gh, ngroups), sizes, ngroups)
   local written, failed = 0, {}
   for _, s in ipairs(sent) do
     local err = s.future:exception()
@@ -383,7 +413,7 @@ function PartitionedTableAppender:append(t)
       written = written + count(s.future:result())
     end
   end
-  if #failed > 0 then error(partial_failure(self, cols, failed, written, #sent), 0) end
+  if #failed > 0 then error(partial_failure(self, cols, failed, written, #sent, gh, n), 0) end
   return written
 end
 

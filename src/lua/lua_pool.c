@@ -27,6 +27,7 @@
 #include "lua_logq.h"
 #include "lua_fetch.h"
 #include "lua_value.h"
+#include "ddb_pin.h"
 
 #define POOL_MT "dolphindb.pool"
 #define TASK_MT "dolphindb.task"
@@ -57,6 +58,7 @@ typedef struct lua_pool {
     lua_logq logq;          /* event-log lines for dolphindb.log (lua_logq.h) */
     lua_fetch_list fetches; /* block-wise tasks of pool:fetch (lua_fetch.h) */
     int fetching;           /* pool:fetch is submitting (fetchSize allowed) */
+    int64_t pin;            /* pool:pin_run is submitting on this pin (lua_pin.c) */
 } lua_pool;
 
 typedef struct lua_task {
@@ -261,7 +263,9 @@ static int l_pool_error(lua_State *L)
 static double submit_from_args(lua_State *L, lua_pool *lp, int top, ddb_task **out)
 {
     int fetching = lp->fetching;        /* cleared first: the reads below may raise */
+    int64_t pin = lp->pin;
     lp->fetching = 0;
+    lp->pin = 0;
     ddb_task_spec spec;
     ddb_lua_read_task(L, top, &spec);
     if (spec.fetch_size && !fetching) {
@@ -275,7 +279,8 @@ static double submit_from_args(lua_State *L, lua_pool *lp, int top, ddb_task **o
     err[0] = 0;             /* not `= ""`: that zeroes all 512 bytes on every task */
     if (ticket) {
         spec.ud = (void *)(uintptr_t)ticket;     /* (the pool refreshes its clock) */
-        rc = ddb_pool_submit(lp->pool, &spec, out, err, sizeof err);
+        rc = pin ? ddb_pool_pin_submit(lp->pool, pin, &spec, out, err, sizeof err)
+                 : ddb_pool_submit(lp->pool, &spec, out, err, sizeof err);
     }
     ddb_lua_task_args_free(&spec);
     if (rc != DDB_OK) {
@@ -353,6 +358,74 @@ static ddb_task *check_held(lua_State *L, lua_pool *lp, int idx)
     ddb_task *t = lua_held_find(&lp->held, luaL_checknumber(L, idx));
     if (!t) luaL_error(L, "dolphindb: no task is held under this ticket");
     return t;
+}
+
+/* ---- pinned connections (src/pool/ddb_pin.h; policy in lua/dolphindb/pinned.lua) ---- */
+
+/* pool:pin_claim(ticket): the task of pool:run held under ticket claims a pin. */
+static int l_pool_pin_claim(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    char err[ERRLEN];
+    if (ddb_pool_pin_claim(lp->pool, check_held(L, lp, 2), err, sizeof err) != DDB_OK)
+        return luaL_error(L, "dolphindb: %s", err);
+    return 0;
+}
+
+/* pool:pin_take(ticket) -> the pin the claim got, or nil (its outcome, taken with
+ * pool:finish, says why). */
+static int l_pool_pin_take(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    int64_t pin = ddb_pool_pin_take(lp->pool, check_held(L, lp, 2));
+    if (pin <= 0) return 0;
+    lua_pushnumber(L, (lua_Number)pin);
+    return 1;
+}
+
+static int64_t check_pin(lua_State *L, int idx)
+{
+    lua_Number n = luaL_checknumber(L, idx);
+    if (!(n >= 1 && n <= 9007199254740992.0) || n != (lua_Number)(int64_t)n)
+        luaL_argerror(L, idx, "a pin expected");
+    return (int64_t)n;
+}
+
+/* pool:pin_run(pin, ...) -> as pool:run, on the pin's connection. */
+static int l_pool_pin_run(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    int64_t pin = check_pin(L, 2);
+    lua_remove(L, 2);
+    if (lua_held_reserve(&lp->held) != 0) return luaL_error(L, "dolphindb: out of memory");
+    ddb_task *t = NULL;
+    lp->pin = pin;                      /* submit_from_args reads and clears it first */
+    double ticket = submit_from_args(L, lp, lua_gettop(L), &t);
+    lua_held_put(&lp->held, ticket, t);
+    lua_pushnumber(L, ticket);
+    lua_pushnumber(L, (lua_Number)ddb_task_id(t));
+    return 2;
+}
+
+/* pool:pin_alive(pin) -> true (held, its session there) or false (lost), and the
+ * connection's number (1-based); nothing for an unknown or released pin. */
+static int l_pool_pin_alive(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    int64_t pin = check_pin(L, 2);
+    int alive = ddb_pool_pin_alive(lp->pool, pin);
+    if (alive < 0) return 0;
+    lua_pushboolean(L, alive);
+    lua_pushinteger(L, ddb_pool_pin_conn(lp->pool, pin) + 1);
+    return 2;
+}
+
+/* pool:unpin(pin) -> true, or false for an unknown pin. */
+static int l_pool_unpin(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    lua_pushboolean(L, ddb_pool_unpin(lp->pool, check_pin(L, 2)) == DDB_OK);
+    return 1;
 }
 
 /* pool:cancel_held(ticket) -> true if the task of pool:run was cancelled, false if
@@ -727,6 +800,8 @@ void ddb_lua_pool_open(lua_State *L, int module_table_index)
         {"held_progress", l_pool_held_progress},
         {"_bench", l_pool_bench},
         {"log_take", l_pool_log_take}, {"log_level", l_pool_log_level},
+        {"pin_claim", l_pool_pin_claim}, {"pin_take", l_pool_pin_take}, {"pin_run", l_pool_pin_run},
+        {"pin_alive", l_pool_pin_alive}, {"unpin", l_pool_unpin},
         {NULL, NULL},
     };
     static const luaL_Reg task_methods[] = {

@@ -2,6 +2,7 @@
  * module (see lua_value.h). value.lua does the mapping through FFI; every function
  * here checks its arguments, because the module table is reachable by users too. */
 #include "lua_value.h"
+#include "lua_take.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,8 @@ static ddb_obj *own(lua_State *L, handle *h, ddb_obj *o)
     h->o = o;
     return o;
 }
+
+ddb_obj **ddb_lua_new_handle(lua_State *L) { return &new_handle(L)->o; }
 
 ddb_obj *ddb_lua_check_handle(lua_State *L, int idx)
 {
@@ -721,7 +724,7 @@ void ddb_lua_value_open(lua_State *L, int module)
         {"encode", lua_encode}, {"decode", lua_decode},
         {"_obj_decode", obj_decode}, {"_obj_encode", obj_encode}, {"_obj_addr", obj_addr},
         {"_obj_layout", obj_layout}, {"_obj_new", obj_new}, {"_obj_strings", obj_strings},
-        {"_obj_void", obj_void}, {"_obj_any", obj_any}, {"_obj_arrayvector", obj_arrayvector},
+        {"_obj_void", obj_void}, {"_obj_take", ddb_lua_obj_take}, {"_obj_split", ddb_lua_obj_split}, {"_obj_any", obj_any}, {"_obj_arrayvector", obj_arrayvector},
         {"_obj_table", obj_table}, {"_obj_dict", obj_dict}, {"_obj_set", obj_set},
         {"_obj_setlabels", obj_setlabels},
         {"_obj_format", obj_format}, {"_obj_parse", obj_parse},

@@ -43,5 +43,8 @@ ddb_obj *ddb_lua_to_obj(lua_State *L, int idx, char *err, size_t errlen);
 
 /* The object inside a handle userdata at `idx`, or NULL if it is not a handle. */
 ddb_obj *ddb_lua_check_handle(lua_State *L, int idx);
+/* Pushes a new, empty handle and returns where its object goes (set it once made;
+ * the handle's finalizer frees it, so nothing leaks if a later step raises). */
+ddb_obj **ddb_lua_new_handle(lua_State *L);
 
 #endif

@@ -9,6 +9,7 @@
  * the callback never runs inside a ddb_* call, only inside the loop. */
 #include "ddb_pool.h"
 #include "ddb_auth.h"
+#include "ddb_pin.h"
 
 #include <assert.h>
 #include <math.h>
@@ -359,8 +360,8 @@ static void dispatch_from(ddb_pool *p, int from)
     for (int i = 0, k = from; i < p->nconns && p->qhead && p->nready > 0; i++) {
         ddb_conn *c = p->conns[k];
         k = k + 1 < p->nconns ? k + 1 : 0;
-        if (c->state != DDB_CONN_READY)
-            continue;
+        if (c->state != DDB_CONN_READY || (p->pins && ddb_pin_holds(p, c->index)))
+            continue;           /* (a pinned connection runs only its pin's tasks) */
         ddb_task *t = p->qhead;
         queue_remove(p, t);
         atomic_store(&t->state, DDB_TASK_RUNNING);
@@ -373,6 +374,23 @@ static void dispatch_from(ddb_pool *p, int from)
 static void dispatch(ddb_pool *p)
 {
     dispatch_from(p, 0);
+}
+
+void ddb_pool_dispatch(ddb_pool *p) { dispatch(p); }
+
+void ddb_pool_run_on(ddb_pool *p, ddb_conn *c, ddb_task *t)
+{
+    p->host->update_time(p->host_ud);
+    t->id = p->next_auto_id--;
+    uint64_t now = now_ms(p);
+    t->submit_ms = now;
+    if (t->timeout > 0)
+        t->deadline_ms = now + (uint64_t)(t->timeout * 1000.0 + 0.5);
+    t->left_queue = 1;          /* never queued: nothing for the thread driver to count */
+    ddb_task_ref(t);            /* the pool's "active" reference, as ddb_pool_enqueue */
+    atomic_store(&t->state, DDB_TASK_RUNNING);
+    p->nrunning++;
+    ddb_conn_run(c, t, now);
 }
 
 static int any_conn_alive(const ddb_pool *p)
@@ -388,6 +406,8 @@ static int any_conn_alive(const ddb_pool *p)
 static void conn_ready(ddb_pool *p, ddb_conn *c)
 {
     c->max_attempts = attempt_budget(p, 0);     /* later breaks: the runtime budget */
+    if (p->pins)
+        ddb_pin_reconnected(p, c);              /* a pin's session is gone */
     if (!c->open_counted) {
         c->open_counted = 1;
         if (--p->open_pending == 0 && p->state == DDB_POOL_OPENING)
@@ -416,7 +436,8 @@ static void task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
         ddb_task_set_msgs(t, msgs, n);
     }
     if (r->is_error && p->cfg.high_availability && !ddb_pool_is_stopping(p) &&
-        ddb_parse_not_leader(r->error, host, sizeof host, &port) && t->resends < 8) {
+        ddb_parse_not_leader(r->error, host, sizeof host, &port) && t->resends < 8 &&
+        !(p->pins && ddb_pin_holds(p, c->index))) {
         /* Not executed there: run it again on the leader (same seqNo is fine, but
          * a negated one is harmless and guards against a half-done request). */
         t->resends++;
@@ -437,6 +458,8 @@ static void task_response(ddb_pool *p, ddb_conn *c, ddb_task *t)
         t->result = ddb_resp_take_obj(r);
         ddb_pool_complete(p, t, DDB_TASK_DONE);
     }
+    if (p->pins)
+        ddb_pin_answered(p, c, t);      /* a claim: c is its pin's from now on */
     if (ddb_pool_is_stopping(p)) {
         ddb_conn_close(c);
         if (p->nrunning == 0)
@@ -454,7 +477,7 @@ static void task_conn_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *wh
     p->nrunning--;
     /* (not a fetchSize task that handed blocks over: a resend would repeat them) */
     if (p->cfg.high_availability && !ddb_pool_is_stopping(p) && t->resends < p->nsites + 1 &&
-        t->blocks_in == 0) {
+        t->blocks_in == 0 && !(p->pins && ddb_pin_holds(p, c->index))) {
         /* HA: resend on the next READY connection; the negated seqNo lets the server
          * recognise a request it already executed (docs/PROTOCOL.md §2.6). */
         t->resends++;
@@ -1096,6 +1119,7 @@ void ddb_pool_free(ddb_pool *p)
             ddb_task_unref(t);
         }
     free(p->idtab);
+    ddb_pin_free(p);
     for (int i = 0; i < p->nconns; i++)
         ddb_conn_free(p->conns[i]);
     free(p->conns);

@@ -69,6 +69,8 @@ struct ddb_pool {
     void *hook_ud;
     ddb_state_cb on_state;          /* ddb_pool_on_state(): every state change */
     void *state_ud;
+
+    struct ddb_pins *pins;          /* pinned connections (ddb_pin.c), NULL: none yet */
 };
 
 /* ddb_pool_new on any host (ddb_host.h): ddb_pool_new(loop, ...) is this with the
@@ -113,6 +115,9 @@ void ddb_pool_resume_later(ddb_pool *p);
  * consumer, 0: read on. Takes b's reference. */
 int ddb_pool_block_arrived(ddb_pool *p, struct ddb_conn *c, ddb_task *t, ddb_obj *b);
 int ddb_pool_enqueue(ddb_pool *p, ddb_task *t, char *err, size_t errlen);
+/* ddb_pin.c: run t (not queued) on c, READY, at once; give idle connections work. */
+void ddb_pool_run_on(ddb_pool *p, ddb_conn *c, ddb_task *t);
+void ddb_pool_dispatch(ddb_pool *p);
 /* Queue length / limit checks for the thread driver. */
 int64_t ddb_pool_queue_limit(const ddb_pool *p);
 
