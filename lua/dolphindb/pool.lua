@@ -174,21 +174,29 @@ end
 
 -- pool:run(script | fname, args... | {script, args..., options})
 -- The hot path: the task stays inside the C pool under its ticket (no task object),
--- and _take hands over the outcome once the ticket completed.
-function Pool:run(...)
-  check_open(self, "run")
-  local script, args, opts = parse_call(3, "run", 0, ...)
-  local ticket
-  if args == nil and opts == NO_OPTIONS then     -- pool:run(script): the common call
+-- and _take hands over the outcome once the ticket completed. pool:run(script), the
+-- common call, goes straight through: no parse_call (a vararg call and a table of
+-- options to look into), no _take (conversion flags of the default options are none).
+function Pool:run(script, ...)
+  if getmetatable(self) == Pool and not self._shut and type(script) == "string"
+      and select("#", ...) == 0 then
     local c = self._c
-    local ok
-    ok, ticket = pcall(c_run, c, script)
+    local ok, ticket = pcall(c_run, c, script)
     if not ok then reraise(ticket, "run", 2) end
-  else
-    local fs = opts.fetchSize
-    if fs ~= nil and fs ~= 0 then return fetch.start(self, 2, script, args, opts) end
-    ticket = self:_submit(2, "run", script, args, nil, opts, "run")
+    await_ticket(ticket, self._abandon, "run", self._cancel)
+    local v, msgs
+    ok, v, msgs = c_finish(c, ticket)
+    if msgs and self._show_output then print_messages(msgs) end
+    if not ok then error(wrap_error(v), 2) end
+    return v
   end
+  check_open(self, "run")
+  local args, opts
+  script, args, opts = parse_call(3, "run", 0, script, ...)
+  local ticket
+  local fs = opts.fetchSize
+  if fs ~= nil and fs ~= 0 then return fetch.start(self, 2, script, args, opts) end
+  ticket = self:_submit(2, "run", script, args, nil, opts, "run")
   if opts.onProgress then
     fetch.await_run(self, ticket, opts)
   else
