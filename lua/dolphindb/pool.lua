@@ -165,7 +165,7 @@ local print_messages = output
 -- The outcome of a task started with c:run once its ticket completed: true, value or
 -- false, message (never raises); the C pool lets go of the task.
 function Pool:_take(ticket, opts)
-  local ok, v, msgs = c_finish(self._c, ticket, conversion(opts))
+  local ok, v, msgs = c_finish(self._c, ticket, opts ~= NO_OPTIONS and conversion(opts) or nil)
   if msgs and self._show_output then print_messages(msgs) end
   if not ok then return false, wrap_error(v) end
   if opts.pickleTableToList then v = table_to_list(v) end
@@ -262,9 +262,19 @@ function Pool:getData(id)
 end
 
 -- pool:runTaskAsync(script, args...) -> future
-function Pool:runTaskAsync(...)
+-- runTaskAsync(script), the common call, goes straight to the C pool (as run does).
+function Pool:runTaskAsync(script, ...)
+  if getmetatable(self) == Pool and not self._shut and type(script) == "string"
+      and select("#", ...) == 0 then
+    local ok, ticket, id = pcall(c_run, self._c, script)
+    if not ok then reraise(ticket, "runTaskAsync", 2) end
+    local f = Future.new(self, ticket, id, NO_OPTIONS)
+    kick()
+    return f
+  end
   check_open(self, "runTaskAsync")
-  local script, args, opts = parse_call(3, "runTaskAsync", 0, ...)
+  local args, opts
+  script, args, opts = parse_call(3, "runTaskAsync", 0, script, ...)
   run_only(opts, "runTaskAsync")
   local ticket, id = self:_submit(2, "run", script, args, nil, opts, "runTaskAsync")
   local f = Future.new(self, ticket, id, opts)
