@@ -80,7 +80,7 @@ local M = {}
 
 -- The C pool's run and finish, taken from the first pool's methods: a method lookup
 -- on a userdata goes through its metatable on every call, and run() is the hot path.
-local c_run, c_finish
+local c_run, c_finish, c_add, c_finished, c_take_id
 
 local Pool = {}
 Pool.__index = Pool
@@ -106,7 +106,8 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
   if not ok then reraise(c, "DBConnectionPool", 2) end
   if not c_run then
     local methods = getmetatable(c).__index
-    c_run, c_finish = methods.run, methods.finish
+    c_run, c_finish, c_add = methods.run, methods.finish, methods.add
+    c_finished, c_take_id = methods.finished, methods.take_id
   end
   local self = setmetatable({
     _c = c, host = cfg.host, port = cfg.port, threadNum = cfg.threadNum or 10,
@@ -218,9 +219,20 @@ end
 
 -- The task has no Lua object: the C pool's id table holds it until getData, and
 -- isFinished/getData ask the C pool by id.
-function Pool:addTask(...)
+-- addTask(script, id), the common call, goes straight to the C pool: no parse_call
+-- (which makes a table for the id).
+function Pool:addTask(script, id, ...)
+  if getmetatable(self) == Pool and not self._shut and type(script) == "string"
+      and select("#", ...) == 0 then
+    check_task_id(id, 2)
+    local ok, err = pcall(c_add, self._c, script, nil, id)
+    if not ok then reraise(err, "addTask", 2) end
+    kick()
+    return id
+  end
   check_open(self, "addTask")
-  local script, args, opts, extra = parse_call(3, "addTask", 1, ...)
+  local args, opts, extra
+  script, args, opts, extra = parse_call(3, "addTask", 1, script, id, ...)
   run_only(opts, "addTask")
   local id = extra[1]
   check_task_id(id, 2)
@@ -239,19 +251,19 @@ function Pool:isFinished(id)
   check_open(self, "isFinished")
   check_task_id(id, 2, "isFinished")
   local c = self._c
-  local finished = c:finished(id)
+  local finished = c_finished(c, id)
   if finished then return true end
   if finished == nil then unknown_id("isFinished", id) end
   sched.poll()            -- so a polling loop makes progress without sleeping
   -- (a coroutine woken by the poll may have fetched it already: it had ended)
-  return c:finished(id) ~= false
+  return c_finished(c, id) ~= false
 end
 
 -- The result of a finished task (released: a second getData raises), or its error.
 function Pool:getData(id)
   check_open(self, "getData")
   check_task_id(id, 2, "getData")
-  local ok, v, msgs = self._c:take_id(id)
+  local ok, v, msgs = c_take_id(self._c, id)
   if ok == nil then
     if v == nil then unknown_id("getData", id) end
     fail(2, "getData: task %d is not finished", id)
