@@ -221,9 +221,10 @@ end
 -- isFinished/getData ask the C pool by id.
 -- addTask(script, id), the common call, goes straight to the C pool: no parse_call
 -- (which makes a table for the id).
-function Pool:addTask(script, id, ...)
+function Pool:addTask(...)
+  local script, id = ...
   if getmetatable(self) == Pool and not self._shut and type(script) == "string"
-      and select("#", ...) == 0 then
+      and select("#", ...) == 2 then
     check_task_id(id, 2)
     local ok, err = pcall(c_add, self._c, script, nil, id)
     if not ok then reraise(err, "addTask", 2) end
@@ -232,9 +233,9 @@ function Pool:addTask(script, id, ...)
   end
   check_open(self, "addTask")
   local args, opts, extra
-  script, args, opts, extra = parse_call(3, "addTask", 1, script, id, ...)
+  script, args, opts, extra = parse_call(3, "addTask", 1, ...)
   run_only(opts, "addTask")
-  local id = extra[1]
+  id = extra[1]
   check_task_id(id, 2)
   self:_submit(2, "add", script, args, id, opts, "addTask")   -- its ticket completes unobserved
   kick()            -- (nginx) carry out what the submit asked; libuv did already
