@@ -243,10 +243,19 @@ end
 
 -- ---- the driver ----------------------------------------------------------------
 
--- A completion handler (a function waiter) that raises is reported; the rest go on.
-local function protected_dispatch(w, t)
-  local ok, err = xpcall(w, traceback, t)
-  if not ok then report("dolphindb: error in a completion handler: " .. tostring(err)) end
+-- Hands completions from..n (tickets buf[i], waiters ws[i]) to their waiters; ws.at
+-- says how far it got, so that a completion handler that raises skips only itself.
+local function dispatch_range(buf, ws, from, n)
+  for i = from, n do
+    ws.at = i
+    local t, w = buf[i], ws[i]
+    ws[i] = false
+    if type(w) == "thread" then      -- the common case
+      enqueue(w, t)
+    elseif w then
+      w(t)
+    end
+  end
 end
 
 -- Resumes what was queued when the turn began; what those coroutines queue (a
@@ -302,14 +311,14 @@ local function take_completions(block)
   local ws = waiter_bufs[depth]
   if not ws then ws = {}; waiter_bufs[depth] = ws end
   for i = 1, n do ws[i] = take_waiter(buf[i]) or false end   -- false: nobody waits
-  for i = 1, n do                    -- buf's old numbers stay: see the run queue
-    local t, w = buf[i], ws[i]
-    ws[i] = false
-    if type(w) == "thread" then      -- the common case, nothing can fail: no xpcall
-      enqueue(w, t)
-    elseif w then
-      protected_dispatch(w, t)
-    end
+  -- One xpcall per batch, not per completion handler (buf's old numbers stay: see
+  -- the run queue); a handler that raises is reported and the rest go on.
+  local from = 1
+  while from <= n do
+    local ok, err = xpcall(dispatch_range, traceback, buf, ws, from, n)
+    if ok then break end
+    report("dolphindb: error in a completion handler: " .. tostring(err))
+    from = ws.at + 1
   end
   depth = depth - 1
   return interrupted
@@ -349,17 +358,26 @@ end
 -- core.now() value) passes, or until Ctrl-C interrupts the loop. Returns done(arg),
 -- and true as second result when interrupted: the parked coroutines had their
 -- INTERRUPT then, and the caller raises in its own wait unless done(arg) is true.
+-- drive()'s deadline timers that went off: fired[timer] = true until drive sees it.
+-- No closure over drive's locals: LuaJIT does not compile a function that makes one
+-- (NYI: UCLO), and drive's exit runs once per future:result() that had to wait.
+local fired = {}
+local function on_deadline(timer)
+  fired[timer] = true
+  driver_timers = driver_timers - 1
+end
+
 local function drive(done, deadline, arg)
-  local timer, expired, interrupted = nil, false, false
+  local timer, interrupted = nil, false
   while true do
     run_ready()
     if done(arg) then break end
     if deadline then
-      if expired or now() >= deadline then break end
+      if timer and fired[timer] or now() >= deadline then break end
       if not timer then
         timer = timer_start((deadline - now()) * 1000)
         driver_timers = driver_timers + 1
-        set_waiter(timer, function() expired = true; driver_timers = driver_timers - 1 end)
+        set_waiter(timer, on_deadline)
       end
     end
     release_loop_waiters()
@@ -374,10 +392,14 @@ local function drive(done, deadline, arg)
       take_completions(false)     -- coroutines are ready: poll I/O without blocking
     end
   end
-  if timer and not expired then
-    timer_stop(timer)
-    take_waiter(timer)
-    driver_timers = driver_timers - 1
+  if timer then
+    if fired[timer] then
+      fired[timer] = nil
+    else
+      timer_stop(timer)
+      take_waiter(timer)
+      driver_timers = driver_timers - 1
+    end
   end
   if not interrupted then return done(arg) end
   local raised = interrupted_waits
