@@ -310,15 +310,25 @@ local function take_completions(block)
   -- which reuse the slots of the ones just taken (dolphindb.waiters keys by slot)
   local ws = waiter_bufs[depth]
   if not ws then ws = {}; waiter_bufs[depth] = ws end
-  for i = 1, n do ws[i] = take_waiter(buf[i]) or false end   -- false: nobody waits
-  -- One xpcall per batch, not per completion handler (buf's old numbers stay: see
-  -- the run queue); a handler that raises is reported and the rest go on.
-  local from = 1
-  while from <= n do
-    local ok, err = xpcall(dispatch_range, traceback, buf, ws, from, n)
-    if ok then break end
-    report("dolphindb: error in a completion handler: " .. tostring(err))
-    from = ws.at + 1
+  local handlers = false
+  for i = 1, n do
+    local w = take_waiter(buf[i]) or false     -- false: nobody waits
+    ws[i] = w
+    if w and type(w) ~= "thread" then handlers = true end
+  end
+  -- One xpcall per batch, not per completion handler, and none when only parked
+  -- coroutines wait (nothing can fail then); buf's old numbers stay: see the run
+  -- queue. A handler that raises is reported and the rest go on.
+  if not handlers then
+    dispatch_range(buf, ws, 1, n)
+  else
+    local from = 1
+    while from <= n do
+      local ok, err = xpcall(dispatch_range, traceback, buf, ws, from, n)
+      if ok then break end
+      report("dolphindb: error in a completion handler: " .. tostring(err))
+      from = ws.at + 1
+    end
   end
   depth = depth - 1
   return interrupted
