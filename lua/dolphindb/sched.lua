@@ -250,11 +250,7 @@ local function dispatch_range(buf, ws, from, n)
     ws.at = i
     local t, w = buf[i], ws[i]
     ws[i] = false
-    if type(w) == "thread" then      -- the common case
-      enqueue(w, t)
-    elseif w then
-      w(t)
-    end
+    if type(w) == "thread" then enqueue(w, t) elseif w then w(t) end
   end
 end
 
@@ -364,10 +360,6 @@ local function interrupt_parked()
   end
 end
 
--- Runs coroutines and the loop until done(arg) is true, or until the deadline (a
--- core.now() value) passes, or until Ctrl-C interrupts the loop. Returns done(arg),
--- and true as second result when interrupted: the parked coroutines had their
--- INTERRUPT then, and the caller raises in its own wait unless done(arg) is true.
 -- drive()'s deadline timers that went off: fired[timer] = true until drive sees it.
 -- No closure over drive's locals: LuaJIT does not compile a function that makes one
 -- (NYI: UCLO), and drive's exit runs once per future:result() that had to wait.
@@ -377,6 +369,10 @@ local function on_deadline(timer)
   driver_timers = driver_timers - 1
 end
 
+-- Runs coroutines and the loop until done(arg) is true, or until the deadline (a
+-- core.now() value) passes, or until Ctrl-C interrupts the loop. Returns done(arg),
+-- and true as second result when interrupted: the parked coroutines had their
+-- INTERRUPT then, and the caller raises in its own wait unless done(arg) is true.
 local function drive(done, deadline, arg)
   local timer, interrupted = nil, false
   while true do
@@ -402,14 +398,10 @@ local function drive(done, deadline, arg)
       take_completions(false)     -- coroutines are ready: poll I/O without blocking
     end
   end
-  if timer then
-    if fired[timer] then
-      fired[timer] = nil
-    else
-      timer_stop(timer)
-      take_waiter(timer)
-      driver_timers = driver_timers - 1
-    end
+  if timer and fired[timer] then
+    fired[timer] = nil
+  elseif timer then
+    timer_stop(timer); take_waiter(timer); driver_timers = driver_timers - 1
   end
   if not interrupted then return done(arg) end
   local raised = interrupted_waits
