@@ -86,6 +86,30 @@ describe("the event loop core", function()
     assert.are.equal(8, #fired)
     assert.are.equal(8, #again)
   end)
+
+  it("reports a completion handler that raises and runs the others of its turn", function()
+    -- one xpcall covers a whole turn's handlers: after an error it goes on with the
+    -- next one, neither skipping nor repeating any
+    local ran = {}
+    local tickets = {}
+    for i = 1, 6 do tickets[i] = core.timer_start(1) end
+    for i = 1, 6 do
+      sched.on_ticket(tickets[i], function()
+        ran[#ran + 1] = i
+        if i == 2 or i == 5 then error("handler " .. i .. " fails") end
+      end)
+    end
+    local out = capture_stderr(function()
+      local deadline = ddb.now() + 5
+      while #ran < 6 and ddb.now() < deadline do ddb.sleep(0.01) end
+    end)
+    table.sort(ran)
+    assert.are.same({ 1, 2, 3, 4, 5, 6 }, ran)
+    assert.matches("error in a completion handler: .*handler 2 fails", out)
+    assert.matches("error in a completion handler: .*handler 5 fails", out)
+    local _, reports = out:gsub("error in a completion handler", "")
+    assert.are.equal(2, reports)
+  end)
 end)
 
 describe("ddb.spawn", function()

@@ -5,6 +5,7 @@
 #include "lua_held.h"
 #include "lua_tickets.h"
 #include "check.h"
+#include "ddb_task.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -62,16 +63,22 @@ static void test_tickets(void)
     ddb_tickets_free(&t);
 }
 
-static ddb_task *fake_task(int i) { return (ddb_task *)(uintptr_t)(16 * (i + 1)); }
+/* Records that only carry their ticket in ud, as the map reads it (lua_held.h). */
+enum { KEYS = 20000 };
+static struct ddb_task records[KEYS];
+static ddb_task *fake_task(int i) { return &records[i]; }
 
 static void test_held(void)
 {
-    enum { KEYS = 20000, OPS = 200000 };
+    enum { OPS = 200000 };
     static double key[KEYS];
     static int in_map[KEYS];
     lua_held h = { 0 };
     ddb_tickets t = { 0 };
-    for (int i = 0; i < KEYS; i++) key[i] = ddb_tickets_new(&t);
+    for (int i = 0; i < KEYS; i++) {
+        key[i] = ddb_tickets_new(&t);
+        records[i].ud = (void *)(uintptr_t)key[i];
+    }
     size_t n = 0;
     srand(4242);
     for (int op = 0; op < OPS && g_failures < 10; op++) {

@@ -20,11 +20,20 @@ local sched = require "dolphindb.sched"
 local errors = require "dolphindb.errors"
 local NO_OPTIONS = require("dolphindb.options").NO_OPTIONS
 
+-- A future is a table with a small array part and one key (issue 14: bytes per queued
+-- future, instructions per task): while pending f[POOL], f[TICKET] are the pool and the
+-- ticket its task runs under; once its task's outcome is taken they become f[OK] and
+-- f[VALUE] (the value, or the error value). f[ID] is the task id. `_done` is the key the
+-- scheduler's waitable protocol reads. What only some futures need comes as keys when
+-- it comes: _opts (options given), _cancelled and _err (cancel(): the ticket stays until
+-- its completion is taken), _callbacks, _waiters (a coroutine waits).
+local POOL, TICKET, OK, VALUE, ID = 1, 2, 1, 2, 3
+
 local Future = {}
 Future.__index = Future
 Future.__tostring = function(f)
-  local state = f._cancelled and "cancelled" or (f._done and (f._ok and "done" or "failed")) or "pending"
-  return ("dolphindb.future(task %s, %s)"):format(tostring(f._id), state)
+  local state = f._cancelled and "cancelled" or (f._done and (f[OK] and "done" or "failed")) or "pending"
+  return ("dolphindb.future(task %s, %s)"):format(tostring(f[ID]), state)
 end
 
 local function run_callbacks(f)
@@ -34,9 +43,7 @@ local function run_callbacks(f)
   for i = 1, #callbacks do sched.spawn_later(callbacks[i], f) end
 end
 
-local function settle(f, ok, value)
-  f._ok = ok
-  if ok then f._value = value else f._err = value end
+local function settle(f)
   sched.signal(f)
   run_callbacks(f)
 end
@@ -45,10 +52,7 @@ end
 -- task, no task object). The future itself waits for the ticket: no closure per
 -- future.
 function Future.new(pool, ticket, id, opts)
-  -- four keys fill a hash part of four nodes; a fifth would double it, so the rare
-  -- options go in only when there are some (a queued future's bytes: issue 14)
-  local f = setmetatable({ _done = false, _pool = pool, _ticket = ticket, _id = id },
-    Future)
+  local f = setmetatable({ pool, ticket, id, _done = false }, Future)
   if opts ~= NO_OPTIONS then f._opts = opts end
   sched.on_ticket(ticket, f)
   return f
@@ -57,10 +61,11 @@ end
 -- The ticket completed (the scheduler calls the future): take the outcome, which
 -- lets the pool release the task, even when cancel() already settled the future.
 function Future.__call(f)
-  local pool, opts = f._pool, f._opts or NO_OPTIONS
-  f._pool, f._opts = nil, nil
-  local ok, value = pool:_take(f._ticket, opts)
-  if not f._done then settle(f, ok, value) end
+  local opts = f._opts or NO_OPTIONS
+  if opts ~= NO_OPTIONS then f._opts = nil end
+  local ok, value = f[POOL]:_take(f[TICKET], opts)
+  f[OK], f[VALUE] = ok, value       -- (after cancel(): only lets go of the pool)
+  if not f._done then settle(f) end
 end
 
 local function check(f, method)
@@ -76,23 +81,24 @@ local function wait(f, timeout, what)
   if timeout ~= nil then sched.check_timeout(timeout, 3, "future:" .. what) end
   if not sched.wait_for(f, timeout, NAMES[what]) then
     error(errors.new("timeout", ("dolphindb: timed out after %g s waiting for the %s of task %s (the task keeps running)")
-      :format(timeout, what, tostring(f._id)), f._id), 3)
+      :format(timeout, what, tostring(f[ID])), f[ID]), 3)
   end
 end
 
 function Future:result(timeout)
   check(self, "result")
   wait(self, timeout, "result")
-  if self._ok then return self._value end
-  error(self._err, 2)
+  if self._cancelled then error(self._err, 2) end
+  if self[OK] then return self[VALUE] end
+  error(self[VALUE], 2)
 end
 
 function Future:exception(timeout)
   check(self, "exception")
   wait(self, timeout, "exception")
   if self._cancelled then error(self._err, 2) end
-  if self._ok then return nil end
-  return self._err
+  if self[OK] then return nil end
+  return self[VALUE]
 end
 
 function Future:done()
@@ -107,17 +113,18 @@ end
 
 function Future:running()
   check(self, "running")
-  return not self._done and self._pool._c:held_state(self._ticket) == "RUNNING"
+  return not self._done and self[POOL]._c:held_state(self[TICKET]) == "RUNNING"
 end
 
 function Future:cancel()
   check(self, "cancel")
   if self._done then return self._cancelled == true end
-  if not self._pool._c:cancel_held(self._ticket) then return false end
+  if not self[POOL]._c:cancel_held(self[TICKET]) then return false end
   sched.kick()
   self._cancelled = true
-  settle(self, false, errors.new("cancelled",
-    ("dolphindb: task %s was cancelled"):format(tostring(self._id)), self._id))
+  self._err = errors.new("cancelled",
+    ("dolphindb: task %s was cancelled"):format(tostring(self[ID])), self[ID])
+  settle(self)
   return true
 end
 
@@ -144,7 +151,7 @@ end
 
 function Future:task_id()
   check(self, "task_id")
-  return self._id
+  return self[ID]
 end
 
 return Future

@@ -80,7 +80,7 @@ local M = {}
 
 -- The C pool's run and finish, taken from the first pool's methods: a method lookup
 -- on a userdata goes through its metatable on every call, and run() is the hot path.
-local c_run, c_finish
+local c_run, c_finish, c_add, c_finished, c_take_id
 
 local Pool = {}
 Pool.__index = Pool
@@ -106,7 +106,8 @@ function M.DBConnectionPool(host, port, threadNum, userid, password)
   if not ok then reraise(c, "DBConnectionPool", 2) end
   if not c_run then
     local methods = getmetatable(c).__index
-    c_run, c_finish = methods.run, methods.finish
+    c_run, c_finish, c_add = methods.run, methods.finish, methods.add
+    c_finished, c_take_id = methods.finished, methods.take_id
   end
   local self = setmetatable({
     _c = c, host = cfg.host, port = cfg.port, threadNum = cfg.threadNum or 10,
@@ -165,7 +166,7 @@ local print_messages = output
 -- The outcome of a task started with c:run once its ticket completed: true, value or
 -- false, message (never raises); the C pool lets go of the task.
 function Pool:_take(ticket, opts)
-  local ok, v, msgs = c_finish(self._c, ticket, conversion(opts))
+  local ok, v, msgs = c_finish(self._c, ticket, opts ~= NO_OPTIONS and conversion(opts) or nil)
   if msgs and self._show_output then print_messages(msgs) end
   if not ok then return false, wrap_error(v) end
   if opts.pickleTableToList then v = table_to_list(v) end
@@ -174,21 +175,29 @@ end
 
 -- pool:run(script | fname, args... | {script, args..., options})
 -- The hot path: the task stays inside the C pool under its ticket (no task object),
--- and _take hands over the outcome once the ticket completed.
-function Pool:run(...)
-  check_open(self, "run")
-  local script, args, opts = parse_call(3, "run", 0, ...)
-  local ticket
-  if args == nil and opts == NO_OPTIONS then     -- pool:run(script): the common call
+-- and _take hands over the outcome once the ticket completed. pool:run(script), the
+-- common call, goes straight through: no parse_call (a vararg call and a table of
+-- options to look into), no _take (conversion flags of the default options are none).
+function Pool:run(script, ...)
+  if getmetatable(self) == Pool and not self._shut and type(script) == "string"
+      and select("#", ...) == 0 then
     local c = self._c
-    local ok
-    ok, ticket = pcall(c_run, c, script)
+    local ok, ticket = pcall(c_run, c, script)
     if not ok then reraise(ticket, "run", 2) end
-  else
-    local fs = opts.fetchSize
-    if fs ~= nil and fs ~= 0 then return fetch.start(self, 2, script, args, opts) end
-    ticket = self:_submit(2, "run", script, args, nil, opts, "run")
+    await_ticket(ticket, self._abandon, "run", self._cancel)
+    local v, msgs
+    ok, v, msgs = c_finish(c, ticket)
+    if msgs and self._show_output then print_messages(msgs) end
+    if not ok then error(wrap_error(v), 2) end
+    return v
   end
+  check_open(self, "run")
+  local args, opts
+  script, args, opts = parse_call(3, "run", 0, script, ...)
+  local ticket
+  local fs = opts.fetchSize
+  if fs ~= nil and fs ~= 0 then return fetch.start(self, 2, script, args, opts) end
+  ticket = self:_submit(2, "run", script, args, nil, opts, "run")
   if opts.onProgress then
     fetch.await_run(self, ticket, opts)
   else
@@ -210,11 +219,23 @@ end
 
 -- The task has no Lua object: the C pool's id table holds it until getData, and
 -- isFinished/getData ask the C pool by id.
+-- addTask(script, id), the common call, goes straight to the C pool: no parse_call
+-- (which makes a table for the id).
 function Pool:addTask(...)
+  local script, id = ...
+  if getmetatable(self) == Pool and not self._shut and type(script) == "string"
+      and select("#", ...) == 2 then
+    check_task_id(id, 2)
+    local ok, err = pcall(c_add, self._c, script, nil, id)
+    if not ok then reraise(err, "addTask", 2) end
+    kick()
+    return id
+  end
   check_open(self, "addTask")
-  local script, args, opts, extra = parse_call(3, "addTask", 1, ...)
+  local args, opts, extra
+  script, args, opts, extra = parse_call(3, "addTask", 1, ...)
   run_only(opts, "addTask")
-  local id = extra[1]
+  id = extra[1]
   check_task_id(id, 2)
   ignore_ticket(self:_submit(2, "add", script, args, id, opts, "addTask"))
   kick()            -- (nginx) carry out what the submit asked; libuv did already
@@ -231,19 +252,19 @@ function Pool:isFinished(id)
   check_open(self, "isFinished")
   check_task_id(id, 2, "isFinished")
   local c = self._c
-  local finished = c:finished(id)
+  local finished = c_finished(c, id)
   if finished then return true end
   if finished == nil then unknown_id("isFinished", id) end
   sched.poll()            -- so a polling loop makes progress without sleeping
   -- (a coroutine woken by the poll may have fetched it already: it had ended)
-  return c:finished(id) ~= false
+  return c_finished(c, id) ~= false
 end
 
 -- The result of a finished task (released: a second getData raises), or its error.
 function Pool:getData(id)
   check_open(self, "getData")
   check_task_id(id, 2, "getData")
-  local ok, v, msgs = self._c:take_id(id)
+  local ok, v, msgs = c_take_id(self._c, id)
   if ok == nil then
     if v == nil then unknown_id("getData", id) end
     fail(2, "getData: task %d is not finished", id)
@@ -254,9 +275,19 @@ function Pool:getData(id)
 end
 
 -- pool:runTaskAsync(script, args...) -> future
-function Pool:runTaskAsync(...)
+-- runTaskAsync(script), the common call, goes straight to the C pool (as run does).
+function Pool:runTaskAsync(script, ...)
+  if getmetatable(self) == Pool and not self._shut and type(script) == "string"
+      and select("#", ...) == 0 then
+    local ok, ticket, id = pcall(c_run, self._c, script)
+    if not ok then reraise(ticket, "runTaskAsync", 2) end
+    local f = Future.new(self, ticket, id, NO_OPTIONS)
+    kick()
+    return f
+  end
   check_open(self, "runTaskAsync")
-  local script, args, opts = parse_call(3, "runTaskAsync", 0, ...)
+  local args, opts
+  script, args, opts = parse_call(3, "runTaskAsync", 0, script, ...)
   run_only(opts, "runTaskAsync")
   local ticket, id = self:_submit(2, "run", script, args, nil, opts, "runTaskAsync")
   local f = Future.new(self, ticket, id, opts)

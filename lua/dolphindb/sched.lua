@@ -273,10 +273,15 @@ end
 
 -- ---- the driver ----------------------------------------------------------------
 
--- A completion handler (a function waiter) that raises is reported; the rest go on.
-local function protected_dispatch(w, t)
-  local ok, err = xpcall(w, traceback, t)
-  if not ok then report("dolphindb: error in a completion handler: " .. tostring(err)) end
+-- Hands completions from..n (tickets buf[i], waiters ws[i]) to their waiters; ws.at
+-- says how far it got, so that a completion handler that raises skips only itself.
+local function dispatch_range(buf, ws, from, n)
+  for i = from, n do
+    ws.at = i
+    local t, w = buf[i], ws[i]
+    ws[i] = false
+    if type(w) == "thread" then enqueue(w, t) elseif w then w(t) end
+  end
 end
 
 -- Resumes what was queued when the turn began; what those coroutines queue (a
@@ -342,23 +347,35 @@ local function take_completions(block, seen)
   local n, interrupted = run_once(block and nlate == 0 and progress == seen, buf)
   -- every waiter is taken before any runs: a completion handler may make tickets,
   -- which reuse the slots of the ones just taken (dolphindb.waiters keys by slot)
-  for i = 1, n do ws[i] = take_completed(buf[i]) end   -- false: nobody waits (yet)
+  local handlers = false
+  for i = 1, n do
+    local w = take_completed(buf[i])           -- false: nobody waits (yet)
+    ws[i] = w
+    if w and type(w) ~= "thread" then handlers = true end
+  end
   if nlate > 0 then                  -- completed before their waiters came
     local fresh = {}
     local lt, ln = late, nlate
     late, nlate = fresh, 0           -- (what a finalizer announces meanwhile: next turn)
     for i = 1, ln do
+      local w = take_late(lt[i])
       n = n + 1
-      buf[n], ws[n] = lt[i], take_late(lt[i])
+      buf[n], ws[n] = lt[i], w
+      if w and type(w) ~= "thread" then handlers = true end
     end
   end
-  for i = 1, n do                    -- buf's old numbers stay: see the run queue
-    local t, w = buf[i], ws[i]
-    ws[i] = false
-    if type(w) == "thread" then      -- the common case, nothing can fail: no xpcall
-      enqueue(w, t)
-    elseif w then
-      protected_dispatch(w, t)
+  -- One xpcall per batch, not per completion handler, and none when only parked
+  -- coroutines wait (nothing can fail then); buf's old numbers stay: see the run
+  -- queue. A handler that raises is reported and the rest go on.
+  if not handlers then
+    dispatch_range(buf, ws, 1, n)
+  else
+    local from = 1
+    while from <= n do
+      local ok, err = xpcall(dispatch_range, traceback, buf, ws, from, n)
+      if ok then break end
+      report("dolphindb: error in a completion handler: " .. tostring(err))
+      from = ws.at + 1
     end
   end
   if n > 0 then progress = progress + 1 end
@@ -396,12 +413,21 @@ local function interrupt_parked()
   end
 end
 
+-- drive()'s deadline timers that went off: fired[timer] = true until drive sees it.
+-- No closure over drive's locals: LuaJIT does not compile a function that makes one
+-- (NYI: UCLO), and drive's exit runs once per future:result() that had to wait.
+local fired = {}
+local function on_deadline(timer)
+  fired[timer] = true
+  driver_timers = driver_timers - 1
+end
+
 -- Runs coroutines and the loop until done(arg) is true, or until the deadline (a
 -- core.now() value) passes, or until Ctrl-C interrupts the loop. Returns done(arg),
 -- and true as second result when interrupted: the parked coroutines had their
 -- INTERRUPT then, and the caller raises in its own wait unless done(arg) is true.
 local function drive(done, deadline, arg)
-  local timer, expired, interrupted = nil, false, false
+  local timer, interrupted = nil, false
   while true do
     run_ready()
     local seen = progress
@@ -409,11 +435,11 @@ local function drive(done, deadline, arg)
     if deadline then
       -- one reading of the clock: a second one may already be past the deadline
       local left = deadline - now()
-      if expired or left <= 0 then break end
+      if timer and fired[timer] or left <= 0 then break end
       if not timer then
         timer = timer_start(left * 1000)
         driver_timers = driver_timers + 1
-        set_waiter(timer, function() expired = true; driver_timers = driver_timers - 1 end)
+        set_waiter(timer, on_deadline)
       end
     end
     release_loop_waiters()
@@ -430,7 +456,9 @@ local function drive(done, deadline, arg)
       take_completions(false)     -- coroutines are ready: poll I/O without blocking
     end
   end
-  if timer and not expired then
+  if timer and fired[timer] then
+    fired[timer] = nil
+  elseif timer then
     stop_timer(timer)
     driver_timers = driver_timers - 1
   end

@@ -5,16 +5,22 @@
 
 #include <stdlib.h>
 
+#include "ddb_task.h"
+
+static uint64_t key_of(const ddb_task *t)
+{
+    return (uint64_t)(uintptr_t)t->ud;
+}
+
 static size_t home(const lua_held *h, uint64_t key)
 {
     return (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (h->cap - 1);
 }
 
-static void insert(lua_held *h, uint64_t key, ddb_task *t)
+static void insert(lua_held *h, ddb_task *t)
 {
-    size_t i = home(h, key);
-    while (h->keys[i]) i = (i + 1) & (h->cap - 1);
-    h->keys[i] = key;
+    size_t i = home(h, key_of(t));
+    while (h->tasks[i]) i = (i + 1) & (h->cap - 1);
     h->tasks[i] = t;
     h->n++;
 }
@@ -22,21 +28,14 @@ static void insert(lua_held *h, uint64_t key, ddb_task *t)
 static int grow(lua_held *h)
 {
     size_t cap = h->cap ? h->cap * 2 : 64;
-    uint64_t *keys = calloc(cap, sizeof *keys);
-    ddb_task **tasks = malloc(cap * sizeof *tasks);
-    if (!keys || !tasks) {
-        free(keys);
-        free(tasks);
-        return -1;
-    }
+    ddb_task **tasks = calloc(cap, sizeof *tasks);
+    if (!tasks) return -1;
     lua_held old = *h;
-    h->keys = keys;
     h->tasks = tasks;
     h->cap = cap;
     h->n = 0;
     for (size_t i = 0; i < old.cap; i++)
-        if (old.keys[i]) insert(h, old.keys[i], old.tasks[i]);
-    free(old.keys);
+        if (old.tasks[i]) insert(h, old.tasks[i]);
     free(old.tasks);
     return 0;
 }
@@ -48,7 +47,8 @@ int lua_held_reserve(lua_held *h)
 
 void lua_held_put(lua_held *h, double ticket, ddb_task *t)
 {
-    insert(h, (uint64_t)ticket, t);
+    (void)ticket;                 /* t's ud (the caller made them the same) */
+    insert(h, t);
 }
 
 /* The slot holding `ticket`, or cap when absent. */
@@ -62,11 +62,9 @@ static size_t slot_of_key(const lua_held *h, double ticket)
     if ((double)key != ticket)
         return h->cap;
     size_t mask = h->cap - 1, i = home(h, key);
-    while (h->keys[i] != key) {
-        if (!h->keys[i]) return h->cap;
-        i = (i + 1) & mask;
-    }
-    return i;
+    for (ddb_task *t; (t = h->tasks[i]) != NULL; i = (i + 1) & mask)
+        if (key_of(t) == key) return i;
+    return h->cap;
 }
 
 ddb_task *lua_held_find(const lua_held *h, double ticket)
@@ -81,17 +79,16 @@ ddb_task *lua_held_take(lua_held *h, double ticket)
     if (i == h->cap) return NULL;
     size_t mask = h->cap - 1;
     ddb_task *t = h->tasks[i];
-    h->keys[i] = 0;
+    h->tasks[i] = NULL;
     h->n--;
     /* Shift back each later entry of the run that may no longer be reachable from
      * its home slot across the hole just made. */
-    for (size_t j = (i + 1) & mask; h->keys[j]; j = (j + 1) & mask) {
-        size_t k = home(h, h->keys[j]);
+    for (size_t j = (i + 1) & mask; h->tasks[j]; j = (j + 1) & mask) {
+        size_t k = home(h, key_of(h->tasks[j]));
         int reachable = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
         if (reachable) continue;
-        h->keys[i] = h->keys[j];
         h->tasks[i] = h->tasks[j];
-        h->keys[j] = 0;
+        h->tasks[j] = NULL;
         i = j;
     }
     return t;
@@ -100,10 +97,8 @@ ddb_task *lua_held_take(lua_held *h, double ticket)
 void lua_held_clear(lua_held *h)
 {
     for (size_t i = 0; i < h->cap; i++)
-        if (h->keys[i]) ddb_task_unref(h->tasks[i]);
-    free(h->keys);
+        if (h->tasks[i]) ddb_task_unref(h->tasks[i]);
     free(h->tasks);
-    h->keys = NULL;
     h->tasks = NULL;
     h->cap = h->n = 0;
 }

@@ -12,16 +12,19 @@
 #include <stdint.h>
 #include "dolphindb.h"
 
+/* An entry's key is its task's ud: the ticket, which lua_pool.c hands the pool as the
+ * task's user data. No key array: 8 bytes a slot, not 16 (a queued future's bytes,
+ * issue 14). */
 typedef struct lua_held {
-    uint64_t *keys;             /* tickets; 0 marks a free slot (tickets are never 0) */
-    ddb_task **tasks;
+    ddb_task **tasks;           /* NULL marks a free slot */
     size_t cap, n;              /* cap is 0 or a power of two; n <= cap / 2 */
 } lua_held;
 
 /* Makes room for one more task. Returns 0, or -1 out of memory. */
 int lua_held_reserve(lua_held *h);
 
-/* Holds the caller's reference to `t` under `ticket`; room must have been reserved. */
+/* Holds the caller's reference to `t` under `ticket`, which must be t's ud; room must
+ * have been reserved. */
 void lua_held_put(lua_held *h, double ticket, ddb_task *t);
 
 /* The task held under `ticket` (still held), or NULL. */
