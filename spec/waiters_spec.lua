@@ -105,6 +105,21 @@ describe("a __gc finalizer that waits on a pool", function()
     end
   end
 
+  it("tickets nobody waits for leave nothing behind", function()
+    local sched = require "dolphindb.sched"
+    for id = 1, 200 do pool:addTask("1 + " .. id, id) end
+    pool:addTask{ "2 + 3", 201, timeout = 5 }            -- (the parsing path)
+    for id = 1, 201 do
+      while not pool:isFinished(id) do ddb.sleep(0.001) end
+    end
+    assert.equal(5, pool:getData(201))
+    for id = 1, 200 do assert.equal(1 + id, pool:getData(id)) end
+    ddb.sleep(0.01)
+    local st = sched.stats()
+    assert.equal(0, st.early)
+    assert.equal(0, st.parked)
+  end)
+
   it("loses no completion and never blocks the waiting program", function()
     local count = { n = 0, ok = 0 }
     local pause = collectgarbage("setpause", 50)

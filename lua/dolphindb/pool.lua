@@ -226,8 +226,9 @@ function Pool:addTask(...)
   if getmetatable(self) == Pool and not self._shut and type(script) == "string"
       and select("#", ...) == 2 then
     check_task_id(id, 2)
-    local ok, err = pcall(c_add, self._c, script, nil, id)
-    if not ok then reraise(err, "addTask", 2) end
+    local ok, ticket = pcall(c_add, self._c, script, nil, id)
+    if not ok then reraise(ticket, "addTask", 2) end
+    ignore_ticket(ticket)
     kick()
     return id
   end
