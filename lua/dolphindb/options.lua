@@ -164,4 +164,16 @@ function M.table_to_list(v)
   return v
 end
 
+-- The user's options with clearMemory false unless they set it: the calls of a
+-- Session or a pinned connection keep their session's variables.
+local KEEP = { clearMemory = false }
+function M.keep_memory(opts)
+  if opts == NO_OPTIONS then return KEEP end
+  if opts.clearMemory ~= nil then return opts end
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  o.clearMemory = false
+  return o
+end
+
 return M

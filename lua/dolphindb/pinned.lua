@@ -124,15 +124,7 @@ local function call(self, method, level, script, args, opts, names)
   return v
 end
 
-local KEEP = { clearMemory = false }
-local function keep_memory(opts)
-  if opts == NO_OPTIONS then return KEEP end
-  if opts.clearMemory ~= nil then return opts end
-  local o = {}
-  for k, v in pairs(opts) do o[k] = v end
-  o.clearMemory = false
-  return o
-end
+local keep_memory = options.keep_memory
 
 -- conn:run(script | fname, args... | {script, args..., options}) as pool:run, except
 -- fetchSize and onProgress (not taken here) and clearMemory (false by default).
@@ -163,7 +155,7 @@ function Conn:upload(vars)
   table.sort(names)
   local args = { n = #names }
   for i, k in ipairs(names) do args[i] = vars[k] end
-  return call(self, "upload", 2, table.concat(names, ","), args, KEEP, names)
+  return call(self, "upload", 2, table.concat(names, ","), args, keep_memory(NO_OPTIONS), names)
 end
 
 local function check_any(self, method)

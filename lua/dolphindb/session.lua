@@ -133,16 +133,7 @@ local function outcome(self, ticket, opts, method)
   return v
 end
 
--- The user's options with clearMemory false unless they set it.
-local KEEP = { clearMemory = false }
-local function keep_memory(opts)
-  if opts == NO_OPTIONS then return KEEP end
-  if opts.clearMemory ~= nil then return opts end
-  local o = {}
-  for k, v in pairs(opts) do o[k] = v end
-  o.clearMemory = false
-  return o
-end
+local keep_memory = options.keep_memory
 
 -- s:run(script | fname, args... | {script, args..., options}) as pool:run.
 function Session:run(...)
@@ -179,7 +170,7 @@ function Session:upload(vars)
   local args = { n = #names }
   for i, k in ipairs(names) do args[i] = vars[k] end
   local c = self._pool._c
-  local ok, ticket = pcall(c.run, c, table.concat(names, ","), args, nil, KEEP, names)
+  local ok, ticket = pcall(c.run, c, table.concat(names, ","), args, nil, keep_memory(NO_OPTIONS), names)
   if not ok then reraise(ticket, "upload", 2) end
   return outcome(self, ticket, NO_OPTIONS, "upload")
 end
