@@ -10,24 +10,28 @@ local ddbmini = require "support.ddbmini"
 
 local SLOTS = core.TICKET_SLOTS
 
--- A waiters table whose late announcements are recorded.
-local function fresh()
-  local announced = {}
-  local W = waiters.new(function(t) announced[#announced + 1] = t end)
-  return W, announced
+local function fresh() return waiters.new() end
+
+-- What the scheduler's next turn would deliver late: { {ticket, waiter}, ... }
+local function deliver(W)
+  local buf, ws = {}, {}
+  local n = W.take_announced(buf, ws, 0)
+  local out = {}
+  for i = 1, n do out[i] = { buf[i], ws[i] } end
+  return out
 end
 
 describe("dolphindb.waiters", function()
   it("delivers a ticket that completed before its waiter came, once", function()
-    local W, announced = fresh()
+    local W = fresh()
     local t = 5 + SLOTS
     assert.is_false(W.completed(t))          -- nobody waits yet: kept as early
     assert.same({ 0, 1 }, { W.count() })
     local co = coroutine.create(function() end)
     W.set(t, co)
-    assert.same({ t }, announced)            -- the scheduler delivers it next turn
-    assert.equal(co, W.take_late(t))
-    assert.is_false(W.take_late(t))          -- once
+    assert.equal(1, W.announced())           -- the scheduler delivers it next turn
+    assert.same({ { t, co } }, deliver(W))
+    assert.same({}, deliver(W))              -- once
     assert.same({ 0, 0 }, { W.count() })
   end)
 
@@ -68,14 +72,14 @@ describe("dolphindb.waiters", function()
   end)
 
   it("a late ticket can be re-registered or forgotten before it is delivered", function()
-    local W, announced = fresh()
+    local W = fresh()
     local t, f, g = 13 + SLOTS, function() end, function() end
     W.completed(t)
     W.set(t, f)
     W.set(t, g)                              -- (an interrupted wait hands it over)
-    assert.equal(1, #announced)
+    assert.equal(1, W.announced())
     assert.equal(g, W.take(t))
-    assert.is_false(W.take_late(t))          -- announced, delivered to nobody
+    assert.same({ { t, false } }, deliver(W))   -- announced, delivered to nobody
     assert.same({ 0, 0 }, { W.count() })
   end)
 end)

@@ -55,10 +55,8 @@ local function log_err(...) ngx.log(ngx.ERR, "dolphindb: ", ...) end
 local ready, intents, waiting = {}, {}, {}
 -- Tickets that completed before their waiter came (dolphindb.waiters): delivered
 -- again by the next turn, which the caller makes (kick, a wait) or is running.
-local late, nlate = {}, 0
-local W = require("dolphindb.waiters").new(function(t) nlate = nlate + 1; late[nlate] = t end)
-local set_waiter, take_waiter, take_completed, take_late = W.set, W.take, W.completed,
-  W.take_late
+local W = require("dolphindb.waiters").new()
+local set_waiter, take_waiter, take_completed = W.set, W.take, W.completed
 
 -- A parked coroutine's record: { sema =, done = }; records are reused.
 local spare, nspare = {}, 0
@@ -290,18 +288,13 @@ function turn()
       if carry_out(intents[i], intents[i + 1]) then again = true end
     end
     for i = 1, k do waiting[i] = take_completed(ready[i]) end
-    for i = 1, nlate do             -- completed before their waiters came
-      k = k + 1
-      ready[k], waiting[k] = late[i], take_late(late[i])
-      late[i] = false
-    end
-    nlate = 0
+    k = W.take_announced(ready, waiting, k)   -- completed before their waiters came
     for i = 1, k do
       local w = waiting[i]
       waiting[i] = false
       complete(ready[i], w)
     end
-  until not again and nlate == 0
+  until not again and W.announced() == 0
   turning = false
   if due >= 0 and driver_due and due < driver_due and not in_driver then
     driver_due = due

@@ -66,21 +66,12 @@ local PARK = setmetatable({}, { __tostring = function() return "dolphindb.sched.
 -- resumes a coroutine parked in a wait when Ctrl-C interrupted the loop
 local INTERRUPT = setmetatable({}, { __tostring = function() return "dolphindb.sched.interrupt" end })
 
--- Tickets that completed before their waiter came (dolphindb.waiters): delivered
--- again at the next turn, which does not block while there are some.
-local late, nlate = {}, 0
-local function deliver_late(t)
-  local list, i
-  repeat                             -- (see enqueue: a store may run a finalizer)
-    list, i = late, nlate + 1
-    list[i] = t
-  until late == list and nlate == i - 1
-  nlate = i
-end
--- Who waits for which ticket: a parked coroutine or a function(ticket).
-local W = require("dolphindb.waiters").new(deliver_late)
-local set_waiter, take_waiter, take_completed, take_late, count_waiters =
-  W.set, W.take, W.completed, W.take_late, W.count
+-- Who waits for which ticket: a parked coroutine or a function(ticket). Tickets that
+-- completed before their waiter came are delivered at the next turn, which does not
+-- block while some are announced (dolphindb.waiters).
+local W = require("dolphindb.waiters").new()
+local set_waiter, take_waiter, take_completed, announced, count_waiters =
+  W.set, W.take, W.completed, W.announced, W.count
 
 -- A stopped timer never completes; one that fired is still to be delivered.
 local function stop_timer(timer)
@@ -325,7 +316,7 @@ end
 local function release_loop_waiters()
   local n = #loop_waiters
   if n > 0 and live == n and pending() == driver_timers and runq_head > runq_tail
-    and nlate == 0 then
+    and announced() == 0 then
     for i = 1, n do
       enqueue(loop_waiters[i], nil)
       loop_waiters[i] = nil
@@ -344,7 +335,7 @@ local function take_completions(block, seen)
   local d = depth
   local buf, ws = ready_bufs[d], waiter_bufs[d]
   if not buf then buf, ws = {}, {}; ready_bufs[d], waiter_bufs[d] = buf, ws end
-  local n, interrupted = run_once(block and nlate == 0 and progress == seen, buf)
+  local n, interrupted = run_once(block and announced() == 0 and progress == seen, buf)
   -- every waiter is taken before any runs: a completion handler may make tickets,
   -- which reuse the slots of the ones just taken (dolphindb.waiters keys by slot)
   local handlers = false
@@ -353,16 +344,11 @@ local function take_completions(block, seen)
     ws[i] = w
     if w and type(w) ~= "thread" then handlers = true end
   end
-  if nlate > 0 then                  -- completed before their waiters came
-    local fresh = {}
-    local lt, ln = late, nlate
-    late, nlate = fresh, 0           -- (what a finalizer announces meanwhile: next turn)
-    for i = 1, ln do
-      local w = take_late(lt[i])
-      n = n + 1
-      buf[n], ws[n] = lt[i], w
-      if w and type(w) ~= "thread" then handlers = true end
-    end
+  local m = n
+  n = W.take_announced(buf, ws, n)   -- completed before their waiters came
+  for i = m + 1, n do
+    local w = ws[i]
+    if w and type(w) ~= "thread" then handlers = true end
   end
   -- One xpcall per batch, not per completion handler, and none when only parked
   -- coroutines wait (nothing can fail then); buf's old numbers stay: see the run
@@ -445,7 +431,7 @@ local function drive(done, deadline, arg)
     release_loop_waiters()
     if progress ~= seen then
       -- (something ran since done() was asked: ask again before blocking)
-    elseif runq_head > runq_tail and nlate == 0 then
+    elseif runq_head > runq_tail and announced() == 0 then
       if pending() == 0 then
         if timer then stop_timer(timer); driver_timers = driver_timers - 1 end
         error(("dolphindb: deadlock: waiting for something that cannot happen "
@@ -683,7 +669,7 @@ function M.sleep(sec)
   if interrupted then raise_interrupted("sleep") end
 end
 
-local function all_ended() return live == 0 and pending() == 0 and nlate == 0 end
+local function all_ended() return live == 0 and pending() == 0 and announced() == 0 end
 
 -- ddb.loop(): runs until no spawned coroutine is left and no operation is pending.
 -- Inside a spawned coroutine it waits for all the others.

@@ -13,29 +13,43 @@
 -- finalizer that waits on a pool, i.e. drives the loop, which takes that ticket's
 -- completion. Such a ticket is kept in `early` (keyed by the ticket: its slot may
 -- already carry a newer one); when its waiter comes, set_waiter keeps the waiter in
--- `late` and hands the ticket to on_late(ticket), and the scheduler delivers it at
--- its next turn (take_late). Every ticket gets a waiter or is forgotten (take), so
+-- `late` and announces the ticket, and the scheduler delivers it at its next turn
+-- (take_announced). Every ticket gets a waiter or is forgotten (take), so
 -- `early` holds only the tickets of waits still being set up.
 --
---   local W = require("dolphindb.waiters").new(on_late)
+--   local W = require("dolphindb.waiters").new()
 --   W.set(t, w)        t's waiter is w (again: replaces it)
 --   W.take(t) -> w     forgets t's waiter (nil if none): t's completion, if it is
 --                      still to come or came early, is delivered to nobody
 --   W.completed(t) -> w   t completed: its waiter, removed; false if none (nobody,
 --                      or not yet: then t is kept as completed early)
 --   W.drop(t)          forgets t, which will never complete (a stopped timer)
---   W.take_late(t) -> w   a ticket on_late announced: its waiter, removed, or false
+--   W.announced() -> n    how many tickets wait to be delivered late
+--   W.take_announced(buf, ws, n) -> n   appends them (ticket, waiter or false) to
+--                      buf/ws after position n
 --   W.count() -> waiters, early    (for stats)
 
 local SLOTS = require("dolphindb.core").TICKET_SLOTS
 
 local M = {}
 
-function M.new(on_late)
+function M.new()
   local wait_ticket, waiter = {}, {}
   local moved = {}                -- ticket -> waiter, moved out of its slot (below)
   local early, nearly = {}, 0     -- ticket -> true: completed, no waiter yet
   local late = {}                 -- ticket -> waiter (false: forgotten) until delivered
+  local list, nlist = {}, 0       -- the announced tickets, in order
+
+  -- A store may start a collection whose finalizer announces or takes too: the list
+  -- stays whole (the store is made again if the list moved under it).
+  local function announce(t)
+    local l, i
+    repeat
+      l, i = list, nlist + 1
+      l[i] = t
+    until list == l and nlist == i - 1
+    nlist = i
+  end
 
   local W = {}
   function W.set(t, w)
@@ -44,7 +58,7 @@ function M.new(on_late)
     if early[t] then
       early[t], nearly = nil, nearly - 1
       late[t] = w
-      on_late(t)
+      announce(t)
       return
     end
     local slot = t % SLOTS
@@ -98,11 +112,24 @@ function M.new(on_late)
     if w == true then return false end
     return w
   end
-  function W.take_late(t)
+  local function take_late(t)
     local w = late[t]
     late[t] = nil
     if w == true then return false end
     return w or false
+  end
+  function W.announced() return nlist end
+  function W.take_announced(buf, ws, n)
+    if nlist == 0 then return n end
+    local fresh = {}
+    local l, ln = list, nlist
+    list, nlist = fresh, 0        -- (what a finalizer announces meanwhile: next turn)
+    for i = 1, ln do
+      local t = l[i]
+      n = n + 1
+      buf[n], ws[n] = t, take_late(t)
+    end
+    return n
   end
   function W.count()
     local n = 0
