@@ -363,7 +363,6 @@ local function whole_table(self, cols, ph)
   return { hs }
 end
 
-
 -- The error value of a partly failed append: the first failure's kind and texts,
 -- plus which rows were not written (row numbers of t, ascending) and those rows.
 local function partial_failure(self, cols, failed, written, nsent, gh, n)
