@@ -226,6 +226,13 @@ describe("NULL elements", function()
       hex(ddb.encode(v)))
     assert.are.same({ n = 7, "b", "a", "b", "", "", "a", "" }, roundtrip(v))
     assert.has_error(function() ddb.vector("SYMBOL", { "a", 5 }) end, "dolphindb: SYMBOL element 2 is a number")
+    -- STRING lists take one pass in C while they hold strings only; anything else is
+    -- converted (or refused) in Lua, as before
+    assert.are.same({ n = 4, "x", "", "y", "z" }, roundtrip(ddb.vector("STRING", { n = 4, "x", nil, "y", ddb.string("z") })))
+    assert.are.same({ n = 3, "x", "", "" }, roundtrip(ddb.vector("STRING", { "x", ddb.null, "" })))
+    assert.has_error(function() ddb.vector("STRING", { "a", "b", 5 }) end, "dolphindb: STRING element 3 is a number")
+    assert.has_error(function() ddb.vector("STRING", { "a", "x\0y" }) end,
+      "dolphindb: element 2 of a STRING contains a zero byte")
     assert.has_error(function() ddb.vector("SYMBOL", { "a", "a", "x\0y" }) end,
       "dolphindb: element 3 of a SYMBOL contains a zero byte")
     local many = {}

@@ -296,6 +296,10 @@ local function build_vector(tid, list, n, form, scale)
   if k == nil then fail("cannot make a vector of " .. type_name(tid)) end
   if tid == T.SYMBOL and form == FORM.VECTOR and n > 0 then return symbol_vector(list, n) end
   if k == "str" then
+    if form == FORM.VECTOR then                -- plain strings: one pass in C, no copy
+      local h = core._obj_strings(tid, form, list, n, 0, true)
+      if h then return h end
+    end
     local strs = {}
     for i = 1, n do
       local v = list[i]
