@@ -1,7 +1,7 @@
 /* ddb_pool.c — the pool's core: the FIFO queue, dispatch to READY connections,
  * completions and their delivery, what a connection reports when it is READY or a
  * task is answered, submit and cancel: everything on a task's usual path, kept in one
- * file so that the compiler inlines it (see src/core.cmake on -fno-semantic-interposition).
+ * file so that the compiler inlines it (src/core.cmake: -fno-semantic-interposition).
  * Inline driver (the caller's uv_loop_t); ddb_thread.c runs the same pool on a loop
  * thread. The rest of the pool, file by file: ddb_pool_new.c (create, free),
  * ddb_pool_shutdown.c, ddb_pool_faults.c (tasks that fail: connection lost, timeouts,
@@ -181,7 +181,8 @@ void ddb_pool_resume_later(ddb_pool *p)
     resume_later(p);
 }
 
-/* (for the shutdown's files: here these stay static, so their callers inline them) */
+/* (for ddb_pool_shutdown.c and ddb_pool_new.c: here these stay static, so that the
+ * path every task takes inlines them) */
 void ddb_pool_pump_start(ddb_pool *p) { pump_start(p); }
 void ddb_pool_deliver(ddb_pool *p) { deliver(p); }
 
