@@ -7,6 +7,7 @@ add_library(ddbcodec STATIC
   ${DDB_CODEC_ROOT}/src/codec/ddb_obj_equal.c
   ${DDB_CODEC_ROOT}/src/codec/ddb_decode.c
   ${DDB_CODEC_ROOT}/src/codec/ddb_decode_forms.c
+  ${DDB_CODEC_ROOT}/src/codec/ddb_decode_symbols.c
   ${DDB_CODEC_ROOT}/src/codec/ddb_decode_compressed.c
   ${DDB_CODEC_ROOT}/src/codec/ddb_decode_scalar.c
   ${DDB_CODEC_ROOT}/src/codec/ddb_encode.c
