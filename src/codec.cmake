@@ -1,5 +1,5 @@
 # Codec: the object model, encoder, incremental decoder, compression.
-# No sockets, no loop, no Lua. (Literal text, ddb_text.c, is listed in src/text.cmake.)
+# No sockets, no loop, no Lua. (Literal text, ddb_text*.c, is listed in src/text.cmake.)
 set(DDB_CODEC_ROOT ${CMAKE_CURRENT_LIST_DIR}/..)
 add_library(ddbcodec STATIC
   ${DDB_CODEC_ROOT}/src/codec/ddb_buf.c
