@@ -582,6 +582,11 @@ describe("writers", function()
       assert.matches("partitionColName must be a string", err)
       local p = ddb.PartitionedTableAppender { dbPath = path, tableName = "pt", partitionColName = "id", pool = pool }
       assert.are.equal(3, p:append { id = { 1, 2, 3 }, v = { 1, 2, 3 } })
+      -- a misfit in a column built straight into its groups: labelled, nothing written
+      ok, err = pcall(p.append, p, { id = { 4, 5, 6 }, v = { 1, "x", 3 } })
+      assert.is_false(ok)
+      assert.matches("column 2 %('v'%): DOUBLE expected, got string", err)
+      assert.are.equal(3, pool:run(('exec count(*) from loadTable("%s", "pt")'):format(path)))
     end)
   end)
 end)

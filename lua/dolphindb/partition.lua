@@ -190,6 +190,19 @@ function M.domain(ptype, scheme, coltype)
   return self
 end
 
+-- Each row's key from the keys of its symbol's entry (Domain:symbol_keys, below).
+local function keys_of_symbols(per_entry, idx, nb, n)
+  local keys, bad = ffi.new("int32_t[?]", n > 0 and n or 1), nil
+  for i = 0, n - 1 do
+    local e = idx[i]
+    if e < 0 or e >= nb then fail(("row %d: symbol index %d outside its base"):format(i + 1, e)) end
+    local k = per_entry[e]
+    keys[i] = k
+    if k < 0 and not bad then bad = i end
+  end
+  return keys, bad
+end
+
 -- keys(h) -> int32 array of each row's key, and the first row (0-based) whose key is
 -- -1, or nil. h: the partitioning column, fitted to the table's column type.
 function Domain:keys(h)
@@ -199,6 +212,8 @@ function Domain:keys(h)
     h, err = fit.cast_temporal(h, tid, self.type)
     if not h then fail("the partitioning column: " .. err) end
   end
+  local per_entry, idx, nb = self:symbol_keys(h)
+  if per_entry then return keys_of_symbols(per_entry, idx, nb, columns.rows(h)) end
   return self:_fill(columns.rows(h), cell_reader(h))
 end
 
@@ -213,16 +228,21 @@ function Domain:_fill(n, cell)
   return keys, bad
 end
 
--- The same for a text partitioning column given as a Lua list of n strings (NULL
--- cells: nil, ddb.null or a typed scalar holding ""), without building it first.
-function Domain:keys_of_strings(list, n)
-  if not columns.TEXT[self.type] then return nil end
-  return self:_fill(n, function(i)
-    local v = list[i + 1]
-    if type(v) == "string" then return v end
-    if type(v) == "table" and type(v.value) == "string" then return v.value end
-    return ""
-  end)
+-- A symbol column's keys per entry of its base (a hundred symbols: a hundred hashes
+-- for a million rows): -> keys (int32 array, one per entry), the column's indices
+-- (int32 pointer) and the entry count; nil when h is not a symbol column with a base.
+-- Row i's key is keys[idx[i]] (an index outside 0..count-1 is a broken column).
+function Domain:symbol_keys(h)
+  local o = columns.obj(h)
+  if o.type ~= T.SYMBOL or o.symbase == nil or self.type ~= T.SYMBOL and not columns.TEXT[self.type] then return nil end
+  local base = o.symbase
+  local per_entry = ffi.new("int32_t[?]", base.n)
+  for e = 0, base.n - 1 do
+    local at = base.offs[e]
+    per_entry[e] = self.key(ffi.string(base.bytes + at, base.offs[e + 1] - at - 1))
+  end
+  return per_entry, ffi.cast("const int32_t *", o.data), base.n
 end
+
 
 return M

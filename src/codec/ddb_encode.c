@@ -173,7 +173,15 @@ static int put_symbol_vector(enc *E, ddb_buf *b, const ddb_obj *o, int *ids)
                      (size_t)(base->offs[e + 1] - base->offs[e] - 1));
     }
     if (rc == 0 && ddb_buf_reserve(b, (size_t)n * 4) < 0) rc = oom(E);
-    for (int64_t i = 0; rc == 0 && i < n; i++) ddb_buf_i32(b, remap[idx[i]]);
+    if (rc == 0) {                        /* reserved: written in place, no call per row */
+        unsigned char *out = (unsigned char *)b->p + b->len;
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t e = (uint32_t)remap[idx[i]];
+            if (!ddb__host_le()) e = ddb__bswap32(e);
+            memcpy(out + 4 * i, &e, 4);
+        }
+        b->len += (size_t)n * 4;
+    }
     free(remap);
     free(order);
     free(owned_idx);
