@@ -211,11 +211,24 @@ end
 -- nil when tid has no fixed-width cells (strings, ANY): the caller builds and splits.
 local SCATTERS = { bool = true, int = true, long = true, real = true, time32 = true, time64 = true,
                    dec32 = true, dec64 = true, b16 = true, dur = true, xy = true }
+-- An array of pointers to the cells of tid, made from the C type's name: a `$`
+-- parameter would do, but a compiled trace may fold ffi.typeof("$[?]", ct) to the
+-- type of its first call (seen with LuaJIT 2.1: a char * array built as int *[?]).
+local POINTER_ARRAYS = {}
+local function pointer_array(tid, n)
+  local pa = POINTER_ARRAYS[tid]
+  if not pa then
+    pa = ffi.typeof(tostring(CTYPE[tid]):match("^ctype<(.*)>$") .. "[?]")
+    POINTER_ARRAYS[tid] = pa
+  end
+  return pa(n)
+end
+
 local function scatter_vector(tid, list, n, scale, groups)
   local k = KIND[tid]
   if not SCATTERS[k] then return nil end
   local ng, group, place, counts = groups.ng, groups.group, groups.place, groups.counts
-  local hs, p = {}, {}                    -- p[g + 1]: group g's cells (typed pointers)
+  local hs, p = {}, pointer_array(tid, ng)    -- p[g]: group g's cells
   for g = 0, ng - 1 do
     local h = core._obj_new(FORM.VECTOR, tid, counts[g])
     local o = P(h)
@@ -224,13 +237,13 @@ local function scatter_vector(tid, list, n, scale, groups)
       if scale < 0 or scale > DEC_MAX_SCALE[tid] then fail(("bad scale %d for %s"):format(scale, NAME[tid])) end
       o.scale = scale
     end
-    hs[g + 1], p[g + 1] = h, ffi.cast(CTYPE[tid], o.data)
+    hs[g + 1], p[g] = h, ffi.cast(CTYPE[tid], o.data)
   end
   local fast, name = FAST_LIMIT[k], NAME[tid]
   local hi = INT_RANGE[tid] or (CTYPE[tid] == C_I32 and 2147483647) or 2^63 - 1025
   local lo = -hi
   for i = 1, n do
-    local v, cells, at = list[i], p[group[i - 1] + 1], place[i - 1]
+    local v, cells, at = list[i], p[group[i - 1]], place[i - 1]
     if fast and type(v) == "number" and (k == "real" or (v % 1 == 0 and v >= lo and v <= hi)) then
       cells[at] = v
     elseif fast and getmetatable(v) == Scalar and v.type == name and v.value ~= nil then
@@ -283,6 +296,10 @@ local function build_vector(tid, list, n, form, scale)
   if k == nil then fail("cannot make a vector of " .. type_name(tid)) end
   if tid == T.SYMBOL and form == FORM.VECTOR and n > 0 then return symbol_vector(list, n) end
   if k == "str" then
+    if form == FORM.VECTOR then                -- plain strings: one pass in C, no copy
+      local h = core._obj_strings(tid, form, list, n, 0, true)
+      if h then return h end
+    end
     local strs = {}
     for i = 1, n do
       local v = list[i]

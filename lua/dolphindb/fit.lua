@@ -268,13 +268,6 @@ local function build_as(c, tid, scale, label)
   return h
 end
 
--- A typed vector (array form) of STRING, SYMBOL or BLOB: its cells are Lua strings.
-function M.is_text_vector(c)
-  if type(c) ~= "table" or getmetatable(c) == nil or value._is_view(c) then return false end
-  local tid = type_id((value.typeof(c)))
-  return tid ~= nil and columns.TEXT[tid] == true
-end
-
 -- fit(c, tid, scale, label) -> handle of column c fitted to the target type tid.
 function M.column(c, tid, scale, label)
   local src = source_type(c)

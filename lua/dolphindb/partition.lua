@@ -136,6 +136,7 @@ local function hashed(self, tid, buckets)
     fail(("a %s partitioning column has no hash: %s partitions on it are not supported")
       :format(NAME[tid] or tostring(tid), self.kind))
   end
+  self.buckets = buckets                      -- for the fast path of Domain:keys
   local cache = {}
   return function(v)
     if type(v) ~= "string" then return M.bucket(v, tid, buckets) end
@@ -203,6 +204,27 @@ local function keys_of_symbols(per_entry, idx, nb, n)
   return keys, bad
 end
 
+-- HASH and VALUE keys of integral cells (up to 8 bytes) in one loop: M.bucket's rule
+-- without a function call per row.
+local function hashed_cells(h, buckets)
+  local n, w, p = columns.rows(h), WIDTH[columns.obj(h).type], columns.cells(h)
+  local keys, bad, null = ffi.new("int32_t[?]", n > 0 and n or 1), nil, NULL[WIDTH[columns.obj(h).type]]
+  for i = 0, n - 1 do
+    local v, k = p[i], -1
+    if v ~= null then
+      if w == 8 then
+        k = tonumber(ffi.cast(U64, v) % buckets)
+      else
+        if v < 0 then v = v + 4294967296 end
+        k = v % buckets
+      end
+    end
+    keys[i] = k
+    if k < 0 and not bad then bad = i end
+  end
+  return keys, bad
+end
+
 -- keys(h) -> int32 array of each row's key, and the first row (0-based) whose key is
 -- -1, or nil. h: the partitioning column, fitted to the table's column type.
 function Domain:keys(h)
@@ -214,6 +236,10 @@ function Domain:keys(h)
   end
   local per_entry, idx, nb = self:symbol_keys(h)
   if per_entry then return keys_of_symbols(per_entry, idx, nb, columns.rows(h)) end
+  local ct = columns.obj(h).type               -- the scheme's type here, unless not temporal
+  if self.buckets and ct == self.type and WIDTH[ct] and WIDTH[ct] <= 8 and HASHABLE[ct] and not columns.TEXT[ct] then
+    return hashed_cells(h, self.buckets)
+  end
   return self:_fill(columns.rows(h), cell_reader(h))
 end
 

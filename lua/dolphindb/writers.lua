@@ -260,7 +260,9 @@ end
 -- Raises for the first row with no partition, before anything is sent.
 local function group_of_rows(self, ph, n, ngroups)
   local keys, idx, nb = self.domain:symbol_keys(ph)
-  if not keys then
+  if keys then                                -- a symbol's group (or -1) per entry
+    for e = 0, nb - 1 do keys[e] = keys[e] < 0 and -1 or keys[e] % ngroups end
+  else
     local bad
     keys, bad = self.domain:keys(ph)
     if bad then bad_row(self, ph, bad) end
@@ -269,16 +271,15 @@ local function group_of_rows(self, ph, n, ngroups)
   local gh = columns.new(columns.T.INT, n)
   local gp = columns.cells(gh)
   for i = 0, n - 1 do
-    local k
+    local g
     if idx then
       local e = idx[i]
       if e < 0 or e >= nb then fail(("row %d: symbol index %d outside its base"):format(i + 1, e)) end
-      k = keys[e]
-      if k < 0 then bad_row(self, ph, i) end
+      g = keys[e]
+      if g < 0 then bad_row(self, ph, i) end
     else
-      k = keys[i]
+      g = keys[i] % ngroups
     end
-    local g = k % ngroups
     gp[i], place[i] = g, sizes[g]
     sizes[g] = sizes[g] + 1
   end
@@ -361,7 +362,6 @@ local function whole_table(self, cols, ph)
   end
   return { hs }
 end
-
 
 -- The error value of a partly failed append: the first failure's kind and texts,
 -- plus which rows were not written (row numbers of t, ascending) and those rows.
