@@ -4,6 +4,7 @@ set(DDB_CODEC_ROOT ${CMAKE_CURRENT_LIST_DIR}/..)
 add_library(ddbcodec STATIC
   ${DDB_CODEC_ROOT}/src/codec/ddb_buf.c
   ${DDB_CODEC_ROOT}/src/codec/ddb_obj.c
+  ${DDB_CODEC_ROOT}/src/codec/ddb_alloc.c
   ${DDB_CODEC_ROOT}/src/codec/ddb_obj_equal.c
   ${DDB_CODEC_ROOT}/src/codec/ddb_decode.c
   ${DDB_CODEC_ROOT}/src/codec/ddb_decode_forms.c
