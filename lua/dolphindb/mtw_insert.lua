@@ -16,9 +16,9 @@ local M = {}
 M.MAX_COLUMNS = 150
 
 local TEMPLATE = [[
-local me, generic, accepts, null, new_block, signal, OK, TYPES, queues, route = ...
+local me, generic, accepts, null, more, put, signal, OK, TYPES, q1, cache, queue_of, L = ...
 local select, type = select, type
-local block_size, batch_size = me.blockSize, me.batchSize
+local batch_size = me.batchSize
 return function(self, ...)
   if self ~= me or select("#", ...) ~= $N or me.exiting or me.errorCode ~= "" then
     return generic(self, ...)
@@ -26,12 +26,11 @@ return function(self, ...)
   local $VARS = ...
 $CHECKS
   local q = $QUEUE
-  local blocks = q.blocks
-  local b = blocks[#blocks]
-  if not b or b.n >= block_size then b = new_block(me, q) end
-  local n, cols = b.n + 1, b.cols
+  local b = q.cur
+  if not b or b.n >= b.cap then b = more(me, q) end
+  local i = b.n
 $STORES
-  b.n = n
+  b.n = i + 1
   local rows = q.rows + 1
   q.rows = rows
   local waiting = q.waiting
@@ -49,25 +48,72 @@ local function expand(n, fmt, sep)
   return table.concat(parts, sep)
 end
 
+-- Per column: the check of its value (nil -> NULL; a Lua type the column does not
+-- take -> the generic insert, which refuses it), the plain type first.
+local CHECK = [[
+  if type(v$C) ~= "$T" then
+    if v$C == nil then v$C = null
+    elseif not OK[$C][type(v$C)] and not accepts(OK[$C], TYPES[$C], v$C) then return generic(self, ...) end
+  end]]
+local CHECK_ANY = [[
+  if v$C == nil then v$C = null
+  elseif not OK[$C][type(v$C)] and not accepts(OK[$C], TYPES[$C], v$C) then return generic(self, ...) end]]
+
+-- Per column: the store of its value into the block (dolphindb.mtw_block): the plain
+-- case inline, any other through put, which does the same in general.
+local STORE = {
+  num = [[
+  if type(v$C) == "number" and v$C % 1 == 0 and v$C >= -$HI and v$C <= $HI then b[$C][i] = v$C
+  else put(L, b, $C, i, v$C) end]],
+  real = [[
+  if type(v$C) == "number" then b[$C][i] = v$C else put(L, b, $C, i, v$C) end]],
+  sym = [[
+  do
+    local e = type(v$C) == "string" and b.at$C[v$C]
+    if e then b[$C][i] = e else put(L, b, $C, i, v$C) end
+  end]],
+  lua = [[
+  b[$C][i + 1] = v$C]],
+}
+
+local function column_code(me, c)
+  local L = me.layout
+  local k, hi = L.kind[c], L.num[c] and L.num[c].hi
+  if k == "num" and not hi then k = "real" end
+  local plain = (k == "num" or k == "real") and "number" or k == "sym" and "string" or nil
+  local check = plain and CHECK:gsub("%$T", plain) or CHECK_ANY
+  local store = STORE[k]:gsub("%$HI", hi and ("%.17g"):format(hi) or "")
+  return (check:gsub("%$C", tostring(c))), (store:gsub("%$C", tostring(c)))
+end
+
+-- How the generated insert finds the row's queue: the only one, a lookup in the
+-- router's cache of strings (a text partitionCol), or the router.
+local function queue_code(me)
+  if me.threadCount == 1 then return "q1" end
+  local r = me.routeCol
+  if require("dolphindb.columns").TEXT[me.schema.types[r]] then
+    return ("cache[v%d] or queue_of(v%d)"):format(r, r)
+  end
+  return ("queue_of(v%d)"):format(r)
+end
+
 -- The insert function for writer `me` (dolphindb.mtw's object, set up), or nil when
 -- it has too many columns. `parts` gives what it uses: generic (the generic insert),
--- accepts (ok_types, tid, v) -> boolean, null, new_block(writer, queue) -> block,
--- signal (dolphindb.sched.signal).
+-- accepts (ok_types, tid, v) -> boolean, null, more(writer, queue) -> the block
+-- taking the queue's next row, put (dolphindb.mtw_block.put), signal
+-- (dolphindb.sched.signal).
 function M.make(me, parts)
   local n = #me.schema.names
   if n == 0 or n > M.MAX_COLUMNS then return nil end
-  local vars = expand(n, "v$C", ", ")
-  local checks = expand(n, [[
-  if v$C == nil then v$C = null
-  elseif not OK[$C][type(v$C)] and not accepts(OK[$C], TYPES[$C], v$C) then return generic(self, ...) end]], "\n")
-  local queue = me.threadCount == 1 and "queues[1]" or ("queues[route(v%d) + 1]"):format(me.routeCol)
+  local checks, stores = {}, {}
+  for c = 1, n do checks[c], stores[c] = column_code(me, c) end
   local src = TEMPLATE:gsub("%$(%u+)", {
-    N = tostring(n), VARS = vars, CHECKS = checks, QUEUE = queue,
-    STORES = expand(n, "  cols[$C][n] = v$C", "\n"),
+    N = tostring(n), VARS = expand(n, "v$C", ", "), CHECKS = table.concat(checks, "\n"),
+    QUEUE = queue_code(me), STORES = table.concat(stores, "\n"),
   })
   local chunk = assert(load(src, "=dolphindb.mtw_insert"))
-  return chunk(me, parts.generic, parts.accepts, parts.null, parts.new_block, parts.signal,
-    me.ok_types, me.schema.types, me.queues, me.route)
+  return chunk(me, parts.generic, parts.accepts, parts.null, parts.more, parts.put, parts.signal,
+    me.ok_types, me.schema.types, me.queues[1], me.queue_cache, me.queue_of, me.layout)
 end
 
 return M
