@@ -325,7 +325,10 @@ function more(self, q)
     block.grow(self.layout, b, math.min(self.blockSize, 2 * b.cap))
     return b
   end
-  b = block.new(self.layout, math.min(self.blockSize, math.max(self.batchSize, 256)))
+  -- room for twice batchSize: a worker sends once batchSize rows are queued, but only
+  -- when it runs, and the inserting coroutine may have queued more by then
+  b = q.spare or block.new(self.layout, math.min(self.blockSize, math.max(2 * self.batchSize, 256)))
+  q.spare = nil
   q.blocks[#q.blocks + 1] = b
   q.cur = b
   return b
@@ -393,7 +396,11 @@ local function send(self, q, pool, b)
     return pool:run(self.fn, columns.table(self.schema.names, hs, self.compress))
   end)
   q.rows = q.rows - b.n
-  if ok then q.sent = q.sent + b.n; return true end
+  if ok then
+    q.sent = q.sent + b.n
+    q.spare = block.reset(self.layout, b)           -- its cells were copied into the request
+    return true
+  end
   q.failed[#q.failed + 1] = b
   q.failedRows = q.failedRows + b.n
   stop_all(self, "A5", "Failed to save the inserted data: " .. tostring(err))

@@ -4,7 +4,7 @@
 --   local L = block.layout(schema)          -- how each column of the target is held
 --   local b = block.new(L, capacity)        -- b.n rows, room for b.cap
 --   block.put(L, b, c, i, v)                -- value v as row i (0-based) of column c
---   block.grow(L, b, capacity)
+--   block.grow(L, b, capacity)          block.reset(L, b)   -- empty, for reuse
 --   local handles = block.handles(L, b, schema)   -- the columns fitted, for the request
 --   block.rows(L, b, into)                  -- the rows as the user gave them
 --
@@ -99,6 +99,21 @@ function M.new(L, cap)
       b["at" .. c], b["d" .. c] = { [""] = 0 }, { "" }
     else
       b[c] = new_table(cap, 1)
+    end
+  end
+  return b
+end
+
+-- The block emptied for reuse (its arrays kept: a block sent is the next one, so that
+-- a busy writer allocates no new cells, and the collector has less to do).
+function M.reset(L, b)
+  b.n, b.odd = 0, nil
+  for c = 1, L.n do
+    local k = L.kind[c]
+    if k == "sym" then
+      b["at" .. c], b["d" .. c] = { [""] = 0 }, { "" }
+    elseif k == "lua" then
+      b[c] = new_table(b.cap, 1)
     end
   end
   return b
