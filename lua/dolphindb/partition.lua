@@ -199,7 +199,30 @@ function Domain:keys(h)
     h, err = fit.cast_temporal(h, tid, self.type)
     if not h then fail("the partitioning column: " .. err) end
   end
+  if tid == T.SYMBOL and columns.obj(h).symbase ~= nil then return self:_keys_of_symbols(h) end
   return self:_fill(columns.rows(h), cell_reader(h))
+end
+
+-- A symbol column's keys: one per entry of its base (a hundred symbols: a hundred
+-- hashes for a million rows), then each row's through its index.
+function Domain:_keys_of_symbols(h)
+  local o = columns.obj(h)
+  local base, n = o.symbase, columns.rows(h)
+  local per_entry = ffi.new("int32_t[?]", base.n)
+  for e = 0, base.n - 1 do
+    local at = base.offs[e]
+    per_entry[e] = self.key(ffi.string(base.bytes + at, base.offs[e + 1] - at - 1))
+  end
+  local keys, idx, bad = ffi.new("int32_t[?]", n > 0 and n or 1), ffi.cast("const int32_t *", o.data), nil
+  local nb = base.n
+  for i = 0, n - 1 do
+    local e = idx[i]
+    if e < 0 or e >= nb then fail(("row %d: symbol index %d outside its base"):format(i + 1, e)) end
+    local k = per_entry[e]
+    keys[i] = k
+    if k < 0 and not bad then bad = i end
+  end
+  return keys, bad
 end
 
 function Domain:_fill(n, cell)
@@ -211,18 +234,6 @@ function Domain:_fill(n, cell)
     if k < 0 and not bad then bad = i end
   end
   return keys, bad
-end
-
--- The same for a text partitioning column given as a Lua list of n strings (NULL
--- cells: nil, ddb.null or a typed scalar holding ""), without building it first.
-function Domain:keys_of_strings(list, n)
-  if not columns.TEXT[self.type] then return nil end
-  return self:_fill(n, function(i)
-    local v = list[i + 1]
-    if type(v) == "string" then return v end
-    if type(v) == "table" and type(v.value) == "string" then return v.value end
-    return ""
-  end)
 end
 
 return M

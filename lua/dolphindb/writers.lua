@@ -292,10 +292,10 @@ local function sub_table(self, cols, idx, m)
   return columns.table(schema.names, (fit.table(sub, schema)))
 end
 
--- The whole input is fitted once (as TableAppender does; misfits raise here, before
+-- The whole input is fitted once (as TableAppender does; misfits raise there, before
 -- anything is sent), then each fitted column is split into the groups in one pass by
--- the C core (core._obj_split: a symbol column's parts share its symbol base). The
--- only Lua work per row is its key and its group. -> tables[g + 1] for each group.
+-- the C core (core._obj_split: a symbol column's parts share its symbol base).
+-- -> tables[g + 1], the columns of each group.
 local function split_column(h, gh, ngroups, n)
   if columns.splittable(h) then return core._obj_split(h, gh, ngroups) end
   local parts = {}                            -- array vectors and the like: through Lua
@@ -303,29 +303,17 @@ local function split_column(h, gh, ngroups, n)
   return parts
 end
 
-local function split_tables(self, t, gh, ngroups)
+local function split_tables(hs, n, gh, ngroups)
+  if ngroups == 1 then return { hs } end      -- a Session, a pool of one: as fitted
   local parts = {}
-  local hs, n = fit.table(t, self.schema)
   for c, h in ipairs(hs) do parts[c] = split_column(h, gh, ngroups, n) end
   local tables = {}
   for g = 1, ngroups do
-    local hs = {}
-    for c = 1, #parts do hs[c] = parts[c][g] end
-    tables[g] = hs
+    local cols = {}
+    for c = 1, #parts do cols[c] = parts[c][g] end
+    tables[g] = cols
   end
   return tables
-end
-
--- Each row's partition key; a text column given as plain strings is read as it is.
-local function partition_keys(self, col, n)
-  local pc, schema = self.column, self.schema
-  if type(col) == "table" and (getmetatable(col) == nil or fit.is_text_vector(col)) then
-    local keys, bad = self.domain:keys_of_strings(col, n)
-    if keys then return keys, bad end
-  end
-  local h = fit.column(col, schema.types[pc], schema.scales[pc], ("column %d ('%s')"):format(pc, schema.names[pc]))
-  local keys, bad = self.domain:keys(h)
-  return keys, bad, h
 end
 
 local function bad_row(self, col, row)
@@ -398,11 +386,12 @@ function PartitionedTableAppender:append(t)
   local schema = self.schema
   local cols, n = fit.input_columns(t, schema.names, schema.target)
   if n == 0 then return 0 end
-  local keys, bad, h = partition_keys(self, cols[self.column], n)
-  if bad then bad_row(self, h or cols[self.column], bad) end
+  local hs = fit.table(cols, schema)
+  local keys, bad = self.domain:keys(hs[self.column])
+  if bad then bad_row(self, hs[self.column], bad) end
   local ngroups = getmetatable(self.pool) == Session and 1 or self.pool:getConnectionCount()
   local gh, sizes = group_of_rows(keys, n, ngroups)
-  local sent = send_groups(self, split_tables(self, cols, gh, ngroups), sizes, ngroups)
+  local sent = send_groups(self, split_tables(hs, n, gh, ngroups), sizes, ngroups)
   local written, failed = 0, {}
   for _, s in ipairs(sent) do
     local err = s.future:exception()

@@ -398,6 +398,19 @@ ddb_obj *ddb_vector_new(int type, int64_t n)
     return o;
 }
 
+ddb_obj *ddb_symbol_vector_new(int64_t n, int32_t nd, const char *const *syms, const size_t *lens)
+{
+    if (nd < 0 || nd >= DDB_MAX_SYMBASE) return NULL;
+    ddb_obj *v = ddb_vector_new(DDB_SYMBOL, n);
+    if (!v) return NULL;
+    for (int32_t k = 0; k < nd; k++)      /* entry k + 1, or the symbol was "" or seen */
+        if (ddb__symbase_intern(v->symbase, syms[k], lens[k]) != k + 1) {
+            ddb_obj_unref(v);
+            return NULL;
+        }
+    return v;
+}
+
 /* Write the NULL sentinel of a fixed-width type into one cell. */
 static void set_null_cell(int type, void *cell)
 {
