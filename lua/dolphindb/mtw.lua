@@ -203,18 +203,18 @@ local function router(self, schema)
 end
 
 -- v -> the queue of the worker for partitionCol value v. Strings are remembered (at
--- most ROUTE_CACHE of them, then all forgotten at once), so that the generated insert
--- routes a row of a text column by one table lookup in `cache`, the usual case.
-local ROUTE_CACHE = 65536
+-- most M.ROUTE_CACHE of them, then all forgotten at once), so that the generated
+-- insert routes a row of a text column by one table lookup in `cache`, the usual case.
+M.ROUTE_CACHE = 65536
 local ok_clear, table_clear = pcall(require, "table.clear")
 if not ok_clear then table_clear = function(t) for k in pairs(t) do t[k] = nil end end end
 
 local function queue_router(self)
-  local cache, size, route, queues = {}, 0, self.route, self.queues
+  local cache, size, route, queues, limit = {}, 0, self.route, self.queues, M.ROUTE_CACHE
   return cache, function(v)
     local q = queues[route(v) + 1]
     if type(v) == "string" then
-      if size >= ROUTE_CACHE then table_clear(cache); size = 0 end
+      if size >= limit then table_clear(cache); size = 0 end
       cache[v], size = q, size + 1
     end
     return q

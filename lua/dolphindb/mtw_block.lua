@@ -14,8 +14,8 @@
 --          in the type's range; any number for FLOAT and DOUBLE) goes in as the cell.
 --   "sym"  (SYMBOL): per block, each distinct string once (a Lua table from string to
 --          its entry: Lua strings are interned, so a lookup hashes no bytes) and an
---          int32 array of entries; the column is then made from the distinct strings
---          and the entries by the C core (core._obj_take), no string hashed per row.
+--          int32 array of entries: the symbol vector's base and indices as they are
+--          (core._obj_symbols builds the base, the entries are copied in).
 --   "lua"  (any other type): a Lua list of the values, fitted as `append` fits one.
 -- Any other value of a "num" or "sym" column (NULL, a typed scalar, a string for a
 -- temporal type, a number out of range, a string with a zero byte) is kept aside as
@@ -32,7 +32,6 @@ local fit = require "dolphindb.fit"
 
 local T = columns.T
 local null = value.null
-local VECTOR = 1
 
 local M = {}
 
@@ -87,7 +86,7 @@ function M.num_limit(L, c) return L.num[c] and L.num[c].hi end
 
 -- A block: b[c] the held column c, b.n rows, b.cap, b.odd[c] = { [row] = value },
 -- and for a "sym" column b["at" .. c] (string -> entry, "" entry 0) and b["d" .. c]
--- (the entries' strings, from 1: "" first).
+-- (the strings of entries 1, 2, ...).
 function M.new(L, cap)
   local b = { n = 0, cap = cap }
   for c = 1, L.n do
@@ -96,7 +95,7 @@ function M.new(L, cap)
       b[c] = L.num[c].vla(cap)
     elseif k == "sym" then
       b[c] = INDEX_VLA(cap)
-      b["at" .. c], b["d" .. c] = { [""] = 0 }, { "" }
+      b["at" .. c], b["d" .. c] = { [""] = 0 }, {}
     else
       b[c] = new_table(cap, 1)
     end
@@ -111,7 +110,7 @@ function M.reset(L, b)
   for c = 1, L.n do
     local k = L.kind[c]
     if k == "sym" then
-      b["at" .. c], b["d" .. c] = { [""] = 0 }, { "" }
+      b["at" .. c], b["d" .. c] = { [""] = 0 }, {}
     elseif k == "lua" then
       b[c] = new_table(b.cap, 1)
     end
@@ -147,8 +146,8 @@ end
 local function intern(b, c, s)
   if s:find("\0", 1, true) then return nil end
   local d = b["d" .. c]
-  local e = #d
-  d[e + 1] = s
+  local e = #d + 1
+  d[e] = s
   b["at" .. c][s] = e
   return e
 end
@@ -180,7 +179,10 @@ local function get(L, b, c, i)
   if v ~= nil then return v end
   local k = L.kind[c]
   if k == "lua" then return b[c][i + 1] end
-  if k == "sym" then return b["d" .. c][b[c][i] + 1] end
+  if k == "sym" then
+    local e = b[c][i]
+    return e == 0 and "" or b["d" .. c][e]
+  end
   return tonumber(b[c][i])           -- the number given (int64 cells held it exactly)
 end
 
@@ -237,18 +239,19 @@ local function build_num(L, b, c, odd)
   return h
 end
 
--- The distinct strings as a symbol vector (its base: "" then them), and each row's
--- entry taken from it: core._obj_take keeps the base, so no symbol is hashed again.
+-- A symbol base holds up to 2^21 - 1 entries, "" included.
+local MAX_SYMBOLS = 2 ^ 21 - 1
+
+-- The symbol vector: its base "" and the distinct strings, its indices the entries.
 local function build_sym(b, c, odd)
   local d, n = b["d" .. c], b.n
-  local base = core._obj_strings(T.SYMBOL, VECTOR, d, #d)
-  local rows = columns.new(T.INT, n)
-  local p = columns.cells(rows)
+  local h = core._obj_symbols(d, #d, n)
+  local p = ffi.cast("int32_t *", columns.obj(h).data)
   ffi.copy(p, b[c], 4 * n)
   if odd then
     for i in pairs(odd) do p[i] = 0 end             -- NULL: "", entry 0
   end
-  return core._obj_take(base, rows)
+  return h
 end
 
 -- The block's columns fitted to the schema (handles), as dolphindb.fit.table does.
@@ -257,6 +260,7 @@ function M.handles(L, b, schema)
   for c = 1, L.n do
     local k = L.kind[c]
     local odd = k ~= "lua" and nulls_only(b, c)
+    if k == "sym" and #b["d" .. c] >= MAX_SYMBOLS then odd = false end   -- fit says what is wrong
     if odd == false or k == "lua" then
       hs[c] = fit.column(list_of(L, b, c), schema.types[c], schema.scales[c],
         ("column %d ('%s')"):format(c, schema.names[c]))
