@@ -1,6 +1,6 @@
 -- How a MultithreadedTableWriter holds its queued rows (dolphindb.mtw_block): FFI
--- cells for numeric and temporal columns, distinct strings and entries for SYMBOL,
--- Lua lists for the rest, odd values aside. Without a server: every column type,
+-- cells for numeric and temporal columns, entries of the writer's dictionary for
+-- SYMBOL, Lua lists for the rest, odd values aside. Without a server: every column type,
 -- built from a block, encodes byte for byte as dolphindb.fit builds the same list
 -- (NULLs, typed scalars, bad values and their messages included), and the rows come
 -- back as given. Over real sockets to ddbmini: seeded random rows of every type, NULLs
@@ -120,6 +120,36 @@ describe("mtw_block", function()
     local hs = block.handles(L, b, schema)
     assert.are.equal("z", columns.decoded(hs[3])[1])
     assert.are.same({ 1, 1 }, { columns.rows(hs[1]), columns.rows(hs[5]) })
+  end)
+
+  it("keeps a SYMBOL column's dictionary from block to block, and starts a new one when it is full", function()
+    local saved = block.DICTIONARY
+    block.DICTIONARY = 3
+    local ok, err = pcall(function()
+      local schema = schema_of({ "s" }, { T.SYMBOL })
+      local L = block.layout(schema)
+      local b1 = filled(L, { { "a", "b", "a" } }, 3)
+      local b2 = filled(L, { { "b", "c", "" } }, 3)              -- same dictionary: c added
+      assert.are.equal(b1.d1, b2.d1)
+      assert.are.same({ "a", "b", "c" }, b2.d1)
+      local b3 = filled(L, { { "c", "d" } }, 2)                   -- full: a new one
+      assert.are_not.equal(b1.d1, b3.d1)
+      assert.are.same({ "c", "d" }, b3.d1)
+      local b4 = filled(L, { { "e" } }, 1)
+      assert.are.equal(b3.d1, b4.d1)
+      -- each block builds from its own: the base holds the whole dictionary, the
+      -- encoding only the strings the block uses (as the same list fitted)
+      for _, case in ipairs { { b1, { "a", "b", "a" } }, { b2, { "b", "c", "" } }, { b3, { "c", "d" } } } do
+        local h = block.handles(L, case[1], schema)[1]
+        local list = case[2]
+        list.n = #list
+        assert.are.equal(ddb.encode(fit.column(list, T.SYMBOL, 0, "c")), ddb.encode(h))
+        local rows = block.rows(L, case[1], {})
+        for i = 1, #list do assert.are.equal(list[i], rows[i][1]) end
+      end
+    end)
+    block.DICTIONARY = saved
+    assert(ok, err)
   end)
 end)
 

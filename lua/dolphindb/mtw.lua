@@ -210,12 +210,13 @@ local ok_clear, table_clear = pcall(require, "table.clear")
 if not ok_clear then table_clear = function(t) for k in pairs(t) do t[k] = nil end end end
 
 local function queue_router(self)
-  local cache, size, route, queues, limit = {}, 0, self.route, self.queues, M.ROUTE_CACHE
+  local cache, size, misses, route, queues, limit = {}, 0, 0, self.route, self.queues, M.ROUTE_CACHE
   return cache, function(v)
     local q = queues[route(v) + 1]
     if type(v) == "string" then
       if size >= limit then table_clear(cache); size = 0 end
-      cache[v], size = q, size + 1
+      cache[v], size, misses = q, size + 1, misses + 1
+      if misses <= block.YOUNG then block.unrecorded() end   -- see dolphindb.mtw_block
     end
     return q
   end

@@ -12,10 +12,13 @@
 --   "num"  (CHAR, SHORT, INT, LONG, FLOAT, DOUBLE, the temporal types): an FFI array of
 --          cells; a plain number that dolphindb.build would store as it is (an integer
 --          in the type's range; any number for FLOAT and DOUBLE) goes in as the cell.
---   "sym"  (SYMBOL): per block, each distinct string once (a Lua table from string to
---          its entry: Lua strings are interned, so a lookup hashes no bytes) and an
---          int32 array of entries: the symbol vector's base and indices as they are
---          (core._obj_symbols builds the base, the entries are copied in).
+--   "sym"  (SYMBOL): an int32 array of entries of a dictionary of the column's
+--          strings (a Lua table from string to entry: Lua strings are interned, so a
+--          lookup hashes no bytes), the symbol vector's base and indices as they are
+--          (core._obj_symbols builds the base, the entries are copied in; the encoder
+--          sends only the entries a block uses). The dictionary is the writer's, kept
+--          from block to block, so that a string misses it once; a full one
+--          (M.DICTIONARY strings) is replaced for the blocks made after.
 --   "lua"  (any other type): a Lua list of the values, fitted as `append` fits one.
 -- Any other value of a "num" or "sym" column (NULL, a typed scalar, a string for a
 -- temporal type, a number out of range, a string with a zero byte) is kept aside as
@@ -66,14 +69,29 @@ end
 
 local INDEX_VLA = ffi.typeof("int32_t[?]")
 
+-- A young writer misses its tables often (every value is new), an older one rarely.
+-- LuaJIT compiles the caller's loop around insert as the path of one iteration it
+-- records: recorded on a miss, the compiled loop leaves its trace on every hit, the
+-- usual case (1.5 times the instructions per row, measured). So the first YOUNG
+-- misses of a table make such a recording give up (LuaJIT 2.1 does not compile the
+-- creation of a closure), and LuaJIT records the loop again a little later, on a hit.
+-- Only the first ones: a stream of new values must not make LuaJIT give the caller's
+-- loop up for good, which it does after about ten failed recordings.
+M.YOUNG = 1024
+function M.unrecorded() return function() end end
+
+M.DICTIONARY = 4096
+
+local function new_dictionary() return { at = { [""] = 0 }, d = {}, misses = 0 } end
+
 -- layout(schema) -> { kind = {...}, num = {...} (the NUM entry of each "num"
 -- column), types, scales, names, n }
 function M.layout(schema)
-  local L = { kind = {}, num = {}, types = schema.types, scales = schema.scales, names = schema.names,
+  local L = { kind = {}, num = {}, dict = {}, types = schema.types, scales = schema.scales, names = schema.names,
     n = #schema.names }
   for c, tid in ipairs(schema.types) do
     if NUM[tid] then L.kind[c], L.num[c] = "num", NUM[tid]
-    elseif tid == T.SYMBOL then L.kind[c] = "sym"
+    elseif tid == T.SYMBOL then L.kind[c], L.dict[c] = "sym", new_dictionary()
     else L.kind[c] = "lua" end
   end
   return L
@@ -84,9 +102,16 @@ function M.num_limit(L, c) return L.num[c] and L.num[c].hi end
 
 ---------------------------------------------------------------- blocks
 
+-- Block b holds column c's strings as entries of the writer's dictionary (a new one
+-- when it is full).
+local function use_dictionary(L, b, c)
+  if #L.dict[c].d >= M.DICTIONARY then L.dict[c] = new_dictionary() end
+  b["at" .. c], b["d" .. c] = L.dict[c].at, L.dict[c].d
+end
+
 -- A block: b[c] the held column c, b.n rows, b.cap, b.odd[c] = { [row] = value },
 -- and for a "sym" column b["at" .. c] (string -> entry, "" entry 0) and b["d" .. c]
--- (the strings of entries 1, 2, ...).
+-- (the strings of entries 1, 2, ...): its dictionary's.
 function M.new(L, cap)
   local b = { n = 0, cap = cap }
   for c = 1, L.n do
@@ -95,7 +120,7 @@ function M.new(L, cap)
       b[c] = L.num[c].vla(cap)
     elseif k == "sym" then
       b[c] = INDEX_VLA(cap)
-      b["at" .. c], b["d" .. c] = { [""] = 0 }, {}
+      use_dictionary(L, b, c)
     else
       b[c] = new_table(cap, 1)
     end
@@ -110,7 +135,7 @@ function M.reset(L, b)
   for c = 1, L.n do
     local k = L.kind[c]
     if k == "sym" then
-      b["at" .. c], b["d" .. c] = { [""] = 0 }, {}
+      use_dictionary(L, b, c)
     elseif k == "lua" then
       b[c] = new_table(b.cap, 1)
     end
@@ -143,12 +168,15 @@ end
 
 -- The entry of string s in column c of block b, new if needed; nil for a string with
 -- a zero byte (odd: the SYMBOL build refuses it, and fit gives the message).
-local function intern(b, c, s)
+local function intern(L, b, c, s)
   if s:find("\0", 1, true) then return nil end
   local d = b["d" .. c]
   local e = #d + 1
   d[e] = s
   b["at" .. c][s] = e
+  local dict = L.dict[c]
+  dict.misses = dict.misses + 1
+  if dict.misses <= M.YOUNG then M.unrecorded() end
   return e
 end
 
@@ -163,7 +191,7 @@ function M.put(L, b, c, i, v)
       return
     end
   elseif type(v) == "string" then
-    local e = b["at" .. c][v] or intern(b, c, v)
+    local e = b["at" .. c][v] or intern(L, b, c, v)
     if e then b[c][i] = e; return end
   end
   b[c][i] = 0
