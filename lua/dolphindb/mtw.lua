@@ -210,13 +210,13 @@ local ok_clear, table_clear = pcall(require, "table.clear")
 if not ok_clear then table_clear = function(t) for k in pairs(t) do t[k] = nil end end end
 
 local function queue_router(self)
-  local cache, size, misses, route, queues, limit = {}, 0, 0, self.route, self.queues, M.ROUTE_CACHE
+  local cache, size, route, queues, limit = {}, 0, self.route, self.queues, M.ROUTE_CACHE
   return cache, function(v)
     local q = queues[route(v) + 1]
     if type(v) == "string" then
       if size >= limit then table_clear(cache); size = 0 end
-      cache[v], size, misses = q, size + 1, misses + 1
-      if misses <= block.YOUNG then block.unrecorded() end   -- see dolphindb.mtw_block
+      cache[v], size = q, size + 1
+      block.young_miss()                              -- see there
     end
     return q
   end
@@ -278,7 +278,7 @@ function M.new(opts)
   for i = 1, c.threadCount do self.queues[i] = new_queue(i) end
   self.queue_cache, self.queue_of = queue_router(self)
   -- this writer's own insert (dolphindb.mtw_insert), in front of W.insert
-  self.insert = require("dolphindb.mtw_insert").make(self, { generic = W.insert, accepts = M._accepts,
+  self.insert = require("dolphindb.mtw_insert").make(self, { W = W, generic = W.insert, accepts = M._accepts,
     null = null, more = more, put = block.put, signal = sched.signal })
   for i = 1, c.threadCount do
     self.handles[i] = sched.spawn(M._worker, self, self.queues[i], self.pools[i])

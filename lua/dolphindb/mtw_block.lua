@@ -72,17 +72,25 @@ local INDEX_VLA = ffi.typeof("int32_t[?]")
 -- A young writer misses its tables often (every value is new), an older one rarely.
 -- LuaJIT compiles the caller's loop around insert as the path of one iteration it
 -- records: recorded on a miss, the compiled loop leaves its trace on every hit, the
--- usual case (1.5 times the instructions per row, measured). So the first YOUNG
--- misses of a table make such a recording give up (LuaJIT 2.1 does not compile the
--- creation of a closure), and LuaJIT records the loop again a little later, on a hit.
--- Only the first ones: a stream of new values must not make LuaJIT give the caller's
--- loop up for good, which it does after about ten failed recordings.
+-- usual case (1.5 times the instructions per row, measured). So a miss calls
+-- young_miss(), which makes such a recording give up (LuaJIT 2.1 does not compile
+-- the creation of a closure), and LuaJIT records the loop again a little later, on a
+-- hit. Only the process's first M.YOUNG misses: LuaJIT gives a loop up for good
+-- after about ten failed recordings, which a stream of new values, or writer after
+-- writer, must not cause. (The writers of one shape share their insert, so a loop
+-- compiled for the first keeps its code for the next: dolphindb.mtw_insert.)
 M.YOUNG = 1024
-function M.unrecorded() return function() end end
+local young = 0
+function M.young_miss()
+  if young < M.YOUNG then
+    young = young + 1
+    return function() end
+  end
+end
 
 M.DICTIONARY = 4096
 
-local function new_dictionary() return { at = { [""] = 0 }, d = {}, misses = 0 } end
+local function new_dictionary() return { at = { [""] = 0 }, d = {} } end
 
 -- layout(schema) -> { kind = {...}, num = {...} (the NUM entry of each "num"
 -- column), types, scales, names, n }
@@ -174,9 +182,7 @@ local function intern(L, b, c, s)
   local e = #d + 1
   d[e] = s
   b["at" .. c][s] = e
-  local dict = L.dict[c]
-  dict.misses = dict.misses + 1
-  if dict.misses <= M.YOUNG then M.unrecorded() end
+  M.young_miss()
   return e
 end
 
