@@ -216,7 +216,6 @@ local function queue_router(self)
     if type(v) == "string" then
       if size >= limit then table_clear(cache); size = 0 end
       cache[v], size = q, size + 1
-      block.young_miss()                              -- see there
     end
     return q
   end

@@ -12,17 +12,19 @@
 --   "num"  (CHAR, SHORT, INT, LONG, FLOAT, DOUBLE, the temporal types): an FFI array of
 --          cells; a plain number that dolphindb.build would store as it is (an integer
 --          in the type's range; any number for FLOAT and DOUBLE) goes in as the cell.
---   "sym"  (SYMBOL): an int32 array of entries of a dictionary of the column's
---          strings (a Lua table from string to entry: Lua strings are interned, so a
---          lookup hashes no bytes), the symbol vector's base and indices as they are
---          (core._obj_symbols builds the base, the entries are copied in; the encoder
---          sends only the entries a block uses). The dictionary is the writer's, kept
---          from block to block, so that a string misses it once; a full one
---          (M.DICTIONARY strings) is replaced for the blocks made after.
+--   "sym"  (SYMBOL): a Lua list of the values, as "lua"; built here when they are
+--          strings (and NULLs): each row's entry in the writer's dictionary of the
+--          column's strings (a Lua table from string to entry: Lua strings are
+--          interned, so a lookup hashes no bytes; kept from block to block, a new one
+--          past M.DICTIONARY strings), the symbol vector's base made once from the
+--          dictionary by core._obj_symbols (the encoder sends only the entries a
+--          block uses). The lookup is done here rather than in insert: a lookup that
+--          misses now and then, in insert, makes LuaJIT compile the caller's loop
+--          badly when it records it on a miss (measured: twice the instructions
+--          per row).
 --   "lua"  (any other type): a Lua list of the values, fitted as `append` fits one.
--- Any other value of a "num" or "sym" column (NULL, a typed scalar, a string for a
--- temporal type, a number out of range, a string with a zero byte) is kept aside as
--- given ("odd"). When a column's odd values are all NULL it is built directly, the
+-- Any other value of a "num" column (NULL, a typed scalar, a string for a temporal
+-- type, a number out of range) is kept aside as given ("odd"). When a column's odd values are all NULL it is built directly, the
 -- NULLs written as the type's NULL cell; otherwise its values are gathered into a
 -- Lua list and fitted by dolphindb.fit exactly as before, so a bad value fails its
 -- block with the same message, and the rows come back from getUnwrittenData as the
@@ -69,28 +71,10 @@ end
 
 local INDEX_VLA = ffi.typeof("int32_t[?]")
 
--- A young writer misses its tables often (every value is new), an older one rarely.
--- LuaJIT compiles the caller's loop around insert as the path of one iteration it
--- records: recorded on a miss, the compiled loop leaves its trace on every hit, the
--- usual case (1.5 times the instructions per row, measured). So a miss calls
--- young_miss(), which makes such a recording give up (LuaJIT 2.1 does not compile
--- the creation of a closure), and LuaJIT records the loop again a little later, on a
--- hit. Only the process's first M.YOUNG misses: LuaJIT gives a loop up for good
--- after about ten failed recordings, which a stream of new values, or writer after
--- writer, must not cause. (The writers of one shape share their insert, so a loop
--- compiled for the first keeps its code for the next: dolphindb.mtw_insert.)
-M.YOUNG = 1024
-local young = 0
-function M.young_miss()
-  if young < M.YOUNG then
-    young = young + 1
-    return function() end
-  end
-end
-
 M.DICTIONARY = 4096
 
-local function new_dictionary() return { at = { [""] = 0 }, d = {} } end
+-- A dictionary: at[string] = entry ("" and NULL entry 0), d[entry] = string.
+local function new_dictionary() return { at = { [""] = 0, [null] = 0 }, d = {} } end
 
 -- layout(schema) -> { kind = {...}, num = {...} (the NUM entry of each "num"
 -- column), types, scales, names, n }
@@ -110,43 +94,23 @@ function M.num_limit(L, c) return L.num[c] and L.num[c].hi end
 
 ---------------------------------------------------------------- blocks
 
--- Block b holds column c's strings as entries of the writer's dictionary (a new one
--- when it is full).
-local function use_dictionary(L, b, c)
-  if #L.dict[c].d >= M.DICTIONARY then L.dict[c] = new_dictionary() end
-  b["at" .. c], b["d" .. c] = L.dict[c].at, L.dict[c].d
-end
-
--- A block: b[c] the held column c, b.n rows, b.cap, b.odd[c] = { [row] = value },
--- and for a "sym" column b["at" .. c] (string -> entry, "" entry 0) and b["d" .. c]
--- (the strings of entries 1, 2, ...): its dictionary's.
+-- A block: b[c] the held column c, b.n rows, b.cap, b.odd[c] = { [row] = value }.
 function M.new(L, cap)
   local b = { n = 0, cap = cap }
   for c = 1, L.n do
-    local k = L.kind[c]
-    if k == "num" then
-      b[c] = L.num[c].vla(cap)
-    elseif k == "sym" then
-      b[c] = INDEX_VLA(cap)
-      use_dictionary(L, b, c)
-    else
-      b[c] = new_table(cap, 1)
-    end
+    if L.kind[c] == "num" then b[c] = L.num[c].vla(cap) else b[c] = new_table(cap, 1) end
   end
   return b
 end
 
 -- The block emptied for reuse (its arrays kept: a block sent is the next one, so that
--- a busy writer allocates no new cells, and the collector has less to do).
+-- a busy writer allocates no new cells, and the collector has less to do). A SYMBOL
+-- list is kept too (its strings are the writer's dictionary's); other lists are new,
+-- not to keep their values alive.
 function M.reset(L, b)
   b.n, b.odd = 0, nil
   for c = 1, L.n do
-    local k = L.kind[c]
-    if k == "sym" then
-      use_dictionary(L, b, c)
-    elseif k == "lua" then
-      b[c] = new_table(b.cap, 1)
-    end
+    if L.kind[c] == "lua" then b[c] = new_table(b.cap, 1) end
   end
   return b
 end
@@ -154,12 +118,10 @@ end
 -- More room: the held arrays copied into ones of cap cells (Lua lists grow alone).
 function M.grow(L, b, cap)
   for c = 1, L.n do
-    local k = L.kind[c]
-    if k ~= "lua" then
-      local vla, size = INDEX_VLA, 4
-      if k == "num" then vla, size = L.num[c].vla, L.num[c].size end
-      local a = vla(cap)
-      ffi.copy(a, b[c], size * b.n)
+    local s = L.num[c]
+    if s then
+      local a = s.vla(cap)
+      ffi.copy(a, b[c], s.size * b.n)
       b[c] = a
     end
   end
@@ -174,34 +136,16 @@ local function set_odd(b, c, i, v)
   col[i] = v
 end
 
--- The entry of string s in column c of block b, new if needed; nil for a string with
--- a zero byte (odd: the SYMBOL build refuses it, and fit gives the message).
-local function intern(L, b, c, s)
-  if s:find("\0", 1, true) then return nil end
-  local d = b["d" .. c]
-  local e = #d + 1
-  d[e] = s
-  b["at" .. c][s] = e
-  M.young_miss()
-  return e
-end
-
 -- Row i (0-based, < b.cap) of column c gets value v (a value insert accepted).
 function M.put(L, b, c, i, v)
-  local k = L.kind[c]
-  if k == "lua" then b[c][i + 1] = v; return end
-  if k == "num" then
-    local hi = L.num[c].hi
-    if type(v) == "number" and (not hi or (v % 1 == 0 and v >= -hi and v <= hi)) then
-      b[c][i] = v
-      return
-    end
-  elseif type(v) == "string" then
-    local e = b["at" .. c][v] or intern(L, b, c, v)
-    if e then b[c][i] = e; return end
+  local s = L.num[c]
+  if not s then b[c][i + 1] = v; return end
+  if type(v) == "number" and (not s.hi or (v % 1 == 0 and v >= -s.hi and v <= s.hi)) then
+    b[c][i] = v
+  else
+    b[c][i] = 0
+    set_odd(b, c, i, v)
   end
-  b[c][i] = 0
-  set_odd(b, c, i, v)
 end
 
 ---------------------------------------------------------------- reading back
@@ -211,18 +155,13 @@ local function get(L, b, c, i)
   local odd = b.odd and b.odd[c]
   local v = odd and odd[i]
   if v ~= nil then return v end
-  local k = L.kind[c]
-  if k == "lua" then return b[c][i + 1] end
-  if k == "sym" then
-    local e = b[c][i]
-    return e == 0 and "" or b["d" .. c][e]
-  end
+  if L.kind[c] ~= "num" then return b[c][i + 1] end
   return tonumber(b[c][i])           -- the number given (int64 cells held it exactly)
 end
 
 -- Column c as a Lua list of the values given (list.n rows).
 local function list_of(L, b, c)
-  if L.kind[c] == "lua" then
+  if L.kind[c] ~= "num" then
     b[c].n = b.n
     return b[c]
   end
@@ -276,15 +215,30 @@ end
 -- A symbol base holds up to 2^21 - 1 entries, "" included.
 local MAX_SYMBOLS = 2 ^ 21 - 1
 
--- The symbol vector: its base "" and the distinct strings, its indices the entries.
-local function build_sym(b, c, odd)
-  local d, n = b["d" .. c], b.n
-  local h = core._obj_symbols(d, #d, n)
-  local p = ffi.cast("int32_t *", columns.obj(h).data)
-  ffi.copy(p, b[c], 4 * n)
-  if odd then
-    for i in pairs(odd) do p[i] = 0 end             -- NULL: "", entry 0
+-- A per-layout int32 array of at least n cells, for the entries of a SYMBOL column.
+local function scratch(L, n)
+  if not L.scratch or L.scratch_n < n then L.scratch, L.scratch_n = INDEX_VLA(n), n end
+  return L.scratch
+end
+
+-- The symbol vector of column c (strings and NULLs), or nil for another value: fit
+-- then builds it, or says what is wrong.
+local function build_sym(L, b, c)
+  local list, n, dict = b[c], b.n, L.dict[c]
+  if #dict.d >= M.DICTIONARY then dict = new_dictionary(); L.dict[c] = dict end
+  local at, d, idx = dict.at, dict.d, scratch(L, n)
+  for i = 1, n do
+    local v = list[i]
+    local e = at[v]
+    if not e then
+      if type(v) ~= "string" or v:find("\0", 1, true) or #d + 1 >= MAX_SYMBOLS then return nil end
+      e = #d + 1
+      d[e], at[v] = v, e
+    end
+    idx[i - 1] = e
   end
+  local h = core._obj_symbols(d, #d, n)
+  ffi.copy(columns.obj(h).data, idx, 4 * n)
   return h
 end
 
@@ -292,17 +246,15 @@ end
 function M.handles(L, b, schema)
   local hs = {}
   for c = 1, L.n do
-    local k = L.kind[c]
-    local odd = k ~= "lua" and nulls_only(b, c)
-    if k == "sym" and #b["d" .. c] >= MAX_SYMBOLS then odd = false end   -- fit says what is wrong
-    if odd == false or k == "lua" then
-      hs[c] = fit.column(list_of(L, b, c), schema.types[c], schema.scales[c],
-        ("column %d ('%s')"):format(c, schema.names[c]))
-    elseif k == "num" then
-      hs[c] = build_num(L, b, c, odd)
-    else
-      hs[c] = build_sym(b, c, odd)
+    local k, h = L.kind[c], nil
+    if k == "num" then
+      local odd = nulls_only(b, c)
+      if odd ~= false then h = build_num(L, b, c, odd) end
+    elseif k == "sym" then
+      h = build_sym(L, b, c)
     end
+    hs[c] = h or fit.column(list_of(L, b, c), schema.types[c], schema.scales[c],
+      ("column %d ('%s')"):format(c, schema.names[c]))
   end
   return hs
 end

@@ -75,11 +75,6 @@ local STORE = {
   else put(self.layout, b, $C, i, v$C) end]],
   real = [[
   if type(v$C) == "number" then b[$C][i] = v$C else put(self.layout, b, $C, i, v$C) end]],
-  sym = [[
-  do
-    local e = type(v$C) == "string" and b.at$C[v$C]
-    if e then b[$C][i] = e else put(self.layout, b, $C, i, v$C) end
-  end]],
   lua = [[
   b[$C][i + 1] = v$C]],
 }
@@ -89,6 +84,7 @@ local function column_code(me, c)
   local k, hi = L.kind[c], L.num[c] and L.num[c].hi
   if k == "num" and not hi then k = "real" end
   local plain = (k == "num" or k == "real") and "number" or k == "sym" and "string" or nil
+  if k == "sym" then k = "lua" end          -- held as a list (dolphindb.mtw_block)
   local check = plain and CHECK:gsub("%$T", plain) or CHECK_ANY
   local store = STORE[k]:gsub("%$HI", hi and ("%.17g"):format(hi) or "")
   return (check:gsub("%$C", tostring(c))), (store:gsub("%$C", tostring(c)))
