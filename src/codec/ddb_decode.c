@@ -216,19 +216,6 @@ int ddb__dec_read_str(ddb_decoder *d, const char **s, int64_t *len)
 
 /* ---------------------------------------------------------------- building */
 
-/* Column arrays: large ones are 2 MiB aligned and marked for transparent huge
- * pages, so filling them costs one page fault per 2 MiB instead of per 4 KiB (page
- * faults dominate decoding into fresh memory). Freed with free() like any other. */
-void *ddb__big_alloc(size_t bytes)
-{
-    const size_t huge = (size_t)2 << 20;
-    if (bytes < 2 * huge) return malloc(bytes);
-    void *p = NULL;
-    if (posix_memalign(&p, huge, bytes) != 0) return NULL;
-    madvise(p, (bytes + huge - 1) & ~(huge - 1), MADV_HUGEPAGE);
-    return p;
-}
-
 int ddb__dec_new_obj(ddb_decoder *d, frame *f, int form, int type)
 {
     if (ddb__dec_charge(d, OBJ_OVERHEAD, f->start) != GO) return FAIL;

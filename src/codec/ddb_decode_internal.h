@@ -113,7 +113,6 @@ static inline ddb_obj *ddb__dec_obj_alloc(int form, int type)
 }
 
 /* Shared input and building primitives (ddb_decode.c). */
-void *ddb__big_alloc(size_t bytes);
 const uint8_t *ddb__dec_take(ddb_decoder *d, size_t n);
 /* Bulk copy into f->dst (fixed target) or into a growing array set up by
  * ddb__dec_bulk_into. GO when complete, WAIT for more input, FAIL (out of memory). */

@@ -202,8 +202,11 @@ static int obj_new(lua_State *L)
     return 1;
 }
 
-/* _obj_strings(type, form, list, n[, fkind]): a STRING/SYMBOL/BLOB/... scalar, vector
- * or pair from list[1..n]; any non-string element (ddb.null) is the empty string. */
+/* _obj_strings(type, form, list, n[, fkind[, strict]]): a STRING/SYMBOL/BLOB/...
+ * scalar, vector or pair from list[1..n]; any non-string element (ddb.null) is the
+ * empty string. strict: only strings and nil (empty) are taken; at anything else it
+ * returns nil and that element's number, for dolphindb.build to convert the list
+ * itself (so a list of plain strings costs one pass and no copy in Lua). */
 static int obj_strings(lua_State *L)
 {
     int type = arg_type(L, 1);
@@ -215,6 +218,7 @@ static int obj_strings(lua_State *L)
     if (form == DDB_SCALAR && n != 1) luaL_argerror(L, 4, "a scalar has one element");
     if (form == DDB_PAIR && n != 2) luaL_argerror(L, 4, "a pair has two elements");
     lua_Integer fkind = luaL_optinteger(L, 5, 0);
+    int strict = lua_toboolean(L, 6);
     lua_settop(L, 4);
     handle *h = new_handle(L);
     ddb_obj *o = NULL;
@@ -222,7 +226,14 @@ static int obj_strings(lua_State *L)
         size_t len = 0;
         const char *s = "";
         lua_rawgeti(L, 3, (int)(i + 1));
-        if (lua_type(L, -1) == LUA_TSTRING) s = lua_tolstring(L, -1, &len);
+        int t = lua_type(L, -1);
+        if (t == LUA_TSTRING) {
+            s = lua_tolstring(L, -1, &len);
+        } else if (strict && t != LUA_TNIL) {
+            lua_pushnil(L);
+            lua_pushinteger(L, (lua_Integer)(i + 1));
+            return 2;
+        }
         if (type != DDB_BLOB && memchr(s, 0, len))
             luaL_error(L, "dolphindb: element %d of a %s contains a zero byte", (int)(i + 1),
                        ddb_type_name(type));
