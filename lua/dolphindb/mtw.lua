@@ -17,7 +17,8 @@
 -- one partition always go through one worker, in insertion order. A worker waits
 -- for its first row, then until batchSize rows are queued or throttle seconds passed,
 -- then sends everything queued, in blocks of up to max(65536, batchSize) rows, one
--- request per block (tableInsert{...} or tableUpsert{..,,<modeOption>}).
+-- request per block (tableInsert{...} or tableUpsert{..,,<modeOption>}). A block holds
+-- its rows column by column as dolphindb.mtw_block says; one sent is reused.
 -- The first failed request stops every worker: its rows (and every queued row) stay
 -- retrievable with getUnwrittenData(); getStatus() says what happened (errorCode A5).
 -- With reconnect (the default) the connections use the pool's highAvailability
@@ -371,7 +372,6 @@ function W:insert(...)
   push(self, self.queue_of(row[self.routeCol]), row)
   return true
 end
-
 
 ---------------------------------------------------------------- workers
 

@@ -24,11 +24,12 @@
 --          per row).
 --   "lua"  (any other type): a Lua list of the values, fitted as `append` fits one.
 -- Any other value of a "num" column (NULL, a typed scalar, a string for a temporal
--- type, a number out of range) is kept aside as given ("odd"). When a column's odd values are all NULL it is built directly, the
--- NULLs written as the type's NULL cell; otherwise its values are gathered into a
--- Lua list and fitted by dolphindb.fit exactly as before, so a bad value fails its
--- block with the same message, and the rows come back from getUnwrittenData as the
--- values given.
+-- type, a number out of range) is kept aside as given ("odd"). When a column's odd
+-- values are all NULL it is built directly, the NULLs written as the type's NULL
+-- cell; otherwise its values are gathered into a Lua list and fitted by dolphindb.fit
+-- exactly as before. Any column "sym" does not build goes to dolphindb.fit too. So a
+-- bad value fails its block with the message `append` gives, and the rows come back
+-- from getUnwrittenData as the values given.
 local ffi = require "ffi"
 local core = require "dolphindb.core"
 local value = require "dolphindb.value"
@@ -89,9 +90,6 @@ function M.layout(schema)
   return L
 end
 
--- For dolphindb.mtw_insert: the range test of a "num" column (nil: any number).
-function M.num_limit(L, c) return L.num[c] and L.num[c].hi end
-
 ---------------------------------------------------------------- blocks
 
 -- A block: b[c] the held column c, b.n rows, b.cap, b.odd[c] = { [row] = value }.
@@ -105,8 +103,9 @@ end
 
 -- The block emptied for reuse (its arrays kept: a block sent is the next one, so that
 -- a busy writer allocates no new cells, and the collector has less to do). A SYMBOL
--- list is kept too (its strings are the writer's dictionary's); other lists are new,
--- not to keep their values alive.
+-- list is kept too: the strings left in it past the next rows (no more than its
+-- capacity) stay alive until overwritten. Other lists are new, not to keep what they
+-- held (tables, large strings) alive.
 function M.reset(L, b)
   b.n, b.odd = 0, nil
   for c = 1, L.n do
