@@ -148,6 +148,13 @@ int ddb__step_table_col(ddb_decoder *d, frame *f);
 int ddb__step_chunk(ddb_decoder *d, frame *f);
 int ddb__step_comp(ddb_decoder *d, frame *f);
 
+/* Steps of SYMBOL vectors (ddb_decode_symbols.c): the symbol base's header and
+ * entries, the indices; symbolize gives a SYMBOL vector read as strings a base. */
+int ddb__step_sym_hdr(ddb_decoder *d, frame *f);
+int ddb__step_sym_entries(ddb_decoder *d, frame *f);
+int ddb__step_sym_indices(ddb_decoder *d, frame *f);
+int ddb__step_symbolize(ddb_decoder *d, frame *f);
+
 /* Compressed vectors (ddb_decode_compressed.c): the frame has read byteSize and
  * colCount (rows/cols) and the 20-byte header into f->comp, and f->pay holds the
  * byteSize - 20 block bytes. Builds f->obj; returns 0 or -1 (decoder failed). */
