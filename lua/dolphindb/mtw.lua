@@ -17,7 +17,8 @@
 -- one partition always go through one worker, in insertion order. A worker waits
 -- for its first row, then until batchSize rows are queued or throttle seconds passed,
 -- then sends everything queued, in blocks of up to max(65536, batchSize) rows, one
--- request per block (tableInsert{...} or tableUpsert{..,,<modeOption>}).
+-- request per block (tableInsert{...} or tableUpsert{..,,<modeOption>}). A block holds
+-- its rows column by column as dolphindb.mtw_block says; one sent is reused.
 -- The first failed request stops every worker: its rows (and every queued row) stay
 -- retrievable with getUnwrittenData(); getStatus() says what happened (errorCode A5).
 -- With reconnect (the default) the connections use the pool's highAvailability
@@ -30,6 +31,7 @@ local columns = require "dolphindb.columns"
 local fit = require "dolphindb.fit"
 local partition = require "dolphindb.partition"
 local writers = require "dolphindb.writers"
+local block = require "dolphindb.mtw_block"
 
 local W = { __name = "dolphindb.MultithreadedTableWriter" }
 W.__index = W
@@ -201,6 +203,25 @@ local function router(self, schema)
   end
 end
 
+-- v -> the queue of the worker for partitionCol value v. Strings are remembered (at
+-- most M.ROUTE_CACHE of them, then all forgotten at once), so that the generated
+-- insert routes a row of a text column by one table lookup in `cache`, the usual case.
+M.ROUTE_CACHE = 65536
+local ok_clear, table_clear = pcall(require, "table.clear")
+if not ok_clear then table_clear = function(t) for k in pairs(t) do t[k] = nil end end end
+
+local function queue_router(self)
+  local cache, size, route, queues, limit = {}, 0, self.route, self.queues, M.ROUTE_CACHE
+  return cache, function(v)
+    local q = queues[route(v) + 1]
+    if type(v) == "string" then
+      if size >= limit then table_clear(cache); size = 0 end
+      cache[v], size = q, size + 1
+    end
+    return q
+  end
+end
+
 ---------------------------------------------------------------- construction
 
 local function new_queue(id)
@@ -214,7 +235,7 @@ local function open_pool(c, ddb_pool)
     tryReconnectNums = c.reconnect and c.tryReconnectNums or nil }
 end
 
-local accepted_types, new_block     -- below, with insert
+local accepted_types, more     -- below, with insert
 
 local function setup(self, c)
   local DBConnectionPool = require("dolphindb.pool").DBConnectionPool
@@ -226,7 +247,7 @@ local function setup(self, c)
   end
   self.routeCol, self.route = router(self, schema)
   self.compress = c.compressMethods and compress_for(schema, c.compressMethods)
-  self.schema, self.ok_types = schema, {}
+  self.schema, self.ok_types, self.layout = schema, {}, block.layout(schema)
   for i, tid in ipairs(schema.types) do self.ok_types[i] = accepted_types(tid) end
   if c.mode == "append" then
     self.fn = "tableInsert{" .. target.expr .. "}"
@@ -255,9 +276,10 @@ function M.new(opts)
     error(err, 0)
   end
   for i = 1, c.threadCount do self.queues[i] = new_queue(i) end
+  self.queue_cache, self.queue_of = queue_router(self)
   -- this writer's own insert (dolphindb.mtw_insert), in front of W.insert
-  self.insert = require("dolphindb.mtw_insert").make(self, { generic = W.insert, accepts = M._accepts,
-    null = null, new_block = new_block, signal = sched.signal })
+  self.insert = require("dolphindb.mtw_insert").make(self, { W = W, generic = W.insert, accepts = M._accepts,
+    null = null, more = more, put = block.put, signal = sched.signal })
   for i = 1, c.threadCount do
     self.handles[i] = sched.spawn(M._worker, self, self.queues[i], self.pools[i])
   end
@@ -295,24 +317,29 @@ local function insert_error(code, msg)
   return e
 end
 
-local ok_new, new_table = pcall(require, "table.new")       -- LuaJIT 2.1: preallocated tables
-if not ok_new then new_table = function() return {} end end
-
--- A new block at the end of queue q.
-function new_block(self, q)
-  local b = { n = 0, cols = {} }
-  local size = math.min(self.blockSize, math.max(self.batchSize, 1024))
-  for c = 1, #self.schema.names do b.cols[c] = new_table(size, 1) end
+-- The block that takes queue q's next row (row b.n): its open block (q.cur), grown
+-- when full up to blockSize rows, else a new one at the end of the queue.
+function more(self, q)
+  local b = q.cur
+  if b and b.n < b.cap then return b end
+  if b and b.cap < self.blockSize then
+    block.grow(self.layout, b, math.min(self.blockSize, 2 * b.cap))
+    return b
+  end
+  -- room for twice batchSize: a worker sends once batchSize rows are queued, but only
+  -- when it runs, and the inserting coroutine may have queued more by then
+  b = q.spare or block.new(self.layout, math.min(self.blockSize, math.max(2 * self.batchSize, 256)))
+  q.spare = nil
   q.blocks[#q.blocks + 1] = b
+  q.cur = b
   return b
 end
 
 local function push(self, q, row)
-  local b = q.blocks[#q.blocks]
-  if not b or b.n >= self.blockSize then b = new_block(self, q) end
-  local n, cols = b.n + 1, b.cols
-  for c = 1, row.n do cols[c][n] = row[c] end
-  b.n = n
+  local b = more(self, q)
+  local i = b.n
+  for c = 1, row.n do block.put(self.layout, b, c, i, row[c]) end
+  b.n = i + 1
   q.rows = q.rows + 1
   if q.waiting and (q.waiting == "any" or q.rows >= self.batchSize) then
     q.waiting = nil
@@ -342,18 +369,8 @@ function W:insert(...)
         type(v), columns.type_name(types[c])))
     end
   end
-  push(self, self.queues[self.route(row[self.routeCol]) + 1], row)
+  push(self, self.queue_of(row[self.routeCol]), row)
   return true
-end
-
--- The rows of a block, as row lists.
-local function block_rows(b, into)
-  for i = 1, b.n do
-    local row = {}
-    for c = 1, #b.cols do row[c] = b.cols[c][i] end
-    into[#into + 1] = row
-  end
-  return into
 end
 
 ---------------------------------------------------------------- workers
@@ -375,12 +392,15 @@ end
 -- Sends one block; on failure it joins the failed rows and every worker stops.
 local function send(self, q, pool, b)
   local ok, err = pcall(function()
-    for c = 1, #b.cols do b.cols[c].n = b.n end
-    local hs = fit.table(b.cols, self.schema)
+    local hs = block.handles(self.layout, b, self.schema)
     return pool:run(self.fn, columns.table(self.schema.names, hs, self.compress))
   end)
   q.rows = q.rows - b.n
-  if ok then q.sent = q.sent + b.n; return true end
+  if ok then
+    q.sent = q.sent + b.n
+    q.spare = block.reset(self.layout, b)           -- its cells were copied into the request
+    return true
+  end
   q.failed[#q.failed + 1] = b
   q.failedRows = q.failedRows + b.n
   stop_all(self, "A5", "Failed to save the inserted data: " .. tostring(err))
@@ -403,6 +423,7 @@ function M._worker(self, q, pool)
     end
     while #q.blocks > 0 and self.errorCode == "" do
       local b = table.remove(q.blocks, 1)
+      if b == q.cur then q.cur = nil end              -- the open block: new rows go to a new one
       if b.n > 0 and not send(self, q, pool, b) then break end
     end
   end
@@ -428,9 +449,9 @@ end
 function W:getUnwrittenData()
   local rows = {}
   for _, q in ipairs(self.queues) do
-    for _, b in ipairs(q.failed) do block_rows(b, rows) end
-    for _, b in ipairs(q.blocks) do block_rows(b, rows) end
-    q.failed, q.blocks, q.rows, q.failedRows = {}, {}, 0, 0
+    for _, b in ipairs(q.failed) do block.rows(self.layout, b, rows) end
+    for _, b in ipairs(q.blocks) do block.rows(self.layout, b, rows) end
+    q.failed, q.blocks, q.cur, q.rows, q.failedRows = {}, {}, nil, 0, 0
   end
   return rows
 end
