@@ -176,17 +176,9 @@ local function owned_coroutine()
 end
 M.owned_coroutine = owned_coroutine
 
--- ---- spawn handles -------------------------------------------------------------
+-- ---- spawn handles (dolphindb.sched_handle; made below, once wait_for exists) ----
 
-local Handle = {}
-Handle.__index = Handle
-local function handle_name(h)
-  return h.is_main and "the script" or ("coroutine #" .. h.id)
-end
-Handle.__tostring = function(h)
-  return ("dolphindb.task(%s, %s)"):format(handle_name(h),
-    not h._done and "running" or (h._ok and "done" or "failed"))
-end
+local Handle, handle_name
 
 local function wake_waiters(obj)
   local waiters = obj._waiters
@@ -479,46 +471,16 @@ local function on_deadline(timer)
   driver_timers = driver_timers - 1
 end
 
-local function deadlock(n)
-  return ("dolphindb: deadlock: waiting for something that cannot happen "
-    .. "(%d spawned coroutine(s) blocked, no operation pending)"):format(n)
-end
-
--- drive() for a finalizer that runs while the scheduler is busy: private turns
--- (dolphindb.sched_private) until done(arg), the deadline or Ctrl-C; no coroutine runs.
-local aside_fired = {}
-local function on_aside_deadline(timer) aside_fired[timer] = true end
-local function drive_aside(done, deadline, arg)
-  local timer, interrupted = nil, false
-  while not done(arg) do
-    if deadline then
-      local left = deadline - now()
-      if timer and aside_fired[timer] or left <= 0 then break end
-      if not timer then
-        timer = timer_start(left * 1000)
-        P.set(timer, on_aside_deadline)
-      end
-    end
-    if pending() == 0 then
-      if timer then stop_timer(timer) end
-      error(deadlock(live), 3)
-    end
-    local n
-    n, interrupted = P.turn(true)
-    if n > 0 then progress = progress + 1 end
-    if interrupted then break end
-  end
-  if timer and aside_fired[timer] then aside_fired[timer] = nil
-  elseif timer then stop_timer(timer) end
-  return done(arg), interrupted
-end
-
 -- Runs coroutines and the loop until done(arg) is true, or until the deadline (a
 -- core.now() value) passes, or until Ctrl-C interrupts the loop. Returns done(arg),
 -- and true as second result when interrupted: the parked coroutines had their
 -- INTERRUPT then, and the caller raises in its own wait unless done(arg) is true.
 local function drive(done, deadline, arg)
-  if busy > 0 then return drive_aside(done, deadline, arg) end
+  if busy > 0 then                -- a finalizer gone aside (dolphindb.sched_private)
+    local ok, interrupted, delivered = P.drive(done, deadline, arg, stop_timer, live)
+    if delivered then progress = progress + 1 end
+    return ok, interrupted
+  end
   local timer, interrupted = nil, false
   while true do
     run_ready()
@@ -540,7 +502,8 @@ local function drive(done, deadline, arg)
     elseif runq_head > runq_tail and announced() == 0 and not P.waiting() then
       if pending() == 0 then
         if timer then stop_timer(timer); driver_timers = driver_timers - 1 end
-        error(deadlock(live), 3)
+        error(("dolphindb: deadlock: waiting for something that cannot happen "
+          .. "(%d spawned coroutine(s) blocked, no operation pending)"):format(live), 3)
       end
       if take_completions(true, seen) then interrupted = true; break end
     else
@@ -825,45 +788,8 @@ function M._leave_loop_waiters(co)
   end
 end
 
-local function is_waitable(x)
-  return type(x) == "table" and type(x._done) == "boolean"
-end
-
--- ddb.wait(list[, timeout]) -> done, pending (two lists, in the input's order).
--- `list` holds spawn handles and/or futures; a single one is accepted too.
-function M.wait(list, timeout)
-  if is_waitable(list) then list = { list } end
-  if type(list) ~= "table" then
-    error("dolphindb: wait expects a handle, a future or a list of them", 2)
-  end
-  for i = 1, #list do
-    if not is_waitable(list[i]) then
-      error(("dolphindb: wait: item %d is not a handle or future (%s)"):format(i, type(list[i])), 2)
-    end
-  end
-  check_timeout(timeout, 2, "wait")
-  local deadline = timeout and now() + timeout
-  for i = 1, #list do
-    local left = deadline and math.max(0, deadline - now())
-    local ok, done = pcall(M.wait_for, list[i], left, "wait")
-    if not ok then            -- interrupted: so is the wait for the others
-      if errors.is_interrupted(done) then
-        for j = i + 1, #list do
-          local x = list[j]
-          if not x._done and x._interrupt then x:_interrupt() end
-        end
-      end
-      error(done, 0)
-    end
-    if not done then break end
-  end
-  local done, notdone = {}, {}
-  for i = 1, #list do
-    local x = list[i]
-    if x._done then done[#done + 1] = x else notdone[#notdone + 1] = x end
-  end
-  return done, notdone
-end
+-- ddb.wait(list[, timeout]) -> done, pending: dolphindb.sched_wait
+M.wait = require("dolphindb.sched_wait").new(M, check_timeout)
 
 M.now = now
 
@@ -881,64 +807,19 @@ function M.output(msgs)                -- the server's print() lines
   for i = 1, #msgs do io.write(msgs[i], "\n") end
 end
 
--- handle methods: called on anything else they say so, not "attempt to index"
-local function check_handle(h, method)
-  if getmetatable(h) ~= Handle then
-    error(("dolphindb: handle:%s() called on a %s (use h:%s, not h.%s)")
-      :format(method, type(h), method, method), 3)
-  end
-end
-
-function Handle:done()
-  check_handle(self, "done")
-  return self._done
-end
-
-function Handle:wait(timeout)
-  check_handle(self, "wait")
-  check_timeout(timeout, 2, "handle:wait")
-  return M.wait_for(self, timeout, "handle:wait")
-end
-
-function Handle:result(timeout)
-  check_handle(self, "result")
-  check_timeout(timeout, 2, "handle:result")
-  if not M.wait_for(self, timeout, "handle:result") then
-    error(errors.new("timeout", ("dolphindb: %s timed out after %g s"):format(handle_name(self), timeout)), 2)
-  end
-  if not self._ok then
-    self:_retrieve()
-    error(self._err, 0)
-  end
-  local n = self._nvalues
-  if n == 1 then return self._value end
-  if n == 0 then return end
-  return unpack(self._value, 1, n)
-end
-
-function Handle:error()
-  check_handle(self, "error")
-  if self._done and not self._ok then
-    self:_retrieve()
-    return self._err
-  end
-  return nil
-end
-
-function Handle:traceback()
-  check_handle(self, "traceback")
-  return self._traceback
-end
-
-function Handle:_retrieve()
-  if self._unretrieved == "interrupted" then
+-- A failed coroutine's error was looked at (h:result(), h:error(), the exit report).
+local function retrieve(h)
+  if h._unretrieved == "interrupted" then
     interrupted_left = interrupted_left - 1
-  elseif self._unretrieved then
+  elseif h._unretrieved then
     unretrieved = unretrieved - 1
-    failed[self] = nil
+    failed[h] = nil
   end
-  self._unretrieved = false
+  h._unretrieved = false
 end
+Handle, handle_name = require("dolphindb.sched_handle").new(
+  function(obj, timeout, what) return M.wait_for(obj, timeout, what) end, check_timeout, retrieve)
+Handle._retrieve = retrieve
 
 -- For specs: fn(...) as a finalizer that interrupted the scheduler's bookkeeping runs.
 function M._aside(fn, ...)

@@ -23,6 +23,9 @@
 
 local M = {}
 
+local core = require "dolphindb.core"
+local now, timer_start, pending = core.now, core.timer_start, core.pending
+
 function M.new(run_once)
   local pv = {}                 -- ticket -> waiter (true: nobody), set while busy
   local stash, nstash = {}, 0   -- tickets a private turn took for someone else
@@ -91,6 +94,37 @@ function M.new(run_once)
       end
     end
     return n, interrupted
+  end
+
+  -- drive() for such a finalizer: private turns until done(arg), the deadline (a
+  -- core.now() value) or Ctrl-C; no coroutine runs. Returns done(arg), true when
+  -- interrupted, and true when any completion came in. `live` is for the message.
+  local fired = {}
+  local function on_deadline(timer) fired[timer] = true end
+  function P.drive(done, deadline, arg, stop_timer, live)
+    local timer, interrupted, delivered = nil, false, false
+    while not done(arg) do
+      if deadline then
+        local left = deadline - now()
+        if timer and fired[timer] or left <= 0 then break end
+        if not timer then
+          timer = timer_start(left * 1000)
+          P.set(timer, on_deadline)
+        end
+      end
+      if pending() == 0 then
+        if timer then stop_timer(timer) end
+        error(("dolphindb: deadlock: waiting for something that cannot happen "
+          .. "(%d spawned coroutine(s) blocked, no operation pending)"):format(live), 4)
+      end
+      local n
+      n, interrupted = P.turn(true)
+      if n > 0 then delivered = true end
+      if interrupted then break end
+    end
+    if timer and fired[timer] then fired[timer] = nil
+    elseif timer then stop_timer(timer) end
+    return done(arg), interrupted, delivered
   end
 
   -- The scheduler's turn (not busy here): the waiters registered on the side go to
