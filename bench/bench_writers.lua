@@ -7,7 +7,7 @@
 -- All start from the same Lua columns and include fitting them to the schema
 -- (building the table object), the request and the server's insert. Each run writes
 -- into a freshly created table; the median of R runs is printed as rows/s, with the
--- ratios (b)/(a) and (c)/(a).
+-- ratios (b)/(a) and (c)/(a), and the median client CPU time of each case.
 --
 --   DDB_BUILD_DIR=$PWD/build build/ddblua bench/bench_writers.lua [ROWS] [R] [SCHEME]
 --   SCHEME: hash (HASH on sym, 16 buckets; default) | value (VALUE by date of ts)
@@ -62,13 +62,19 @@ local cols = make_columns(ROWS)
 local pool1 = ddb.DBConnectionPool(server.host, server.port, 1, server.userid, server.password)
 local pool4 = ddb.DBConnectionPool(server.host, server.port, 4, server.userid, server.password)
 
+-- Each case: wall time, and this process's CPU time (os.clock: user + system, the
+-- client's share, which other jobs on the machine move much less than wall time).
+local cpu = { a = {}, b = {}, c = {} }
+
 local function timed(pool, make, label)
   fresh_table(pool1)
   collectgarbage()
   local w = make(pool)
-  local t0 = ddb.now()
+  local t0, c0 = ddb.now(), os.clock()
   local n = w:append(cols)
   local dt = ddb.now() - t0
+  local list = cpu[label:match("%((%a)%)")]
+  list[#list + 1] = os.clock() - c0
   assert(n == ROWS and count(pool1) == ROWS, label .. ": wrong row count")
   return dt
 end
@@ -82,7 +88,7 @@ local function timed_mtw()
     password = server.password, dbPath = "dfs://bench_writers", tableName = "pt", batchSize = 10000,
     throttle = 0.1, threadCount = 4, partitionCol = scheme[2] }
   local id, price, sym, ts = cols[1], cols[2], cols[3], cols[4]
-  local t0 = ddb.now()
+  local t0, c0 = ddb.now(), os.clock()
   ddb.spawn(function()
     for i = 1, ROWS do
       w:insert(id[i], price[i], sym[i], ts[i])
@@ -91,6 +97,7 @@ local function timed_mtw()
   end):result()
   w:waitForThreadCompletion()
   local dt = ddb.now() - t0
+  cpu.c[#cpu.c + 1] = os.clock() - c0
   assert(w:getStatus().sentRows == ROWS and count(pool1) == ROWS, "(c): wrong row count")
   return dt
 end
@@ -111,9 +118,12 @@ local ta, tb = median(a), median(b)
 print(("bench_writers: %d rows (INT, DOUBLE, SYMBOL of 100, TIMESTAMP) from Lua arrays into a DFS "
   .. "table (%s), median of %d runs"):format(ROWS, SCHEME == "hash" and "HASH on sym, 16" or
   "VALUE by date", R))
-print(("(a) TableAppender, one tableInsert        %8.3f s  %12.0f rows/s"):format(ta, ROWS / ta))
-print(("(b) PartitionedTableAppender, 4 conns     %8.3f s  %12.0f rows/s"):format(tb, ROWS / tb))
+print(("(a) TableAppender, one tableInsert        %8.3f s  %12.0f rows/s   client CPU %.3f s")
+  :format(ta, ROWS / ta, median(cpu.a)))
+print(("(b) PartitionedTableAppender, 4 conns     %8.3f s  %12.0f rows/s   client CPU %.3f s")
+  :format(tb, ROWS / tb, median(cpu.b)))
 local tc = median(c)
-print(("(c) MultithreadedTableWriter, 4 workers   %8.3f s  %12.0f rows/s"):format(tc, ROWS / tc))
+print(("(c) MultithreadedTableWriter, 4 workers   %8.3f s  %12.0f rows/s   client CPU %.3f s")
+  :format(tc, ROWS / tc, median(cpu.c)))
 print("    one insert per row, batchSize 10000")
 print(("ratio (b)/(a) in rows/s: %.2f   (c)/(a): %.2f"):format(ta / tb, ta / tc))

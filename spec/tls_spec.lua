@@ -20,7 +20,10 @@ describe("enableSSL", function()
   setup(function()
     pki = pki_mod.make()
     dir = pki.dir
-    srv = ddbmini.start { "--tls-cert", dir .. "/srv.crt", "--tls-key", dir .. "/srv.key" }
+    -- below the ephemeral range (pick_port): the last test restarts srv on its port,
+    -- which meanwhile another process's client may have taken if it were ephemeral
+    srv = ddbmini.start { "--port", tostring(ddbmini.pick_port()),
+                          "--tls-cert", dir .. "/srv.crt", "--tls-key", dir .. "/srv.key" }
     old = ddbmini.start { "--tls-cert", dir .. "/old.crt", "--tls-key", dir .. "/srv.key" }
     plain = ddbmini.start {}
   end)

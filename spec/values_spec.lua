@@ -6,6 +6,7 @@ local vectors = require "support.vectors"
 local hex, unhex, same = vectors.hex, vectors.unhex, vectors.same
 
 local function roundtrip(v, opts) return ddb.decode(ddb.encode(v), 1, opts) end
+local function value_h(t, list) return ddb._to_handle(ddb.vector(t, list)) end
 local function typebyte(v) return ddb.encode(v):byte(1) end
 
 describe("plain Lua values", function()
@@ -218,6 +219,32 @@ describe("NULL elements", function()
     end
   end)
 
+  it("in a SYMBOL vector built from Lua are \"\" (entry 0 of the base); each symbol is in the base once", function()
+    local v = ddb.vector("SYMBOL", { n = 7, "b", "a", "b", ddb.null, "", ddb.symbol("a"), nil })
+    -- type 145 (with base), rows 7, cols 1, base id 0, 3 entries ("", b, a), indices
+    assert.are.equal("9101" .. "07000000" .. "01000000" .. "00000000" .. "03000000" .. "00" .. "6200" .. "6100"
+      .. "01000000" .. "02000000" .. "01000000" .. "00000000" .. "00000000" .. "02000000" .. "00000000",
+      hex(ddb.encode(v)))
+    assert.are.same({ n = 7, "b", "a", "b", "", "", "a", "" }, roundtrip(v))
+    assert.has_error(function() ddb.vector("SYMBOL", { "a", 5 }) end, "dolphindb: SYMBOL element 2 is a number")
+    -- STRING lists take one pass in C while they hold strings only; anything else is
+    -- converted (or refused) in Lua, as before
+    assert.are.same({ n = 4, "x", "", "y", "z" }, roundtrip(ddb.vector("STRING", { n = 4, "x", nil, "y", ddb.string("z") })))
+    assert.are.same({ n = 3, "x", "", "" }, roundtrip(ddb.vector("STRING", { "x", ddb.null, "" })))
+    assert.has_error(function() ddb.vector("STRING", { "a", "b", 5 }) end, "dolphindb: STRING element 3 is a number")
+    assert.has_error(function() ddb.vector("STRING", { "a", "x\0y" }) end,
+      "dolphindb: element 2 of a STRING contains a zero byte")
+    assert.has_error(function() ddb.vector("SYMBOL", { "a", "a", "x\0y" }) end,
+      "dolphindb: element 3 of a SYMBOL contains a zero byte")
+    local many = {}
+    for i = 1, 50000 do many[i] = "s" .. (i % 20000) end
+    local back = roundtrip(ddb.vector("SYMBOL", many))
+    assert.are.equal(50000, back.n)
+    assert.are.equal("s1", back[1])
+    assert.are.equal("s0", back[20000])
+    assert.are.equal("s9999", back[49999])
+  end)
+
   it("ddb.null is a read-only sentinel", function()
     assert.are.equal("NULL", tostring(ddb.null))
     assert.has_error(function() ddb.null.x = 1 end)
@@ -339,6 +366,19 @@ describe("misuse", function()
     assert.has_error(function() core._obj_format("x") end)
     assert.has_error(function() core._obj_new(1, 200, 1) end)
     assert.has_error(function() core._obj_any({ 1 }, 1) end)
+    -- the writers' split: one vector, or a list of them at once (each checked first)
+    local v, groups = value_h("INT", { 1, 2, 3 }), value_h("INT", { 1, 0, 1 })
+    local parts = core._obj_split({ v, value_h("SYMBOL", { "a", "b", "a" }) }, groups, 2)
+    assert.are.same({ n = 1, 2 }, ddb._from_handle(parts[1][1]))
+    assert.are.same({ n = 2, 1, 3 }, ddb._from_handle(parts[1][2]))
+    assert.are.same({ n = 2, "a", "a" }, ddb._from_handle(parts[2][2]))
+    assert.are.same({ n = 2, 1, 3 }, ddb._from_handle(core._obj_split(v, groups, 2)[2]))
+    assert.has_error(function() core._obj_split({ v, "x" }, groups, 2) end,
+      "bad argument #1 to '_obj_split' (element 2: object handle expected)")
+    assert.has_error(function() core._obj_split({ v, value_h("INT", { 1 }) }, groups, 2) end)
+    assert.has_error(function() core._obj_split({ v }, groups, 1) end)        -- a group number out of range
+    assert.has_error(function() core._obj_symbols({ "a", "a" }, 2, 1) end)    -- repeated
+    assert.has_error(function() core._obj_symbols({ "a", 1 }, 2, 1) end)
   end)
 end)
 

@@ -124,6 +124,20 @@ describe("writers", function()
       for i, want in ipairs { 9, 4, 1, 8, 3, 7, 5, 2 } do
         assert.are.equal(want, partition.bucket(syms[i], columns.T.SYMBOL, 10))
       end
+      -- the same through Domain:keys, whose loops do not call bucket (one per cell width,
+      -- one per symbol of a symbol column's base)
+      local function keys_of(tname, list, n)
+        local keys, bad = partition.domain(5, 10, columns.T[tname]):keys(value._to_handle(ddb.vector(tname, list)))
+        local out = {}
+        for i = 1, n do out[i] = keys[i - 1] end
+        return out, bad
+      end
+      local ks, bad = keys_of("INT", { n = 5, 34, 45, 67, -1, ddb.null }, 5)
+      assert.are.same({ 4, 5, 7, 5, -1 }, ks)
+      assert.are.equal(4, bad)
+      assert.are.same({ 4, 5, 7, 5, -1 }, (keys_of("LONG", { n = 5, 34, 45, 67, -1LL, ddb.null }, 5)))
+      assert.are.same({ 5, 4, 7 }, (keys_of("SHORT", { -1, 34, 67 }, 3)))
+      assert.are.same({ 9, 4, 1, 8, 3, 7, 5, 2, 0 }, (keys_of("SYMBOL", { "AAPL", "TSLA", "GS", "MS", "GE", "BA", "UAL", "WMT", "" }, 9)))
     end)
 
     it("agrees with the server's hashBucket on random values", function()
@@ -582,6 +596,11 @@ describe("writers", function()
       assert.matches("partitionColName must be a string", err)
       local p = ddb.PartitionedTableAppender { dbPath = path, tableName = "pt", partitionColName = "id", pool = pool }
       assert.are.equal(3, p:append { id = { 1, 2, 3 }, v = { 1, 2, 3 } })
+      -- a misfit in a column built straight into its groups: labelled, nothing written
+      ok, err = pcall(p.append, p, { id = { 4, 5, 6 }, v = { 1, "x", 3 } })
+      assert.is_false(ok)
+      assert.matches("column 2 %('v'%): DOUBLE expected, got string", err)
+      assert.are.equal(3, pool:run(('exec count(*) from loadTable("%s", "pt")'):format(path)))
     end)
   end)
 end)

@@ -1,12 +1,14 @@
 # Codec: the object model, encoder, incremental decoder, compression.
-# No sockets, no loop, no Lua. (Literal text, ddb_text.c, is listed in src/text.cmake.)
+# No sockets, no loop, no Lua. (Literal text, ddb_text*.c, is listed in src/text.cmake.)
 set(DDB_CODEC_ROOT ${CMAKE_CURRENT_LIST_DIR}/..)
 add_library(ddbcodec STATIC
   ${DDB_CODEC_ROOT}/src/codec/ddb_buf.c
   ${DDB_CODEC_ROOT}/src/codec/ddb_obj.c
+  ${DDB_CODEC_ROOT}/src/codec/ddb_alloc.c
   ${DDB_CODEC_ROOT}/src/codec/ddb_obj_equal.c
   ${DDB_CODEC_ROOT}/src/codec/ddb_decode.c
   ${DDB_CODEC_ROOT}/src/codec/ddb_decode_forms.c
+  ${DDB_CODEC_ROOT}/src/codec/ddb_decode_symbols.c
   ${DDB_CODEC_ROOT}/src/codec/ddb_decode_compressed.c
   ${DDB_CODEC_ROOT}/src/codec/ddb_decode_scalar.c
   ${DDB_CODEC_ROOT}/src/codec/ddb_encode.c

@@ -4,6 +4,8 @@ add_library(ddbcore STATIC
   src/proto/ddb_proto.c src/proto/ddb_login.c src/proto/ddb_tls.c         # protocol, sans-I/O
   src/proto/ddb_stream.c
   src/pool/ddb_task.c src/pool/ddb_conn.c src/pool/ddb_pool.c             # the pool core
+  src/pool/ddb_pool_new.c src/pool/ddb_pool_shutdown.c src/pool/ddb_pool_faults.c
+  src/pool/ddb_pool_ids.c
   src/pool/ddb_pool_info.c src/pool/ddb_ha.c src/pool/ddb_thread.c src/pool/ddb_log.c
   src/pool/ddb_cluster.c src/pool/ddb_pin.c                                # pinned connections
   src/pool/ddb_fetch.c                                                    # fetchSize blocks

@@ -9,7 +9,8 @@ add_library(dolphindb_core MODULE
   src/lua/lua_loop.c src/lua/lua_qhost.c src/lua/lua_tickets.c   # hosts, tickets
   src/lua/lua_value.c                                   # values <-> objects
   src/lua/lua_take.c                                    # columns of some rows (writers)
-  src/lua/lua_pool.c src/lua/lua_sub.c src/lua/lua_held.c src/lua/lua_args.c src/lua/lua_options.c
+  src/lua/lua_pool.c src/lua/lua_task.c src/lua/lua_pin.c src/lua/lua_pool_info.c  # pool binding
+  src/lua/lua_sub.c src/lua/lua_held.c src/lua/lua_args.c src/lua/lua_options.c
   src/lua/lua_logq.c src/lua/lua_fetch.c)              # event log, fetchSize blocks
 set_target_properties(dolphindb_core PROPERTIES
   OUTPUT_NAME core

@@ -1,4 +1,5 @@
-# Literal text (ddb_text.c): DolphinDB literal formatting and parsing, no I/O, no Lua.
+# Literal text (ddb_text.c, ddb_text_parse.c): DolphinDB literal formatting and
+# parsing, no I/O, no Lua.
 # codec.cmake already compiles ddb_text.c into ddbcodec (the decoder-side display
 # needs it); `ddbtext` is the name the text users link, so it never gets compiled twice.
 get_target_property(_ddb_codec_sources ddbcodec SOURCES)
@@ -6,7 +7,7 @@ if(_ddb_codec_sources MATCHES "ddb_text\\.c")
   add_library(ddbtext INTERFACE)
   target_link_libraries(ddbtext INTERFACE ddbcodec)
 else()
-  add_library(ddbtext STATIC src/codec/ddb_text.c)
+  add_library(ddbtext STATIC src/codec/ddb_text.c src/codec/ddb_text_parse.c)
   target_link_libraries(ddbtext PUBLIC ddbcodec)
 endif()
 

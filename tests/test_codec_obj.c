@@ -144,6 +144,37 @@ static void appenders(void)
     ddb_obj_unref(want);
 }
 
+/* ddb_symbol_vector_new: the base is "" then the given symbols, the indices 0 until
+ * the caller fills them; an empty or repeated symbol, or too many, refused. */
+static void symbol_vectors(void)
+{
+    const char *syms[] = { "b", "a" };
+    const size_t lens[] = { 1, 1 };
+    ddb_obj *v = ddb_symbol_vector_new(4, 2, syms, lens);
+    CHECK(v && v->rows == 4 && v->symbase->n == 3, "symbol vector: 4 rows, base \"\", b, a");
+    size_t len = 9;
+    CHECK(v && strcmp(ddb_str_at(v, 0, &len), "") == 0 && len == 0, "indices start at 0 (\"\")");
+    int32_t idx[] = { 1, 2, 0, 1 };
+    memcpy(v->data, idx, sizeof idx);
+    ddb_obj *w = ddb_vector_new(DDB_SYMBOL, 0);
+    const char *text[] = { "b", "a", "", "b" };
+    for (int i = 0; i < 4; i++) ddb_symbol_append(w, text[i], strlen(text[i]));
+    CHECK(ddb_obj_equal(v, w), "filled indices read as the symbols");
+    ddb_symbol_append(v, "a", 1);                           /* the base's index was built */
+    CHECK(v->rows == 5 && v->symbase->n == 3 && ((int32_t *)v->data)[4] == 2, "append interns into it");
+    ddb_obj_unref(v);
+    ddb_obj_unref(w);
+    const char *dup[] = { "x", "x" }, *empty[] = { "x", "" };
+    const size_t dlens[] = { 1, 1 }, elens[] = { 1, 0 };
+    CHECK(ddb_symbol_vector_new(1, 2, dup, dlens) == NULL, "a repeated symbol: refused");
+    CHECK(ddb_symbol_vector_new(1, 2, empty, elens) == NULL, "an empty symbol: refused");
+    CHECK(ddb_symbol_vector_new(1, -1, syms, lens) == NULL, "a negative count: refused");
+    CHECK(ddb_symbol_vector_new(1, DDB_MAX_SYMBASE, syms, lens) == NULL, "a base too big: refused");
+    ddb_obj *none = ddb_symbol_vector_new(0, 0, NULL, NULL);
+    CHECK(none && none->rows == 0 && none->symbase->n == 1, "no rows, no symbols");
+    ddb_obj_unref(none);
+}
+
 static ddb_obj *int_vec(int n, const int32_t *vals)
 {
     ddb_obj *v = ddb_vector_new(DDB_INT, 0);
@@ -336,6 +367,7 @@ int main(void)
     type_facts();
     constructors();
     appenders();
+    symbol_vectors();
     equality();
     encoder_refusals();
     deep_free();

@@ -60,7 +60,8 @@ if(DDB_FUZZ AND TARGET ddbcodec_fuzz)
   foreach(target script request)
     set(name fuzz_ddbmini_${target})
     add_executable(${name} ${DDBMINI_DIR}/fuzz_${target}.c ${DDBMINI_CORE_SOURCES}
-                   ${CMAKE_SOURCE_DIR}/src/codec/ddb_text.c)
+                   ${CMAKE_SOURCE_DIR}/src/codec/ddb_text.c
+                   ${CMAKE_SOURCE_DIR}/src/codec/ddb_text_parse.c)
     target_include_directories(${name} PRIVATE ${DDBMINI_DIR})
     target_compile_definitions(${name} PRIVATE DDBMINI_FUZZ)
     target_link_libraries(${name} ddbcodec_fuzz ddbauth PkgConfig::LIBUV Threads::Threads m)

@@ -73,6 +73,12 @@ void ddb_encoder_init(ddb_encoder *e);      /* ids from 0, no compression */
 int ddb_encode(ddb_encoder *e, ddb_buf *out, const ddb_obj *o,
                char *errbuf, size_t errlen);
 
+/* About how many bytes ddb_encode writes for o, uncompressed (exact for vectors,
+ * scalars and tables of fixed-width and symbol cells; a floor for the rest): what a
+ * request's buffer starts with, so that a big argument is not encoded through a
+ * chain of reallocations, each possibly a copy. */
+size_t ddb_encode_size_hint(const ddb_obj *o);
+
 /* ---------------- compression (docs/PROTOCOL.md §4.18) ---------------- */
 /* Used by the decoder and by ddbmini's compressed replies; exposed for tests. */
 int ddb_dod_encode(ddb_buf *out, const void *cells, int64_t n, int unit);  /* one block */

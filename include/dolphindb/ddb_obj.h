@@ -171,6 +171,11 @@ int ddb_symbol_append(ddb_obj *v, const char *s, size_t len);
 int ddb_fixed_append(ddb_obj *v, const void *cell);
 /* Append n cells at once (n * width bytes). */
 int ddb_fixed_append_n(ddb_obj *v, const void *cells, int64_t n);
+/* A symbol vector of n rows, every index 0 (""), whose base holds "" and then the nd
+ * distinct, non-empty symbols syms[k] (lens[k] bytes) as entries 1..nd, for a caller
+ * that deduplicated them itself and fills the indices (data) next. NULL: no memory,
+ * nd out of 0..DDB_MAX_SYMBASE-1, or a symbol empty or repeated. */
+ddb_obj *ddb_symbol_vector_new(int64_t n, int32_t nd, const char *const *syms, const size_t *lens);
 /* Append rows 0..n-1 of the symbol vector src to the symbol vector v, interning each
  * distinct symbol of src once. -1: no memory, or src is not such a vector. */
 int ddb_symbol_append_n(ddb_obj *v, const ddb_obj *src, int64_t n);

@@ -251,6 +251,12 @@ local function retyped(list, mt)
   return h
 end
 
+-- A conversion error labelled with the column; error values pass unchanged.
+local function labelled(label, err)
+  if type(err) == "string" then fail(label .. ": " .. err:gsub("^dolphindb: ", "")) end
+  error(err, 0)
+end
+
 -- Plain values built as the target's type.
 local function build_as(c, tid, scale, label)
   local ok, h = pcall(function()
@@ -258,18 +264,8 @@ local function build_as(c, tid, scale, label)
     local copy = { n = length(c) }          -- a typed VOID vector: n NULLs
     return retyped(copy, vector_mt(tid, scale))
   end)
-  if not ok then
-    if type(h) == "string" then fail(label .. ": " .. h:gsub("^dolphindb: ", "")) end
-    error(h, 0)
-  end
+  if not ok then labelled(label, h) end
   return h
-end
-
--- A typed vector (array form) of STRING, SYMBOL or BLOB: its cells are Lua strings.
-function M.is_text_vector(c)
-  if type(c) ~= "table" or getmetatable(c) == nil or value._is_view(c) then return false end
-  local tid = type_id((value.typeof(c)))
-  return tid ~= nil and columns.TEXT[tid] == true
 end
 
 -- fit(c, tid, scale, label) -> handle of column c fitted to the target type tid.
@@ -286,6 +282,17 @@ function M.column(c, tid, scale, label)
   local h, err = M.cast_temporal(value._to_handle(c), src, tid)
   if not h then fail(label .. ": " .. err) end
   return h
+end
+
+-- column_groups(c, tid, scale, label, groups) -> column c fitted to tid as ng
+-- vectors, row i in vector groups.group[i - 1] + 1 (dolphindb.build's scatter_vector),
+-- or nil when c is not a list of plain Lua values or tid has no fixed-width cells:
+-- the caller fits it whole and splits it. The same values and errors as column().
+function M.column_groups(c, tid, scale, label, groups)
+  if type(c) ~= "table" or getmetatable(c) ~= nil or source_type(c) ~= nil then return nil end
+  local ok, hs = pcall(value._scatter_vector, tid, c, length(c), scale, groups)
+  if not ok then labelled(label, hs) end
+  return hs
 end
 
 -- All columns of t fitted to the schema (names, types, scales): handles, rows.

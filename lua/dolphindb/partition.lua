@@ -136,6 +136,7 @@ local function hashed(self, tid, buckets)
     fail(("a %s partitioning column has no hash: %s partitions on it are not supported")
       :format(NAME[tid] or tostring(tid), self.kind))
   end
+  self.buckets = buckets                      -- for the fast path of Domain:keys
   local cache = {}
   return function(v)
     if type(v) ~= "string" then return M.bucket(v, tid, buckets) end
@@ -190,6 +191,40 @@ function M.domain(ptype, scheme, coltype)
   return self
 end
 
+-- Each row's key from the keys of its symbol's entry (Domain:symbol_keys, below).
+local function keys_of_symbols(per_entry, idx, nb, n)
+  local keys, bad = ffi.new("int32_t[?]", n > 0 and n or 1), nil
+  for i = 0, n - 1 do
+    local e = idx[i]
+    if e < 0 or e >= nb then fail(("row %d: symbol index %d outside its base"):format(i + 1, e)) end
+    local k = per_entry[e]
+    keys[i] = k
+    if k < 0 and not bad then bad = i end
+  end
+  return keys, bad
+end
+
+-- HASH and VALUE keys of integral cells (up to 8 bytes) in one loop: M.bucket's rule
+-- without a function call per row.
+local function hashed_cells(h, buckets)
+  local n, w, p = columns.rows(h), WIDTH[columns.obj(h).type], columns.cells(h)
+  local keys, bad, null = ffi.new("int32_t[?]", n > 0 and n or 1), nil, NULL[WIDTH[columns.obj(h).type]]
+  for i = 0, n - 1 do
+    local v, k = p[i], -1
+    if v ~= null then
+      if w == 8 then
+        k = tonumber(ffi.cast(U64, v) % buckets)
+      else
+        if v < 0 then v = v + 4294967296 end
+        k = v % buckets
+      end
+    end
+    keys[i] = k
+    if k < 0 and not bad then bad = i end
+  end
+  return keys, bad
+end
+
 -- keys(h) -> int32 array of each row's key, and the first row (0-based) whose key is
 -- -1, or nil. h: the partitioning column, fitted to the table's column type.
 function Domain:keys(h)
@@ -198,6 +233,12 @@ function Domain:keys(h)
     local err
     h, err = fit.cast_temporal(h, tid, self.type)
     if not h then fail("the partitioning column: " .. err) end
+  end
+  local per_entry, idx, nb = self:symbol_keys(h)
+  if per_entry then return keys_of_symbols(per_entry, idx, nb, columns.rows(h)) end
+  local ct = columns.obj(h).type               -- the scheme's type here, unless not temporal
+  if self.buckets and ct == self.type and WIDTH[ct] and WIDTH[ct] <= 8 and HASHABLE[ct] and not columns.TEXT[ct] then
+    return hashed_cells(h, self.buckets)
   end
   return self:_fill(columns.rows(h), cell_reader(h))
 end
@@ -213,16 +254,21 @@ function Domain:_fill(n, cell)
   return keys, bad
 end
 
--- The same for a text partitioning column given as a Lua list of n strings (NULL
--- cells: nil, ddb.null or a typed scalar holding ""), without building it first.
-function Domain:keys_of_strings(list, n)
-  if not columns.TEXT[self.type] then return nil end
-  return self:_fill(n, function(i)
-    local v = list[i + 1]
-    if type(v) == "string" then return v end
-    if type(v) == "table" and type(v.value) == "string" then return v.value end
-    return ""
-  end)
+-- A symbol column's keys per entry of its base (a hundred symbols: a hundred hashes
+-- for a million rows): -> keys (int32 array, one per entry), the column's indices
+-- (int32 pointer) and the entry count; nil when h is not a symbol column with a base.
+-- Row i's key is keys[idx[i]] (an index outside 0..count-1 is a broken column).
+function Domain:symbol_keys(h)
+  local o = columns.obj(h)
+  if o.type ~= T.SYMBOL or o.symbase == nil or self.type ~= T.SYMBOL and not columns.TEXT[self.type] then return nil end
+  local base = o.symbase
+  local per_entry = ffi.new("int32_t[?]", base.n)
+  for e = 0, base.n - 1 do
+    local at = base.offs[e]
+    per_entry[e] = self.key(ffi.string(base.bytes + at, base.offs[e + 1] - at - 1))
+  end
+  return per_entry, ffi.cast("const int32_t *", o.data), base.n
 end
+
 
 return M

@@ -627,6 +627,7 @@ to_handle, build_scalar, ordered_keys = build.to_handle, build.build_scalar, bui
 sent_type = build.sent_type
 
 M._to_handle = to_handle
+M._scatter_vector = build.scatter_vector      -- for dolphindb.fit (column_groups)
 M._View = View                       -- for docs_spec: the methods views add
 M._Table = Table                     -- and those of tables
 M._view_handle = view_handle         -- for the specs: the handle a view keeps alive

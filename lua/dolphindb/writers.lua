@@ -247,18 +247,43 @@ function M.PartitionedTableAppender(dbPath, tableName, partitionColName, pool)
   return setmetatable(self, PartitionedTableAppender)
 end
 
--- Each row's group (key mod ngroups) as an INT vector handle, and the group sizes
--- (an FFI array): one pass, no Lua table per row.
-local function group_of_rows(keys, n, ngroups)
-  local sizes = ffi.new("int32_t[?]", ngroups)
+local function bad_row(self, col, row)
+  local name = self.schema.names[self.column]
+  local v = (columns.is_handle(col) and columns.view(col) or col)[row + 1]
+  fail(("row %d: the partitioning column '%s' (%s) is NULL or outside the partition scheme of %s; nothing was written")
+    :format(row + 1, name, tostring(v), self.schema.target))
+end
+
+-- Each row's group (key mod ngroups) as an INT vector handle, its place in the group
+-- (rows keep their order) and the group sizes (FFI arrays): one pass, no Lua table
+-- per row. A symbol column is keyed per entry of its base (Domain:symbol_keys).
+-- Raises for the first row with no partition, before anything is sent.
+local function group_of_rows(self, ph, n, ngroups)
+  local keys, idx, nb = self.domain:symbol_keys(ph)
+  if keys then                                -- a symbol's group (or -1) per entry
+    for e = 0, nb - 1 do keys[e] = keys[e] < 0 and -1 or keys[e] % ngroups end
+  else
+    local bad
+    keys, bad = self.domain:keys(ph)
+    if bad then bad_row(self, ph, bad) end
+  end
+  local sizes, place = ffi.new("int32_t[?]", ngroups), ffi.new("int32_t[?]", n)
   local gh = columns.new(columns.T.INT, n)
   local gp = columns.cells(gh)
   for i = 0, n - 1 do
-    local g = keys[i] % ngroups
-    gp[i] = g
+    local g
+    if idx then
+      local e = idx[i]
+      if e < 0 or e >= nb then fail(("row %d: symbol index %d outside its base"):format(i + 1, e)) end
+      g = keys[e]
+      if g < 0 then bad_row(self, ph, i) end
+    else
+      g = keys[i] % ngroups
+    end
+    gp[i], place[i] = g, sizes[g]
     sizes[g] = sizes[g] + 1
   end
-  return gh, sizes
+  return gh, sizes, place
 end
 
 -- The row numbers (0-based, an int32 array) of group g, and their count.
@@ -292,47 +317,50 @@ local function sub_table(self, cols, idx, m)
   return columns.table(schema.names, (fit.table(sub, schema)))
 end
 
--- The whole input is fitted once (as TableAppender does; misfits raise here, before
--- anything is sent), then each fitted column is split into the groups in one pass by
--- the C core (core._obj_split: a symbol column's parts share its symbol base). The
--- only Lua work per row is its key and its group. -> tables[g + 1] for each group.
-local function split_column(h, gh, ngroups, n)
-  if columns.splittable(h) then return core._obj_split(h, gh, ngroups) end
-  local parts = {}                            -- array vectors and the like: through Lua
-  for g = 1, ngroups do parts[g] = columns.take(h, rows_in_group(gh, n, g - 1)) end
-  return parts
-end
+local function label_of(schema, c) return ("column %d ('%s')"):format(c, schema.names[c]) end
 
-local function split_tables(self, t, gh, ngroups)
-  local parts = {}
-  local hs, n = fit.table(t, self.schema)
-  for c, h in ipairs(hs) do parts[c] = split_column(h, gh, ngroups, n) end
+-- The columns of each group (tables[g + 1]). A column of plain Lua values of a
+-- fixed-width type is built straight into its groups (fit.column_groups); any other
+-- is fitted whole, and those are split together by the C core in one pass
+-- (core._obj_split; a symbol column's parts share its symbol base). Misfits raise
+-- here, column by column, before anything is sent.
+local function group_tables(self, cols, ph, gh, sizes, place, ngroups, n)
+  local schema = self.schema
+  local groups = { ng = ngroups, group = columns.cells(gh), place = place, counts = sizes }
+  local parts, whole, splittable = {}, {}, {}
+  for c, col in ipairs(cols) do
+    local tid, scale, label = schema.types[c], schema.scales[c], label_of(schema, c)
+    parts[c] = c ~= self.column and fit.column_groups(col, tid, scale, label, groups) or nil
+    if not parts[c] then
+      local h = c == self.column and ph or fit.column(col, tid, scale, label)
+      if columns.splittable(h) then
+        whole[#whole + 1], splittable[#splittable + 1] = c, h
+      else                                    -- array vectors and the like: through Lua
+        parts[c] = {}
+        for g = 1, ngroups do parts[c][g] = columns.take(h, rows_in_group(gh, n, g - 1)) end
+      end
+    end
+  end
+  if #splittable > 0 then
+    local split = core._obj_split(splittable, gh, ngroups)
+    for k, c in ipairs(whole) do parts[c] = split[k] end
+  end
   local tables = {}
   for g = 1, ngroups do
-    local hs = {}
-    for c = 1, #parts do hs[c] = parts[c][g] end
-    tables[g] = hs
+    local tcols = {}
+    for c = 1, #parts do tcols[c] = parts[c][g] end
+    tables[g] = tcols
   end
   return tables
 end
 
--- Each row's partition key; a text column given as plain strings is read as it is.
-local function partition_keys(self, col, n)
-  local pc, schema = self.column, self.schema
-  if type(col) == "table" and (getmetatable(col) == nil or fit.is_text_vector(col)) then
-    local keys, bad = self.domain:keys_of_strings(col, n)
-    if keys then return keys, bad end
+-- The input fitted whole (one group: a Session, a pool of one connection).
+local function whole_table(self, cols, ph)
+  local schema, hs = self.schema, {}
+  for c, col in ipairs(cols) do
+    hs[c] = c == self.column and ph or fit.column(col, schema.types[c], schema.scales[c], label_of(schema, c))
   end
-  local h = fit.column(col, schema.types[pc], schema.scales[pc], ("column %d ('%s')"):format(pc, schema.names[pc]))
-  local keys, bad = self.domain:keys(h)
-  return keys, bad, h
-end
-
-local function bad_row(self, col, row)
-  local name = self.schema.names[self.column]
-  local v = (columns.is_handle(col) and columns.view(col) or col)[row + 1]
-  fail(("row %d: the partitioning column '%s' (%s) is NULL or outside the partition scheme of %s; nothing was written")
-    :format(row + 1, name, tostring(v), self.schema.target))
+  return { hs }
 end
 
 -- The error value of a partly failed append: the first failure's kind and texts,
@@ -398,11 +426,13 @@ function PartitionedTableAppender:append(t)
   local schema = self.schema
   local cols, n = fit.input_columns(t, schema.names, schema.target)
   if n == 0 then return 0 end
-  local keys, bad, h = partition_keys(self, cols[self.column], n)
-  if bad then bad_row(self, h or cols[self.column], bad) end
+  local pc = self.column
+  local ph = fit.column(cols[pc], schema.types[pc], schema.scales[pc], label_of(schema, pc))
   local ngroups = getmetatable(self.pool) == Session and 1 or self.pool:getConnectionCount()
-  local gh, sizes = group_of_rows(keys, n, ngroups)
-  local sent = send_groups(self, split_tables(self, cols, gh, ngroups), sizes, ngroups)
+  local gh, sizes, place = group_of_rows(self, ph, n, ngroups)
+  local tables = ngroups == 1 and whole_table(self, cols, ph) or
+    group_tables(self, cols, ph, gh, sizes, place, ngroups, n)
+  local sent = send_groups(self, tables, sizes, ngroups)
   local written, failed = 0, {}
   for _, s in ipairs(sent) do
     local err = s.future:exception()

@@ -15,6 +15,13 @@ int64_t ddb__cell_count(const ddb_obj *o);
 /* A fresh, zeroed object with refcount 1 and cols 1. */
 ddb_obj *ddb__obj_alloc(int form, int type);
 
+/* Column arrays: large ones are 2 MiB aligned and marked for transparent huge
+ * pages, so filling them costs one page fault per 2 MiB instead of per 4 KiB (page
+ * faults dominate filling fresh memory: decoding, building, splitting). Freed with
+ * free() like any other. ddb__big_calloc: the same, zeroed; NULL on overflow. */
+void *ddb__big_alloc(size_t bytes);
+void *ddb__big_calloc(size_t n, size_t size);
+
 /* Intern text in a symbol base; returns its entry number or -1 (ENOMEM). */
 int32_t ddb__symbase_intern(ddb_symbase *b, const char *s, size_t len);
 /* Append an entry without interning (the decoder reads bases as given). */

@@ -113,7 +113,6 @@ static inline ddb_obj *ddb__dec_obj_alloc(int form, int type)
 }
 
 /* Shared input and building primitives (ddb_decode.c). */
-void *ddb__big_alloc(size_t bytes);
 const uint8_t *ddb__dec_take(ddb_decoder *d, size_t n);
 /* Bulk copy into f->dst (fixed target) or into a growing array set up by
  * ddb__dec_bulk_into. GO when complete, WAIT for more input, FAIL (out of memory). */
@@ -148,6 +147,13 @@ int ddb__step_table_names(ddb_decoder *d, frame *f);
 int ddb__step_table_col(ddb_decoder *d, frame *f);
 int ddb__step_chunk(ddb_decoder *d, frame *f);
 int ddb__step_comp(ddb_decoder *d, frame *f);
+
+/* Steps of SYMBOL vectors (ddb_decode_symbols.c): the symbol base's header and
+ * entries, the indices; symbolize gives a SYMBOL vector read as strings a base. */
+int ddb__step_sym_hdr(ddb_decoder *d, frame *f);
+int ddb__step_sym_entries(ddb_decoder *d, frame *f);
+int ddb__step_sym_indices(ddb_decoder *d, frame *f);
+int ddb__step_symbolize(ddb_decoder *d, frame *f);
 
 /* Compressed vectors (ddb_decode_compressed.c): the frame has read byteSize and
  * colCount (rows/cols) and the 20-byte header into f->comp, and f->pay holds the

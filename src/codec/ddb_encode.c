@@ -173,7 +173,15 @@ static int put_symbol_vector(enc *E, ddb_buf *b, const ddb_obj *o, int *ids)
                      (size_t)(base->offs[e + 1] - base->offs[e] - 1));
     }
     if (rc == 0 && ddb_buf_reserve(b, (size_t)n * 4) < 0) rc = oom(E);
-    for (int64_t i = 0; rc == 0 && i < n; i++) ddb_buf_i32(b, remap[idx[i]]);
+    if (rc == 0) {                        /* reserved: written in place, no call per row */
+        unsigned char *out = (unsigned char *)b->p + b->len;
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t e = (uint32_t)remap[idx[i]];
+            if (!ddb__host_le()) e = ddb__bswap32(e);
+            memcpy(out + 4 * i, &e, 4);
+        }
+        b->len += (size_t)n * 4;
+    }
     free(remap);
     free(order);
     free(owned_idx);
@@ -330,6 +338,35 @@ static int encode_obj(enc *E, ddb_buf *b, const ddb_obj *o, int *ids)
         return fail(E, "cannot encode data form %d", o->form);
     }
 }
+
+static size_t hint(const ddb_obj *o, int depth)
+{
+    if (!o || depth > 64) return 16;
+    size_t head = 2 + 8 + 4;                  /* type, form, dims; a scale */
+    int64_t cells = o->form == DDB_MATRIX ? o->rows * o->cols : o->rows;
+    switch (o->form) {
+    case DDB_SCALAR: case DDB_VECTOR: case DDB_PAIR: case DDB_MATRIX:
+        switch (ddb_type_class_of(o->type)) {
+        case DDB_CLASS_FIXED: return head + (size_t)cells * (size_t)ddb_type_width(o->type);
+        case DDB_CLASS_SYMBOL:
+            return head + 8 + (size_t)cells * 4 + (o->symbase ? (size_t)o->symbase->offs[o->symbase->n] : 0);
+        case DDB_CLASS_VARLEN: return head + (size_t)(o->nbytes > 0 ? o->nbytes : 0) + 4 * (size_t)cells;
+        default: return head + 2 * (size_t)(cells > 0 ? cells : 0);
+        }
+    case DDB_TABLE: {
+        size_t n = head + 1;
+        for (int64_t c = 0; c < o->cols; c++) {
+            n += 1 + (o->col_names && o->col_names[c] ? strlen(o->col_names[c]) : 0);
+            n += hint(o->columns ? o->columns[c] : NULL, depth + 1);
+        }
+        return n;
+    }
+    default:
+        return head;
+    }
+}
+
+size_t ddb_encode_size_hint(const ddb_obj *o) { return hint(o, 0); }
 
 void ddb_encoder_init(ddb_encoder *e)
 {

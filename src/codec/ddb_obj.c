@@ -360,7 +360,7 @@ static int init_cells(ddb_obj *o, int64_t n)
     case DDB_CLASS_FIXED:
         o->cap_rows = n;
         if (n == 0) return 0;
-        o->data = calloc((size_t)n, (size_t)fixed_width(o->type));
+        o->data = ddb__big_calloc((size_t)n, (size_t)fixed_width(o->type));
         return o->data ? 0 : -1;
     case DDB_CLASS_VARLEN:
         return init_varlen(o, n);
@@ -369,7 +369,7 @@ static int init_cells(ddb_obj *o, int64_t n)
         if (!o->symbase) return -1;
         o->cap_rows = n;
         if (n == 0) return 0;
-        o->data = calloc((size_t)n, 4);
+        o->data = ddb__big_calloc((size_t)n, 4);
         return o->data ? 0 : -1;
     case DDB_CLASS_ANY:
         o->cap_rows = n;
@@ -396,6 +396,19 @@ ddb_obj *ddb_vector_new(int type, int64_t n)
     o->rows = n;
     if (init_cells(o, n) < 0) { ddb_obj_unref(o); return NULL; }
     return o;
+}
+
+ddb_obj *ddb_symbol_vector_new(int64_t n, int32_t nd, const char *const *syms, const size_t *lens)
+{
+    if (nd < 0 || nd >= DDB_MAX_SYMBASE) return NULL;
+    ddb_obj *v = ddb_vector_new(DDB_SYMBOL, n);
+    if (!v) return NULL;
+    for (int32_t k = 0; k < nd; k++)      /* entry k + 1, or the symbol was "" or seen */
+        if (ddb__symbase_intern(v->symbase, syms[k], lens[k]) != k + 1) {
+            ddb_obj_unref(v);
+            return NULL;
+        }
+    return v;
 }
 
 /* Write the NULL sentinel of a fixed-width type into one cell. */

@@ -2,8 +2,8 @@
  *
  * The module table gathers the parts: the Lua state's host and its tickets
  * (lua_loop.c: libuv, or the queue host through lua_qhost.c inside nginx), value
- * conversion and the codec (lua_value.c), the pool binding (lua_pool.c) and the
- * option declarations (lua_options.c).
+ * conversion and the codec (lua_value.c), the pool binding (lua_pool.c and the files
+ * lua_pool_impl.h names) and the option declarations (lua_options.c).
  */
 #if !defined(_WIN32)
 #ifndef _GNU_SOURCE

@@ -1,4 +1,7 @@
-/* lua_pool.c — pool and task userdata over the inline pool of include/dolphindb/dolphindb.h.
+/* lua_pool.c — the pool userdata over the inline pool of include/dolphindb/dolphindb.h:
+ * creating it, the pool's callbacks, submitting, the tasks pool:run holds, shutdown,
+ * and the registration of every method of the binding (the task userdata is in
+ * lua_task.c, pins in lua_pin.c, inspection in lua_pool_info.c: lua_pool_impl.h).
  *
  * Every pool lives on the Lua state's loop (lua_loop.c). A submitted task gets a
  * ticket; the pool's completion callback (called from inside uv_run) only completes
@@ -11,62 +14,17 @@
  * reference each. When a pool is freed with tasks still in flight, their callbacks
  * never come, so their tickets are dropped from the pending count. */
 #include "lua_pool.h"
+#include "lua_pool_impl.h"
 
-#include <limits.h>
-#include <math.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "lauxlib.h"
-#include "dolphindb.h"
 #include "ddb_pool.h"
-#include "lua_loop.h"
-#include "lua_args.h"
-#include "lua_held.h"
-#include "lua_logq.h"
-#include "lua_fetch.h"
-#include "lua_value.h"
 #include "ddb_pin.h"
+#include "lua_args.h"
+#include "lua_value.h"
 
-#define POOL_MT "dolphindb.pool"
-#define TASK_MT "dolphindb.task"
-#define ERRLEN 512
-
-/* Every function of this file is a closure over the two metatables, so telling a pool
- * or task userdata apart costs a pointer comparison, not a registry lookup by name
- * (which interns the name on every call: a hot cost at one call per task step). */
-#define POOL_MT_UPVALUE lua_upvalueindex(1)
-#define TASK_MT_UPVALUE lua_upvalueindex(2)
-
-/* A state somebody waits for: WATCH_OPEN is state != OPENING, WATCH_CLOSE is CLOSED. */
-enum { WATCH_OPEN, WATCH_CLOSE, NWATCH };
-
-/* pool:_bench(): tasks submitted and completed from C, no Lua per task. */
-typedef struct c_bench {
-    const char *script;
-    int64_t to_submit, completed, failed;
-} c_bench;
-
-typedef struct lua_pool {
-    const char *mark;       /* &pool_mark: tells a pool userdata apart (to_pool) */
-    ddb_pool *pool;         /* NULL once freed */
-    ddb_lua_loop *loop;
-    int64_t inflight;       /* submitted tasks whose callback has not come yet */
-    double watch[NWATCH];   /* ticket of each state waited for, 0 if none */
-    c_bench *bench;         /* set while pool:_bench() runs */
-    lua_held held;          /* tasks of pool:run, until pool:finish takes them */
-    lua_logq logq;          /* event-log lines for dolphindb.log (lua_logq.h) */
-    lua_fetch_list fetches; /* block-wise tasks of pool:fetch (lua_fetch.h) */
-    int fetching;           /* pool:fetch is submitting (fetchSize allowed) */
-    int64_t pin;            /* pool:pin_run is submitting on this pin (lua_pin.c) */
-} lua_pool;
-
-typedef struct lua_task {
-    ddb_task *task;
-} lua_task;
-
-static const char pool_mark = 0;
+const char ddb_lua_pool_mark = 0;
 
 /* ---- completion and watches (called inside uv_run: no Lua here) ---------------- */
 
@@ -162,8 +120,6 @@ static void pool_release(lua_pool *lp)
 
 static void pool_closer(void *obj) { pool_release(obj); }
 
-static lua_pool *to_pool(lua_State *L, int idx);
-
 /* core.pool_new(cfg[, like]) -> pool, ticket|nil (ticket completes when the open
  * settled). like: an open pool whose login (userid and password) the new pool uses,
  * so that pool:withSession opens its session without the password kept in Lua. */
@@ -187,7 +143,7 @@ static int l_pool_new(lua_State *L)
 
     lua_pool *lp = lua_newuserdata(L, sizeof *lp);
     memset(lp, 0, sizeof *lp);
-    lp->mark = &pool_mark;
+    lp->mark = &ddb_lua_pool_mark;
     lp->loop = loop;
     lua_pushvalue(L, POOL_MT_UPVALUE);
     lua_setmetatable(L, -2);
@@ -213,64 +169,8 @@ static int l_pool_new(lua_State *L)
 
 /* ---- pool methods ----------------------------------------------------------------- */
 
-/* The userdata at `idx` if its metatable is the one at `mt` (an upvalue index), else
- * raises luaL_checkudata's kind of message. */
-static void *check_kind(lua_State *L, int idx, int mt, const char *what)
-{
-    void *p = lua_touserdata(L, idx);
-    if (p && lua_getmetatable(L, idx)) {
-        int same = lua_rawequal(L, -1, mt);
-        lua_pop(L, 1);
-        if (same) return p;
-    }
-    luaL_typerror(L, idx, what);
-    return NULL;
-}
-
-/* A pool is told by its size and its mark, not by its metatable: fetching and
- * comparing that cost two API calls (~150 instructions) on every pool:run and
- * pool:finish, the per-task calls (issue 14). Only this file makes userdata with the
- * mark at their start, and a light userdata's length is 0. */
-static lua_pool *to_pool(lua_State *L, int idx)
-{
-    lua_pool *lp = lua_touserdata(L, idx);
-    if (lp && lua_objlen(L, idx) == sizeof *lp && lp->mark == &pool_mark) return lp;
-    luaL_typerror(L, idx, POOL_MT);
-    return NULL;
-}
-
-static lua_pool *check_pool(lua_State *L)
-{
-    lua_pool *lp = to_pool(L, 1);
-    if (!lp->pool) luaL_error(L, "dolphindb: the pool has been freed");
-    return lp;
-}
-
-static lua_task *push_task(lua_State *L, ddb_task *t)
-{
-    lua_task *lt = lua_newuserdata(L, sizeof *lt);
-    lt->task = t;
-    lua_pushvalue(L, TASK_MT_UPVALUE);
-    lua_setmetatable(L, -2);
-    return lt;
-}
-
-static int l_pool_state(lua_State *L)
-{
-    lua_pool *lp = to_pool(L, 1);
-    lua_pushstring(L, lp->pool ? ddb_pool_state_name(ddb_pool_state(lp->pool)) : "CLOSED");
-    return 1;
-}
-
-static int l_pool_error(lua_State *L)
-{
-    lua_pushstring(L, ddb_pool_error(check_pool(L)->pool));
-    return 1;
-}
-
-/* Submits the task that arguments 2..top describe (see ddb_lua_read_task). Returns
- * the ticket and stores the task's reference in *out; raises on misuse or a refused
- * submission. pool:run(script), the common call, passes only the text. */
+/* ddb_lua_pool_submit (lua_pool_impl.h); static, so that pool:run and pool:add inline
+ * it. pool:run(script), the common call, passes only the text. */
 static double submit_from_args(lua_State *L, lua_pool *lp, int top, ddb_task **out)
 {
     int fetching = lp->fetching;        /* cleared first: the reads below may raise */
@@ -304,13 +204,18 @@ static double submit_from_args(lua_State *L, lua_pool *lp, int top, ddb_task **o
     return ticket;
 }
 
+double ddb_lua_pool_submit(lua_State *L, lua_pool *lp, int top, ddb_task **out)
+{
+    return submit_from_args(L, lp, top, out);
+}
+
 /* pool:submit(text, args, id, options) -> task, ticket (options: the user's table) */
 static int l_pool_submit(lua_State *L)
 {
     lua_pool *lp = check_pool(L);
     lua_settop(L, 5);
     /* The userdata first, so a Lua allocation error cannot leak the task. */
-    lua_task *lt = push_task(L, NULL);
+    lua_task *lt = ddb_lua_push_task(L, NULL);
     lua_pushnumber(L, submit_from_args(L, lp, 5, &lt->task));
     return 2;
 }
@@ -364,79 +269,28 @@ static int l_pool_run(lua_State *L)
     return 2;
 }
 
-static ddb_task *check_held(lua_State *L, lua_pool *lp, int idx)
+/* pool:finish(ticket[, conv]) -> ok, value | message, messages | nil: the outcome of a
+ * task started by pool:run, once its ticket completed; the pool lets go of it. */
+static int l_pool_finish(lua_State *L)
+{
+    lua_pool *lp = check_pool(L);
+    double ticket = luaL_checknumber(L, 2);
+    ddb_task *t = lua_held_find(&lp->held, ticket);
+    if (!t) return luaL_error(L, "dolphindb: no task is held under this ticket");
+    int conv = ddb_lua_conv_arg(L, 3);
+    /* Everything is pushed before the pool lets go: should a push run out of memory,
+     * the task is still held (and freed with the pool), never leaked. */
+    int n = ddb_lua_push_outcome(L, t, conv);
+    n += ddb_lua_push_messages(L, t);
+    ddb_task_unref(lua_held_take(&lp->held, ticket));
+    return n;
+}
+
+ddb_task *ddb_lua_check_held(lua_State *L, lua_pool *lp, int idx)
 {
     ddb_task *t = lua_held_find(&lp->held, luaL_checknumber(L, idx));
     if (!t) luaL_error(L, "dolphindb: no task is held under this ticket");
     return t;
-}
-
-/* ---- pinned connections (src/pool/ddb_pin.h; policy in lua/dolphindb/pinned.lua) ---- */
-
-/* pool:pin_claim(ticket): the task of pool:run held under ticket claims a pin. */
-static int l_pool_pin_claim(lua_State *L)
-{
-    lua_pool *lp = check_pool(L);
-    char err[ERRLEN];
-    if (ddb_pool_pin_claim(lp->pool, check_held(L, lp, 2), err, sizeof err) != DDB_OK)
-        return luaL_error(L, "dolphindb: %s", err);
-    return 0;
-}
-
-/* pool:pin_take(ticket) -> the pin the claim got, or nil (its outcome, taken with
- * pool:finish, says why). */
-static int l_pool_pin_take(lua_State *L)
-{
-    lua_pool *lp = check_pool(L);
-    int64_t pin = ddb_pool_pin_take(lp->pool, check_held(L, lp, 2));
-    if (pin <= 0) return 0;
-    lua_pushnumber(L, (lua_Number)pin);
-    return 1;
-}
-
-static int64_t check_pin(lua_State *L, int idx)
-{
-    lua_Number n = luaL_checknumber(L, idx);
-    if (!(n >= 1 && n <= 9007199254740992.0) || n != (lua_Number)(int64_t)n)
-        luaL_argerror(L, idx, "a pin expected");
-    return (int64_t)n;
-}
-
-/* pool:pin_run(pin, ...) -> as pool:run, on the pin's connection. */
-static int l_pool_pin_run(lua_State *L)
-{
-    lua_pool *lp = check_pool(L);
-    int64_t pin = check_pin(L, 2);
-    lua_remove(L, 2);
-    if (lua_held_reserve(&lp->held) != 0) return luaL_error(L, "dolphindb: out of memory");
-    ddb_task *t = NULL;
-    lp->pin = pin;                      /* submit_from_args reads and clears it first */
-    double ticket = submit_from_args(L, lp, lua_gettop(L), &t);
-    lua_held_put(&lp->held, ticket, t);
-    lua_pushnumber(L, ticket);
-    lua_pushnumber(L, (lua_Number)ddb_task_id(t));
-    return 2;
-}
-
-/* pool:pin_alive(pin) -> true (held, its session there) or false (lost), and the
- * connection's number (1-based); nothing for an unknown or released pin. */
-static int l_pool_pin_alive(lua_State *L)
-{
-    lua_pool *lp = check_pool(L);
-    int64_t pin = check_pin(L, 2);
-    int alive = ddb_pool_pin_alive(lp->pool, pin);
-    if (alive < 0) return 0;
-    lua_pushboolean(L, alive);
-    lua_pushinteger(L, ddb_pool_pin_conn(lp->pool, pin) + 1);
-    return 2;
-}
-
-/* pool:unpin(pin) -> true, or false for an unknown pin. */
-static int l_pool_unpin(lua_State *L)
-{
-    lua_pool *lp = check_pool(L);
-    lua_pushboolean(L, ddb_pool_unpin(lp->pool, check_pin(L, 2)) == DDB_OK);
-    return 1;
 }
 
 /* pool:cancel_held(ticket) -> true if the task of pool:run was cancelled, false if
@@ -444,7 +298,7 @@ static int l_pool_unpin(lua_State *L)
 static int l_pool_cancel_held(lua_State *L)
 {
     lua_pool *lp = check_pool(L);
-    lua_pushboolean(L, ddb_task_cancel(lp->pool, check_held(L, lp, 2)) == DDB_OK);
+    lua_pushboolean(L, ddb_task_cancel(lp->pool, ddb_lua_check_held(L, lp, 2)) == DDB_OK);
     return 1;
 }
 
@@ -462,82 +316,12 @@ static int l_pool_held_state(lua_State *L)
 static int l_pool_held_progress(lua_State *L)
 {
     lua_pool *lp = check_pool(L);
-    ddb_task *t = check_held(L, lp, 2);
+    ddb_task *t = ddb_lua_check_held(L, lp, 2);
     int64_t rows = ddb_task_rows_received(t);
     lua_pushnumber(L, (lua_Number)ddb_task_bytes_received(t));
     if (rows >= 0) lua_pushnumber(L, (lua_Number)rows);
     else lua_pushnil(L);
     return 2;
-}
-
-static lua_task *check_task(lua_State *L, int idx)
-{
-    lua_task *lt = check_kind(L, idx, TASK_MT_UPVALUE, TASK_MT);
-    if (!lt->task) luaL_error(L, "dolphindb: invalid task handle");
-    return lt;
-}
-
-static int64_t check_user_id(lua_State *L, int idx)
-{
-    lua_Number id = luaL_checknumber(L, idx);
-    if (id < 0 || id != (lua_Number)(int64_t)id || id > 9007199254740992.0)
-        luaL_error(L, "dolphindb: task id must be an integer >= 0");
-    return (int64_t)id;
-}
-
-/* pool:find(id) -> task | nil */
-static int l_pool_find(lua_State *L)
-{
-    lua_pool *lp = check_pool(L);
-    int64_t id = check_user_id(L, 2);
-    lua_task *lt = push_task(L, NULL);
-    lt->task = ddb_pool_find(lp->pool, id);
-    if (!lt->task) lua_pushnil(L);
-    return 1;
-}
-
-/* pool:finished(id) -> true once the task of that id ended, false before, nil for an
- * unknown id (isFinished without a task object per call). */
-static int l_pool_finished(lua_State *L)
-{
-    lua_pool *lp = check_pool(L);
-    ddb_task *t = ddb_pool_find(lp->pool, check_user_id(L, 2));
-    if (!t) return 0;
-    lua_pushboolean(L, ddb_task_state_is_terminal(ddb_task_state(t)));
-    ddb_task_unref(t);
-    return 1;
-}
-
-/* pool:take_id(id[, conv]) -> ok, value | message, messages: getData's outcome of a
- * finished task, which the pool then forgets; nil, "pending" for a task not finished,
- * nothing for an unknown id (no task object per call either way). */
-static int l_pool_take_id(lua_State *L)
-{
-    lua_pool *lp = check_pool(L);
-    int64_t id = check_user_id(L, 2);
-    int conv = ddb_lua_conv_arg(L, 3);
-    ddb_task *t = ddb_pool_find(lp->pool, id);
-    if (!t) return 0;
-    /* The id table holds the task until the forget below, and nothing in between
-     * touches this pool's table: a push that raises leaks nothing. */
-    ddb_task_unref(t);
-    if (!ddb_task_state_is_terminal(ddb_task_state(t))) {
-        lua_pushnil(L);
-        lua_pushliteral(L, "pending");
-        return 2;
-    }
-    int n = ddb_lua_push_outcome(L, t, conv);
-    n += ddb_lua_push_messages(L, t);
-    ddb_pool_forget(lp->pool, id);
-    return n;
-}
-
-/* pool:forget(id) -> true if the id was known. */
-static int l_pool_forget(lua_State *L)
-{
-    lua_pool *lp = check_pool(L);
-    lua_pushboolean(L, ddb_pool_forget(lp->pool, check_user_id(L, 2)) == DDB_OK);
-    return 1;
 }
 
 /* pool:shutdown() -> ticket|nil (completes when every handle of the pool is closed). */
@@ -546,58 +330,6 @@ static int l_pool_shutdown(lua_State *L)
     lua_pool *lp = check_pool(L);
     ddb_pool_shutdown(lp->pool);
     push_watch(L, lp, WATCH_CLOSE);
-    return 1;
-}
-
-static int l_pool_stats(lua_State *L)
-{
-    lua_pool *lp = check_pool(L);
-    ddb_pool_stats s;
-    ddb_pool_get_stats(lp->pool, &s);
-    lua_createtable(L, 0, 13);
-    ddb_lua_set_int(L, "queued", s.queued);
-    ddb_lua_set_int(L, "running", s.running);
-    ddb_lua_set_int(L, "done", s.done);
-    ddb_lua_set_int(L, "failed", s.failed);
-    ddb_lua_set_int(L, "cancelled", s.cancelled);
-    ddb_lua_set_int(L, "abandoned", s.abandoned);
-    ddb_lua_set_int(L, "conns", s.conns);
-    ddb_lua_set_int(L, "conns_ready", s.conns_ready);
-    ddb_lua_set_int(L, "conns_busy", s.conns_busy);
-    ddb_lua_set_int(L, "inflight", lp->inflight);
-    ddb_lua_set_int(L, "held", (int64_t)lp->held.n);
-    lua_pushstring(L, ddb_pool_state_name(ddb_pool_state(lp->pool)));
-    lua_setfield(L, -2, "state");
-    return 1;
-}
-
-static int l_pool_conn_count(lua_State *L)
-{
-    lua_pushinteger(L, ddb_pool_conn_count(check_pool(L)->pool));
-    return 1;
-}
-
-/* pool:conn_info(i) (1-based) -> table | nil */
-static int l_pool_conn_info(lua_State *L)
-{
-    lua_pool *lp = check_pool(L);
-    ddb_conn_info ci;
-    if (ddb_pool_conn_info(lp->pool, (int)luaL_checkinteger(L, 2) - 1, &ci) != DDB_OK) {
-        lua_pushnil(L);
-        return 1;
-    }
-    lua_createtable(L, 0, 7);
-    lua_pushstring(L, ddb_conn_state_name(ci.state));
-    lua_setfield(L, -2, "state");
-    lua_pushstring(L, ci.host);
-    lua_setfield(L, -2, "host");
-    ddb_lua_set_int(L, "port", ci.port);
-    lua_pushstring(L, ci.session_id);
-    lua_setfield(L, -2, "session_id");
-    ddb_lua_set_int(L, "tasks_run", ci.tasks_run);
-    ddb_lua_set_int(L, "reconnects", ci.reconnects);
-    lua_pushstring(L, ci.last_error);
-    lua_setfield(L, -2, "last_error");
     return 1;
 }
 
@@ -668,108 +400,6 @@ static int l_pool_gc(lua_State *L)
     return 0;
 }
 
-/* ---- task methods ----------------------------------------------------------------- */
-
-static int l_task_state(lua_State *L)
-{
-    lua_pushstring(L, ddb_task_state_name(ddb_task_state(check_task(L, 1)->task)));
-    return 1;
-}
-
-static int l_task_terminal(lua_State *L)
-{
-    lua_pushboolean(L, ddb_task_state_is_terminal(ddb_task_state(check_task(L, 1)->task)));
-    return 1;
-}
-
-static int l_task_id(lua_State *L)
-{
-    lua_pushnumber(L, (lua_Number)ddb_task_id(check_task(L, 1)->task));
-    return 1;
-}
-
-static int l_task_text(lua_State *L)
-{
-    lua_pushstring(L, ddb_task_text(check_task(L, 1)->task));
-    return 1;
-}
-
-/* task:outcome([conv]) -> true, value | false, message */
-static int l_task_outcome(lua_State *L)
-{
-    return ddb_lua_push_outcome(L, check_task(L, 1)->task, ddb_lua_conv_arg(L, 2));
-}
-
-/* pool:finish(ticket[, conv]) -> ok, value | message, messages | nil: the outcome of a
- * task started by pool:run, once its ticket completed; the pool lets go of it. */
-static int l_pool_finish(lua_State *L)
-{
-    lua_pool *lp = check_pool(L);
-    double ticket = luaL_checknumber(L, 2);
-    ddb_task *t = lua_held_find(&lp->held, ticket);
-    if (!t) return luaL_error(L, "dolphindb: no task is held under this ticket");
-    int conv = ddb_lua_conv_arg(L, 3);
-    /* Everything is pushed before the pool lets go: should a push run out of memory,
-     * the task is still held (and freed with the pool), never leaked. */
-    int n = ddb_lua_push_outcome(L, t, conv);
-    n += ddb_lua_push_messages(L, t);
-    ddb_task_unref(lua_held_take(&lp->held, ticket));
-    return n;
-}
-
-static int l_task_error(lua_State *L)
-{
-    const char *e = ddb_task_error(check_task(L, 1)->task);
-    if (e) lua_pushstring(L, e); else lua_pushnil(L);
-    return 1;
-}
-
-static int l_task_server_error(lua_State *L)
-{
-    const char *e = ddb_task_server_error(check_task(L, 1)->task);
-    if (e) lua_pushstring(L, e); else lua_pushnil(L);
-    return 1;
-}
-
-/* task:messages() -> list of print() lines, or nil when there are none (the common
- * case costs no table). */
-static int l_task_messages(lua_State *L)
-{
-    return ddb_lua_push_messages(L, check_task(L, 1)->task);
-}
-
-static int l_task_elapsed(lua_State *L)
-{
-    lua_pushnumber(L, ddb_task_elapsed(check_task(L, 1)->task));
-    return 1;
-}
-
-static int l_task_conn_index(lua_State *L)
-{
-    lua_pushinteger(L, ddb_task_conn_index(check_task(L, 1)->task) + 1);
-    return 1;
-}
-
-static int l_task_gc(lua_State *L)
-{
-    lua_task *lt = check_kind(L, 1, TASK_MT_UPVALUE, TASK_MT);
-    ddb_task_unref(lt->task);
-    lt->task = NULL;
-    return 0;
-}
-
-static int l_task_tostring(lua_State *L)
-{
-    lua_task *lt = check_kind(L, 1, TASK_MT_UPVALUE, TASK_MT);
-    if (!lt->task) {
-        lua_pushliteral(L, "dolphindb.task(released)");
-        return 1;
-    }
-    lua_pushfstring(L, "dolphindb.task(%f, %s)", (lua_Number)ddb_task_id(lt->task),
-                    ddb_task_state_name(ddb_task_state(lt->task)));
-    return 1;
-}
-
 /* ---- registration --------------------------------------------------------------- */
 
 /* Pushes f as a closure over the two metatables (at absolute indexes pool_mt, task_mt). */
@@ -780,14 +410,16 @@ static void push_method(lua_State *L, lua_CFunction f, int pool_mt, int task_mt)
     lua_pushcclosure(L, f, 2);
 }
 
-static void fill_class(lua_State *L, int mt, const luaL_Reg *methods, lua_CFunction gc,
+/* The class's methods come from several files' lists (NULL ends `lists`). */
+static void fill_class(lua_State *L, int mt, const luaL_Reg *const *lists, lua_CFunction gc,
                        lua_CFunction tostr, int pool_mt, int task_mt)
 {
     lua_newtable(L);
-    for (const luaL_Reg *m = methods; m->name; m++) {
-        push_method(L, m->func, pool_mt, task_mt);
-        lua_setfield(L, -2, m->name);
-    }
+    for (; *lists; lists++)
+        for (const luaL_Reg *m = *lists; m->name; m++) {
+            push_method(L, m->func, pool_mt, task_mt);
+            lua_setfield(L, -2, m->name);
+        }
     lua_setfield(L, mt, "__index");
     push_method(L, gc, pool_mt, task_mt);
     lua_setfield(L, mt, "__gc");
@@ -800,37 +432,29 @@ static void fill_class(lua_State *L, int mt, const luaL_Reg *methods, lua_CFunct
 void ddb_lua_pool_open(lua_State *L, int module_table_index)
 {
     static const luaL_Reg pool_methods[] = {
-        {"state", l_pool_state},   {"error", l_pool_error},         {"submit", l_pool_submit},
-        {"find", l_pool_find},     {"forget", l_pool_forget},
-        {"add", l_pool_add},       {"finished", l_pool_finished},
-        {"take_id", l_pool_take_id},
-        {"shutdown", l_pool_shutdown}, {"stats", l_pool_stats},
-        {"conn_count", l_pool_conn_count}, {"conn_info", l_pool_conn_info},
+        {"submit", l_pool_submit}, {"add", l_pool_add},
+        {"shutdown", l_pool_shutdown},
         {"run", l_pool_run},       {"finish", l_pool_finish},  {"fetch", l_pool_fetch},
         {"cancel_held", l_pool_cancel_held}, {"held_state", l_pool_held_state},
         {"held_progress", l_pool_held_progress},
         {"_bench", l_pool_bench},
         {"log_take", l_pool_log_take}, {"log_level", l_pool_log_level},
-        {"pin_claim", l_pool_pin_claim}, {"pin_take", l_pool_pin_take}, {"pin_run", l_pool_pin_run},
-        {"pin_alive", l_pool_pin_alive}, {"unpin", l_pool_unpin},
         {NULL, NULL},
     };
-    static const luaL_Reg task_methods[] = {
-        {"state", l_task_state},     {"terminal", l_task_terminal}, {"id", l_task_id},
-        {"text", l_task_text},       {"error", l_task_error},
-        {"server_error", l_task_server_error}, {"messages", l_task_messages},
-        {"elapsed", l_task_elapsed}, {"conn_index", l_task_conn_index},
-        {"outcome", l_task_outcome},
-        {NULL, NULL},
+    static const luaL_Reg *const pool_lists[] = {
+        pool_methods, ddb_lua_pool_id_methods, ddb_lua_pin_methods, ddb_lua_pool_info_methods,
+        NULL,
     };
+    static const luaL_Reg *const task_lists[] = { ddb_lua_task_methods, NULL };
     int module = module_table_index < 0 ? lua_gettop(L) + module_table_index + 1
                                         : module_table_index;
     luaL_newmetatable(L, POOL_MT);
     int pool_mt = lua_gettop(L);
     luaL_newmetatable(L, TASK_MT);
     int task_mt = lua_gettop(L);
-    fill_class(L, pool_mt, pool_methods, l_pool_gc, NULL, pool_mt, task_mt);
-    fill_class(L, task_mt, task_methods, l_task_gc, l_task_tostring, pool_mt, task_mt);
+    fill_class(L, pool_mt, pool_lists, l_pool_gc, NULL, pool_mt, task_mt);
+    fill_class(L, task_mt, task_lists, ddb_lua_task_gc, ddb_lua_task_tostring, pool_mt,
+               task_mt);
     push_method(L, l_pool_new, pool_mt, task_mt);
     lua_setfield(L, module, "pool_new");
     lua_pop(L, 2);

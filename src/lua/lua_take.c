@@ -13,13 +13,22 @@
 #include "dolphindb.h"
 #include "lua_value.h"
 
-static const ddb_obj *arg_vector(lua_State *L, int idx)
+/* Why the object at idx cannot be taken from or split, or NULL. */
+static const char *not_splittable(lua_State *L, int idx, const ddb_obj **out)
 {
-    const ddb_obj *v = ddb_lua_check_handle(L, idx);
-    if (!v) luaL_argerror(L, idx, "object handle expected");
+    const ddb_obj *v = *out = ddb_lua_check_handle(L, idx);
+    if (!v) return "object handle expected";
     ddb_type_class c = ddb_type_class_of(v->type);
     if (v->form != DDB_VECTOR || (c != DDB_CLASS_FIXED && c != DDB_CLASS_VARLEN && v->type != DDB_SYMBOL))
-        luaL_argerror(L, idx, "a vector of fixed-width, string or symbol cells expected");
+        return "a vector of fixed-width, string or symbol cells expected";
+    return NULL;
+}
+
+static const ddb_obj *arg_vector(lua_State *L, int idx)
+{
+    const ddb_obj *v;
+    const char *why = not_splittable(L, idx, &v);
+    if (why) luaL_argerror(L, idx, why);
     return v;
 }
 
@@ -96,11 +105,14 @@ int ddb_lua_obj_take(lua_State *L)
     return 1;
 }
 
-/* Row i of src to dst[g][at[g]++], for every row, cells of w bytes. */
-static void scatter(char **dst, int64_t *at, const void *src, const int32_t *group, int64_t n, size_t w)
+/* Row i of src to dst[group[i]][place[i]], cells of w bytes. The places are computed
+ * once per call (below), so this loop carries no counter from row to row: every
+ * load and store is independent of the last. */
+static void scatter(char *const *restrict dst, const int32_t *restrict place, const void *restrict src,
+                    const int32_t *restrict group, int64_t n, size_t w)
 {
-#define SCATTER(T)                                                                          \
-    for (int64_t i = 0; i < n; i++) ((T *)dst[group[i]])[at[group[i]]++] = ((const T *)src)[i]; \
+#define SCATTER(T)                                                                \
+    for (int64_t i = 0; i < n; i++) ((T *)dst[group[i]])[place[i]] = ((const T *)src)[i]; \
     return
     switch (w) {
     case 1: SCATTER(uint8_t);
@@ -110,30 +122,29 @@ static void scatter(char **dst, int64_t *at, const void *src, const int32_t *gro
     }
 #undef SCATTER
     for (int64_t i = 0; i < n; i++)
-        memcpy(dst[group[i]] + w * at[group[i]]++, (const char *)src + w * i, w);
+        memcpy(dst[group[i]] + w * (size_t)place[i], (const char *)src + w * i, w);
 }
 
 #define MAX_GROUPS 4096     /* the pool's connection limit */
 
-/* _obj_split(vector, groups, ngroups) -> { part 1, ..., part ngroups }: row i of
- * the vector goes to part groups[i] + 1 (groups: an INT vector of 0..ngroups-1, one
- * per row), rows kept in order. One pass over the column: the writers split a
- * fitted table by partition group this way. */
-int ddb_lua_obj_split(lua_State *L)
+/* Each row's place in its group (rows keep their order) and each group's size, in
+ * one pass shared by every vector of the call; checks the group numbers. */
+static int32_t *places(lua_State *L, const ddb_obj *g, lua_Integer ng, int64_t *count)
 {
-    const ddb_obj *v = arg_vector(L, 1);
-    const ddb_obj *g = arg_ints(L, 2, "an INT vector of group numbers expected");
-    lua_Integer ng = luaL_checkinteger(L, 3);
-    if (ng < 1 || ng > MAX_GROUPS) luaL_argerror(L, 3, "1..4096 groups");
-    if (g->rows != v->rows) luaL_argerror(L, 2, "one group number per row expected");
     const int32_t *group = g->data;
-    int64_t *count = lua_newuserdata(L, 2 * (size_t)ng * sizeof *count);   /* count, at */
-    char **dst = lua_newuserdata(L, (size_t)ng * sizeof *dst);
-    memset(count, 0, 2 * (size_t)ng * sizeof *count);
+    int32_t *place = lua_newuserdata(L, (size_t)(g->rows ? g->rows : 1) * sizeof *place);
+    memset(count, 0, (size_t)ng * sizeof *count);
     for (int64_t i = 0; i < g->rows; i++) {
         if (group[i] < 0 || group[i] >= ng) luaL_argerror(L, 2, "a group number out of range");
-        count[group[i]]++;
+        place[i] = (int32_t)count[group[i]]++;
     }
+    return place;
+}
+
+/* The parts of vector v (rows = the group vector's), as a list pushed on the stack. */
+static void split_one(lua_State *L, const ddb_obj *v, const ddb_obj *g, lua_Integer ng,
+                      const int64_t *count, const int32_t *place, char **dst)
+{
     size_t w = row_width(v);
     lua_createtable(L, (int)ng, 0);
     for (lua_Integer k = 0; k < ng; k++) {
@@ -141,9 +152,52 @@ int ddb_lua_obj_split(lua_State *L)
         dst[k] = w ? o->data : (char *)o;   /* text: the vector itself, appended to below */
         lua_rawseti(L, -2, (int)k + 1);
     }
+    const int32_t *group = g->data;
     if (w)
-        scatter(dst, count + ng, v->data, group, v->rows, w);
+        scatter(dst, place, v->data, group, v->rows, w);
     else
         for (int64_t i = 0; i < v->rows; i++) append_text(L, (ddb_obj *)dst[group[i]], v, i);
+}
+
+/* _obj_split(vector, groups, ngroups) -> { part 1, ..., part ngroups }: row i of
+ * the vector goes to part groups[i] + 1 (groups: an INT vector of 0..ngroups-1, one
+ * per row), rows kept in order. The writers split a fitted table by partition group
+ * this way. _obj_split({ vector, ... }, groups, ngroups) -> { parts of each }: the
+ * columns of a table at once, the places computed once for all. */
+int ddb_lua_obj_split(lua_State *L)
+{
+    int many = lua_type(L, 1) == LUA_TTABLE;
+    int nv = many ? (int)lua_objlen(L, 1) : 1;
+    const ddb_obj *g = arg_ints(L, 2, "an INT vector of group numbers expected");
+    lua_Integer ng = luaL_checkinteger(L, 3);
+    if (ng < 1 || ng > MAX_GROUPS) luaL_argerror(L, 3, "1..4096 groups");
+    lua_settop(L, 3);
+    for (int j = 1; j <= nv; j++) {                   /* every vector checked first */
+        const ddb_obj *v = NULL;
+        if (many) {
+            lua_rawgeti(L, 1, j);
+            const char *why = not_splittable(L, -1, &v);
+            if (why) luaL_error(L, "bad argument #1 to '_obj_split' (element %d: %s)", j, why);
+            lua_pop(L, 1);
+        } else {
+            v = arg_vector(L, 1);
+        }
+        if (v->rows != g->rows) luaL_argerror(L, 2, "one group number per row expected");
+    }
+    int64_t *count = lua_newuserdata(L, (size_t)ng * sizeof *count);
+    char **dst = lua_newuserdata(L, (size_t)ng * sizeof *dst);
+    const int32_t *place = places(L, g, ng, count);
+    if (!many) {
+        split_one(L, ddb_lua_check_handle(L, 1), g, ng, count, place, dst);
+        return 1;
+    }
+    lua_createtable(L, nv, 0);
+    for (int j = 1; j <= nv; j++) {
+        lua_rawgeti(L, 1, j);
+        const ddb_obj *v = ddb_lua_check_handle(L, -1);
+        split_one(L, v, g, ng, count, place, dst);
+        lua_rawseti(L, -3, j);
+        lua_pop(L, 1);
+    }
     return 1;
 }

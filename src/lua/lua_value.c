@@ -202,8 +202,11 @@ static int obj_new(lua_State *L)
     return 1;
 }
 
-/* _obj_strings(type, form, list, n[, fkind]): a STRING/SYMBOL/BLOB/... scalar, vector
- * or pair from list[1..n]; any non-string element (ddb.null) is the empty string. */
+/* _obj_strings(type, form, list, n[, fkind[, strict]]): a STRING/SYMBOL/BLOB/...
+ * scalar, vector or pair from list[1..n]; any non-string element (ddb.null) is the
+ * empty string. strict: only strings and nil (empty) are taken; at anything else it
+ * returns nil and that element's number, for dolphindb.build to convert the list
+ * itself (so a list of plain strings costs one pass and no copy in Lua). */
 static int obj_strings(lua_State *L)
 {
     int type = arg_type(L, 1);
@@ -215,6 +218,7 @@ static int obj_strings(lua_State *L)
     if (form == DDB_SCALAR && n != 1) luaL_argerror(L, 4, "a scalar has one element");
     if (form == DDB_PAIR && n != 2) luaL_argerror(L, 4, "a pair has two elements");
     lua_Integer fkind = luaL_optinteger(L, 5, 0);
+    int strict = lua_toboolean(L, 6);
     lua_settop(L, 4);
     handle *h = new_handle(L);
     ddb_obj *o = NULL;
@@ -222,7 +226,14 @@ static int obj_strings(lua_State *L)
         size_t len = 0;
         const char *s = "";
         lua_rawgeti(L, 3, (int)(i + 1));
-        if (lua_type(L, -1) == LUA_TSTRING) s = lua_tolstring(L, -1, &len);
+        int t = lua_type(L, -1);
+        if (t == LUA_TSTRING) {
+            s = lua_tolstring(L, -1, &len);
+        } else if (strict && t != LUA_TNIL) {
+            lua_pushnil(L);
+            lua_pushinteger(L, (lua_Integer)(i + 1));
+            return 2;
+        }
         if (type != DDB_BLOB && memchr(s, 0, len))
             luaL_error(L, "dolphindb: element %d of a %s contains a zero byte", (int)(i + 1),
                        ddb_type_name(type));
@@ -237,6 +248,34 @@ static int obj_strings(lua_State *L)
     }
     if (!o) o = own(L, h, ddb_vector_new(type, 0));
     if (form == DDB_PAIR) o->form = DDB_PAIR;
+    return 1;
+}
+
+/* _obj_symbols(list, nd, n): a SYMBOL vector of n rows, all "" (index 0), whose base
+ * is "" then list[1..nd] (distinct non-empty strings): dolphindb.build deduplicates a
+ * Lua list with a table (Lua strings are interned, so a lookup costs no hashing of
+ * the bytes) and fills the indices through the FFI, instead of this file hashing
+ * every row's string. */
+static int obj_symbols(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer nd = luaL_checkinteger(L, 2);
+    int64_t n = arg_rows(L, 3);
+    if (nd < 0 || nd >= DDB_MAX_SYMBASE) luaL_argerror(L, 2, "0 .. 2^21 - 1 distinct symbols");
+    lua_settop(L, 3);
+    const char **syms = lua_newuserdata(L, (size_t)nd * (sizeof *syms + sizeof(size_t)) + 1);
+    size_t *lens = (size_t *)(syms + nd);
+    for (lua_Integer k = 0; k < nd; k++) {
+        lua_rawgeti(L, 1, (int)(k + 1));
+        if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "dolphindb: symbol %d is not a string", (int)(k + 1));
+        syms[k] = lua_tolstring(L, -1, &lens[k]);      /* anchored by the list (argument 1) */
+        if (memchr(syms[k], 0, lens[k]))
+            luaL_error(L, "dolphindb: element %d of a SYMBOL contains a zero byte", (int)(k + 1));
+        lua_pop(L, 1);
+    }
+    handle *h = new_handle(L);
+    h->o = ddb_symbol_vector_new(n, (int32_t)nd, syms, lens);
+    if (!h->o) luaL_error(L, "dolphindb: cannot build a symbol vector (out of memory, or a symbol empty or repeated)");
     return 1;
 }
 
@@ -724,6 +763,7 @@ void ddb_lua_value_open(lua_State *L, int module)
         {"encode", lua_encode}, {"decode", lua_decode},
         {"_obj_decode", obj_decode}, {"_obj_encode", obj_encode}, {"_obj_addr", obj_addr},
         {"_obj_layout", obj_layout}, {"_obj_new", obj_new}, {"_obj_strings", obj_strings},
+        {"_obj_symbols", obj_symbols},
         {"_obj_void", obj_void}, {"_obj_take", ddb_lua_obj_take}, {"_obj_split", ddb_lua_obj_split}, {"_obj_any", obj_any}, {"_obj_arrayvector", obj_arrayvector},
         {"_obj_table", obj_table}, {"_obj_dict", obj_dict}, {"_obj_set", obj_set},
         {"_obj_setlabels", obj_setlabels},

@@ -83,6 +83,21 @@ ddb_pool *ddb_pool_new_host(const ddb_host_vt *host, void *host_ud,
 void ddb_pool_redact(const ddb_pool *p, const char *in, char *out, size_t cap);
 int ddb_pool_is_stopping(const ddb_pool *p);
 
+/* Every state change goes through here so the host hears of it without polling. */
+static inline void ddb_pool_set_state(ddb_pool *p, int state)
+{
+    if (p->state == state)
+        return;
+    p->state = state;
+    if (p->on_state)
+        p->on_state(p, state, p->state_ud);
+}
+
+static inline uint64_t ddb_pool_now_ms(const ddb_pool *p)
+{
+    return p->host->now_ms(p->host_ud);
+}
+
 /* ---- ddb_log.c: the event log (dolphindb.h, ddb_log_cb) ---- */
 static inline int ddb_pool_logs(const ddb_pool *p, int level)
 {
@@ -107,8 +122,20 @@ int ddb_cluster_settle(ddb_pool *p, ddb_conn *c);
 /* Start the connections held back until the cluster's nodes were known. */
 void ddb_pool_start_deferred(ddb_pool *p);
 
-/* ---- queue / completion internals shared with ddb_thread.c ---- */
+/* ---- ddb_pool.c: queue, dispatch, completions (also used by ddb_thread.c) ---- */
 void ddb_pool_complete(ddb_pool *p, ddb_task *t, int state);
+/* Hand every completed task to its callback now; start the pump (it delivers from
+ * the loop, and drives the shutdown). */
+void ddb_pool_deliver(ddb_pool *p);
+void ddb_pool_pump_start(ddb_pool *p);
+void ddb_pool_pump_cb(void *pool);
+/* t goes back to the head of the queue (an HA resend); the caller dispatches. */
+void ddb_pool_requeue(ddb_pool *p, ddb_task *t);
+int ddb_pool_any_conn_alive(const ddb_pool *p);
+/* Attempts one connection may make before it is DEAD (opening: the pool's open). */
+int ddb_pool_attempt_budget(const ddb_pool *p, int opening);
+/* The table every connection reports through. */
+extern const ddb_conn_events ddb_pool_conn_events;
 /* Resume paused connections from the pump, on the next loop iteration. */
 void ddb_pool_resume_later(ddb_pool *p);
 /* A block of t's fetchSize result arrived on c (ddb_fetch.c); 1: c waits for the
@@ -120,5 +147,37 @@ void ddb_pool_run_on(ddb_pool *p, ddb_conn *c, ddb_task *t);
 void ddb_pool_dispatch(ddb_pool *p);
 /* Queue length / limit checks for the thread driver. */
 int64_t ddb_pool_queue_limit(const ddb_pool *p);
+
+/* ---- ddb_pool_faults.c ---- */
+/* Ends t in `state` (FAILED, CANCELLED, ABANDONED) with these messages, the password
+ * taken out of both. */
+void ddb_pool_fail(ddb_pool *p, ddb_task *t, int state, const char *server_error,
+                   const char *what);
+void ddb_pool_fail_queued(ddb_pool *p, int state, const char *what);
+/* What a connection reports (ddb_conn_events): t's connection broke or t timed out
+ * on it; c gave up (DEAD); c's server is not trusted. */
+void ddb_pool_task_lost(ddb_pool *p, ddb_conn *c, ddb_task *t, const char *why);
+void ddb_pool_task_timed_out(ddb_pool *p, ddb_conn *c, ddb_task *t);
+void ddb_pool_conn_dead(ddb_pool *p, ddb_conn *c);
+void ddb_pool_conn_untrusted(ddb_pool *p, ddb_conn *c);
+/* Queued tasks' deadlines: the sweep timer fires at `at` (ms) at the latest. */
+void ddb_pool_arm_sweep(ddb_pool *p, uint64_t at);
+void ddb_pool_sweep_cb(void *pool);
+
+/* ---- ddb_pool_ids.c: the user's task ids ---- */
+/* Enters t (with a user id) in the table, replacing a task of the same id; -1: out of
+ * memory. */
+int ddb_pool_ids_put(ddb_pool *p, ddb_task *t);
+void ddb_pool_ids_free(ddb_pool *p);
+
+/* ---- ddb_pool_shutdown.c ---- */
+void ddb_pool_start_shutdown(ddb_pool *p);
+/* Abandon every running task and close every connection. */
+void ddb_pool_close_all(ddb_pool *p);
+/* Close the pool's own handles once nothing is left to wait for (when stopping). */
+void ddb_pool_maybe_teardown(ddb_pool *p);
+/* One of the pool's handles (or a connection's) has closed. */
+void ddb_pool_handle_closed(ddb_pool *p);
+void ddb_pool_grace_cb(void *pool);
 
 #endif

@@ -1,5 +1,5 @@
-/* ddb_pool_info.c — pool defaults, state names and read-only inspection (stats,
- * per-connection state, session ids). */
+/* ddb_pool_info.c — pool defaults, state names and read-only inspection (state,
+ * error, stats, per-connection state, session ids). */
 #include "ddb_pool.h"
 
 #include <stdio.h>
@@ -32,6 +32,10 @@ const char *ddb_conn_state_name(int state)
                                "BACKOFF", "DEAD", "CLOSING" };
     return state >= 0 && state <= DDB_CONN_CLOSING ? n[state] : "UNKNOWN";
 }
+
+int ddb_pool_state(const ddb_pool *p) { return p->state; }
+
+const char *ddb_pool_error(const ddb_pool *p) { return p->error; }
 
 void ddb_pool_get_stats(const ddb_pool *p, ddb_pool_stats *out)
 {

@@ -123,6 +123,10 @@ static int block_start(ddb_buf *block, const ddb_task_spec *s, size_t text_len)
     if (text_len > SIZE_MAX / 4 - BODY_AT)
         return -1;
     size_t per_args = s->nargs > 128 ? 128 * 32 : (size_t)s->nargs * 32;
+    for (int i = 0; i < s->nargs && i < 128; i++)      /* big arguments: their size */
+        per_args += ddb_encode_size_hint(s->args[i]);
+    if (per_args > SIZE_MAX / 4)
+        return -1;
     size_t guess = 2 * text_len + 64 + per_args;
     ddb_buf_init(block);
     block->p = malloc(BODY_AT + guess);
