@@ -150,3 +150,134 @@ describe("a __gc finalizer that waits on a pool", function()
     assert(ddb.now() - t0 < 60)
   end)
 end)
+
+describe("a finalizer that interrupts the scheduler's own bookkeeping", function()
+  local sched = require "dolphindb.sched"
+  local srv, pool
+  setup(function()
+    srv = ddbmini.start()
+    pool = ddb.DBConnectionPool("127.0.0.1", srv.port, 4)
+  end)
+  teardown(function()
+    if pool then pool:shutDown() end
+    if srv then srv:stop() end
+  end)
+
+  -- sched._aside(fn) runs fn as such a finalizer does: the scheduler is busy
+  it("waits on the side; what it took for others is delivered at the next turn", function()
+    local h = ddb.spawn(function() return pool:run("sleep(30); 5") end)
+    local ok, a, b, c = sched._aside(function()
+      local f = pool:runTaskAsync("1 + 1")      -- registered on the side
+      local p2 = ddb.DBConnectionPool("127.0.0.1", srv.port, 1)
+      p2:shutDown()
+      ddb.sleep(0.06)                           -- the coroutine's task ends meanwhile
+      return pool:run("6 * 7"), f:result(5), pool:isFinished(pool:addTask("3", 77))
+    end)
+    assert(ok, tostring(a))
+    assert.same({ 42, 2 }, { a, b })
+    assert.is_boolean(c)
+    assert.is_false(h:done())                   -- no coroutine ran meanwhile
+    assert.equal(5, h:result(5))                -- its completion was kept, not lost
+    while not pool:isFinished(77) do ddb.sleep(0.001) end
+    assert.equal(3, pool:getData(77))
+    ddb.sleep(0.01)
+    local st = sched.stats()
+    assert.same({ 0, 0, 0 }, { st.early, st.parked, st.queued })
+  end)
+
+  it("ddb.loop() from there raises instead of running no coroutine", function()
+    local ok, err = sched._aside(ddb.loop)
+    assert.is_false(ok)
+    assert.matches("cannot run the scheduler from a __gc finalizer", err)
+  end)
+
+  -- A count hook runs, as a finalizer does, between any two instructions and cannot
+  -- yield: here it waits on the pool every few hundred instructions, in the scheduler's
+  -- bookkeeping too, while spawned coroutines submit and wait. Before the fix this
+  -- lost a coroutine's wake (its result timed out) within the first rounds.
+  it("waits run at any instruction lose nothing (a hook as the finalizer)", function()
+    for _, every in ipairs({ 97, 211, 503 }) do
+      local n, waited, inhook = 0, 0, false
+      local function hook()
+        if inhook then return end
+        inhook = true
+        n = n + 1
+        if pcall(pool.run, pool, "6 * 7") then waited = waited + 1 end
+        pcall(function() return pool:runTaskAsync("1"):result(5) end)
+        if n % 50 == 0 then
+          local ok, p2 = pcall(ddb.DBConnectionPool, "127.0.0.1", srv.port, 1)
+          if ok then pcall(p2.shutDown, p2) end
+        end
+        inhook = false
+      end
+      local done = 0
+      debug.sethook(hook, "", every)
+      local ok, err = pcall(function()
+        for _ = 1, 8 do
+          local hs = {}
+          for i = 1, 8 do
+            hs[i] = ddb.spawn(function()
+              for k = 1, 10 do
+                assert(pool:run("1 + " .. k) == 1 + k)
+                assert(pool:runTaskAsync("2 + " .. k):result(5) == 2 + k)
+                done = done + 1
+              end
+            end)
+          end
+          for i = 1, 8 do hs[i]:result(10) end
+        end
+      end)
+      debug.sethook()
+      assert(ok, tostring(err))
+      assert.equal(640, done)
+      assert(waited > 10, "the hook waited " .. waited .. " times")
+      ddb.sleep(0.01)
+      local st = sched.stats()
+      assert.same({ 0, 0, 0, 0 }, { st.early, st.parked, st.queued, st.live })
+    end
+  end)
+
+  -- The stress case: spawned coroutines submit and wait while garbage whose finalizer
+  -- waits is collected anywhere (in a coroutine, where the wait raises "cannot wait
+  -- here", or on the main thread in the middle of a turn). Before the fix a completion
+  -- went to the wrong waiter now and then, or a coroutine's wake was lost (its result
+  -- timed out).
+  it("spawned coroutines lose no completion while finalizers wait", function()
+    local count = { n = 0, ok = 0 }
+    local function litter()
+      local proxy = newproxy(true)
+      getmetatable(proxy).__gc = function()
+        count.n = count.n + 1
+        if pcall(pool.run, pool, "6 * 7") then count.ok = count.ok + 1 end
+        pcall(function() return pool:runTaskAsync("1"):result(5) end)
+        local ok, p2 = pcall(ddb.DBConnectionPool, "127.0.0.1", srv.port, 1)
+        if ok then pcall(p2.shutDown, p2) end
+      end
+    end
+    local pause = collectgarbage("setpause", 50)
+    local ok, err = pcall(function()
+      for _ = 1, 30 do
+        local hs = {}
+        for i = 1, 8 do
+          hs[i] = ddb.spawn(function()
+            for k = 1, 20 do
+              litter()
+              assert(pool:run("1 + " .. k) == 1 + k)
+              local f = pool:runTaskAsync("2 + " .. k)
+              assert(f:result(5) == 2 + k)
+            end
+          end)
+        end
+        for i = 1, 8 do hs[i]:result(10) end
+      end
+    end)
+    collectgarbage("setpause", pause)
+    collectgarbage(); collectgarbage()
+    assert(ok, tostring(err))
+    assert(count.n > 1000, "finalizers ran " .. count.n .. " times")
+    assert(count.ok > 0, "no finalizer waited on the main thread")
+    ddb.sleep(0.01)
+    local st = sched.stats()
+    assert.same({ 0, 0 }, { st.early, st.parked })
+  end)
+end)

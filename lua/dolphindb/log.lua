@@ -130,7 +130,11 @@ end
 local function drain()
   sched.on_ticket(0, drain)
   local list, n = {}, 0
-  for p, own in pairs(pools) do n = n + 1; list[n] = { p, own } end
+  local p, own = next(pools)    -- (not pairs: see dolphindb.options, next())
+  while p ~= nil do
+    n = n + 1; list[n] = { p, own }
+    p, own = next(pools, p)
+  end
   for i = 1, n do drain_pool(list[i][1], list[i][2]) end
 end
 sched.on_ticket(0, drain)

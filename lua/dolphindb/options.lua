@@ -29,10 +29,19 @@ function M.pool_options(host, port, threadNum, userid, password)
   return { host = host, port = port, threadNum = threadNum, userid = userid, password = password }
 end
 
+-- The loops over option tables call next() themselves, not pairs(): DBConnectionPool
+-- may run inside a __gc finalizer, and there this LuaJIT's compiled pairs() loop
+-- (bytecode ITERN) was seen to never end (docs/API.md "Finalizers and pools").
+local next = next
+
 -- A shallow copy (a caller's options table may change after the call).
 function M.copy(t)
   local c = {}
-  for k, v in pairs(t) do c[k] = v end
+  local k, v = next(t)
+  while k ~= nil do
+    c[k] = v
+    k, v = next(t, k)
+  end
   return c
 end
 
@@ -64,8 +73,10 @@ end
 function M.pool_config(opts, lua_only)
   if type(opts) ~= "table" then fail(3, "DBConnectionPool: expects (host, port, threadNum[, userid, password]) or an options table") end
   local cfg = {}
-  for k, v in pairs(opts) do
+  local k, v = next(opts)
+  while k ~= nil do
     if not lua_only[k] then cfg[k] = v end
+    k, v = next(opts, k)
   end
   if cfg.highAvailabilitySites ~= nil then cfg.highAvailabilitySites = parse_sites(cfg.highAvailabilitySites) end
   return cfg
@@ -170,8 +181,7 @@ local KEEP = { clearMemory = false }
 function M.keep_memory(opts)
   if opts == NO_OPTIONS then return KEEP end
   if opts.clearMemory ~= nil then return opts end
-  local o = {}
-  for k, v in pairs(opts) do o[k] = v end
+  local o = M.copy(opts)
   o.clearMemory = false
   return o
 end

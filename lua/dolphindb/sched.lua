@@ -53,7 +53,7 @@ local core = require "dolphindb.core"
 local errors = require "dolphindb.errors"
 
 local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
-local co_running = coroutine.running
+local co_running, co_status = coroutine.running, coroutine.status
 local select, type, unpack, tostring = select, type, unpack, tostring
 local traceback = debug.traceback
 local timer_start, timer_stop, run_once, pending = core.timer_start, core.timer_stop,
@@ -70,12 +70,38 @@ local INTERRUPT = setmetatable({}, { __tostring = function() return "dolphindb.s
 -- completed before their waiter came are delivered at the next turn, which does not
 -- block while some are announced (dolphindb.waiters).
 local W = require("dolphindb.waiters").new()
-local set_waiter, take_waiter, take_completed, announced, count_waiters =
-  W.set, W.take, W.completed, W.announced, W.count
+local w_set, w_take, w_drop, take_completed, announced, count_waiters =
+  W.set, W.take, W.drop, W.completed, W.announced, W.count
+
+-- A __gc finalizer runs inside whatever allocation (or exit of a compiled trace)
+-- started the collection, i.e. between almost any two steps of the code below.
+-- `busy` counts the stretches where the scheduler's state is half updated (the
+-- waiters, the run queue, a turn's buffers); a finalizer that calls in during one
+-- works on the side (dolphindb.sched_private: its waiters, wakes and waits stay
+-- there until the next turn takes them in). Everywhere else a finalizer may drive
+-- the loop as any code does. Nothing between busy = busy + 1 and busy - 1 raises.
+local busy = 0
+local P = require("dolphindb.sched_private").new(run_once)
+
+local function set_waiter(t, w)
+  if busy > 0 then return P.set(t, w) end
+  busy = busy + 1
+  w_set(t, w)
+  busy = busy - 1
+end
+local function take_waiter(t)
+  if busy > 0 then return P.take(t) end
+  busy = busy + 1
+  local w = w_take(t)
+  busy = busy - 1
+  return w
+end
 
 -- A stopped timer never completes; one that fired is still to be delivered.
 local function stop_timer(timer)
-  if timer_stop(timer) then W.drop(timer) else take_waiter(timer) end
+  if not timer_stop(timer) then take_waiter(timer)
+  elseif busy > 0 then P.drop(timer)
+  else busy = busy + 1; w_drop(timer); busy = busy - 1 end
 end
 
 -- true while ticket t still has a waiter (it has not completed): a peek, only on the
@@ -103,23 +129,37 @@ local interrupted_waits = 0 -- waits that raised "interrupted" so far
 -- only grow; run_ready moves what is left to the front, so they never drift.
 local runq_co, runq_val, runq_head, runq_tail = {}, {}, 1, 0
 
--- A store may start a collection, and a __gc finalizer that waits drives the loop,
--- which queues and compacts too: each step leaves the queue whole, and enqueue
--- stores again if the queue moved under it.
-local compacting = false
 -- Bumped by whatever may end a wait (a coroutine queued, a waitable completed,
 -- completions taken): a driver that saw it change since it last looked must look
 -- again before it blocks, as a finalizer may have driven the loop meanwhile.
 local progress = 0
+local function push(co, value)        -- (busy)
+  local i = runq_tail + 1
+  runq_co[i], runq_val[i] = co, value
+  runq_tail = i
+end
 local function enqueue(co, value)
   if value == nil then value = false end
-  local i
-  repeat
-    i = runq_tail + 1
-    runq_co[i], runq_val[i] = co, value
-  until runq_tail == i - 1
-  runq_tail = i
   progress = progress + 1
+  if busy > 0 then return P.defer(co, value) end
+  busy = busy + 1
+  push(co, value)
+  busy = busy - 1
+end
+
+-- What finalizers left on the side joins the scheduler (at the start of a turn; not
+-- busy, so no finalizer goes aside meanwhile).
+local aside_spawned = 0       -- coroutines spawned aside, not counted in `live` yet
+local function settle_aside()
+  if not P.waiting() then return end
+  if aside_spawned > 0 then
+    local k = aside_spawned
+    aside_spawned = 0
+    busy = busy + 1
+    live = live + k
+    busy = busy - 1
+  end
+  P.settle(set_waiter, enqueue)
 end
 
 local function report(msg)
@@ -136,17 +176,9 @@ local function owned_coroutine()
 end
 M.owned_coroutine = owned_coroutine
 
--- ---- spawn handles -------------------------------------------------------------
+-- ---- spawn handles (dolphindb.sched_handle; made below, once wait_for exists) ----
 
-local Handle = {}
-Handle.__index = Handle
-local function handle_name(h)
-  return h.is_main and "the script" or ("coroutine #" .. h.id)
-end
-Handle.__tostring = function(h)
-  return ("dolphindb.task(%s, %s)"):format(handle_name(h),
-    not h._done and "running" or (h._ok and "done" or "failed"))
-end
+local Handle, handle_name
 
 local function wake_waiters(obj)
   local waiters = obj._waiters
@@ -170,10 +202,14 @@ function M.signal(obj)
   wake_waiters(obj)
 end
 
+-- Counters a nested turn changes too are updated while busy (a finalizer that runs
+-- then goes aside, and finishes no coroutine there).
 local function finish(co, ok, ...)
   local h = managed[co]
+  busy = busy + 1
   managed[co] = nil
   live = live - 1
+  busy = busy - 1
   h._ok = ok
   if ok then
     local n = select("#", ...)
@@ -185,11 +221,15 @@ local function finish(co, ok, ...)
     h._traceback = traceback(co, tostring(err))
     if errors.is_interrupted(err) then     -- Ctrl-C's expected outcome: no report
       h._unretrieved = "interrupted"
+      busy = busy + 1
       interrupted_left = interrupted_left + 1
+      busy = busy - 1
       return M.signal(h)
     end
     h._unretrieved = true
+    busy = busy + 1
     unretrieved = unretrieved + 1
+    busy = busy - 1
     failed[h] = true
     if h.is_main then
       report("ddblua: " .. h._traceback)
@@ -253,7 +293,14 @@ local function spawn(fn, how, ...)
     _fn = fn, _args = args, _ok = false, _nvalues = 0, _value = false, _waiters = false,
   }, Handle)
   managed[co] = h
+  if busy > 0 then                -- a finalizer gone aside: counted, and started, by
+    aside_spawned = aside_spawned + 1   -- the scheduler's next turn
+    enqueue(co, nil)
+    return h
+  end
+  busy = busy + 1
   live = live + 1
+  busy = busy - 1
   if how == "now" then
     resume(co, h, nil)
   else
@@ -278,10 +325,9 @@ end
 -- Resumes what was queued when the turn began; what those coroutines queue (a
 -- sleep(0) loop) waits for the next turn, so I/O is polled in between.
 local ready_depth = 0      -- run_ready nests when a resumed coroutine drives the loop
-local function compact()
-  compacting = true
+local function compact()   -- (busy)
   local i, from = 0, runq_head
-  while from <= runq_tail do    -- (re-read: what a finalizer queues meanwhile moves too)
+  while from <= runq_tail do
     i = i + 1
     if from ~= i then
       runq_co[i], runq_val[i] = runq_co[from], runq_val[from]
@@ -290,11 +336,11 @@ local function compact()
     from = from + 1
   end
   runq_head, runq_tail = 1, i
-  compacting = false
 end
 
 local function run_ready()
-  if compacting then return end
+  settle_aside()
+  busy = busy + 1
   ready_depth = ready_depth + 1
   local last = runq_tail
   while runq_head <= last do
@@ -304,23 +350,34 @@ local function run_ready()
     runq_co[i], runq_val[i] = false, false
     if value == false then value = nil end
     local h = managed[co]
-    -- not while it runs: it may be waiting in a nested, unmanaged coroutine
-    if h and not h._running then resume(co, h, value) end
+    -- Not while it runs: it may be waiting in a nested, unmanaged coroutine. But one
+    -- that is suspended runs no more: its resume returned, and a finalizer that drives
+    -- the loop ran before settle() noted it (its wake would be lost).
+    if h and h._running and co_status(co) == "suspended" then h._running = false end
+    if h and not h._running then
+      busy = busy - 1
+      resume(co, h, value)
+      busy = busy + 1
+    end
   end
   ready_depth = ready_depth - 1
   -- queued during this turn: to the front (unless the outer turn still walks them)
   if ready_depth == 0 and runq_head > 1 then compact() end
+  busy = busy - 1
 end
 
 -- ddb.loop() callers inside spawned coroutines wait for every *other* one to end.
 local function release_loop_waiters()
   local n = #loop_waiters
   if n > 0 and live == n and pending() == driver_timers and runq_head > runq_tail
-    and announced() == 0 then
+    and announced() == 0 and not P.waiting() then
+    busy = busy + 1
     for i = 1, n do
-      enqueue(loop_waiters[i], nil)
+      push(loop_waiters[i], false)
       loop_waiters[i] = nil
     end
+    progress = progress + 1
+    busy = busy - 1
   end
 end
 
@@ -329,13 +386,18 @@ local ready_bufs, depth = {}, 0
 local waiter_bufs = {}
 -- Returns true when a SIGINT cut the blocking run short.
 local function take_completions(block, seen)
-  -- the level first: a finalizer run by any allocation below may poll again, and
-  -- must not fill this level's buffers
+  settle_aside()
+  busy = busy + 1
+  -- the level first: a handler run below may poll again, and must not fill this
+  -- level's buffers
   depth = depth + 1
   local d = depth
   local buf, ws = ready_bufs[d], waiter_bufs[d]
   if not buf then buf, ws = {}, {}; ready_bufs[d], waiter_bufs[d] = buf, ws end
-  local n, interrupted = run_once(block and announced() == 0 and progress == seen, buf)
+  block = block and announced() == 0 and progress == seen and not P.waiting()
+  local ok, n, interrupted = pcall(run_once, block, buf)
+  if not ok then depth = d - 1; busy = busy - 1; error(n, 0) end
+  n = P.take_stash(buf, n)            -- what a finalizer's own turns took
   -- every waiter is taken before any runs: a completion handler may make tickets,
   -- which reuse the slots of the ones just taken (dolphindb.waiters keys by slot)
   local handlers = false
@@ -350,6 +412,7 @@ local function take_completions(block, seen)
     local w = ws[i]
     if w and type(w) ~= "thread" then handlers = true end
   end
+  busy = busy - 1
   -- One xpcall per batch, not per completion handler, and none when only parked
   -- coroutines wait (nothing can fail then); buf's old numbers stay: see the run
   -- queue. A handler that raises is reported and the rest go on.
@@ -413,6 +476,11 @@ end
 -- and true as second result when interrupted: the parked coroutines had their
 -- INTERRUPT then, and the caller raises in its own wait unless done(arg) is true.
 local function drive(done, deadline, arg)
+  if busy > 0 then                -- a finalizer gone aside (dolphindb.sched_private)
+    local ok, interrupted, delivered = P.drive(done, deadline, arg, stop_timer, live)
+    if delivered then progress = progress + 1 end
+    return ok, interrupted
+  end
   local timer, interrupted = nil, false
   while true do
     run_ready()
@@ -431,7 +499,7 @@ local function drive(done, deadline, arg)
     release_loop_waiters()
     if progress ~= seen then
       -- (something ran since done() was asked: ask again before blocking)
-    elseif runq_head > runq_tail and announced() == 0 then
+    elseif runq_head > runq_tail and announced() == 0 and not P.waiting() then
       if pending() == 0 then
         if timer then stop_timer(timer); driver_timers = driver_timers - 1 end
         error(("dolphindb: deadlock: waiting for something that cannot happen "
@@ -607,6 +675,10 @@ end
 -- in a loop) makes progress. Coroutines woken here run now on the main thread, or at
 -- the next turn when called from a spawned coroutine.
 function M.poll()
+  if busy > 0 then                -- a finalizer, while the scheduler is busy
+    if P.turn(false) > 0 then progress = progress + 1 end
+    return
+  end
   if owned_coroutine() then
     take_completions(false)
     return
@@ -669,7 +741,9 @@ function M.sleep(sec)
   if interrupted then raise_interrupted("sleep") end
 end
 
-local function all_ended() return live == 0 and pending() == 0 and announced() == 0 end
+local function all_ended()
+  return live == 0 and pending() == 0 and announced() == 0 and not P.waiting()
+end
 
 -- ddb.loop(): runs until no spawned coroutine is left and no operation is pending.
 -- Inside a spawned coroutine it waits for all the others.
@@ -695,6 +769,9 @@ function M.loop()
     h._parked = false
     return
   end
+  if busy > 0 then        -- (docs/API.md "Finalizers and pools"): it would run no coroutine
+    error("dolphindb: loop: cannot run the scheduler from a __gc finalizer that interrupted it", 2)
+  end
   if not drive(all_ended) then raise_interrupted("loop") end
 end
 
@@ -711,45 +788,8 @@ function M._leave_loop_waiters(co)
   end
 end
 
-local function is_waitable(x)
-  return type(x) == "table" and type(x._done) == "boolean"
-end
-
--- ddb.wait(list[, timeout]) -> done, pending (two lists, in the input's order).
--- `list` holds spawn handles and/or futures; a single one is accepted too.
-function M.wait(list, timeout)
-  if is_waitable(list) then list = { list } end
-  if type(list) ~= "table" then
-    error("dolphindb: wait expects a handle, a future or a list of them", 2)
-  end
-  for i = 1, #list do
-    if not is_waitable(list[i]) then
-      error(("dolphindb: wait: item %d is not a handle or future (%s)"):format(i, type(list[i])), 2)
-    end
-  end
-  check_timeout(timeout, 2, "wait")
-  local deadline = timeout and now() + timeout
-  for i = 1, #list do
-    local left = deadline and math.max(0, deadline - now())
-    local ok, done = pcall(M.wait_for, list[i], left, "wait")
-    if not ok then            -- interrupted: so is the wait for the others
-      if errors.is_interrupted(done) then
-        for j = i + 1, #list do
-          local x = list[j]
-          if not x._done and x._interrupt then x:_interrupt() end
-        end
-      end
-      error(done, 0)
-    end
-    if not done then break end
-  end
-  local done, notdone = {}, {}
-  for i = 1, #list do
-    local x = list[i]
-    if x._done then done[#done + 1] = x else notdone[#notdone + 1] = x end
-  end
-  return done, notdone
-end
+-- ddb.wait(list[, timeout]) -> done, pending: dolphindb.sched_wait
+M.wait = require("dolphindb.sched_wait").new(M, check_timeout)
 
 M.now = now
 
@@ -767,68 +807,32 @@ function M.output(msgs)                -- the server's print() lines
   for i = 1, #msgs do io.write(msgs[i], "\n") end
 end
 
--- handle methods: called on anything else they say so, not "attempt to index"
-local function check_handle(h, method)
-  if getmetatable(h) ~= Handle then
-    error(("dolphindb: handle:%s() called on a %s (use h:%s, not h.%s)")
-      :format(method, type(h), method, method), 3)
-  end
-end
-
-function Handle:done()
-  check_handle(self, "done")
-  return self._done
-end
-
-function Handle:wait(timeout)
-  check_handle(self, "wait")
-  check_timeout(timeout, 2, "handle:wait")
-  return M.wait_for(self, timeout, "handle:wait")
-end
-
-function Handle:result(timeout)
-  check_handle(self, "result")
-  check_timeout(timeout, 2, "handle:result")
-  if not M.wait_for(self, timeout, "handle:result") then
-    error(errors.new("timeout", ("dolphindb: %s timed out after %g s"):format(handle_name(self), timeout)), 2)
-  end
-  if not self._ok then
-    self:_retrieve()
-    error(self._err, 0)
-  end
-  local n = self._nvalues
-  if n == 1 then return self._value end
-  if n == 0 then return end
-  return unpack(self._value, 1, n)
-end
-
-function Handle:error()
-  check_handle(self, "error")
-  if self._done and not self._ok then
-    self:_retrieve()
-    return self._err
-  end
-  return nil
-end
-
-function Handle:traceback()
-  check_handle(self, "traceback")
-  return self._traceback
-end
-
-function Handle:_retrieve()
-  if self._unretrieved == "interrupted" then
+-- A failed coroutine's error was looked at (h:result(), h:error(), the exit report).
+local function retrieve(h)
+  if h._unretrieved == "interrupted" then
     interrupted_left = interrupted_left - 1
-  elseif self._unretrieved then
+  elseif h._unretrieved then
     unretrieved = unretrieved - 1
-    failed[self] = nil
+    failed[h] = nil
   end
-  self._unretrieved = false
+  h._unretrieved = false
+end
+Handle, handle_name = require("dolphindb.sched_handle").new(
+  function(obj, timeout, what) return M.wait_for(obj, timeout, what) end, check_timeout, retrieve)
+Handle._retrieve = retrieve
+
+-- For specs: fn(...) as a finalizer that interrupted the scheduler's bookkeeping runs.
+function M._aside(fn, ...)
+  busy = busy + 1
+  local r = { pcall(fn, ...) }
+  busy = busy - 1
+  return unpack(r)
 end
 
 -- Statistics for specs and diagnostics.
 function M.stats()
   local parked, early = count_waiters()
+  parked = parked + P.count()
   return { live = live, pending = pending(), parked = parked, early = early,
            unretrieved = unretrieved, queued = runq_tail - runq_head + 1 }
 end
