@@ -204,6 +204,19 @@ local function fill_cells(tid, data, list, n, scale)
   end
 end
 
+-- A new object of n cells of tid (zeroed), a decimal type's scale set and checked
+-- (-> handle, object, the scale the cells take: 0 for a decimal given none).
+local function new_cells(form, tid, n, scale)
+  local h = core._obj_new(form, tid, n)
+  local o = P(h)
+  if DEC_MAX_SCALE[tid] then
+    scale = scale or 0
+    if scale < 0 or scale > DEC_MAX_SCALE[tid] then fail(("bad scale %d for %s"):format(scale, NAME[tid])) end
+    o.scale = scale
+  end
+  return h, o, scale
+end
+
 -- list[1..n] built as ng vectors of type tid, row i going to vector group[i - 1] + 1
 -- at place place[i - 1] (groups: group, place and counts as int32 FFI arrays, ng).
 -- For PartitionedTableAppender: building each cell where its group's request takes
@@ -230,13 +243,8 @@ local function scatter_vector(tid, list, n, scale, groups)
   local ng, group, place, counts = groups.ng, groups.group, groups.place, groups.counts
   local hs, p = {}, pointer_array(tid, ng)    -- p[g]: group g's cells
   for g = 0, ng - 1 do
-    local h = core._obj_new(FORM.VECTOR, tid, counts[g])
-    local o = P(h)
-    if DEC_MAX_SCALE[tid] then
-      scale = scale or 0
-      if scale < 0 or scale > DEC_MAX_SCALE[tid] then fail(("bad scale %d for %s"):format(scale, NAME[tid])) end
-      o.scale = scale
-    end
+    local h, o
+    h, o, scale = new_cells(FORM.VECTOR, tid, counts[g], scale)
     hs[g + 1], p[g] = h, ffi.cast(CTYPE[tid], o.data)
   end
   local fast, name = FAST_LIMIT[k], NAME[tid]
@@ -313,13 +321,8 @@ local function build_vector(tid, list, n, form, scale)
     for i = 1, n do hs[i] = to_handle(list[i]) end
     return core._obj_any(hs, n, form)
   end
-  local h = core._obj_new(form, tid, n)
-  local o = P(h)
-  if DEC_MAX_SCALE[tid] then
-    scale = scale or 0
-    if scale < 0 or scale > DEC_MAX_SCALE[tid] then fail(("bad scale %d for %s"):format(scale, NAME[tid])) end
-    o.scale = scale
-  end
+  local h, o
+  h, o, scale = new_cells(form, tid, n, scale)
   if k ~= "void" and n > 0 then fill_cells(tid, o.data, list, n, scale) end
   return h
 end
