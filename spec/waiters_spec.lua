@@ -6,7 +6,7 @@
 local ddb = require "dolphindb"
 local core = require "dolphindb.core"
 local waiters = require "dolphindb.waiters"
-local ddbmini = require "support.ddbmini"
+local served = require "support.served"
 
 local SLOTS = core.TICKET_SLOTS
 
@@ -86,14 +86,8 @@ end)
 
 describe("a __gc finalizer that waits on a pool", function()
   local srv, pool
-  setup(function()
-    srv = ddbmini.start()
-    pool = ddb.DBConnectionPool("127.0.0.1", srv.port, 4)
-  end)
-  teardown(function()
-    if pool then pool:shutDown() end
-    if srv then srv:stop() end
-  end)
+  setup(function() srv, pool = served.start(4) end)
+  teardown(function() served.stop(srv, pool) end)
 
   -- Garbage whose finalizer runs a task, waits for a future and opens a pool: it runs
   -- inside whatever allocation starts a collection, often between a submit and the
@@ -154,14 +148,8 @@ end)
 describe("a finalizer that interrupts the scheduler's own bookkeeping", function()
   local sched = require "dolphindb.sched"
   local srv, pool
-  setup(function()
-    srv = ddbmini.start()
-    pool = ddb.DBConnectionPool("127.0.0.1", srv.port, 4)
-  end)
-  teardown(function()
-    if pool then pool:shutDown() end
-    if srv then srv:stop() end
-  end)
+  setup(function() srv, pool = served.start(4) end)
+  teardown(function() served.stop(srv, pool) end)
 
   -- sched._aside(fn) runs fn as such a finalizer does: the scheduler is busy
   it("waits on the side; what it took for others is delivered at the next turn", function()
