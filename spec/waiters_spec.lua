@@ -84,24 +84,25 @@ describe("dolphindb.waiters", function()
   end)
 end)
 
+-- Garbage whose finalizer runs a task, waits for a future and opens a pool (on the
+-- server at port): it runs inside whatever allocation starts a collection, often
+-- between a submit and the registration of its waiter, or inside the scheduler's
+-- own turn. count.n: finalizers run, count.ok: their tasks that succeeded.
+local function litter(pool, port, count)
+  local proxy = newproxy(true)
+  getmetatable(proxy).__gc = function()
+    count.n = count.n + 1
+    if pcall(pool.run, pool, "6 * 7") then count.ok = count.ok + 1 end
+    pcall(function() return pool:runTaskAsync("1"):result(5) end)
+    local ok, p2 = pcall(ddb.DBConnectionPool, "127.0.0.1", port, 1)
+    if ok then pcall(p2.shutDown, p2) end
+  end
+end
+
 describe("a __gc finalizer that waits on a pool", function()
   local srv, pool
   setup(function() srv, pool = served.start(4) end)
   teardown(function() served.stop(srv, pool) end)
-
-  -- Garbage whose finalizer runs a task, waits for a future and opens a pool: it runs
-  -- inside whatever allocation starts a collection, often between a submit and the
-  -- registration of its waiter, or inside the scheduler's own turn.
-  local function litter(count)
-    local proxy = newproxy(true)
-    getmetatable(proxy).__gc = function()
-      count.n = count.n + 1
-      if pcall(pool.run, pool, "6 * 7") then count.ok = count.ok + 1 end
-      pcall(function() return pool:runTaskAsync("1"):result(5) end)
-      local ok, p2 = pcall(ddb.DBConnectionPool, "127.0.0.1", srv.port, 1)
-      if ok then pcall(p2.shutDown, p2) end
-    end
-  end
 
   it("tickets nobody waits for leave nothing behind", function()
     local sched = require "dolphindb.sched"
@@ -124,7 +125,7 @@ describe("a __gc finalizer that waits on a pool", function()
     local t0 = ddb.now()
     local ok, err = pcall(function()
       for k = 1, 600 do
-        litter(count)
+        litter(pool, srv.port, count)
         assert.equal(1 + k, pool:run("1 + " .. k))
         local fs = {}
         for j = 1, 4 do fs[j] = pool:runTaskAsync("2 + " .. j) end
@@ -232,16 +233,6 @@ describe("a finalizer that interrupts the scheduler's own bookkeeping", function
   -- timed out).
   it("spawned coroutines lose no completion while finalizers wait", function()
     local count = { n = 0, ok = 0 }
-    local function litter()
-      local proxy = newproxy(true)
-      getmetatable(proxy).__gc = function()
-        count.n = count.n + 1
-        if pcall(pool.run, pool, "6 * 7") then count.ok = count.ok + 1 end
-        pcall(function() return pool:runTaskAsync("1"):result(5) end)
-        local ok, p2 = pcall(ddb.DBConnectionPool, "127.0.0.1", srv.port, 1)
-        if ok then pcall(p2.shutDown, p2) end
-      end
-    end
     local pause = collectgarbage("setpause", 50)
     local ok, err = pcall(function()
       for _ = 1, 30 do
@@ -249,7 +240,7 @@ describe("a finalizer that interrupts the scheduler's own bookkeeping", function
         for i = 1, 8 do
           hs[i] = ddb.spawn(function()
             for k = 1, 20 do
-              litter()
+              litter(pool, srv.port, count)
               assert(pool:run("1 + " .. k) == 1 + k)
               local f = pool:runTaskAsync("2 + " .. k)
               assert(f:result(5) == 2 + k)
