@@ -99,6 +99,16 @@ local function litter(pool, port, count)
   end
 end
 
+-- Runs fn with the collector eager (pause 50 %: finalizers run often, anywhere), then
+-- restores it, collects twice (the rest of the finalizers run) and raises fn's error.
+local function under_gc_pressure(fn)
+  local pause = collectgarbage("setpause", 50)
+  local ok, err = pcall(fn)
+  collectgarbage("setpause", pause)
+  collectgarbage(); collectgarbage()
+  assert(ok, tostring(err))
+end
+
 describe("a __gc finalizer that waits on a pool", function()
   local srv, pool
   setup(function() srv, pool = served.start(4) end)
@@ -121,9 +131,8 @@ describe("a __gc finalizer that waits on a pool", function()
 
   it("loses no completion and never blocks the waiting program", function()
     local count = { n = 0, ok = 0 }
-    local pause = collectgarbage("setpause", 50)
     local t0 = ddb.now()
-    local ok, err = pcall(function()
+    under_gc_pressure(function()
       for k = 1, 600 do
         litter(pool, srv.port, count)
         assert.equal(1 + k, pool:run("1 + " .. k))
@@ -134,9 +143,6 @@ describe("a __gc finalizer that waits on a pool", function()
         for j = 1, 4 do assert.equal(2 + j, fs[j]:result(5)) end
       end
     end)
-    collectgarbage("setpause", pause)
-    collectgarbage(); collectgarbage()
-    assert(ok, tostring(err))
     assert(count.n > 100, "finalizers ran " .. count.n .. " times")
     assert(count.ok > 0)
     local st = require("dolphindb.sched").stats()
@@ -233,8 +239,7 @@ describe("a finalizer that interrupts the scheduler's own bookkeeping", function
   -- timed out).
   it("spawned coroutines lose no completion while finalizers wait", function()
     local count = { n = 0, ok = 0 }
-    local pause = collectgarbage("setpause", 50)
-    local ok, err = pcall(function()
+    under_gc_pressure(function()
       for _ = 1, 30 do
         local hs = {}
         for i = 1, 8 do
@@ -250,9 +255,6 @@ describe("a finalizer that interrupts the scheduler's own bookkeeping", function
         for i = 1, 8 do hs[i]:result(10) end
       end
     end)
-    collectgarbage("setpause", pause)
-    collectgarbage(); collectgarbage()
-    assert(ok, tostring(err))
     assert(count.n > 1000, "finalizers ran " .. count.n .. " times")
     assert(count.ok > 0, "no finalizer waited on the main thread")
     ddb.sleep(0.01)
